@@ -1,0 +1,498 @@
+"""The one remote I/O layer: a connection and an SFTP session per host, atomic writes, backups, sudo, lock.
+
+Steps never touch paramiko; they call `read`, `write`, `stat`, `run` here.
+Every write is: backup of the original (once per run) -> temp file beside the
+target -> owner and mode copied -> rename over the target.  Counters record
+connections, commands, SFTP operations and bytes for the benchmark.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import posixpath
+import secrets as pysecrets
+import shlex
+import socket
+import stat as statmod
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paramiko
+from fabric import Connection
+from invoke.exceptions import UnexpectedExit
+
+from .config import Host
+from .secrets import redact
+
+TMP_MARK = ".esb-tmp-"
+
+
+class RemoteError(Exception):
+    """A remote operation failed; the message names host, path and cause (never a secret)."""
+
+
+class Unreachable(RemoteError):
+    """The host could not be reached or refused our credentials."""
+
+
+@dataclass
+class Counters:
+    connections: int = 0
+    commands: int = 0
+    sftp_ops: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FileStat:
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    mtime: int
+
+    @property
+    def is_dir(self) -> bool:
+        return statmod.S_ISDIR(self.mode)
+
+    @property
+    def is_file(self) -> bool:
+        return statmod.S_ISREG(self.mode)
+
+
+class _AcceptNew(paramiko.MissingHostKeyPolicy):
+    """accept-new: remember an unknown host key in known_hosts; a changed key is still refused."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def missing_host_key(self, client, hostname, key):
+        with self._lock:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+@dataclass
+class WriteRecord:
+    path: str
+    backup: str | None
+    existed: bool
+    mode: int | None
+
+
+@dataclass
+class RemoteHost:
+    """One host's connection for the whole run."""
+
+    host: Host
+    run_id: str
+    sudo_password: str | None = None
+    counters: Counters = field(default_factory=Counters)
+    written: list[WriteRecord] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._conn: Connection | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._io = threading.RLock()
+        self._backed_up: dict[str, str | None] = {}
+        self._locked = False
+
+    # ------------------------------------------------------------ connect
+    @property
+    def where(self) -> str:
+        return f"{self.host.user}@{self.host.address}:{self.host.port}"
+
+    def connect(self) -> None:
+        """Open the SSH connection and the SFTP session (once)."""
+        if self._sftp is not None:
+            return
+        h = self.host
+        kw = {"look_for_keys": h.key_filename is None, "allow_agent": h.key_filename is None,
+              "banner_timeout": h.connect_timeout, "auth_timeout": h.connect_timeout}
+        if h.key_filename:
+            if not os.path.isfile(h.key_filename):
+                raise Unreachable(f"SSH key {h.key_filename} not found")
+            kw["key_filename"] = h.key_filename
+        conn = Connection(host=h.address, user=h.user, port=h.port, connect_timeout=h.connect_timeout,
+                          connect_kwargs=kw, inline_ssh_env=False)
+        client = conn.client
+        if os.path.isfile(h.known_hosts):
+            client.load_host_keys(h.known_hosts)
+        if h.host_key_policy == "accept-new":
+            client.set_missing_host_key_policy(_AcceptNew(h.known_hosts))
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        hostport = h.address if h.port == 22 else f"[{h.address}]:{h.port}"
+        try:
+            conn.open()
+            self.counters.connections += 1
+            self._sftp = conn.sftp()
+        except paramiko.BadHostKeyException:
+            raise Unreachable(f"host key of {hostport} does not match {h.known_hosts} (refused)") from None
+        except paramiko.AuthenticationException:
+            raise Unreachable(f"authentication failed for {self.where} (key {h.key_filename or 'from agent/~/.ssh'} refused)") from None
+        except paramiko.SSHException as e:
+            msg = str(e)
+            if "not found in known_hosts" in msg:
+                raise Unreachable(f"host key of {hostport} is not in {h.known_hosts}; add it (ssh-keyscan) "
+                                  f"or set host_key_policy = \"accept-new\"") from None
+            raise Unreachable(f"SSH to {self.where} failed: {redact(msg)}") from None
+        except (socket.timeout, TimeoutError):
+            raise Unreachable(f"unreachable: {self.where} timed out after {h.connect_timeout}s") from None
+        except OSError as e:
+            raise Unreachable(f"unreachable: cannot connect to {self.where} ({e.strerror or e})") from None
+        self._conn = conn
+
+    def close(self) -> None:
+        """Release the lock (if held) and close SFTP and SSH."""
+        try:
+            if self._locked:
+                self.unlock()
+        except Exception:
+            pass
+        for closer in (self._sftp, self._conn):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:
+                pass
+        self._sftp = self._conn = None
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        self.connect()
+        return self._sftp
+
+    # ------------------------------------------------------------ reads
+    def stat(self, path: str) -> FileStat | None:
+        """Stat a remote path (following links); None when it does not exist."""
+        with self._io:
+            self.counters.sftp_ops += 1
+            try:
+                a = self.sftp.stat(path)
+            except FileNotFoundError:
+                return None
+            except PermissionError:
+                raise RemoteError(f"{path}: permission denied") from None
+            except OSError as e:
+                raise RemoteError(f"{path}: {e.strerror or e}") from None
+        return FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        with self._io:
+            self.counters.sftp_ops += 1
+            try:
+                with self.sftp.open(path, "rb") as f:
+                    f.prefetch()
+                    data = f.read()
+            except FileNotFoundError:
+                return None
+            except PermissionError:
+                if self.can_sudo:
+                    return self._sudo_read(path)
+                raise RemoteError(f"{path}: permission denied (set SUDO_PASSWORD or sudo = true)") from None
+            except OSError as e:
+                st = self.stat(path)
+                if st is not None and st.is_dir:
+                    raise RemoteError(f"{path}: is a directory, expected a file") from None
+                raise RemoteError(f"{path}: cannot read: {e.strerror or e}") from None
+        self.counters.bytes_read += len(data)
+        return data
+
+    def listdir(self, path: str) -> list[str] | None:
+        """Names in a remote directory, or None when it does not exist."""
+        with self._io:
+            self.counters.sftp_ops += 1
+            try:
+                return self.sftp.listdir(path)
+            except FileNotFoundError:
+                return None
+            except OSError as e:
+                raise RemoteError(f"{path}: {e.strerror or e}") from None
+
+    def sha256(self, path: str) -> str | None:
+        """sha256 of a remote file (read over SFTP), or None when absent."""
+        data = self.read(path)
+        return None if data is None else hashlib.sha256(data).hexdigest()
+
+    # ------------------------------------------------------------ writes
+    def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False) -> None:
+        """Atomically replace (or create) path with data, keeping owner and mode; back up the original first."""
+        with self._io:
+            st = self.stat(path)
+            if st is not None and st.is_dir:
+                raise RemoteError(f"{path}: is a directory, expected a file")
+            original = self.read(path) if st is not None else None
+            self._backup(path, original, st)
+            parent = posixpath.dirname(path) or "."
+            tmp = posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
+            want_mode = statmod.S_IMODE(st.mode) if st else (mode if mode is not None else 0o644)
+            try:
+                self._put(tmp, data, want_mode)
+                if st is not None:
+                    self._chown(tmp, st)
+                self.counters.sftp_ops += 1
+                self.sftp.posix_rename(tmp, path)
+            except PermissionError:
+                self._cleanup(tmp)
+                if self.can_sudo:
+                    self._sudo_write(path, data, want_mode, st)
+                else:
+                    raise RemoteError(f"{path}: permission denied (the login user cannot write here; "
+                                      f"set sudo = true and SUDO_PASSWORD)") from None
+            except OSError as e:
+                self._cleanup(tmp)
+                busy = e.errno == errno.EBUSY or "busy" in str(e).lower() or "Failure" in str(e)
+                if in_place_fallback and busy and st is not None:
+                    self._write_in_place(path, data)
+                else:
+                    raise RemoteError(f"{path}: cannot write: {e.strerror or e}") from None
+            if mode is not None and st is not None and statmod.S_IMODE(st.mode) != mode:
+                self.chmod(path, mode)
+
+    def _put(self, tmp: str, data: bytes, mode: int) -> None:
+        self.counters.sftp_ops += 2
+        with self.sftp.open(tmp, "wb") as f:
+            f.set_pipelined(True)
+            f.write(data)
+            f.chmod(mode)
+        self.counters.bytes_written += len(data)
+
+    def _chown(self, tmp: str, st: FileStat) -> None:
+        try:
+            a = self.sftp.lstat(tmp)
+            if (a.st_uid, a.st_gid) != (st.uid, st.gid):
+                self.counters.sftp_ops += 1
+                self.sftp.chown(tmp, st.uid, st.gid)
+        except OSError:
+            pass  # not allowed as this user; the file keeps the login user's ownership
+
+    def _write_in_place(self, path: str, data: bytes) -> None:
+        """For targets that cannot be renamed over (a bind-mounted /etc/hosts): truncate and write."""
+        self.counters.sftp_ops += 1
+        with self.sftp.open(path, "r+b") as f:
+            f.truncate(0)
+            f.write(data)
+        self.counters.bytes_written += len(data)
+
+    def _cleanup(self, tmp: str) -> None:
+        try:
+            self.sftp.remove(tmp)
+        except OSError:
+            pass
+
+    def chmod(self, path: str, mode: int) -> None:
+        with self._io:
+            self.counters.sftp_ops += 1
+            try:
+                self.sftp.chmod(path, mode)
+            except OSError as e:
+                raise RemoteError(f"{path}: cannot chmod: {e.strerror or e}") from None
+
+    def mkdir_p(self, path: str, mode: int = 0o755) -> None:
+        """Create a directory and its parents."""
+        with self._io:
+            parts = []
+            p = path
+            while p and p not in ("/", ".") and self.stat(p) is None:
+                parts.append(p)
+                p = posixpath.dirname(p)
+            for d in reversed(parts):
+                self.counters.sftp_ops += 1
+                try:
+                    self.sftp.mkdir(d, mode)
+                except OSError as e:
+                    if self.stat(d) is None:
+                        raise RemoteError(f"{d}: cannot create directory: {e.strerror or e}") from None
+
+    def remove(self, path: str) -> None:
+        """Remove a file (after backing it up)."""
+        with self._io:
+            st = self.stat(path)
+            if st is None:
+                return
+            self._backup(path, self.read(path), st)
+            self.counters.sftp_ops += 1
+            try:
+                self.sftp.remove(path)
+            except OSError as e:
+                raise RemoteError(f"{path}: cannot remove: {e.strerror or e}") from None
+
+    # ------------------------------------------------------------ backups
+    @property
+    def state_dir(self) -> str:
+        """Where backups and the lock live (host field state_dir; relative = login home)."""
+        return self.host.state_dir
+
+    @property
+    def backups_root(self) -> str:
+        return f"{self.state_dir}/backups"
+
+    @property
+    def backup_dir(self) -> str:
+        return f"{self.backups_root}/{self.run_id}"
+
+    def _backup(self, path: str, original: bytes | None, st: FileStat | None) -> None:
+        if path in self._backed_up:
+            return
+        name = None
+        if original is not None:
+            self.mkdir_p(f"{self.backup_dir}/files", 0o700)
+            name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
+            self._put(f"{self.backup_dir}/files/{name}", original, 0o600)
+        self._backed_up[path] = name
+        self.written.append(WriteRecord(path, name, original is not None,
+                                        statmod.S_IMODE(st.mode) if st else None))
+        manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
+                    "files": [w.__dict__ for w in self.written]}
+        self.mkdir_p(self.backup_dir, 0o700)
+        tmp = f"{self.backup_dir}/.manifest{TMP_MARK}"
+        self._put(tmp, json.dumps(manifest, indent=1).encode(), 0o600)
+        self.counters.sftp_ops += 1
+        self.sftp.posix_rename(tmp, f"{self.backup_dir}/manifest.json")
+
+    def backup_runs(self) -> list[str]:
+        """Run ids with backups on this host, oldest first."""
+        names = self.listdir(self.backups_root) or []
+        return sorted(n for n in names if not n.startswith("."))
+
+    def read_manifest(self, run_id: str) -> dict | None:
+        data = self.read(f"{self.backups_root}/{run_id}/manifest.json")
+        return None if data is None else json.loads(data)
+
+    def prune_backups(self, keep: int) -> None:
+        """Keep the newest `keep` backup runs."""
+        runs = self.backup_runs()
+        for old in runs[:-keep] if keep else runs:
+            self._rmtree(f"{self.backups_root}/{old}")
+
+    def _rmtree(self, path: str) -> None:
+        for name in self.listdir(path) or []:
+            p = f"{path}/{name}"
+            st = self.stat(p)
+            if st and st.is_dir:
+                self._rmtree(p)
+            else:
+                self.counters.sftp_ops += 1
+                self.sftp.remove(p)
+        self.counters.sftp_ops += 1
+        self.sftp.rmdir(path)
+
+    # ------------------------------------------------------------ lock
+    def lock(self, wait: float = 60.0) -> None:
+        """Take the per-host lock (a directory made atomically); wait for another run, break a dead one."""
+        owner = json.dumps({"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
+                            "time": int(time.time())}).encode()
+        deadline = time.monotonic() + wait
+        self.mkdir_p(self.state_dir, 0o700)
+        while True:
+            try:
+                self.counters.sftp_ops += 1
+                self.sftp.mkdir(f"{self.state_dir}/lock", 0o700)
+                self._put(f"{self.state_dir}/lock/owner", owner, 0o600)
+                self._locked = True
+                return
+            except OSError:
+                holder = self._lock_holder()
+                if holder is None or self._stale(holder):
+                    self.unlock(force=True)
+                    continue
+                if time.monotonic() > deadline:
+                    raise RemoteError(f"locked by another run ({holder.get('run_id')}, pid {holder.get('pid')} "
+                                      f"on {holder.get('node')}); gave up after {wait:.0f}s")
+                time.sleep(0.5)
+
+    def _lock_holder(self) -> dict | None:
+        try:
+            data = self.read(f"{self.state_dir}/lock/owner")
+        except RemoteError:
+            return None
+        if data is None:
+            st = self.stat(f"{self.state_dir}/lock")
+            # a lock dir with no owner yet: another run is between mkdir and write; treat as held briefly
+            if st is not None and time.time() - st.mtime < 10:
+                return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _stale(holder: dict) -> bool:
+        if holder.get("node") == socket.gethostname() and isinstance(holder.get("pid"), int):
+            try:
+                os.kill(holder["pid"], 0)
+                return False
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return False
+        return time.time() - holder.get("time", 0) > 3600
+
+    def unlock(self, force: bool = False) -> None:
+        with self._io:
+            try:
+                self.sftp.remove(f"{self.state_dir}/lock/owner")
+            except OSError:
+                pass
+            try:
+                self.sftp.rmdir(f"{self.state_dir}/lock")
+            except OSError:
+                pass
+            self._locked = False
+
+    # ------------------------------------------------------------ commands
+    @property
+    def can_sudo(self) -> bool:
+        return self.host.sudo and self.host.user != "root"
+
+    def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True):
+        """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr)."""
+        self.connect()
+        self.counters.commands += 1
+        if sudo and self.can_sudo:
+            command = "sudo -S -p '' " + command
+            if self.sudo_password:
+                stdin = self.sudo_password.encode() + b"\n" + (stdin or b"")
+        try:
+            result = self._conn.run(command, hide=True, warn=True, in_stream=io.StringIO((stdin or b"").decode()) if stdin is not None else False)
+        except UnexpectedExit as e:  # pragma: no cover - warn=True prevents it
+            result = e.result
+        except (paramiko.SSHException, OSError) as e:
+            raise RemoteError(f"command failed to start: {redact(str(e))}") from None
+        if check and result.exited != 0:
+            err = redact((result.stderr or result.stdout).strip().splitlines()[-1:] and (result.stderr or result.stdout).strip().splitlines()[-1] or "")
+            raise RemoteError(f"`{redact(command.split()[0])}` exited {result.exited}: {err}")
+        return result.exited, result.stdout, result.stderr
+
+    def _sudo_read(self, path: str) -> bytes:
+        code, out, err = self.run(f"cat {shlex.quote(path)}", sudo=True, check=False)
+        if code != 0:
+            raise RemoteError(f"{path}: cannot read even with sudo: {redact(err.strip())}")
+        return out.encode("latin-1", errors="replace")
+
+    def _sudo_write(self, path: str, data: bytes, mode: int, st: FileStat | None) -> None:
+        staging = f"/tmp/{TMP_MARK.strip('.')}{pysecrets.token_hex(6)}"
+        self._put(staging, data, 0o600)
+        tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
+        owner = f"{st.uid}:{st.gid}" if st else "root:root"
+        q = shlex.quote
+        script = (f"cp {q(staging)} {q(tmp)} && chmod {mode:o} {q(tmp)} && chown {owner} {q(tmp)} "
+                  f"&& mv -f {q(tmp)} {q(path)}; rc=$?; rm -f {q(staging)}; exit $rc")
+        code, _, err = self.run(f"sh -c {q(script)}", sudo=True, check=False)
+        if code != 0:
+            raise RemoteError(f"{path}: sudo write failed: {redact(err.strip())}")

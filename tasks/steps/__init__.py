@@ -1,0 +1,17 @@
+"""The guide's steps, in guide order (CONTRACT §2). Each module holds one step and its pure planners."""
+from __future__ import annotations
+
+from .axis2 import PatchAxis2
+from .base import Step
+
+#: every step, in the order setup runs them
+STEPS: list[Step] = [
+    PatchAxis2(),
+]
+
+
+def by_name(name: str) -> Step:
+    for s in STEPS:
+        if s.name == name:
+            return s
+    raise KeyError(name)

@@ -1,0 +1,164 @@
+"""What every step shares: its context, the Step contract, and the XML-file step pattern.
+
+A step's `plan(ctx)` reads remote state and returns a Plan without changing
+anything; `apply(ctx, plan)` performs it.  XML steps only write pure planner
+functions `(XmlEdits, Host, Inventory, Secrets) -> None` that record items and
+splices; `XmlStep` reads, plans, renders, proves convergence and diffs.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Callable
+
+from ..config import Host, Inventory
+from ..plan import FileChange, Item, Plan
+from ..remote import RemoteError, RemoteHost
+from ..secrets import Secrets
+from ..xmldoc import XmlDoc, XmlError, element_markup
+
+
+class StepError(Exception):
+    """A step cannot proceed on a host; the message says why (no secrets)."""
+
+
+@dataclass
+class StepContext:
+    host: Host
+    inv: Inventory
+    secrets: Secrets
+    remote: RemoteHost
+
+    def home(self, rel: str) -> str:
+        """Absolute remote path inside the product home."""
+        return posixpath.join(self.host.product_home, rel)
+
+    def read_required(self, path: str) -> bytes:
+        """A remote file the step needs; a clear error naming the product home when absent."""
+        data = self.remote.read(path)
+        if data is None:
+            home = self.host.product_home
+            if path.startswith(home + "/") and self.remote.stat(home) is None:
+                raise StepError(f"product home {home} does not exist on {self.host.name}")
+            raise StepError(f"{path} is missing on {self.host.name}")
+        return data
+
+
+class Step:
+    """One guide step: name, one-line help, default targets, plan and apply."""
+
+    name = ""
+    help = ""
+    esb_only = True  # hosts that are not manager/worker are skipped
+
+    def default_targets(self, inv: Inventory) -> list[Host]:
+        return inv.esb_nodes
+
+    def applies_to(self, host: Host, inv: Inventory) -> str | None:
+        """None when the step runs on this host, else the reason it is skipped."""
+        if self.esb_only and not host.is_esb:
+            return f"not an ESB node (role {host.role})"
+        return None
+
+    def plan(self, ctx: StepContext) -> Plan:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def apply(self, ctx: StepContext, plan: Plan) -> None:
+        """Write every file change (atomic, backed up), then run the actions."""
+        for fc in plan.files:
+            ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback)
+        for action in plan.actions:
+            action.apply()
+
+
+class XmlEdits:
+    """Collects drift items and splices for one XML file; `changed` when anything differs."""
+
+    def __init__(self, doc: XmlDoc, label: str):
+        self.doc = doc
+        self.label = label
+        self.items: list[Item] = []
+        self.secret_values: list[str] = []
+
+    def item(self, what: str, wanted, actual, secret: bool = False) -> None:
+        self.items.append(Item(self.label, what, wanted, actual, secret))
+
+    def text(self, el, wanted: str, what: str, secret: bool = False) -> None:
+        """Make an existing element's text `wanted`."""
+        actual = el.text or ""
+        if secret:
+            self.secret_values += [wanted, actual]
+        if actual.strip() != wanted:
+            self.item(what, wanted, actual, secret)
+            self.doc.set_text(el, wanted)
+
+    def attr(self, el, name: str, wanted: str, what: str) -> None:
+        actual = el.get(name)
+        if actual != wanted:
+            self.item(f"{what}/@{name}", wanted, actual)
+            self.doc.set_attr(el, name, wanted)
+
+    def child_text(self, parent, tag: str, wanted: str, what: str, after=None, secret: bool = False,
+                   attrs: dict | None = None, match: dict | None = None) -> None:
+        """Ensure <tag attrs>wanted</tag> under parent: edit it, uncomment it, or add it after `after`.
+
+        The element is looked up by `match` (default: attrs)."""
+        match = attrs if match is None else match
+        pred = "".join(f"[@{k}='{v}']" for k, v in (match or {}).items())
+        el = self.doc.find(f"{tag}{pred}", parent)
+        if el is not None:
+            self.text(el, wanted, what, secret)
+            return
+        if secret:
+            self.secret_values.append(wanted)
+        self.item(what, wanted, None, secret)
+        markup = element_markup(tag, wanted, attrs)
+        comment = self.doc.commented(parent, tag, match)
+        if comment is not None:
+            self.doc.replace(comment, markup)
+        elif after is not None:
+            self.doc.insert_after(after, markup)
+        else:
+            self.doc.insert_child(parent, markup)
+
+
+Planner = Callable[[XmlEdits, Host, Inventory, Secrets], None]
+
+
+class XmlStep(Step):
+    """A step made of pure planners over XML files in the product home."""
+
+    #: (path relative to product home, planner) pairs
+    files: tuple[tuple[str, Planner], ...] = ()
+
+    def planners(self, host: Host) -> tuple[tuple[str, Planner], ...]:
+        return self.files
+
+    def plan(self, ctx: StepContext) -> Plan:
+        plan = Plan()
+        for rel, planner in self.planners(ctx.host):
+            path = ctx.home(rel)
+            old = ctx.read_required(path)
+            edits = plan_xml(old, rel, planner, ctx.host, ctx.inv, ctx.secrets)
+            plan.items += edits.items
+            if edits.items:
+                plan.files.append(FileChange(path, old, edits.doc.render(),
+                                             secret_lines=tuple(edits.secret_values)))
+        return plan
+
+
+def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Inventory,
+             secrets: Secrets) -> XmlEdits:
+    """Run a planner over bytes; when it edits, prove the result needs no further edit."""
+    edits = XmlEdits(XmlDoc(data, label), label)
+    planner(edits, host, inv, secrets)
+    if edits.items:
+        again = XmlEdits(XmlDoc(edits.doc.render(), label), label)
+        planner(again, host, inv, secrets)
+        if again.items:
+            raise StepError(f"{label}: internal error, the edit does not converge: {again.items[0].line()}")
+    return edits
+
+
+__all__ = ["Step", "StepContext", "StepError", "XmlStep", "XmlEdits", "plan_xml",
+           "RemoteError", "XmlError"]

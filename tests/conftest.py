@@ -1,0 +1,39 @@
+"""Shared fixtures: one lab of real sshd hosts per test session, product homes reset per test."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.lab import Lab, product_fixture  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def lab_session():
+    lab = Lab.create(n_workers=2)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture
+def lab(lab_session):
+    """The session lab with fresh product homes, hosts files, hosts.toml and no .env."""
+    lab_session.extra_toml = ""
+    lab_session.env = {}
+    for h in lab_session.hosts.values():
+        if h.proc is None or h.proc.poll() is not None:
+            lab_session.start(h)
+    lab_session.reset()
+    env = lab_session.dir / ".env"
+    if env.exists():
+        env.unlink()
+    return lab_session
+
+
+@pytest.fixture
+def shipped():
+    """Path to the shipped (unmodified) 4.9.0 product files."""
+    return product_fixture()

@@ -1,0 +1,244 @@
+"""A test lab of real OpenSSH servers on loopback: each host is 127.0.0.N with its own sshd,
+product home (a copy of the shipped WSO2 ESB 4.9.0 files) and hosts file.
+
+Used by the tests, the demo and the benchmark.  Nothing here is mocked: `fab`
+connects to these sshd processes over TCP and works through SFTP.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FIXTURE = REPO.parent / "shared" / "fixtures" / "wso2esb-4.9.0"
+SAMPLE_FIXTURE = REPO / "sample" / "wso2esb-4.9.0"
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+def product_fixture() -> Path:
+    """The shipped 4.9.0 files from ../shared when present, else the project's own sample."""
+    return SHARED_FIXTURE if SHARED_FIXTURE.is_dir() else SAMPLE_FIXTURE
+
+
+def free_port(addr: str) -> int:
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+
+
+def fab_bin() -> str:
+    """The fab of the running interpreter's environment."""
+    cand = Path(sys.executable).parent / "fab"
+    return str(cand) if cand.exists() else "fab"
+
+
+@dataclass
+class LabHost:
+    name: str
+    role: str
+    address: str
+    port: int
+    root: Path
+    member_port: int | None = None
+    proc: subprocess.Popen | None = None
+    sshd_config: Path | None = None
+
+    @property
+    def home(self) -> Path:
+        return self.root / "wso2esb-4.9.0"
+
+    @property
+    def hosts_file(self) -> Path:
+        return self.root / "etc-hosts"
+
+    def conf(self, rel: str) -> Path:
+        return self.home / "repository" / "conf" / rel
+
+
+@dataclass
+class Lab:
+    """N loopback hosts with sshd, a client key, known_hosts and a hosts.toml."""
+
+    dir: Path
+    hosts: dict[str, LabHost] = field(default_factory=dict)
+    extra_toml: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> Path:
+        return self.dir / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.dir / "known_hosts"
+
+    @property
+    def hosts_toml(self) -> Path:
+        return self.dir / "hosts.toml"
+
+    # ------------------------------------------------------------ life cycle
+    @classmethod
+    def create(cls, n_workers: int = 2, base: Path | None = None, first_octet: int = 2,
+               extra_roles: tuple[str, ...] = ()) -> "Lab":
+        """Keys, one sshd per host (manager, workers, extra roles), product homes and hosts.toml."""
+        d = Path(tempfile.mkdtemp(prefix="esblab-", dir=base))
+        lab = cls(d)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
+        os.chmod(lab.key, 0o600)
+        (d / "authorized_keys").write_text((d / "id_ed25519.pub").read_text())
+        specs = [("esb-mgr", "manager")] + [(f"esb-w{i + 1}", "worker") for i in range(n_workers)]
+        specs += [(f"{r}1", r) for r in extra_roles]
+        for i, (name, role) in enumerate(specs):
+            addr = f"127.0.0.{first_octet + i}"
+            h = LabHost(name, role, addr, free_port(addr), d / "hosts" / name,
+                        member_port=4100 + 100 * i if role in ("manager", "worker") else None)
+            lab.hosts[name] = h
+        Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+        for h in lab.hosts.values():
+            lab.reset_host(h)
+            lab.start(h)
+        lab.write_known_hosts()
+        lab.write_toml()
+        return lab
+
+    def reset_host(self, h: LabHost) -> None:
+        """Fresh product home (copy of the shipped files) and hosts file."""
+        if h.root.exists():
+            shutil.rmtree(h.root)
+        h.root.mkdir(parents=True)
+        if h.role in ("manager", "worker"):
+            shutil.copytree(product_fixture(), h.home, ignore=shutil.ignore_patterns("PROVENANCE.md"))
+            for p in h.home.rglob("*"):
+                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+            (h.home / "repository" / "components" / "lib").mkdir(parents=True, exist_ok=True)
+            (h.home / "repository" / "components" / "dropins").mkdir(parents=True, exist_ok=True)
+        h.hosts_file.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
+
+    def reset(self) -> None:
+        for h in self.hosts.values():
+            self.reset_host(h)
+        self.write_toml()
+
+    def start(self, h: LabHost) -> None:
+        """Start (or restart) the host's sshd and wait until it accepts connections."""
+        cfg = self.dir / f"sshd_{h.name}.conf"
+        cfg.write_text(textwrap.dedent(f"""\
+            ListenAddress {h.address}:{h.port}
+            HostKey {self.dir / 'host_key'}
+            AuthorizedKeysFile {self.dir / 'authorized_keys'}
+            PidFile {self.dir / f'sshd_{h.name}.pid'}
+            UsePAM no
+            StrictModes no
+            PermitRootLogin yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            Subsystem sftp internal-sftp
+            MaxStartups 100:30:200
+            MaxSessions 50
+            LogLevel ERROR
+            """))
+        h.sshd_config = cfg
+        h.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(cfg)], stdout=subprocess.DEVNULL,
+                                  stderr=open(self.dir / f"sshd_{h.name}.log", "ab"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((h.address, h.port), timeout=0.5):
+                    return
+            except OSError:
+                if h.proc.poll() is not None:
+                    raise RuntimeError(f"sshd for {h.name} exited: {(self.dir / f'sshd_{h.name}.log').read_text()}")
+                time.sleep(0.05)
+        raise RuntimeError(f"sshd for {h.name} did not start")
+
+    def stop(self, h: LabHost) -> None:
+        if h.proc and h.proc.poll() is None:
+            h.proc.terminate()
+            h.proc.wait(5)
+
+    def close(self) -> None:
+        for h in self.hosts.values():
+            self.stop(h)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ------------------------------------------------------------ config
+    def write_known_hosts(self) -> None:
+        pub = (self.dir / "host_key.pub").read_text().split()
+        lines = [f"[{h.address}]:{h.port} {pub[0]} {pub[1]}" for h in self.hosts.values()]
+        self.known_hosts.write_text("\n".join(lines) + "\n")
+
+    def toml(self) -> str:
+        """hosts.toml for the lab: every real field of CONTRACT §3, loopback addresses."""
+        out = [textwrap.dedent(f"""\
+            [cluster]
+            domain = "wso2.esb.domain"
+            hostname = "esb.wso2.com"
+            mgt_hostname = "mgt.esb.wso2.com"
+            port_offset = 0
+            lb_http_port = 80
+            lb_https_port = 443
+
+            [defaults]
+            user = "root"
+            key_filename = "{self.key}"
+            known_hosts = "{self.known_hosts}"
+            host_key_policy = "strict"
+            connect_timeout = 5
+            """)]
+        for h in self.hosts.values():
+            out.append(f"[hosts.{h.name}]\naddress = \"{h.address}\"\nport = {h.port}\nrole = \"{h.role}\"\n"
+                       f"hosts_file = \"{h.hosts_file}\"\nstate_dir = \"{self.dir / 'state' / h.name}\"\n")
+            if h.member_port:
+                out.append(f"member_port = {h.member_port}\nproduct_home = \"{h.home}\"\n")
+            out.append("\n")
+        mgr = self.hosts.get("esb-mgr")
+        out.append(textwrap.dedent(f"""\
+            [svn]
+            host = "esb-mgr"
+            repo_path = "{self.dir / 'svn' / 'depsyncrepo'}"
+            url = "svn://{mgr.address if mgr else '127.0.0.1'}:3690/depsyncrepo/"
+            user = "repouser"
+            """))
+        out.append(self.extra_toml)
+        return "\n".join(out)
+
+    def write_toml(self, text: str | None = None) -> Path:
+        self.hosts_toml.write_text(self.toml() if text is None else text)
+        return self.hosts_toml
+
+    def write_env(self, **secrets: str) -> None:
+        (self.dir / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
+
+    # ------------------------------------------------------------ running fab
+    def fab(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run the real `fab` command line against this lab, as a user would."""
+        e = {**os.environ, "ESB_HOSTS": str(self.hosts_toml), **self.env, **(env or {})}
+        return subprocess.run([fab_bin(), *args], cwd=REPO, env=e, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def snapshot(self) -> dict[str, tuple[bytes, int]]:
+        """Bytes and mtime_ns of every file under every host root (to prove nothing changed)."""
+        snap = {}
+        for h in self.hosts.values():
+            for p in sorted(h.root.rglob("*")):
+                if p.is_file():
+                    snap[str(p)] = (p.read_bytes(), p.stat().st_mtime_ns)
+        return snap
+
+
+if __name__ == "__main__":  # manual use: python -m tests.lab
+    lab = Lab.create()
+    print(lab.hosts_toml)
+    try:
+        input("lab running; press Enter to stop\n")
+    finally:
+        lab.close()
