@@ -52,7 +52,7 @@ class FileChange:
         b = self.new.decode(enc).splitlines(keepends=True)
         lines = difflib.unified_diff(a, b, fromfile=f"a{self.path}", tofile=f"b{self.path}")
         out = "".join(l if l.endswith("\n") else l + "\n\\ No newline at end of file\n" for l in lines)
-        for s in self.secret_lines:
+        for s in sorted(set(self.secret_lines), key=len, reverse=True):  # longest first
             if s:
                 out = out.replace(s, MASK)
         return redact(out)

@@ -34,6 +34,7 @@ _TOKEN = re.compile(
       |(?P<end></(?P<ename>[^\s>]+)\s*>)
       |(?P<start><(?P<sname>[^\s/>!?]+)(?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(?P<empty>/?)>)
     """, re.S | re.X)
+_ATTR = re.compile(r"""(?P<ws>\s+)(?P<name>[^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
 @dataclass
@@ -185,8 +186,9 @@ class XmlDoc:
 
     # ------------------------------------------------------------ edits
     def _splice(self, start: int, end: int, text: str) -> None:
+        """Record one edit; pure inserts at the same offset land in the order they were made."""
         for s, e, _ in self._edits:
-            if (start < e and s < end) or start == end == s == e:
+            if start < e and s < end:
                 raise XmlError(f"{self.path}: overlapping edits at offset {start}")
         self._edits.append((start, end, text))
 
@@ -203,8 +205,12 @@ class XmlDoc:
         else:
             self._splice(sp.inner_start, sp.inner_end, escape(value))
 
-    def set_attr(self, el, name: str, value: str) -> None:
-        """Set one attribute in place, keeping the quote style and the tag's layout."""
+    def set_attr(self, el, name: str, value: str, after: str | None = None) -> None:
+        """Set one attribute in place, keeping the quote style and the tag's layout.
+
+        A new attribute goes after the attribute `after` (default: the last one); when
+        that attribute sits on its own line, the new one gets its own line at the same
+        indentation, so a multi-line attribute list stays one attribute per line."""
         sp = self.span(el)
         tag_text = self.text[sp.start:sp.start_tag_end]
         m = re.search(r"(\s" + re.escape(name) + r"\s*=\s*)([\"'])(.*?)\2", tag_text, re.S)
@@ -212,10 +218,19 @@ class XmlDoc:
             q = m.group(2)
             val = escape(value, {q: "&quot;" if q == '"' else "&apos;"})
             self._splice(sp.start + m.start(3), sp.start + m.end(3), val)
+            return
+        new = f'{name}="{escape(value, {chr(34): "&quot;"})}"'
+        attrs = list(_ATTR.finditer(tag_text))
+        anchor = next((a for a in attrs if a.group("name") == after), attrs[-1] if attrs else None)
+        if anchor is not None and "\n" in anchor.group("ws"):
+            indent = anchor.group("ws").rsplit("\n", 1)[1]
+            self._splice(sp.start + anchor.end(), sp.start + anchor.end(), f"{self.newline}{indent}{new}")
+        elif anchor is not None and after is not None:
+            self._splice(sp.start + anchor.end(), sp.start + anchor.end(), f" {new}")
         else:
             close = re.search(r"\s*/?>$", tag_text)
             at = sp.start + close.start()
-            self._splice(at, at, f' {name}="{escape(value, {chr(34): "&quot;"})}"')
+            self._splice(at, at, f" {new}")
 
     def replace(self, node, markup: str) -> None:
         """Replace a whole node (element or comment) with new markup."""
@@ -276,7 +291,8 @@ class XmlDoc:
     def render(self) -> bytes:
         """The original bytes with every recorded edit applied; re-parsed to prove it is well formed."""
         text = self.text
-        for start, end, new in sorted(self._edits, key=lambda e: (e[0], e[1]), reverse=True):
+        order = sorted(enumerate(self._edits), key=lambda ie: (ie[1][0], ie[1][1], ie[0]), reverse=True)
+        for _, (start, end, new) in order:
             text = text[:start] + new + text[end:]
         codec = "utf-8-sig" if self.bom else self.encoding
         out = text.encode(codec, errors="xmlcharrefreplace")

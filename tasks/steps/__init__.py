@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from .axis2 import PatchAxis2
+from .carbon import EnableDepsync, SetHostnames
+from .catalina import SetProxyPorts
 from .base import Step
 
 #: every step, in the order setup runs them
 STEPS: list[Step] = [
+    EnableDepsync(),
     PatchAxis2(),
+    SetHostnames(),
+    SetProxyPorts(),
 ]
 
 

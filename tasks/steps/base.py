@@ -15,7 +15,7 @@ from ..config import Host, Inventory
 from ..plan import FileChange, Item, Plan
 from ..remote import RemoteError, RemoteHost
 from ..secrets import Secrets
-from ..xmldoc import XmlDoc, XmlError, element_markup
+from ..xmldoc import XmlDoc, XmlError, element_markup, escape
 
 
 class StepError(Exception):
@@ -87,16 +87,21 @@ class XmlEdits:
         """Make an existing element's text `wanted`."""
         actual = el.text or ""
         if secret:
-            self.secret_values += [wanted, actual]
+            self.secret(wanted, actual)
         if actual.strip() != wanted:
             self.item(what, wanted, actual, secret)
             self.doc.set_text(el, wanted)
 
-    def attr(self, el, name: str, wanted: str, what: str) -> None:
+    def secret(self, *values: str) -> None:
+        """Mask these values (raw and as escaped in the file) in the dry-run diff."""
+        self.secret_values += [v for x in values if x for v in {x, escape(x), x.strip()} if v]
+
+    def attr(self, el, name: str, wanted: str, what: str, after: str | None = None) -> None:
+        """Make attribute `name` of el `wanted` (a new one goes after attribute `after`)."""
         actual = el.get(name)
         if actual != wanted:
             self.item(f"{what}/@{name}", wanted, actual)
-            self.doc.set_attr(el, name, wanted)
+            self.doc.set_attr(el, name, wanted, after=after)
 
     def child_text(self, parent, tag: str, wanted: str, what: str, after=None, secret: bool = False,
                    attrs: dict | None = None, match: dict | None = None) -> None:
@@ -110,7 +115,7 @@ class XmlEdits:
             self.text(el, wanted, what, secret)
             return
         if secret:
-            self.secret_values.append(wanted)
+            self.secret(wanted)
         self.item(what, wanted, None, secret)
         markup = element_markup(tag, wanted, attrs)
         comment = self.doc.commented(parent, tag, match)
