@@ -28,6 +28,7 @@ class StepContext:
     inv: Inventory
     secrets: Secrets
     remote: RemoteHost
+    mode: str = "patch"  # patch | verify | dry-run (checks that only verify runs, e.g. a login round trip)
 
     def home(self, rel: str) -> str:
         """Absolute remote path inside the product home."""
