@@ -46,6 +46,7 @@ class Counters:
     sftp_ops: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
+    channels: int = 0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -478,6 +479,19 @@ class RemoteHost:
             err = redact((result.stderr or result.stdout).strip().splitlines()[-1:] and (result.stderr or result.stdout).strip().splitlines()[-1] or "")
             raise RemoteError(f"`{redact(command.split()[0])}` exited {result.exited}: {err}")
         return result.exited, result.stdout, result.stderr
+
+    # ------------------------------------------------------------ tunnels
+    def open_channel(self, dest: str, port: int, timeout: float | None = None) -> paramiko.Channel:
+        """A socket-like direct-tcpip channel from this host to dest:port over the run's SSH connection."""
+        self.connect()
+        self.counters.channels += 1
+        try:
+            return self._conn.transport.open_channel("direct-tcpip", (dest, port), ("127.0.0.1", 0),
+                                                     timeout=timeout or self.host.connect_timeout)
+        except paramiko.ChannelException as e:
+            raise RemoteError(f"{self.host.name} cannot open {dest}:{port} ({e.text or e})") from None
+        except (paramiko.SSHException, OSError) as e:
+            raise RemoteError(f"{self.host.name}: tunnel to {dest}:{port} failed: {redact(str(e))}") from None
 
     def _sudo_read(self, path: str) -> bytes:
         code, out, err = self.run(f"cat {shlex.quote(path)}", sudo=True, check=False)

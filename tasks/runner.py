@@ -79,7 +79,7 @@ def run_on_host(step: Step, host: Host, session: Session) -> StepResult:
         return StepResult(host.name, step.name, "skipped", message=skip)
     try:
         remote = session.remote(host)
-        ctx = StepContext(host, session.inv, session.secrets, remote, mode)
+        ctx = StepContext(host, session.inv, session.secrets, remote, mode, session.remote)
         plan: Plan = step.plan(ctx)
         if not plan:
             return StepResult(host.name, step.name, "ok", notes=plan.notes)

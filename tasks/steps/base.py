@@ -29,6 +29,15 @@ class StepContext:
     secrets: Secrets
     remote: RemoteHost
     mode: str = "patch"  # patch | verify | dry-run (checks that only verify runs, e.g. a login round trip)
+    remote_for: Callable[[Host], RemoteHost] | None = None  # another host's RemoteHost of the same run
+
+    def other(self, host: Host) -> "StepContext":
+        """A context for another host of the run (its own connection), e.g. to read the manager's files."""
+        if host.name == self.host.name:
+            return self
+        if self.remote_for is None:
+            raise StepError(f"{host.name}: no connection available (step run without a session)")
+        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.mode, self.remote_for)
 
     def home(self, rel: str) -> str:
         """Absolute remote path inside the product home."""
