@@ -230,14 +230,16 @@ class RemoteHost:
         return None if data is None else hashlib.sha256(data).hexdigest()
 
     # ------------------------------------------------------------ writes
-    def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False) -> None:
-        """Atomically replace (or create) path with data, keeping owner and mode; back up the original first."""
+    def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False,
+              backup: bool = True) -> None:
+        """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
+        (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
         with self._io:
             st = self.stat(path)
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
-            original = self.read(path) if st is not None else None
-            self._backup(path, original, st)
+            if backup:
+                self._backup(path, self.read(path) if st is not None else None, st)
             parent = posixpath.dirname(path) or "."
             tmp = posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
             want_mode = statmod.S_IMODE(st.mode) if st else (mode if mode is not None else 0o644)
@@ -319,13 +321,14 @@ class RemoteHost:
                     if self.stat(d) is None:
                         raise RemoteError(f"{d}: cannot create directory: {e.strerror or e}") from None
 
-    def remove(self, path: str) -> None:
-        """Remove a file (after backing it up)."""
+    def remove(self, path: str, backup: bool = True) -> None:
+        """Remove a file (after backing it up, unless backup=False)."""
         with self._io:
             st = self.stat(path)
             if st is None:
                 return
-            self._backup(path, self.read(path), st)
+            if backup:
+                self._backup(path, self.read(path), st)
             self.counters.sftp_ops += 1
             try:
                 self.sftp.remove(path)
