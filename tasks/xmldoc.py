@@ -37,6 +37,23 @@ _TOKEN = re.compile(
 _ATTR = re.compile(r"""(?P<ws>\s+)(?P<name>[^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
+def doctype_in_prolog(data: bytes) -> bool:
+    """True when a <!DOCTYPE comes before the root element (after the BOM, declaration, comments, PIs)."""
+    i, n = (3 if data.startswith(b"\xef\xbb\xbf") else 0), len(data)
+    while i < n:
+        if data[i:i + 1].isspace():
+            i += 1
+        elif data.startswith(b"<?", i) or data.startswith(b"<!--", i):
+            close = b"?>" if data[i + 1:i + 2] == b"?" else b"-->"
+            j = data.find(close, i + 2)
+            if j < 0:
+                return False
+            i = j + len(close)
+        else:
+            return data.startswith(b"<!DOCTYPE", i)
+    return False
+
+
 @dataclass
 class Span:
     """Where a node sits in the text: its whole extent and, for elements, its content."""
@@ -62,13 +79,17 @@ class XmlDoc:
     def __init__(self, data: bytes, path: str = "<xml>"):
         self.path = path
         self.data = data
+        refused = XmlError(f"{path}: carries a DOCTYPE/ENTITY declaration; refused "
+                           f"(entities are never expanded or fetched)")
+        if doctype_in_prolog(data):
+            raise refused  # before lxml sees it: no DTD is even parsed
         try:
             self.tree = etree.fromstring(data, safe_parser()).getroottree()
         except etree.XMLSyntaxError as e:
             raise XmlError(f"{path}: not well-formed XML: {e.msg} (line {e.lineno})") from None
         di = self.tree.docinfo
         if di.internalDTD is not None or di.system_url or di.public_id or b"<!ENTITY" in data:
-            raise XmlError(f"{path}: carries a DOCTYPE/ENTITY declaration; refused (entities are never expanded or fetched)")
+            raise refused
         self.encoding = (di.encoding or "UTF-8")
         self.bom = data.startswith(b"\xef\xbb\xbf")
         codec = "utf-8-sig" if self.bom else self.encoding

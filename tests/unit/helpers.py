@@ -1,0 +1,84 @@
+"""Shared helpers of the unit tests: a valid inventory, the product fixture's bytes, planner runs."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from tasks.config import Inventory, parse_inventory
+from tasks.plan import FileChange
+from tasks.secrets import Secrets
+from tasks.steps.base import XmlEdits, plan_xml
+from tests.lab import product_fixture
+
+BASE_TOML = """
+[cluster]
+domain = "wso2.esb.domain"
+hostname = "esb.wso2.com"
+mgt_hostname = "mgt.esb.wso2.com"
+port_offset = 0
+lb_http_port = 80
+lb_https_port = 443
+
+[defaults]
+user = "wso2"
+product_home = "/opt/wso2esb-4.9.0"
+
+[hosts.esb-mgr]
+address = "192.168.1.12"
+role = "manager"
+member_port = 4100
+
+[hosts.esb-w1]
+address = "192.168.1.13"
+role = "worker"
+member_port = 4200
+
+[hosts.esb-w2]
+address = "192.168.1.14"
+role = "worker"
+member_port = 4300
+
+[hosts.db1]
+address = "192.168.1.20"
+role = "db"
+
+[groups]
+canary = ["esb-w1"]
+
+[database]
+host = "db1"
+
+[svn]
+host = "esb-mgr"
+url = "svn://192.168.1.12/depsyncrepo/"
+user = "repouser"
+"""
+
+
+def base_data() -> dict:
+    """A fresh dict of the valid base hosts.toml (mutate it freely)."""
+    return tomllib.loads(BASE_TOML)
+
+
+def inventory(data: dict | None = None, path: str = "/etc/esb/hosts.toml") -> Inventory:
+    """A validated Inventory from data (default: the base hosts.toml)."""
+    return parse_inventory(base_data() if data is None else data, Path(path))
+
+
+def shipped(rel: str) -> bytes:
+    """Bytes of a file of the product fixture, relative to the product home."""
+    return (product_fixture() / rel).read_bytes()
+
+
+def run_planner(rel: str, planner, host: str, inv: Inventory | None = None,
+                secrets: Secrets | None = None, data: bytes | None = None) -> tuple[XmlEdits, FileChange]:
+    """Plan one file on one host; return the edits and the FileChange (diff) they make."""
+    inv = inv or inventory()
+    old = shipped(rel) if data is None else data
+    edits = plan_xml(old, rel, planner, inv.hosts[host], inv, secrets or Secrets({}))
+    return edits, FileChange(rel, old, edits.doc.render(), secret_lines=tuple(edits.secret_values))
+
+
+def changed_lines(fc: FileChange) -> list[str]:
+    """The +/- lines of a FileChange's diff, without headers."""
+    return [l for l in fc.diff().splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]

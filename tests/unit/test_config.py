@@ -1,0 +1,217 @@
+"""hosts.toml validation (CONTRACT §3): every rule of tasks/config.py names the file, the key and the fault."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tasks.config import ConfigError, load_inventory
+from tests.unit.helpers import BASE_TOML, base_data, inventory
+
+FILE = "/etc/esb/hosts.toml"
+
+
+def hosts(d: dict) -> dict:
+    return d["hosts"]
+
+
+def set_in(*path, value):
+    """A mutator that sets data[path...] = value."""
+    def mutate(d):
+        for k in path[:-1]:
+            d = d.setdefault(k, {})
+        d[path[-1]] = value
+    return mutate
+
+
+def delete(*path):
+    def mutate(d):
+        for k in path[:-1]:
+            d = d[k]
+        del d[path[-1]]
+    return mutate
+
+
+BAD = [
+    # (id, mutator, expected fragment after "FILE: ")
+    ("unknown-section", set_in("extra", value={}), "extra: unknown section; known sections: artifacts, certs"),
+    ("cluster-not-table", set_in("cluster", value=1), "[cluster]: must be a table"),
+    ("cluster-unknown-key", set_in("cluster", "colour", value="x"), "[cluster].colour: unknown key; known keys: domain"),
+    ("secret-in-toml", set_in("svn", "password", value="x"),
+     "[svn].password: unknown key; known keys: host, repo_path, url, user (secrets belong in the environment or .env"),
+    ("wrong-type", set_in("cluster", "port_offset", value="0"), "[cluster].port_offset: must be int, got str '0'"),
+    ("bool-is-not-int", set_in("hosts", "esb-w1", "member_port", value=True),
+     "[hosts.esb-w1].member_port: must be int, got bool True"),
+    ("missing-domain", delete("cluster", "domain"), "[cluster].domain: missing required key"),
+    ("missing-hostname", delete("cluster", "hostname"), "[cluster].hostname: missing required key"),
+    ("missing-mgt-hostname", delete("cluster", "mgt_hostname"), "[cluster].mgt_hostname: missing required key"),
+    ("bad-hostname", set_in("cluster", "hostname", value="esb wso2"), "[cluster].hostname: 'esb wso2' is not a valid host name"),
+    ("bad-mgt-hostname", set_in("cluster", "mgt_hostname", value="-x-"), "[cluster].mgt_hostname: '-x-' is not a valid host name"),
+    ("lb-http-port-range", set_in("cluster", "lb_http_port", value=0), "[cluster].lb_http_port: port 0 out of range 1-65535"),
+    ("lb-https-port-range", set_in("cluster", "lb_https_port", value=70000), "[cluster].lb_https_port: port 70000 out of range"),
+    ("defaults-unknown-key", set_in("defaults", "address", value="1.2.3.4"), "[defaults].address: unknown key"),
+    ("no-hosts", delete("hosts"), "[hosts]: at least one [hosts.NAME] table is required"),
+    ("empty-hosts", set_in("hosts", value={}), "[hosts]: at least one [hosts.NAME] table is required"),
+    ("host-name-all", set_in("hosts", "all", value={"address": "10.0.0.1", "role": "db"}),
+     "[hosts.all]: host name 'all' must be letters"),
+    ("host-name-chars", set_in("hosts", "a b", value={"address": "10.0.0.1", "role": "db"}), "[hosts.a b]: host name 'a b'"),
+    ("host-unknown-key", set_in("hosts", "db1", "colour", value="x"), "[hosts.db1].colour: unknown key"),
+    ("host-missing-address", delete("hosts", "db1", "address"), "[hosts.db1].address: missing required key"),
+    ("host-missing-role", delete("hosts", "db1", "role"), "[hosts.db1].role: missing required key"),
+    ("bad-role", set_in("hosts", "db1", "role", value="dbserver"), "[hosts.db1].role: 'dbserver' is not one of manager, worker, db, svn, lb"),
+    ("bad-address", set_in("hosts", "db1", "address", value="no such host!"), "[hosts.db1].address: 'no such host!' is not an IP address or host name"),
+    ("member-host-localhost", set_in("hosts", "esb-w1", "member_host", value="localhost"),
+     "[hosts.esb-w1].member_host: 'localhost' is not an IP address (the cluster needs a specific IP"),
+    ("member-host-default-dns", set_in("hosts", "esb-w1", "address", value="w1.example.com"),
+     "[hosts.esb-w1].member_host: 'w1.example.com' is not an IP address"),
+    ("esb-missing-member-port", delete("hosts", "esb-w2", "member_port"),
+     "[hosts.esb-w2].member_port: missing required key for a manager or worker"),
+    ("esb-missing-product-home", delete("defaults", "product_home"),
+     "[hosts.esb-mgr].product_home: missing required key for a manager or worker (set it here or in [defaults])"),
+    ("member-port-range", set_in("hosts", "esb-w1", "member_port", value=65536), "[hosts.esb-w1].member_port: port 65536 out of range"),
+    ("two-managers", set_in("hosts", "esb-w1", "role", value="manager"), "[hosts]: more than one host has role = \"manager\""),
+    ("product-home-relative", set_in("hosts", "esb-w1", "product_home", value="opt/esb"),
+     "[hosts.esb-w1].product_home: 'opt/esb' must be an absolute path"),
+    ("product-home-space", set_in("hosts", "esb-w1", "product_home", value="/opt/my esb"),
+     "[hosts.esb-w1].product_home: '/opt/my esb' contains spaces or characters not allowed"),
+    ("product-home-dotdot", set_in("hosts", "esb-w1", "product_home", value="/opt/../etc"),
+     "[hosts.esb-w1].product_home: '/opt/../etc' contains '..'"),
+    ("hosts-file-relative", set_in("defaults", "hosts_file", value="hosts"), "[hosts.esb-mgr].hosts_file: 'hosts' must be an absolute path"),
+    ("host-key-policy", set_in("defaults", "host_key_policy", value="yes"), "[hosts.esb-mgr].host_key_policy: 'yes' is not one of strict, accept-new"),
+    ("bad-user", set_in("hosts", "db1", "user", value="Root User"), "[hosts.db1].user: 'Root User' is not a valid login name"),
+    ("ssh-port-range", set_in("hosts", "db1", "port", value=0), "[hosts.db1].port: port 0 out of range"),
+    ("state-dir-space", set_in("hosts", "db1", "state_dir", value="my state"), "[hosts.db1].state_dir: 'my state' contains spaces"),
+    ("groups-not-table", set_in("groups", value=["esb-w1"]), "[groups]: must be a table of name = [host, ...]"),
+    ("group-clashes-host", set_in("groups", "esb-w1", value=["esb-w1"]), "[groups].esb-w1: group name 'esb-w1' is invalid or clashes"),
+    ("group-clashes-role", set_in("groups", "workers", value=["esb-w1"]), "[groups].workers: group name 'workers' is invalid or clashes"),
+    ("group-all", set_in("groups", "all", value=["esb-w1"]), "[groups].all: group name 'all'"),
+    ("group-not-list", set_in("groups", "canary", value="esb-w1"), "[groups].canary: must be a list of host names"),
+    ("group-unknown-host", set_in("groups", "canary", value=["esb-w9"]), "[groups].canary: unknown host 'esb-w9'; known hosts: esb-mgr, esb-w1"),
+    ("db-port-range", set_in("database", "port", value=99999), "[database].port: port 99999 out of range"),
+    ("db-identifier", set_in("database", "user_db", value="USER-DB; DROP"), "[database].user_db: 'USER-DB; DROP' is not a plain identifier"),
+    ("db-user-identifier", set_in("database", "user", value="reg admin"), "[database].user: 'reg admin' is not a plain identifier"),
+    ("db-charset", set_in("database", "charset", value="utf8'"), "[database].charset: \"utf8'\" is not a plain identifier"),
+    ("db-alias", set_in("database", "alias", value="carbon db"), "[database].alias: 'carbon db' is not a valid host name"),
+    ("db-host", set_in("database", "host", value="db 1"), "[database].host: 'db 1' is neither a host of [hosts] nor an address"),
+    ("db-jdbc-params", set_in("database", "jdbc_params", value="a=1;b=2"), "[database].jdbc_params: only name=value pairs joined by '&'"),
+    ("db-grant-hosts", set_in("database", "grant_hosts", value=["10.0.0.%", "x y"]), "[database].grant_hosts: must be a list"),
+    ("svn-host", set_in("svn", "host", value="svn9"), "[svn].host: unknown host 'svn9'; known hosts: esb-mgr"),
+    ("svn-repo-path", set_in("svn", "repo_path", value="var/svn"), "[svn].repo_path: 'var/svn' must be an absolute path"),
+    ("svn-user", set_in("svn", "user", value="repo user"), "[svn].user: 'repo user' must be letters, digits"),
+    ("svn-url", set_in("svn", "url", value="ftp://x/repo"), "[svn].url: 'ftp://x/repo' is not an svn://, http(s):// or file:// URL"),
+    ("svn-url-markup", set_in("svn", "url", value="svn://x/<repo>"), "[svn].url: 'svn://x/<repo>' is not"),
+    ("certs-dir", set_in("certs", "dir", value="/etc/ssl/my certs"), "[certs].dir: '/etc/ssl/my certs' contains spaces"),
+    ("certs-days", set_in("certs", "days", value=0), "[certs].days: 0 must be between 1 and 36500"),
+    ("certs-key-bits-type", set_in("certs", "key_bits", value="2048"), "[certs].key_bits: must be int, got str"),
+    ("artifacts-unknown", set_in("artifacts", "driver", value="x.jar"), "[artifacts].driver: unknown key; known keys: mysql_connector_jar"),
+    ("hosts-map-not-table", set_in("hosts_map", value=["x"]), "[hosts_map]: must be a table of hostname = address-or-host"),
+    ("hosts-map-key", set_in("hosts_map", "bad name", value="10.0.0.1"), "[hosts_map].bad name: not a valid host name"),
+    ("hosts-map-value", set_in("hosts_map", "esb.wso2.com", value="nowhere"),
+     "[hosts_map].esb.wso2.com: 'nowhere' must be an IP address or a host of [hosts]"),
+    ("run-parallel", set_in("run", "parallel", value=0), "[run].parallel: must be between 1 and 256"),
+    ("run-keep-backups", set_in("run", "keep_backups", value=0), "[run].keep_backups: must be between 1 and 1000"),
+    ("run-unknown", set_in("run", "threads", value=2), "[run].threads: unknown key"),
+]
+
+
+@pytest.mark.parametrize("mutate,expected", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_value_names_file_key_and_fault(mutate, expected):
+    d = base_data()
+    mutate(d)
+    with pytest.raises(ConfigError) as e:
+        inventory(d, FILE)
+    msg = str(e.value)
+    assert msg.startswith(f"{FILE}: ") and expected in msg, msg
+
+
+def test_duplicate_member_port_on_one_address():
+    d = base_data()
+    d["hosts"]["esb-w2"].update(address="192.168.1.13", member_port=4200)
+    with pytest.raises(ConfigError) as e:
+        inventory(d, FILE)
+    assert str(e.value) == f"{FILE}: [hosts.esb-w2].member_port: 4200 on 192.168.1.13 is already used by esb-w1"
+
+
+def test_same_member_port_on_two_addresses_is_fine():
+    d = base_data()
+    d["hosts"]["esb-w2"]["member_port"] = 4200
+    assert inventory(d).hosts["esb-w2"].member_port == 4200
+
+
+# ---------------------------------------------------------------- the file itself
+
+def test_file_not_found(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.toml: file not found \(set ESB_HOSTS or create \./hosts\.toml\)"):
+        load_inventory(tmp_path / "nope.toml")
+
+
+def test_unreadable_path(tmp_path):
+    with pytest.raises(ConfigError, match=f"{tmp_path}: cannot read"):
+        load_inventory(tmp_path)
+
+
+def test_not_utf8(tmp_path):
+    p = tmp_path / "hosts.toml"
+    p.write_bytes(BASE_TOML.encode() + b"# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"hosts\.toml: not UTF-8 text \(byte \d+\)"):
+        load_inventory(p)
+
+
+def test_malformed_toml_names_the_line(tmp_path):
+    p = tmp_path / "hosts.toml"
+    lines = BASE_TOML.splitlines()
+    lines.insert(4, 'hostname = "a" "b"')
+    p.write_text("\n".join(lines))
+    with pytest.raises(ConfigError) as e:
+        load_inventory(p)
+    assert str(e.value).startswith(f"{p}: malformed TOML: ")
+    assert "line 5" in str(e.value)
+
+
+def test_esb_hosts_selects_the_file(tmp_path, monkeypatch):
+    p = tmp_path / "other.toml"
+    p.write_text(BASE_TOML)
+    monkeypatch.setenv("ESB_HOSTS", str(p))
+    inv = load_inventory()
+    assert inv.path == p and inv.base_dir == tmp_path
+
+
+# ---------------------------------------------------------------- resolved values
+
+def test_defaults_and_derived_values():
+    d = base_data()
+    d["defaults"].update(key_filename="keys/id", known_hosts="~/kh", port_offset=1)
+    d["hosts"]["esb-w1"].update(member_host="10.9.9.9", product_home="/srv/esb/", port_offset=3)
+    d["artifacts"] = {"svnkit_jar": "artifacts/svnkit.jar", "trilead_jar": "/abs/trilead.jar"}
+    inv = inventory(d, "/etc/esb/hosts.toml")
+    mgr, w1, db = inv.hosts["esb-mgr"], inv.hosts["esb-w1"], inv.hosts["db1"]
+    assert (mgr.member_host, mgr.user, mgr.port, mgr.product_home) == ("192.168.1.12", "wso2", 22, "/opt/wso2esb-4.9.0")
+    assert (w1.member_host, w1.product_home, w1.port_offset, mgr.port_offset) == ("10.9.9.9", "/srv/esb", 3, 1)
+    assert mgr.key_filename == "/etc/esb/keys/id"
+    assert mgr.known_hosts == os.path.expanduser("~/kh")
+    assert (mgr.hosts_file, mgr.host_key_policy, mgr.sudo, mgr.connect_timeout, mgr.state_dir) == \
+        ("/etc/hosts", "strict", False, 10, ".esb-cluster")
+    assert db.member_port is None and not db.is_esb
+    assert (mgr.sub_domain, w1.sub_domain) == ("mgt", "worker")
+    assert [h.name for h in inv.esb_nodes] == ["esb-mgr", "esb-w1", "esb-w2"]
+    assert [h.name for h in inv.cluster_peers(mgr)] == ["esb-w1", "esb-w2"]
+    assert [h.name for h in inv.cluster_peers(w1)] == ["esb-mgr"]
+    assert inv.artifact("svnkit_jar") == Path("/etc/esb/artifacts/svnkit.jar")
+    assert inv.artifact("trilead_jar") == Path("/abs/trilead.jar")
+    with pytest.raises(ConfigError, match=r"\[artifacts\] mysql_connector_jar is not set"):
+        inv.artifact("mysql_connector_jar")
+    assert inv.groups == {"canary": ("esb-w1",)}
+    assert (inv.cluster.lb_http_port, inv.cluster.lb_https_port) == (80, 443)
+    assert inv.database.host == "db1" and inv.svn.url == "svn://192.168.1.12/depsyncrepo/"
+
+
+def test_cluster_port_offset_is_the_default_of_every_host():
+    d = base_data()
+    d["cluster"]["port_offset"] = 5
+    assert {h.port_offset for h in inventory(d).hosts.values()} == {5}
+
+
+def test_the_shipped_example_hosts_toml_is_valid():
+    inv = load_inventory(Path(__file__).resolve().parents[2] / "hosts.toml")
+    assert set(inv.hosts) >= {"esb-mgr", "esb-w1", "esb-w2"}
