@@ -106,6 +106,7 @@ class Certs:
 class Run:
     parallel: int = 8
     keep_backups: int = 5
+    lock_wait: int = 60  # seconds a run waits for another run's lock on a host
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ SECTION_FIELDS = {
                  "jdbc_params": str},
     "svn": {"host": str, "repo_path": str, "url": str, "user": str},
     "certs": {"dir": str, "key_bits": int, "days": int},
-    "run": {"parallel": int, "keep_backups": int},
+    "run": {"parallel": int, "keep_backups": int, "lock_wait": int},
 }
 TOP_LEVEL = {"cluster", "defaults", "hosts", "groups", "database", "svn", "certs",
              "artifacts", "hosts_map", "run"}
@@ -325,6 +326,11 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
     ce = _check_fields(p, "[certs]", data.get("certs", {}), SECTION_FIELDS["certs"])
     if "dir" in ce:
         _safe_remote_path(p, "[certs].dir", ce["dir"])
+    if "key_bits" in ce and ce["key_bits"] < 2048:
+        raise _err(p, "[certs].key_bits", f"{ce['key_bits']} is refused: RSA keys below 2048 bits can be factored "
+                   "and current TLS clients reject them (the guide's 1024 is obsolete); use 2048 or more")
+    if "key_bits" in ce and ce["key_bits"] > 16384:
+        raise _err(p, "[certs].key_bits", f"{ce['key_bits']} is too large (at most 16384)")
     if "days" in ce and not 1 <= ce["days"] <= 36500:
         raise _err(p, "[certs].days", f"{ce['days']} must be between 1 and 36500")
     certs = Certs(**ce)
@@ -346,6 +352,8 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
         raise _err(p, "[run].parallel", "must be between 1 and 256")
     if not 1 <= run.keep_backups <= 1000:
         raise _err(p, "[run].keep_backups", "must be between 1 and 1000")
+    if not 0 <= run.lock_wait <= 86400:
+        raise _err(p, "[run].lock_wait", "must be between 0 and 86400 seconds")
 
     return Inventory(path=p, cluster=cluster, hosts=hosts, groups=groups, database=database,
                      svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run)

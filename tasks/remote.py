@@ -242,7 +242,7 @@ class RemoteHost:
                 self._backup(path, self.read(path) if st is not None else None, st)
             parent = posixpath.dirname(path) or "."
             tmp = posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
-            want_mode = statmod.S_IMODE(st.mode) if st else (mode if mode is not None else 0o644)
+            want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
             try:
                 self._put(tmp, data, want_mode)
                 if st is not None:
@@ -269,9 +269,9 @@ class RemoteHost:
     def _put(self, tmp: str, data: bytes, mode: int) -> None:
         self.counters.sftp_ops += 2
         with self.sftp.open(tmp, "wb") as f:
+            f.chmod(mode)  # before the data: a 0600 file is never readable by others, not even briefly
             f.set_pipelined(True)
             f.write(data)
-            f.chmod(mode)
         self.counters.bytes_written += len(data)
 
     def _chown(self, tmp: str, st: FileStat) -> None:
@@ -357,8 +357,28 @@ class RemoteHost:
             self.mkdir_p(f"{self.backup_dir}/files", 0o700)
             name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
             self._put(f"{self.backup_dir}/files/{name}", original, 0o600)
+        self._record(path, name, st)
+
+    def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
+        """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run."""
+        with self._io:
+            todo = [(p, self.stat(p)) for p in dict.fromkeys(paths) if p not in self._backed_up]
+            names, copies = [], []
+            for i, (path, st) in enumerate(todo):
+                name = None if st is None else f"{len(self._backed_up) + i:04d}-{posixpath.basename(path)}"
+                if name:
+                    copies.append(f"cp -p {shlex.quote(path)} {shlex.quote(f'{self.backup_dir}/files/{name}')}")
+                names.append(name)
+            if copies:
+                self.mkdir_p(f"{self.backup_dir}/files", 0o700)
+                self.run(" && ".join(copies), sudo=sudo)
+            for (path, st), name in zip(todo, names):
+                self._record(path, name, st)
+
+    def _record(self, path: str, name: str | None, st: FileStat | None) -> None:
+        """Note a backup (or that the file did not exist) in this run's manifest."""
         self._backed_up[path] = name
-        self.written.append(WriteRecord(path, name, original is not None,
+        self.written.append(WriteRecord(path, name, name is not None,
                                         statmod.S_IMODE(st.mode) if st else None))
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
                     "files": [w.__dict__ for w in self.written]}
