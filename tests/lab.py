@@ -71,6 +71,7 @@ class Lab:
     hosts: dict[str, LabHost] = field(default_factory=dict)
     extra_toml: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    svn_port: int = 3690  # [svn] url port; tests/svnlab.py sets it to its svnserve's
 
     @property
     def key(self) -> Path:
@@ -205,7 +206,7 @@ class Lab:
             [svn]
             host = "esb-mgr"
             repo_path = "{self.dir / 'svn' / 'depsyncrepo'}"
-            url = "svn://{mgr.address if mgr else '127.0.0.1'}:3690/depsyncrepo/"
+            url = "svn://{mgr.address if mgr else '127.0.0.1'}:{self.svn_port}/depsyncrepo/"
             user = "repouser"
             """))
         out.append(self.extra_toml)
