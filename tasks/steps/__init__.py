@@ -5,9 +5,15 @@ from .axis2 import PatchAxis2
 from .carbon import EnableDepsync, SetHostnames
 from .catalina import SetProxyPorts
 from .base import Step
+from .datasources import ConfigureDatasources
+from .hostsfile import MapHosts
+from .registry import MountRegistry
 
 #: every step, in the order setup runs them
 STEPS: list[Step] = [
+    MapHosts(),
+    ConfigureDatasources(),
+    MountRegistry(),
     EnableDepsync(),
     PatchAxis2(),
     SetHostnames(),

@@ -1,0 +1,60 @@
+"""mount-registry: the shared config and governance registry mounts in registry.xml.
+
+Guide: "Montando el registro en el manager y los nodos worker".
+
+Blocks, from snippets/, placed as the guide shows them right after the shipped
+wso2registry dbConfig (which stays): <dbConfig name="sharedregistry"> (owned by
+configure-datasources; ensured here with the same function so that a remote
+instance never points at a missing dbConfig), <remoteInstance> `instanceid`
+(readOnly false on the manager, true on workers; cacheId <user>@<REGISTRY_DB url>),
+and one <mount overwrite="true"> per path.  The commented examples of the shipped
+file stay comments: new blocks are inserted, never uncommented.
+"""
+from __future__ import annotations
+
+from ..config import Host, Inventory
+from ..secrets import Secrets
+from .base import XmlEdits, XmlStep
+from .blocks import Block, Snippet, children_where, ensure_blocks, indent_unit, text_of
+from .datasources import REGISTRY, SHARED_DBCONFIG, jdbc_url, registry_anchor, sharedregistry_block
+
+INSTANCE_ID = "instanceid"
+MOUNTS = ("/_system/config", "/_system/governance")
+
+
+def cache_id(inv: Inventory) -> str:
+    """<database user>@<REGISTRY_DB JDBC URL>, the same on every node."""
+    return f"{inv.database.user}@{jdbc_url(inv, inv.database.registry_db)}"
+
+
+def read_only(host: Host) -> str:
+    """Only the manager writes to the shared registry."""
+    return "false" if host.role == "manager" else "true"
+
+
+def plan_registry_mount(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
+    """registry.xml: sharedregistry dbConfig, remoteInstance and the two mounts."""
+    doc, root = e.doc, e.doc.root
+    anchor = registry_anchor(doc)
+    unit = indent_unit(doc, anchor)
+    remote = {"id": INSTANCE_ID, "dbconfig": SHARED_DBCONFIG, "read_only": read_only(host),
+              "cache_id": cache_id(inv)}
+    blocks = [
+        sharedregistry_block(doc, unit),
+        Block(f"remoteInstance[id='{INSTANCE_ID}']", Snippet("remote-instance.xml", remote, unit),
+              children_where(doc, root, "remoteInstance", lambda c: text_of(c, "id") == INSTANCE_ID),
+              f"{INSTANCE_ID} (readOnly {remote['read_only']})"),
+    ]
+    for path in MOUNTS:
+        blocks.append(Block(f"mount[@path='{path}']",
+                            Snippet("mount.xml", {"path": path, "instance_id": INSTANCE_ID}, unit),
+                            children_where(doc, root, "mount", lambda c, p=path: c.get("path") == p),
+                            f"{INSTANCE_ID}:{path}"))
+    ensure_blocks(e, root, blocks, anchor=anchor)
+
+
+class MountRegistry(XmlStep):
+    name = "mount-registry"
+    help = ("registry.xml remoteInstance (readOnly false on manager, true on workers, cacheId) and the "
+            "/_system/config, /_system/governance mounts (guide: Montando el registro)")
+    files = ((REGISTRY, plan_registry_mount),)

@@ -1,0 +1,107 @@
+"""Pure planner of map-hosts: one managed line per name, every other byte kept."""
+from __future__ import annotations
+
+import pytest
+
+from tasks.steps.base import StepError
+from tasks.steps.hostsfile import plan_hosts, wanted_entries
+from tests.unit.helpers import base_data, inventory
+
+ALIAS = "carbondb.mysql-wso2.com"
+DB = "192.168.1.20"
+BASE = "127.0.0.1\tlocalhost\n# comment 10.0.0.1 carbondb.mysql-wso2.com\n::1\tlocalhost ip6-localhost\n"
+
+
+def plan(text: str, wanted: dict | None = None):
+    return plan_hosts(text, {ALIAS: DB} if wanted is None else wanted, "/etc/hosts")
+
+
+def lines(items):
+    return [i.line() for i in items]
+
+
+def test_missing_line_is_appended_rest_untouched():
+    new, items = plan(BASE)
+    assert new == BASE + f"{DB}\t{ALIAS}\n"
+    assert lines(items) == [f"/etc/hosts: {ALIAS}: wanted '{DB}', actual (absent)"]
+
+
+def test_idempotent():
+    new, _ = plan(BASE)
+    again, items = plan(new)
+    assert again == new and items == []
+
+
+def test_stale_managed_line_corrected_in_place_keeping_layout_and_comment():
+    text = f"127.0.0.1 localhost\n10.9.9.9   {ALIAS}   # db\n::1 ip6-localhost\n"
+    new, items = plan(text)
+    assert new == f"127.0.0.1 localhost\n{DB}   {ALIAS}   # db\n::1 ip6-localhost\n"
+    assert lines(items) == [f"/etc/hosts: {ALIAS}: wanted '{DB}', actual '10.9.9.9'"]
+
+
+def test_name_on_an_unrelated_line_loses_only_that_token():
+    text = f"10.0.0.9\tbackup {ALIAS}  other  # keep me\n"
+    new, items = plan(text)
+    assert new == f"10.0.0.9\tbackup  other  # keep me\n{DB}\t{ALIAS}\n"
+    assert lines(items) == [f"/etc/hosts: {ALIAS}: wanted '{DB}', actual (absent)",
+                            f"/etc/hosts: {ALIAS} on line 1: wanted (absent), actual '10.0.0.9\\tbackup {ALIAS}  other  # keep me'"]
+
+
+def test_shared_line_with_the_right_ip_is_accepted_as_is():
+    text = f"{DB} db1 {ALIAS}\n"
+    assert plan(text) == (text, [])
+
+
+def test_managed_line_wins_over_shared_line_and_duplicates_go():
+    text = f"{DB} db1 {ALIAS}\n10.0.0.1 {ALIAS}\n10.0.0.2 {ALIAS.upper()}\n127.0.0.1 localhost\n"
+    new, items = plan(text)
+    assert new == f"{DB} db1\n{DB} {ALIAS}\n127.0.0.1 localhost\n"
+    assert [i.what for i in items] == [ALIAS, f"{ALIAS} on line 1", f"{ALIAS} on line 3"]
+    assert plan(new) == (new, [])
+
+
+def test_crlf_file_without_final_newline():
+    text = "127.0.0.1 localhost\r\n::1 localhost"
+    new, _ = plan(text)
+    assert new == f"127.0.0.1 localhost\r\n::1 localhost\r\n{DB}\t{ALIAS}\r\n"
+
+
+def test_ipv6_compared_as_addresses_and_several_names():
+    text = f"0:0:0:0:0:0:0:1 {ALIAS}\n"
+    assert plan(text, {ALIAS: "::1"}) == (text, [])
+    new, _ = plan("", {ALIAS: "10.0.0.5", "esb.wso2.com": "10.0.0.10"})
+    assert new == f"10.0.0.5\t{ALIAS}\n10.0.0.10\tesb.wso2.com\n"
+
+
+def test_odd_bytes_and_comments_are_kept():
+    text = f"# {ALIAS} 1.2.3.4\n\n   \n127.0.0.1 localhost\x0c\n{DB} {ALIAS}\n"
+    assert plan(text) == (text, [])
+
+
+def test_database_alias_maps_to_member_host_not_ssh_address():
+    data = base_data()
+    data["hosts"]["db1"]["member_host"] = "10.1.0.20"   # cluster network; address is how fab's SSH reaches it
+    assert wanted_entries(inventory(data)) == {ALIAS: "10.1.0.20"}
+    data["database"]["host"] = "10.2.0.20"
+    assert wanted_entries(inventory(data)) == {ALIAS: "10.2.0.20"}
+
+
+def test_hosts_map_entries_and_override_of_the_alias():
+    data = base_data()
+    data["hosts_map"] = {"esb.wso2.com": "192.168.1.10", "mgt.esb.wso2.com": "esb-mgr", ALIAS: "10.3.0.1"}
+    assert wanted_entries(inventory(data)) == {"esb.wso2.com": "192.168.1.10", "mgt.esb.wso2.com": "192.168.1.12",
+                                               ALIAS: "10.3.0.1"}
+
+
+@pytest.mark.parametrize("host,message", [
+    ("db.example.com", r"\[database\].host 'db.example.com' is a DNS name, and a hosts file needs an IP"),
+    (None, r"\[database\].host is not set"),
+])
+def test_database_address_that_is_not_an_ip(host, message):
+    data = base_data()
+    if host is None:
+        del data["database"]["host"]
+    else:
+        data["database"]["host"] = host
+    with pytest.raises(StepError, match=message):
+        wanted_entries(inventory(data))
