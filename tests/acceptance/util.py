@@ -1,0 +1,47 @@
+"""Helpers shared by the acceptance tests: owned-lines diffs, secret checks, per-host status lines."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tests.lab import Lab, product_fixture
+
+
+def diff_lines(a, b) -> list[str]:
+    """The +/- lines of `git diff --no-index` between two files (headers dropped)."""
+    out = subprocess.run(["git", "diff", "--no-index", "--unified=0", str(a), str(b)],
+                         capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+
+
+def shipped_conf(rel: str):
+    """Path of a shipped file under repository/conf."""
+    return product_fixture() / "repository" / "conf" / rel
+
+
+def conf_diff(lab: Lab, host: str, rel: str) -> list[str]:
+    """Owned lines: the shipped file against the host's patched copy."""
+    return diff_lines(shipped_conf(rel), lab.hosts[host].conf(rel))
+
+
+def run_clean(lab: Lab, *args: str, secrets: tuple[str, ...] = (), env: dict | None = None):
+    """Run fab and assert no secret value shows in stdout or stderr (any mode)."""
+    r = lab.fab(*args, env=env)
+    for s in secrets:
+        assert s not in r.stdout and s not in r.stderr, f"secret leaked by fab {' '.join(args)}"
+    return r
+
+
+def statuses(r, step: str) -> dict[str, str]:
+    """host -> status from a --json run."""
+    doc = json.loads(r.stdout)
+    return {h: steps[step]["status"] for h, steps in doc["hosts"].items() if step in steps}
+
+
+def edit(path, old: str, new: str, encoding: str = "latin-1") -> None:
+    """Hand-edit a file (one exact replacement; bytes kept, CRLF included)."""
+    text = path.read_bytes().decode(encoding)
+    assert text.count(old) == 1, old
+    path.write_bytes(text.replace(old, new).encode(encoding))
+
+
