@@ -153,7 +153,8 @@ class RemoteHost:
         except (socket.timeout, TimeoutError):
             raise Unreachable(f"unreachable: {self.where} timed out after {h.connect_timeout}s") from None
         except OSError as e:
-            raise Unreachable(f"unreachable: cannot connect to {self.where} ({e.strerror or e})") from None
+            cause = next(iter(getattr(e, "errors", {}).values()), e)  # paramiko: one OSError per address
+            raise Unreachable(f"unreachable: cannot connect to {self.where} ({cause.strerror or cause})") from None
         self._conn = conn
 
     def close(self) -> None:
