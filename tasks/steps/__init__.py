@@ -4,16 +4,23 @@ from __future__ import annotations
 from .axis2 import PatchAxis2
 from .carbon import EnableDepsync, SetHostnames
 from .catalina import SetProxyPorts
+from .certs import CreateCerts
 from .base import Step
 from .datasources import ConfigureDatasources
 from .hostsfile import MapHosts
+from .jars import InstallJdbcDriver, InstallSvnkit
 from .registry import MountRegistry
+from .svnrepo import CreateSvnRepo
 
 #: every step, in the order setup runs them
 STEPS: list[Step] = [
+    CreateCerts(),
     MapHosts(),
+    InstallJdbcDriver(),
     ConfigureDatasources(),
     MountRegistry(),
+    CreateSvnRepo(),
+    InstallSvnkit(),
     EnableDepsync(),
     PatchAxis2(),
     SetHostnames(),

@@ -1,0 +1,262 @@
+"""create-certs: an RSA key and a self-signed certificate per cluster hostname (guide: Crear los certificados SSL).
+
+For `cluster.hostname` and `cluster.mgt_hostname`, `<certs.dir>/<hostname>.key` and
+`<hostname>.crt` are made by openssl ON the target (unencrypted key, mode 0600 from
+its creation, SHA-256, CN and subjectAltName = hostname, `certs.days`).  The private
+key never leaves the host: verify reads only the certificates over SFTP (parsed here
+with `cryptography`), the key's mode over SFTP stat, and the key's public half from
+one openssl command for all keys; backups of replaced keys are copies made on the host.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+import stat as statmod
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+from cryptography.x509.oid import NameOID
+
+from ..config import Host, Inventory
+from ..plan import Action, Item, Plan
+from .base import Step, StepContext, StepError
+
+KEY_MODE = 0o600
+EXPIRY_MARGIN = timedelta(days=30)
+GOOD_HASHES = ("sha256", "sha384", "sha512")
+#: openssl config for `req -x509`; the hostname comes from the environment of each invocation
+OPENSSL_CNF = (
+    "[req]", "distinguished_name = dn", "prompt = no", "x509_extensions = server",
+    "[dn]", "CN = $ENV::ESB_CN",
+    "[server]", "subjectAltName = DNS:$ENV::ESB_CN", "basicConstraints = critical,CA:FALSE",
+    "keyUsage = critical,digitalSignature,keyEncipherment", "extendedKeyUsage = serverAuth",
+    "subjectKeyIdentifier = hash",
+)
+_PEM_PUB = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S)
+
+
+def cert_hostnames(inv: Inventory) -> list[str]:
+    """The names that get a pair: cluster.hostname and cluster.mgt_hostname (once each)."""
+    return list(dict.fromkeys((inv.cluster.hostname, inv.cluster.mgt_hostname)))
+
+
+def pair_paths(d: str, hostname: str) -> tuple[str, str]:
+    """(key, certificate) paths of a hostname in the certs directory."""
+    return posixpath.join(d, f"{hostname}.key"), posixpath.join(d, f"{hostname}.crt")
+
+
+@dataclass
+class PairState:
+    """What the host holds for one hostname (all None: nothing there)."""
+
+    hostname: str
+    key_mode: int | None = None       # permission bits of the key; None when the key is absent
+    public_key: bytes | None = None   # PEM of the key's public half, as openssl printed it on the host
+    key_error: str | None = None      # why openssl could not read the key
+    cert: bytes | None = None         # the certificate PEM (public), None when absent
+
+
+def check_pair(s: PairState, d: str, key_bits: int, now: datetime) -> list[Item]:
+    """Pure: every way the pair differs from a valid one for s.hostname."""
+    key, crt = pair_paths(d, s.hostname)
+    items: list[Item] = []
+    if s.key_mode is None:
+        items.append(Item(key, "private key", "present", None))
+    else:
+        if s.key_mode != KEY_MODE:
+            items.append(Item(key, "mode", f"{KEY_MODE:04o}", f"{s.key_mode:04o}"))
+        if s.key_error:
+            items.append(Item(key, "private key", "readable, unencrypted", s.key_error))
+    if s.cert is None:
+        items.append(Item(crt, "certificate", "present", None))
+        return items
+    try:
+        cert = x509.load_pem_x509_certificate(s.cert)
+    except ValueError:
+        items.append(Item(crt, "certificate", "a PEM X.509 certificate", "unparsable"))
+        return items
+    items += check_cert(cert, s.hostname, crt, key_bits, now)
+    if s.public_key is not None and not same_key(cert, s.public_key):
+        items.append(Item(key, "matches certificate", "yes", "no"))
+    return items
+
+
+def check_cert(cert: x509.Certificate, hostname: str, label: str, key_bits: int, now: datetime) -> list[Item]:
+    """Pure: CN, subjectAltName, signature hash, RSA key size and validity of one certificate."""
+    items: list[Item] = []
+    cn = ", ".join(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)) or None
+    if cn != hostname:
+        items.append(Item(label, "subject CN", hostname, cn))
+    san = subject_alt_names(cert)
+    if san != f"DNS:{hostname}":
+        items.append(Item(label, "subjectAltName", f"DNS:{hostname}", san))
+    algo = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
+    if algo not in GOOD_HASHES:
+        items.append(Item(label, "signature hash", "sha256", algo))
+    pub = cert.public_key()
+    if not isinstance(pub, rsa.RSAPublicKey):
+        items.append(Item(label, "key type", "RSA", type(pub).__name__))
+    elif pub.key_size < key_bits:
+        items.append(Item(label, "RSA key bits", f">= {key_bits}", str(pub.key_size)))
+    if cert.not_valid_before_utc > now:
+        items.append(Item(label, "notBefore", f"<= {now:%Y-%m-%d %H:%M}Z", f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z"))
+    after = cert.not_valid_after_utc
+    if after - now < EXPIRY_MARGIN:
+        state = "expired" if after <= now else f"expires in {(after - now).days} days"
+        items.append(Item(label, "notAfter", f"more than {EXPIRY_MARGIN.days} days ahead",
+                          f"{after:%Y-%m-%d %H:%M}Z ({state})"))
+    return items
+
+
+def subject_alt_names(cert: x509.Certificate) -> str | None:
+    """The subjectAltName as 'DNS:a, IP:b', or None when the certificate has none."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    kinds = {x509.DNSName: "DNS", x509.IPAddress: "IP", x509.RFC822Name: "email",
+             x509.UniformResourceIdentifier: "URI"}
+    return ", ".join(f"{kinds.get(type(n), type(n).__name__)}:{n.value}" for n in ext.value)
+
+
+def same_key(cert: x509.Certificate, public_pem: bytes) -> bool:
+    """True when the certificate certifies this public key."""
+    try:
+        pub = load_pem_public_key(public_pem)
+    except ValueError:
+        return False
+    spki = lambda k: k.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return spki(pub) == spki(cert.public_key())
+
+
+def pubkey_command(keys: list[str]) -> str:
+    """One remote command printing the public half of each key (never the key itself)."""
+    q = shlex.quote
+    script = (f"for k in {' '.join(q(k) for k in keys)}; do echo \"=== $k\"; "
+              "openssl pkey -in \"$k\" -pubout -passin pass: 2>&1 </dev/null; done")
+    return f"sh -c {q(script)}"
+
+
+def parse_pubkeys(out: str) -> dict[str, tuple[bytes | None, str | None]]:
+    """Pure: {key path: (public PEM, None) or (None, openssl's complaint)} from pubkey_command output."""
+    result: dict[str, tuple[bytes | None, str | None]] = {}
+    for block in re.split(r"^=== ", out, flags=re.M)[1:]:
+        path, _, text = block.partition("\n")
+        m = _PEM_PUB.search(text)
+        if m:
+            result[path] = (m.group().encode(), None)
+        else:
+            first = next((l.strip() for l in text.splitlines() if l.strip()), "openssl printed nothing")
+            result[path] = (None, f"unreadable or encrypted ({first})")
+    return result
+
+
+def renew_script(d: str, hostnames: list[str], bits: int, days: int) -> str:
+    """The one shell script that makes fresh pairs: umask 077 before the key exists, then rename into place."""
+    q = shlex.quote
+    lines = ["set -e", "umask 022", f"mkdir -p {q(d)}", f"cd {q(d)}", "umask 077",
+             "trap 'rm -f .esb-certs.cnf .*.esb-new' EXIT",
+             "printf '%s\\n' " + " ".join(q(l) for l in OPENSSL_CNF) + " > .esb-certs.cnf"]
+    for h in hostnames:
+        lines += [f"ESB_CN={q(h)} openssl req -x509 -new -newkey rsa:{bits} -nodes -sha256 -days {days} "
+                  f"-config .esb-certs.cnf -keyout .{h}.key.esb-new -out .{h}.crt.esb-new",
+                  f"chmod 644 .{h}.crt.esb-new", f"mv -f .{h}.key.esb-new {h}.key", f"mv -f .{h}.crt.esb-new {h}.crt"]
+    return "; ".join(lines)
+
+
+def read_pairs(ctx: StepContext, d: str, hostnames: list[str]) -> list[PairState]:
+    """Stat the keys, read the certificates (SFTP), and ask openssl for the keys' public halves (one command)."""
+    states = []
+    for h in hostnames:
+        key, crt = pair_paths(d, h)
+        st = ctx.remote.stat(key)
+        if st is not None and not st.is_file:
+            raise StepError(f"{key} on {ctx.host.name} is not a regular file")
+        states.append(PairState(h, None if st is None else statmod.S_IMODE(st.mode), cert=ctx.remote.read(crt)))
+    present = [s for s in states if s.key_mode is not None]
+    if present:
+        _, out, _ = ctx.remote.run(pubkey_command([pair_paths(d, s.hostname)[0] for s in present]),
+                                   sudo=True, check=False)
+        if re.search(r"openssl: (command )?not found", out):
+            raise StepError(f"openssl is not installed on {ctx.host.name}")
+        found = parse_pubkeys(out)
+        for s in present:
+            s.public_key, s.key_error = found.get(pair_paths(d, s.hostname)[0], (None, "not checked"))
+    return states
+
+
+def check_creatable(ctx: StepContext, d: str) -> None:
+    """A missing certs dir must be creatable: its nearest existing ancestor is a writable directory."""
+    anc = d
+    while True:
+        anc = posixpath.dirname(anc)
+        st = ctx.remote.stat(anc)
+        if st is not None:
+            break
+    why = None
+    if not st.is_dir:
+        why = f"{anc} is not a directory"
+    elif ctx.remote.run(f"test -w {shlex.quote(anc)}", sudo=True, check=False)[0] != 0:
+        how = " even with sudo" if ctx.remote.can_sudo else " (set sudo = true for this host?)"
+        why = f"{anc} is not writable by {ctx.host.user}{how}"
+    if why:
+        raise StepError(f"[certs].dir {d} cannot be created on {ctx.host.name}: {why}")
+
+
+def renew(ctx: StepContext, d: str, hostnames: list[str], script: str) -> None:
+    """Back up the old pairs on the host, then run the openssl script (one command)."""
+    ctx.remote.backup_on_host([p for h in hostnames for p in pair_paths(d, h)], sudo=True)
+    code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", sudo=True, check=False)
+    if code != 0:
+        last = (err.strip().splitlines() or ["no message"])[-1]
+        raise StepError(f"openssl on {ctx.host.name} could not make the certificates in {d}: {last}")
+
+
+class CreateCerts(Step):
+    name = "create-certs"
+    help = ("RSA key (0600, unencrypted) + self-signed SHA-256 certificate per cluster hostname in certs.dir, "
+            "CN and subjectAltName = hostname (guide: Crear los certificados SSL)")
+    esb_only = False
+
+    def default_targets(self, inv: Inventory) -> list[Host]:
+        """The load balancers, else the manager."""
+        return inv.by_role("lb") or inv.by_role("manager")
+
+    def applies_to(self, host: Host, inv: Inventory) -> str | None:
+        if host.role in ("db", "svn"):
+            return f"certificates go on a load balancer or an ESB node, not a {host.role} host"
+        return None
+
+    def plan(self, ctx: StepContext) -> Plan:
+        c = ctx.inv.certs
+        d = c.dir
+        names = cert_hostnames(ctx.inv)
+        plan = Plan()
+        st = ctx.remote.stat(d)
+        if st is None:
+            check_creatable(ctx, d)
+            plan.items.append(Item(d, "directory", "present", None))
+            states = [PairState(h) for h in names]
+        elif not st.is_dir:
+            raise StepError(f"[certs].dir {d} on {ctx.host.name} is not a directory")
+        else:
+            states = read_pairs(ctx, d, names)
+        now = datetime.now(timezone.utc)
+        flagged = []
+        for s in states:
+            items = check_pair(s, d, c.key_bits, now)
+            if items:
+                flagged.append(s.hostname)
+                plan.items += items
+        if flagged:
+            script = renew_script(d, flagged, c.key_bits, c.days)
+            plan.actions.append(Action(script, lambda: renew(ctx, d, flagged, script)))
+        return plan
+
+
+__all__ = ["CreateCerts", "PairState", "check_pair", "check_cert", "parse_pubkeys", "renew_script",
+           "pubkey_command", "cert_hostnames"]

@@ -1,0 +1,180 @@
+"""install-jdbc-driver and install-svnkit: jars from [artifacts] into the product's components folders.
+
+One generic "jar in folder" planner serves both steps: the wanted jar (a local file
+on the machine running fab) must be in a folder of the product home with the same
+sha256; any OTHER version of the same jar family in that folder (same artifact
+name, another version or other bytes) is stale: verify lists it, patch uploads the
+wanted jar first and then removes the stale one (RemoteHost.remove backs it up).
+Jars travel as uploads (actions), never as text diffs.
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..config import ConfigError, Inventory
+from ..plan import Action, Item, Plan
+from .base import Step, StepContext, StepError
+
+LIB = "repository/components/lib"
+DROPINS = "repository/components/dropins"
+JAR_MODE = 0o644
+
+_VERSION_RE = re.compile(r"^(.+?)-(v?\d|build\d)", re.I)
+
+
+def jar_family(filename: str) -> str:
+    """The artifact name of a jar file name, without version: 'mysql-connector-java-5.1.49-bin.jar' ->
+    'mysql-connector-java'; 'trilead-ssh2-1.0.0-build215.jar' -> 'trilead-ssh2'."""
+    stem = filename[:-4] if filename.lower().endswith(".jar") else filename
+    m = _VERSION_RE.match(stem)
+    return (m.group(1) if m else stem).lower()
+
+
+@dataclass(frozen=True)
+class LocalJar:
+    """The wanted jar, read from the machine running fab."""
+
+    key: str
+    path: Path
+    data: bytes = field(repr=False)
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def family(self) -> str:
+        return jar_family(self.name)
+
+
+def load_local_jar(inv: Inventory, key: str) -> LocalJar:
+    """The [artifacts] `key` jar, or a StepError naming the key and the path."""
+    try:
+        path = inv.artifact(key)
+    except ConfigError:
+        raise StepError(f"[artifacts] {key} is not set in {inv.path} (the local path of the jar to upload)") from None
+    try:
+        st = path.stat()
+    except OSError:
+        raise StepError(f"[artifacts] {key}: {path} does not exist on this machine "
+                        f"(download the jar there, or fix the path in {inv.path})") from None
+    return _read_jar(key, str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=16)
+def _read_jar(key: str, path: str, mtime_ns: int, size: int) -> LocalJar:
+    """Read and check a local jar once per (path, mtime, size): every host of a run shares it."""
+    p = Path(path)
+    if not p.is_file() or not zipfile.is_zipfile(p):
+        raise StepError(f"[artifacts] {key}: {p} is not a jar (zip) file")
+    data = p.read_bytes()
+    return LocalJar(key, p, data, hashlib.sha256(data).hexdigest())
+
+
+@dataclass
+class JarDecision:
+    """What one jar needs in one folder: drift items, whether to upload, which stale jars to remove."""
+
+    items: list[Item]
+    upload: bool
+    stale: list[str]
+
+
+def plan_jar(folder: str, jar: LocalJar, names: list[str] | None, actual: str | None) -> JarDecision:
+    """Pure planner. `names`: the folder's entries (None when the folder is absent); `actual`: the sha256
+    of folder/<jar name> (or another description of its content), None when absent."""
+    target = f"{folder}/{jar.name}"
+    items: list[Item] = []
+    if names is None:
+        items.append(Item(folder, "directory", "present", None))
+    upload = actual != jar.sha256
+    if upload:
+        items.append(Item(target, "sha256", jar.sha256, actual))
+    stale = sorted(n for n in names or () if n != jar.name and n.lower().endswith(".jar")
+                   and jar_family(n) == jar.family)
+    for n in stale:
+        items.append(Item(f"{folder}/{n}", f"other version of {jar.family} (stale)", None, "present"))
+    return JarDecision(items, upload, stale)
+
+
+def remote_sha(ctx: StepContext, path: str, jar: LocalJar) -> str | None:
+    """sha256 of a remote jar over SFTP; a different size answers without reading it."""
+    st = ctx.remote.stat(path)
+    if st is None:
+        return None
+    if not st.is_file:
+        raise StepError(f"{path} on {ctx.host.name} is not a regular file")
+    if st.size != len(jar.data):
+        return f"other bytes ({st.size} bytes, wanted {len(jar.data)})"
+    return ctx.remote.sha256(path)
+
+
+@dataclass(frozen=True)
+class JarSpec:
+    """A jar of [artifacts] (`key`) that belongs in `folder` (relative to the product home)."""
+
+    key: str
+    folder: str
+
+
+def plan_jar_spec(ctx: StepContext, spec: JarSpec) -> Plan:
+    """Read the remote folder, decide, and attach the upload/remove actions."""
+    jar = load_local_jar(ctx.inv, spec.key)
+    home = ctx.host.product_home
+    if ctx.remote.stat(home) is None:
+        raise StepError(f"product home {home} does not exist on {ctx.host.name}")
+    folder = ctx.home(spec.folder)
+    names = ctx.remote.listdir(folder)
+    target = posixpath.join(folder, jar.name)
+    actual = remote_sha(ctx, target, jar) if names is not None and jar.name in names else None
+    d = plan_jar(spec.folder, jar, names, actual)
+    plan = Plan(items=d.items)
+    r = ctx.remote
+    if names is None:
+        plan.actions.append(Action(f"mkdir -p {folder}", lambda: r.mkdir_p(folder)))
+    if d.upload:
+        plan.actions.append(Action(f"upload {jar.path} -> {target} ({len(jar.data)} bytes, sha256 {jar.sha256})",
+                                   lambda: r.write(target, jar.data, mode=JAR_MODE)))
+    for n in d.stale:
+        p = posixpath.join(folder, n)
+        plan.actions.append(Action(f"remove {p} (backed up first)", lambda p=p: r.remove(p)))
+    return plan
+
+
+class JarStep(Step):
+    """A step that puts jars of [artifacts] into product folders (`jars`)."""
+
+    jars: tuple[JarSpec, ...] = ()
+
+    def plan(self, ctx: StepContext) -> Plan:
+        for spec in self.jars:  # every local jar is checked before any host is touched
+            load_local_jar(ctx.inv, spec.key)
+        plan = Plan()
+        for spec in self.jars:
+            plan.extend(plan_jar_spec(ctx, spec))
+        return plan
+
+
+class InstallJdbcDriver(JarStep):
+    name = "install-jdbc-driver"
+    help = ("MySQL connector jar ([artifacts].mysql_connector_jar) into repository/components/lib "
+            "(guide: Configurar la Base de Datos, 3)")
+    jars = (JarSpec("mysql_connector_jar", LIB),)
+
+
+class InstallSvnkit(JarStep):
+    name = "install-svnkit"
+    help = ("svnkit jar into repository/components/dropins, trilead-ssh2 jar into repository/components/lib "
+            "(guide: Configurar SVN-Based Deployment Synchronizer, 1-2)")
+    jars = (JarSpec("svnkit_jar", DROPINS), JarSpec("trilead_jar", LIB))
+
+
+__all__ = ["InstallJdbcDriver", "InstallSvnkit", "JarSpec", "JarStep", "LocalJar", "jar_family",
+           "load_local_jar", "plan_jar"]
