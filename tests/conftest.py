@@ -33,6 +33,15 @@ def lab(lab_session):
     return lab_session
 
 
+@pytest.fixture(scope="session")
+def mariadb():
+    """A real MariaDB server for the whole session (tests/mariadb.py); tests reset what they use."""
+    from tests.mariadb import MariaDB
+    server = MariaDB.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def shipped():
     """Path to the shipped (unmodified) 4.9.0 product files."""

@@ -5,6 +5,7 @@ from .axis2 import PatchAxis2
 from .carbon import EnableDepsync, SetHostnames
 from .catalina import SetProxyPorts
 from .certs import CreateCerts
+from .databases import CreateDbs
 from .base import Step
 from .datasources import ConfigureDatasources
 from .hostsfile import MapHosts
@@ -17,6 +18,7 @@ STEPS: list[Step] = [
     CreateCerts(),
     MapHosts(),
     InstallJdbcDriver(),
+    CreateDbs(),
     ConfigureDatasources(),
     MountRegistry(),
     CreateSvnRepo(),

@@ -1,0 +1,374 @@
+"""create-dbs: the four databases, the product's dbscripts, the application user and its grants
+(guide: "Creando las base de datos", 5-7: create database, source the dbscripts, grant).
+
+`plan_databases` is pure: from what the server holds (a `State` snapshot) and what hosts.toml
+wants, it lists drift items, the operations patch would run, and the errors that forbid patching
+(a half-loaded database, a foreign table in a database to load, a wrong charset under tables).
+Nothing is ever dropped.  `CreateDbs` reads the snapshot (reads only), and applies the operations
+with one admin connection, reached directly or through the target host's SSH connection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Host, Inventory
+from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
+                     native_password_hash, query, quote_ident, run_script)
+from ..plan import Action, Item, Plan
+from ..sqlscript import ScriptError, Statement, created_tables, split_statements
+from .base import Step, StepContext, StepError
+
+MAIN_SCRIPT = "dbscripts/mysql.sql"
+IDENTITY_SCRIPT = "dbscripts/identity/mysql.sql"
+
+
+# ---------------------------------------------------------------- the pure part
+
+@dataclass(frozen=True)
+class Script:
+    """A product SQL script: its statements and the tables it creates."""
+
+    label: str
+    statements: tuple[Statement, ...]
+    tables: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, label: str, data: bytes) -> "Script":
+        """Split and read a script; ScriptError when it creates no table."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+        statements = split_statements(text, label)
+        tables = created_tables(statements)
+        if not tables:
+            raise ScriptError(f"{label} creates no table: not a product dbscript")
+        return cls(label, tuple(statements), tuple(tables))
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What hosts.toml asks for: databases with their scripts in load order, charset, user, grant hosts."""
+
+    charset: str
+    user: str
+    grant_hosts: tuple[str, ...]
+    loads: dict[str, tuple[Script, ...]]
+
+
+@dataclass
+class Account:
+    """One user@host: present, databases it holds ALL PRIVILEGES on, password check result."""
+
+    exists: bool = False
+    all_on: frozenset[str] = frozenset()
+    password: str | None = None  # "ok", "login refused", "stored hash differs", None = not checked
+
+
+@dataclass
+class State:
+    """A read-only snapshot of the server."""
+
+    charsets: dict[str, str] = field(default_factory=dict)  # existing database -> default charset
+    tables: dict[str, frozenset[str]] = field(default_factory=dict)  # database -> tables, lower case
+    accounts: dict[str, Account] = field(default_factory=dict)  # grant host -> account
+
+
+@dataclass(frozen=True)
+class Op:
+    """One change: create-db, alter-charset, load, create-user, alter-user or grant."""
+
+    kind: str
+    db: str = ""
+    host: str = ""
+    script: Script | None = None
+
+    def describe(self, w: Wanted) -> str:
+        """What --dry-run prints: the SQL with every password shown as ********."""
+        acct = account_label(w.user, self.host)
+        if self.kind == "load":
+            return (f"load {self.script.label} into {self.db} ({len(self.script.statements)} statements, "
+                    f"{len(self.script.tables)} tables)")
+        if self.kind in ("create-user", "alter-user"):
+            verb = "CREATE USER IF NOT EXISTS" if self.kind == "create-user" else "ALTER USER"
+            return f"{verb} {acct} IDENTIFIED BY '********'"
+        if self.kind == "grant":
+            return f"GRANT ALL PRIVILEGES ON {quote_ident(self.db)}.* TO {acct}"
+        verb = "CREATE" if self.kind == "create-db" else "ALTER"
+        return f"{verb} DATABASE {quote_ident(self.db)} CHARACTER SET {w.charset}"
+
+
+@dataclass
+class Outcome:
+    """The pure planner's answer."""
+
+    items: list[Item] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def account_label(user: str, host: str) -> str:
+    return f"'{user}'@'{host}'"
+
+
+def plan_databases(w: Wanted, s: State) -> Outcome:
+    """Items, operations and blocking errors that bring the server from `s` to `w`."""
+    out = Outcome()
+    for db, scripts in w.loads.items():
+        _plan_database(out, w, s, db, scripts)
+    for host in w.grant_hosts:
+        _plan_account(out, w, s.accounts.get(host, Account()), host)
+    return out
+
+
+def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Script, ...]) -> None:
+    label = f"database {db}"
+    present = s.tables.get(db, frozenset())
+    if db not in s.charsets:
+        out.items.append(Item(label, "database", f"present, charset {w.charset}", None))
+        out.ops.append(Op("create-db", db))
+    elif s.charsets[db].lower() != w.charset.lower():
+        out.items.append(Item(label, "charset", w.charset, s.charsets[db]))
+        if present:
+            out.errors.append(f"{db} has charset {s.charsets[db]}, not {w.charset}, and already holds tables; "
+                              f"nothing is dropped or converted: fix it by hand")
+        else:
+            out.ops.append(Op("alter-charset", db))
+    earlier: set[str] = set()
+    for script in scripts:
+        want = {t.lower(): t for t in script.tables}
+        missing = [t for k, t in want.items() if k not in present]
+        if missing and len(missing) < len(want):
+            out.items.append(Item(label, f"tables of {script.label}", f"all {len(want)}",
+                                  f"{len(want) - len(missing)} of {len(want)}, missing {', '.join(missing)}"))
+            out.errors.append(f"{db} is half-loaded: it lacks {len(missing)} of the {len(want)} tables "
+                              f"{script.label} creates ({', '.join(missing)}); the script is not "
+                              f"re-runnable and nothing is dropped: restore {db} or drop it by hand")
+        elif missing:
+            out.items.append(Item(label, f"tables of {script.label}", f"all {len(want)}", "none"))
+            foreign = sorted(present - earlier)
+            if foreign:
+                out.errors.append(f"{db} is not empty (it holds {', '.join(foreign)}, which {script.label} "
+                                  f"does not create); the script runs only into an empty database")
+            else:
+                out.ops.append(Op("load", db, script=script))
+        earlier |= set(want)
+
+
+def _plan_account(out: Outcome, w: Wanted, a: Account, host: str) -> None:
+    label = f"user {account_label(w.user, host)}"
+    if not a.exists:
+        out.items.append(Item(label, "account", "present", None))
+        out.ops.append(Op("create-user", host=host))
+    elif a.password not in (None, "ok"):
+        out.items.append(Item(label, "password", "WSO2_DB_PASSWORD", a.password))
+        out.ops.append(Op("alter-user", host=host))
+    if "*" in a.all_on:
+        return
+    lacking = [db for db in w.loads if db not in a.all_on]
+    if lacking:
+        fmt = lambda dbs: "ALL PRIVILEGES ON " + ", ".join(f"{d}.*" for d in dbs) if dbs else None
+        out.items.append(Item(label, "grants", fmt(list(w.loads)), fmt([d for d in w.loads if d in a.all_on])))
+        out.ops += [Op("grant", db, host) for db in lacking]
+
+
+# ---------------------------------------------------------------- reading the server
+
+def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
+    """The snapshot (reads only), and the mysql.user rows of the application user by host."""
+    dbs = list(w.loads)
+    ph = ", ".join(["%s"] * len(dbs))
+    s = State()
+    s.charsets = dict(query(conn, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
+                                  f"WHERE SCHEMA_NAME IN ({ph})", dbs))
+    tables: dict[str, set[str]] = {}
+    for schema, table in query(conn, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+                                     f"WHERE TABLE_SCHEMA IN ({ph})", dbs):
+        tables.setdefault(schema, set()).add(table.lower())
+    s.tables = {k: frozenset(v) for k, v in tables.items()}
+    rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (w.user,),
+                                                  dicts=True)}
+    for host in w.grant_hosts:
+        row = rows.get(host.lower())
+        if row is None:
+            s.accounts[host] = Account()
+            continue
+        grants = [r[0] for r in query(conn, "SHOW GRANTS FOR %s@%s", (w.user, row["Host"]))]
+        s.accounts[host] = Account(True, frozenset(all_privilege_dbs(grants)))
+    return s, rows
+
+
+def check_passwords(s: State, rows: dict[str, dict], route: Route, w: Wanted, password: str) -> list[str]:
+    """Set each existing account's password result: a real login where a connection can come from
+    its host (a loopback source on this machine, or '%'), else the stored mysql_native_password hash.
+    Returns notes for the accounts that could not be checked."""
+    notes = []
+    for host, a in s.accounts.items():
+        if not a.exists:
+            continue
+        bind = host if route.local and is_loopback(host) else None
+        if bind or host == "%":
+            try:
+                route.connect(w.user, password, bind_address=bind).close()
+                a.password = "ok"
+                continue
+            except AccessDenied:
+                a.password = "login refused"
+                continue
+            except DbError as e:
+                notes.append(f"login as {account_label(w.user, host)} not tried: {e}")
+        row = rows[host.lower()]
+        stored = row.get("authentication_string") or row.get("Password") or ""
+        if row.get("plugin") in ("mysql_native_password", "", None) and stored.startswith("*"):
+            a.password = "ok" if stored == native_password_hash(password) else "stored hash differs"
+        else:
+            notes.append(f"password of {account_label(w.user, host)} not checked (plugin {row.get('plugin')}; "
+                         f"no connection can come from {host} here)")
+    return notes
+
+
+# ---------------------------------------------------------------- the step
+
+def db_hosts(inv: Inventory) -> list[Host]:
+    """The `db` group, else the host that [database].host names."""
+    return inv.by_role("db") or [h for h in inv.hosts.values() if h.name == inv.database.host]
+
+
+def grant_hosts(inv: Inventory) -> tuple[str, ...]:
+    """[database].grant_hosts, else every ESB node's member_host (once each)."""
+    hosts = inv.database.grant_hosts or tuple(dict.fromkeys(h.member_host for h in inv.esb_nodes))
+    if not hosts:
+        raise StepError("no grant hosts: set [database].grant_hosts or add manager/worker hosts")
+    return hosts
+
+
+def route_for(ctx: StepContext) -> Route:
+    """[database].host:port, directly or (tunnel = true) through this host's SSH connection."""
+    d = ctx.inv.database
+    node = ctx.inv.hosts.get(d.host or ctx.host.name)
+    address = node.address if node else d.host
+    if not d.tunnel:
+        return Route((address,), d.port)
+    here = address == ctx.host.address
+    return Route(tuple(dict.fromkeys(("127.0.0.1", address) if here else (address,))), d.port, via=ctx.remote)
+
+
+def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
+    """The wanted state, with the scripts read over SFTP from the manager's product home."""
+    inv, d = ctx.inv, ctx.inv.database
+    managers = inv.by_role("manager")
+    if not managers:
+        raise StepError("no host with role = \"manager\": its product home holds the dbscripts")
+    m = ctx.other(managers[0])
+    main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT)))
+    user_scripts, notes = (main,), []
+    identity = m.remote.read(m.home(IDENTITY_SCRIPT))
+    if identity is None:
+        notes.append(f"{IDENTITY_SCRIPT}: skipped (not shipped in {m.host.name}:{m.host.product_home})")
+    else:
+        user_scripts += (Script.parse(IDENTITY_SCRIPT, identity),)
+    loads = {d.user_db: user_scripts}
+    for db in (d.registry_db, d.local_db_manager, d.local_db_worker):
+        loads.setdefault(db, (main,))
+    return Wanted(d.charset, d.user, grant_hosts(inv), loads), notes
+
+
+class AdminLink:
+    """The admin connection of one patch, opened on first use and closed after the last action."""
+
+    def __init__(self, route: Route, user: str, password: str):
+        self.route, self.user, self.password = route, user, password
+        self._conn = None
+
+    def open(self):
+        if self._conn is None:
+            try:
+                self._conn = self.route.connect(self.user, self.password)
+            except AccessDenied as e:
+                raise StepError(f"MySQL refused the admin user {self.user!r} (check MYSQL_ADMIN_PASSWORD): {e}") from None
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+
+@dataclass
+class DbPlan(Plan):
+    link: AdminLink | None = None
+
+
+class CreateDbs(Step):
+    name = "create-dbs"
+    help = ("the four databases (charset), the product's dbscripts, the application user and its grants "
+            "(guide: Creando las base de datos, 5-7)")
+    esb_only = False
+
+    def default_targets(self, inv: Inventory) -> list[Host]:
+        return db_hosts(inv)
+
+    def applies_to(self, host: Host, inv: Inventory) -> str | None:
+        if host.role == "db" or host.name == inv.database.host:
+            return None
+        return f"not the database host (role {host.role})"
+
+    def plan(self, ctx: StepContext) -> Plan:
+        try:
+            return self._plan(ctx)
+        except (DbError, ScriptError) as e:
+            raise StepError(str(e)) from None
+
+    def _plan(self, ctx: StepContext) -> DbPlan:
+        w, notes = wanted(ctx)
+        admin_pw = ctx.secrets.require("MYSQL_ADMIN_PASSWORD")
+        app_pw = ctx.secrets.require("WSO2_DB_PASSWORD")
+        route = route_for(ctx)
+        link = AdminLink(route, ctx.inv.database.admin_user, admin_pw)
+        try:
+            state, rows = read_state(link.open(), w)
+        finally:
+            link.close()
+        notes += check_passwords(state, rows, route, w, app_pw)
+        out = plan_databases(w, state)
+        if out.errors and ctx.mode != "verify":
+            raise StepError("; ".join(out.errors) + " (nothing was changed)")
+        plan = DbPlan(items=out.items, notes=notes, link=link)
+        plan.actions = [Action(op.describe(w), self._action(link, op, w, app_pw)) for op in out.ops]
+        return plan
+
+    @staticmethod
+    def _action(link: AdminLink, op: Op, w: Wanted, password: str):
+        def run() -> None:
+            conn = link.open()
+            acct = (w.user, op.host)
+            if op.kind == "create-db":
+                execute(conn, f"CREATE DATABASE IF NOT EXISTS {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
+            elif op.kind == "alter-charset":
+                execute(conn, f"ALTER DATABASE {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
+            elif op.kind == "load":
+                have = {r[0].lower() for r in query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES "
+                                                          "WHERE TABLE_SCHEMA = %s", (op.db,))}
+                if have & {t.lower() for t in op.script.tables}:
+                    raise StepError(f"{op.db} gained tables since the plan; {op.script.label} not loaded")
+                run_script(conn, op.db, list(op.script.statements), op.script.label)
+            elif op.kind == "create-user":
+                execute(conn, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*acct, password), "CREATE USER")
+            elif op.kind == "alter-user":
+                execute(conn, "ALTER USER %s@%s IDENTIFIED BY %s", (*acct, password), "ALTER USER")
+            elif op.kind == "grant":
+                execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)
+        return run
+
+    def apply(self, ctx: StepContext, plan: Plan) -> None:
+        """Run the operations in order on one admin connection."""
+        try:
+            super().apply(ctx, plan)
+        except (DbError, ScriptError) as e:
+            raise StepError(str(e)) from None
+        finally:
+            if isinstance(plan, DbPlan) and plan.link:
+                plan.link.close()

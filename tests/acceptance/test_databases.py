@@ -1,0 +1,202 @@
+"""create-dbs against a real MariaDB, reached through the lab's db1 sshd (tunnel) or directly.
+
+Each bad input asserts its message and that nothing changed (no database, no account, no file,
+no write counted by the server).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pymysql
+import pytest
+
+from tasks.sqlscript import created_tables, split_statements
+from tests.lab import product_fixture
+from tests.mariadb import APP_USER, DATABASES, READ_COUNTERS
+
+ADMIN_PW = None  # the server's root password (set per test from the fixture)
+APP_PW = "app-Secret-7731"
+GRANT_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")  # the ESB nodes' member_host
+SCRIPT_TABLES = set(created_tables(split_statements(
+    (product_fixture() / "dbscripts/mysql.sql").read_text())))
+IDENTITY = product_fixture().parent / "wso2esb-4.9.0.extras/not-shipped/dbscripts/identity/mysql.sql"
+
+
+@pytest.fixture
+def db(lab, mariadb):
+    """A clean server and a lab whose hosts.toml points [database] at it through db1 (tunnel)."""
+    mariadb.reset()
+    lab.extra_toml = mariadb.toml()
+    lab.write_toml()
+    lab.write_env(MYSQL_ADMIN_PASSWORD=mariadb.root_password, WSO2_DB_PASSWORD=APP_PW)
+    return mariadb
+
+
+def writes(before: dict, after: dict) -> dict:
+    """Com_* counters that moved and are not reads."""
+    return {k: after[k] - before.get(k, 0) for k in after
+            if after[k] != before.get(k, 0) and k not in READ_COUNTERS and not k.startswith("Com_show")}
+
+
+def login(mariadb, source: str, password: str = APP_PW, database: str = "REGISTRY_DB"):
+    """Connect as the application user from a loopback source address."""
+    return pymysql.connect(host="127.0.0.1", port=mariadb.port, user=APP_USER, password=password,
+                           database=database, bind_address=source)
+
+
+def secrets_absent(mariadb, *texts: str) -> None:
+    for t in texts:
+        assert APP_PW not in t and mariadb.root_password not in t
+
+
+def test_patch_through_tunnel_builds_guide_state_then_changes_nothing(lab, db):
+    r = lab.fab("create-dbs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[db1] create-dbs: changed" in r.stdout
+    assert "note: dbscripts/identity/mysql.sql: skipped (not shipped in esb-mgr:" in r.stdout
+    secrets_absent(db, r.stdout, r.stderr)
+    assert db.databases() == {name: "latin1" for name in DATABASES}  # the server default is utf8mb4
+    for name in DATABASES:
+        assert db.tables(name) == SCRIPT_TABLES, name
+    # the TIMESTAMP ... DEFAULT 0 columns exist (strict mode would have refused them)
+    assert db.sql("SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'REGISTRY_DB' "
+                  "AND TABLE_NAME = 'REG_RESOURCE' AND COLUMN_NAME = 'REG_CREATED_TIME'")[0][0] \
+        in ("'0000-00-00 00:00:00'", "0000-00-00 00:00:00")
+    assert sorted(h for (h,) in db.sql("SELECT Host FROM mysql.user WHERE User = %s", (APP_USER,))) == \
+        sorted(GRANT_HOSTS)
+    for source in GRANT_HOSTS:  # the application user logs in from each grant host and uses each database
+        with login(db, source) as conn, conn.cursor() as cur:
+            for name in DATABASES:
+                cur.execute(f"SELECT COUNT(*) FROM `{name}`.REG_PATH")
+            cur.execute("SELECT CURRENT_USER()")
+            assert cur.fetchone()[0] == f"{APP_USER}@{source}"
+
+    before, snap = db.com_counters(), lab.snapshot()
+    again = lab.fab("create-dbs")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "[db1] create-dbs: ok" in again.stdout
+    assert writes(before, db.com_counters()) == {}  # no SQL beyond reads
+    assert lab.snapshot() == snap
+    v = lab.fab("create-dbs", "--verify", "--json")
+    assert v.returncode == 0, v.stdout
+    assert json.loads(v.stdout)["hosts"]["db1"]["create-dbs"]["status"] == "ok"
+
+
+def test_verify_lists_drift_and_patch_repairs_password_and_grants(lab, db):
+    assert lab.fab("create-dbs").returncode == 0
+    db.sql("ALTER USER %s@'127.0.0.3' IDENTIFIED BY 'hand-changed-pw'", (APP_USER,))
+    db.sql("REVOKE ALL PRIVILEGES ON `REGISTRY_DB`.* FROM %s@'127.0.0.4'", (APP_USER,))
+    db.sql("DROP USER %s@'127.0.0.2'", (APP_USER,))
+    before = db.com_counters()
+    v = lab.fab("create-dbs", "--verify")
+    assert v.returncode == 2, v.stdout + v.stderr
+    assert writes(before, db.com_counters()) == {}
+    assert "user 'regadmin'@'127.0.0.3': password: wanted 'WSO2_DB_PASSWORD', actual 'login refused'" in v.stdout
+    assert ("user 'regadmin'@'127.0.0.4': grants: wanted 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_DB.*, "
+            "REGISTRY_LOCAL1.*, REGISTRY_LOCAL2.*', actual 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_LOCAL1.*, "
+            "REGISTRY_LOCAL2.*'") in v.stdout
+    assert "user 'regadmin'@'127.0.0.2': account: wanted 'present', actual (absent)" in v.stdout
+    secrets_absent(db, v.stdout, v.stderr)
+
+    r = lab.fab("create-dbs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for source in GRANT_HOSTS:
+        login(db, source).close()
+    assert lab.fab("create-dbs", "--verify").returncode == 0
+
+
+def test_dry_run_shows_sql_without_secrets_and_changes_nothing(lab, db):
+    before = db.com_counters()
+    r = lab.fab("create-dbs", "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "# would run: CREATE DATABASE `REGISTRY_LOCAL1` CHARACTER SET latin1" in r.stdout
+    assert "# would run: load dbscripts/mysql.sql into WSO2_USER_DB (" in r.stdout
+    assert "# would run: CREATE USER IF NOT EXISTS 'regadmin'@'127.0.0.3' IDENTIFIED BY '********'" in r.stdout
+    assert "# would run: GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO 'regadmin'@'127.0.0.2'" in r.stdout
+    secrets_absent(db, r.stdout, r.stderr)
+    assert db.databases() == {}
+    assert writes(before, db.com_counters()) == {}
+
+
+def test_direct_connection_without_tunnel(lab, db):
+    lab.extra_toml = db.toml(host="127.0.0.1", tunnel=False)
+    lab.write_toml()
+    db.sql("CREATE DATABASE REGISTRY_LOCAL2 CHARACTER SET utf8mb4")  # empty: its charset is corrected
+    r = lab.fab("create-dbs", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    items = json.loads(r.stdout)["hosts"]["db1"]["create-dbs"]["items"]
+    assert {"file": "database REGISTRY_LOCAL2", "what": "charset", "wanted": "latin1", "actual": "utf8mb4"} in items
+    assert db.databases() == {name: "latin1" for name in DATABASES}
+    assert db.tables("REGISTRY_LOCAL2") == SCRIPT_TABLES
+    assert lab.fab("create-dbs", "--verify").returncode == 0
+
+
+def test_identity_script_is_loaded_into_user_db_when_shipped(lab, db):
+    target = lab.hosts["esb-mgr"].home / "dbscripts/identity/mysql.sql"
+    target.parent.mkdir()
+    shutil.copyfile(IDENTITY, target)
+    r = lab.fab("create-dbs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "skipped" not in r.stdout
+    identity_tables = set(created_tables(split_statements(IDENTITY.read_text())))
+    assert db.tables("WSO2_USER_DB") == SCRIPT_TABLES | identity_tables
+    assert db.tables("REGISTRY_DB") == SCRIPT_TABLES
+    assert db.sql("SELECT * FROM WSO2_USER_DB.IDN_BASE_TABLE") == [("WSO2 Identity Server",)]
+    assert lab.fab("create-dbs", "--verify").returncode == 0
+
+
+# ---------------------------------------------------------------- bad input: message and no change
+
+def assert_failed_without_change(lab, db, r, message: str, before_counters, snap) -> None:
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "[db1] create-dbs: failed" in r.stdout
+    assert message in r.stdout, r.stdout
+    secrets_absent(db, r.stdout, r.stderr)
+    assert writes(before_counters, db.com_counters()) == {}
+    assert lab.snapshot() == snap
+
+
+def test_wrong_admin_password(lab, db):
+    lab.write_env(MYSQL_ADMIN_PASSWORD="wrong-Admin-pw-42", WSO2_DB_PASSWORD=APP_PW)
+    before, snap = db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(lab, db, r, "MySQL refused the admin user 'root' (check MYSQL_ADMIN_PASSWORD)",
+                                 before, snap)
+    assert "wrong-Admin-pw-42" not in r.stdout + r.stderr
+    assert db.databases() == {}
+
+
+def test_database_unreachable(lab, db):
+    lab.extra_toml = db.toml(extra="").replace(f"port = {db.port}", "port = 9")  # nothing listens there
+    lab.write_toml()
+    before, snap = db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(lab, db, r, "database unreachable at 127.0.0.1/127.0.0.5:9 through SSH to db1",
+                                 before, snap)
+
+
+def test_half_loaded_database_is_refused_and_nothing_dropped(lab, db):
+    assert lab.fab("create-dbs").returncode == 0
+    db.sql("DROP TABLE REG_LOG", database="REGISTRY_LOCAL1")
+    db.sql("DROP DATABASE REGISTRY_LOCAL2")
+    v = lab.fab("create-dbs", "--verify")
+    assert v.returncode == 2
+    assert ("database REGISTRY_LOCAL1: tables of dbscripts/mysql.sql: wanted 'all 39', "
+            "actual '38 of 39, missing REG_LOG'") in v.stdout
+    before, snap = db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(
+        lab, db, r, "REGISTRY_LOCAL1 is half-loaded: it lacks 1 of the 39 tables dbscripts/mysql.sql creates (REG_LOG)",
+        before, snap)
+    assert "REGISTRY_LOCAL2" not in db.databases()  # the healthy part is not done either: all or nothing
+    assert len(db.tables("REGISTRY_LOCAL1")) == 38
+
+
+def test_missing_dbscript(lab, db):
+    script = lab.hosts["esb-mgr"].home / "dbscripts/mysql.sql"
+    script.unlink()
+    before, snap = db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(lab, db, r, f"{script} is missing on esb-mgr", before, snap)
+    assert db.databases() == {}

@@ -1,0 +1,155 @@
+"""create-dbs planning from state snapshots (no server): items, operations, blocking errors;
+the password check without a login route; targets, grant hosts and the route from hosts.toml."""
+from __future__ import annotations
+
+from tasks.mysql import Route, native_password_hash
+from tasks.secrets import Secrets
+from tasks.steps.base import StepContext
+from tasks.steps.databases import (Account, CreateDbs, Script, State, Wanted, check_passwords, db_hosts,
+                                   grant_hosts, plan_databases, route_for)
+from tests.lab import product_fixture
+from tests.unit.helpers import base_data, inventory
+
+MAIN = Script.parse("dbscripts/mysql.sql", (product_fixture() / "dbscripts/mysql.sql").read_bytes())
+IDENTITY = Script.parse("dbscripts/identity/mysql.sql", (
+    product_fixture().parent / "wso2esb-4.9.0.extras/not-shipped/dbscripts/identity/mysql.sql").read_bytes())
+DBS = ("WSO2_USER_DB", "REGISTRY_DB", "REGISTRY_LOCAL1", "REGISTRY_LOCAL2")
+HOSTS = ("192.168.1.12", "192.168.1.13")
+ALL_TABLES = frozenset(t.lower() for t in MAIN.tables)
+
+
+def wanted(identity: bool = False) -> Wanted:
+    loads = {db: (MAIN,) for db in DBS}
+    if identity:
+        loads["WSO2_USER_DB"] = (MAIN, IDENTITY)
+    return Wanted("latin1", "regadmin", HOSTS, loads)
+
+
+def in_sync() -> State:
+    return State({db: "latin1" for db in DBS}, {db: ALL_TABLES for db in DBS},
+                 {h: Account(True, frozenset(DBS), "ok") for h in HOSTS})
+
+
+def lines(out) -> list[str]:
+    return [i.line() for i in out.items]
+
+
+def test_fresh_server_plans_everything_in_order():
+    w = wanted()
+    out = plan_databases(w, State())
+    assert out.errors == []
+    kinds = [(o.kind, o.db, o.host) for o in out.ops]
+    assert kinds[:2] == [("create-db", "WSO2_USER_DB", ""), ("load", "WSO2_USER_DB", "")]
+    assert kinds[8:10] == [("create-user", "", "192.168.1.12"), ("grant", "WSO2_USER_DB", "192.168.1.12")]
+    assert len(kinds) == 8 + 2 * 5
+    assert "database REGISTRY_DB: database: wanted 'present, charset latin1', actual (absent)" in lines(out)
+    assert "database REGISTRY_DB: tables of dbscripts/mysql.sql: wanted 'all 39', actual 'none'" in lines(out)
+    described = [o.describe(w) for o in out.ops]
+    assert described[0] == "CREATE DATABASE `WSO2_USER_DB` CHARACTER SET latin1"
+    assert described[1] == "load dbscripts/mysql.sql into WSO2_USER_DB (69 statements, 39 tables)"
+    assert described[8] == "CREATE USER IF NOT EXISTS 'regadmin'@'192.168.1.12' IDENTIFIED BY '********'"
+    assert described[9] == "GRANT ALL PRIVILEGES ON `WSO2_USER_DB`.* TO 'regadmin'@'192.168.1.12'"
+
+
+def test_in_sync_server_plans_nothing():
+    out = plan_databases(wanted(), in_sync())
+    assert (out.items, out.ops, out.errors) == ([], [], [])
+
+
+def test_half_loaded_database_is_an_error_naming_the_missing_tables():
+    s = in_sync()
+    s.tables["REGISTRY_LOCAL1"] = ALL_TABLES - {"reg_log", "um_user"}
+    out = plan_databases(wanted(), s)
+    assert out.ops == []
+    assert out.errors == ["REGISTRY_LOCAL1 is half-loaded: it lacks 2 of the 39 tables dbscripts/mysql.sql creates "
+                          "(REG_LOG, UM_USER); the script is not re-runnable and nothing is dropped: restore "
+                          "REGISTRY_LOCAL1 or drop it by hand"]
+    assert lines(out) == ["database REGISTRY_LOCAL1: tables of dbscripts/mysql.sql: wanted 'all 39', "
+                          "actual '37 of 39, missing REG_LOG, UM_USER'"]
+
+
+def test_scripts_load_only_into_an_empty_database():
+    s = in_sync()
+    s.tables["REGISTRY_DB"] = frozenset({"my_own_table"})
+    out = plan_databases(wanted(), s)
+    assert out.errors == ["REGISTRY_DB is not empty (it holds my_own_table, which dbscripts/mysql.sql does not "
+                          "create); the script runs only into an empty database"]
+    assert out.ops == []
+    s.tables["REGISTRY_DB"] = ALL_TABLES | {"my_own_table"}  # complete, plus a table of the operator's: fine
+    assert plan_databases(wanted(), s).items == []
+
+
+def test_identity_script_loads_after_the_main_script_tables():
+    out = plan_databases(wanted(identity=True), in_sync())
+    assert [(o.kind, o.db, o.script.label) for o in out.ops] == [("load", "WSO2_USER_DB", "dbscripts/identity/mysql.sql")]
+    assert out.errors == []
+    assert lines(out) == ["database WSO2_USER_DB: tables of dbscripts/identity/mysql.sql: wanted 'all 41', "
+                          "actual 'none'"]
+
+
+def test_charset_is_corrected_only_in_an_empty_database():
+    s = in_sync()
+    s.charsets["REGISTRY_LOCAL2"] = "utf8mb4"
+    s.tables.pop("REGISTRY_LOCAL2")
+    out = plan_databases(wanted(), s)
+    assert [(o.kind, o.db) for o in out.ops] == [("alter-charset", "REGISTRY_LOCAL2"), ("load", "REGISTRY_LOCAL2")]
+    assert "database REGISTRY_LOCAL2: charset: wanted 'latin1', actual 'utf8mb4'" in lines(out)
+    s = in_sync()
+    s.charsets["REGISTRY_DB"] = "utf8mb4"
+    out = plan_databases(wanted(), s)
+    assert out.ops == [] and out.errors[0].startswith("REGISTRY_DB has charset utf8mb4, not latin1, and already")
+
+
+def test_accounts_password_and_grants():
+    s = in_sync()
+    s.accounts["192.168.1.12"] = Account(True, frozenset({"REGISTRY_DB", "WSO2_USER_DB"}), "login refused")
+    s.accounts["192.168.1.13"] = Account(True, frozenset({"*"}), "ok")
+    w = wanted()
+    out = plan_databases(w, s)
+    assert [(o.kind, o.db) for o in out.ops] == [("alter-user", ""), ("grant", "REGISTRY_LOCAL1"),
+                                                ("grant", "REGISTRY_LOCAL2")]
+    assert out.ops[0].describe(w) == "ALTER USER 'regadmin'@'192.168.1.12' IDENTIFIED BY '********'"
+    assert lines(out) == [
+        "user 'regadmin'@'192.168.1.12': password: wanted 'WSO2_DB_PASSWORD', actual 'login refused'",
+        "user 'regadmin'@'192.168.1.12': grants: wanted 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_DB.*, "
+        "REGISTRY_LOCAL1.*, REGISTRY_LOCAL2.*', actual 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_DB.*'"]
+
+
+def test_password_checked_by_stored_hash_when_no_login_route():
+    s = State(accounts={h: Account(True) for h in HOSTS + ("10.0.0.9",)})
+    rows = {"192.168.1.12": {"plugin": "mysql_native_password", "authentication_string": native_password_hash("pw")},
+            "192.168.1.13": {"plugin": "", "authentication_string": "", "Password": native_password_hash("old")},
+            "10.0.0.9": {"plugin": "caching_sha2_password", "authentication_string": "$A$005$xyz"}}
+    w = Wanted("latin1", "regadmin", HOSTS + ("10.0.0.9",), {})
+    notes = check_passwords(s, rows, Route(("192.168.1.20",), 3306), w, "pw")  # no connection is attempted
+    assert s.accounts["192.168.1.12"].password == "ok"
+    assert s.accounts["192.168.1.13"].password == "stored hash differs"
+    assert s.accounts["10.0.0.9"].password is None
+    assert notes == ["password of 'regadmin'@'10.0.0.9' not checked (plugin caching_sha2_password; "
+                     "no connection can come from 10.0.0.9 here)"]
+
+
+def test_targets_grant_hosts_and_route_from_hosts_toml():
+    inv = inventory()
+    step = CreateDbs()
+    assert [h.name for h in db_hosts(inv)] == ["db1"]
+    assert step.applies_to(inv.hosts["esb-w1"], inv) == "not the database host (role worker)"
+    assert grant_hosts(inv) == ("192.168.1.12", "192.168.1.13", "192.168.1.14")
+    ctx = StepContext(inv.hosts["db1"], inv, Secrets({}), remote=None)
+    r = route_for(ctx)  # [database].host = "db1", tunnel false by default
+    assert (r.dests, r.via) == (("192.168.1.20",), None)
+
+    data = base_data()
+    data["database"].update(tunnel=True, port=3307, grant_hosts=["192.168.1.%"])
+    inv = inventory(data)
+    ctx = StepContext(inv.hosts["db1"], inv, Secrets({}), remote="db1-connection")
+    r = route_for(ctx)  # through db1's own SSH: its loopback first, then its address
+    assert (r.dests, r.port, r.via) == (("127.0.0.1", "192.168.1.20"), 3307, "db1-connection")
+    assert grant_hosts(inv) == ("192.168.1.%",)
+
+    data["database"]["host"] = "10.1.1.1"
+    del data["hosts"]["db1"]
+    inv = inventory(data)
+    ctx = StepContext(inv.hosts["esb-mgr"], inv, Secrets({}), remote="mgr-connection")
+    assert route_for(ctx).dests == ("10.1.1.1",)
+    assert db_hosts(inv) == []
