@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from .cli import step_task
+from .cli import UMBRELLA_TASKS, step_task
 from .steps import STEPS
 
 
@@ -12,6 +12,8 @@ def build_collection() -> Collection:
     ns = Collection()
     for step in STEPS:
         ns.add_task(step_task(step))
+    for t in UMBRELLA_TASKS:
+        ns.add_task(t)
     return ns
 
 

@@ -1,25 +1,37 @@
-"""Command-line glue: the `-H` executor and the task wrapper shared by every step.
+"""Command-line glue: the `-H` executor, the task wrapper shared by every step, and the umbrella tasks.
 
 Fabric would turn `-H manager,workers` into one Connection per word and DNS-resolve
 it; `TargetsExecutor` (selected in fabric.json) keeps the words and hands them to
 our resolver instead, so targets are hosts.toml names and groups only.
+
+Every task body goes through `run_task`: load hosts.toml, open one Session (one
+SSH connection per host for the whole run), run, report, exit 0/2/1.
 """
 from __future__ import annotations
 
-import sys
+from typing import Callable
 
 from fabric.executor import Executor
-from invoke import Exit
+from invoke import Exit, task
 
-from .config import ConfigError, load_inventory
+from .config import ConfigError, Inventory, load_inventory
 from .report import Reporter
+from .rollback import rollback
+from .rollout import setup_cluster, setup_node
 from .runner import Session, run_step
 from .secrets import load_secrets
 from .steps import Step
 from .targets import resolve
+from .verify import select_steps, verify
 
 #: the raw -H value of this fab invocation
 CLI_TARGETS: dict[str, str | None] = {"hosts": None}
+
+FLAG_HELP = {
+    "verify": "read-only drift check; exit 2 on drift",
+    "dry-run": "print the unified diff and commands patch would run; change nothing",
+    "json": "one JSON document on stdout",
+}
 
 
 class TargetsExecutor(Executor):
@@ -32,45 +44,105 @@ class TargetsExecutor(Executor):
 
 
 def mode_of(verify: bool, dry_run: bool) -> str:
+    """patch, verify or dry-run from the two flags (both at once is an error)."""
     if verify and dry_run:
         raise Exit("error: --verify and --dry-run exclude each other", code=1)
     return "verify" if verify else "dry-run" if dry_run else "patch"
 
 
-def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> None:
-    """Body of every step task: load hosts.toml, resolve targets, run, report, exit."""
-    mode = mode_of(verify, dry_run)
-    reporter = Reporter(mode, as_json)
+Body = Callable[[Inventory, Session, Reporter], None]
+
+
+def run_task(mode: str, as_json: bool, body: Body, progress: bool = True) -> None:
+    """Load hosts.toml and secrets, run body with one Session, print the report, exit 0/2/1.
+
+    A ConfigError from body (unknown target, bad flag value) is reported before any host runs."""
+    reporter = Reporter(mode, as_json, progress=progress)
+    session = None
     try:
         inv = load_inventory()
-        hosts = resolve(inv, CLI_TARGETS["hosts"], step.default_targets(inv))
+        session = Session(inv, load_secrets(inv.base_dir), mode)
+        body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
         raise Exit(code=1)
-    if not hosts:
-        reporter.error(f"{step.name}: no targets (no host in hosts.toml has the role it runs on; use -H)")
-        raise Exit(code=1)
-    session = Session(inv, load_secrets(inv.base_dir), mode)
-    try:
-        run_step(step, hosts, session, reporter)
     finally:
-        session.close()
+        if session is not None:
+            session.close()
     code = reporter.finish()
     if code:
         raise Exit(code=code)
 
 
+def targets(inv: Inventory, default: list) -> list:
+    """The -H hosts, or default; an error when that leaves none."""
+    hosts = resolve(inv, CLI_TARGETS["hosts"], default)
+    if not hosts:
+        raise ConfigError("no targets (no host in hosts.toml has the role this runs on; use -H)")
+    return hosts
+
+
+def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> None:
+    """Body of every step task: resolve targets (default: the step's), run the step on them."""
+    def body(inv, session, reporter):
+        try:
+            hosts = targets(inv, step.default_targets(inv))
+        except ConfigError as e:
+            raise ConfigError(f"{step.name}: {e}" if str(e).startswith("no targets") else str(e)) from None
+        run_step(step, hosts, session, reporter)
+
+    run_task(mode_of(verify, dry_run), as_json, body)
+
+
 def step_task(step: Step):
     """An Invoke task for one step, with --verify, --dry-run and --json."""
-    from invoke import task
 
     def body(c, verify=False, dry_run=False, json=False):
         run_single_step(step, verify, dry_run, json)
 
     body.__doc__ = step.help
     body.__name__ = step.name.replace("-", "_")
-    return task(name=step.name, help={
-        "verify": "read-only drift check; exit 2 on drift",
-        "dry-run": "print the unified diff and commands patch would run; change nothing",
-        "json": "one JSON document on stdout",
-    })(body)
+    return task(name=step.name, help=FLAG_HELP)(body)
+
+
+def node_task(role: str, name: str, group: str, last: str):
+    """setup-manager / setup-worker: the node steps in guide order on the targets."""
+
+    def body(c, verify=False, dry_run=False, json=False):
+        run_task(mode_of(verify, dry_run), json,
+                 lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep))
+
+    body.__doc__ = f"the node steps in guide order (map-hosts ... {last}) on the {group} (default: -H {group})"
+    body.__name__ = name.replace("-", "_")
+    return task(name=name, help=FLAG_HELP)(body)
+
+
+@task(name="setup-cluster", help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
+def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False):
+    """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
+    run_task(mode_of(verify, dry_run), json,
+             lambda inv, session, rep: setup_cluster(inv, CLI_TARGETS["hosts"], resume, session, rep))
+
+
+@task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
+                           "json": FLAG_HELP["json"]})
+def verify_task(c, steps="", json=False):
+    """every step on every host (or -H), read-only, plus cluster consistency: one table; exit 0/2/1"""
+    def body(inv, session, reporter):
+        chosen, with_cluster = select_steps(steps)
+        verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter)
+
+    run_task("verify", json, body, progress=False)
+
+
+@task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
+                             "json": FLAG_HELP["json"]})
+def rollback_task(c, dry_run=False, json=False):
+    """restore the files the last patch run changed on the targets (default: all), from its backups"""
+    run_task("dry-run" if dry_run else "rollback", json,
+             lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep))
+
+
+UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager", "set-proxyports"),
+                  node_task("worker", "setup-worker", "workers", "set-hostnames"),
+                  setup_cluster_task, verify_task, rollback_task]

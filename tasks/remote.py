@@ -254,6 +254,9 @@ class RemoteHost:
                 self._cleanup(tmp)
                 if self.can_sudo:
                     self._sudo_write(path, data, want_mode, st)
+                elif self.host.user == "root":
+                    raise RemoteError(f"{path}: permission denied even for root (an immutable file, "
+                                      f"chattr +i, or a security policy refuses it)") from None
                 else:
                     raise RemoteError(f"{path}: permission denied (the login user cannot write here; "
                                       f"set sudo = true and SUDO_PASSWORD)") from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .plan import Item
 from .secrets import redact
+from .table import details, status_table
 
 STATUSES = ("ok", "changed", "drift", "failed", "skipped")
 
@@ -25,6 +26,7 @@ class StepResult:
     message: str = ""
     diff: str = ""
     notes: list[str] = field(default_factory=list)
+    warnings: list[Item] = field(default_factory=list)  # reported, but never change the exit code
 
     def as_dict(self) -> dict:
         d = {"status": self.status, "items": [i.as_dict() for i in self.items],
@@ -33,6 +35,8 @@ class StepResult:
             d["diff"] = self.diff
         if self.notes:
             d["notes"] = [redact(n) for n in self.notes]
+        if self.warnings:
+            d["warnings"] = [i.as_dict() for i in self.warnings]
         return d
 
 
@@ -45,22 +49,28 @@ def exit_code(results: list[StepResult], mode: str) -> int:
 
 
 class Reporter:
-    """Prints per host/step progress (text mode) and the final report."""
+    """Prints per host/step progress (text mode) and the final report.
 
-    def __init__(self, mode: str, as_json: bool, out=None, err=None):
+    `table = (steps, hosts)` turns the text report into the verify table (host by step);
+    `footer` lines follow the text summary; `extra` keys join the JSON document."""
+
+    def __init__(self, mode: str, as_json: bool, out=None, err=None, progress: bool = True):
         self.mode = mode
         self.as_json = as_json
+        self.progress = progress
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._lock = threading.Lock()
         self.results: list[StepResult] = []
         self.extra: dict = {}
+        self.footer: list[str] = []
+        self.table: tuple[list[str], list[str]] | None = None
 
     def emit(self, r: StepResult) -> None:
         """Record a result and, in text mode, print it at once."""
         with self._lock:
             self.results.append(r)
-            if self.as_json:
+            if self.as_json or not self.progress:
                 return
             self.out.write(self._text(r))
             self.out.flush()
@@ -69,6 +79,8 @@ class Reporter:
         label = r.status
         if self.mode == "dry-run" and r.status == "changed":
             label = "would change"
+        elif self.mode == "rollback" and r.status == "changed":
+            label = "rolled back"
         head = f"[{r.host}] {r.step}: {label}"
         if r.items:
             head += f" ({len(r.items)} item{'s' if len(r.items) != 1 else ''})"
@@ -78,9 +90,18 @@ class Reporter:
         if r.status in ("drift", "changed") and (self.mode != "dry-run" or not r.diff):
             lines += [f"    {i.line()}" for i in r.items]
         lines += [f"    note: {redact(n)}" for n in r.notes]
+        lines += [f"    warning: {i.line()}" for i in r.warnings]
         if r.diff:
             lines.append(r.diff.rstrip("\n"))
         return "\n".join(lines) + "\n"
+
+    def note(self, message: str) -> None:
+        """A line about the run itself (text: at once on stdout; JSON: in `notes`)."""
+        with self._lock:
+            self.extra.setdefault("notes", []).append(redact(message))
+            if not self.as_json:
+                self.out.write(f"{redact(message)}\n")
+                self.out.flush()
 
     def error(self, message: str) -> None:
         """A fault before any host ran (bad hosts.toml, unknown target)."""
@@ -98,15 +119,25 @@ class Reporter:
             for r in self.results:
                 hosts.setdefault(r.host, {})[r.step] = r.as_dict()
             doc = {"mode": self.mode, "hosts": hosts, "summary": self.counts(), "exit": code, **self.extra}
+            if self.table:
+                doc["steps"] = self.table[0]
             self.out.write(json.dumps(doc, indent=2) + "\n")
         else:
+            if self.table:
+                self.out.write(status_table(self.results, *self.table) + "\n\n")
+                self.out.write(details(self.results))
             counts = self.counts()
             hosts = sorted({r.host for r in self.results})
             summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
             self.out.write(f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}: {summary or 'nothing to do'}\n")
-            failed = sorted({r.host for r in self.results if r.status == "failed"})
+            failed = {}
+            for r in self.results:
+                if r.status == "failed":
+                    failed.setdefault(r.host, f"{r.step}: {redact(r.message)}")
             if failed:
-                self.out.write(f"failed on: {', '.join(failed)}\n")
+                self.out.write(f"failed on: {', '.join(sorted(failed))}\n")
+                self.out.write("".join(f"    {h}: {why}\n" for h, why in sorted(failed.items())))
+            self.out.write("".join(f"{redact(line)}\n" for line in self.footer))
         self.out.flush()
         return code
 

@@ -8,20 +8,26 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from .config import Host, Inventory
 from .plan import Plan
 from .remote import RemoteError, RemoteHost, Unreachable
+from . import stats
 from .report import Reporter, StepResult
 from .secrets import SecretMissing, Secrets, redact
 from .steps.base import Step, StepContext, StepError
 from .xmldoc import XmlError
 
 MODES = ("patch", "verify", "dry-run")
+#: modes that write, and so take the per-host lock
+WRITE_MODES = ("patch", "rollback")
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    """A run id that sorts by start time (UTC, microseconds), then pid: backups are ordered by it."""
+    now = time.time()
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}-{os.getpid()}"
 
 
 class Session:
@@ -35,6 +41,7 @@ class Session:
         self._remotes: dict[str, RemoteHost] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._started = time.monotonic()
 
     def remote(self, host: Host) -> RemoteHost:
         """The host's connected RemoteHost (locked for writing in patch mode); Unreachable once failed."""
@@ -47,8 +54,8 @@ class Session:
                 self._remotes[host.name] = r
         try:
             r.connect()
-            if self.mode == "patch" and not r._locked:
-                r.lock()
+            if self.mode in WRITE_MODES and not r._locked:
+                r.lock(self.inv.run.lock_wait)
         except RemoteError as e:
             with self._lock:
                 self._errors[host.name] = str(e)
@@ -69,6 +76,8 @@ class Session:
             except RemoteError:
                 pass
             r.close()
+        stats.dump(self.run_id, self.mode, self._started,
+                   {n: r.counters.as_dict() for n, r in self._remotes.items()})
 
 
 def run_on_host(step: Step, host: Host, session: Session) -> StepResult:
@@ -95,18 +104,38 @@ def run_on_host(step: Step, host: Host, session: Session) -> StepResult:
         return StepResult(host.name, step.name, "failed", message=redact(f"{type(e).__name__}: {e}"))
 
 
-def run_step(step: Step, hosts: list[Host], session: Session, reporter: Reporter) -> list[StepResult]:
-    """Run one step on hosts in parallel; each result is reported as it finishes."""
+def in_parallel(items: list, fn: Callable, parallel: int) -> list:
+    """fn over items in a pool of at most `parallel` threads; results in item order."""
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(items)))) as pool:
+        return list(pool.map(fn, items))
+
+
+def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Reporter) -> list[StepResult]:
+    """Run steps in order on one host, reporting each as it finishes; after a failure the rest are skipped."""
     results: list[StepResult] = []
-    if not hosts:
-        return results
-    workers = max(1, min(session.inv.run.parallel, len(hosts)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for r in pool.map(lambda h: _emit(reporter, run_on_host(step, h, session)), hosts):
-            results.append(r)
+    failed = None
+    for step in steps:
+        if failed is None:
+            r = run_on_host(step, host, session)
+            if r.status == "failed":
+                failed = step.name
+        else:
+            r = StepResult(host.name, step.name, "skipped", message=f"not run: {failed} failed on this host")
+        reporter.emit(r)
+        results.append(r)
     return results
 
 
-def _emit(reporter: Reporter, r: StepResult) -> StepResult:
-    reporter.emit(r)
-    return r
+def run_hosts(work: list[tuple[Host, list[Step]]], session: Session, reporter: Reporter) -> list[StepResult]:
+    """Each host runs its own step sequence; hosts in parallel, at most [run].parallel at once.
+
+    One host failing or unreachable never stops another's steps."""
+    per_host = in_parallel(work, lambda hw: run_sequence(hw[1], hw[0], session, reporter), session.inv.run.parallel)
+    return [r for rs in per_host for r in rs]
+
+
+def run_step(step: Step, hosts: list[Host], session: Session, reporter: Reporter) -> list[StepResult]:
+    """Run one step on hosts in parallel; each result is reported as it finishes."""
+    return run_hosts([(h, [step]) for h in hosts], session, reporter)

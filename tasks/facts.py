@@ -1,0 +1,128 @@
+"""Facts of one ESB node, as actually configured: what the cluster consistency checks compare.
+
+`parse_facts` is pure: it takes the bytes of the node's axis2.xml, carbon.xml,
+registry.xml and master-datasources.xml (parsed with the project's safe XmlDoc)
+and returns a NodeFacts; `read_facts` fetches those files over the run's SFTP
+session.  A value the file does not hold is None.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import Host
+from .steps.axis2 import AXIS2
+from .steps.base import StepContext
+from .steps.carbon import CARBON
+from .steps.datasources import MASTER, REGISTRY
+from .xmldoc import XmlDoc
+
+#: the files the facts come from, relative to the product home
+FACT_FILES = (AXIS2, CARBON, REGISTRY, MASTER)
+
+
+@dataclass(frozen=True)
+class Datasource:
+    """One datasource of master-datasources.xml."""
+
+    name: str | None
+    jndi: str | None
+    url: str | None
+    username: str | None
+
+
+@dataclass
+class NodeFacts:
+    """The clustering, DepSync and registry values of one node's files."""
+
+    host: str
+    role: str
+    domain: str | None = None
+    member_host: str | None = None   # axis2 localMemberHost
+    member_port: str | None = None   # axis2 localMemberPort
+    members: list[tuple[str, str]] = field(default_factory=list)  # WKA (hostName, port)
+    sub_domain: str | None = None
+    auto_commit: str | None = None
+    svn_url: str | None = None
+    read_only: str | None = None     # registry remoteInstance readOnly
+    cache_id: str | None = None
+    remote_db_config: str | None = None  # remoteInstance dbConfig (a dbConfig name)
+    db_configs: dict[str, str | None] = field(default_factory=dict)  # dbConfig name -> dataSource
+    datasources: list[Datasource] = field(default_factory=list)
+
+    @property
+    def endpoint(self) -> tuple[str | None, str | None]:
+        """(localMemberHost, localMemberPort): where this node listens for the cluster."""
+        return (self.member_host, self.member_port)
+
+    def datasource_by_jndi(self, jndi: str | None) -> Datasource | None:
+        return next((d for d in self.datasources if jndi and d.jndi == jndi), None)
+
+
+def _text(doc: XmlDoc, path: str, parent=None) -> str | None:
+    el = doc.find(path, parent)
+    return None if el is None else (el.text or "").strip()
+
+
+def parse_axis2(facts: NodeFacts, doc: XmlDoc) -> None:
+    """Domain, local member host/port, WKA members, subDomain."""
+    cl = doc.find("clustering")
+    if cl is None:
+        return
+    facts.domain = _text(doc, "parameter[@name='domain']", cl)
+    facts.member_host = _text(doc, "parameter[@name='localMemberHost']", cl)
+    facts.member_port = _text(doc, "parameter[@name='localMemberPort']", cl)
+    members = doc.find("members", cl)
+    if members is not None:
+        facts.members = [(_text(doc, "hostName", m) or "", _text(doc, "port", m) or "")
+                         for m in doc.children(members, "member")]
+    prop = doc.find("parameter[@name='properties']/property[@name='subDomain']", cl)
+    facts.sub_domain = None if prop is None else prop.get("value")
+
+
+def parse_carbon(facts: NodeFacts, doc: XmlDoc) -> None:
+    """The active DeploymentSynchronizer's AutoCommit and SvnUrl."""
+    ds = doc.find("DeploymentSynchronizer")
+    if ds is not None:
+        facts.auto_commit = _text(doc, "AutoCommit", ds)
+        facts.svn_url = _text(doc, "SvnUrl", ds)
+
+
+def parse_registry(facts: NodeFacts, doc: XmlDoc) -> None:
+    """dbConfigs, and the remoteInstance the mounts use (else the first one)."""
+    root = doc.root
+    facts.db_configs = {d.get("name"): _text(doc, "dataSource", d) for d in doc.children(root, "dbConfig")}
+    instances = doc.children(root, "remoteInstance")
+    used = {_text(doc, "instanceId", m) for m in doc.children(root, "mount")}
+    inst = next((i for i in instances if _text(doc, "id", i) in used), instances[0] if instances else None)
+    if inst is not None:
+        facts.read_only = _text(doc, "readOnly", inst)
+        facts.cache_id = _text(doc, "cacheId", inst)
+        facts.remote_db_config = _text(doc, "dbConfig", inst)
+
+
+def parse_datasources(facts: NodeFacts, doc: XmlDoc) -> None:
+    """Every datasource's name, JNDI name, URL and user."""
+    parent = doc.find("datasources")
+    if parent is None:
+        return
+    for ds in doc.children(parent, "datasource"):
+        facts.datasources.append(Datasource(
+            _text(doc, "name", ds), _text(doc, "jndiConfig/name", ds),
+            _text(doc, "definition/configuration/url", ds), _text(doc, "definition/configuration/username", ds)))
+
+
+PARSERS = {AXIS2: parse_axis2, CARBON: parse_carbon, REGISTRY: parse_registry, MASTER: parse_datasources}
+
+
+def parse_facts(host: Host, files: dict[str, bytes]) -> NodeFacts:
+    """NodeFacts from the files' bytes (keys: FACT_FILES); XmlError when one does not parse."""
+    facts = NodeFacts(host.name, host.role)
+    for rel, parse in PARSERS.items():
+        if rel in files:
+            parse(facts, XmlDoc(files[rel], rel))
+    return facts
+
+
+def read_facts(ctx: StepContext) -> NodeFacts:
+    """Read the node's four files over the run's SFTP session and parse them."""
+    return parse_facts(ctx.host, {rel: ctx.read_required(ctx.home(rel)) for rel in FACT_FILES})

@@ -1,0 +1,171 @@
+"""`fab rollback`: put back the files that the last patch run changed, from that run's backups.
+
+Every patch run that writes keeps, per host, host.state_dir/backups/<run_id>/ with
+manifest.json (path, backup name, existed, mode) and the original bytes.  Rollback
+picks the newest run, across the targets, that is not rolled back yet; on each
+target holding it, files that did not exist before are removed and the others are
+restored byte for byte, atomically, with their mode; then the run is marked
+(rolled-back.json) so the next rollback goes one run further back, like an undo
+stack.  Rollback writes no backup of its own.  Databases, SVN repositories and
+directories made by steps are not undone.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import shlex
+import time
+
+from .config import Host, Inventory
+from .plan import Action, FileChange, Item, Plan
+from .remote import TMP_MARK, RemoteError, RemoteHost
+from .report import Reporter, StepResult
+from .runner import Session, in_parallel, run_step
+from .secrets import redact
+from .steps.base import Step, StepContext, StepError
+
+MARK = "rolled-back.json"
+_XML_SECRET = re.compile(rb"<(\w*[Pp]assword)\b[^>]*>([^<]+)</\1\s*>")
+_INI_VALUE = re.compile(rb"^\s*[^#;\[\s][^=\n]*=[ \t]*(\S[^\n]*?)\s*$", re.M)
+_PEM_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----(.*?)-----END", re.S)
+
+
+def secret_values(path: str, data: bytes | None) -> list[str]:
+    """Values a rollback diff must not show: <...Password> / <password> texts, and passwd file entries."""
+    if not data:
+        return []
+    found = [m.group(2) for m in _XML_SECRET.finditer(data)]
+    if posixpath.basename(path) == "passwd":
+        found += [m.group(1) for m in _INI_VALUE.finditer(data)]
+    for m in _PEM_KEY.finditer(data):
+        found += m.group(1).split()
+    return [v.decode("latin-1").strip() for v in found if v.strip()]
+
+
+def run_marked(remote: RemoteHost, run_id: str) -> bool:
+    return remote.stat(f"{remote.backups_root}/{run_id}/{MARK}") is not None
+
+
+def newest_open_run(remote: RemoteHost) -> str | None:
+    """The newest backup run on this host with a manifest and no rolled-back mark."""
+    for run_id in reversed(remote.backup_runs()):
+        if remote.stat(f"{remote.backups_root}/{run_id}/manifest.json") is not None and not run_marked(remote, run_id):
+            return run_id
+    return None
+
+
+def _size(data: bytes, mode: int | None) -> str:
+    return f"{len(data)} bytes" + (f", mode {mode:o}" if mode is not None else "")
+
+
+def is_private(path: str, mode: int | None) -> bool:
+    """A private file (a key, a password file: no group/other bits, or *.key): restored and compared on
+    the host with one command, never read over SFTP or shown in a diff."""
+    return path.endswith(".key") or (mode is not None and mode & 0o077 == 0)
+
+
+def restore_on_host_command(backup: str, path: str, mode: int) -> str:
+    """cp the backup beside the target, set mode (and the target's owner), rename over the target."""
+    q = shlex.quote
+    tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}rollback")
+    script = (f"cp {q(backup)} {q(tmp)} && chmod {mode:o} {q(tmp)} && "
+              f"{{ [ ! -e {q(path)} ] || chown --reference={q(path)} {q(tmp)} 2>/dev/null || true; }} && "
+              f"mv -f {q(tmp)} {q(path)}")
+    return f"sh -c {q(script)}"
+
+
+class Rollback(Step):
+    """Restore one run's backups on a host (a Step, so dry-run, JSON and reporting come for free)."""
+
+    name = "rollback"
+    help = "restore the files the last patch run changed, from its backups"
+    esb_only = False
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+    def plan(self, ctx: StepContext) -> Plan:
+        remote, run = ctx.remote, self.run_id
+        manifest = remote.read_manifest(run)
+        plan = Plan()
+        if manifest is None:
+            plan.notes.append(f"no backups of run {run} here")
+            return plan
+        for rec in manifest.get("files", []):
+            self._plan_file(remote, rec, plan)
+        mark = json.dumps({"run_id": run, "rolled_back_at": int(time.time()), "by": remote.run_id}).encode()
+        plan.actions.append(Action(f"mark run {run} rolled back",
+                                   lambda: remote.write(f"{remote.backups_root}/{run}/{MARK}", mark, mode=0o600,
+                                                        backup=False)))
+        plan.notes.append(f"run {run}: {len(plan.items)} file(s) to put back")
+        return plan
+
+    def _plan_file(self, remote: RemoteHost, rec: dict, plan: Plan) -> None:
+        """One manifest entry: remove a file the run created, or restore the backed-up bytes and mode."""
+        path, run, mode = rec["path"], self.run_id, rec.get("mode")
+        st = remote.stat(path)
+        cur_mode = None if st is None else st.mode & 0o7777
+        if not rec.get("existed"):
+            if st is not None:
+                plan.items.append(Item(path, f"file (created by run {run})", None, f"{st.size} bytes"))
+                plan.actions.append(Action(f"remove {path}", lambda: remote.remove(path, backup=False)))
+            return
+        backup = f"{remote.backups_root}/{run}/files/{rec['backup']}"
+        if is_private(path, mode):
+            if remote.stat(backup) is None:
+                raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
+            same = st is not None and remote.run(f"cmp -s {shlex.quote(backup)} {shlex.quote(path)}",
+                                                 sudo=True, check=False)[0] == 0
+            if same and cur_mode == mode:
+                return
+            plan.items.append(Item(path, f"content (as before run {run}; private, not shown)",
+                                   f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
+            plan.actions.append(Action(f"restore {path} on the host from its backup",
+                                       lambda: remote.run(restore_on_host_command(backup, path, mode), sudo=True)))
+            return
+        old = remote.read(backup)
+        if old is None:
+            raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
+        current = remote.read(path) if st is not None else None
+        if current == old and cur_mode == mode:
+            return
+        plan.items.append(Item(path, f"content (as before run {run})", _size(old, mode),
+                               None if current is None else _size(current, cur_mode)))
+        plan.files.append(FileChange(path, current, old, mode=mode, in_place_fallback=True,
+                                     secret_lines=tuple(secret_values(path, current) + secret_values(path, old))))
+
+    def apply(self, ctx: StepContext, plan: Plan) -> None:
+        """Write the old bytes back without taking a new backup, then restore private files, remove, mark."""
+        for fc in plan.files:
+            ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback, backup=False)
+        for action in plan.actions:
+            action.apply()
+
+
+def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
+    """Undo the newest not-yet-rolled-back run found on the targets, on the targets that hold it."""
+
+    def newest(h: Host):
+        try:
+            return newest_open_run(session.remote(h)), None
+        except RemoteError as e:
+            return None, redact(str(e))
+
+    found = dict(zip([h.name for h in hosts], in_parallel(hosts, newest, inv.run.parallel)))
+    for h, (_, err) in found.items():
+        if err:
+            reporter.emit(StepResult(h, Rollback.name, "failed", message=err))
+    runs = [run for run, _ in found.values() if run]
+    if not runs:
+        reporter.note("nothing to roll back: no backup run that is not rolled back yet on "
+                      + ", ".join(h for h, (_, err) in found.items() if not err))
+        return
+    run = max(runs)
+    reporter.extra["run_id"] = run
+    holders = [h for h in hosts if found[h.name][0] == run]
+    reporter.note(f"rolling back run {run} on {', '.join(h.name for h in holders)}")
+    for h in hosts:
+        if h not in holders and not found[h.name][1]:
+            reporter.emit(StepResult(h.name, Rollback.name, "ok", message=f"nothing from run {run} here"))
+    run_step(Rollback(run), holders, session, reporter)

@@ -1,0 +1,72 @@
+"""`fab verify`: every step (or --steps) on every target, read-only, plus the cluster consistency checks.
+
+Each host runs the steps that target it by default, in guide order, then (ESB
+nodes) has its facts read for the `cluster` pseudo-step; hosts run in parallel.
+The report is one table, host by step, then the drift items (Reporter.table).
+"""
+from __future__ import annotations
+
+from .config import ConfigError, Host, Inventory
+from .consistency import run_checks
+from .facts import NodeFacts, read_facts
+from .remote import RemoteError
+from .report import Reporter, StepResult
+from .rollout import host_work
+from .runner import Session, in_parallel, run_on_host
+from .secrets import redact
+from .steps import STEPS
+from .steps.base import Step, StepContext, StepError
+from .xmldoc import XmlError
+
+CLUSTER = "cluster"
+
+
+def select_steps(spec: str | None) -> tuple[list[Step], bool]:
+    """--steps a,b: those steps in guide order, and whether the `cluster` checks run (no --steps: all)."""
+    if not spec:
+        return list(STEPS), True
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    known = [s.name for s in STEPS] + [CLUSTER]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ConfigError(f"--steps: unknown step {', '.join(map(repr, unknown)) or '(none given)'}; "
+                          f"known steps: {', '.join(known)}")
+    return [s for s in STEPS if s.name in names], CLUSTER in names
+
+
+def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[str, str]) -> list[StepResult]:
+    """The `cluster` row: per ESB node, its consistency findings (drift items and warnings)."""
+    findings = run_checks(inv, facts)
+    out = [StepResult(h, CLUSTER, "failed", message=f"cannot read the node's files: {why}")
+           for h, why in errors.items()]
+    for h in facts:
+        mine = [f for f in findings if f.host == h]
+        items = [f.item for f in mine if not f.warning]
+        out.append(StepResult(h, CLUSTER, "drift" if items else "ok", items,
+                              warnings=[f.item for f in mine if f.warning]))
+    return out
+
+
+def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
+           reporter: Reporter) -> None:
+    """Run the checks and hand the reporter its table (steps x hosts)."""
+    work = dict((h.name, s) for h, s in host_work(hosts, steps, inv))
+    facts: dict[str, NodeFacts] = {}
+    errors: dict[str, str] = {}
+
+    def one(host: Host) -> None:
+        for step in work.get(host.name, []):
+            reporter.emit(run_on_host(step, host, session))
+        if with_cluster and host.is_esb:
+            try:
+                ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
+                facts[host.name] = read_facts(ctx)
+            except (RemoteError, StepError, XmlError) as e:
+                errors[host.name] = redact(str(e))
+
+    in_parallel(hosts, one, inv.run.parallel)
+    if with_cluster:
+        ordered = {h.name: facts[h.name] for h in hosts if h.name in facts}
+        for r in cluster_results(inv, ordered, errors):
+            reporter.emit(r)
+    reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []), [h.name for h in hosts])
