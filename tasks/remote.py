@@ -17,18 +17,26 @@ import secrets as pysecrets
 import shlex
 import socket
 import stat as statmod
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 
 import paramiko
 from fabric import Connection
+from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from invoke.exceptions import UnexpectedExit
 
 from .config import Host
 from .secrets import redact
 
 TMP_MARK = ".esb-tmp-"
+#: what a dropped connection or a refused SFTP request raises in paramiko
+_IO_ERRORS = (OSError, paramiko.SSHException, EOFError)
+#: when this fab run started; orders concurrent runs for the lock's deadlock rule
+RUN_STARTED = time.time()
+_held: set[int] = set()  # RemoteHosts of this process holding their host's lock
+_held_guard = threading.Lock()
 
 
 class RemoteError(Exception):
@@ -37,6 +45,12 @@ class RemoteError(Exception):
 
 class Unreachable(RemoteError):
     """The host could not be reached or refused our credentials."""
+
+
+def _run_order(owner: dict) -> tuple:
+    """A total order of runs by start time (older first), for the lock's deadlock rule."""
+    started = owner.get("started", owner.get("time", 0))
+    return (started if isinstance(started, (int, float)) else 0, str(owner.get("run_id")))
 
 
 @dataclass
@@ -188,8 +202,8 @@ class RemoteHost:
                 return None
             except PermissionError:
                 raise RemoteError(f"{path}: permission denied") from None
-            except OSError as e:
-                raise RemoteError(f"{path}: {e.strerror or e}") from None
+            except _IO_ERRORS as e:
+                raise RemoteError(f"{path}: {self._cause(e)}") from None
         return FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
 
     def read(self, path: str) -> bytes | None:
@@ -206,11 +220,11 @@ class RemoteHost:
                 if self.can_sudo:
                     return self._sudo_read(path)
                 raise RemoteError(f"{path}: permission denied (set SUDO_PASSWORD or sudo = true)") from None
-            except OSError as e:
+            except _IO_ERRORS as e:
                 st = self.stat(path)
                 if st is not None and st.is_dir:
                     raise RemoteError(f"{path}: is a directory, expected a file") from None
-                raise RemoteError(f"{path}: cannot read: {e.strerror or e}") from None
+                raise RemoteError(f"{path}: cannot read: {self._cause(e)}") from None
         self.counters.bytes_read += len(data)
         return data
 
@@ -222,8 +236,8 @@ class RemoteHost:
                 return self.sftp.listdir(path)
             except FileNotFoundError:
                 return None
-            except OSError as e:
-                raise RemoteError(f"{path}: {e.strerror or e}") from None
+            except _IO_ERRORS as e:
+                raise RemoteError(f"{path}: {self._cause(e)}") from None
 
     def sha256(self, path: str) -> str | None:
         """sha256 of a remote file (read over SFTP), or None when absent."""
@@ -260,13 +274,14 @@ class RemoteHost:
                 else:
                     raise RemoteError(f"{path}: permission denied (the login user cannot write here; "
                                       f"set sudo = true and SUDO_PASSWORD)") from None
-            except OSError as e:
+            except _IO_ERRORS as e:
+                cause = self._cause(e, path)  # before the cleanup frees the space a full disk lacked
                 self._cleanup(tmp)
-                busy = e.errno == errno.EBUSY or "busy" in str(e).lower() or "Failure" in str(e)
-                if in_place_fallback and busy and st is not None:
+                busy = getattr(e, "errno", None) == errno.EBUSY or "busy" in cause.lower()
+                if in_place_fallback and (busy or cause.startswith("failure")) and st is not None:
                     self._write_in_place(path, data)
                 else:
-                    raise RemoteError(f"{path}: cannot write: {e.strerror or e}") from None
+                    raise RemoteError(f"{path}: cannot write: {cause}") from None
             if mode is not None and st is not None and statmod.S_IMODE(st.mode) != mode:
                 self.chmod(path, mode)
 
@@ -276,6 +291,11 @@ class RemoteHost:
             f.chmod(mode)  # before the data: a 0600 file is never readable by others, not even briefly
             f.set_pipelined(True)
             f.write(data)
+            f.flush()
+            # collect every write's status before close: paramiko drops a pipelined write's error at close,
+            # so a full disk would leave a short temp file that the rename then puts in place
+            while f._reqs:
+                f.sftp._read_response(f._reqs.popleft())
         self.counters.bytes_written += len(data)
 
     def _chown(self, tmp: str, st: FileStat) -> None:
@@ -290,24 +310,55 @@ class RemoteHost:
     def _write_in_place(self, path: str, data: bytes) -> None:
         """For targets that cannot be renamed over (a bind-mounted /etc/hosts): truncate and write."""
         self.counters.sftp_ops += 1
-        with self.sftp.open(path, "r+b") as f:
-            f.truncate(0)
-            f.write(data)
+        try:
+            with self.sftp.open(path, "r+b") as f:
+                f.truncate(0)
+                f.write(data)
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{path}: cannot write in place: {self._cause(e, path)}") from None
         self.counters.bytes_written += len(data)
 
     def _cleanup(self, tmp: str) -> None:
         try:
             self.sftp.remove(tmp)
-        except OSError:
+        except _IO_ERRORS:
             pass
+
+    def _alive(self) -> bool:
+        t = self._conn.transport if self._conn is not None else None
+        return bool(t is not None and t.is_active())
+
+    def _cause(self, e: BaseException, path: str | None = None) -> str:
+        """Why an SFTP request failed, in words: a lost connection, a read-only or full disk, or the OS reason."""
+        if not self._alive():
+            return f"connection to {self.where} lost"
+        msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        if msg == "Failure" and path:  # SFTP's catch-all status: ask the file system why
+            msg = self._fs_trouble(posixpath.dirname(path) or ".") or "failure reported by the SFTP server"
+        return redact(msg)
+
+    def _fs_trouble(self, path: str) -> str | None:
+        """'read-only file system' or 'no space left on device' for path's file system (statvfs@openssh.com)."""
+        try:
+            kind, msg = self.sftp._request(CMD_EXTENDED, "statvfs@openssh.com", path)
+            if kind != CMD_EXTENDED_REPLY:
+                return None
+            v = [msg.get_int64() for _ in range(11)]  # bsize frsize blocks bfree bavail files ffree favail fsid flag namemax
+        except Exception:  # an old server without the extension: no diagnosis
+            return None
+        if v[9] & 1:  # ST_RDONLY
+            return "read-only file system"
+        if v[4] == 0 or v[7] == 0:
+            return "no space left on device"
+        return None
 
     def chmod(self, path: str, mode: int) -> None:
         with self._io:
             self.counters.sftp_ops += 1
             try:
                 self.sftp.chmod(path, mode)
-            except OSError as e:
-                raise RemoteError(f"{path}: cannot chmod: {e.strerror or e}") from None
+            except _IO_ERRORS as e:
+                raise RemoteError(f"{path}: cannot chmod: {self._cause(e, path)}") from None
 
     def mkdir_p(self, path: str, mode: int = 0o755) -> None:
         """Create a directory and its parents."""
@@ -321,9 +372,9 @@ class RemoteHost:
                 self.counters.sftp_ops += 1
                 try:
                     self.sftp.mkdir(d, mode)
-                except OSError as e:
+                except _IO_ERRORS as e:
                     if self.stat(d) is None:
-                        raise RemoteError(f"{d}: cannot create directory: {e.strerror or e}") from None
+                        raise RemoteError(f"{d}: cannot create directory: {self._cause(e, d)}") from None
 
     def remove(self, path: str, backup: bool = True) -> None:
         """Remove a file (after backing it up, unless backup=False)."""
@@ -336,8 +387,8 @@ class RemoteHost:
             self.counters.sftp_ops += 1
             try:
                 self.sftp.remove(path)
-            except OSError as e:
-                raise RemoteError(f"{path}: cannot remove: {e.strerror or e}") from None
+            except _IO_ERRORS as e:
+                raise RemoteError(f"{path}: cannot remove: {self._cause(e, path)}") from None
 
     # ------------------------------------------------------------ backups
     @property
@@ -360,7 +411,7 @@ class RemoteHost:
         if original is not None:
             self.mkdir_p(f"{self.backup_dir}/files", 0o700)
             name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
-            self._put(f"{self.backup_dir}/files/{name}", original, 0o600)
+            self._put_state(f"{self.backup_dir}/files/{name}", original)
         self._record(path, name, st)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
@@ -388,9 +439,17 @@ class RemoteHost:
                     "files": [w.__dict__ for w in self.written]}
         self.mkdir_p(self.backup_dir, 0o700)
         tmp = f"{self.backup_dir}/.manifest{TMP_MARK}"
-        self._put(tmp, json.dumps(manifest, indent=1).encode(), 0o600)
-        self.counters.sftp_ops += 1
-        self.sftp.posix_rename(tmp, f"{self.backup_dir}/manifest.json")
+        self._put_state(tmp, json.dumps(manifest, indent=1).encode(), f"{self.backup_dir}/manifest.json")
+
+    def _put_state(self, path: str, data: bytes, rename_to: str | None = None) -> None:
+        """A private (0600) file under state_dir, optionally renamed into place; a RemoteError naming it."""
+        try:
+            self._put(path, data, 0o600)
+            if rename_to:
+                self.counters.sftp_ops += 1
+                self.sftp.posix_rename(path, rename_to)
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{rename_to or path}: cannot write ({self._cause(e, path)})") from None
 
     def backup_runs(self) -> list[str]:
         """Run ids with backups on this host, oldest first."""
@@ -421,32 +480,62 @@ class RemoteHost:
 
     # ------------------------------------------------------------ lock
     def lock(self, wait: float = 60.0) -> None:
-        """Take the per-host lock (a directory made atomically); wait for another run, break a dead one."""
-        owner = json.dumps({"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
-                            "time": int(time.time())}).encode()
+        """Take the per-host lock: a directory made atomically under state_dir, its owner file naming this run.
+
+        A dead holder (same node, pid gone) is broken and its temp files removed.  A live one is waited
+        for, up to `wait` seconds, except where waiting could deadlock: a run that already holds other
+        hosts' locks never waits for a run that started before it; it refuses at once instead.
+        """
+        me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
+              "time": int(time.time()), "started": RUN_STARTED}
+        path = f"{self.state_dir}/lock"
         deadline = time.monotonic() + wait
         self.mkdir_p(self.state_dir, 0o700)
+        told = refused = False
         while True:
+            self.counters.sftp_ops += 1
             try:
-                self.counters.sftp_ops += 1
-                self.sftp.mkdir(f"{self.state_dir}/lock", 0o700)
-                self._put(f"{self.state_dir}/lock/owner", owner, 0o600)
-                self._locked = True
-                return
-            except OSError:
-                holder = self._lock_holder()
-                if holder is None or self._stale(holder):
-                    self.unlock(force=True)
+                self.sftp.mkdir(path, 0o700)
+            except _IO_ERRORS as e:
+                if self.stat(path) is None:  # released just now, or state_dir unusable: one more try tells
+                    if refused:
+                        raise RemoteError(f"{path}: cannot create the lock: {self._cause(e, path)}") from None
+                    refused = True
                     continue
-                if time.monotonic() > deadline:
-                    raise RemoteError(f"locked by another run ({holder.get('run_id')}, pid {holder.get('pid')} "
-                                      f"on {holder.get('node')}); gave up after {wait:.0f}s")
-                time.sleep(0.5)
+            else:
+                with _held_guard:
+                    _held.add(id(self))
+                self._locked = True
+                self._put_state(f"{path}/owner", json.dumps(me).encode())
+                return
+            refused = False
+            holder = self._lock_holder()
+            if holder is None or self._stale(holder):
+                self._break_lock(holder)
+                continue
+            who = f"{holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('node')}"
+            if time.monotonic() >= deadline:
+                raise RemoteError(f"{self.host.name} is locked by another run ({who}); "
+                                  f"gave up after {wait:.0f}s ([run].lock_wait)")
+            if self._holds_others() and _run_order(holder) < _run_order(me):
+                raise RemoteError(f"{self.host.name} is locked by another run ({who}) that started first; "
+                                  f"refused, since waiting while this run holds other hosts could deadlock")
+            if not told:
+                sys.stderr.write(f"{self.host.name}: waiting for the lock held by run {who} (up to {wait:.0f}s)\n")
+                told = True
+            time.sleep(0.25)
+
+    def _holds_others(self) -> bool:
+        with _held_guard:
+            return bool(_held - {id(self)})
 
     def _lock_holder(self) -> dict | None:
+        """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
         try:
             data = self.read(f"{self.state_dir}/lock/owner")
         except RemoteError:
+            if not self._alive():
+                raise
             return None
         if data is None:
             st = self.stat(f"{self.state_dir}/lock")
@@ -455,9 +544,10 @@ class RemoteHost:
                 return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
             return None
         try:
-            return json.loads(data)
+            holder = json.loads(data)
         except ValueError:
             return None
+        return holder if isinstance(holder, dict) else None
 
     @staticmethod
     def _stale(holder: dict) -> bool:
@@ -471,17 +561,66 @@ class RemoteHost:
                 return False
         return time.time() - holder.get("time", 0) > 3600
 
+    def _break_lock(self, holder: dict | None) -> None:
+        """Remove a dead run's lock and the temp files it left.
+
+        The lock is renamed aside first, so of two runs breaking it only one wins; a lock found to be
+        another (live) run's by then is put back."""
+        path = f"{self.state_dir}/lock"
+        aside = f"{path}.stale-{pysecrets.token_hex(4)}"
+        try:
+            self.counters.sftp_ops += 1
+            self.sftp.posix_rename(path, aside)
+        except _IO_ERRORS:
+            if not self._alive():
+                raise RemoteError(f"{path}: {self._cause(OSError())}") from None
+            return  # broken or released by someone else meanwhile
+        try:
+            owner = json.loads(self.read(f"{aside}/owner") or b"null")
+        except (RemoteError, ValueError):
+            owner = None
+        if isinstance(owner, dict) and holder is not None and owner.get("run_id") != holder.get("run_id"):
+            try:
+                self.sftp.posix_rename(aside, path)  # a fresh lock taken meanwhile: give it back
+                return
+            except _IO_ERRORS:
+                pass
+        try:
+            self._rmtree(aside)
+        except (RemoteError, *_IO_ERRORS):
+            pass
+        if holder and isinstance(holder.get("run_id"), str) and holder["run_id"] not in ("?", ""):
+            self._clean_run(holder["run_id"])
+
+    def _clean_run(self, run_id: str) -> None:
+        """Remove the temp files a dead run left beside the files its manifest lists (and its manifest's)."""
+        try:
+            files = [f["path"] for f in (self.read_manifest(run_id) or {}).get("files", [])]
+        except (RemoteError, ValueError, TypeError, KeyError):
+            return
+        bases = {posixpath.basename(p) for p in files} | {"manifest"}
+        for d in {posixpath.dirname(p) for p in files} | {f"{self.backups_root}/{run_id}"}:
+            try:
+                names = self.listdir(d) or []
+            except RemoteError:
+                continue
+            for name in names:
+                if name.startswith(".") and TMP_MARK in name and name[1:name.index(TMP_MARK)] in bases:
+                    self._cleanup(f"{d}/{name}")
+
     def unlock(self, force: bool = False) -> None:
         with self._io:
             try:
                 self.sftp.remove(f"{self.state_dir}/lock/owner")
-            except OSError:
+            except _IO_ERRORS:
                 pass
             try:
                 self.sftp.rmdir(f"{self.state_dir}/lock")
-            except OSError:
+            except _IO_ERRORS:
                 pass
             self._locked = False
+            with _held_guard:
+                _held.discard(id(self))
 
     # ------------------------------------------------------------ commands
     @property
@@ -491,6 +630,8 @@ class RemoteHost:
     def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True):
         """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr)."""
         self.connect()
+        if not self._alive():
+            raise RemoteError(f"`{redact(command.split()[0])}` not run: connection to {self.where} lost")
         self.counters.commands += 1
         if sudo and self.can_sudo:
             command = "sudo -S -p '' " + command

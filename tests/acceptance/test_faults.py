@@ -1,0 +1,368 @@
+"""Faults under real sshd: kill -9 mid-patch, a host's sshd dying, a read-only or full disk,
+a file replaced by a directory, and two fab runs at once against the same hosts.
+
+Every case asserts a clear per-host message, that the other hosts complete, and that
+nothing else changed; files are only ever their old or their new bytes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.lab import REPO, Lab, fab_bin
+
+AXIS2 = "axis2/axis2.xml"
+TMP_MARK = ".esb-tmp-"
+
+
+# ---------------------------------------------------------------- helpers
+def start_fab(lab: Lab, *args: str) -> subprocess.Popen:
+    """The real fab CLI in the background (so the test can act while it runs)."""
+    env = {**os.environ, "ESB_HOSTS": str(lab.hosts_toml), **lab.env}
+    return subprocess.Popen([fab_bin(), *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid (the per-connection sshd processes of a listener)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def kill_sshd(lab: Lab, name: str) -> None:
+    """Stop a host's sshd and cut its open connections (the host is gone mid-run)."""
+    h = lab.hosts[name]
+    kids = descendants(h.proc.pid)
+    lab.stop(h)
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def host_snapshot(lab: Lab, name: str) -> dict:
+    return {k: v for k, v in lab.snapshot().items() if k.startswith(str(lab.hosts[name].root) + "/")}
+
+
+def tmp_leftovers(lab: Lab) -> list[str]:
+    return [str(p) for h in lab.hosts.values() for p in h.root.rglob(f"*{TMP_MARK}*")]
+
+
+def statuses(stdout: str, step: str = "patch-axis2") -> dict[str, dict]:
+    return {h: s[step] for h, s in json.loads(stdout)["hosts"].items()}
+
+
+def set_run(lab: Lab, **run) -> None:
+    lab.extra_toml = "[run]\n" + "".join(f"{k} = {v}\n" for k, v in run.items())
+    lab.write_toml()
+
+
+def hold_lock(lab: Lab, name: str, pid: int, older: bool = True, run_id: str = "20000101T000000-1") -> Path:
+    """Plant the lock of a live run (pid on this node) on a host; `older`: it started before fab's run."""
+    d = lab.dir / "state" / name / "lock"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "owner").write_text(json.dumps({"run_id": run_id, "pid": pid, "node": socket.gethostname(),
+                                         "time": int(time.time()),
+                                         "started": time.time() + (-100 if older else 3600)}))
+    return d
+
+
+def release(lock: Path) -> None:
+    (lock / "owner").unlink(missing_ok=True)
+    lock.rmdir()
+
+
+@pytest.fixture
+def sleeper():
+    """A live process whose pid can own a planted lock; killed after the test."""
+    p = subprocess.Popen(["sleep", "300"])
+    yield p
+    p.kill()
+    p.wait()
+
+
+# ---------------------------------------------------------------- kill -9
+@pytest.fixture(scope="module")
+def big_lab():
+    """Twelve ESB hosts (manager + 11 workers) on 127.0.0.60-71, a narrow pool so a run lasts."""
+    lab = Lab.create(n_workers=11, first_octet=60)
+    set_run(lab, parallel=3)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture(scope="module")
+def patched_bytes(big_lab):
+    """Each host's axis2.xml as a complete patch leaves it."""
+    assert big_lab.fab("patch-axis2").returncode == 0
+    out = {n: h.conf(AXIS2).read_bytes() for n, h in big_lab.hosts.items()}
+    big_lab.reset()
+    set_run(big_lab, parallel=3)
+    return out
+
+
+def _kill_when(lab: Lab, seen) -> tuple[subprocess.Popen, float]:
+    """Start a patch, poll the hosts' files, kill -9 fab the moment `seen(paths)` is true."""
+    files = [h.conf(AXIS2) for h in lab.hosts.values()]
+    before = {f: f.stat().st_ino for f in files}
+    proc = start_fab(lab, "patch-axis2")
+    t0 = time.monotonic()
+    while proc.poll() is None and time.monotonic() - t0 < 60:
+        if seen(files, before):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()  # reap it: a zombie's pid still looks alive to the next run's stale-lock check
+    return proc, time.monotonic() - t0
+
+
+def _tmp_seen(files, before) -> bool:
+    return any(n.startswith(".axis2.xml" + TMP_MARK) for n in os.listdir(files[0].parent)) or \
+        any(TMP_MARK in n for f in files[1:] for n in os.listdir(f.parent))
+
+
+def _rename_seen(files, before) -> bool:
+    return any(f.stat().st_ino != before[f] for f in files)
+
+
+@pytest.mark.parametrize("moment", [_tmp_seen, _rename_seen], ids=["at-first-temp-file", "at-first-rename"])
+def test_kill_9_mid_patch_leaves_old_or_new_bytes_and_next_run_completes(big_lab, patched_bytes, moment):
+    lab = big_lab
+    lab.reset()
+    set_run(lab, parallel=3)
+    shipped = {n: h.conf(AXIS2).read_bytes() for n, h in lab.hosts.items()}
+    proc, _ = _kill_when(lab, moment)
+    assert proc.returncode == -signal.SIGKILL, "fab finished before it could be killed"
+    state = {}
+    for n, h in lab.hosts.items():
+        data = h.conf(AXIS2).read_bytes()
+        etree.fromstring(data)  # parses: never truncated or half-written
+        assert data in (shipped[n], patched_bytes[n]), f"{n}: neither the old nor the new bytes"
+        state[n] = "new" if data == patched_bytes[n] else "old"
+    assert "old" in state.values(), state  # the kill landed mid-run
+    locks = [n for n in lab.hosts if (lab.dir / "state" / n / "lock").exists()]
+    assert locks, "the killed run left no lock behind (nothing to prove stale)"
+
+    set_run(lab, parallel=3, lock_wait=3)
+    t0 = time.monotonic()
+    r = lab.fab("patch-axis2", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - t0 < 10  # the dead run's locks were broken at once, not waited out
+    st = statuses(r.stdout)
+    for n in lab.hosts:
+        assert lab.hosts[n].conf(AXIS2).read_bytes() == patched_bytes[n]
+        assert st[n]["status"] == ("ok" if state[n] == "new" else "changed"), (n, st[n])
+    assert tmp_leftovers(lab) == []  # the dead run's temp files were cleaned
+    assert not [n for n in lab.hosts if (lab.dir / "state" / n / "lock").exists()]
+
+
+# ---------------------------------------------------------------- a host dies mid-run
+def test_sshd_killed_mid_run_fails_that_host_only(lab, sleeper):
+    """esb-w2's connection is open (its run is waiting for a younger run's lock) when its sshd dies."""
+    set_run(lab, lock_wait=60)
+    lock = hold_lock(lab, "esb-w2", sleeper.pid, older=False)
+    w2_before = host_snapshot(lab, "esb-w2")
+    others = [lab.hosts[n].conf(AXIS2) for n in ("esb-mgr", "esb-w1")]
+    inodes = [f.stat().st_ino for f in others]
+    proc = start_fab(lab, "patch-axis2", "--json")
+    t0 = time.monotonic()
+    while any(f.stat().st_ino == i for f, i in zip(others, inodes)) and time.monotonic() - t0 < 20:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    kill_sshd(lab, "esb-w2")
+    out, err = proc.communicate(timeout=30)
+    try:
+        assert proc.returncode == 1, out + err
+        st = statuses(out)
+        assert st["esb-mgr"]["status"] == st["esb-w1"]["status"] == "changed"
+        assert st["esb-w2"]["status"] == "failed"
+        assert "connection to root@127.0.0.4" in st["esb-w2"]["message"] and "lost" in st["esb-w2"]["message"]
+        assert host_snapshot(lab, "esb-w2") == w2_before
+    finally:
+        release(lock)
+        lab.start(lab.hosts["esb-w2"])
+    r = lab.fab("patch-axis2", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert statuses(r.stdout)["esb-w2"]["status"] == "changed"
+
+
+def test_sshd_stopped_before_its_turn_names_the_host(lab):
+    """One host's sshd is gone when the run reaches it: that host fails, the others are patched."""
+    set_run(lab, parallel=1)
+    kill_sshd(lab, "esb-w1")
+    w1_before = host_snapshot(lab, "esb-w1")
+    try:
+        r = lab.fab("patch-axis2")
+        assert r.returncode == 1
+        assert "[esb-w1] patch-axis2: failed: unreachable: cannot connect to root@127.0.0.3" in r.stdout
+        assert r.stdout.count(": changed") == 2 and "failed on: esb-w1" in r.stdout
+        assert host_snapshot(lab, "esb-w1") == w1_before
+    finally:
+        lab.start(lab.hosts["esb-w1"])
+
+
+# ---------------------------------------------------------------- disk faults
+def _mount(args: list[str]) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def ro_conf(lab):
+    """esb-w1's product conf dir bind-mounted read-only (undone after)."""
+    d = lab.hosts["esb-w1"].home / "repository" / "conf"
+    _mount(["--bind", str(d), str(d)])
+    try:
+        _mount(["-o", "remount,ro,bind", str(d)])
+        yield d
+    finally:
+        subprocess.run(["umount", str(d)], check=True)
+
+
+def test_read_only_disk_is_a_clear_error_and_others_complete(lab, ro_conf):
+    before = lab.snapshot()
+    r = lab.fab("patch-axis2")
+    assert r.returncode == 1
+    assert (f"[esb-w1] patch-axis2: failed: {lab.hosts['esb-w1'].conf(AXIS2)}: cannot write: "
+            "read-only file system") in r.stdout, r.stdout
+    assert r.stdout.count(": changed") == 2
+    after = lab.snapshot()
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    assert changed == sorted(str(lab.hosts[n].conf(AXIS2)) for n in ("esb-mgr", "esb-w2"))
+    assert tmp_leftovers(lab) == []
+
+
+@pytest.fixture
+def full_conf(lab):
+    """esb-w2's axis2 dir on a 48 KiB tmpfs that its 43 KiB axis2.xml nearly fills."""
+    d = lab.hosts["esb-w2"].conf("axis2")
+    saved = {p.name: p.read_bytes() for p in d.iterdir()}
+    _mount(["-t", "tmpfs", "-o", "size=48k", "tmpfs", str(d)])
+    try:
+        for name, data in saved.items():
+            (d / name).write_bytes(data)
+            os.chmod(d / name, 0o644)
+        yield d
+    finally:
+        subprocess.run(["umount", str(d)], check=True)
+
+
+def test_full_disk_is_a_clear_error_and_file_intact(lab, full_conf):
+    f = full_conf / "axis2.xml"
+    old = f.read_bytes()
+    r = lab.fab("patch-axis2")
+    assert r.returncode == 1
+    assert f"[esb-w2] patch-axis2: failed: {f}: cannot write: no space left on device" in r.stdout, r.stdout
+    assert r.stdout.count(": changed") == 2
+    assert f.read_bytes() == old
+    assert [p.name for p in full_conf.iterdir()] == ["axis2.xml"]  # the partial temp file is gone
+
+
+def test_remote_file_replaced_by_directory(lab):
+    target = lab.hosts["esb-w1"].conf(AXIS2)
+    target.unlink()
+    target.mkdir()
+    (target / "inner").write_text("keep")
+    w1 = host_snapshot(lab, "esb-w1")
+    for args in (("patch-axis2", "--verify"), ("patch-axis2", "--dry-run"), ("patch-axis2",)):
+        r = lab.fab(*args)
+        assert r.returncode == 1
+        assert f"[esb-w1] patch-axis2: failed: {target}: is a directory, expected a file" in r.stdout, r.stdout
+        assert host_snapshot(lab, "esb-w1") == w1
+    assert r.stdout.count(": changed") == 2  # the patch run did the others
+
+
+# ---------------------------------------------------------------- two runs at once
+def test_lock_held_by_live_run_is_waited_for_then_refused(lab, sleeper):
+    node = socket.gethostname()
+    set_run(lab, lock_wait=1)
+    lock = hold_lock(lab, "esb-w1", sleeper.pid)
+    before = lab.snapshot()
+    try:
+        r = lab.fab("-H", "esb-w1", "patch-axis2")
+        assert r.returncode == 1
+        assert (f"[esb-w1] patch-axis2: failed: esb-w1 is locked by another run (20000101T000000-1, pid "
+                f"{sleeper.pid} on {node}); gave up after 1s ([run].lock_wait)") in r.stdout, r.stdout
+        assert f"esb-w1: waiting for the lock held by run 20000101T000000-1, pid {sleeper.pid}" in r.stderr
+        assert lab.snapshot() == before
+        assert lock.exists()  # a live holder's lock is never broken
+
+        set_run(lab, lock_wait=20)
+        threading.Timer(1.5, release, (lock,)).start()
+        t0 = time.monotonic()
+        r = lab.fab("-H", "esb-w1", "patch-axis2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert time.monotonic() - t0 > 1.4
+        assert "[esb-w1] patch-axis2: changed" in r.stdout
+    finally:
+        if lock.exists():
+            release(lock)
+
+
+def test_run_holding_locks_refuses_an_older_runs_lock_at_once(lab, sleeper):
+    """Waiting while holding esb-mgr's lock for an older run could deadlock: refused, the others go on."""
+    set_run(lab, lock_wait=30, parallel=1)
+    lock = hold_lock(lab, "esb-w1", sleeper.pid)
+    w1 = host_snapshot(lab, "esb-w1")
+    try:
+        t0 = time.monotonic()
+        r = lab.fab("patch-axis2")
+        assert time.monotonic() - t0 < 10
+        assert r.returncode == 1
+        assert (f"[esb-w1] patch-axis2: failed: esb-w1 is locked by another run (20000101T000000-1, pid "
+                f"{sleeper.pid} on {socket.gethostname()}) that started first; refused, since waiting while "
+                "this run holds other hosts could deadlock") in r.stdout, r.stdout
+        assert "[esb-mgr] patch-axis2: changed" in r.stdout and "[esb-w2] patch-axis2: changed" in r.stdout
+        assert host_snapshot(lab, "esb-w1") == w1
+    finally:
+        release(lock)
+
+
+def test_two_runs_at_once_serialize_per_host(lab):
+    set_run(lab, lock_wait=30)
+    final = None
+    for _ in range(3):
+        lab.reset()
+        shutil.rmtree(lab.dir / "state", ignore_errors=True)
+        set_run(lab, lock_wait=30)
+        t0 = time.monotonic()
+        procs = [start_fab(lab, "patch-axis2", "--json") for _ in range(2)]
+        outs = [p.communicate(timeout=60) for p in procs]
+        assert time.monotonic() - t0 < 20  # no deadlock waited out
+        runs = [statuses(o) for o, _ in outs]
+        for n in ("esb-mgr", "esb-w1", "esb-w2"):
+            pair = sorted(r[n]["status"] for r in runs)
+            # exactly one run wrote; the other found it done, or refused to wait (deadlock avoidance)
+            assert pair in (["changed", "ok"], ["changed", "failed"]), (n, runs)
+            for r in runs:
+                if r[n]["status"] == "failed":
+                    assert "is locked by another run" in r[n]["message"]
+            manifests = list((lab.dir / "state" / n / "backups").glob("*/manifest.json"))
+            assert len(manifests) == 1, manifests  # one backup: one writer
+        files = {n: h.conf(AXIS2).read_bytes() for n, h in lab.hosts.items() if h.role != "db"}
+        final = final or files
+        assert files == final  # the same bytes whatever the interleaving
+        assert tmp_leftovers(lab) == []
+    r = lab.fab("patch-axis2", "--verify")
+    assert r.returncode == 0, r.stdout
