@@ -158,7 +158,7 @@ def ensure_blocks(e: XmlEdits, parent, blocks: list[Block], anchor=None, secret_
             e.item(b.what, b.summary, None)
             missing.append(b.snippet.markup)
     if missing:
-        e.secret(*secrets)
+        e.secret(*secrets, *(xml_value(v) for v in secrets))  # as filled into the snippet, too
         last = max(present, key=lambda n: e.doc.span(n).start) if present else anchor
         for markup in missing:
             if last is not None:

@@ -165,8 +165,9 @@ class MapHosts(Step):
         try:
             text = old.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise StepError(f"hosts file {path} on {ctx.host.name} is not UTF-8 text (byte {e.start}); "
-                            f"fix it by hand, it is left unchanged") from None
+            line = old[:e.start].count(b"\n") + 1
+            raise StepError(f"hosts file {path} on {ctx.host.name} is not UTF-8 text (line {line}, byte offset "
+                            f"{e.start}); fix it by hand, it is left unchanged") from None
         new, items = plan_hosts(text, wanted, path)
         plan = Plan(items=items)
         if new != text:

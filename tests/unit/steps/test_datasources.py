@@ -82,6 +82,14 @@ def test_password_masked_in_items_and_diff_but_written_escaped():
     assert all(PW not in i.line() for i in edits.items)
 
 
+def test_password_with_quotes_is_masked_in_every_written_form():
+    pw = 'q"uo\'te&'
+    _, fc = master("esb-w1", secrets=Secrets({"WSO2_DB_PASSWORD": pw}))
+    assert datasources(fc.new)["REGISTRY_DB"]["password"] == pw
+    diff = fc.diff()
+    assert "uo'te" not in diff and diff.count(f"<password>{MASK}</password>") == 4
+
+
 def test_jdbc_params_ampersand_written_as_amp():
     data = base_data()
     data["database"]["jdbc_params"] = "autoReconnect=true&useSSL=false"
