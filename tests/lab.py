@@ -22,6 +22,17 @@ SHARED_FIXTURE = REPO.parent / "shared" / "fixtures" / "wso2esb-4.9.0"
 SAMPLE_FIXTURE = REPO / "sample" / "wso2esb-4.9.0"
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
+#: the [cluster] table of every test inventory (the lab's and the unit tests')
+CLUSTER_TOML = """\
+[cluster]
+domain = "wso2.esb.domain"
+hostname = "esb.wso2.com"
+mgt_hostname = "mgt.esb.wso2.com"
+port_offset = 0
+lb_http_port = 80
+lb_https_port = 443
+"""
+
 
 def product_fixture() -> Path:
     """The shipped 4.9.0 files from ../shared when present, else the project's own sample.
@@ -183,15 +194,7 @@ class Lab:
 
     def toml(self) -> str:
         """hosts.toml for the lab: every real field of CONTRACT §3, loopback addresses."""
-        out = [textwrap.dedent(f"""\
-            [cluster]
-            domain = "wso2.esb.domain"
-            hostname = "esb.wso2.com"
-            mgt_hostname = "mgt.esb.wso2.com"
-            port_offset = 0
-            lb_http_port = 80
-            lb_https_port = 443
-
+        out = [CLUSTER_TOML, textwrap.dedent(f"""\
             [defaults]
             user = "root"
             key_filename = "{self.key}"

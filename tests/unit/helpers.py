@@ -8,17 +8,9 @@ from tasks.config import Inventory, parse_inventory
 from tasks.plan import FileChange
 from tasks.secrets import Secrets
 from tasks.steps.base import XmlEdits, plan_xml
-from tests.lab import product_fixture
+from tests.lab import CLUSTER_TOML, product_fixture
 
-BASE_TOML = """
-[cluster]
-domain = "wso2.esb.domain"
-hostname = "esb.wso2.com"
-mgt_hostname = "mgt.esb.wso2.com"
-port_offset = 0
-lb_http_port = 80
-lb_https_port = 443
-
+BASE_TOML = CLUSTER_TOML + """
 [defaults]
 user = "wso2"
 product_home = "/opt/wso2esb-4.9.0"
