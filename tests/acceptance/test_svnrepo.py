@@ -79,13 +79,15 @@ def test_verify_flags_passwd_without_the_user_and_patch_restores_it(svn_lab, svn
     assert f"{passwd}: [users] repouser: wanted '********', actual (absent)" in r.stdout
     assert (f"{svnserve.url}: svn info as repouser: wanted 'answers', actual "
             "'svn: E170001: Authentication error from server: Username not found'") in r.stdout
+    dry = lab.fab("create-svn-repo", "--dry-run")
+    assert dry.returncode == 0 and "\n+repouser = ********\n" in dry.stdout
     assert svnserve.snapshot() == before
     fix = lab.fab("create-svn-repo")
     assert fix.returncode == 0 and "changed (1 item)" in fix.stdout
     assert passwd.stat().st_mode & 0o777 == 0o600
     ok = lab.fab("create-svn-repo", "--verify")
     assert ok.returncode == 0
-    no_secret(r, fix, ok)
+    no_secret(r, dry, fix, ok)
 
 
 def test_anonymous_read_allowed_by_hand_is_drift(svn_lab, svnserve):
