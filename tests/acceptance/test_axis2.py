@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
+from tests.acceptance.util import diff_lines
 from tests.lab import product_fixture
 
 AXIS2 = "axis2/axis2.xml"
-
-
-def diff_lines(a, b) -> list[str]:
-    out = subprocess.run(["git", "diff", "--no-index", "--unified=0", str(a), str(b)],
-                         capture_output=True, text=True).stdout
-    return [l for l in out.splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]
 
 
 def test_patch_sets_guide_values_with_minimal_diff(lab):
