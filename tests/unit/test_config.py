@@ -104,6 +104,8 @@ BAD = [
     ("certs-dir", set_in("certs", "dir", value="/etc/ssl/my certs"), "[certs].dir: '/etc/ssl/my certs' contains spaces"),
     ("certs-days", set_in("certs", "days", value=0), "[certs].days: 0 must be between 1 and 36500"),
     ("certs-key-bits-type", set_in("certs", "key_bits", value="2048"), "[certs].key_bits: must be int, got str"),
+    ("certs-key-bits-weak", set_in("certs", "key_bits", value=1024), "[certs].key_bits: 1024 is refused: RSA keys below 2048"),
+    ("certs-key-bits-huge", set_in("certs", "key_bits", value=32768), "[certs].key_bits: 32768 is too large (at most 16384)"),
     ("artifacts-unknown", set_in("artifacts", "driver", value="x.jar"), "[artifacts].driver: unknown key; known keys: mysql_connector_jar"),
     ("hosts-map-not-table", set_in("hosts_map", value=["x"]), "[hosts_map]: must be a table of hostname = address-or-host"),
     ("hosts-map-key", set_in("hosts_map", "bad name", value="10.0.0.1"), "[hosts_map].bad name: not a valid host name"),
@@ -111,6 +113,7 @@ BAD = [
      "[hosts_map].esb.wso2.com: 'nowhere' must be an IP address or a host of [hosts]"),
     ("run-parallel", set_in("run", "parallel", value=0), "[run].parallel: must be between 1 and 256"),
     ("run-keep-backups", set_in("run", "keep_backups", value=0), "[run].keep_backups: must be between 1 and 1000"),
+    ("run-lock-wait", set_in("run", "lock_wait", value=-1), "[run].lock_wait: must be between 0 and 86400 seconds"),
     ("run-unknown", set_in("run", "threads", value=2), "[run].threads: unknown key"),
 ]
 
