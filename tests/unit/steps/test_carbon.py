@@ -197,3 +197,11 @@ def test_carbon_parses_with_its_namespace():
     doc = XmlDoc(shipped(CARBON), CARBON)
     assert doc.ns == "http://wso2.org/projects/carbon/carbon.xml"
     assert doc.encoding.upper() == "ISO-8859-1"
+
+
+def test_mgt_hostname_added_after_an_uncommented_hostname():
+    text = shipped(CARBON).decode("latin-1").replace("    <!--MgtHostName>mgt.wso2.org</MgtHostName-->\n", "")
+    _, fc = run_planner(CARBON, plan_hostnames, "esb-mgr", data=text.encode("latin-1"))
+    assert changed_lines(fc) == ["-    <!--HostName>www.wso2.org</HostName-->",
+                                 "+    <HostName>esb.wso2.com</HostName>",
+                                 "+    <MgtHostName>mgt.esb.wso2.com</MgtHostName>"]
