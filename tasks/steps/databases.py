@@ -15,6 +15,7 @@ from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
                      native_password_hash, query, quote_ident, run_script)
 from ..plan import Action, Item, Plan
+from ..remote import RemoteError
 from ..sqlscript import ScriptError, Statement, created_tables, split_statements
 from .base import Step, StepContext, StepError
 
@@ -248,9 +249,10 @@ def route_for(ctx: StepContext) -> Route:
     node = ctx.inv.hosts.get(d.host or ctx.host.name)
     address = node.address if node else d.host
     if not d.tunnel:
-        return Route((address,), d.port)
+        return Route((address,), d.port, timeout=ctx.host.connect_timeout)
     here = address == ctx.host.address
-    return Route(tuple(dict.fromkeys(("127.0.0.1", address) if here else (address,))), d.port, via=ctx.remote)
+    dests = tuple(dict.fromkeys(("127.0.0.1", address) if here else (address,)))
+    return Route(dests, d.port, via=ctx.remote, timeout=ctx.host.connect_timeout)
 
 
 def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
@@ -259,10 +261,13 @@ def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
     managers = inv.by_role("manager")
     if not managers:
         raise StepError("no host with role = \"manager\": its product home holds the dbscripts")
-    m = ctx.other(managers[0])
-    main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT)))
+    try:
+        m = ctx.other(managers[0])
+        main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT)))
+        identity = m.remote.read(m.home(IDENTITY_SCRIPT))
+    except RemoteError as e:
+        raise StepError(f"reading the dbscripts on {managers[0].name}: {e}") from None
     user_scripts, notes = (main,), []
-    identity = m.remote.read(m.home(IDENTITY_SCRIPT))
     if identity is None:
         notes.append(f"{IDENTITY_SCRIPT}: skipped (not shipped in {m.host.name}:{m.host.product_home})")
     else:
@@ -336,6 +341,7 @@ class CreateDbs(Step):
         out = plan_databases(w, state)
         if out.errors and ctx.mode != "verify":
             raise StepError("; ".join(out.errors) + " (nothing was changed)")
+        notes += [f"patch would refuse: {e}" for e in out.errors]
         plan = DbPlan(items=out.items, notes=notes, link=link)
         plan.actions = [Action(op.describe(w), self._action(link, op, w, app_pw)) for op in out.ops]
         return plan

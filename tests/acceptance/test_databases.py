@@ -16,7 +16,7 @@ from tests.lab import product_fixture
 from tests.mariadb import APP_USER, DATABASES, READ_COUNTERS
 
 ADMIN_PW = None  # the server's root password (set per test from the fixture)
-APP_PW = "app-Secret-7731"
+APP_PW = "app'Pw\"q\\%;7731"  # quote, double quote, backslash, percent: a parameter, never spliced
 GRANT_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")  # the ESB nodes' member_host
 SCRIPT_TABLES = set(created_tables(split_statements(
     (product_fixture() / "dbscripts/mysql.sql").read_text())))
@@ -191,6 +191,25 @@ def test_half_loaded_database_is_refused_and_nothing_dropped(lab, db):
         before, snap)
     assert "REGISTRY_LOCAL2" not in db.databases()  # the healthy part is not done either: all or nothing
     assert len(db.tables("REGISTRY_LOCAL1")) == 38
+
+
+def test_missing_application_password(lab, db):
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password)
+    before, snap = db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(lab, db, r, "WSO2_DB_PASSWORD is not set", before, snap)
+
+
+def test_foreign_table_blocks_loading(lab, db):
+    db.sql("CREATE DATABASE REGISTRY_DB CHARACTER SET latin1")
+    db.sql("CREATE TABLE MY_NOTES (a INT)", database="REGISTRY_DB")
+    v = lab.fab("create-dbs", "--verify")
+    assert v.returncode == 2
+    assert "note: patch would refuse: REGISTRY_DB is not empty (it holds my_notes" in v.stdout
+    before, snap = db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(lab, db, r, "the script runs only into an empty database", before, snap)
+    assert db.tables("REGISTRY_DB") == {"MY_NOTES"}
 
 
 def test_missing_dbscript(lab, db):
