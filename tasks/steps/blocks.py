@@ -77,6 +77,7 @@ class Inserts:
         self._groups: dict[int, tuple[str, object, list[str]]] = {}
 
     def after(self, node, markup: str) -> None:
+        """Insert markup on its own line(s) after node, at node's indentation."""
         self._groups.setdefault(id(node), ("after", node, []))[2].append(markup)
 
     def into(self, parent, markup: str) -> None:
@@ -88,6 +89,7 @@ class Inserts:
             self._groups.setdefault(id(parent), ("into", parent, []))[2].append(markup)
 
     def flush(self, unit: str = STEP) -> None:
+        """Record every group as one splice of the document."""
         for kind, node, markups in self._groups.values():
             text = "\n".join(markups)
             if kind == "after":

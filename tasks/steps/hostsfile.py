@@ -76,6 +76,7 @@ class HostsLine:
 
     @classmethod
     def parse(cls, raw: str, number: int) -> "HostsLine":
+        """Split a line into IP, names and the rest; a line with fewer than two fields stays opaque."""
         line = cls(raw, number)
         body_end = len(raw.rstrip("\r\n"))
         hash_at = raw.find("#", 0, body_end)
@@ -103,15 +104,18 @@ class HostsLine:
         return name.lower() in (n.lower() for n in self.names)
 
     def set_ip(self, ip: str) -> None:
+        """Replace the IP field only (separators and comment stay)."""
         self.tokens[0][1] = ip
         self.edited = True
 
     def drop_name(self, name: str) -> None:
+        """Take one name (and the whitespace before it) off the line; a line left with no name is dropped."""
         self.tokens = [self.tokens[0]] + [t for t in self.tokens[1:] if t[1].lower() != name.lower()]
         self.edited = True
         self.dropped = len(self.tokens) < 2
 
     def text(self) -> str:
+        """The line as it will be written: the original bytes unless edited."""
         if self.dropped:
             return ""
         if not self.edited:
@@ -119,6 +123,7 @@ class HostsLine:
         return self.lead + "".join(sep + tok for sep, tok in self.tokens) + self.rest
 
     def shown(self) -> str:
+        """The original line without its line ending, for drift items."""
         return self.raw.rstrip("\r\n")
 
 
@@ -157,6 +162,7 @@ class MapHosts(Step):
             "(guide: Creando las base de datos, 4)")
 
     def plan(self, ctx: StepContext) -> Plan:
+        """Read the hosts file over SFTP, plan the managed lines; a write may fall back to in place."""
         wanted = wanted_entries(ctx.inv)
         path = ctx.host.hosts_file
         old = ctx.remote.read(path)
