@@ -66,6 +66,7 @@ def all_privilege_dbs(grant_lines: list[str]) -> set[str]:
 
 
 def is_loopback(address: str) -> bool:
+    """True for an IP address of the loopback network (127.0.0.0/8, ::1)."""
     try:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:

@@ -109,6 +109,7 @@ class Outcome:
 
 
 def account_label(user: str, host: str) -> str:
+    """'user'@'host', as the server names an account."""
     return f"'{user}'@'{host}'"
 
 
@@ -286,6 +287,7 @@ class AdminLink:
         self._conn = None
 
     def open(self):
+        """The connection (opened now if needed); a refused admin password is a clear StepError."""
         if self._conn is None:
             try:
                 self._conn = self.route.connect(self.user, self.password)
@@ -294,6 +296,7 @@ class AdminLink:
         return self._conn
 
     def close(self) -> None:
+        """Close the connection if open (quietly)."""
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -304,6 +307,8 @@ class AdminLink:
 
 @dataclass
 class DbPlan(Plan):
+    """A Plan whose actions share one admin connection, closed after apply."""
+
     link: AdminLink | None = None
 
 
@@ -314,14 +319,17 @@ class CreateDbs(Step):
     esb_only = False
 
     def default_targets(self, inv: Inventory) -> list[Host]:
+        """The `db` group (else the host [database].host names)."""
         return db_hosts(inv)
 
     def applies_to(self, host: Host, inv: Inventory) -> str | None:
+        """Runs on a db host or the host [database].host names; others are skipped."""
         if host.role == "db" or host.name == inv.database.host:
             return None
         return f"not the database host (role {host.role})"
 
     def plan(self, ctx: StepContext) -> Plan:
+        """Read the scripts and the server (reads only); items, actions, notes; refuse what patch must not do."""
         try:
             return self._plan(ctx)
         except (DbError, ScriptError) as e:
