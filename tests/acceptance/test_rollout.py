@@ -1,0 +1,121 @@
+"""setup-cluster, setup-manager and setup-worker over the real lab, MariaDB and svnserve.
+
+setup-cluster reaches the guide's state on every host, a second run writes nothing, a stopped
+worker sshd leaves the others done and exit 1 naming it, and --resume completes the rollout.
+"""
+from __future__ import annotations
+
+import json
+
+from tests.acceptance.cluster import ESB, cluster, fab_json, no_secret, node_config, statuses  # noqa: F401
+from tests.acceptance.cluster import svnserve  # noqa: F401
+from tests.acceptance.util import conf_diff
+from tests.mariadb import DATABASES, READ_COUNTERS
+
+NODE_STEPS = ["map-hosts", "install-jdbc-driver", "configure-datasources", "mount-registry", "install-svnkit",
+              "enable-depsync", "patch-axis2", "set-hostnames", "set-proxyports"]
+
+
+def state(lab) -> dict:
+    return json.loads((lab.dir / ".esb-state" / "setup-cluster.json").read_text())
+
+
+def db_writes(before: dict, after: dict) -> dict:
+    return {k: after[k] - before.get(k, 0) for k in after
+            if after[k] != before.get(k, 0) and k not in READ_COUNTERS and not k.startswith("Com_show")}
+
+
+def test_setup_cluster_reaches_the_guide_state_then_a_second_run_writes_nothing(cluster):
+    lab = cluster
+    r = lab.fab("setup-cluster")
+    assert r.returncode == 0, r.stdout + r.stderr
+    no_secret(r, lab.mariadb.root_password)
+    phases = [l for l in r.stdout.splitlines() if l.startswith("== ")]
+    assert phases == ["== certificates: esb-mgr", "== databases: db1", "== svn: esb-mgr", "== manager: esb-mgr",
+                      "== workers: esb-w1, esb-w2"]
+    for step in NODE_STEPS:  # a progress line per host and step
+        assert f"[esb-mgr] {step}: changed" in r.stdout
+    assert "[esb-w1] set-proxyports" not in r.stdout and "[esb-w2] set-proxyports" not in r.stdout
+    assert state(lab)["status"] == "completed"
+    # the guide's state: every step's own verify and the cluster checks agree
+    v = lab.fab("verify")
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert set(lab.mariadb.databases()) == set(DATABASES)
+    assert (lab.svnserve.repo / "conf" / "passwd").exists()
+    assert '+        <parameter name="domain">wso2.esb.domain</parameter>' in conf_diff(lab, "esb-w2", "axis2/axis2.xml")
+    assert "+        <AutoCommit>true</AutoCommit>" in conf_diff(lab, "esb-mgr", "carbon.xml")
+
+    before, svn_before, counters = lab.snapshot(), lab.svnserve.snapshot(), lab.mariadb.com_counters()
+    code, doc = fab_json(lab, "setup-cluster")
+    assert code == 0 and doc["exit"] == 0
+    assert set(statuses(doc).values()) == {"ok"}, statuses(doc)
+    assert len(statuses(doc)) == 3 + 9 + 8 + 8  # certs, dbs, svn; 9 steps on the manager, 8 per worker
+    assert lab.snapshot() == before and lab.svnserve.snapshot() == svn_before  # bytes and mtimes
+    assert db_writes(counters, lab.mariadb.com_counters()) == {}
+
+
+def test_a_stopped_worker_fails_alone_then_resume_completes(cluster):
+    lab = cluster
+    w2 = lab.hosts["esb-w2"]
+    lab.stop(w2)
+    try:
+        r = lab.fab("setup-cluster")
+    finally:
+        lab.start(w2)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "failed on: esb-w2" in r.stdout
+    assert "[esb-w2] map-hosts: failed: unreachable" in r.stdout
+    for step in NODE_STEPS[:-1]:  # the other worker finished every step
+        assert f"[esb-w1] {step}: changed" in r.stdout
+    assert "setup-cluster stopped at phase workers, step map-hosts (failed on esb-w2)" in r.stdout
+    assert "fab setup-cluster --resume" in r.stdout
+    s = state(lab)
+    assert (s["status"], s["phase"], s["step"], s["failed_hosts"]) == ("stopped", "workers", "map-hosts", ["esb-w2"])
+    assert conf_diff(lab, "esb-w2", "axis2/axis2.xml") == []  # untouched
+
+    mgr_before = {p: v for p, v in lab.snapshot().items() if "/esb-mgr/" in p}
+    code, doc = fab_json(lab, "setup-cluster", "--resume")
+    assert code == 0, doc
+    assert "resuming run" in doc["notes"][0]
+    st = statuses(doc)
+    assert {h for h, _ in st} == {"esb-w1", "esb-w2"}  # resumed at the workers phase
+    assert {v for (h, _), v in st.items() if h == "esb-w1"} == {"ok"}
+    assert {v for (h, _), v in st.items() if h == "esb-w2"} == {"changed"}
+    assert {p: v for p, v in lab.snapshot().items() if "/esb-mgr/" in p} == mgr_before
+    assert state(lab)["status"] == "completed"
+    assert lab.fab("verify").returncode == 0
+    r = lab.fab("setup-cluster", "--resume")
+    assert r.returncode == 0 and "nothing to resume" in r.stdout
+
+
+def test_setup_manager_and_setup_worker_on_their_own_targets(lab, tmp_path):
+    node_config(lab, tmp_path)
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w1", "setup-manager")
+    assert r.returncode == 1 and "esb-w1 is a worker (use setup-worker)" in r.stderr
+    r = lab.fab("setup-worker", "--dry-run")
+    assert r.returncode == 0 and r.stdout.count("would change") == 16 and "@@" in r.stdout
+    assert lab.snapshot() == before
+    no_secret(r)
+
+    code, doc = fab_json(lab, "setup-manager")
+    assert code == 0, doc
+    assert statuses(doc) == {("esb-mgr", s): "changed" for s in NODE_STEPS}
+    r = lab.fab("setup-worker")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for h in ("esb-w1", "esb-w2"):
+        assert r.stdout.count(f"[{h}] ") == 8 and f"[{h}] set-proxyports" not in r.stdout
+    assert "[esb-mgr]" not in r.stdout
+    no_secret(r)
+    assert lab.fab("setup-manager", "--verify").returncode == 0
+    r = lab.fab("-H", "esb-w2", "setup-worker", "--verify")
+    assert r.returncode == 0 and r.stdout.count(": ok") == 8
+    assert lab.fab("verify", "--steps", "cluster").returncode == 0  # loopback warnings only
+
+
+def test_parallel_one_at_a_time_still_finishes_every_host(lab, tmp_path):
+    node_config(lab, tmp_path, extra="\n[run]\nparallel = 1\n")
+    r = lab.fab("-H", "esb-w1,esb-w2", "setup-worker")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = [l.split("]")[0] for l in r.stdout.splitlines() if l.startswith("[")]
+    assert lines == ["[esb-w1"] * 8 + ["[esb-w2"] * 8  # one host after the other
