@@ -1,0 +1,161 @@
+"""`fab verify` over the real lab: the host-by-step table, --json, --steps, -H, an unreachable host,
+and each cluster consistency fault planted by hand after a setup (one test each)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.cluster import ESB, fab_json, node_config, statuses
+from tests.acceptance.util import edit
+
+STEPS = "map-hosts,patch-axis2,set-proxyports,cluster"
+
+
+@pytest.fixture(scope="module")
+def guide_state(lab_session, tmp_path_factory):
+    """Once per module: the node steps on every ESB node; the resulting files and hosts.toml."""
+    lab = lab_session
+    lab.reset()
+    node_config(lab, tmp_path_factory.mktemp("verify"))
+    for task in ("setup-manager", "setup-worker"):
+        r = lab.fab(task)
+        assert r.returncode == 0, r.stdout + r.stderr
+    files = {p: data for p, (data, _) in lab.snapshot().items()}
+    return lab.extra_toml, (lab.dir / ".env").read_text(), files
+
+
+@pytest.fixture
+def planted(lab, guide_state):
+    """The lab with the guide-state files back in place (each test plants its own fault)."""
+    extra, env, files = guide_state
+    lab.extra_toml = extra
+    lab.write_toml()
+    (lab.dir / ".env").write_text(env)
+    for path, data in files.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+    return lab
+
+
+def test_table_after_setup_with_loopback_warnings_only(planted):
+    lab = planted
+    before = lab.snapshot()
+    r = lab.fab("verify", "--steps", STEPS)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:5] == [
+        "step            esb-mgr  esb-w1  esb-w2  db1",
+        "map-hosts       ok       ok      ok      -",
+        "patch-axis2     ok       ok      ok      -",
+        "set-proxyports  ok       -       -       -",
+        "cluster         ok*      ok*     ok*     -",
+    ]
+    assert "warnings (they do not change the exit status):" in r.stdout
+    assert ("[esb-w1] cluster: repository/conf/axis2/axis2.xml: clustering/parameter[@name='localMemberHost']: "
+            "wanted 'an IP other machines can reach (not loopback)', actual '127.0.0.3'") in r.stdout
+    assert lines[-1] == "3 hosts: 10 ok"
+    assert lab.snapshot() == before  # read-only: bytes and mtimes
+
+    code, doc = fab_json(lab, "verify", "--steps", STEPS)
+    assert code == 0 and doc["exit"] == 0 and doc["mode"] == "verify"
+    assert doc["steps"] == STEPS.split(",")
+    assert set(doc["hosts"]) == {"esb-mgr", "esb-w1", "esb-w2"}  # db1: nothing of these runs there
+    assert doc["hosts"]["esb-w2"]["cluster"]["warnings"][0]["actual"] == "127.0.0.4"
+    assert "set-proxyports" not in doc["hosts"]["esb-w1"]
+
+
+def test_drift_is_listed_under_the_table_with_exit_2(planted):
+    lab = planted
+    edit(lab.hosts["esb-mgr"].conf("tomcat/catalina-server.xml"), '                proxyPort="443"',
+         '                proxyPort="8443"')
+    r = lab.fab("verify", "--steps", STEPS)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "set-proxyports  drift    -       -       -" in r.stdout
+    drift = r.stdout.split("drift:\n")[1].split("warnings")[0]
+    assert drift.startswith("  [esb-mgr] set-proxyports: repository/conf/tomcat/catalina-server.xml: ")
+    assert "wanted '443', actual '8443'" in drift
+
+
+def test_steps_and_targets_select_rows_and_columns(planted):
+    lab = planted
+    r = lab.fab("-H", "esb-w1", "verify", "--steps", "patch-axis2")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[:2] == ["step         esb-w1", "patch-axis2  ok"]
+    before = lab.snapshot()
+    r = lab.fab("verify", "--steps", "patch-axis2,nosuch")
+    assert r.returncode == 1
+    assert "unknown step 'nosuch'" in r.stderr and "known steps: create-certs" in r.stderr and "cluster" in r.stderr
+    assert lab.snapshot() == before
+
+
+def test_an_unreachable_host_is_failed_and_the_others_are_still_checked(planted):
+    lab = planted
+    w1 = lab.hosts["esb-w1"]
+    lab.stop(w1)
+    try:
+        code, doc = fab_json(lab, "verify", "--steps", STEPS)
+    finally:
+        lab.start(w1)
+    assert code == 1 and doc["exit"] == 1
+    st = statuses(doc)
+    assert st[("esb-w1", "patch-axis2")] == "failed" and st[("esb-w1", "cluster")] == "failed"
+    assert "unreachable" in doc["hosts"]["esb-w1"]["patch-axis2"]["message"]
+    assert st[("esb-mgr", "patch-axis2")] == st[("esb-w2", "cluster")] == "ok"
+    r = lab.fab("verify", "--steps", "cluster")
+    assert r.returncode == 0
+
+
+# ---------------------------------------------------------------- planted consistency faults
+
+FAULTS = {
+    "domain": ("esb-w1", "axis2/axis2.xml", [("<parameter name=\"domain\">wso2.esb.domain<",
+                                             "<parameter name=\"domain\">wso2.other.domain<")],
+               {"esb-w1": "clustering/parameter[@name='domain'] (the same on every node"}),
+    "wka-members": ("esb-mgr", "axis2/axis2.xml", [("<hostName>127.0.0.4</hostName>", "<hostName>127.0.0.9</hostName>")],
+                    {"esb-mgr": "clustering/members (the other role's nodes, hosts.toml)"}),
+    "wka-real-port": ("esb-w1", "axis2/axis2.xml", [("<parameter name=\"localMemberPort\">4200<",
+                                                    "<parameter name=\"localMemberPort\">4201<")],
+                      {"esb-mgr": "clustering/members: esb-w1 (as configured there"}),
+    "member-port-unique": ("esb-w2", "axis2/axis2.xml",
+                           [("<parameter name=\"localMemberHost\">127.0.0.4<", "<parameter name=\"localMemberHost\">127.0.0.3<"),
+                            ("<parameter name=\"localMemberPort\">4300<", "<parameter name=\"localMemberPort\">4200<")],
+                           {"esb-w1": "(unique per address)", "esb-w2": "(unique per address)"}),
+    "member-host-not-ip": ("esb-w1", "axis2/axis2.xml", [("<parameter name=\"localMemberHost\">127.0.0.3<",
+                                                         "<parameter name=\"localMemberHost\">localhost<")],
+                           {"esb-w1": "clustering/parameter[@name='localMemberHost']"}),
+    "two-managers": ("esb-w2", "axis2/axis2.xml", [('<property name="subDomain" value="worker"/>',
+                                                   '<property name="subDomain" value="mgt"/>')],
+                     {"esb-w2": "@value (exactly one manager)"}),
+    "autocommit-on-worker": ("esb-w1", "carbon.xml", [("<AutoCommit>false</AutoCommit>\n        <AutoCheckout>true"
+                                                       "</AutoCheckout>\n        <RepositoryType>",
+                                                       "<AutoCommit>true</AutoCommit>\n        <AutoCheckout>true"
+                                                       "</AutoCheckout>\n        <RepositoryType>")],
+                             {"esb-w1": "DeploymentSynchronizer/AutoCommit (true on the manager only)"}),
+    "readonly-false-on-worker": ("esb-w2", "registry.xml", [("<readOnly>true</readOnly>", "<readOnly>false</readOnly>")],
+                                 {"esb-w2": "remoteInstance/readOnly (false on the manager only)"}),
+    "cacheid": ("esb-w1", "registry.xml", [("<cacheId>regadmin@jdbc:mysql://carbondb.",
+                                           "<cacheId>regadmin@jdbc:mysql://otherdb.")],
+                {"esb-w1": "remoteInstance/cacheId (<user>@<REGISTRY_DB url>)"}),
+    "dbconfig-jndi": ("esb-mgr", "registry.xml", [("<dataSource>jdbc/WSO2RegistryDB</dataSource>",
+                                                  "<dataSource>jdbc/NoSuchDB</dataSource>")],
+                      {"esb-mgr": "dbConfig[@name='sharedregistry']/dataSource (a JNDI name of master-datasources.xml)"}),
+    "svnurl": ("esb-w2", "carbon.xml", [("<SvnUrl>svn://127.0.0.2:", "<SvnUrl>svn://127.0.0.9:")],
+               {"esb-w2": "DeploymentSynchronizer/SvnUrl (the same on every node"}),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_verify_finds_a_planted_consistency_fault(planted, fault):
+    lab = planted
+    host, rel, edits, expected = FAULTS[fault]
+    for old, new in edits:
+        edit(lab.hosts[host].conf(rel), old, new)
+    before = lab.snapshot()
+    code, doc = fab_json(lab, "verify", "--steps", "cluster")
+    assert code == 2 and doc["exit"] == 2, doc
+    for h, what in expected.items():
+        row = doc["hosts"][h]["cluster"]
+        assert row["status"] == "drift", (h, row)
+        assert any(what in i["what"] for i in row["items"]), (h, row["items"])
+    assert lab.snapshot() == before
