@@ -1,0 +1,88 @@
+"""Pure parts of the rollouts (tasks/rollout.py) and their state file (tasks/runstate.py)."""
+from __future__ import annotations
+
+import pytest
+
+from tasks import rollout
+from tasks.config import ConfigError
+from tasks.report import Reporter
+from tasks.runstate import load_state, save_state
+from tests.unit.helpers import inventory
+
+INV = inventory()
+
+
+def names(work):
+    return {h.name: [s.name for s in steps] for h, steps in work}
+
+
+def test_node_steps_exist_in_guide_order():
+    steps, missing = rollout.find_steps(rollout.NODE_STEPS)
+    assert missing == [] and [s.name for s in steps] == list(rollout.NODE_STEPS)
+
+
+def test_a_step_missing_from_the_build_is_named_not_dropped_silently():
+    steps, missing = rollout.find_steps(["patch-axis2", "no-such-step"])
+    assert [s.name for s in steps] == ["patch-axis2"] and missing == ["no-such-step"]
+    rep = Reporter("patch", as_json=True)
+    rollout.report_missing(missing, rep)
+    assert rep.extra["missing_steps"] == ["no-such-step"]
+    assert "not in this build, not run: no-such-step" in rep.extra["notes"][0]
+
+
+def test_set_proxyports_only_in_the_manager_sequence():
+    steps, _ = rollout.find_steps(rollout.NODE_STEPS)
+    work = names(rollout.host_work(INV.esb_nodes, steps, INV))
+    assert work["esb-mgr"] == list(rollout.NODE_STEPS)
+    assert work["esb-w1"] == work["esb-w2"] == list(rollout.NODE_STEPS[:-1])
+
+
+def test_cluster_phases_in_guide_order_limited_to_targets():
+    phases = rollout.cluster_phases(INV, list(INV.hosts.values()))
+    assert [p.name for p in phases] == ["certificates", "databases", "svn", "manager", "workers"]
+    got = {p.name: names(p.work(INV)) for p in phases}
+    assert got["certificates"] == {"esb-mgr": ["create-certs"]}
+    assert got["databases"] == {"db1": ["create-dbs"]}
+    assert got["svn"] == {"esb-mgr": ["create-svn-repo"]}
+    assert set(got["workers"]) == {"esb-w1", "esb-w2"}
+    only_w1 = rollout.cluster_phases(INV, [INV.hosts["esb-w1"]])
+    assert [p.name for p in only_w1 if p.work(INV)] == ["workers"]
+
+
+def test_phase_work_from_a_step():
+    phase = rollout.cluster_phases(INV, list(INV.hosts.values()))[3]
+    assert names(phase.work(INV, "patch-axis2")) == {"esb-mgr": ["patch-axis2", "set-hostnames", "set-proxyports"]}
+
+
+def test_roles_are_checked():
+    with pytest.raises(ConfigError, match="esb-w1 is a worker \\(use setup-worker\\)"):
+        rollout.check_roles([INV.hosts["esb-mgr"], INV.hosts["esb-w1"]], "manager", "setup-manager")
+    with pytest.raises(ConfigError, match="db1 is a db$"):
+        rollout.check_roles([INV.hosts["db1"]], "worker", "setup-worker")
+
+
+@pytest.mark.parametrize("state,expected,note", [
+    (None, (0, None), "no stopped setup-cluster recorded"),
+    ({"status": "completed", "run_id": "R1"}, None, "nothing to resume"),
+    ({"status": "stopped", "run_id": "R1", "phase": "workers", "step": "mount-registry", "inventory_sha256": ""},
+     (4, "mount-registry"), "resuming run R1 at phase workers, step mount-registry"),
+    ({"status": "stopped", "run_id": "R1", "phase": "workers", "step": "mount-registry", "inventory_sha256": "x"},
+     (4, None), "changed since run R1"),
+    ({"status": "stopped", "phase": "gone"}, (0, None), "unknown"),
+])
+def test_resume_point(state, expected, note):
+    rep = Reporter("patch", as_json=True)
+    phases = rollout.cluster_phases(INV, list(INV.hosts.values()))
+    assert rollout.resume_point(state, phases, INV, rep) == expected
+    assert note in rep.extra["notes"][0]
+
+
+def test_state_file_is_replaced_atomically_and_a_bad_one_is_ignored(tmp_path):
+    path = tmp_path / ".esb-state" / "setup-cluster.json"
+    save_state(path, {"status": "stopped", "phase": "svn"})
+    save_state(path, {"status": "completed"})
+    assert load_state(path) == {"status": "completed"}
+    assert [p.name for p in path.parent.iterdir()] == ["setup-cluster.json"]  # no temp file left
+    path.write_text("{not json")
+    assert load_state(path) is None
+    assert load_state(tmp_path / "absent.json") is None

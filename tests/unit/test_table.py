@@ -1,0 +1,58 @@
+"""The verify table and its details (tasks/table.py) and the reporter's text around them."""
+from __future__ import annotations
+
+import io
+import json
+
+from tasks.plan import Item
+from tasks.report import Reporter, StepResult
+from tasks.table import details, status_table
+
+ITEM = Item("repository/conf/axis2/axis2.xml", "clustering/parameter[@name='domain']", "a", "b")
+WARN = Item("repository/conf/axis2/axis2.xml", "clustering/parameter[@name='localMemberHost']", "non-loopback",
+            "127.0.0.2")
+RESULTS = [StepResult("esb-mgr", "patch-axis2", "ok"), StepResult("esb-w1", "patch-axis2", "drift", [ITEM]),
+           StepResult("esb-mgr", "cluster", "ok", warnings=[WARN]),
+           StepResult("esb-w1", "cluster", "failed", message="unreachable")]
+
+
+def test_rows_are_steps_columns_are_hosts_and_absent_cells_are_dashes():
+    assert status_table(RESULTS, ["patch-axis2", "set-proxyports", "cluster"], ["esb-mgr", "esb-w1"]).splitlines() == [
+        "step            esb-mgr  esb-w1",
+        "patch-axis2     ok       drift",
+        "set-proxyports  -        -",
+        "cluster         ok*      failed",
+        "(* ok with warnings, listed below)",
+    ]
+
+
+def test_details_list_drift_items_then_warnings():
+    assert details(RESULTS).splitlines() == [
+        "drift:",
+        "  [esb-w1] patch-axis2: repository/conf/axis2/axis2.xml: clustering/parameter[@name='domain']: "
+        "wanted 'a', actual 'b'",
+        "warnings (they do not change the exit status):",
+        "  [esb-mgr] cluster: repository/conf/axis2/axis2.xml: clustering/parameter[@name='localMemberHost']: "
+        "wanted 'non-loopback', actual '127.0.0.2'",
+    ]
+
+
+def test_warnings_never_change_the_exit_code_and_json_carries_them():
+    out = io.StringIO()
+    rep = Reporter("verify", as_json=True, out=out)
+    rep.table = (["cluster"], ["esb-mgr"])
+    rep.emit(RESULTS[2])
+    assert rep.finish() == 0
+    doc = json.loads(out.getvalue())
+    assert doc["steps"] == ["cluster"] and doc["hosts"]["esb-mgr"]["cluster"]["warnings"][0]["actual"] == "127.0.0.2"
+
+
+def test_text_summary_names_failed_hosts_with_the_reason_and_footer():
+    out = io.StringIO()
+    rep = Reporter("patch", as_json=False, out=out, progress=False)
+    rep.emit(StepResult("esb-w2", "map-hosts", "failed", message="unreachable: refused"))
+    rep.footer.append("resume with: fab setup-cluster --resume")
+    assert rep.finish() == 1
+    assert out.getvalue().splitlines() == ["1 host: 1 failed", "failed on: esb-w2",
+                                           "    esb-w2: map-hosts: unreachable: refused",
+                                           "resume with: fab setup-cluster --resume"]
