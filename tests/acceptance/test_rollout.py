@@ -46,8 +46,12 @@ def test_setup_cluster_reaches_the_guide_state_then_a_second_run_writes_nothing(
     assert "+        <AutoCommit>true</AutoCommit>" in conf_diff(lab, "esb-mgr", "carbon.xml")
 
     before, svn_before, counters = lab.snapshot(), lab.svnserve.snapshot(), lab.mariadb.com_counters()
-    code, doc = fab_json(lab, "setup-cluster")
+    stats = lab.dir / "stats.jsonl"
+    r = lab.fab("setup-cluster", "--json", env={"ESB_STATS_FILE": str(stats)})
+    code, doc = r.returncode, json.loads(r.stdout)
     assert code == 0 and doc["exit"] == 0
+    run = json.loads(stats.read_text().splitlines()[-1])
+    assert {h: c["connections"] for h, c in run["hosts"].items()} == {h: 1 for h in (*ESB, "db1")}
     assert set(statuses(doc).values()) == {"ok"}, statuses(doc)
     assert len(statuses(doc)) == 3 + 9 + 8 + 8  # certs, dbs, svn; 9 steps on the manager, 8 per worker
     assert lab.snapshot() == before and lab.svnserve.snapshot() == svn_before  # bytes and mtimes
