@@ -13,7 +13,7 @@ from tests.lab import Lab, product_fixture  # noqa: E402
 
 @pytest.fixture(scope="session")
 def lab_session():
-    lab = Lab.create(n_workers=2)
+    lab = Lab.create(n_workers=2, extra_roles=("db",))
     yield lab
     lab.close()
 
