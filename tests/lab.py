@@ -14,6 +14,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,16 @@ def free_port(addr: str) -> int:
     with socket.socket() as s:
         s.bind((addr, 0))
         return s.getsockname()[1]
+
+
+def make_jar(path: Path, content: str) -> Path:
+    """A small stand-in jar (a real zip with a manifest): the real SVNKit, trilead and connector jars
+    cannot be downloaded here."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        z.writestr("payload.txt", content * 50)
+    return path
 
 
 def fab_bin() -> str:

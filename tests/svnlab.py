@@ -50,11 +50,11 @@ class SvnServe:
         return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(self.root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="session")
-def svnserve(lab_session):
-    """One svnserve per test session on the manager's address; the lab's [svn] url points at it."""
-    mgr = lab_session.hosts["esb-mgr"]
-    root = lab_session.dir / "svn"
+def start_svnserve(lab) -> SvnServe:
+    """Start svnserve on the lab manager's address and a free port, serving <lab dir>/svn; the lab's
+    [svn] url is pointed at it (lab.svn_port)."""
+    mgr = lab.hosts["esb-mgr"]
+    root = lab.dir / "svn"
     root.mkdir(exist_ok=True)
     port = free_port(mgr.address)
     proc = subprocess.Popen(["svnserve", "-d", "--foreground", "--listen-host", mgr.address,
@@ -69,10 +69,17 @@ def svnserve(lab_session):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("svnserve did not start")
             time.sleep(0.05)
-    lab_session.svn_port = port
-    yield SvnServe(root, mgr.address, port, proc)
-    proc.terminate()
-    proc.wait(5)
+    lab.svn_port = port
+    return SvnServe(root, mgr.address, port, proc)
+
+
+@pytest.fixture(scope="session")
+def svnserve(lab_session):
+    """One svnserve per test session on the manager's address; the lab's [svn] url points at it."""
+    server = start_svnserve(lab_session)
+    yield server
+    server.proc.terminate()
+    server.proc.wait(5)
 
 
 @pytest.fixture

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import zipfile
+
+from tests.lab import make_jar  # noqa: F401  (re-exported for other test modules)
 
 LIB = "repository/components/lib"
 DROPINS = "repository/components/dropins"
 MYSQL, SVNKIT, TRILEAD = ("mysql-connector-java-5.1.49.jar", "svnkit-all-1.8.7.wso2v1.jar",
                           "trilead-ssh2-1.0.0-build215.jar")
 NODES = ("esb-mgr", "esb-w1", "esb-w2")
-
-
-def make_jar(path, content: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
-        z.writestr("payload.txt", content * 50)
-    return path
 
 
 def artifacts(lab, tmp_path, **override) -> dict:
