@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+
+import pytest
 
 from tests.acceptance.cluster import (ESB, SVN_PW, certs_dir, cluster, fab_json, no_secret,  # noqa: F401
                                       node_config, statuses, svnserve)
 from tests.acceptance.util import conf_diff, edit
+
+
+@pytest.fixture(autouse=True)
+def no_earlier_backups(lab_session):
+    """Backups (state_dir) outlive the per-test reset of the lab: start each test with none."""
+    shutil.rmtree(lab_session.dir / "state", ignore_errors=True)
 
 
 def files_and_modes(lab) -> dict[str, tuple[bytes, int]]:
