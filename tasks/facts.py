@@ -55,6 +55,7 @@ class NodeFacts:
         return (self.member_host, self.member_port)
 
     def datasource_by_jndi(self, jndi: str | None) -> Datasource | None:
+        """The datasource holding this JNDI name, if any."""
         return next((d for d in self.datasources if jndi and d.jndi == jndi), None)
 
 

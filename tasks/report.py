@@ -19,6 +19,8 @@ STATUSES = ("ok", "changed", "drift", "failed", "skipped")
 
 @dataclass
 class StepResult:
+    """One step on one host: status (ok | changed | drift | failed | skipped), items, message."""
+
     host: str
     step: str
     status: str
@@ -29,6 +31,7 @@ class StepResult:
     warnings: list[Item] = field(default_factory=list)  # reported, but never change the exit code
 
     def as_dict(self) -> dict:
+        """The JSON form, every text redacted."""
         d = {"status": self.status, "items": [i.as_dict() for i in self.items],
              "message": redact(self.message)}
         if self.diff:
@@ -41,6 +44,7 @@ class StepResult:
 
 
 def exit_code(results: list[StepResult], mode: str) -> int:
+    """1 when anything failed, else 2 when verify found drift, else 0 (warnings never count)."""
     if any(r.status == "failed" for r in results):
         return 1
     if mode == "verify" and any(r.status == "drift" for r in results):
@@ -142,4 +146,5 @@ class Reporter:
         return code
 
     def counts(self) -> dict:
+        """Results per status."""
         return {s: sum(1 for r in self.results if r.status == s) for s in STATUSES}

@@ -44,6 +44,7 @@ def secret_values(path: str, data: bytes | None) -> list[str]:
 
 
 def run_marked(remote: RemoteHost, run_id: str) -> bool:
+    """True when this run was rolled back on this host already."""
     return remote.stat(f"{remote.backups_root}/{run_id}/{MARK}") is not None
 
 
@@ -86,6 +87,7 @@ class Rollback(Step):
         self.run_id = run_id
 
     def plan(self, ctx: StepContext) -> Plan:
+        """What putting the run's backups back would do on this host (reads only)."""
         remote, run = ctx.remote, self.run_id
         manifest = remote.read_manifest(run)
         plan = Plan()

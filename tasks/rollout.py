@@ -79,6 +79,8 @@ def setup_node(role: str, task: str, hosts: list[Host], session: Session, report
 
 @dataclass
 class Phase:
+    """One phase of setup-cluster: its steps (those in this build), the missing ones, its hosts."""
+
     name: str
     steps: list[Step]
     missing: list[str]

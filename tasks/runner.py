@@ -65,6 +65,7 @@ class Session:
         return r
 
     def remotes(self) -> dict[str, RemoteHost]:
+        """The hosts connected so far, by name."""
         return dict(self._remotes)
 
     def close(self) -> None:
