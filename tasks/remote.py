@@ -121,6 +121,8 @@ class RemoteHost:
         self._conn: Connection | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._io = threading.RLock()
+        self._lock_guard = threading.Lock()  # one lock() at a time per host, however many threads ask
+        self._made: set[str] = set()  # directories mkdir_p made or found this run
         self._backed_up: dict[str, str | None] = {}
         self._locked = False
 
@@ -130,9 +132,14 @@ class RemoteHost:
         return f"{self.host.user}@{self.host.address}:{self.host.port}"
 
     def connect(self) -> None:
-        """Open the SSH connection and the SFTP session (once)."""
-        if self._sftp is not None:
+        """Open the SSH connection and the SFTP session (once, even when threads race for it)."""
+        if self._conn is not None and self._sftp is not None:
             return
+        with self._io:
+            if self._conn is None or self._sftp is None:
+                self._connect()
+
+    def _connect(self) -> None:
         h = self.host
         kw = {"look_for_keys": h.key_filename is None, "allow_agent": h.key_filename is None,
               "banner_timeout": h.connect_timeout, "auth_timeout": h.connect_timeout}
@@ -207,12 +214,18 @@ class RemoteHost:
         return FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
 
     def read(self, path: str) -> bytes | None:
-        """The file's bytes, or None when it does not exist."""
+        """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused."""
         with self._io:
             self.counters.sftp_ops += 1
             try:
+                # stat first (it also sizes the prefetch): opening a FIFO would block the SFTP server for good
+                a = self.sftp.stat(path)
+                if statmod.S_ISDIR(a.st_mode or 0):
+                    raise RemoteError(f"{path}: is a directory, expected a file")
+                if not statmod.S_ISREG(a.st_mode or 0):
+                    raise RemoteError(f"{path}: is not a regular file (a FIFO, socket or device); refused")
                 with self.sftp.open(path, "rb") as f:
-                    f.prefetch()
+                    f.prefetch(a.st_size or 0)
                     data = f.read()
             except FileNotFoundError:
                 return None
@@ -343,7 +356,8 @@ class RemoteHost:
             kind, msg = self.sftp._request(CMD_EXTENDED, "statvfs@openssh.com", path)
             if kind != CMD_EXTENDED_REPLY:
                 return None
-            v = [msg.get_int64() for _ in range(11)]  # bsize frsize blocks bfree bavail files ffree favail fsid flag namemax
+            # bsize frsize blocks bfree bavail files ffree favail fsid flag namemax
+            v = [msg.get_int64() for _ in range(11)]
         except Exception:  # an old server without the extension: no diagnosis
             return None
         if v[9] & 1:  # ST_RDONLY
@@ -361,8 +375,10 @@ class RemoteHost:
                 raise RemoteError(f"{path}: cannot chmod: {self._cause(e, path)}") from None
 
     def mkdir_p(self, path: str, mode: int = 0o755) -> None:
-        """Create a directory and its parents."""
+        """Create a directory and its parents (each directory is checked once per run)."""
         with self._io:
+            if path in self._made:
+                return
             parts = []
             p = path
             while p and p not in ("/", ".") and self.stat(p) is None:
@@ -375,6 +391,7 @@ class RemoteHost:
                 except _IO_ERRORS as e:
                     if self.stat(d) is None:
                         raise RemoteError(f"{d}: cannot create directory: {self._cause(e, d)}") from None
+            self._made.add(path)
 
     def remove(self, path: str, backup: bool = True) -> None:
         """Remove a file (after backing it up, unless backup=False)."""
@@ -467,10 +484,16 @@ class RemoteHost:
             self._rmtree(f"{self.backups_root}/{old}")
 
     def _rmtree(self, path: str) -> None:
-        for name in self.listdir(path) or []:
-            p = f"{path}/{name}"
-            st = self.stat(p)
-            if st and st.is_dir:
+        self.counters.sftp_ops += 1
+        try:
+            entries = self.sftp.listdir_attr(path)  # names and modes in one request
+        except FileNotFoundError:
+            return
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{path}: {self._cause(e)}") from None
+        for a in entries:
+            p = f"{path}/{a.filename}"
+            if statmod.S_ISDIR(a.st_mode or 0):
                 self._rmtree(p)
             else:
                 self.counters.sftp_ops += 1
@@ -486,6 +509,11 @@ class RemoteHost:
         for, up to `wait` seconds, except where waiting could deadlock: a run that already holds other
         hosts' locks never waits for a run that started before it; it refuses at once instead.
         """
+        with self._lock_guard:
+            if not self._locked:
+                self._lock(wait)
+
+    def _lock(self, wait: float) -> None:
         me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
               "time": int(time.time()), "started": RUN_STARTED}
         path = f"{self.state_dir}/lock"

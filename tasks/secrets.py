@@ -5,14 +5,20 @@ string bound for output goes through `redact()`.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .config import ConfigError
+
 NAMES = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUDO_PASSWORD")
 MASK = "********"
+#: characters no secret may hold: they would split the line-based files a secret goes into
+#: (svn passwd, sudo -S) or end a C string
+FORBIDDEN = {"\n": "a line break", "\r": "a carriage return", "\0": "a NUL byte"}
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -25,19 +31,27 @@ class SecretMissing(Exception):
 class Secrets:
     """The four secret values, looked up lazily; `repr` never shows a value."""
 
-    def __init__(self, values: dict[str, str]):
+    def __init__(self, values: dict[str, str], other_names: tuple[str, ...] = ()):
         self._values = {k: v for k, v in values.items() if v}
+        self._other_names = other_names  # names in .env that are not secrets of ours (typos?)
         for v in self._values.values():
             register(v)
 
     def get(self, name: str) -> str | None:
-        return self._values.get(name)
+        """The value or None; SecretMissing when it holds a character no secret may hold."""
+        v = self._values.get(name)
+        bad = [what for c, what in FORBIDDEN.items() if v and c in v]
+        if bad:
+            raise SecretMissing(f"{name} contains {bad[0]}; refused (it would break the files it is written to)")
+        return v
 
     def require(self, name: str) -> str:
-        """The value, or SecretMissing naming where to set it."""
-        v = self._values.get(name)
+        """The value, or SecretMissing naming where to set it (and a near-miss name found in .env)."""
+        v = self.get(name)
         if not v:
-            raise SecretMissing(f"{name} is not set (put it in the environment or in .env beside hosts.toml)")
+            near = difflib.get_close_matches(name, self._other_names, n=1, cutoff=0.8)
+            hint = f"; .env sets {near[0]}, a misspelling?" if near else ""
+            raise SecretMissing(f"{name} is not set (put it in the environment or in .env beside hosts.toml){hint}")
         return v
 
     def __repr__(self) -> str:
@@ -48,13 +62,20 @@ def load_secrets(base_dir: Path) -> Secrets:
     """Secrets from base_dir/.env, overridden by the environment."""
     env_file = Path(base_dir) / ".env"
     values: dict[str, str] = {}
+    others: tuple[str, ...] = ()
     if env_file.is_file():
-        file_values = dotenv_values(env_file)
+        try:
+            file_values = dotenv_values(env_file, encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except OSError as e:
+            raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
         values.update({k: v for k, v in file_values.items() if k in NAMES and v})
+        others = tuple(k for k in file_values if k not in NAMES)
     for n in NAMES:
         if os.environ.get(n):
             values[n] = os.environ[n]
-    return Secrets(values)
+    return Secrets(values, others)
 
 
 def register(value: str) -> None:

@@ -36,4 +36,6 @@ def resolve(inv: Inventory, spec: str | None, default: list[Host]) -> list[Host]
         if members is None:
             raise ConfigError(f"unknown target {name!r}; known names: {', '.join(known_names(inv))}")
         chosen.update(h.name for h in members)
+    if not spec.replace(",", "").strip():
+        raise ConfigError(f"-H {spec!r} names no target; known names: {', '.join(known_names(inv))}")
     return [h for h in inv.hosts.values() if h.name in chosen]

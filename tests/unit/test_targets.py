@@ -56,3 +56,9 @@ def test_known_names_and_group_members():
     assert "lb1" in known_names(inv)
     assert [h.name for h in group_members(inv, "lb")] == ["lb1"]
     assert group_members(inv, "nobody") is None
+
+
+@pytest.mark.parametrize("spec", [",", " , ,"])
+def test_a_list_of_only_commas_names_no_target(spec):
+    with pytest.raises(ConfigError, match=r"-H .* names no target; known names: all, canary, db"):
+        names(spec)

@@ -1,0 +1,247 @@
+"""Rollout benchmark: N loopback SSH hosts, `fab setup-cluster`, a second (no-op) run and `fab verify`.
+
+For each N it starts a lab of real sshd hosts (tests.lab: the manager and N-1 workers on
+127.0.0.x, plus a db host), a real MariaDB (reached through the db host's SSH tunnel) and a
+real svnserve, then times the three runs of the real `fab` command line.  The I/O figures
+come from fab itself (ESB_STATS_FILE, written by Session.close from RemoteHost.counters).
+
+    .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/python bench/run.py                 # N = 1, 3, 12, 24
+    .venv/bin/python bench/run.py --n 24 --repeat 3
+
+Writes bench/out/results.json and bench/out/wall.png and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.lab import Lab, fab_bin, free_port  # noqa: E402
+from tests.mariadb import MariaDB  # noqa: E402
+
+OUT = REPO / "bench" / "out"
+#: in this order on one lab: the first setup-cluster (certificates, databases, SVN and every node),
+#: a second one (nothing to do), verify, then, with fresh product homes and hosts files but the
+#: certificates, databases and SVN repository kept, setup-cluster again: the file rollout
+MODES = (("full", ("setup-cluster",)), ("no-op", ("setup-cluster",)), ("verify", ("verify",)),
+         ("rollout", ("setup-cluster",)))
+#: the issue's figures for 24 hosts on this 2-core machine (seconds)
+TARGETS = {"rollout": 8.0, "verify": 5.0}
+JARS = (("mysql_connector_jar", "mysql-connector-java-5.1.49.jar", 1_006_904),
+        ("svnkit_jar", "svnkit-all-1.8.7.wso2v1.jar", 4_915_843),
+        ("trilead_jar", "trilead-ssh2-1.0.0-build215.jar", 256_271))
+
+
+def make_jars(d: Path, real_sizes: bool) -> dict[str, Path]:
+    """Stand-in jars (the real ones cannot be downloaded here): small, or of the real jars' sizes."""
+    out = {}
+    for key, name, size in JARS:
+        p = d / name
+        with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as z:
+            z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            z.writestr("payload.bin", os.urandom(size if real_sizes else 2048))
+        out[key] = p
+    return out
+
+
+def start_svnserve(address: str, root: Path) -> tuple[subprocess.Popen, int]:
+    """svnserve on the manager's address serving root (create-svn-repo makes the repository in it)."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port(address)
+    proc = subprocess.Popen(["svnserve", "-d", "--foreground", "--listen-host", address, "--listen-port",
+                             str(port), "-r", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return proc, port
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("svnserve did not start")
+            time.sleep(0.05)
+
+
+def build_lab(n: int, db: MariaDB, jars: dict[str, Path]) -> tuple[Lab, subprocess.Popen]:
+    """n ESB hosts (manager + n-1 workers) and a db host, every [section] of a full setup-cluster."""
+    lab = Lab.create(n_workers=n - 1, first_octet=100, extra_roles=("db",))
+    svn, lab.svn_port = start_svnserve(lab.hosts["esb-mgr"].address, lab.dir / "svn")
+    lab.extra_toml = (db.toml() + f'\n[certs]\ndir = "{lab.dir / "certs"}"\n'
+                      + "\n[artifacts]\n" + "".join(f'{k} = "{p}"\n' for k, p in jars.items()))
+    lab.write_toml()
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD="bench-db-" + secrets.token_hex(6),
+                  SVN_PASSWORD="bench-svn-" + secrets.token_hex(6))
+    return lab, svn
+
+
+def timed_fab(lab: Lab, args: tuple[str, ...], stats: Path, profile: Path | None = None) -> dict:
+    """One fab run: wall seconds (process start to exit, as a user waits), exit code, fab's own counters."""
+    stats.unlink(missing_ok=True)
+    env = {**os.environ, "ESB_HOSTS": str(lab.hosts_toml), "ESB_STATS_FILE": str(stats)}
+    cmd = [fab_bin(), *args]
+    if profile:
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), fab_bin(), *args]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t0
+    if r.returncode not in (0, 2):
+        raise RuntimeError(f"fab {' '.join(args)} exited {r.returncode}:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    hosts: dict[str, dict] = {}
+    for line in stats.read_text().splitlines() if stats.exists() else []:
+        for name, c in json.loads(line)["hosts"].items():
+            acc = hosts.setdefault(name, {})
+            for k, v in c.items():
+                acc[k] = acc.get(k, 0) + v
+    return {"wall": round(wall, 3), "exit": r.returncode, "hosts": hosts}
+
+
+def summarize(run: dict, lab: Lab) -> dict:
+    """Per-host figures of one run: connections, commands and SFTP operations, bytes moved."""
+    hosts = run["hosts"]
+    esb = [h for h in hosts if lab.hosts[h].role in ("manager", "worker")]
+    per = lambda key, names: [hosts[h].get(key, 0) for h in names] or [0]
+    return {
+        "wall": run["wall"], "exit": run["exit"], "hosts_touched": len(hosts),
+        "connections_max": max(per("connections", hosts)),
+        "connections_total": sum(per("connections", hosts)),
+        "commands_per_esb_host": round(statistics.mean(per("commands", esb)), 2),
+        "commands_by_host": {h: c["commands"] for h, c in hosts.items() if c.get("commands")},
+        "sftp_ops_per_esb_host": round(statistics.mean(per("sftp_ops", esb)), 1),
+        "sftp_ops_max": max(per("sftp_ops", hosts)),
+        "channels": sum(per("channels", hosts)),
+        "bytes_read": sum(per("bytes_read", hosts)),
+        "bytes_written": sum(per("bytes_written", hosts)),
+    }
+
+
+def changed_files(before: dict, after: dict) -> int:
+    return sum(1 for k in after.keys() | before.keys() if before.get(k) != after.get(k))
+
+
+def bench_n(n: int, db: MariaDB, jars: dict[str, Path], repeat: int, profile_dir: Path | None) -> list[dict]:
+    """Every mode at N hosts, `repeat` times on a fresh lab (the best wall time is kept, figures of that run)."""
+    rows: dict[str, dict] = {}
+    for i in range(repeat):
+        db.reset()
+        lab, svn = build_lab(n, db, jars)
+        try:
+            stats = lab.dir / "stats.jsonl"
+            for mode, args in MODES:
+                if mode == "rollout":
+                    lab.reset()  # product homes and hosts files as shipped; certs, databases, SVN kept
+                before = lab.snapshot() if mode == "no-op" else None
+                prof = profile_dir / f"{mode}-{n}.prof" if profile_dir and i == 0 else None
+                row = summarize(timed_fab(lab, args, stats, prof), lab)
+                if mode == "no-op":
+                    row["files_changed"] = changed_files(before, lab.snapshot())
+                if mode not in rows or row["wall"] < rows[mode]["wall"]:
+                    rows[mode] = {"n": n, "mode": mode, **row}
+        finally:
+            svn.terminate()
+            svn.wait(5)
+            lab.close()
+    return [rows[m] for m, _ in MODES]
+
+
+def table(results: list[dict]) -> str:
+    head = ("N", "mode", "wall s", "conn/host", "cmds/ESB host", "SFTP ops/ESB host", "KiB read", "KiB written")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        lines.append("| " + " | ".join(str(x) for x in (
+            r["n"], r["mode"], f"{r['wall']:.2f}", r["connections_max"], r["commands_per_esb_host"],
+            r["sftp_ops_per_esb_host"], f"{r['bytes_read'] / 1024:.0f}", f"{r['bytes_written'] / 1024:.0f}")) + " |")
+    return "\n".join(lines)
+
+
+def chart(results: list[dict], path: Path) -> None:
+    """Wall time against N, one line per mode."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for mode, _ in MODES:
+        pts = sorted((r["n"], r["wall"]) for r in results if r["mode"] == mode)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=mode)
+    for mode, limit in TARGETS.items():
+        ax.axhline(limit, linestyle=":", linewidth=0.8, color="grey")
+        ax.annotate(f"{mode} target {limit:.0f} s (24 hosts)", (1, limit), fontsize=7, va="bottom")
+    ax.set_xlabel("hosts (ESB nodes)")
+    ax.set_ylabel("wall seconds")
+    ax.set_title("fab setup-cluster / no-op rerun / verify over loopback SSH")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def check(results: list[dict]) -> list[str]:
+    """The issue's figures, checked at the largest N."""
+    top = max(r["n"] for r in results)
+    by = {r["mode"]: r for r in results if r["n"] == top}
+    out = []
+    for mode, limit in TARGETS.items():
+        ok = by[mode]["wall"] < limit
+        out.append(f"{'PASS' if ok else 'MISS'} {mode} at {top} hosts: {by[mode]['wall']:.2f} s "
+                   f"(target < {limit:.0f} s)")
+    conns = max(r["connections_max"] for r in results)
+    out.append(f"{'PASS' if conns == 1 else 'MISS'} SSH connections per host per run: at most {conns}")
+    noop = [r for r in results if r["mode"] == "no-op"]
+    ok = all(r["files_changed"] == 0 for r in noop)
+    out.append(f"{'PASS' if ok else 'MISS'} no-op run: {sum(r['files_changed'] for r in noop)} product files changed")
+    vcmds = {r["n"]: r["commands_by_host"] for r in results if r["mode"] == "verify"}
+    out.append(f"INFO remote commands during verify (host: count): {vcmds[top] or 'none'}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[1, 3, 12, 24], help="host counts (ESB nodes)")
+    ap.add_argument("--repeat", type=int, default=1, help="fresh labs per N; the fastest run is kept")
+    ap.add_argument("--real-jar-sizes", action="store_true", help="stand-in jars of the real jars' sizes (~6 MiB)")
+    ap.add_argument("--profile", action="store_true", help="cProfile each fab run into bench/out/prof/")
+    a = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    prof = OUT / "prof" if a.profile else None
+    if prof:
+        prof.mkdir(exist_ok=True)
+    db = MariaDB.start()
+    results: list[dict] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="esb-bench-jars-") as d:
+            jars = make_jars(Path(d), a.real_jar_sizes)
+            for n in a.n:
+                rows = bench_n(n, db, jars, a.repeat, prof)
+                results += rows
+                for r in rows:
+                    print(f"N={n:>3} {r['mode']:<8} {r['wall']:6.2f} s  conn/host {r['connections_max']}  "
+                          f"cmds/ESB host {r['commands_per_esb_host']}  "
+                          f"SFTP ops/ESB host {r['sftp_ops_per_esb_host']}  "
+                          f"read {r['bytes_read'] / 1024:.0f} KiB  written {r['bytes_written'] / 1024:.0f} KiB",
+                          flush=True)
+    finally:
+        db.stop()
+    meta = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "real_jar_sizes": a.real_jar_sizes,
+            "repeat": a.repeat, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (OUT / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
+    chart(results, OUT / "wall.png")
+    print()
+    print(table(results))
+    print()
+    print("\n".join(check(results)))
+    print(f"\nwrote {OUT / 'results.json'} and {OUT / 'wall.png'}")
+
+
+if __name__ == "__main__":
+    main()
