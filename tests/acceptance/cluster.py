@@ -12,7 +12,8 @@ import shutil
 
 import pytest
 
-from tests.acceptance.test_jars import MYSQL, SVNKIT, TRILEAD, make_jar
+from tests.acceptance.test_jars import MYSQL, SVNKIT, TRILEAD
+from tests.lab import make_jar
 from tests.svnlab import svnserve  # noqa: F401  (a fixture the cluster fixture needs)
 
 DB_PW = "Wso2'Db\"pw%9"
