@@ -151,8 +151,11 @@ class Lab:
         h.hosts_file.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
 
     def reset(self) -> None:
+        """Fresh product homes and hosts files, no backups or locks left by earlier runs, a new hosts.toml."""
         for h in self.hosts.values():
             self.reset_host(h)
+        shutil.rmtree(self.dir / "state", ignore_errors=True)
+        shutil.rmtree(self.dir / ".esb-state", ignore_errors=True)
         self.write_toml()
 
     def start(self, h: LabHost) -> None:
