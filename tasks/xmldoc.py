@@ -155,6 +155,11 @@ class XmlDoc:
         """Source span of a node of this document."""
         return self._spans[node]
 
+    def source_text(self, el) -> str:
+        """An element's content exactly as the file writes it (entities, CDATA and all); '' when empty."""
+        sp = self.span(el)
+        return "" if sp.empty else self.text[sp.inner_start:sp.inner_end]
+
     # ------------------------------------------------------------ lookup
     def q(self, path: str) -> str:
         """Qualify each step of a simple path with the document's default namespace."""

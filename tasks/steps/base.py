@@ -96,8 +96,8 @@ class XmlEdits:
     def text(self, el, wanted: str, what: str, secret: bool = False) -> None:
         """Make an existing element's text `wanted`."""
         actual = el.text or ""
-        if secret:
-            self.secret(wanted, actual)
+        if secret:  # the old value as the file writes it too: any escaping of it must be masked
+            self.secret(wanted, actual, self.doc.source_text(el))
         if actual.strip() != wanted:
             self.item(what, wanted, actual, secret)
             self.doc.set_text(el, wanted)
