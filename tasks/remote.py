@@ -521,10 +521,17 @@ class RemoteHost:
         self.mkdir_p(self.state_dir, 0o700)
         told = refused = False
         while True:
-            self.counters.sftp_ops += 1
+            # the lock directory is made whole (owner inside) beside its place, then renamed into it: a
+            # rename never replaces a non-empty directory, and a run killed at any point leaves either
+            # no lock or a lock naming its owner (a dead pid: stale at once), never an ownerless one
+            mine = f"{path}.{pysecrets.token_hex(4)}"
             try:
-                self.sftp.mkdir(path, 0o700)
+                self.counters.sftp_ops += 2
+                self.sftp.mkdir(mine, 0o700)
+                self._put(f"{mine}/owner", json.dumps(me).encode(), 0o600)
+                self.sftp.posix_rename(mine, path)
             except _IO_ERRORS as e:
+                self._discard_dir(mine)
                 if self.stat(path) is None:  # released just now, or state_dir unusable: one more try tells
                     if refused:
                         raise RemoteError(f"{path}: cannot create the lock: {self._cause(e, path)}") from None
@@ -534,7 +541,6 @@ class RemoteHost:
                 with _held_guard:
                     _held.add(id(self))
                 self._locked = True
-                self._put_state(f"{path}/owner", json.dumps(me).encode())
                 return
             refused = False
             holder = self._lock_holder()
@@ -552,6 +558,14 @@ class RemoteHost:
                 sys.stderr.write(f"{self.host.name}: waiting for the lock held by run {who} (up to {wait:.0f}s)\n")
                 told = True
             time.sleep(0.25)
+
+    def _discard_dir(self, d: str) -> None:
+        """Remove a directory of ours holding at most an owner file (errors ignored)."""
+        for remove, p in ((self.sftp.remove, f"{d}/owner"), (self.sftp.rmdir, d)):
+            try:
+                remove(p)
+            except _IO_ERRORS:
+                pass
 
     def _holds_others(self) -> bool:
         with _held_guard:
@@ -637,15 +651,9 @@ class RemoteHost:
                     self._cleanup(f"{d}/{name}")
 
     def unlock(self, force: bool = False) -> None:
+        """Release this run's lock on the host."""
         with self._io:
-            try:
-                self.sftp.remove(f"{self.state_dir}/lock/owner")
-            except _IO_ERRORS:
-                pass
-            try:
-                self.sftp.rmdir(f"{self.state_dir}/lock")
-            except _IO_ERRORS:
-                pass
+            self._discard_dir(f"{self.state_dir}/lock")
             self._locked = False
             with _held_guard:
                 _held.discard(id(self))
