@@ -92,7 +92,7 @@ def check_cert(cert: x509.Certificate, hostname: str, label: str, key_bits: int,
     if cn != hostname:
         items.append(Item(label, "subject CN", hostname, cn))
     san = subject_alt_names(cert)
-    if san != f"DNS:{hostname}":
+    if f"DNS:{hostname}" not in (san or "").split(", "):  # other names beside it (a CA-issued cert) are fine
         items.append(Item(label, "subjectAltName", f"DNS:{hostname}", san))
     algo = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
     if algo not in GOOD_HASHES:
@@ -110,6 +110,17 @@ def check_cert(cert: x509.Certificate, hostname: str, label: str, key_bits: int,
         items.append(Item(label, "notAfter", f"more than {EXPIRY_MARGIN.days} days ahead",
                           f"{after:%Y-%m-%d %H:%M}Z ({state})"))
     return items
+
+
+def needs_renewal(items: list[Item]) -> bool:
+    """Pure: True when a pair's findings call for a new key and certificate, False when at most the key's
+    mode is wrong (a chmod fixes that; a CA-issued pair the load balancer trusts is never thrown away for it)."""
+    return any(i.what != "mode" for i in items)
+
+
+def chmod_command(keys: list[str]) -> str:
+    """The one remote command that sets the keys' mode to 0600."""
+    return f"chmod {KEY_MODE:o} " + " ".join(shlex.quote(k) for k in keys)
 
 
 def subject_alt_names(cert: x509.Certificate) -> str | None:
@@ -216,6 +227,15 @@ def renew(ctx: StepContext, d: str, hostnames: list[str], script: str) -> None:
         raise StepError(f"openssl on {ctx.host.name} could not make the certificates in {d}: {last}")
 
 
+def tighten(ctx: StepContext, keys: list[str], cmd: str) -> None:
+    """Back up the keys on the host (their old mode, for rollback), then chmod them to 0600."""
+    ctx.remote.backup_on_host(keys, sudo=True)
+    code, _, err = ctx.remote.run(cmd, sudo=True, check=False)
+    if code != 0:
+        last = (err.strip().splitlines() or ["no message"])[-1]
+        raise StepError(f"cannot set mode 0600 on the keys on {ctx.host.name}: {last}")
+
+
 class CreateCerts(Step):
     name = "create-certs"
     help = ("RSA key (0600, unencrypted) + self-signed SHA-256 certificate per cluster hostname in certs.dir, "
@@ -246,17 +266,22 @@ class CreateCerts(Step):
         else:
             states = read_pairs(ctx, d, names)
         now = datetime.now(timezone.utc)
-        flagged = []
+        flagged, loose = [], []
         for s in states:
             items = check_pair(s, d, c.key_bits, now)
-            if items:
+            plan.items += items
+            if needs_renewal(items):
                 flagged.append(s.hostname)
-                plan.items += items
+            elif items:  # only the key's mode is wrong: keep the pair, tighten the mode
+                loose.append(pair_paths(d, s.hostname)[0])
         if flagged:
             script = renew_script(d, flagged, c.key_bits, c.days)
             plan.actions.append(Action(script, lambda: renew(ctx, d, flagged, script)))
+        if loose:
+            cmd = chmod_command(loose)
+            plan.actions.append(Action(cmd, lambda: tighten(ctx, loose, cmd)))
         return plan
 
 
 __all__ = ["CreateCerts", "PairState", "check_pair", "check_cert", "parse_pubkeys", "renew_script",
-           "pubkey_command", "cert_hostnames"]
+           "pubkey_command", "cert_hostnames", "needs_renewal", "chmod_command"]

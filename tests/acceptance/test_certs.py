@@ -80,14 +80,25 @@ def test_expiring_soon_and_a_readable_key_are_drift(lab):
     openssl("req", "-x509", "-key", str(d / "esb.wso2.com.key"), "-subj", "/CN=esb.wso2.com", "-addext",
             "subjectAltName=DNS:esb.wso2.com", "-days", "10", "-out", str(d / "esb.wso2.com.crt"))
     (d / "mgt.esb.wso2.com.key").chmod(0o644)
+    mgt = {p.name: p.read_bytes() for p in d.glob("mgt.*")}
+    old_key = (d / "esb.wso2.com.key").read_bytes()
     r = lab.fab("create-certs", "--verify")
     assert r.returncode == 2
     assert "esb.wso2.com.crt: notAfter: wanted 'more than 30 days ahead', actual" in r.stdout
     assert "(expires in 9 days)" in r.stdout
     assert f"{d}/mgt.esb.wso2.com.key: mode: wanted '0600', actual '0644'" in r.stdout
+    r = lab.fab("create-certs", "--dry-run")
+    assert f"# would run: chmod 600 {d}/mgt.esb.wso2.com.key" in r.stdout
     assert lab.fab("create-certs").returncode == 0
     assert (d / "mgt.esb.wso2.com.key").stat().st_mode & 0o777 == 0o600
+    # the loose key was kept (only its mode changed); the expiring pair was renewed
+    assert {p.name: p.read_bytes() for p in d.glob("mgt.*")} == mgt
+    assert (d / "esb.wso2.com.key").read_bytes() != old_key
     assert lab.fab("create-certs", "--verify").returncode == 0
+    r = lab.fab("rollback")  # puts back the expiring pair and the old mode
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (d / "mgt.esb.wso2.com.key").stat().st_mode & 0o777 == 0o644
+    assert (d / "esb.wso2.com.key").read_bytes() == old_key
 
 
 def test_key_bits_1024_is_refused_before_anything_changes(lab):

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
 from tasks.config import ConfigError
-from tasks.steps.certs import (CreateCerts, PairState, cert_hostnames, check_pair, parse_pubkeys,
-                               pubkey_command, renew_script)
+from tasks.steps.certs import (CreateCerts, PairState, cert_hostnames, check_pair, chmod_command,
+                               needs_renewal, parse_pubkeys, pubkey_command, renew_script)
 from tests.unit.helpers import base_data, inventory
 
 H = "esb.wso2.com"
@@ -69,10 +69,27 @@ def test_extra_san_weak_hash_small_key_and_unreadable_key():
     got = lines(PairState(H, 0o600, None, "unreadable or encrypted (bad decrypt)", pem))
     assert got == [
         f"{D}/{H}.key: private key: wanted 'readable, unencrypted', actual 'unreadable or encrypted (bad decrypt)'",
-        f"{D}/{H}.crt: subjectAltName: wanted 'DNS:esb.wso2.com', actual 'DNS:esb.wso2.com, DNS:www.example.com'",
         f"{D}/{H}.crt: signature hash: wanted 'sha256', actual 'sha224'",
         f"{D}/{H}.crt: RSA key bits: wanted '>= 2048', actual '1024'",
     ]
+
+
+def test_other_names_beside_the_hostname_are_accepted(key):
+    """A CA-issued certificate often names several hosts: the hostname among them is enough."""
+    assert lines(PairState(H, 0o600, pub_pem(key), None, cert_pem(key, san=("www.example.com", H)))) == []
+    assert lines(PairState(H, 0o600, pub_pem(key), None, cert_pem(key, san=("www.example.com",)))) == [
+        f"{D}/{H}.crt: subjectAltName: wanted 'DNS:esb.wso2.com', actual 'DNS:www.example.com'"]
+
+
+def test_only_a_wrong_key_mode_keeps_the_pair(key):
+    """A loose mode is fixed with chmod; anything else about the pair makes a new one."""
+    loose = check_pair(PairState(H, 0o640, pub_pem(key), None, cert_pem(key)), D, 2048, NOW)
+    assert [i.what for i in loose] == ["mode"] and not needs_renewal(loose)
+    expired = check_pair(PairState(H, 0o640, pub_pem(key), None, cert_pem(key, days=3)), D, 2048, NOW)
+    assert [i.what for i in expired] == ["mode", "notAfter"] and needs_renewal(expired)
+    assert needs_renewal(check_pair(PairState(H), D, 2048, NOW))
+    assert not needs_renewal([])
+    assert chmod_command([f"{D}/a b.key", f"{D}/c.key"]) == f"chmod 600 '{D}/a b.key' {D}/c.key"
 
 
 def test_expiry_within_30_days_is_drift_and_expired_says_so(key):
