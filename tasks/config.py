@@ -199,6 +199,24 @@ def _port(path: Path, where: str, value: int) -> int:
     return value
 
 
+#: Carbon's highest default port (JMX RMIServerPort); every port plus the offset must stay below 65536
+HIGHEST_DEFAULT_PORT = 11111
+
+
+def _between(path: Path, where: str, value: int, lo: int, hi: int, unit: str = "") -> int:
+    if not lo <= value <= hi:
+        raise _err(path, where, f"{value} must be between {lo} and {hi}{' ' + unit if unit else ''}")
+    return value
+
+
+def _offset(path: Path, where: str, value: int) -> int:
+    hi = 65535 - HIGHEST_DEFAULT_PORT
+    if not 0 <= value <= hi:
+        raise _err(path, where, f"{value} must be between 0 and {hi} (Carbon adds it to every port, "
+                   f"the highest being {HIGHEST_DEFAULT_PORT})")
+    return value
+
+
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
@@ -251,6 +269,10 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
     for k in ("lb_http_port", "lb_https_port"):
         if k in cl:
             _port(p, f"[cluster].{k}", cl[k])
+    if not re.match(r"^[A-Za-z0-9_.-]+$", cl["domain"]):
+        raise _err(p, "[cluster].domain", f"{cl['domain']!r} must be a non-empty name of letters, digits, '.', '_' or '-'")
+    if "port_offset" in cl:
+        _offset(p, "[cluster].port_offset", cl["port_offset"])
     cluster = Cluster(**cl)
 
     defaults = _check_fields(p, "[defaults]", data.get("defaults", {}), DEFAULTS_FIELDS)
@@ -370,9 +392,15 @@ def _make_host(p: Path, where: str, name: str, f: dict, cluster: Cluster) -> Hos
     if not (_is_ip(address) or DNS_RE.match(address)):
         raise _err(p, f"{where}.address", f"{address!r} is not an IP address or host name")
     member_host = f.get("member_host", address)
-    if not _is_ip(member_host):
-        raise _err(p, f"{where}.member_host",
-                   f"{member_host!r} is not an IP address (the cluster needs a specific IP, not localhost or a DNS name)")
+    # the cluster (and a hosts-file line naming this host) needs a specific IP; an lb, svn or db host
+    # reached by a DNS name is fine until something needs its IP (map-hosts then says so)
+    if role in ESB_ROLES or "member_host" in f or _is_ip(member_host):
+        if not _is_ip(member_host):
+            raise _err(p, f"{where}.member_host", f"{member_host!r} is not an IP address "
+                       "(the cluster needs a specific IP, not localhost or a DNS name)")
+        if ipaddress.ip_address(member_host).is_unspecified:
+            raise _err(p, f"{where}.member_host", f"{member_host!r} is the unspecified address; other nodes "
+                       "cannot reach it: use the host's own IP")
     member_port = f.get("member_port")
     if role in ESB_ROLES:
         if member_port is None:
@@ -399,9 +427,9 @@ def _make_host(p: Path, where: str, name: str, f: dict, cluster: Cluster) -> Hos
         hosts_file=hosts_file,
         known_hosts=_local_path(p, f.get("known_hosts", "~/.ssh/known_hosts")),
         host_key_policy=policy,
-        port_offset=f.get("port_offset", cluster.port_offset),
+        port_offset=_offset(p, f"{where}.port_offset", f.get("port_offset", cluster.port_offset)),
         sudo=f.get("sudo", False),
-        connect_timeout=f.get("connect_timeout", 10),
+        connect_timeout=_between(p, f"{where}.connect_timeout", f.get("connect_timeout", 10), 1, 600, "seconds"),
         state_dir=_safe_remote_path(p, f"{where}.state_dir", f.get("state_dir", ".esb-cluster"), absolute=False),
     )
 

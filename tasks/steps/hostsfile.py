@@ -39,7 +39,11 @@ def _same_ip(a: str, b: str) -> bool:
 def resolve_address(inv: Inventory, value: str, where: str) -> str:
     """An IP for a hosts-file line: a [hosts] name gives its member_host, an IP itself."""
     if value in inv.hosts:
-        return inv.hosts[value].member_host
+        h = inv.hosts[value]
+        if _is_ip(h.member_host):
+            return h.member_host
+        raise StepError(f"{inv.path}: {where} names {value}, whose address {h.address!r} is a DNS name, and a "
+                        f"hosts file needs an IP: set [hosts.{value}].member_host to its IP")
     if _is_ip(value):
         return value
     if not value:

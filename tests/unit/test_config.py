@@ -65,6 +65,18 @@ BAD = [
      "[hosts.esb-w1].member_host: 'localhost' is not an IP address (the cluster needs a specific IP"),
     ("member-host-default-dns", set_in("hosts", "esb-w1", "address", value="w1.example.com"),
      "[hosts.esb-w1].member_host: 'w1.example.com' is not an IP address"),
+    ("member-host-unspecified", set_in("hosts", "esb-w1", "member_host", value="0.0.0.0"),
+     "[hosts.esb-w1].member_host: '0.0.0.0' is the unspecified address; other nodes cannot reach it"),
+    ("member-host-dns-on-lb", set_in("hosts", "db1", "member_host", value="db.example.com"),
+     "[hosts.db1].member_host: 'db.example.com' is not an IP address"),
+    ("domain-empty", set_in("cluster", "domain", value=""), "[cluster].domain: '' must be a non-empty name"),
+    ("domain-space", set_in("cluster", "domain", value="wso2 esb"), "[cluster].domain: 'wso2 esb' must be a non-empty name"),
+    ("cluster-port-offset-negative", set_in("cluster", "port_offset", value=-5),
+     "[cluster].port_offset: -5 must be between 0 and 54424 (Carbon adds it to every port"),
+    ("host-port-offset-huge", set_in("hosts", "esb-w1", "port_offset", value=70000),
+     "[hosts.esb-w1].port_offset: 70000 must be between 0 and 54424"),
+    ("connect-timeout-zero", set_in("defaults", "connect_timeout", value=0),
+     "[hosts.esb-mgr].connect_timeout: 0 must be between 1 and 600 seconds"),
     ("esb-missing-member-port", delete("hosts", "esb-w2", "member_port"),
      "[hosts.esb-w2].member_port: missing required key for a manager or worker"),
     ("esb-missing-product-home", delete("defaults", "product_home"),
@@ -207,6 +219,15 @@ def test_defaults_and_derived_values():
     assert inv.groups == {"canary": ("esb-w1",)}
     assert (inv.cluster.lb_http_port, inv.cluster.lb_https_port) == (80, 443)
     assert inv.database.host == "db1" and inv.svn.url == "svn://192.168.1.12/depsyncrepo/"
+
+
+def test_a_non_esb_host_may_be_reached_by_a_dns_name():
+    """An lb, svn or db host needs no cluster IP: its address may be a DNS name (member_host stays that name)."""
+    d = base_data()
+    d["hosts"]["lb1"] = {"address": "lb.example.com", "role": "lb"}
+    d["hosts"]["db1"]["address"] = "db1.example.com"
+    inv = inventory(d)
+    assert (inv.hosts["lb1"].address, inv.hosts["db1"].member_host) == ("lb.example.com", "db1.example.com")
 
 
 def test_cluster_port_offset_is_the_default_of_every_host():

@@ -105,3 +105,13 @@ def test_database_address_that_is_not_an_ip(host, message):
         data["database"]["host"] = host
     with pytest.raises(StepError, match=message):
         wanted_entries(inventory(data))
+
+
+def test_database_host_reached_by_a_dns_name_needs_a_member_host():
+    data = base_data()
+    data["hosts"]["db1"]["address"] = "db1.example.com"
+    with pytest.raises(StepError, match=r"\[database\].host names db1, whose address 'db1.example.com' is a DNS "
+                                        r"name, and a hosts file needs an IP: set \[hosts.db1\].member_host"):
+        wanted_entries(inventory(data))
+    data["hosts"]["db1"]["member_host"] = "10.3.0.20"
+    assert wanted_entries(inventory(data)) == {ALIAS: "10.3.0.20"}
