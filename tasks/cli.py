@@ -43,10 +43,11 @@ class TargetsExecutor(Executor):
         return super().expand_calls(calls, apply_hosts=False)
 
 
-def mode_of(verify: bool, dry_run: bool) -> str:
-    """patch, verify or dry-run from the two flags (both at once is an error)."""
+def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> str:
+    """patch, verify or dry-run from the two flags (both at once is an error, reported as JSON under --json)."""
     if verify and dry_run:
-        raise Exit("error: --verify and --dry-run exclude each other", code=1)
+        Reporter("patch", as_json).error("--verify and --dry-run exclude each other")
+        raise Exit(code=1)
     return "verify" if verify else "dry-run" if dry_run else "patch"
 
 
@@ -91,7 +92,7 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> N
             raise ConfigError(f"{step.name}: {e}" if str(e).startswith("no targets") else str(e)) from None
         run_step(step, hosts, session, reporter)
 
-    run_task(mode_of(verify, dry_run), as_json, body)
+    run_task(mode_of(verify, dry_run, as_json), as_json, body)
 
 
 def step_task(step: Step):
@@ -109,7 +110,7 @@ def node_task(role: str, name: str, group: str, last: str):
     """setup-manager / setup-worker: the node steps in guide order on the targets."""
 
     def body(c, verify=False, dry_run=False, json=False):
-        run_task(mode_of(verify, dry_run), json,
+        run_task(mode_of(verify, dry_run, json), json,
                  lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep))
 
     body.__doc__ = f"the node steps in guide order (map-hosts ... {last}) on the {group} (default: -H {group})"
@@ -120,7 +121,7 @@ def node_task(role: str, name: str, group: str, last: str):
 @task(name="setup-cluster", help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
 def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False):
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
-    run_task(mode_of(verify, dry_run), json,
+    run_task(mode_of(verify, dry_run, json), json,
              lambda inv, session, rep: setup_cluster(inv, CLI_TARGETS["hosts"], resume, session, rep))
 
 

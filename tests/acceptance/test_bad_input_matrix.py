@@ -195,6 +195,8 @@ CASES = [
     # ---------------------------------------------------------------- command line
     Case("cli-verify-and-dry-run", cli("patch-axis2", "--verify", "--dry-run"),
          r"--verify and --dry-run exclude each other"),
+    Case("cli-verify-and-dry-run-json", cli("patch-axis2", "--verify", "--dry-run", "--json"),
+         r'\{\s*"mode": "patch",\s*"error": "--verify and --dry-run exclude each other",\s*"hosts": \{\},\s*"exit": 1'),
     Case("cli-empty-target-list", cli("-H", ",", "patch-axis2"), r"-H ',' names no target; known names: all, "),
     Case("cli-target-shell-metachars", cli("-H", "esb-w1;id", "patch-axis2"),
          r"unknown target 'esb-w1;id'; known names:"),
