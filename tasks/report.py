@@ -120,7 +120,7 @@ class Reporter:
         code = exit_code(self.results, self.mode)
         if self.as_json:
             hosts: dict = {}
-            for r in self.results:
+            for r in sorted(self.results, key=lambda r: r.host):  # hosts by name, whatever order they finished in
                 hosts.setdefault(r.host, {})[r.step] = r.as_dict()
             doc = {"mode": self.mode, "hosts": hosts, "summary": self.counts(), "exit": code, **self.extra}
             if self.table:

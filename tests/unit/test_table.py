@@ -56,3 +56,15 @@ def test_text_summary_names_failed_hosts_with_the_reason_and_footer():
     assert out.getvalue().splitlines() == ["1 host: 1 failed", "failed on: esb-w2",
                                            "    esb-w2: map-hosts: unreachable: refused",
                                            "resume with: fab setup-cluster --resume"]
+
+
+def test_json_lists_hosts_by_name_whatever_order_they_finished_in():
+    out = io.StringIO()
+    rep = Reporter("patch", as_json=True, out=out)
+    for host, step in (("esb-w2", "map-hosts"), ("esb-mgr", "map-hosts"), ("esb-w2", "patch-axis2"),
+                       ("esb-mgr", "patch-axis2"), ("esb-w1", "map-hosts")):
+        rep.emit(StepResult(host, step, "ok"))
+    rep.finish()
+    hosts = json.loads(out.getvalue())["hosts"]
+    assert list(hosts) == ["esb-mgr", "esb-w1", "esb-w2"]
+    assert list(hosts["esb-w2"]) == ["map-hosts", "patch-axis2"]  # a host's steps keep their run order
