@@ -1,0 +1,161 @@
+"""Diff size: this project's edits against Ansible's community.general.xml making the same values.
+
+Takes the shipped axis2.xml, carbon.xml and catalina-server.xml (the product fixture, or the
+project's sample), sets on a copy the manager's values of patch-axis2, set-hostnames,
+enable-depsync and set-proxyports with our planners (tasks.steps.*, no SSH: the same pure
+functions the steps run), and on another copy the same values with an Ansible playbook of
+community.general.xml tasks (connection: local). Prints, per file, the changed lines of each
+against the shipped bytes and what else changed (XML declaration, blank lines, line count).
+
+Ansible is not a project dependency; install it in a separate venv:
+
+    python3 -m venv /tmp/ansible && /tmp/ansible/bin/pip install ansible lxml
+    .venv/bin/python bench/ansible_diff.py --ansible-playbook /tmp/ansible/bin/ansible-playbook
+
+Writes bench/out/ansible-diff/{ours,ansible}/... and bench/out/ansible-diff.json.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tasks.secrets import Secrets  # noqa: E402
+from tasks.steps.axis2 import AXIS2, plan_axis2  # noqa: E402
+from tasks.steps.base import plan_xml  # noqa: E402
+from tasks.steps.carbon import CARBON, plan_depsync, plan_hostnames  # noqa: E402
+from tasks.steps.catalina import CATALINA, plan_catalina  # noqa: E402
+from tests.lab import product_fixture  # noqa: E402
+from tests.unit.helpers import inventory  # noqa: E402
+
+OUT = REPO / "bench" / "out" / "ansible-diff"
+SVN_PASSWORD = "bench-not-a-secret"
+NS = "http://wso2.org/projects/carbon/carbon.xml"
+
+#: our planners per file, in step order (carbon.xml gets two steps)
+PLANNERS = {AXIS2: (plan_axis2,), CARBON: (plan_hostnames, plan_depsync), CATALINA: (plan_catalina,)}
+
+
+def ours(home: Path) -> None:
+    """Apply the manager's four steps to the copy in home with the project's planners."""
+    inv = inventory()
+    host = inv.hosts["esb-mgr"]
+    for rel, planners in PLANNERS.items():
+        p = home / rel
+        data = p.read_bytes()
+        for planner in planners:
+            data = plan_xml(data, rel, planner, host, inv, Secrets({"SVN_PASSWORD": SVN_PASSWORD})).doc.render()
+        p.write_bytes(data)
+
+
+def playbook(home: Path) -> list[dict]:
+    """The same values as community.general.xml tasks (the way an Ansible user would write them)."""
+    inv = inventory()
+    mgr = inv.hosts["esb-mgr"]
+    peers = [w for w in inv.esb_nodes if w.role == "worker"]
+    axis2, carbon, catalina = (str(home / r) for r in (AXIS2, CARBON, CATALINA))
+    cl = "/axisconfig/clustering"
+    t: list[dict] = [{"community.general.xml": {"path": axis2, "xpath": cl, "attribute": "enable", "value": "true"}}]
+    for name, value in (("membershipScheme", "wka"), ("domain", inv.cluster.domain),
+                        ("localMemberHost", mgr.member_host), ("localMemberPort", str(mgr.member_port))):
+        t.append({"community.general.xml": {"path": axis2, "xpath": f"{cl}/parameter[@name='{name}']", "value": value}})
+    t.append({"community.general.xml": {
+        "path": axis2, "xpath": f"{cl}/members", "input_type": "xml",
+        "set_children": [f"<member><hostName>{w.member_host}</hostName><port>{w.member_port}</port></member>"
+                         for w in peers]}})
+    t.append({"community.general.xml": {
+        "path": axis2, "xpath": f"{cl}/parameter[@name='properties']", "input_type": "xml",
+        "add_children": ['<property name="subDomain" value="mgt"/>']}})
+    c = {"path": carbon, "namespaces": {"c": NS}}
+    for xpath, value in (("/c:Server/c:HostName", inv.cluster.hostname),
+                         ("/c:Server/c:MgtHostName", inv.cluster.mgt_hostname),
+                         ("/c:Server/c:Ports/c:Offset", str(mgr.port_offset)),
+                         ("/c:Server/c:DeploymentSynchronizer/c:Enabled", "true"),
+                         ("/c:Server/c:DeploymentSynchronizer/c:AutoCommit", "true"),
+                         ("/c:Server/c:DeploymentSynchronizer/c:AutoCheckout", "true"),
+                         ("/c:Server/c:DeploymentSynchronizer/c:RepositoryType", "svn"),
+                         ("/c:Server/c:DeploymentSynchronizer/c:SvnUrl", inv.svn.url),
+                         ("/c:Server/c:DeploymentSynchronizer/c:SvnUser", inv.svn.user),
+                         ("/c:Server/c:DeploymentSynchronizer/c:SvnPassword", SVN_PASSWORD),
+                         ("/c:Server/c:DeploymentSynchronizer/c:SvnUrlAppendTenantId", "true")):
+        t.append({"community.general.xml": {**c, "xpath": xpath, "value": value}})
+    for port, proxy in (("9763", inv.cluster.lb_http_port), ("9443", inv.cluster.lb_https_port)):
+        t.append({"community.general.xml": {"path": catalina, "xpath": f"//Connector[@port='{port}']",
+                                            "attribute": "proxyPort", "value": str(proxy)}})
+    return [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": t}]
+
+
+def changed(old: bytes, new: bytes) -> list[str]:
+    """The +/- lines of a unified diff of the real bytes (latin-1: every byte is a character)."""
+    a = old.decode("latin-1").splitlines(keepends=True)
+    b = new.decode("latin-1").splitlines(keepends=True)
+    return [l.rstrip("\r\n") for l in difflib.unified_diff(a, b, n=0)
+            if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+
+
+def traits(old: bytes, new: bytes) -> dict:
+    """What else differs: the XML declaration, CRLF, blank lines, line count."""
+    first = lambda b: b.split(b"\n", 1)[0].decode("latin-1").rstrip("\r")
+    blank = lambda b: sum(1 for l in b.split(b"\n") if not l.strip())
+    return {"declaration": [first(old), first(new)], "crlf": [b"\r\n" in old, b"\r\n" in new],
+            "blank_lines": [blank(old), blank(new)], "lines": [old.count(b"\n"), new.count(b"\n")]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ansible-playbook", default="ansible-playbook", help="path of ansible-playbook")
+    a = ap.parse_args()
+    src = product_fixture()
+    shutil.rmtree(OUT, ignore_errors=True)
+    homes = {k: OUT / k for k in ("ours", "ansible")}
+    for home in homes.values():
+        for rel in PLANNERS:
+            (home / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / rel, home / rel)
+    t0 = time.perf_counter()
+    ours(homes["ours"])
+    ours_s = time.perf_counter() - t0
+    book = OUT / "playbook.json"  # JSON is YAML
+    book.write_text(json.dumps(playbook(homes["ansible"]), indent=1))
+    t0 = time.perf_counter()
+    python = Path(shutil.which(a.ansible_playbook) or a.ansible_playbook).parent / "python"  # the venv's, with lxml
+    r = subprocess.run([a.ansible_playbook, "-i", "localhost,", "-e", f"ansible_python_interpreter={python}",
+                        str(book)], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0",
+                            "HOME": str(OUT)})
+    ansible_s = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"ansible-playbook exited {r.returncode}:\n{r.stdout[-4000:]}\n{r.stderr[-2000:]}")
+    report = {"fixture": str(src), "seconds": {"ours": round(ours_s, 3), "ansible": round(ansible_s, 3)}, "files": {}}
+    print(f"product files: {src}\n")
+    print(f"{'file':<38} {'ours':>6} {'ansible':>8}   (changed lines against the shipped file)")
+    for rel in PLANNERS:
+        old = (src / rel).read_bytes()
+        row = {}
+        for who, home in homes.items():
+            new = (home / rel).read_bytes()
+            row[who] = {"changed_lines": len(changed(old, new)), **traits(old, new)}
+        report["files"][rel] = row
+        print(f"{rel:<38} {row['ours']['changed_lines']:>6} {row['ansible']['changed_lines']:>8}")
+        for who in homes:
+            t = row[who]
+            print(f"    {who:<8} declaration {t['declaration'][1]!r}, CRLF {t['crlf'][1]}, "
+                  f"blank lines {t['blank_lines'][0]} -> {t['blank_lines'][1]}, lines {t['lines'][0]} -> {t['lines'][1]}")
+    total = {who: sum(f[who]["changed_lines"] for f in report["files"].values()) for who in homes}
+    report["total_changed_lines"] = total
+    print(f"\ntotal changed lines: ours {total['ours']}, ansible {total['ansible']}")
+    print(f"seconds (one host, no SSH): ours {ours_s:.2f}, ansible-playbook {ansible_s:.2f}")
+    (OUT.parent / "ansible-diff.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {OUT.parent / 'ansible-diff.json'}; the files are in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
