@@ -266,37 +266,54 @@ class RemoteHost:
             st = self.stat(path)
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
+            fresh = backup and path not in self._backed_up
             if backup:
                 self._backup(path, self.read(path) if st is not None else None, st)
-            parent = posixpath.dirname(path) or "."
-            tmp = posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
-            want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
             try:
-                self._put(tmp, data, want_mode)
-                if st is not None:
-                    self._chown(tmp, st)
-                self.counters.sftp_ops += 1
-                self.sftp.posix_rename(tmp, path)
-            except PermissionError:
-                self._cleanup(tmp)
-                if self.can_sudo:
-                    self._sudo_write(path, data, want_mode, st)
-                elif self.host.user == "root":
-                    raise RemoteError(f"{path}: permission denied even for root (an immutable file, "
-                                      f"chattr +i, or a security policy refuses it)") from None
-                else:
-                    raise RemoteError(f"{path}: permission denied (the login user cannot write here; "
-                                      f"set sudo = true and SUDO_PASSWORD)") from None
-            except _IO_ERRORS as e:
-                cause = self._cause(e, path)  # before the cleanup frees the space a full disk lacked
-                self._cleanup(tmp)
-                busy = getattr(e, "errno", None) == errno.EBUSY or "busy" in cause.lower()
-                if in_place_fallback and (busy or cause.startswith("failure")) and st is not None:
-                    self._write_in_place(path, data)
-                else:
-                    raise RemoteError(f"{path}: cannot write: {cause}") from None
-            if mode is not None and st is not None and statmod.S_IMODE(st.mode) != mode:
+                self._replace(path, data, mode, st, in_place_fallback)
+            except RemoteError as e:
+                if fresh and not getattr(e, "touched", False):
+                    self._forget_backup(path)  # the target is as it was: no backup run claims a write
+                raise
+
+    def _replace(self, path: str, data: bytes, mode: int | None, st: FileStat | None,
+                 in_place_fallback: bool) -> None:
+        """The write itself: temp file, owner and mode, rename (or sudo, or in place where rename is refused).
+        A RemoteError leaves the target untouched, unless it carries touched=True (a failed in-place write,
+        or a chmod refused after the rename)."""
+        parent = posixpath.dirname(path) or "."
+        tmp = posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
+        want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
+        try:
+            self._put(tmp, data, want_mode)
+            if st is not None:
+                self._chown(tmp, st)
+            self.counters.sftp_ops += 1
+            self.sftp.posix_rename(tmp, path)
+        except PermissionError:
+            self._cleanup(tmp)
+            if self.can_sudo:
+                self._sudo_write(path, data, want_mode, st)
+            elif self.host.user == "root":
+                raise RemoteError(f"{path}: permission denied even for root (an immutable file, "
+                                  f"chattr +i, or a security policy refuses it)") from None
+            else:
+                raise RemoteError(f"{path}: permission denied (the login user cannot write here; "
+                                  f"set sudo = true and SUDO_PASSWORD)") from None
+        except _IO_ERRORS as e:
+            cause = self._cause(e, path)  # before the cleanup frees the space a full disk lacked
+            self._cleanup(tmp)
+            busy = getattr(e, "errno", None) == errno.EBUSY or "busy" in cause.lower()
+            if in_place_fallback and (busy or cause.startswith("failure")) and st is not None:
+                self._write_in_place(path, data)
+            else:
+                raise RemoteError(f"{path}: cannot write: {cause}") from None
+        if mode is not None and st is not None and statmod.S_IMODE(st.mode) != mode:
+            try:
                 self.chmod(path, mode)
+            except RemoteError as e:
+                e.touched = True  # the new bytes are in place: the backup stays
+                raise
 
     def _put(self, tmp: str, data: bytes, mode: int) -> None:
         self.counters.sftp_ops += 2
@@ -328,7 +345,9 @@ class RemoteHost:
                 f.truncate(0)
                 f.write(data)
         except _IO_ERRORS as e:
-            raise RemoteError(f"{path}: cannot write in place: {self._cause(e, path)}") from None
+            err = RemoteError(f"{path}: cannot write in place: {self._cause(e, path)}")
+            err.touched = True  # truncated, perhaps: the backup stays for rollback
+            raise err from None
         self.counters.bytes_written += len(data)
 
     def _cleanup(self, tmp: str) -> None:
@@ -399,13 +418,17 @@ class RemoteHost:
             st = self.stat(path)
             if st is None:
                 return
+            fresh = backup and path not in self._backed_up
             if backup:
                 self._backup(path, self.read(path), st)
             self.counters.sftp_ops += 1
             try:
                 self.sftp.remove(path)
             except _IO_ERRORS as e:
-                raise RemoteError(f"{path}: cannot remove: {self._cause(e, path)}") from None
+                cause = self._cause(e, path)
+                if fresh:
+                    self._forget_backup(path)
+                raise RemoteError(f"{path}: cannot remove: {cause}") from None
 
     # ------------------------------------------------------------ backups
     @property
@@ -452,11 +475,33 @@ class RemoteHost:
         self._backed_up[path] = name
         self.written.append(WriteRecord(path, name, name is not None,
                                         statmod.S_IMODE(st.mode) if st else None))
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
                     "files": [w.__dict__ for w in self.written]}
         self.mkdir_p(self.backup_dir, 0o700)
         tmp = f"{self.backup_dir}/.manifest{TMP_MARK}"
         self._put_state(tmp, json.dumps(manifest, indent=1).encode(), f"{self.backup_dir}/manifest.json")
+
+    def _forget_backup(self, path: str) -> None:
+        """Undo the backup of a write that failed with the target untouched; a run that wrote nothing keeps no
+        backup run (rollback would take it for the newest). Best effort: a lost connection leaves it."""
+        name = self._backed_up.pop(path, None)
+        self.written = [w for w in self.written if w.path != path]
+        try:
+            if name:
+                self.counters.sftp_ops += 1
+                self.sftp.remove(f"{self.backup_dir}/files/{name}")
+            if self.written:
+                self._write_manifest()
+            else:
+                self._made = {d for d in self._made if not d.startswith(self.backups_root)}
+                self._rmtree(self.backup_dir)
+                self.counters.sftp_ops += 1
+                self.sftp.rmdir(self.backups_root)  # only when empty: the first backup run made it
+        except (RemoteError, *_IO_ERRORS):
+            pass
 
     def _put_state(self, path: str, data: bytes, rename_to: str | None = None) -> None:
         """A private (0600) file under state_dir, optionally renamed into place; a RemoteError naming it."""
