@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_FIXTURE = REPO.parent / "shared" / "fixtures" / "wso2esb-4.9.0"
 SAMPLE_FIXTURE = REPO / "sample" / "wso2esb-4.9.0"
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+#: a directory in Lab.snapshot()
+DIR = b"<directory>"
+#: never inherited by a fab run from the caller's environment: an exported secret or ESB_HOSTS would
+#: override the test's .env and hosts.toml (a test that means to set one passes it in `env`)
+SCRUBBED_ENV = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUDO_PASSWORD", "ESB_HOSTS",
+                "ESB_STATS_FILE")
 
 #: the [cluster] table of every test inventory (the lab's and the unit tests')
 CLUSTER_TOML = """\
@@ -241,20 +248,56 @@ class Lab:
         (self.dir / ".env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
 
     # ------------------------------------------------------------ running fab
+    def fab_env(self, env: dict | None = None) -> dict[str, str]:
+        """The environment of a fab run: the caller's, minus what would override the lab's own inputs
+        (hosts.toml, .env, stats file), then ESB_HOSTS, the lab's env and the test's `env`."""
+        inherited = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+        return {**inherited, "ESB_HOSTS": str(self.hosts_toml), **self.env, **(env or {})}
+
     def fab(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         """Run the real `fab` command line against this lab, as a user would."""
-        e = {**os.environ, "ESB_HOSTS": str(self.hosts_toml), **self.env, **(env or {})}
-        return subprocess.run([fab_bin(), *args], cwd=REPO, env=e, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([fab_bin(), *args], cwd=REPO, env=self.fab_env(env), capture_output=True,
+                              text=True, timeout=timeout)
 
-    def snapshot(self) -> dict[str, tuple[bytes, int]]:
-        """Bytes and mtime_ns of every file under every host root (to prove nothing changed)."""
-        snap = {}
-        for h in self.hosts.values():
-            for p in sorted(h.root.rglob("*")):
-                if p.is_file():
-                    snap[str(p)] = (p.read_bytes(), p.stat().st_mtime_ns)
-        return snap
+    def state_dir(self, name: str) -> Path:
+        """The host's state_dir of the lab's hosts.toml (backups, the run lock)."""
+        return self.dir / "state" / name
+
+    def snapshot(self, state: bool = True) -> dict[str, tuple[bytes, int]]:
+        """Every entry under every host root and, with `state`, under every host's state_dir (to prove
+        nothing changed).
+
+        A regular file is (bytes, mtime_ns); a directory (DIR, -1), a symlink (b"-> target", -2),
+        anything else (a FIFO, a socket) (b"<special>", -3).  Directory mtimes are left out: taking and
+        releasing the run lock, or a temp file renamed away, touch them without leaving anything.
+        The state_dir itself is not an entry (the first run that locks a host makes it); what is under
+        it is: a run that wrote nothing (bad input, refused, verify, dry-run, no-op) leaves nothing there,
+        no lock, no backups/<run id>, no manifest, no temp file.  state=False: the host roots only
+        (comparisons across a run that writes, whose backups stay).
+        """
+        roots = [h.root for h in self.hosts.values()]
+        if state:
+            roots += [self.state_dir(name) for name in self.hosts]
+        snap: dict[str, tuple[bytes, int]] = {}
+        for root in roots:
+            for dirpath, dirnames, filenames in os.walk(root):  # symlinks are not followed
+                for name in dirnames + filenames:
+                    p = Path(dirpath) / name
+                    st = p.lstat()
+                    if stat.S_ISDIR(st.st_mode):
+                        snap[str(p)] = (DIR, -1)
+                    elif stat.S_ISLNK(st.st_mode):
+                        snap[str(p)] = (b"-> " + os.fsencode(os.readlink(p)), -2)
+                    elif stat.S_ISREG(st.st_mode):
+                        snap[str(p)] = (p.read_bytes(), st.st_mtime_ns)
+                    else:
+                        snap[str(p)] = (b"<special>", -3)
+        return dict(sorted(snap.items()))
+
+    @staticmethod
+    def files(snap: dict[str, tuple[bytes, int]]) -> dict[str, tuple[bytes, int]]:
+        """The regular files of a snapshot."""
+        return {p: v for p, v in snap.items() if v[1] >= 0}
 
 
 if __name__ == "__main__":  # manual use: python -m tests.lab

@@ -15,7 +15,8 @@ STEP = "set-hostnames"
 
 
 def host_files(snap: dict, host: str) -> dict:
-    return {k: v for k, v in snap.items() if f"/hosts/{host}/" in k}
+    """The host's entries: under its root and under its state_dir."""
+    return {k: v for k, v in snap.items() if f"/hosts/{host}/" in k or f"/state/{host}/" in k}
 
 
 def toml_with(lab: Lab, old: str, new: str) -> str:
@@ -105,8 +106,10 @@ def test_unknown_target(lab):
 
 def test_unknown_target_in_json_mode(lab):
     lab.write_toml()
+    before = lab.snapshot()
     r = lab.fab("-H", "esb-w9", STEP, "--json")
     assert r.returncode == 1 and '"error": "unknown target \'esb-w9\'' in r.stdout
+    assert lab.snapshot() == before
 
 
 # ---------------------------------------------------------------- hosts

@@ -46,7 +46,7 @@ def test_depsync_sets_guide_values_with_owned_lines_only(lab):
     r = depsync(lab, "enable-depsync")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count(": changed") == 3 and "db1" not in r.stdout
-    url = f"svn://{lab.hosts['esb-mgr'].address}:3690/depsyncrepo/"
+    url = f"svn://{lab.hosts['esb-mgr'].address}:{lab.svn_port}/depsyncrepo/"
     assert conf_diff(lab, "esb-mgr", CARBON) == depsync_lines(True, url)
     for w in ("esb-w1", "esb-w2"):
         assert conf_diff(lab, w, CARBON) == depsync_lines(False, url)
@@ -183,7 +183,7 @@ def test_both_carbon_steps_together_touch_only_their_lines(lab):
     lab.write_env(SVN_PASSWORD=PW)
     r = run_clean(lab, "-H", "esb-w1", "set-hostnames", "enable-depsync", secrets=SECRETS)
     assert r.returncode == 0, r.stdout + r.stderr
-    url = f"svn://{lab.hosts['esb-mgr'].address}:3690/depsyncrepo/"
+    url = f"svn://{lab.hosts['esb-mgr'].address}:{lab.svn_port}/depsyncrepo/"
     assert conf_diff(lab, "esb-w1", CARBON) == [
         "-    <!--HostName>www.wso2.org</HostName-->", "+    <HostName>esb.wso2.com</HostName>",
     ] + depsync_lines(False, url)

@@ -226,9 +226,12 @@ def test_failing_statement_is_named_with_its_line(lab, db):
     script = lab.hosts["esb-mgr"].home / "dbscripts/mysql.sql"
     lines = script.read_text().count("\n")
     script.write_text(script.read_text() + "\nTHIS IS NOT SQL;\n")
+    snap = lab.snapshot()
     r = lab.fab("create-dbs")
     assert r.returncode == 1
     assert (f"dbscripts/mysql.sql into WSO2_USER_DB: the statement at line {lines + 2} (THIS IS NOT SQL) failed: "
             "You have an error in your SQL syntax") in r.stdout, r.stdout
     assert "WSO2_USER_DB is now partly loaded" in r.stdout
     assert set(db.databases()) == {"WSO2_USER_DB"}  # it stopped at the first failure
+    assert db.tables("WSO2_USER_DB") == SCRIPT_TABLES  # the statements before the bad one, nothing more
+    assert lab.snapshot() == snap  # no file on any host, no lock or backup left in a state_dir

@@ -28,8 +28,7 @@ TMP_MARK = ".esb-tmp-"
 # ---------------------------------------------------------------- helpers
 def start_fab(lab: Lab, *args: str) -> subprocess.Popen:
     """The real fab CLI in the background (so the test can act while it runs)."""
-    env = {**os.environ, "ESB_HOSTS": str(lab.hosts_toml), **lab.env}
-    return subprocess.Popen([fab_bin(), *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([fab_bin(), *args], cwd=REPO, env=lab.fab_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -63,8 +62,10 @@ def kill_sshd(lab: Lab, name: str) -> None:
             pass
 
 
-def host_snapshot(lab: Lab, name: str) -> dict:
-    return {k: v for k, v in lab.snapshot().items() if k.startswith(str(lab.hosts[name].root) + "/")}
+def host_snapshot(lab: Lab, name: str, state: bool = True) -> dict:
+    """lab.snapshot() of one host: its root and (state) its state_dir."""
+    roots = (str(lab.hosts[name].root) + "/",) + ((str(lab.state_dir(name)) + "/",) if state else ())
+    return {k: v for k, v in lab.snapshot(state=state).items() if k.startswith(roots)}
 
 
 def tmp_leftovers(lab: Lab) -> list[str]:
@@ -183,7 +184,9 @@ def test_sshd_killed_mid_run_fails_that_host_only(lab, sleeper):
     """esb-w2's connection is open (its run is waiting for a younger run's lock) when its sshd dies."""
     set_run(lab, lock_wait=60)
     lock = hold_lock(lab, "esb-w2", sleeper.pid, older=False)
-    w2_before = host_snapshot(lab, "esb-w2")
+    # product files only: a connection cut between the lock attempt's mkdir and its cleanup may leave that
+    # attempt's lock.<hex> directory in state_dir (nothing can remove it over a dead connection)
+    w2_before = host_snapshot(lab, "esb-w2", state=False)
     others = [lab.hosts[n].conf(AXIS2) for n in ("esb-mgr", "esb-w1")]
     inodes = [f.stat().st_ino for f in others]
     proc = start_fab(lab, "patch-axis2", "--json")
@@ -199,7 +202,7 @@ def test_sshd_killed_mid_run_fails_that_host_only(lab, sleeper):
         assert st["esb-mgr"]["status"] == st["esb-w1"]["status"] == "changed"
         assert st["esb-w2"]["status"] == "failed"
         assert "connection to root@127.0.0.4" in st["esb-w2"]["message"] and "lost" in st["esb-w2"]["message"]
-        assert host_snapshot(lab, "esb-w2") == w2_before
+        assert host_snapshot(lab, "esb-w2", state=False) == w2_before
     finally:
         release(lock)
         lab.start(lab.hosts["esb-w2"])
@@ -241,16 +244,18 @@ def ro_conf(lab):
 
 
 def test_read_only_disk_is_a_clear_error_and_others_complete(lab, ro_conf):
-    before = lab.snapshot()
+    before = lab.snapshot(state=False)  # the host roots: the two hosts patched keep backups in state_dir
+    w1_before = host_snapshot(lab, "esb-w1")  # with its state_dir: a write that failed leaves no backup run
     r = lab.fab("patch-axis2")
     assert r.returncode == 1
     assert (f"[esb-w1] patch-axis2: failed: {lab.hosts['esb-w1'].conf(AXIS2)}: cannot write: "
             "read-only file system") in r.stdout, r.stdout
     assert r.stdout.count(": changed") == 2
-    after = lab.snapshot()
+    after = lab.snapshot(state=False)
     changed = sorted(k for k in after if before.get(k) != after[k])
     assert changed == sorted(str(lab.hosts[n].conf(AXIS2)) for n in ("esb-mgr", "esb-w2"))
     assert tmp_leftovers(lab) == []
+    assert host_snapshot(lab, "esb-w1") == w1_before
 
 
 @pytest.fixture

@@ -117,8 +117,10 @@ def test_a_wrong_svn_password_at_verify_time_is_reported_and_changes_nothing(svn
     assert {**lab.snapshot(), **svnserve.snapshot()} == before
     no_secret(r, j)
     (lab.dir / ".env").unlink()
+    before = {**lab.snapshot(), **svnserve.snapshot()}
     missing = lab.fab("create-svn-repo")
     assert missing.returncode == 1 and "SVN_PASSWORD is not set" in missing.stdout
+    assert {**lab.snapshot(), **svnserve.snapshot()} == before
 
 
 def _with_repo_path(lab, svnserve, path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.acceptance.cluster import ESB, fab_json, node_config, statuses
 from tests.acceptance.util import edit
+from tests.lab import Lab
 
 STEPS = "map-hosts,patch-axis2,set-proxyports,cluster"
 
@@ -21,7 +22,7 @@ def guide_state(lab_session, tmp_path_factory):
     for task in ("setup-manager", "setup-worker"):
         r = lab.fab(task)
         assert r.returncode == 0, r.stdout + r.stderr
-    files = {p: data for p, (data, _) in lab.snapshot().items()}
+    files = {p: data for p, (data, _) in Lab.files(lab.snapshot(state=False)).items()}
     return lab.extra_toml, (lab.dir / ".env").read_text(), files
 
 

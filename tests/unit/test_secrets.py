@@ -10,6 +10,7 @@ from tasks.secrets import MASK, SecretMissing, Secrets, load_secrets, redact
 def test_environment_wins_over_env_file(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("SVN_PASSWORD=from-file-1234\nWSO2_DB_PASSWORD=db-file-5678\n")
     monkeypatch.setenv("SVN_PASSWORD", "from-env-9012")
+    monkeypatch.delenv("WSO2_DB_PASSWORD", raising=False)  # an exported one would hide the .env value
     s = load_secrets(tmp_path)
     assert s.require("SVN_PASSWORD") == "from-env-9012"
     assert s.require("WSO2_DB_PASSWORD") == "db-file-5678"
