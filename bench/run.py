@@ -199,7 +199,7 @@ def check(results: list[dict]) -> list[str]:
     out.append(f"{'PASS' if conns == 1 else 'MISS'} SSH connections per host per run: at most {conns}")
     noop = [r for r in results if r["mode"] == "no-op"]
     ok = all(r["files_changed"] == 0 for r in noop)
-    out.append(f"{'PASS' if ok else 'MISS'} no-op run: {sum(r['files_changed'] for r in noop)} product files changed")
+    out.append(f"{'PASS' if ok else 'MISS'} no-op run: {sum(r['files_changed'] for r in noop)} entries changed (product homes, hosts files, state dirs)")
     vcmds = {r["n"]: r["commands_by_host"] for r in results if r["mode"] == "verify"}
     out.append(f"INFO remote commands during verify (host: count): {vcmds[top] or 'none'}")
     return out
