@@ -260,10 +260,13 @@ def test_read_only_disk_is_a_clear_error_and_others_complete(lab, ro_conf):
 
 @pytest.fixture
 def full_conf(lab):
-    """esb-w2's axis2 dir on a 48 KiB tmpfs that its 43 KiB axis2.xml nearly fills."""
+    """esb-w2's axis2 dir on a tmpfs that its axis2.xml nearly fills: one 4 KiB page to spare, so the
+    original fits and a second copy (the temp file of a write) does not, whichever fixture is in use
+    (the shipped 43 KiB file: 48 KiB)."""
     d = lab.hosts["esb-w2"].conf("axis2")
     saved = {p.name: p.read_bytes() for p in d.iterdir()}
-    _mount(["-t", "tmpfs", "-o", "size=48k", "tmpfs", str(d)])
+    pages = sum(-(-len(data) // 4096) for data in saved.values())
+    _mount(["-t", "tmpfs", "-o", f"size={4 * (pages + 1)}k", "tmpfs", str(d)])
     try:
         for name, data in saved.items():
             (d / name).write_bytes(data)
