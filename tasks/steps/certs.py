@@ -221,19 +221,21 @@ def check_creatable(ctx: StepContext, d: str) -> None:
 def renew(ctx: StepContext, d: str, hostnames: list[str], script: str) -> None:
     """Back up the old pairs on the host, then run the openssl script (one command)."""
     ctx.remote.backup_on_host([p for h in hostnames for p in pair_paths(d, h)], sudo=True)
-    code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", sudo=True, check=False)
-    if code != 0:
-        last = (err.strip().splitlines() or ["no message"])[-1]
-        raise StepError(f"openssl on {ctx.host.name} could not make the certificates in {d}: {last}")
+    run_or_fail(ctx, f"sh -c {shlex.quote(script)}", f"openssl on {ctx.host.name} could not make the certificates in {d}")
 
 
 def tighten(ctx: StepContext, keys: list[str], cmd: str) -> None:
     """Back up the keys on the host (their old mode, for rollback), then chmod them to 0600."""
     ctx.remote.backup_on_host(keys, sudo=True)
+    run_or_fail(ctx, cmd, f"cannot set mode 0600 on the keys on {ctx.host.name}")
+
+
+def run_or_fail(ctx: StepContext, cmd: str, failure: str) -> None:
+    """Run a command on the host (sudo where configured); a StepError of `failure` and its last error line."""
     code, _, err = ctx.remote.run(cmd, sudo=True, check=False)
     if code != 0:
         last = (err.strip().splitlines() or ["no message"])[-1]
-        raise StepError(f"cannot set mode 0600 on the keys on {ctx.host.name}: {last}")
+        raise StepError(f"{failure}: {last}")
 
 
 class CreateCerts(Step):
