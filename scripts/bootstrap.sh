@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
 for c in sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client mariadbd:mariadb-server \
-         mariadb:mariadb-client svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git; do
+         mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git; do
   bin=${c%%:*}; pkg=${c#*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done

@@ -7,6 +7,7 @@ connections, commands, SFTP operations and bytes for the benchmark.
 """
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import io
@@ -41,6 +42,10 @@ _held_guard = threading.Lock()
 
 class RemoteError(Exception):
     """A remote operation failed; the message names host, path and cause (never a secret)."""
+
+
+class SudoRefused(RemoteError):
+    """sudo itself refused (wrong or missing SUDO_PASSWORD, not in sudoers): nothing ran."""
 
 
 class Unreachable(RemoteError):
@@ -423,12 +428,17 @@ class RemoteHost:
                 self._backup(path, self.read(path), st)
             self.counters.sftp_ops += 1
             try:
-                self.sftp.remove(path)
-            except _IO_ERRORS as e:
-                cause = self._cause(e, path)
+                try:
+                    self.sftp.remove(path)
+                except PermissionError:
+                    if not self.can_sudo:
+                        raise
+                    self._sudo_remove(path)
+            except (RemoteError, *_IO_ERRORS) as e:
+                cause = str(e) if isinstance(e, RemoteError) else f"{path}: cannot remove: {self._cause(e, path)}"
                 if fresh:
                     self._forget_backup(path)
-                raise RemoteError(f"{path}: cannot remove: {cause}") from None
+                raise RemoteError(cause) from None
 
     # ------------------------------------------------------------ backups
     @property
@@ -715,15 +725,19 @@ class RemoteHost:
             raise RemoteError(f"`{redact(command.split()[0])}` not run: connection to {self.where} lost")
         self.counters.commands += 1
         if sudo and self.can_sudo:
-            command = "sudo -S -p '' " + command
-            if self.sudo_password:
+            if self.sudo_password:  # on stdin, never on the command line
+                command = "sudo -S -p '' " + command
                 stdin = self.sudo_password.encode() + b"\n" + (stdin or b"")
+            else:  # passwordless sudo (NOPASSWD) or a clear refusal, never a prompt waiting forever
+                command = "sudo -n " + command
         try:
             result = self._conn.run(command, hide=True, warn=True, in_stream=io.StringIO((stdin or b"").decode()) if stdin is not None else False)
         except UnexpectedExit as e:  # pragma: no cover - warn=True prevents it
             result = e.result
         except (paramiko.SSHException, OSError) as e:
             raise RemoteError(f"command failed to start: {redact(str(e))}") from None
+        if sudo and self.can_sudo and result.exited != 0:
+            self._check_sudo_auth(result.stderr or "")
         if check and result.exited != 0:
             err = redact((result.stderr or result.stdout).strip().splitlines()[-1:] and (result.stderr or result.stdout).strip().splitlines()[-1] or "")
             raise RemoteError(f"`{redact(command.split()[0])}` exited {result.exited}: {err}")
@@ -742,20 +756,52 @@ class RemoteHost:
         except (paramiko.SSHException, OSError) as e:
             raise RemoteError(f"{self.host.name}: tunnel to {dest}:{port} failed: {redact(str(e))}") from None
 
-    def _sudo_read(self, path: str) -> bytes:
-        code, out, err = self.run(f"cat {shlex.quote(path)}", sudo=True, check=False)
+    def _check_sudo_auth(self, stderr: str) -> None:
+        """Raise SudoRefused when sudo itself said no (wrong or missing password, not in sudoers)."""
+        user = self.host.user
+        if "no password was provided" in stderr or "a password is required" in stderr:
+            if not self.sudo_password:
+                raise SudoRefused(f"sudo asks {user} for a password and SUDO_PASSWORD is not set")
+            raise SudoRefused(f"sudo refused the password of {user} (SUDO_PASSWORD)")
+        if "incorrect password attempt" in stderr or "Sorry, try again" in stderr:
+            raise SudoRefused(f"sudo refused the password of {user} (SUDO_PASSWORD)")
+        if "is not in the sudoers file" in stderr or "is not allowed to execute" in stderr:
+            raise SudoRefused(f"{user} may not use sudo on {self.host.name} (sudoers)")
+        if "sudo: command not found" in stderr or "sudo: not found" in stderr:
+            raise SudoRefused(f"sudo is not installed on {self.host.name}")
+
+    def _sudo(self, path: str, command: str, doing: str) -> str:
+        """Run a command as root for path; its stdout. A RemoteError naming path and what failed."""
+        try:
+            code, out, err = self.run(command, sudo=True, check=False)
+        except SudoRefused as e:
+            raise RemoteError(f"{path}: {e}") from None
         if code != 0:
-            raise RemoteError(f"{path}: cannot read even with sudo: {redact(err.strip())}")
-        return out.encode("latin-1", errors="replace")
+            last = (err.strip().splitlines() or [f"exit {code}"])[-1]
+            raise RemoteError(f"{path}: cannot {doing} even with sudo: {redact(last)}")
+        return out
+
+    def _sudo_read(self, path: str) -> bytes:
+        """The exact bytes of a file only root may read (base64 on the wire: no decoding on the way)."""
+        out = self._sudo(path, f"base64 -- {shlex.quote(path)}", "read")
+        return base64.b64decode("".join(out.split()))
 
     def _sudo_write(self, path: str, data: bytes, mode: int, st: FileStat | None) -> None:
+        """Stage the bytes as the login user (0600), then as root: copy beside the target, mode, owner (the old
+        file's, or for a new file its folder's), rename over it. The staged copy is removed whatever happens."""
         staging = f"/tmp/{TMP_MARK.strip('.')}{pysecrets.token_hex(6)}"
         self._put(staging, data, 0o600)
         tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
+        if st is None:
+            st = self.stat(posixpath.dirname(path) or ".")
         owner = f"{st.uid}:{st.gid}" if st else "root:root"
         q = shlex.quote
         script = (f"cp {q(staging)} {q(tmp)} && chmod {mode:o} {q(tmp)} && chown {owner} {q(tmp)} "
-                  f"&& mv -f {q(tmp)} {q(path)}; rc=$?; rm -f {q(staging)}; exit $rc")
-        code, _, err = self.run(f"sh -c {q(script)}", sudo=True, check=False)
-        if code != 0:
-            raise RemoteError(f"{path}: sudo write failed: {redact(err.strip())}")
+                  f"&& mv -f {q(tmp)} {q(path)} || {{ rc=$?; rm -f {q(tmp)}; exit $rc; }}")
+        try:
+            self._sudo(path, f"sh -c {q(script)}", "write")
+        finally:
+            self._cleanup(staging)  # the login user's own file: removable over SFTP even when sudo said no
+
+    def _sudo_remove(self, path: str) -> None:
+        self._sudo(path, f"rm -f -- {shlex.quote(path)}", "remove")
