@@ -38,6 +38,8 @@ def op_user():
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", OP], check=True)
         created = True
+    for p in staged_copies():  # left by an earlier, interrupted session of this test user
+        p.unlink()
     password = "op-" + secrets.token_hex(8)
     subprocess.run(["chpasswd"], input=f"{OP}:{password}\n", text=True, check=True)
     SUDOERS.write_text(f"Defaults:{OP} timestamp_timeout=0\n{OP} ALL=(ALL:ALL) ALL\n")
@@ -71,6 +73,12 @@ def sudo_lab(lab: Lab, op_user, tmp_path):
     finally:
         shutil.rmtree(state, ignore_errors=True)
         os.chmod(lab.dir, 0o700)
+
+
+def staged_copies() -> list[Path]:
+    """Files the login user staged in /tmp for a sudo write and left behind."""
+    uid = pwd.getpwnam(OP).pw_uid
+    return [p for p in Path("/tmp").glob("esb-tmp-*") if p.stat().st_uid == uid]
 
 
 def owner_and_mode(p: Path) -> tuple[int, int]:
@@ -107,6 +115,7 @@ def test_patch_through_sudo_keeps_owner_and_mode_then_changes_nothing(sudo_lab):
         jar = h.home / LIB / MYSQL
         assert jar.read_bytes() == arts["mysql_connector_jar"].read_bytes()
         assert owner_and_mode(jar) == (0, 0o644)  # a created file is root's, not the login user's
+    assert staged_copies() == []
     # the backups are the login user's own, under its state_dir
     assert all(p.stat().st_uid == pwd.getpwnam(OP).pw_uid for p in (lab.dir / "opstate").rglob("*"))
     before = lab.snapshot(state=False)
@@ -142,6 +151,7 @@ def test_wrong_sudo_password_fails_cleanly(sudo_lab):
                 f"(SUDO_PASSWORD)") in r.stdout, r.stdout
     assert wrong not in r.stdout + r.stderr and password not in r.stdout + r.stderr
     assert lab.snapshot() == before  # no file, no backup run, no lock left
+    assert staged_copies() == []  # the bytes staged for sudo were removed although sudo said no
 
 
 def test_missing_sudo_password_says_so(sudo_lab):
