@@ -180,3 +180,29 @@ def test_a_file_only_root_may_read_keeps_every_byte(sudo_lab):
     assert b'<parameter name="localMemberHost">127.0.0.3</parameter>' in new
     assert owner_and_mode(f) == (0, 0o600)
     assert lab.fab("-H", "esb-w1", "patch-axis2", "--verify").returncode == 0
+
+
+def test_the_default_state_dir_is_in_the_login_home(sudo_lab):
+    """Without state_dir, backups and the lock go to `.esb-cluster` in the login user's home (one host here:
+    the lab's hosts share one machine, so they would share that home)."""
+    lab, password, _ = sudo_lab
+    lab.write_env(SUDO_PASSWORD=password)
+    home_state = Path(pwd.getpwnam(OP).pw_dir) / ".esb-cluster"
+    shutil.rmtree(home_state, ignore_errors=True)
+    w1_state = f'state_dir = "{lab.dir / "opstate" / "esb-w1"}"\n'
+    text = lab.hosts_toml.read_text()
+    assert w1_state in text
+    lab.write_toml(text.replace(w1_state, ""))
+    f = lab.hosts["esb-w1"].conf(AXIS2)
+    old = f.read_bytes()
+    r = lab.fab("-H", "esb-w1", "patch-axis2")
+    assert r.returncode == 0 and "[esb-w1] patch-axis2: changed" in r.stdout, r.stdout + r.stderr
+    backups = list(home_state.glob("backups/*/files/*axis2.xml"))
+    assert [b.read_bytes() for b in backups] == [old]
+    assert not (home_state / "lock").exists()
+    assert all(p.stat().st_uid == pwd.getpwnam(OP).pw_uid for p in home_state.rglob("*"))
+    r = lab.fab("-H", "esb-w1", "rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f.read_bytes() == old and owner_and_mode(f) == (0, 0o644)
+    shutil.rmtree(home_state)
+
