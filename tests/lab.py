@@ -105,6 +105,7 @@ class Lab:
     extra_toml: str = ""
     env: dict[str, str] = field(default_factory=dict)
     svn_port: int = 3690  # [svn] url port; tests/svnlab.py sets it to its svnserve's
+    fixture: Path | None = None  # the product files of every ESB host (default: product_fixture())
 
     @property
     def key(self) -> Path:
@@ -121,10 +122,10 @@ class Lab:
     # ------------------------------------------------------------ life cycle
     @classmethod
     def create(cls, n_workers: int = 2, base: Path | None = None, first_octet: int = 2,
-               extra_roles: tuple[str, ...] = ()) -> "Lab":
+               extra_roles: tuple[str, ...] = (), fixture: Path | None = None) -> "Lab":
         """Keys, one sshd per host (manager, workers, extra roles), product homes and hosts.toml."""
         d = Path(tempfile.mkdtemp(prefix="esblab-", dir=base))
-        lab = cls(d)
+        lab = cls(d, fixture=fixture)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key)], check=True)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
         os.chmod(lab.key, 0o600)
@@ -150,7 +151,7 @@ class Lab:
             shutil.rmtree(h.root)
         h.root.mkdir(parents=True)
         if h.role in ("manager", "worker"):
-            shutil.copytree(product_fixture(), h.home, ignore=shutil.ignore_patterns("PROVENANCE.md"))
+            shutil.copytree(self.fixture or product_fixture(), h.home, ignore=shutil.ignore_patterns("PROVENANCE.md"))
             for p in h.home.rglob("*"):
                 os.chmod(p, 0o755 if p.is_dir() else 0o644)
             (h.home / "repository" / "components" / "lib").mkdir(parents=True, exist_ok=True)
