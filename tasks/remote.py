@@ -286,8 +286,7 @@ class RemoteHost:
         """The write itself: temp file, owner and mode, rename (or sudo, or in place where rename is refused).
         A RemoteError leaves the target untouched, unless it carries touched=True (a failed in-place write,
         or a chmod refused after the rename)."""
-        parent = posixpath.dirname(path) or "."
-        tmp = posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
+        tmp = self._beside(path)
         want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
         try:
             self._put(tmp, data, want_mode)
@@ -319,6 +318,12 @@ class RemoteHost:
             except RemoteError as e:
                 e.touched = True  # the new bytes are in place: the backup stays
                 raise
+
+    @staticmethod
+    def _beside(path: str) -> str:
+        """A fresh temp name in the target's folder (a rename from there is atomic)."""
+        parent = posixpath.dirname(path) or "."
+        return posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
 
     def _put(self, tmp: str, data: bytes, mode: int) -> None:
         self.counters.sftp_ops += 2
@@ -426,19 +431,24 @@ class RemoteHost:
             fresh = backup and path not in self._backed_up
             if backup:
                 self._backup(path, self.read(path), st)
-            self.counters.sftp_ops += 1
             try:
-                try:
-                    self.sftp.remove(path)
-                except PermissionError:
-                    if not self.can_sudo:
-                        raise
-                    self._sudo_remove(path)
-            except (RemoteError, *_IO_ERRORS) as e:
-                cause = str(e) if isinstance(e, RemoteError) else f"{path}: cannot remove: {self._cause(e, path)}"
+                self._unlink(path)
+            except RemoteError:
                 if fresh:
-                    self._forget_backup(path)
-                raise RemoteError(cause) from None
+                    self._forget_backup(path)  # the file is still there: no backup run claims a removal
+                raise
+
+    def _unlink(self, path: str) -> None:
+        """The removal itself (as root where the login user may not); a RemoteError leaves the file in place."""
+        self.counters.sftp_ops += 1
+        try:
+            self.sftp.remove(path)
+        except PermissionError as e:
+            if not self.can_sudo:
+                raise RemoteError(f"{path}: cannot remove: {self._cause(e, path)}") from None
+            self._sudo_remove(path)
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{path}: cannot remove: {self._cause(e, path)}") from None
 
     # ------------------------------------------------------------ backups
     @property
@@ -791,7 +801,7 @@ class RemoteHost:
         file's, or for a new file its folder's), rename over it. The staged copy is removed whatever happens."""
         staging = f"/tmp/{TMP_MARK.strip('.')}{pysecrets.token_hex(6)}"
         self._put(staging, data, 0o600)
-        tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
+        tmp = self._beside(path)
         if st is None:
             st = self.stat(posixpath.dirname(path) or ".")
         owner = f"{st.uid}:{st.gid}" if st else "root:root"
