@@ -4,7 +4,7 @@ Takes the shipped axis2.xml, carbon.xml and catalina-server.xml (the product fix
 project's sample), sets on a copy the manager's values of patch-axis2, set-hostnames,
 enable-depsync and set-proxyports with our planners (tasks.steps.*, no SSH: the same pure
 functions the steps run), and on another copy the same values with an Ansible playbook of
-community.general.xml tasks (connection: local). Prints, per file, the changed lines of each
+community.general.xml tasks of bench/ansible_ssh.py (connection: local). Prints, per file, the changed lines of each
 against the shipped bytes and what else changed (XML declaration, blank lines, line count).
 
 Ansible is not a project dependency; install it in a separate venv:
@@ -36,9 +36,11 @@ from tasks.steps.catalina import CATALINA, plan_catalina  # noqa: E402
 from tests.lab import product_fixture  # noqa: E402
 from tests.unit.helpers import inventory  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+from ansible_ssh import node_vars, playbook  # noqa: E402  (the same tasks as over SSH)
+
 OUT = REPO / "bench" / "out" / "ansible-diff"
 SVN_PASSWORD = "bench-not-a-secret"
-NS = "http://wso2.org/projects/carbon/carbon.xml"
 
 #: our planners per file, in step order (carbon.xml gets two steps)
 PLANNERS = {AXIS2: (plan_axis2,), CARBON: (plan_hostnames, plan_depsync), CATALINA: (plan_catalina,)}
@@ -56,41 +58,14 @@ def ours(home: Path) -> None:
         p.write_bytes(data)
 
 
-def playbook(home: Path) -> list[dict]:
-    """The same values as community.general.xml tasks (the way an Ansible user would write them)."""
+def local_inventory(home: Path, python: str) -> dict:
+    """The manager of the unit-test inventory, on this machine (connection: local), its product home a copy."""
     inv = inventory()
     mgr = inv.hosts["esb-mgr"]
-    peers = [w for w in inv.esb_nodes if w.role == "worker"]
-    axis2, carbon, catalina = (str(home / r) for r in (AXIS2, CARBON, CATALINA))
-    cl = "/axisconfig/clustering"
-    t: list[dict] = [{"community.general.xml": {"path": axis2, "xpath": cl, "attribute": "enable", "value": "true"}}]
-    for name, value in (("membershipScheme", "wka"), ("domain", inv.cluster.domain),
-                        ("localMemberHost", mgr.member_host), ("localMemberPort", str(mgr.member_port))):
-        t.append({"community.general.xml": {"path": axis2, "xpath": f"{cl}/parameter[@name='{name}']", "value": value}})
-    t.append({"community.general.xml": {
-        "path": axis2, "xpath": f"{cl}/members", "input_type": "xml",
-        "set_children": [f"<member><hostName>{w.member_host}</hostName><port>{w.member_port}</port></member>"
-                         for w in peers]}})
-    t.append({"community.general.xml": {
-        "path": axis2, "xpath": f"{cl}/parameter[@name='properties']", "input_type": "xml",
-        "add_children": ['<property name="subDomain" value="mgt"/>']}})
-    c = {"path": carbon, "namespaces": {"c": NS}}
-    for xpath, value in (("/c:Server/c:HostName", inv.cluster.hostname),
-                         ("/c:Server/c:MgtHostName", inv.cluster.mgt_hostname),
-                         ("/c:Server/c:Ports/c:Offset", str(mgr.port_offset)),
-                         ("/c:Server/c:DeploymentSynchronizer/c:Enabled", "true"),
-                         ("/c:Server/c:DeploymentSynchronizer/c:AutoCommit", "true"),
-                         ("/c:Server/c:DeploymentSynchronizer/c:AutoCheckout", "true"),
-                         ("/c:Server/c:DeploymentSynchronizer/c:RepositoryType", "svn"),
-                         ("/c:Server/c:DeploymentSynchronizer/c:SvnUrl", inv.svn.url),
-                         ("/c:Server/c:DeploymentSynchronizer/c:SvnUser", inv.svn.user),
-                         ("/c:Server/c:DeploymentSynchronizer/c:SvnPassword", SVN_PASSWORD),
-                         ("/c:Server/c:DeploymentSynchronizer/c:SvnUrlAppendTenantId", "true")):
-        t.append({"community.general.xml": {**c, "xpath": xpath, "value": value}})
-    for port, proxy in (("9763", inv.cluster.lb_http_port), ("9443", inv.cluster.lb_https_port)):
-        t.append({"community.general.xml": {"path": catalina, "xpath": f"//Connector[@port='{port}']",
-                                            "attribute": "proxyPort", "value": str(proxy)}})
-    return [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": t}]
+    peers = [(w.member_host, w.member_port) for w in inv.esb_nodes if w.role == "worker"]
+    host = {"ansible_connection": "local", "ansible_python_interpreter": python,
+            **node_vars(str(home), mgr.role, mgr.member_host, mgr.member_port, peers)}
+    return {"all": {"hosts": {"esb-mgr": host}, "vars": {"svn_url": inv.svn.url, "svn_password": SVN_PASSWORD}}}
 
 
 def changed(old: bytes, new: bytes) -> list[str]:
@@ -123,12 +98,12 @@ def main() -> None:
     t0 = time.perf_counter()
     ours(homes["ours"])
     ours_s = time.perf_counter() - t0
-    book = OUT / "playbook.json"  # JSON is YAML
-    book.write_text(json.dumps(playbook(homes["ansible"]), indent=1))
-    t0 = time.perf_counter()
+    book, inv = OUT / "playbook.json", OUT / "inventory.json"  # JSON is YAML
+    book.write_text(json.dumps(playbook(), indent=1))
     python = Path(shutil.which(a.ansible_playbook) or a.ansible_playbook).parent / "python"  # the venv's, with lxml
-    r = subprocess.run([a.ansible_playbook, "-i", "localhost,", "-e", f"ansible_python_interpreter={python}",
-                        str(book)], capture_output=True, text=True,
+    inv.write_text(json.dumps(local_inventory(homes["ansible"], str(python)), indent=1))
+    t0 = time.perf_counter()
+    r = subprocess.run([a.ansible_playbook, "-i", str(inv), str(book)], capture_output=True, text=True,
                        env={"PATH": "/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "0",
                             "HOME": str(OUT)})
     ansible_s = time.perf_counter() - t0

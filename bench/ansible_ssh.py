@@ -34,19 +34,24 @@ STEPS = ("patch-axis2", "set-hostnames", "enable-depsync", "set-proxyports")
 FORKS = 8
 
 
+def node_vars(home: str, role: str, member_host: str, member_port: int, peers: list[tuple[str, int]]) -> dict:
+    """The playbook's variables for one ESB node: its product home and cluster values."""
+    return {"home": home, "role": role, "member_host": member_host, "member_port": str(member_port),
+            "members_xml": [f"<member><hostName>{h}</hostName><port>{p}</port></member>" for h, p in peers],
+            "sub_domain": "mgt" if role == "manager" else "worker",
+            "autocommit": "true" if role == "manager" else "false"}
+
+
 def inventory(lab: Lab, python: str, svn_password: str) -> dict:
     """Ansible inventory: each lab host with its address, port, product home and cluster values."""
     mgr = lab.hosts["esb-mgr"]
     workers = [h for h in lab.hosts.values() if h.role == "worker"]
-    member = lambda h: f"<member><hostName>{h.address}</hostName><port>{h.member_port}</port></member>"
     hosts = {}
     for h in lab.hosts.values():
         peers = workers if h.role == "manager" else [mgr]
-        hosts[h.name] = {
-            "ansible_host": h.address, "ansible_port": h.port, "home": str(h.home), "role": h.role,
-            "member_host": h.address, "member_port": str(h.member_port), "members_xml": [member(p) for p in peers],
-            "sub_domain": "mgt" if h.role == "manager" else "worker",
-            "autocommit": "true" if h.role == "manager" else "false"}
+        hosts[h.name] = {"ansible_host": h.address, "ansible_port": h.port,
+                         **node_vars(str(h.home), h.role, h.address, h.member_port,
+                                     [(p.address, p.member_port) for p in peers])}
     common = f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
     return {"all": {"hosts": hosts, "vars": {
         "ansible_user": "root", "ansible_ssh_private_key_file": str(lab.key), "ansible_ssh_common_args": common,
