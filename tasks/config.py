@@ -18,10 +18,10 @@ ESB_ROLES = ("manager", "worker")
 GROUP_OF_ROLE = {"manager": "manager", "worker": "workers", "db": "db", "svn": "svn", "lb": "lb"}
 HOST_KEY_POLICIES = ("strict", "accept-new")
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-DNS_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-IDENT_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9_./~+@:-]+$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+DNS_RE = re.compile(r"^(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+IDENT_RE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
+SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9_./~+@:-]+\Z")
 
 
 class ConfigError(Exception):
@@ -269,7 +269,7 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
     for k in ("lb_http_port", "lb_https_port"):
         if k in cl:
             _port(p, f"[cluster].{k}", cl[k])
-    if not re.match(r"^[A-Za-z0-9_.-]+$", cl["domain"]):
+    if not re.match(r"^[A-Za-z0-9_.-]+\Z", cl["domain"]):
         raise _err(p, "[cluster].domain", f"{cl['domain']!r} must be a non-empty name of letters, digits, '.', '_' or '-'")
     if "port_offset" in cl:
         _offset(p, "[cluster].port_offset", cl["port_offset"])
@@ -325,11 +325,11 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
         raise _err(p, "[database].alias", f"{db['alias']!r} is not a valid host name")
     if "host" in db and db["host"] not in hosts and not (_is_ip(db["host"]) or DNS_RE.match(db["host"])):
         raise _err(p, "[database].host", f"{db['host']!r} is neither a host of [hosts] nor an address")
-    if "jdbc_params" in db and not re.match(r"^[A-Za-z0-9_=&.-]*$", db["jdbc_params"]):
+    if "jdbc_params" in db and not re.match(r"^[A-Za-z0-9_=&.-]*\Z", db["jdbc_params"]):
         raise _err(p, "[database].jdbc_params", "only name=value pairs joined by '&'")
     if "grant_hosts" in db:
         gh = db["grant_hosts"]
-        if not all(isinstance(x, str) and re.match(r"^[A-Za-z0-9_.%:-]+$", x) for x in gh):
+        if not all(isinstance(x, str) and re.match(r"^[A-Za-z0-9_.%:-]+\Z", x) for x in gh):
             raise _err(p, "[database].grant_hosts", "must be a list of host names, addresses or patterns")
         db["grant_hosts"] = tuple(gh)
     database = Database(**db)
@@ -339,9 +339,9 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
         raise _err(p, "[svn].host", f"unknown host {sv['host']!r}; known hosts: {', '.join(hosts)}")
     if "repo_path" in sv:
         _safe_remote_path(p, "[svn].repo_path", sv["repo_path"])
-    if "user" in sv and not re.match(r"^[A-Za-z0-9_.-]+$", sv["user"]):
+    if "user" in sv and not re.match(r"^[A-Za-z0-9_.-]+\Z", sv["user"]):
         raise _err(p, "[svn].user", f"{sv['user']!r} must be letters, digits, '.', '_' or '-'")
-    if "url" in sv and not re.match(r"^(svn|svn\+ssh|http|https|file)://[^\s<>&\"']+$", sv["url"]):
+    if "url" in sv and not re.match(r"^(svn|svn\+ssh|http|https|file)://[^\s<>&\"']+\Z", sv["url"]):
         raise _err(p, "[svn].url", f"{sv['url']!r} is not an svn://, http(s):// or file:// URL")
     svn = Svn(**sv)
 
@@ -416,7 +416,7 @@ def _make_host(p: Path, where: str, name: str, f: dict, cluster: Cluster) -> Hos
     if policy not in HOST_KEY_POLICIES:
         raise _err(p, f"{where}.host_key_policy", f"{policy!r} is not one of {', '.join(HOST_KEY_POLICIES)}")
     user = f.get("user", os.environ.get("USER", "root"))
-    if not re.match(r"^[a-z_][a-z0-9_.-]*$", user):
+    if not re.match(r"^[a-z_][a-z0-9_.-]*\Z", user):
         raise _err(p, f"{where}.user", f"{user!r} is not a valid login name")
     key = f.get("key_filename")
     return Host(

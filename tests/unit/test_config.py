@@ -239,3 +239,35 @@ def test_cluster_port_offset_is_the_default_of_every_host():
 def test_the_shipped_example_hosts_toml_is_valid():
     inv = load_inventory(Path(__file__).resolve().parents[2] / "hosts.toml")
     assert set(inv.hosts) >= {"esb-mgr", "esb-w1", "esb-w2"}
+
+
+#: every checked string value of hosts.toml (issue 9: a check holds for the whole value, not up to a line break)
+WHOLE_VALUE_KEYS = [
+    ("cluster", "hostname"), ("cluster", "mgt_hostname"), ("cluster", "domain"),
+    ("hosts", "esb-mgr", "address"), ("hosts", "esb-mgr", "member_host"), ("hosts", "esb-mgr", "user"),
+    ("hosts", "esb-mgr", "product_home"), ("hosts", "esb-mgr", "hosts_file"), ("hosts", "esb-mgr", "state_dir"),
+    ("database", "alias"), ("database", "user"), ("database", "admin_user"), ("database", "charset"),
+    ("database", "user_db"), ("database", "registry_db"), ("database", "local_db_manager"),
+    ("database", "local_db_worker"), ("database", "jdbc_params"), ("database", "host"),
+    ("svn", "repo_path"), ("svn", "url"), ("svn", "user"), ("certs", "dir"),
+]
+GOOD = {"hostname": "esb.wso2.com", "mgt_hostname": "mgt.esb.wso2.com", "domain": "wso2.esb.domain",
+        "address": "192.168.1.12", "member_host": "192.168.1.12", "user": "wso2",
+        "product_home": "/opt/wso2esb-4.9.0", "hosts_file": "/etc/hosts", "state_dir": ".esb-cluster",
+        "alias": "carbondb.mysql-wso2.com", "admin_user": "root", "charset": "latin1", "user_db": "WSO2_USER_DB",
+        "registry_db": "REGISTRY_DB", "local_db_manager": "REGISTRY_LOCAL1", "local_db_worker": "REGISTRY_LOCAL2",
+        "jdbc_params": "autoReconnect=true", "host": "db1", "repo_path": "/var/svn/depsyncrepo",
+        "url": "svn://192.168.1.12/depsyncrepo/", "dir": "/etc/ssl/wso2"}
+
+
+@pytest.mark.parametrize("path", WHOLE_VALUE_KEYS, ids=[".".join(p) for p in WHOLE_VALUE_KEYS])
+@pytest.mark.parametrize("tail", ["\n", "\nx", " x", "\r", "\t"], ids=["newline", "newline-more", "space", "cr", "tab"])
+def test_a_check_holds_for_the_whole_value(path, tail):
+    good = GOOD[path[-1]]
+    d = base_data()
+    set_in(*path, value=good)(d)
+    inventory(d, FILE)  # the value itself is fine
+    set_in(*path, value=good + tail)(d)
+    with pytest.raises(ConfigError) as e:
+        inventory(d, FILE)
+    assert str(e.value).startswith(f"{FILE}: "), e.value
