@@ -17,10 +17,10 @@ from invoke import Exit, task
 from .config import ConfigError, Inventory, load_inventory
 from .report import Reporter
 from .rollback import rollback
-from .rollout import setup_cluster, setup_node
+from .rollout import NODE_STEPS, setup_cluster, setup_node
 from .runner import Session, run_step
 from .secrets import load_secrets
-from .steps import Step
+from .steps import Step, by_name
 from .targets import resolve
 from .verify import select_steps, verify
 
@@ -106,14 +106,15 @@ def step_task(step: Step):
     return task(name=step.name, help=FLAG_HELP)(body)
 
 
-def node_task(role: str, name: str, group: str, last: str):
+def node_task(role: str, name: str, group: str):
     """setup-manager / setup-worker: the node steps in guide order on the targets."""
 
     def body(c, verify=False, dry_run=False, json=False):
         run_task(mode_of(verify, dry_run, json), json,
                  lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep))
 
-    body.__doc__ = f"the node steps in guide order (map-hosts ... {last}) on the {group} (default: -H {group})"
+    mine = [n for n in NODE_STEPS if role in by_name(n).roles]
+    body.__doc__ = f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})"
     body.__name__ = name.replace("-", "_")
     return task(name=name, help=FLAG_HELP)(body)
 
@@ -144,6 +145,6 @@ def rollback_task(c, dry_run=False, json=False):
              lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep))
 
 
-UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager", "set-proxyports"),
-                  node_task("worker", "setup-worker", "workers", "set-hostnames"),
+UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
+                  node_task("worker", "setup-worker", "workers"),
                   setup_cluster_task, verify_task, rollback_task]

@@ -17,22 +17,41 @@ from .report import Reporter, StepResult
 from .runner import Session, run_hosts
 from .runstate import inventory_digest, load_state, save_state, state_path
 from .steps import STEPS
-from .steps.base import Step
+from .secrets import SecretMissing, redact
+from .steps.base import PHASES, Step, StepError
 from .targets import resolve
 
-#: the node steps in the guide's order (set-proxyports targets the manager only)
-NODE_STEPS = ("map-hosts", "install-jdbc-driver", "configure-datasources", "mount-registry", "install-svnkit",
-              "enable-depsync", "patch-axis2", "set-hostnames", "set-proxyports")
 
-#: setup-cluster: (phase, steps, role the phase is limited to)
-CLUSTER_PHASES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
-    ("certificates", ("create-certs",), None),
-    ("databases", ("create-dbs",), None),
-    ("svn", ("create-svn-repo",), None),
-    ("manager", NODE_STEPS, "manager"),
-    ("workers", NODE_STEPS, "worker"),
-)
+def steps_of(phase: str) -> tuple[str, ...]:
+    """The names of the steps of STEPS that declare this phase, in guide order."""
+    return tuple(s.name for s in STEPS if s.phase == phase)
+
+
+#: the node steps in the guide's order (each runs where its default targets say: set-proxyports on the manager)
+NODE_STEPS = steps_of("nodes")
+
+#: setup-cluster: (phase, steps, role the phase is limited to); derived from each step's declared phase, the
+#: "nodes" phase run twice: the manager first, then the workers in parallel
+CLUSTER_PHASES: tuple[tuple[str, tuple[str, ...], str | None], ...] = tuple(
+    (name, steps_of(phase), role) for name, phase, role in
+    [(p, p, None) for p in PHASES if p != "nodes"] + [("manager", "nodes", "manager"), ("workers", "nodes", "worker")])
 TASK = "setup-cluster"
+
+
+def preflight(work: list[tuple[Host, list[Step]]], session: Session) -> None:
+    """Every precondition on this machine (secrets, local files) of every step the rollout will run, checked
+    before any host is touched: one ConfigError listing them all."""
+    if session.mode not in ("patch", "dry-run"):
+        return
+    steps = [s for s in STEPS if any(s in mine for _, mine in work)]
+    errors = []
+    for step in steps:
+        try:
+            step.preflight(session.inv, session.secrets)
+        except (StepError, SecretMissing) as e:
+            errors.append(f"{step.name}: {e}")
+    if errors:
+        raise ConfigError("not started, no host touched: " + "; ".join(redact(e) for e in dict.fromkeys(errors)))
 
 
 def find_steps(names) -> tuple[list[Step], list[str]]:
@@ -74,7 +93,9 @@ def setup_node(role: str, task: str, hosts: list[Host], session: Session, report
     check_roles(hosts, role, task)
     steps, missing = find_steps(NODE_STEPS)
     report_missing(missing, reporter)
-    return run_hosts(host_work(hosts, steps, session.inv), session, reporter)
+    work = host_work(hosts, steps, session.inv)
+    preflight(work, session)
+    return run_hosts(work, session, reporter)
 
 
 @dataclass
@@ -138,6 +159,8 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
     start = resume_point(state, phases, inv, reporter) if resume else (0, None)
     if start is None:
         return
+    preflight([w for index, phase in enumerate(phases[start[0]:], start[0])
+               for w in phase.work(inv, start[1] if index == start[0] else None)], session)
     patch = session.mode == "patch"
     for index, phase in enumerate(phases[start[0]:], start[0]):
         report_missing(phase.missing, reporter)

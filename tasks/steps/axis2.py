@@ -116,6 +116,7 @@ def _sub_domain(e: XmlEdits, cl, wanted: str) -> None:
 
 class PatchAxis2(XmlStep):
     name = "patch-axis2"
+    phase = "nodes"
     help = ("axis2.xml clustering: enable, wka, domain, localMemberHost/Port, members, subDomain, "
             "WSDLEPRPrefix on workers (guide: Configuracion del nodo Manager/worker, 2)")
     files = ((AXIS2, plan_axis2),)

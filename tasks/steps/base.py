@@ -54,15 +54,31 @@ class StepContext:
         return data
 
 
+#: the phases of setup-cluster a step may declare, in the order they run ("nodes": the manager, then the workers)
+PHASES = ("certificates", "databases", "svn", "nodes")
+
+
 class Step:
-    """One guide step: name, one-line help, default targets, plan and apply."""
+    """One guide step: name, one-line help, its setup-cluster phase, default targets, plan and apply.
+
+    A step declares once what the rollouts, verify and the preflight derive from it: `phase` (one of PHASES),
+    `default_targets`, the `secrets` patch needs and (`preflight`) the local files it needs."""
 
     name = ""
     help = ""
+    phase = ""  # one of PHASES; a step without one is refused by the tests (it would never run in setup-*)
     esb_only = True  # hosts that are not manager/worker are skipped
+    secrets: tuple[str, ...] = ()  # secrets patch and dry-run need (checked before any host is touched)
+    roles: tuple[str, ...] = ("manager", "worker")  # the roles of the default targets
+
+    def preflight(self, inv: Inventory, secrets: Secrets) -> None:
+        """Check what the step needs on this machine (secrets, local files); StepError or SecretMissing."""
+        for name in self.secrets:
+            secrets.require(name)
 
     def default_targets(self, inv: Inventory) -> list[Host]:
-        return inv.esb_nodes
+        """The hosts whose role is one of `roles`, in file order."""
+        return [h for h in inv.hosts.values() if h.role in self.roles]
 
     def applies_to(self, host: Host, inv: Inventory) -> str | None:
         """None when the step runs on this host, else the reason it is skipped."""

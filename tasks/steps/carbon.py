@@ -61,12 +61,15 @@ def plan_hostnames(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) ->
 
 class EnableDepsync(XmlStep):
     name = "enable-depsync"
+    phase = "nodes"
+    secrets = ("SVN_PASSWORD",)
     help = "carbon.xml DeploymentSynchronizer (SVN; AutoCommit on the manager only) (guide: Habilitando el DepSync)"
     files = ((CARBON, plan_depsync),)
 
 
 class SetHostnames(XmlStep):
     name = "set-hostnames"
+    phase = "nodes"
     help = ("carbon.xml HostName, MgtHostName (manager), Ports/Offset "
             "(guide: Configuracion del nodo Manager/worker, 3 and 5)")
     files = ((CARBON, plan_hostnames),)

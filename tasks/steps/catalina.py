@@ -30,10 +30,8 @@ def plan_catalina(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> 
 
 class SetProxyPorts(XmlStep):
     name = "set-proxyports"
+    phase = "nodes"
     help = ("catalina-server.xml proxyPort on the 9763/9443 connectors "
             "(guide: Configuracion del nodo Manager, 7)")
     files = ((CATALINA, plan_catalina),)
-
-    def default_targets(self, inv: Inventory) -> list[Host]:
-        """The manager only: the management console is served through the load balancer."""
-        return inv.by_role("manager")
+    roles = ("manager",)  # the management console is served through the load balancer

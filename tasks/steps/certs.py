@@ -240,6 +240,7 @@ def run_or_fail(ctx: StepContext, cmd: str, failure: str) -> None:
 
 class CreateCerts(Step):
     name = "create-certs"
+    phase = "certificates"
     help = ("RSA key (0600, unencrypted) + self-signed SHA-256 certificate per cluster hostname in certs.dir, "
             "CN and subjectAltName = hostname (guide: Crear los certificados SSL)")
     esb_only = False

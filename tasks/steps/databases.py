@@ -314,6 +314,8 @@ class DbPlan(Plan):
 
 class CreateDbs(Step):
     name = "create-dbs"
+    phase = "databases"
+    secrets = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD")
     help = ("the four databases (charset), the product's dbscripts, the application user and its grants "
             "(guide: Creando las base de datos, 5-7)")
     esb_only = False

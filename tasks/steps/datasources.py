@@ -138,6 +138,8 @@ def plan_registry_dbconfig(e: XmlEdits, host: Host, inv: Inventory, secrets: Sec
 
 class ConfigureDatasources(XmlStep):
     name = "configure-datasources"
+    phase = "nodes"
+    secrets = ("WSO2_DB_PASSWORD",)
     help = ("master-datasources.xml REGISTRY_LOCAL1/2, REGISTRY_DB, WSO2_USER_DB; user-mgt.xml dataSource; "
             "registry.xml dbConfig sharedregistry (guide: Configurando el nodo manager / los nodos worker, 1-3)")
     files = ((MASTER, plan_master_datasources), (USER_MGT, plan_user_mgt), (REGISTRY, plan_registry_dbconfig))

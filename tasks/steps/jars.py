@@ -153,6 +153,12 @@ class JarStep(Step):
 
     jars: tuple[JarSpec, ...] = ()
 
+    def preflight(self, inv: Inventory, secrets) -> None:
+        """Every local jar exists and is a zip file."""
+        super().preflight(inv, secrets)
+        for spec in self.jars:
+            load_local_jar(inv, spec.key)
+
     def plan(self, ctx: StepContext) -> Plan:
         for spec in self.jars:  # every local jar is checked before any host is touched
             load_local_jar(ctx.inv, spec.key)
@@ -164,6 +170,7 @@ class JarStep(Step):
 
 class InstallJdbcDriver(JarStep):
     name = "install-jdbc-driver"
+    phase = "nodes"
     help = ("MySQL connector jar ([artifacts].mysql_connector_jar) into repository/components/lib "
             "(guide: Configurar la Base de Datos, 3)")
     jars = (JarSpec("mysql_connector_jar", LIB),)
@@ -171,6 +178,7 @@ class InstallJdbcDriver(JarStep):
 
 class InstallSvnkit(JarStep):
     name = "install-svnkit"
+    phase = "nodes"
     help = ("svnkit jar into repository/components/dropins, trilead-ssh2 jar into repository/components/lib "
             "(guide: Configurar SVN-Based Deployment Synchronizer, 1-2)")
     jars = (JarSpec("svnkit_jar", DROPINS), JarSpec("trilead_jar", LIB))

@@ -55,6 +55,7 @@ def plan_registry_mount(e: XmlEdits, host: Host, inv: Inventory, secrets: Secret
 
 class MountRegistry(XmlStep):
     name = "mount-registry"
+    phase = "nodes"
     help = ("registry.xml remoteInstance (readOnly false on manager, true on workers, cacheId) and the "
             "/_system/config, /_system/governance mounts (guide: Montando el registro)")
     files = ((REGISTRY, plan_registry_mount),)

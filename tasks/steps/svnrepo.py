@@ -174,6 +174,8 @@ def round_trip_items(out: str, url: str, user: str) -> list[Item]:
 
 class CreateSvnRepo(Step):
     name = "create-svn-repo"
+    phase = "svn"
+    secrets = ("SVN_PASSWORD",)
     help = ("svnadmin create, svnserve.conf (anon-access none, auth-access write, password-db), passwd user "
             "(guide: Configurar SVN-Based Deployment Synchronizer, 3-5)")
     esb_only = False

@@ -12,8 +12,11 @@ from tests.acceptance.cluster import svnserve  # noqa: F401
 from tests.acceptance.util import conf_diff
 from tests.mariadb import DATABASES, READ_COUNTERS
 
-NODE_STEPS = ["map-hosts", "install-jdbc-driver", "configure-datasources", "mount-registry", "install-svnkit",
-              "enable-depsync", "patch-axis2", "set-hostnames", "set-proxyports"]
+from tasks.rollout import NODE_STEPS
+from tasks.steps import by_name
+
+#: the node steps a worker runs (set-proxyports is the manager's only)
+WORKER_STEPS = [n for n in NODE_STEPS if "worker" in by_name(n).roles]
 
 
 def state(lab) -> dict:
@@ -53,7 +56,7 @@ def test_setup_cluster_reaches_the_guide_state_then_a_second_run_writes_nothing(
     run = json.loads(stats.read_text().splitlines()[-1])
     assert {h: c["connections"] for h, c in run["hosts"].items()} == {h: 1 for h in (*ESB, "db1")}
     assert set(statuses(doc).values()) == {"ok"}, statuses(doc)
-    assert len(statuses(doc)) == 3 + 9 + 8 + 8  # certs, dbs, svn; 9 steps on the manager, 8 per worker
+    assert len(statuses(doc)) == 3 + len(NODE_STEPS) + 2 * len(WORKER_STEPS)  # certs, dbs, svn; the nodes' steps
     assert lab.snapshot() == before and lab.svnserve.snapshot() == svn_before  # bytes and mtimes
     assert db_writes(counters, lab.mariadb.com_counters()) == {}
 
@@ -69,7 +72,7 @@ def test_a_stopped_worker_fails_alone_then_resume_completes(cluster):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "failed on: esb-w2" in r.stdout
     assert "[esb-w2] map-hosts: failed: unreachable" in r.stdout
-    for step in NODE_STEPS[:-1]:  # the other worker finished every step
+    for step in WORKER_STEPS:  # the other worker finished every step
         assert f"[esb-w1] {step}: changed" in r.stdout
     assert "setup-cluster stopped at phase workers, step map-hosts (failed on esb-w2)" in r.stdout
     assert "fab setup-cluster --resume" in r.stdout
@@ -123,3 +126,18 @@ def test_parallel_one_at_a_time_still_finishes_every_host(lab, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     lines = [l.split("]")[0] for l in r.stdout.splitlines() if l.startswith("[")]
     assert lines == ["[esb-w1"] * 8 + ["[esb-w2"] * 8  # one host after the other
+
+
+def test_a_rollout_whose_local_jar_is_missing_touches_no_host(lab, tmp_path):
+    node_config(lab, tmp_path)
+    lab.write_toml(lab.toml().replace(f'"{tmp_path / "artifacts" / "trilead-ssh2-1.0.0-build215.jar"}"',
+                                      f'"{tmp_path / "gone.jar"}"'))
+    for args in (("setup-manager",), ("setup-worker",), ("setup-cluster",), ("setup-cluster", "--dry-run")):
+        before = lab.snapshot()
+        r = lab.fab(*args)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert r.stderr.startswith("error: not started, no host touched: "), r.stderr
+        assert "install-svnkit: [artifacts] trilead_jar: " in r.stderr, r.stderr
+        assert "gone.jar does not exist on this machine" in r.stderr and "Traceback" not in r.stderr
+        assert lab.snapshot() == before  # not even the hosts files of the steps before install-svnkit
+        assert not (lab.dir / ".esb-state").exists()

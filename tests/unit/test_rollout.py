@@ -21,6 +21,46 @@ def test_node_steps_exist_in_guide_order():
     assert missing == [] and [s.name for s in steps] == list(rollout.NODE_STEPS)
 
 
+def test_every_step_declares_a_phase_and_setup_cluster_runs_it():
+    from tasks.steps import STEPS
+    from tasks.steps.base import PHASES
+    for step in STEPS:
+        assert step.phase in PHASES, f"{step.name} belongs to no phase of setup-cluster: it would never run there"
+    in_cluster = {n for _, names, _ in rollout.CLUSTER_PHASES for n in names}
+    assert in_cluster == {s.name for s in STEPS}
+
+
+def test_a_new_step_lands_in_its_phase_by_its_declaration_alone(monkeypatch):
+    from tasks import steps as steps_pkg
+    from tasks.steps.base import Step
+
+    class Extra(Step):
+        name, phase = "extra-step", "svn"
+
+    monkeypatch.setattr(rollout, "STEPS", [*steps_pkg.STEPS, Extra()])
+    assert rollout.steps_of("svn") == ("create-svn-repo", "extra-step")
+
+
+def test_preflight_names_every_missing_secret_and_local_file_before_any_host(tmp_path):
+    from tasks.runner import Session
+    from tasks.secrets import Secrets
+    from tests.unit.helpers import base_data
+    d = base_data()
+    d["artifacts"] = {"mysql_connector_jar": str(tmp_path / "nowhere.jar")}
+    inv = inventory(d)
+    session = Session(inv, Secrets({"WSO2_DB_PASSWORD": "x" * 8}), "patch")
+    steps, _ = rollout.find_steps(rollout.NODE_STEPS)
+    with pytest.raises(ConfigError) as e:
+        rollout.preflight(rollout.host_work(inv.esb_nodes, steps, inv), session)
+    msg = str(e.value)
+    assert msg.startswith("not started, no host touched: ")
+    assert "install-jdbc-driver: [artifacts] mysql_connector_jar: " in msg and "nowhere.jar does not exist" in msg
+    assert "install-svnkit: [artifacts] svnkit_jar is not set" in msg
+    assert "enable-depsync: SVN_PASSWORD is not set" in msg and "WSO2_DB_PASSWORD" not in msg
+    assert session.remotes() == {}  # no host was connected
+    rollout.preflight([], Session(inv, Secrets({}), "verify"))  # verify reports per host instead
+
+
 def test_a_step_missing_from_the_build_is_named_not_dropped_silently():
     steps, missing = rollout.find_steps(["patch-axis2", "no-such-step"])
     assert [s.name for s in steps] == ["patch-axis2"] and missing == ["no-such-step"]
