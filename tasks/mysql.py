@@ -113,8 +113,11 @@ class Route:
         raise DbUnreachable(f"database unreachable at {self.label}: {last}")
 
     def _open(self, dest: str, user: str, password: str, sock, bind: str | None) -> pymysql.Connection:
-        conn = pymysql.connect(host=dest, port=self.port, user=user, password=password, autocommit=True,
-                               connect_timeout=self.timeout, bind_address=bind, defer_connect=True)
+        # the password as UTF-8 bytes, as Connector/J sends it (PyMySQL would encode a str as Latin-1: a
+        # non-ASCII password never matched what CREATE USER stored, and '€' raised an error quoting it)
+        conn = pymysql.connect(host=dest, port=self.port, user=user, password=password.encode("utf-8"),
+                               autocommit=True, charset="utf8mb4", connect_timeout=self.timeout, bind_address=bind,
+                               defer_connect=True)
         try:
             conn.connect(sock)
         except pymysql.err.OperationalError as e:

@@ -9,7 +9,9 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .secrets import MASK, redact
+from .secrets import MASK, byte_forms, redact
+
+_MASK_BYTES = MASK.encode()
 
 
 @dataclass(frozen=True)
@@ -43,19 +45,42 @@ class FileChange:
     new: bytes
     mode: int | None = None
     in_place_fallback: bool = False
-    secret_lines: tuple[str, ...] = ()  # extra values to mask in the diff
+    secret_lines: tuple[str | bytes, ...] = ()  # extra values to mask in the diff (text, or the file's bytes)
+    encoding: str | None = None  # the file's own encoding, where it declares one (XML)
 
     def diff(self) -> str:
-        """Unified diff of the real bytes, secrets masked."""
-        enc = "latin-1"
-        a = (self.old or b"").decode(enc).splitlines(keepends=True)
-        b = self.new.decode(enc).splitlines(keepends=True)
-        lines = difflib.unified_diff(a, b, fromfile=f"a{self.path}", tofile=f"b{self.path}")
-        out = "".join(l if l.endswith("\n") else l + "\n\\ No newline at end of file\n" for l in lines)
-        for s in sorted(set(self.secret_lines), key=len, reverse=True):  # longest first
-            if s:
-                out = out.replace(s, MASK)
-        return redact(out)
+        """Unified diff of the real bytes, secrets masked in every form the file may hold them (its own
+        encoding, character references, escapes) before the lines are decoded for display."""
+        old, new = self.old or b"", self.new
+        a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+        lines = difflib.diff_bytes(difflib.unified_diff, a, b, fromfile=f"a{self.path}".encode(errors="replace"),
+                                   tofile=f"b{self.path}".encode(errors="replace"))
+        forms: set[bytes] = set()
+        for s in set(self.secret_lines):
+            if isinstance(s, bytes):
+                forms.add(s)
+            elif s:
+                forms |= byte_forms(s, self.encoding)
+        ordered = sorted((f for f in forms if f), key=len, reverse=True)  # longest first
+        enc = _display_encoding(old, new)
+        out = []
+        for line in lines:
+            for f in ordered:
+                if f in line:
+                    line = line.replace(f, _MASK_BYTES)
+            text = line.decode(enc, errors="replace")
+            out.append(text if text.endswith("\n") else text + "\n\\ No newline at end of file\n")
+        return redact("".join(out))
+
+
+def _display_encoding(*blobs: bytes) -> str:
+    """UTF-8 when every blob is UTF-8 text, else Latin-1 (one character per byte: the real bytes, shown)."""
+    try:
+        for b in blobs:
+            b.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
 
 
 @dataclass

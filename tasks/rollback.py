@@ -31,7 +31,7 @@ _INI_VALUE = re.compile(rb"^\s*[^#;\[\s][^=\n]*=[ \t]*(\S[^\n]*?)\s*$", re.M)
 _PEM_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----(.*?)-----END", re.S)
 
 
-def secret_values(path: str, data: bytes | None) -> list[str]:
+def secret_values(path: str, data: bytes | None) -> list[bytes]:
     """Values a rollback diff must not show: <...Password> / <password> texts, and passwd file entries."""
     if not data:
         return []
@@ -40,7 +40,7 @@ def secret_values(path: str, data: bytes | None) -> list[str]:
         found += [m.group(1) for m in _INI_VALUE.finditer(data)]
     for m in _PEM_KEY.finditer(data):
         found += m.group(1).split()
-    return [v.decode("latin-1").strip() for v in found if v.strip()]
+    return [v.strip() for v in found if v.strip()]  # the bytes as the file holds them
 
 
 def run_marked(remote: RemoteHost, run_id: str) -> bool:

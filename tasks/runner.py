@@ -15,7 +15,7 @@ from .plan import Plan
 from .remote import RemoteError, RemoteHost, Unreachable
 from . import stats
 from .report import Reporter, StepResult
-from .secrets import SecretMissing, Secrets, redact
+from .secrets import SecretMissing, Secrets, redact, safe_error
 from .steps.base import Step, StepContext, StepError
 from .xmldoc import XmlError
 
@@ -102,7 +102,7 @@ def run_on_host(step: Step, host: Host, session: Session) -> StepResult:
     except (StepError, RemoteError, XmlError, SecretMissing) as e:
         return StepResult(host.name, step.name, "failed", message=redact(str(e)))
     except Exception as e:  # a bug must still not hide the other hosts' results
-        return StepResult(host.name, step.name, "failed", message=redact(f"{type(e).__name__}: {e}"))
+        return StepResult(host.name, step.name, "failed", message=safe_error(e))
 
 
 def in_parallel(items: list, fn: Callable, parallel: int) -> list:

@@ -6,8 +6,10 @@ string bound for output goes through `redact()`.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import threading
+import urllib.parse
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -78,11 +80,61 @@ def load_secrets(base_dir: Path) -> Secrets:
     return Secrets(values, others)
 
 
+#: encodings a secret's bytes may be written in (a file's declared encoding, or read back as another)
+ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-16-le", "utf-16-be")
+
+
+def _xml_forms(value: str) -> set[str]:
+    """The value as XML may spell it: escaped markup, and character references for the non-ASCII letters or for
+    every character (decimal and hex)."""
+    esc = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = {esc, esc.replace('"', "&quot;").replace("'", "&apos;"), esc.replace('"', "&quot;")}
+    for fmt in ("&#{:d};", "&#x{:x};", "&#x{:X};"):
+        out.add("".join(fmt.format(ord(c)) if ord(c) > 127 else c for c in esc))
+        out.add("".join(fmt.format(ord(c)) for c in value))
+    return out
+
+
+def text_forms(value: str) -> set[str]:
+    """Every text a secret may show up as in output: itself, its XML spellings, its bytes in one encoding read
+    as another (UTF-8 shown as Latin-1), JSON and URL escapes."""
+    out = {value, value.strip()} | _xml_forms(value)
+    for enc in ENCODINGS[:3]:
+        try:
+            raw = value.encode(enc)
+        except UnicodeEncodeError:
+            continue
+        for other in ("latin-1", "cp1252", "utf-8"):
+            try:
+                out.add(raw.decode(other))
+            except UnicodeDecodeError:
+                pass
+    out.add(json.dumps(value)[1:-1])
+    out.add(json.dumps(value, ensure_ascii=False)[1:-1])
+    out.add(urllib.parse.quote(value, safe=""))
+    out.add(urllib.parse.quote_plus(value, safe=""))
+    return {f for f in out if f and len(f) >= 3}
+
+
+def byte_forms(value: str, encoding: str | None = None) -> set[bytes]:
+    """Every byte string a secret may be written as in a file: each text form in the file's encoding (unencodable
+    letters as character references, as the XML layer writes them) and in the usual encodings."""
+    out: set[bytes] = set()
+    encs = tuple(dict.fromkeys(((encoding,) if encoding else ()) + ENCODINGS))
+    for form in text_forms(value):
+        for enc in encs:
+            try:
+                out.add(form.encode(enc, errors="xmlcharrefreplace"))
+            except (LookupError, UnicodeError):
+                pass
+    return {b for b in out if len(b) >= 3}
+
+
 def register(value: str) -> None:
-    """Remember a value so that redact() masks it everywhere."""
+    """Remember a value so that redact() masks it everywhere, in every form it may be printed in."""
     if value and len(value) >= 3:
         with _lock:
-            _known.add(value)
+            _known.update(text_forms(value))
 
 
 def redact(text: str) -> str:
@@ -95,3 +147,13 @@ def redact(text: str) -> str:
         if v in text:
             text = text.replace(v, MASK)
     return text
+
+
+def safe_error(e: BaseException) -> str:
+    """An unexpected exception in words that cannot carry a secret: a UnicodeError quotes the character and the
+    position it failed at (perhaps a secret's), so only its kind, codec and reason are kept; anything else is
+    redacted."""
+    if isinstance(e, UnicodeError):
+        codec = getattr(e, "encoding", "?")
+        return f"{type(e).__name__}: a value could not be converted with {codec} ({getattr(e, 'reason', 'invalid')})"
+    return redact(f"{type(e).__name__}: {e}")

@@ -174,7 +174,8 @@ class XmlStep(Step):
             plan.items += edits.items
             if edits.items:
                 plan.files.append(FileChange(path, old, edits.doc.render(),
-                                             secret_lines=tuple(edits.secret_values)))
+                                             secret_lines=tuple(edits.secret_values),
+                                             encoding=edits.doc.encoding))
         return plan
 
 

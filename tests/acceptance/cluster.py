@@ -16,8 +16,8 @@ from tests.acceptance.test_jars import MYSQL, SVNKIT, TRILEAD
 from tests.lab import make_jar
 from tests.svnlab import svnserve  # noqa: F401  (a fixture the cluster fixture needs)
 
-DB_PW = "Wso2'Db\"pw%9"
-SVN_PW = "Svn&Pw<7>q"
+DB_PW = "Contraseña'Db\"pw%9€"  # what users write: quotes, percent, letters outside ASCII and Latin-1
+SVN_PW = "Señal&Pw<7>q€"
 ESB = ("esb-mgr", "esb-w1", "esb-w2")
 
 

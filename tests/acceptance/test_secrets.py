@@ -28,9 +28,10 @@ ADMIN = "esbadmin"
 
 
 def secret(label: str) -> tuple[str, str]:
-    """(value, token): a distinctive value with quote, ampersand, angle brackets and percent in it."""
+    """(value, token): a distinctive value with quote, ampersand, angle brackets, percent and letters outside
+    ASCII (one Latin-1 can hold, one it cannot): a mask that misses any form of the value leaves the token."""
     token = pysecrets.token_hex(6)
-    return f"{label}-{token}&<q>'\"%!", token
+    return f"Contraseña-{label}-{token}&<q>'\"%!€", token
 
 
 class Poller(threading.Thread):

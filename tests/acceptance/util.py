@@ -10,7 +10,7 @@ from tests.lab import Lab, product_fixture
 def diff_lines(a, b) -> list[str]:
     """The +/- lines of `git diff --no-index` between two files (headers dropped)."""
     out = subprocess.run(["git", "diff", "--no-index", "--unified=0", str(a), str(b)],
-                         capture_output=True, text=True).stdout
+                         capture_output=True).stdout.decode("latin-1")  # the real bytes, a character each
     return [l for l in out.splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]
 
 

@@ -1,8 +1,10 @@
 """Plans (tasks/plan.py): items as text and JSON, the unified diff of real bytes, masking, `bool(plan)`."""
 from __future__ import annotations
 
+import pytest
+
 from tasks.plan import Action, FileChange, Item, Plan
-from tasks.secrets import MASK, register
+from tasks.secrets import MASK, redact, register
 
 
 def test_item_line_and_dict_show_absent_values_and_mask_secret_items():
@@ -42,3 +44,52 @@ def test_a_plan_is_true_when_it_would_change_anything_and_its_diff_lists_command
     assert p and p.diff() == "# would run: svnadmin create /var/svn/repo\n"
     p.extend(Plan(files=[FileChange("/f", b"a\n", b"b\n")], notes=["n"]))
     assert p.diff().startswith("--- a/f\n") and p.notes == ["n"]
+
+
+NON_ASCII = ["Contraseña-2024", "Pass€word-77", "Ünïcødé&<x>'\"", "пароль-секрет", "密码-password"]
+
+
+@pytest.mark.parametrize("secret", NON_ASCII)
+@pytest.mark.parametrize("encoding", ["UTF-8", "ISO-8859-1"])
+def test_a_secret_in_any_alphabet_is_masked_as_the_file_writes_it(secret, encoding):
+    """The XML layer writes a secret in the file's encoding (letters it cannot hold as character references);
+    an old value may be spelled with references by hand: every form is masked, old and new."""
+    from tasks.xmldoc import XmlDoc
+    decl = f'<?xml version="1.0" encoding="{encoding}"?>\n'
+    by_ref = "".join(f"&#{ord(c)};" for c in secret)  # an old value written with references only
+    old = (decl + f"<a>\n  <Password>{by_ref}</Password>\n  <Other>x</Other>\n</a>\n").encode(encoding.lower())
+    doc = XmlDoc(old, "f.xml")
+    el = doc.find("Password")
+    assert el.text == secret
+    new_value = secret[::-1] + "-new"
+    doc.set_text(el, new_value)
+    fc = FileChange("/f.xml", old, doc.render(), secret_lines=(secret, new_value, doc.source_text(el)),
+                    encoding=doc.encoding)
+    diff = fc.diff()
+    assert diff.count(MASK) == 2, diff
+    for form in (secret, new_value, by_ref, secret.encode("utf-8").decode("latin-1")):
+        assert form not in diff
+    assert "-  <Password>********</Password>" in diff and "+  <Password>********</Password>" in diff
+
+
+@pytest.mark.parametrize("secret", NON_ASCII)
+def test_redact_masks_every_printed_form_of_a_registered_secret(secret):
+    import json
+    import urllib.parse
+    from tasks.secrets import register
+    register(secret)
+    forms = [secret, secret.encode("utf-8").decode("latin-1"), json.dumps(secret)[1:-1],
+             "".join(f"&#{ord(c)};" for c in secret), "".join(f"&#x{ord(c):x};" for c in secret),
+             urllib.parse.quote(secret, safe="")]
+    for form in forms:
+        assert form not in redact(f"before {form} after"), form
+        assert redact(f"before {form} after") == f"before {MASK} after"
+
+
+def test_an_unexpected_unicode_error_names_no_character_or_position_of_a_secret():
+    from tasks.secrets import safe_error
+    try:
+        "Pass€word".encode("latin-1")
+    except UnicodeEncodeError as e:
+        msg = safe_error(e)
+    assert "€" not in msg and "\\u20ac" not in msg and "position" not in msg and "latin-1" in msg

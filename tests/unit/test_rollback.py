@@ -8,12 +8,12 @@ from tasks.rollback import is_private, restore_on_host_command, secret_values
 
 def test_secret_values_of_xml_passwd_and_private_keys():
     xml = b"<x><SvnPassword>s3cr&amp;t</SvnPassword><password>db-pw</password><SvnUser>u</SvnUser></x>"
-    assert secret_values("conf/carbon.xml", xml) == ["s3cr&amp;t", "db-pw"]
+    assert secret_values("conf/carbon.xml", xml) == [b"s3cr&amp;t", b"db-pw"]
     passwd = b"[users]\n# harry = harryssecret\nrepouser = the pw\n"
-    assert secret_values("/var/svn/repo/conf/passwd", passwd) == ["the pw"]
+    assert secret_values("/var/svn/repo/conf/passwd", passwd) == [b"the pw"]
     assert secret_values("other.ini", passwd) == []
     pem = b"-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----\n"
-    assert secret_values("x.pem", pem) == ["AAAA", "BBBB"]
+    assert secret_values("x.pem", pem) == [b"AAAA", b"BBBB"]
     assert secret_values("x", None) == []
 
 
