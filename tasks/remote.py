@@ -288,6 +288,7 @@ class RemoteHost:
         or a chmod refused after the rename)."""
         tmp = self._beside(path)
         want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
+        in_place = False
         try:
             self._put(tmp, data, want_mode)
             if st is not None:
@@ -310,9 +311,12 @@ class RemoteHost:
             busy = getattr(e, "errno", None) == errno.EBUSY or "busy" in cause.lower()
             if in_place_fallback and (busy or cause.startswith("failure")) and st is not None:
                 self._write_in_place(path, data)
+                in_place = True
             else:
                 raise RemoteError(f"{path}: cannot write: {cause}") from None
-        if mode is not None and st is not None and statmod.S_IMODE(st.mode) != mode:
+        # the renamed temp file (or sudo's copy) had the wanted mode before its data; a file written in place keeps
+        # its own until this chmod
+        if in_place and mode is not None and statmod.S_IMODE(st.mode) != mode:
             try:
                 self.chmod(path, mode)
             except RemoteError as e:
@@ -806,7 +810,8 @@ class RemoteHost:
             st = self.stat(posixpath.dirname(path) or ".")
         owner = f"{st.uid}:{st.gid}" if st else "root:root"
         q = shlex.quote
-        script = (f"cp {q(staging)} {q(tmp)} && chmod {mode:o} {q(tmp)} && chown {owner} {q(tmp)} "
+        # umask 077: the copy is private from the moment it exists, until chmod gives it the wanted mode
+        script = (f"umask 077 && cp {q(staging)} {q(tmp)} && chmod {mode:o} {q(tmp)} && chown {owner} {q(tmp)} "
                   f"&& mv -f {q(tmp)} {q(path)} || {{ rc=$?; rm -f {q(tmp)}; exit $rc; }}")
         try:
             self._sudo(path, f"sh -c {q(script)}", "write")

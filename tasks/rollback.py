@@ -70,7 +70,7 @@ def restore_on_host_command(backup: str, path: str, mode: int) -> str:
     """cp the backup beside the target, set mode (and the target's owner), rename over the target."""
     q = shlex.quote
     tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}rollback")
-    script = (f"cp {q(backup)} {q(tmp)} && chmod {mode:o} {q(tmp)} && "
+    script = (f"umask 077 && cp {q(backup)} {q(tmp)} && chmod {mode:o} {q(tmp)} && "
               f"{{ [ ! -e {q(path)} ] || chown --reference={q(path)} {q(tmp)} 2>/dev/null || true; }} && "
               f"mv -f {q(tmp)} {q(path)}")
     return f"sh -c {q(script)}"

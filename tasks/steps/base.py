@@ -172,11 +172,32 @@ class XmlStep(Step):
             old = ctx.read_required(path)
             edits = plan_xml(old, rel, planner, ctx.host, ctx.inv, ctx.secrets)
             plan.items += edits.items
-            if edits.items:
-                plan.files.append(FileChange(path, old, edits.doc.render(),
+            mode = None
+            if edits.secret_values:  # the file holds a secret of ours: no access for others
+                mode, item = secret_file_mode(ctx.remote.stat(path), rel)
+                if item is not None:
+                    plan.items.append(item)
+            if edits.items or mode is not None:
+                plan.files.append(FileChange(path, old, edits.doc.render() if edits.items else old, mode=mode,
                                              secret_lines=tuple(edits.secret_values),
                                              encoding=edits.doc.encoding))
         return plan
+
+
+#: permission bits a file holding a secret never keeps: others' (the group keeps what it had: Carbon's own group
+#: may need to read the file; every other local user may not)
+SECRET_MODE_MASK = 0o007
+
+
+def secret_file_mode(st, label: str) -> tuple[int | None, Item | None]:
+    """The mode a file holding a secret gets (None when it has it, or is missing), and the drift item."""
+    if st is None:
+        return None, None
+    mode = st.mode & 0o7777
+    if not mode & SECRET_MODE_MASK:
+        return None, None
+    wanted = mode & ~SECRET_MODE_MASK
+    return wanted, Item(label, "mode (holds a password: no access for others)", f"{wanted:04o}", f"{mode:04o}")
 
 
 def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Inventory,

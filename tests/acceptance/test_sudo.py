@@ -206,3 +206,16 @@ def test_the_default_state_dir_is_in_the_login_home(sudo_lab):
     assert f.read_bytes() == old and owner_and_mode(f) == (0, 0o644)
     shutil.rmtree(home_state)
 
+
+
+def test_a_password_file_written_through_sudo_is_never_readable_by_others(sudo_lab):
+    lab, password, _ = sudo_lab
+    lab.write_env(SUDO_PASSWORD=password, WSO2_DB_PASSWORD="Contraseña-sudo€")
+    r = lab.fab("configure-datasources")
+    assert r.returncode == 0 and r.stdout.count("configure-datasources: changed") == 3, r.stdout + r.stderr
+    for n in NODES:
+        f = lab.hosts[n].conf("datasources/master-datasources.xml")
+        assert owner_and_mode(f) == (0, 0o640)
+        assert "Contraseña-sudo".encode("latin-1") in f.read_bytes() or "Contraseña-sudo".encode() in f.read_bytes()
+    assert staged_copies() == []
+    assert lab.fab("configure-datasources", "--verify").returncode == 0
