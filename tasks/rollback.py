@@ -43,15 +43,55 @@ def secret_values(path: str, data: bytes | None) -> list[bytes]:
     return [v.strip() for v in found if v.strip()]  # the bytes as the file holds them
 
 
+def managed_roots(host: Host, inv: Inventory) -> list[str]:
+    """The paths the project writes for this node: its product home, hosts file, certs.dir and, on the svn host,
+    the SVN repository. Rollback acts on nothing else."""
+    roots = [host.hosts_file, inv.certs.dir]
+    if host.is_esb:
+        roots.append(host.product_home)
+    if inv.svn.repo_path and (host.role == "svn" or inv.svn.host == host.name):
+        roots.append(inv.svn.repo_path)
+    return roots
+
+
+def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
+    """Refuse a manifest entry that is malformed or names a path the project does not manage for this node (a
+    planted or corrupt manifest must not make rollback write or delete anywhere, as root under sudo)."""
+    where = f"run {run_id} on {host.name}"
+    if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
+        raise StepError(f"the manifest of {where} has a malformed entry; nothing restored")
+    path = rec["path"]
+    if not path.startswith("/") or posixpath.normpath(path) != path or "\0" in path:
+        raise StepError(f"the manifest of {where} names {path!r}, not a plain absolute path; refused, nothing restored")
+    roots = managed_roots(host, inv)
+    if not any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots):
+        raise StepError(f"the manifest of {where} names {path}, outside what the project manages there "
+                        f"({', '.join(roots)}); refused, nothing restored")
+    name = rec.get("backup")
+    if rec.get("existed") and (not isinstance(name, str) or "/" in name or name.startswith(".") or not name):
+        raise StepError(f"the manifest of {where} names a backup {name!r} for {path} that is not a file of its "
+                        f"backups; refused, nothing restored")
+    if rec.get("mode") is not None and (not isinstance(rec["mode"], int) or not 0 <= rec["mode"] <= 0o7777):
+        raise StepError(f"the manifest of {where} gives {path} the mode {rec['mode']!r}; refused, nothing restored")
+
+
 def run_marked(remote: RemoteHost, run_id: str) -> bool:
     """True when this run was rolled back on this host already."""
     return remote.stat(f"{remote.backups_root}/{run_id}/{MARK}") is not None
 
 
 def newest_open_run(remote: RemoteHost) -> str | None:
-    """The newest backup run on this host with a manifest and no rolled-back mark."""
+    """The newest backup run on this host with a manifest that lists a file, and no rolled-back mark (a run that
+    wrote nothing is no step of the undo stack)."""
     for run_id in reversed(remote.backup_runs()):
-        if remote.stat(f"{remote.backups_root}/{run_id}/manifest.json") is not None and not run_marked(remote, run_id):
+        if run_marked(remote, run_id):
+            continue
+        try:
+            manifest = remote.read_manifest(run_id)
+        except ValueError:
+            raise RemoteError(f"the manifest of run {run_id} on {remote.host.name} is not JSON; "
+                              f"move {remote.backups_root}/{run_id} away to roll back further") from None
+        if isinstance(manifest, dict) and manifest.get("files"):
             return run_id
     return None
 
@@ -94,7 +134,12 @@ class Rollback(Step):
         if manifest is None:
             plan.notes.append(f"no backups of run {run} here")
             return plan
-        for rec in manifest.get("files", []):
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(files, list):
+            raise StepError(f"the manifest of run {run} on {ctx.host.name} lists no files; nothing restored")
+        for rec in files:  # every entry checked before any is planned: a refusal restores nothing
+            check_entry(rec, ctx.host, ctx.inv, run)
+        for rec in files:
             self._plan_file(remote, rec, plan)
         mark = json.dumps({"run_id": run, "rolled_back_at": int(time.time()), "by": remote.run_id}).encode()
         plan.actions.append(Action(f"mark run {run} rolled back",

@@ -138,3 +138,50 @@ def test_backups_are_pruned_to_keep_backups(lab, tmp_path):
     assert len(runs) == 2
     assert lab.fab("rollback").returncode == 0  # the newest: back to the second hand edit
     assert "hand.edit2" in f.read_text(encoding="latin-1")
+
+
+def plant(lab, host: str, run_id: str, files: list, backups: dict | None = None) -> None:
+    """A backup run made by hand in the host's state_dir (as a planted or corrupt manifest would be)."""
+    d = lab.dir / "state" / host / "backups" / run_id
+    (d / "files").mkdir(parents=True)
+    for name, data in (backups or {}).items():
+        (d / "files" / name).write_bytes(data)
+    (d / "manifest.json").write_text(json.dumps({"run_id": run_id, "host": host, "files": files}))
+
+
+@pytest.mark.parametrize("case", ["remove-outside", "restore-outside", "dotdot", "relative", "backup-name",
+                                  "bad-mode", "not-a-dict"])
+def test_a_planted_manifest_cannot_make_rollback_touch_what_the_project_does_not_manage(lab, tmp_path, case):
+    victim = tmp_path / "victim.conf"
+    victim.write_bytes(b"precious\n")
+    home = lab.hosts["esb-w1"].home
+    inside = str(home / "repository/conf/carbon.xml")
+    entries = {
+        "remove-outside": [{"path": str(victim), "backup": None, "existed": False, "mode": None}],
+        "restore-outside": [{"path": inside, "backup": "0000-carbon.xml", "existed": True, "mode": 0o644},
+                            {"path": str(victim), "backup": "0001-victim.conf", "existed": True, "mode": 0o4755}],
+        "dotdot": [{"path": f"{home}/../../../..{victim}", "backup": None, "existed": False, "mode": None}],
+        "relative": [{"path": "victim.conf", "backup": None, "existed": False, "mode": None}],
+        "backup-name": [{"path": inside, "backup": f"../../../../../../..{victim}", "existed": True, "mode": 0o644}],
+        "bad-mode": [{"path": inside, "backup": "0000-carbon.xml", "existed": True, "mode": 0o17777}],
+        "not-a-dict": ["/etc/passwd"],
+    }[case]
+    plant(lab, "esb-w1", "20990101T000000.000000-1", entries,
+          {"0000-carbon.xml": b"<planted/>\n", "0001-victim.conf": b"#!/bin/sh\n"})
+    before, victim_before = lab.snapshot(), victim.read_bytes()
+    r = lab.fab("rollback")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "[esb-w1] rollback: failed: the manifest of run 20990101T000000.000000-1 on esb-w1 " in r.stdout, r.stdout
+    assert "nothing restored" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    assert victim.read_bytes() == victim_before and os.stat(victim).st_mode & 0o7777 == 0o644
+    assert lab.snapshot() == before  # not even the file inside the product home, nor a rolled-back mark
+
+
+def test_a_run_that_wrote_nothing_is_no_rollback_step(lab, tmp_path):
+    node_config(lab, tmp_path)
+    assert lab.fab("-H", "esb-w1", "set-hostnames").returncode == 0
+    plant(lab, "esb-w1", "20990101T000000.000000-1", [])  # newer, but lists no file
+    r = lab.fab("-H", "esb-w1", "rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[esb-w1] rollback: rolled back (1 item)" in r.stdout
+    assert conf_diff(lab, "esb-w1", "carbon.xml") == []
