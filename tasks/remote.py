@@ -268,14 +268,15 @@ class RemoteHost:
         """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
         (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
         with self._io:
-            st = self.stat(path)
+            target = self.resolve_link(path)  # a symlink stays one: the file it points to is replaced
+            st = self.stat(target)
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
             fresh = backup and path not in self._backed_up
             if backup:
-                self._backup(path, self.read(path) if st is not None else None, st)
+                self._backup(path, self.read(target) if st is not None else None, st)
             try:
-                self._replace(path, data, mode, st, in_place_fallback)
+                self._replace(target, data, mode, st, in_place_fallback)
             except RemoteError as e:
                 if fresh and not getattr(e, "touched", False):
                     self._forget_backup(path)  # the target is as it was: no backup run claims a write
@@ -322,6 +323,35 @@ class RemoteHost:
             except RemoteError as e:
                 e.touched = True  # the new bytes are in place: the backup stays
                 raise
+
+    def resolve_link(self, path: str) -> str:
+        """The path a write must replace: path itself, or the file a symbolic link at path leads to (links in
+        links followed), so that the link stays a link; a link to nothing is refused."""
+        self.counters.sftp_ops += 1
+        try:
+            a = self.sftp.lstat(path)
+        except FileNotFoundError:
+            return path
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{path}: {self._cause(e, path)}") from None
+        if not statmod.S_ISLNK(a.st_mode or 0):
+            return path
+        self.counters.sftp_ops += 2
+        try:
+            real = self.sftp.normalize(path)
+            self.sftp.stat(real)
+        except FileNotFoundError:
+            raise RemoteError(f"{path}: a symbolic link to a file that does not exist "
+                              f"({self._readlink(path)}); refused, fix or remove the link") from None
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{path}: cannot follow the symbolic link: {self._cause(e, path)}") from None
+        return real
+
+    def _readlink(self, path: str) -> str:
+        try:
+            return f"-> {self.sftp.readlink(path)}"
+        except _IO_ERRORS:
+            return "unreadable link"
 
     @staticmethod
     def _beside(path: str) -> str:

@@ -168,8 +168,9 @@ class Rollback(Step):
                 return
             plan.items.append(Item(path, f"content (as before run {run}; private, not shown)",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
+            target = remote.resolve_link(path)  # a link stays a link: the file it leads to is restored
             plan.actions.append(Action(f"restore {path} on the host from its backup",
-                                       lambda: remote.run(restore_on_host_command(backup, path, mode), sudo=True)))
+                                       lambda: remote.run(restore_on_host_command(backup, target, mode), sudo=True)))
             return
         old = remote.read(backup)
         if old is None:
