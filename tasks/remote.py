@@ -32,6 +32,14 @@ from .config import Host
 from .secrets import redact
 
 TMP_MARK = ".esb-tmp-"
+#: the most bytes a read takes by default: WSO2's largest shipped configuration file is under 100 KiB
+CONFIG_LIMIT = 16 << 20
+#: a product script (dbscripts) or a backup may be larger
+SCRIPT_LIMIT = 64 << 20
+#: the hosts file, a certificate
+SMALL_LIMIT = 4 << 20
+#: a jar compared by its sha256 (streamed, never held whole)
+JAR_LIMIT = 1 << 30
 #: what a dropped connection or a refused SFTP request raises in paramiko
 _IO_ERRORS = (OSError, paramiko.SSHException, EOFError)
 #: when this fab run started; orders concurrent runs for the lock's deadlock rule
@@ -218,8 +226,9 @@ class RemoteHost:
                 raise RemoteError(f"{path}: {self._cause(e)}") from None
         return FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
 
-    def read(self, path: str) -> bytes | None:
-        """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused."""
+    def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes | None:
+        """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused, and so is a
+        file over `limit` bytes (the most a file of its `kind` may sensibly hold): never read past the limit."""
         with self._io:
             self.counters.sftp_ops += 1
             try:
@@ -229,14 +238,18 @@ class RemoteHost:
                     raise RemoteError(f"{path}: is a directory, expected a file")
                 if not statmod.S_ISREG(a.st_mode or 0):
                     raise RemoteError(f"{path}: is not a regular file (a FIFO, socket or device); refused")
+                if (a.st_size or 0) > limit:
+                    raise self._too_big(path, a.st_size, limit, kind)
                 with self.sftp.open(path, "rb") as f:
                     f.prefetch(a.st_size or 0)
-                    data = f.read()
+                    data = f.read(limit + 1)  # a file that grew since the stat stops here too
+                if len(data) > limit:
+                    raise self._too_big(path, len(data), limit, kind, "at least ")
             except FileNotFoundError:
                 return None
             except PermissionError:
                 if self.can_sudo:
-                    return self._sudo_read(path)
+                    return self._sudo_read(path, limit)
                 raise RemoteError(f"{path}: permission denied (set SUDO_PASSWORD or sudo = true)") from None
             except _IO_ERRORS as e:
                 st = self.stat(path)
@@ -245,6 +258,11 @@ class RemoteHost:
                 raise RemoteError(f"{path}: cannot read: {self._cause(e)}") from None
         self.counters.bytes_read += len(data)
         return data
+
+    @staticmethod
+    def _too_big(path: str, size: int, limit: int, kind: str, least: str = "") -> RemoteError:
+        return RemoteError(f"{path}: {least}{size} bytes, more than {kind} may hold ({limit} bytes); refused, "
+                           f"not read (check the file by hand)")
 
     def listdir(self, path: str) -> list[str] | None:
         """Names in a remote directory, or None when it does not exist."""
@@ -257,10 +275,37 @@ class RemoteHost:
             except _IO_ERRORS as e:
                 raise RemoteError(f"{path}: {self._cause(e)}") from None
 
-    def sha256(self, path: str) -> str | None:
-        """sha256 of a remote file (read over SFTP), or None when absent."""
-        data = self.read(path)
-        return None if data is None else hashlib.sha256(data).hexdigest()
+    def sha256(self, path: str, limit: int = JAR_LIMIT) -> str | None:
+        """sha256 of a remote file, streamed over SFTP (never whole in memory), or None when absent."""
+        with self._io:
+            self.counters.sftp_ops += 1
+            try:
+                a = self.sftp.stat(path)
+                if not statmod.S_ISREG(a.st_mode or 0):
+                    raise RemoteError(f"{path}: is not a regular file; refused")
+                if (a.st_size or 0) > limit:
+                    raise self._too_big(path, a.st_size, limit, "a jar")
+                h, n = hashlib.sha256(), 0
+                with self.sftp.open(path, "rb") as f:
+                    f.prefetch(a.st_size or 0)
+                    while n <= limit:
+                        chunk = f.read(1 << 20)
+                        if not chunk:
+                            break
+                        h.update(chunk)
+                        n += len(chunk)
+                self.counters.bytes_read += n
+                if n > limit:
+                    raise self._too_big(path, n, limit, "a jar", "at least ")
+                return h.hexdigest()
+            except FileNotFoundError:
+                return None
+            except PermissionError:
+                if self.can_sudo:
+                    return hashlib.sha256(self._sudo_read(path, limit)).hexdigest()
+                raise RemoteError(f"{path}: permission denied (set SUDO_PASSWORD or sudo = true)") from None
+            except _IO_ERRORS as e:
+                raise RemoteError(f"{path}: cannot read: {self._cause(e)}") from None
 
     # ------------------------------------------------------------ writes
     def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False,
@@ -825,9 +870,14 @@ class RemoteHost:
             raise RemoteError(f"{path}: cannot {doing} even with sudo: {redact(last)}")
         return out
 
-    def _sudo_read(self, path: str) -> bytes:
-        """The exact bytes of a file only root may read (base64 on the wire: no decoding on the way)."""
-        out = self._sudo(path, f"base64 -- {shlex.quote(path)}", "read")
+    def _sudo_read(self, path: str, limit: int = CONFIG_LIMIT) -> bytes:
+        """The exact bytes of a file only root may read (base64 on the wire: no decoding on the way), at most
+        only when it holds at most limit bytes."""
+        q = shlex.quote(path)
+        script = (f'n=$(stat -L -c %s -- {q}) || exit 3; [ "$n" -le {limit} ] || '
+                  f'{{ echo "$n bytes, more than the limit of {limit} bytes; refused, not read" >&2; exit 4; }}; '
+                  f'base64 -- {q}')
+        out = self._sudo(path, f"sh -c {shlex.quote(script)}", "read")
         return base64.b64decode("".join(out.split()))
 
     def _sudo_write(self, path: str, data: bytes, mode: int, st: FileStat | None) -> None:

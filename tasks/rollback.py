@@ -19,7 +19,7 @@ import time
 
 from .config import Host, Inventory
 from .plan import Action, FileChange, Item, Plan
-from .remote import TMP_MARK, RemoteError, RemoteHost
+from .remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
 from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
@@ -172,10 +172,10 @@ class Rollback(Step):
             plan.actions.append(Action(f"restore {path} on the host from its backup",
                                        lambda: remote.run(restore_on_host_command(backup, target, mode), sudo=True)))
             return
-        old = remote.read(backup)
+        old = remote.read(backup, SCRIPT_LIMIT, "a backup")
         if old is None:
             raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
-        current = remote.read(path) if st is not None else None
+        current = remote.read(path, SCRIPT_LIMIT, "a file to restore") if st is not None else None
         if current == old and cur_mode == mode:
             return
         plan.items.append(Item(path, f"content (as before run {run})", _size(old, mode),

@@ -13,7 +13,7 @@ from typing import Callable
 
 from ..config import Host, Inventory
 from ..plan import FileChange, Item, Plan
-from ..remote import RemoteError, RemoteHost
+from ..remote import CONFIG_LIMIT, RemoteError, RemoteHost
 from ..secrets import Secrets
 from ..xmldoc import XmlDoc, XmlError, element_markup, escape
 
@@ -43,9 +43,9 @@ class StepContext:
         """Absolute remote path inside the product home."""
         return posixpath.join(self.host.product_home, rel)
 
-    def read_required(self, path: str) -> bytes:
+    def read_required(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes:
         """A remote file the step needs; a clear error naming the product home when absent."""
-        data = self.remote.read(path)
+        data = self.remote.read(path, limit, kind)
         if data is None:
             home = self.host.product_home
             if path.startswith(home + "/") and self.remote.stat(home) is None:

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from ..config import Host, Inventory
 from ..plan import Action, Item, Plan
+from ..remote import SMALL_LIMIT
 from .base import Step, StepContext, StepError
 
 KEY_MODE = 0o600
@@ -187,7 +188,7 @@ def read_pairs(ctx: StepContext, d: str, hostnames: list[str]) -> list[PairState
         st = ctx.remote.stat(key)
         if st is not None and not st.is_file:
             raise StepError(f"{key} on {ctx.host.name} is not a regular file")
-        states.append(PairState(h, None if st is None else statmod.S_IMODE(st.mode), cert=ctx.remote.read(crt)))
+        states.append(PairState(h, None if st is None else statmod.S_IMODE(st.mode), cert=ctx.remote.read(crt, SMALL_LIMIT, "a certificate")))
     present = [s for s in states if s.key_mode is not None]
     if present:
         _, out, _ = ctx.remote.run(pubkey_command([pair_paths(d, s.hostname)[0] for s in present]),

@@ -15,7 +15,7 @@ from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
                      native_password_hash, query, quote_ident, run_script)
 from ..plan import Action, Item, Plan
-from ..remote import RemoteError
+from ..remote import SCRIPT_LIMIT, RemoteError
 from ..sqlscript import ScriptError, Statement, created_tables, split_statements
 from .base import Step, StepContext, StepError
 
@@ -264,8 +264,8 @@ def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
         raise StepError("no host with role = \"manager\": its product home holds the dbscripts")
     try:
         m = ctx.other(managers[0])
-        main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT)))
-        identity = m.remote.read(m.home(IDENTITY_SCRIPT))
+        main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT), SCRIPT_LIMIT, "a product script"))
+        identity = m.remote.read(m.home(IDENTITY_SCRIPT), SCRIPT_LIMIT, "a product script")
     except RemoteError as e:
         raise StepError(f"reading the dbscripts on {managers[0].name}: {e}") from None
     user_scripts, notes = (main,), []

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ..config import Inventory, _is_ip
 from ..plan import FileChange, Item, Plan
+from ..remote import SMALL_LIMIT
 from .base import Step, StepContext, StepError
 
 
@@ -170,7 +171,7 @@ class MapHosts(Step):
         """Read the hosts file over SFTP, plan the managed lines; a write may fall back to in place."""
         wanted = wanted_entries(ctx.inv)
         path = ctx.host.hosts_file
-        old = ctx.remote.read(path)
+        old = ctx.remote.read(path, SMALL_LIMIT, "a hosts file")
         if old is None:
             raise StepError(f"hosts file {path} does not exist on {ctx.host.name} (check hosts_file in hosts.toml)")
         try:
