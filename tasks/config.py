@@ -107,6 +107,7 @@ class Run:
     parallel: int = 8
     keep_backups: int = 5
     lock_wait: int = 60  # seconds a run waits for another run's lock on a host
+    op_timeout: int = 30  # seconds any remote operation may wait for an answer (a host that stopped answering)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ SECTION_FIELDS = {
                  "jdbc_params": str},
     "svn": {"host": str, "repo_path": str, "url": str, "user": str},
     "certs": {"dir": str, "key_bits": int, "days": int},
-    "run": {"parallel": int, "keep_backups": int, "lock_wait": int},
+    "run": {"parallel": int, "keep_backups": int, "lock_wait": int, "op_timeout": int},
 }
 TOP_LEVEL = {"cluster", "defaults", "hosts", "groups", "database", "svn", "certs",
              "artifacts", "hosts_map", "run"}
@@ -376,6 +377,8 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
         raise _err(p, "[run].keep_backups", "must be between 1 and 1000")
     if not 0 <= run.lock_wait <= 86400:
         raise _err(p, "[run].lock_wait", "must be between 0 and 86400 seconds")
+    if not 1 <= run.op_timeout <= 86400:
+        raise _err(p, "[run].op_timeout", "must be between 1 and 86400 seconds")
 
     return Inventory(path=p, cluster=cluster, hosts=hosts, groups=groups, database=database,
                      svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run)

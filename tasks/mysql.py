@@ -81,6 +81,7 @@ class Route:
     port: int
     via: RemoteHost | None = None
     timeout: int = 10
+    op_timeout: float = 30  # the most one reply of the server may take ([run].op_timeout)
     used: str | None = field(default=None, init=False)  # the dest that answered
 
     @property
@@ -117,7 +118,7 @@ class Route:
         # non-ASCII password never matched what CREATE USER stored, and '€' raised an error quoting it)
         conn = pymysql.connect(host=dest, port=self.port, user=user, password=password.encode("utf-8"),
                                autocommit=True, charset="utf8mb4", connect_timeout=self.timeout, bind_address=bind,
-                               defer_connect=True)
+                               read_timeout=self.op_timeout, write_timeout=self.op_timeout, defer_connect=True)
         try:
             conn.connect(sock)
         except pymysql.err.OperationalError as e:

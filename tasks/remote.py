@@ -21,6 +21,7 @@ import stat as statmod
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import paramiko
@@ -29,9 +30,14 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from invoke.exceptions import UnexpectedExit
 
 from .config import Host
+from .deadline import Watchdog
 from .secrets import redact
 
 TMP_MARK = ".esb-tmp-"
+#: [run].op_timeout's default: seconds any remote operation may wait for an answer
+DEFAULT_OP_TIMEOUT = 30
+#: bytes per second an upload is granted on top of op_timeout (a slow link still gets a big jar across)
+UPLOAD_RATE = 256 << 10
 #: the most bytes a read takes by default: WSO2's largest shipped configuration file is under 100 KiB
 CONFIG_LIMIT = 16 << 20
 #: a product script (dbscripts) or a backup may be larger
@@ -129,9 +135,12 @@ class RemoteHost:
     sudo_password: str | None = None
     counters: Counters = field(default_factory=Counters)
     written: list[WriteRecord] = field(default_factory=list)
+    op_timeout: float = DEFAULT_OP_TIMEOUT  # [run].op_timeout: the most any remote operation may wait for an answer
 
     def __post_init__(self):
         self._conn: Connection | None = None
+        self._opening: Connection | None = None  # the connection being opened (the watchdog may have to end it)
+        self.watchdog = Watchdog(self.host.name, self.op_timeout, self._expire)
         self._sftp: paramiko.SFTPClient | None = None
         self._io = threading.RLock()
         self._lock_guard = threading.Lock()  # one lock() at a time per host, however many threads ask
@@ -148,9 +157,35 @@ class RemoteHost:
         """Open the SSH connection and the SFTP session (once, even when threads race for it)."""
         if self._conn is not None and self._sftp is not None:
             return
-        with self._io:
+        with self._io, self.deadline("opening the SSH connection and SFTP session"):
             if self._conn is None or self._sftp is None:
                 self._connect()
+
+    @contextmanager
+    def deadline(self, what: str, extra: float = 0.0):
+        """Run a remote operation under [run].op_timeout (+ extra seconds); once the watchdog ended the connection,
+        this and every later operation fail with its message (host, what it was doing)."""
+        if self.watchdog.expired:
+            raise RemoteError(self.watchdog.expired)
+        try:
+            with self.watchdog.doing(what, extra):
+                yield
+        except Exception as e:
+            if self.watchdog.expired:
+                raise (Unreachable if isinstance(e, Unreachable) else RemoteError)(self.watchdog.expired) from None
+            raise
+        if self.watchdog.expired:  # a call that returned a made-up result (a command's exit -1) after the close
+            raise RemoteError(self.watchdog.expired)
+
+    def _expire(self, reason: str) -> None:
+        """The watchdog's verdict: close the transport so that every blocked call on this host returns."""
+        for conn in (self._conn, self._opening):
+            try:
+                t = conn.client.get_transport() if conn is not None else None
+                if t is not None:
+                    t.close()
+            except Exception:
+                pass
 
     def _connect(self) -> None:
         h = self.host
@@ -170,6 +205,7 @@ class RemoteHost:
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         hostport = h.address if h.port == 22 else f"[{h.address}]:{h.port}"
+        self._opening = conn
         try:
             conn.open()
             self.counters.connections += 1
@@ -189,15 +225,18 @@ class RemoteHost:
         except OSError as e:
             cause = next(iter(getattr(e, "errors", {}).values()), e)  # paramiko: one OSError per address
             raise Unreachable(f"unreachable: cannot connect to {self.where} ({cause.strerror or cause})") from None
+        finally:
+            self._opening = None
         self._conn = conn
 
     def close(self) -> None:
-        """Release the lock (if held) and close SFTP and SSH."""
+        """Release the lock (if held) and close SFTP and SSH; a host that stopped answering is not asked again."""
         try:
-            if self._locked:
+            if self._locked and not self.watchdog.expired:
                 self.unlock()
         except Exception:
             pass
+        self.watchdog.stop()
         for closer in (self._sftp, self._conn):
             try:
                 if closer is not None:
@@ -214,7 +253,7 @@ class RemoteHost:
     # ------------------------------------------------------------ reads
     def stat(self, path: str) -> FileStat | None:
         """Stat a remote path (following links); None when it does not exist."""
-        with self._io:
+        with self._io, self.deadline(f"checking {path}"):
             self.counters.sftp_ops += 1
             try:
                 a = self.sftp.stat(path)
@@ -229,7 +268,7 @@ class RemoteHost:
     def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes | None:
         """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused, and so is a
         file over `limit` bytes (the most a file of its `kind` may sensibly hold): never read past the limit."""
-        with self._io:
+        with self._io, self.deadline(f"reading {path}"):
             self.counters.sftp_ops += 1
             try:
                 # stat first (it also sizes the prefetch): opening a FIFO would block the SFTP server for good
@@ -266,7 +305,7 @@ class RemoteHost:
 
     def listdir(self, path: str) -> list[str] | None:
         """Names in a remote directory, or None when it does not exist."""
-        with self._io:
+        with self._io, self.deadline(f"listing {path}"):
             self.counters.sftp_ops += 1
             try:
                 return self.sftp.listdir(path)
@@ -277,7 +316,7 @@ class RemoteHost:
 
     def sha256(self, path: str, limit: int = JAR_LIMIT) -> str | None:
         """sha256 of a remote file, streamed over SFTP (never whole in memory), or None when absent."""
-        with self._io:
+        with self._io, self.deadline(f"hashing {path}"):
             self.counters.sftp_ops += 1
             try:
                 a = self.sftp.stat(path)
@@ -289,7 +328,8 @@ class RemoteHost:
                 with self.sftp.open(path, "rb") as f:
                     f.prefetch(a.st_size or 0)
                     while n <= limit:
-                        chunk = f.read(1 << 20)
+                        with self.watchdog.doing(f"hashing {path}"):  # each MiB that arrives is progress
+                            chunk = f.read(1 << 20)
                         if not chunk:
                             break
                         h.update(chunk)
@@ -312,7 +352,7 @@ class RemoteHost:
               backup: bool = True) -> None:
         """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
         (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
-        with self._io:
+        with self._io, self.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
             target = self.resolve_link(path)  # a symlink stays one: the file it points to is replaced
             st = self.stat(target)
             if st is not None and st.is_dir:
@@ -447,10 +487,12 @@ class RemoteHost:
 
     def _alive(self) -> bool:
         t = self._conn.transport if self._conn is not None else None
-        return bool(t is not None and t.is_active())
+        return bool(t is not None and t.is_active() and not self.watchdog.expired)
 
     def _cause(self, e: BaseException, path: str | None = None) -> str:
         """Why an SFTP request failed, in words: a lost connection, a read-only or full disk, or the OS reason."""
+        if self.watchdog.expired:
+            return self.watchdog.expired
         if not self._alive():
             return f"connection to {self.where} lost"
         msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
@@ -475,7 +517,7 @@ class RemoteHost:
         return None
 
     def chmod(self, path: str, mode: int) -> None:
-        with self._io:
+        with self._io, self.deadline(f"changing the mode of {path}"):
             self.counters.sftp_ops += 1
             try:
                 self.sftp.chmod(path, mode)
@@ -484,7 +526,7 @@ class RemoteHost:
 
     def mkdir_p(self, path: str, mode: int = 0o755) -> None:
         """Create a directory and its parents (each directory is checked once per run)."""
-        with self._io:
+        with self._io, self.deadline(f"creating {path}"):
             if path in self._made:
                 return
             parts = []
@@ -503,7 +545,7 @@ class RemoteHost:
 
     def remove(self, path: str, backup: bool = True) -> None:
         """Remove a file (after backing it up, unless backup=False)."""
-        with self._io:
+        with self._io, self.deadline(f"removing {path}"):
             st = self.stat(path)
             if st is None:
                 return
@@ -555,7 +597,7 @@ class RemoteHost:
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
         """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run."""
-        with self._io:
+        with self._io, self.deadline("backing up files on the host"):
             todo = [(p, self.stat(p)) for p in dict.fromkeys(paths) if p not in self._backed_up]
             names, copies = [], []
             for i, (path, st) in enumerate(todo):
@@ -625,7 +667,8 @@ class RemoteHost:
         """Keep the newest `keep` backup runs."""
         runs = self.backup_runs()
         for old in runs[:-keep] if keep else runs:
-            self._rmtree(f"{self.backups_root}/{old}")
+            with self.deadline(f"removing the old backups {old}"):
+                self._rmtree(f"{self.backups_root}/{old}")
 
     def _rmtree(self, path: str) -> None:
         self.counters.sftp_ops += 1
@@ -653,7 +696,7 @@ class RemoteHost:
         for, up to `wait` seconds, except where waiting could deadlock: a run that already holds other
         hosts' locks never waits for a run that started before it; it refuses at once instead.
         """
-        with self._lock_guard:
+        with self._lock_guard, self.deadline("taking the run lock"):  # each answered poll is progress
             if not self._locked:
                 self._lock(wait)
 
@@ -796,7 +839,7 @@ class RemoteHost:
 
     def unlock(self, force: bool = False) -> None:
         """Release this run's lock on the host."""
-        with self._io:
+        with self._io, self.deadline("releasing the run lock"):
             self._discard_dir(f"{self.state_dir}/lock")
             self._locked = False
             with _held_guard:
@@ -807,9 +850,15 @@ class RemoteHost:
     def can_sudo(self) -> bool:
         return self.host.sudo and self.host.user != "root"
 
-    def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True):
-        """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr)."""
+    def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True,
+            extra_time: float = 0.0):
+        """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr).
+        It may take [run].op_timeout + extra_time seconds."""
         self.connect()
+        with self.deadline(f"running `{redact(command.split()[0])}`", extra_time):
+            return self._run(command, stdin, sudo, check)
+
+    def _run(self, command: str, stdin: bytes | None, sudo: bool, check: bool):
         if not self._alive():
             raise RemoteError(f"`{redact(command.split()[0])}` not run: connection to {self.where} lost")
         self.counters.commands += 1
@@ -838,8 +887,11 @@ class RemoteHost:
         self.connect()
         self.counters.channels += 1
         try:
-            return self._conn.transport.open_channel("direct-tcpip", (dest, port), ("127.0.0.1", 0),
-                                                     timeout=timeout or self.host.connect_timeout)
+            with self.deadline(f"opening a channel to {dest}:{port}"):
+                chan = self._conn.transport.open_channel("direct-tcpip", (dest, port), ("127.0.0.1", 0),
+                                                         timeout=timeout or self.host.connect_timeout)
+            chan.settimeout(self.op_timeout)  # a read through the tunnel (a database reply) has the deadline too
+            return chan
         except paramiko.ChannelException as e:
             raise RemoteError(f"{self.host.name} cannot open {dest}:{port} ({e.text or e})") from None
         except (paramiko.SSHException, OSError) as e:

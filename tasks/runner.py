@@ -50,7 +50,8 @@ class Session:
                 raise Unreachable(self._errors[host.name])
             r = self._remotes.get(host.name)
             if r is None:
-                r = RemoteHost(host, self.run_id, self.secrets.get("SUDO_PASSWORD"))
+                r = RemoteHost(host, self.run_id, self.secrets.get("SUDO_PASSWORD"),
+                               op_timeout=self.inv.run.op_timeout)
                 self._remotes[host.name] = r
         try:
             r.connect()

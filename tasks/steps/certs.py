@@ -222,7 +222,9 @@ def check_creatable(ctx: StepContext, d: str) -> None:
 def renew(ctx: StepContext, d: str, hostnames: list[str], script: str) -> None:
     """Back up the old pairs on the host, then run the openssl script (one command)."""
     ctx.remote.backup_on_host([p for h in hostnames for p in pair_paths(d, h)], sudo=True)
-    run_or_fail(ctx, f"sh -c {shlex.quote(script)}", f"openssl on {ctx.host.name} could not make the certificates in {d}")
+    # a big RSA key takes a while: (bits / 2048)^3 seconds per pair on top of [run].op_timeout
+    run_or_fail(ctx, f"sh -c {shlex.quote(script)}", f"openssl on {ctx.host.name} could not make the certificates in {d}",
+                extra_time=len(hostnames) * (ctx.inv.certs.key_bits / 2048) ** 3 * 2)
 
 
 def tighten(ctx: StepContext, keys: list[str], cmd: str) -> None:
@@ -231,9 +233,9 @@ def tighten(ctx: StepContext, keys: list[str], cmd: str) -> None:
     run_or_fail(ctx, cmd, f"cannot set mode 0600 on the keys on {ctx.host.name}")
 
 
-def run_or_fail(ctx: StepContext, cmd: str, failure: str) -> None:
+def run_or_fail(ctx: StepContext, cmd: str, failure: str, extra_time: float = 0.0) -> None:
     """Run a command on the host (sudo where configured); a StepError of `failure` and its last error line."""
-    code, _, err = ctx.remote.run(cmd, sudo=True, check=False)
+    code, _, err = ctx.remote.run(cmd, sudo=True, check=False, extra_time=extra_time)
     if code != 0:
         last = (err.strip().splitlines() or ["no message"])[-1]
         raise StepError(f"{failure}: {last}")

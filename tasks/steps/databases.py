@@ -250,10 +250,10 @@ def route_for(ctx: StepContext) -> Route:
     node = ctx.inv.hosts.get(d.host or ctx.host.name)
     address = node.address if node else d.host
     if not d.tunnel:
-        return Route((address,), d.port, timeout=ctx.host.connect_timeout)
+        return Route((address,), d.port, timeout=ctx.host.connect_timeout, op_timeout=ctx.inv.run.op_timeout)
     here = address == ctx.host.address
     dests = tuple(dict.fromkeys(("127.0.0.1", address) if here else (address,)))
-    return Route(dests, d.port, via=ctx.remote, timeout=ctx.host.connect_timeout)
+    return Route(dests, d.port, via=ctx.remote, timeout=ctx.host.connect_timeout, op_timeout=ctx.inv.run.op_timeout)
 
 
 def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:

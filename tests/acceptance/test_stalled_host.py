@@ -1,0 +1,98 @@
+"""A host that stops answering (issue 9): its SSH session processes are SIGSTOPped in the middle of a run, as
+behind a stalled link.  The run does not hang: that host fails with a message naming it and what it was doing
+after [run].op_timeout, the others finish, report and release their locks, exit 1."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.cluster import node_config
+from tests.acceptance.test_faults import descendants, start_fab
+from tasks.rollout import NODE_STEPS
+from tests.lab import Lab
+
+FROZEN = "esb-w1"
+
+
+def session_up(lab: Lab, name: str) -> list[int]:
+    """The per-connection sshd processes of the host once a logged-in session exists, else []."""
+    kids = descendants(lab.hosts[name].proc.pid)
+    for k in kids:
+        try:
+            if b"@notty" in Path(f"/proc/{k}/cmdline").read_bytes():
+                return kids
+        except OSError:
+            pass
+    return []
+
+
+def freeze_mid_run(lab: Lab, proc, name: str, after: float = 0.0) -> list[int]:
+    """Wait for the host's session, let the run get going on it, then SIGSTOP every process of the session."""
+    started = time.monotonic()
+    while not session_up(lab, name):
+        assert proc.poll() is None and time.monotonic() - started < 30, "the run never reached the host"
+        time.sleep(0.01)
+    time.sleep(after)
+    kids = descendants(lab.hosts[name].proc.pid)
+    for k in kids:
+        os.kill(k, signal.SIGSTOP)
+    return kids
+
+
+def thaw_and_end(kids: list[int]) -> None:
+    for k in kids:
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            try:
+                os.kill(k, sig)
+            except ProcessLookupError:
+                pass
+
+
+def locks(lab: Lab) -> dict[str, bool]:
+    return {n: (lab.state_dir(n) / "lock").exists() for n in lab.hosts}
+
+
+@pytest.mark.parametrize("mode", ["verify", "patch"])
+def test_a_frozen_host_fails_by_name_and_the_others_finish(lab: Lab, mode, tmp_path):
+    node_config(lab, tmp_path)
+    if mode == "verify":
+        timeout = 3
+        lab.extra_toml = f"[run]\nop_timeout = {timeout}\n\n" + lab.extra_toml
+        lab.write_toml()
+        # every node step and the cluster checks: enough work that the freeze lands in the middle of it
+        args = ("verify", "--steps", ",".join(NODE_STEPS) + ",cluster", "--json")
+    else:  # no [run] table at all: the default a user gets
+        timeout = 30
+        args = ("setup-worker", "--json")
+    t0 = time.monotonic()
+    proc = start_fab(lab, *args)
+    kids = freeze_mid_run(lab, proc, FROZEN)
+    try:
+        out, err = proc.communicate(timeout=timeout + 60)
+    finally:
+        thaw_and_end(kids)
+    took = time.monotonic() - t0
+    assert proc.returncode == 1, out + err
+    doc = json.loads(out)
+    mine = doc["hosts"][FROZEN]
+    failed = [s for s in mine.values() if s["status"] == "failed"]
+    assert failed, mine
+    msg = failed[0]["message"]
+    assert f"{FROZEN}: no answer for {timeout}s while " in msg and "[run].op_timeout" in msg, msg
+    others = [n for n in ("esb-mgr", "esb-w2") if n in doc["hosts"]]
+    assert others
+    for n in others:
+        assert {s["status"] for s in doc["hosts"][n].values()} <= {"ok", "drift", "changed", "skipped"}, doc["hosts"][n]
+    if mode == "patch":
+        assert {s["status"] for s in doc["hosts"]["esb-w2"].values()} == {"changed"}
+        assert doc["hosts"]["esb-w2"].keys() == mine.keys()  # every step of the other worker reported
+    assert not any(v for n, v in locks(lab).items() if n != FROZEN), locks(lab)  # the others released theirs
+    assert took < timeout + 30, took
+    # the host answers again: the next run completes (a lock the frozen run left is a dead run's: broken)
+    r = lab.fab(*args)
+    assert r.returncode in (0, 2), r.stdout + r.stderr
