@@ -55,6 +55,11 @@ class Host:
         return self.role in ESB_ROLES
 
     @property
+    def machine(self) -> tuple[str, str, int, str]:
+        """What makes two entries one machine's (one login, one home): user, address, SSH port, state_dir."""
+        return (self.user, self.address, self.port, self.state_dir)
+
+    @property
     def sub_domain(self) -> str:
         """The Hazelcast subDomain of this node: mgt or worker."""
         return "mgt" if self.role == "manager" else "worker"
@@ -144,6 +149,10 @@ class Inventory:
             raise ConfigError(f"{self.path}: [artifacts] {key} is not set")
         p = Path(os.path.expanduser(self.artifacts[key]))
         return p if p.is_absolute() else self.base_dir / p
+
+    def machine_mates(self, host: Host) -> list[Host]:
+        """The other entries reached as the same login on the same machine (CONTRACT §5)."""
+        return [h for h in self.hosts.values() if h.machine == host.machine and h.name != host.name]
 
     def cluster_peers(self, host: Host) -> list[Host]:
         """The WKA members of a node: the other role's ESB nodes."""
@@ -298,6 +307,15 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
                 raise _err(p, f"[hosts.{h.name}].member_port",
                            f"{h.member_port} on {h.member_host} is already used by {seen[key]}")
             seen[key] = h.name
+    homes: dict[tuple, str] = {}
+    for h in hosts.values():
+        if h.is_esb:
+            key = (h.user, h.address, h.port, h.product_home)
+            if key in homes:
+                raise _err(p, f"[hosts.{h.name}].product_home",
+                           f"{h.product_home} on {h.user}@{h.address}:{h.port} is already {homes[key]}'s; several "
+                           f"nodes on one machine need a product home each (the guide's step 7 copies it)")
+            homes[key] = h.name
     if len([h for h in hosts.values() if h.role == "manager"]) > 1:
         raise _err(p, "[hosts]", "more than one host has role = \"manager\"")
 

@@ -66,6 +66,11 @@ class Unreachable(RemoteError):
     """The host could not be reached or refused our credentials."""
 
 
+def node_state_dir(host: Host) -> str:
+    """The node's own state folder on its machine (CONTRACT §5: several nodes may share one login)."""
+    return f"{host.state_dir}/nodes/{host.name}"
+
+
 def _run_order(owner: dict) -> tuple:
     """A total order of runs by start time (older first), for the lock's deadlock rule."""
     started = owner.get("started", owner.get("time", 0))
@@ -146,7 +151,7 @@ class RemoteHost:
         self._lock_guard = threading.Lock()  # one lock() at a time per host, however many threads ask
         self._made: set[str] = set()  # directories mkdir_p made or found this run
         self._backed_up: dict[str, str | None] = {}
-        self._locked = False
+        self._held_locks: list[str] = []  # lock directories this run holds on the host (node, then machine)
 
     # ------------------------------------------------------------ connect
     @property
@@ -232,7 +237,7 @@ class RemoteHost:
     def close(self) -> None:
         """Release the lock (if held) and close SFTP and SSH; a host that stopped answering is not asked again."""
         try:
-            if self._locked and not self.watchdog.expired:
+            if self._held_locks and not self.watchdog.expired:
                 self.unlock()
         except Exception:
             pass
@@ -574,8 +579,9 @@ class RemoteHost:
     # ------------------------------------------------------------ backups
     @property
     def state_dir(self) -> str:
-        """Where backups and the lock live (host field state_dir; relative = login home)."""
-        return self.host.state_dir
+        """Where this node's backups and lock live: nodes/<name> under the host field state_dir (relative = login
+        home). The state belongs to the node, not to the login: several nodes on one machine never share it."""
+        return node_state_dir(self.host)
 
     @property
     def backups_root(self) -> str:
@@ -696,16 +702,37 @@ class RemoteHost:
         for, up to `wait` seconds, except where waiting could deadlock: a run that already holds other
         hosts' locks never waits for a run that started before it; it refuses at once instead.
         """
-        with self._lock_guard, self.deadline("taking the run lock"):  # each answered poll is progress
-            if not self._locked:
-                self._lock(wait)
+        self._take(self.lock_path, wait, "the run lock")
 
-    def _lock(self, wait: float) -> None:
+    @property
+    def lock_path(self) -> str:
+        """The node's own lock: a run writing this node's files holds it."""
+        return f"{self.state_dir}/lock"
+
+    @property
+    def machine_lock_path(self) -> str:
+        """The machine's lock (beside every node's state): a run writing a file the machine's nodes share (the
+        hosts file, certs.dir) holds it, so that two runs for two nodes of one machine never edit it at once."""
+        return f"{self.host.state_dir}/machine.lock"
+
+    def lock_machine(self, wait: float = 60.0) -> None:
+        """Take the machine's lock (once per run; the Session makes sure one RemoteHost per machine asks)."""
+        self._take(self.machine_lock_path, wait, "the machine lock")
+
+    @property
+    def _locked(self) -> bool:
+        return self.lock_path in self._held_locks
+
+    def _take(self, path: str, wait: float, what: str) -> None:
+        with self._lock_guard, self.deadline(f"taking {what}"):  # each answered poll is progress
+            if path not in self._held_locks:
+                self._lock(wait, path)
+
+    def _lock(self, wait: float, path: str) -> None:
         me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
               "time": int(time.time()), "started": RUN_STARTED}
-        path = f"{self.state_dir}/lock"
         deadline = time.monotonic() + wait
-        self.mkdir_p(self.state_dir, 0o700)
+        self.mkdir_p(posixpath.dirname(path), 0o700)
         told = refused = False
         while True:
             # the lock directory is made whole (owner inside) beside its place, then renamed into it: a
@@ -727,12 +754,12 @@ class RemoteHost:
             else:
                 with _held_guard:
                     _held.add(id(self))
-                self._locked = True
+                self._held_locks.append(path)
                 return
             refused = False
-            holder = self._lock_holder()
+            holder = self._lock_holder(path)
             if holder is None or self._stale(holder):
-                self._break_lock(holder)
+                self._break_lock(holder, path)
                 continue
             who = f"{holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('node')}"
             if time.monotonic() >= deadline:
@@ -758,16 +785,16 @@ class RemoteHost:
         with _held_guard:
             return bool(_held - {id(self)})
 
-    def _lock_holder(self) -> dict | None:
+    def _lock_holder(self, path: str) -> dict | None:
         """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
         try:
-            data = self.read(f"{self.state_dir}/lock/owner")
+            data = self.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file")
         except RemoteError:
             if not self._alive():
                 raise
             return None
         if data is None:
-            st = self.stat(f"{self.state_dir}/lock")
+            st = self.stat(path)
             # a lock dir with no owner yet: another run is between mkdir and write; treat as held briefly
             if st is not None and time.time() - st.mtime < 10:
                 return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
@@ -790,12 +817,11 @@ class RemoteHost:
                 return False
         return time.time() - holder.get("time", 0) > 3600
 
-    def _break_lock(self, holder: dict | None) -> None:
+    def _break_lock(self, holder: dict | None, path: str) -> None:
         """Remove a dead run's lock and the temp files it left.
 
         The lock is renamed aside first, so of two runs breaking it only one wins; a lock found to be
         another (live) run's by then is put back."""
-        path = f"{self.state_dir}/lock"
         aside = f"{path}.stale-{pysecrets.token_hex(4)}"
         try:
             self.counters.sftp_ops += 1
@@ -840,8 +866,9 @@ class RemoteHost:
     def unlock(self, force: bool = False) -> None:
         """Release this run's lock on the host."""
         with self._io, self.deadline("releasing the run lock"):
-            self._discard_dir(f"{self.state_dir}/lock")
-            self._locked = False
+            for path in reversed(self._held_locks):
+                self._discard_dir(path)
+            self._held_locks = []
             with _held_guard:
                 _held.discard(id(self))
 

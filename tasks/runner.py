@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from typing import Callable
 
 from .config import Host, Inventory
@@ -41,6 +42,8 @@ class Session:
         self._remotes: dict[str, RemoteHost] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._machines: dict[tuple, threading.Lock] = {}  # per machine: its nodes' turns at shared files
+        self._machine_held: set[tuple] = set()  # machines whose lock this run holds
         self._started = time.monotonic()
 
     def remote(self, host: Host) -> RemoteHost:
@@ -65,6 +68,19 @@ class Session:
             raise
         return r
 
+    @contextmanager
+    def shared(self, host: Host, remote: RemoteHost):
+        """Around a step that writes a file the nodes of one machine share: the machine's nodes take turns (the
+        second sees the first one's write: one write, one backup), and a writing run holds the machine's lock
+        (taken once per run, where the inventory puts several nodes on the machine)."""
+        with self._lock:
+            turn = self._machines.setdefault(host.machine, threading.Lock())
+        with turn:
+            if self.mode in WRITE_MODES and self.inv.machine_mates(host) and host.machine not in self._machine_held:
+                remote.lock_machine(self.inv.run.lock_wait)
+                self._machine_held.add(host.machine)
+            yield
+
     def remotes(self) -> dict[str, RemoteHost]:
         """The hosts connected so far, by name."""
         return dict(self._remotes)
@@ -84,26 +100,31 @@ class Session:
 
 def run_on_host(step: Step, host: Host, session: Session) -> StepResult:
     """Plan (and in patch mode apply) one step on one host; never raises."""
-    mode = session.mode
     skip = step.applies_to(host, session.inv)
     if skip:
         return StepResult(host.name, step.name, "skipped", message=skip)
     try:
         remote = session.remote(host)
-        ctx = StepContext(host, session.inv, session.secrets, remote, mode, session.remote)
-        plan: Plan = step.plan(ctx)
-        if not plan:
-            return StepResult(host.name, step.name, "ok", notes=plan.notes)
-        if mode == "verify":
-            return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes)
-        if mode == "dry-run":
-            return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes)
-        step.apply(ctx, plan)
-        return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes)
+        with session.shared(host, remote) if step.shared else nullcontext():
+            return _plan_and_apply(step, host, session, remote)
     except (StepError, RemoteError, XmlError, SecretMissing) as e:
         return StepResult(host.name, step.name, "failed", message=redact(str(e)))
     except Exception as e:  # a bug must still not hide the other hosts' results
         return StepResult(host.name, step.name, "failed", message=safe_error(e))
+
+
+def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost) -> StepResult:
+    mode = session.mode
+    ctx = StepContext(host, session.inv, session.secrets, remote, mode, session.remote)
+    plan: Plan = step.plan(ctx)
+    if not plan:
+        return StepResult(host.name, step.name, "ok", notes=plan.notes)
+    if mode == "verify":
+        return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes)
+    if mode == "dry-run":
+        return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes)
+    step.apply(ctx, plan)
+    return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes)
 
 
 def in_parallel(items: list, fn: Callable, parallel: int) -> list:

@@ -19,10 +19,14 @@ def lab_session():
 
 
 @pytest.fixture
-def lab(lab_session):
-    """The session lab with fresh product homes, hosts files, hosts.toml and no .env."""
+def lab(lab_session, request):
+    """The session lab with fresh product homes, hosts files, hosts.toml and no .env.
+
+    Parametrized indirectly with True (`default_state`), its hosts.toml has no state_dir key: every node's state
+    goes where a user's would, .esb-cluster/nodes/<name> in the login home."""
     lab_session.extra_toml = ""
     lab_session.env = {}
+    lab_session.default_state = getattr(request, "param", False)
     for h in lab_session.hosts.values():
         if h.proc is None or h.proc.poll() is not None:
             lab_session.start(h)

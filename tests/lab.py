@@ -83,6 +83,8 @@ class LabHost:
     member_port: int | None = None
     proc: subprocess.Popen | None = None
     sshd_config: Path | None = None
+    hosts_path: Path | None = None  # a hosts file shared with other entries of the machine (SharedLab)
+    port_offset: int = 0
 
     @property
     def home(self) -> Path:
@@ -90,7 +92,7 @@ class LabHost:
 
     @property
     def hosts_file(self) -> Path:
-        return self.root / "etc-hosts"
+        return self.hosts_path or self.root / "etc-hosts"
 
     def conf(self, rel: str) -> Path:
         return self.home / "repository" / "conf" / rel
@@ -105,6 +107,7 @@ class Lab:
     extra_toml: str = ""
     env: dict[str, str] = field(default_factory=dict)
     svn_port: int = 3690  # [svn] url port; tests/svnlab.py sets it to its svnserve's
+    default_state: bool = False  # no state_dir key: every node's state in .esb-cluster of the login (root) home
     fixture: Path | None = None  # the product files of every ESB host (default: product_fixture())
 
     @property
@@ -164,6 +167,8 @@ class Lab:
             self.reset_host(h)
         shutil.rmtree(self.dir / "state", ignore_errors=True)
         shutil.rmtree(self.dir / ".esb-state", ignore_errors=True)
+        for name in self.hosts:  # the lab's own nodes' default state, if a test used it
+            shutil.rmtree(self.home_state / "nodes" / name, ignore_errors=True)
         self.write_toml()
 
     def start(self, h: LabHost) -> None:
@@ -226,7 +231,8 @@ class Lab:
             """)]
         for h in self.hosts.values():
             out.append(f"[hosts.{h.name}]\naddress = \"{h.address}\"\nport = {h.port}\nrole = \"{h.role}\"\n"
-                       f"hosts_file = \"{h.hosts_file}\"\nstate_dir = \"{self.dir / 'state' / h.name}\"\n")
+                       f"hosts_file = \"{h.hosts_file}\"\n"
+                       + ("" if self.default_state else f"state_dir = \"{self.dir / 'state' / h.name}\"\n"))
             if h.member_port:
                 out.append(f"member_port = {h.member_port}\nproduct_home = \"{h.home}\"\n")
             out.append("\n")
@@ -260,9 +266,17 @@ class Lab:
         return subprocess.run([fab_bin(), *args], cwd=REPO, env=self.fab_env(env), capture_output=True,
                               text=True, timeout=timeout)
 
+    @property
+    def home_state(self) -> Path:
+        """The default state_dir of the login (root)."""
+        return Path(os.path.expanduser("~root")) / ".esb-cluster"
+
     def state_dir(self, name: str) -> Path:
-        """The host's state_dir of the lab's hosts.toml (backups, the run lock)."""
-        return self.dir / "state" / name
+        """The node's own state (backups, the run lock): nodes/<name> under the state_dir of the lab's hosts.toml
+        (with default_state: under the login home's .esb-cluster)."""
+        if self.default_state:
+            return self.home_state / "nodes" / name
+        return self.dir / "state" / name / "nodes" / name
 
     def snapshot(self, state: bool = True) -> dict[str, tuple[bytes, int]]:
         """Every entry under every host root and, with `state`, under every host's state_dir (to prove
@@ -276,7 +290,7 @@ class Lab:
         no lock, no backups/<run id>, no manifest, no temp file.  state=False: the host roots only
         (comparisons across a run that writes, whose backups stay).
         """
-        roots = [h.root for h in self.hosts.values()]
+        roots = [h.root for h in self.hosts.values()] + self.extra_roots(state)
         if state:
             roots += [self.state_dir(name) for name in self.hosts]
         snap: dict[str, tuple[bytes, int]] = {}
@@ -295,10 +309,106 @@ class Lab:
                         snap[str(p)] = (b"<special>", -3)
         return dict(sorted(snap.items()))
 
+    def extra_roots(self, state: bool) -> list[Path]:
+        """More folders a snapshot covers (a subclass's shared files)."""
+        return []
+
     @staticmethod
     def files(snap: dict[str, tuple[bytes, int]]) -> dict[str, tuple[bytes, int]]:
         """The regular files of a snapshot."""
         return {p: v for p, v in snap.items() if v[1] >= 0}
+
+
+class SharedLab(Lab):
+    """Several hosts.toml entries on ONE machine (CONTRACT §5), as a user writes them for a single-VM cluster:
+    one sshd, one login (root), one hosts file, no state_dir key at all (the default: .esb-cluster in the
+    login home); each ESB node has its own product home, member_port and port_offset."""
+
+    @classmethod
+    def create(cls, n_workers: int = 2, base: Path | None = None, first_octet: int = 20,
+               extra_roles: tuple[str, ...] = ("db",), fixture: Path | None = None) -> "SharedLab":
+        d = Path(tempfile.mkdtemp(prefix="esbshared-", dir=base))
+        lab = cls(d, fixture=fixture)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
+        os.chmod(lab.key, 0o600)
+        (d / "authorized_keys").write_text((d / "id_ed25519.pub").read_text())
+        addr = f"127.0.0.{first_octet}"
+        port = free_port(addr)
+        (d / "machine").mkdir()
+        specs = [("esb-mgr", "manager")] + [(f"esb-w{i + 1}", "worker") for i in range(n_workers)]
+        specs += [(f"{r}1", r) for r in extra_roles]
+        for i, (name, role) in enumerate(specs):
+            esb = role in ("manager", "worker")
+            lab.hosts[name] = LabHost(name, role, addr, port, d / "hosts" / name,
+                                      member_port=4100 + 100 * i if esb else None,
+                                      hosts_path=d / "machine" / "etc-hosts", port_offset=i if esb else 0)
+        Path("/run/sshd").mkdir(parents=True, exist_ok=True)
+        for h in lab.hosts.values():
+            lab.reset_host(h)
+        lab.start(next(iter(lab.hosts.values())))
+        lab.write_known_hosts()
+        lab.write_toml()
+        return lab
+
+    def state_dir(self, name: str) -> Path:
+        return self.home_state / "nodes" / name
+
+    def extra_roots(self, state: bool) -> list[Path]:
+        return [self.dir / "machine"] + ([self.home_state] if state and self.home_state.exists() else [])
+
+    def start(self, h: LabHost) -> None:
+        """One sshd serves every entry."""
+        first = next(iter(self.hosts.values()))
+        if first.proc is None or first.proc.poll() is not None:
+            super().start(first)
+        for other in self.hosts.values():
+            other.proc, other.sshd_config = first.proc, first.sshd_config
+
+    def stop(self, h: LabHost) -> None:
+        for other in self.hosts.values():
+            if other.proc and other.proc.poll() is None:
+                other.proc.terminate()
+                other.proc.wait(5)
+
+    def reset(self) -> None:
+        super().reset()
+        shutil.rmtree(self.home_state, ignore_errors=True)
+
+    def close(self) -> None:
+        super().close()
+        shutil.rmtree(self.home_state, ignore_errors=True)
+
+    def write_known_hosts(self) -> None:
+        pub = (self.dir / "host_key.pub").read_text().split()
+        h = next(iter(self.hosts.values()))
+        self.known_hosts.write_text(f"[{h.address}]:{h.port} {pub[0]} {pub[1]}\n")
+
+    def toml(self) -> str:
+        """No state_dir anywhere; one hosts file for the machine, in [defaults]."""
+        out = [CLUSTER_TOML, textwrap.dedent(f"""\
+            [defaults]
+            user = "root"
+            key_filename = "{self.key}"
+            known_hosts = "{self.known_hosts}"
+            host_key_policy = "strict"
+            hosts_file = "{self.dir / 'machine' / 'etc-hosts'}"
+            """)]
+        for h in self.hosts.values():
+            out.append(f"[hosts.{h.name}]\naddress = \"{h.address}\"\nport = {h.port}\nrole = \"{h.role}\"\n")
+            if h.member_port:
+                out.append(f"member_port = {h.member_port}\nproduct_home = \"{h.home}\"\nport_offset = {h.port_offset}\n")
+            out.append("\n")
+        mgr = self.hosts["esb-mgr"]
+        out.append(textwrap.dedent(f"""\
+            [svn]
+            host = "esb-mgr"
+            repo_path = "{self.dir / 'svn' / 'depsyncrepo'}"
+            url = "svn://{mgr.address}:{self.svn_port}/depsyncrepo/"
+            user = "repouser"
+            """))
+        out.append(self.extra_toml)
+        return "\n".join(out)
 
 
 if __name__ == "__main__":  # manual use: python -m tests.lab

@@ -70,6 +70,7 @@ class Step:
     esb_only = True  # hosts that are not manager/worker are skipped
     secrets: tuple[str, ...] = ()  # secrets patch and dry-run need (checked before any host is touched)
     roles: tuple[str, ...] = ("manager", "worker")  # the roles of the default targets
+    shared = False  # writes a file several nodes of one machine share (the hosts file, certs.dir)
 
     def preflight(self, inv: Inventory, secrets: Secrets) -> None:
         """Check what the step needs on this machine (secrets, local files); StepError or SecretMissing."""

@@ -243,6 +243,7 @@ def run_or_fail(ctx: StepContext, cmd: str, failure: str, extra_time: float = 0.
 
 class CreateCerts(Step):
     name = "create-certs"
+    shared = True  # certs.dir is the machine's
     phase = "certificates"
     help = ("RSA key (0600, unencrypted) + self-signed SHA-256 certificate per cluster hostname in certs.dir, "
             "CN and subjectAltName = hostname (guide: Crear los certificados SSL)")

@@ -163,6 +163,7 @@ def plan_hosts(text: str, wanted: dict[str, str], label: str) -> tuple[str, list
 
 class MapHosts(Step):
     name = "map-hosts"
+    shared = True  # one hosts file for every node of a machine
     phase = "nodes"
     help = ("hosts file: [database].alias -> database address, plus [hosts_map] lines "
             "(guide: Creando las base de datos, 4)")

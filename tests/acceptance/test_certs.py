@@ -68,7 +68,7 @@ def test_verify_flags_a_certificate_for_another_cn_and_patch_renews_only_that_pa
     assert {p: p.stat().st_mtime_ns for p in d.glob("mgt.*")} == mgt  # the valid pair was left alone
     assert lab.fab("create-certs", "--verify").returncode == 0
     # the replaced pair was backed up on the host (key copied there, never read over SFTP)
-    backups = sorted((lab.dir / "state" / "esb-mgr" / "backups").glob("*/files/*"))
+    backups = sorted((lab.state_dir("esb-mgr") / "backups").glob("*/files/*"))
     assert [b.name.split("-", 1)[1] for b in backups[-2:]] == ["esb.wso2.com.key", "esb.wso2.com.crt"]
     assert "other.example.com" in openssl("x509", "-in", str(backups[-1]), "-noout", "-subject")
 

@@ -83,7 +83,7 @@ def set_run(lab: Lab, **run) -> None:
 
 def hold_lock(lab: Lab, name: str, pid: int, older: bool = True, run_id: str = "20000101T000000-1") -> Path:
     """Plant the lock of a live run (pid on this node) on a host; `older`: it started before fab's run."""
-    d = lab.dir / "state" / name / "lock"
+    d = lab.state_dir(name) / "lock"
     d.mkdir(parents=True, exist_ok=True)
     (d / "owner").write_text(json.dumps({"run_id": run_id, "pid": pid, "node": socket.gethostname(),
                                          "time": int(time.time()),
@@ -163,7 +163,7 @@ def test_kill_9_mid_patch_leaves_old_or_new_bytes_and_next_run_completes(big_lab
         assert data in (shipped[n], patched_bytes[n]), f"{n}: neither the old nor the new bytes"
         state[n] = "new" if data == patched_bytes[n] else "old"
     assert "old" in state.values(), state  # the kill landed mid-run
-    locks = [n for n in lab.hosts if (lab.dir / "state" / n / "lock").exists()]
+    locks = [n for n in lab.hosts if (lab.state_dir(n) / "lock").exists()]
     assert locks, "the killed run left no lock behind (nothing to prove stale)"
 
     set_run(lab, parallel=3, lock_wait=3)
@@ -176,7 +176,7 @@ def test_kill_9_mid_patch_leaves_old_or_new_bytes_and_next_run_completes(big_lab
         assert lab.hosts[n].conf(AXIS2).read_bytes() == patched_bytes[n]
         assert st[n]["status"] == ("ok" if state[n] == "new" else "changed"), (n, st[n])
     assert tmp_leftovers(lab) == []  # the dead run's temp files were cleaned
-    assert not [n for n in lab.hosts if (lab.dir / "state" / n / "lock").exists()]
+    assert not [n for n in lab.hosts if (lab.state_dir(n) / "lock").exists()]
 
 
 # ---------------------------------------------------------------- a host dies mid-run
@@ -366,7 +366,7 @@ def test_two_runs_at_once_serialize_per_host(lab):
             for r in runs:
                 if r[n]["status"] == "failed":
                     assert "is locked by another run" in r[n]["message"]
-            manifests = list((lab.dir / "state" / n / "backups").glob("*/manifest.json"))
+            manifests = list((lab.state_dir(n) / "backups").glob("*/manifest.json"))
             assert len(manifests) == 1, manifests  # one backup: one writer
         files = {n: h.conf(AXIS2).read_bytes() for n, h in lab.hosts.items() if h.role != "db"}
         final = final or files

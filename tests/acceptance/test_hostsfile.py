@@ -98,7 +98,7 @@ def test_bind_mounted_hosts_file_is_rewritten_in_place(lab, tmp_path):
         assert os.stat(h.hosts_file).st_ino == os.stat(outside).st_ino  # still the mounted file
         assert lab.fab("-H", "esb-w1", "map-hosts", "--verify").returncode == 0
     assert outside.read_text().endswith(f"\t{ALIAS}\n")
-    last_run = sorted((lab.dir / "state" / "esb-w1" / "backups").iterdir())[-1]
+    last_run = sorted((lab.state_dir("esb-w1") / "backups").iterdir())[-1]
     assert [b.read_text() for b in last_run.rglob("*-etc-hosts")] == [ORIGINAL]  # backed up first
 
 

@@ -75,7 +75,7 @@ def test_a_stale_connector_version_is_reported_then_replaced_with_a_backup(lab, 
     old_bytes = old.read_bytes()
     assert lab.fab("install-jdbc-driver").returncode == 0
     assert not old.exists() and (lib / MYSQL).exists()
-    backups = list((lab.dir / "state" / "esb-w1" / "backups").glob("*/files/*-mysql-connector-java-5.1.30-bin.jar"))
+    backups = list((lab.state_dir("esb-w1") / "backups").glob("*/files/*-mysql-connector-java-5.1.30-bin.jar"))
     assert len(backups) == 1 and backups[0].read_bytes() == old_bytes
     # comes back (a hand copy): verify names it, patch removes it again
     make_jar(old, "old connector")

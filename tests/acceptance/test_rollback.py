@@ -28,7 +28,7 @@ def files_and_modes(lab) -> dict[str, tuple[bytes, int]]:
 
 
 def backup_runs(lab, host: str) -> list[str]:
-    d = lab.dir / "state" / host / "backups"
+    d = lab.state_dir(host) / "backups"
     return sorted(os.listdir(d)) if d.exists() else []
 
 
@@ -142,7 +142,7 @@ def test_backups_are_pruned_to_keep_backups(lab, tmp_path):
 
 def plant(lab, host: str, run_id: str, files: list, backups: dict | None = None) -> None:
     """A backup run made by hand in the host's state_dir (as a planted or corrupt manifest would be)."""
-    d = lab.dir / "state" / host / "backups" / run_id
+    d = lab.state_dir(host) / "backups" / run_id
     (d / "files").mkdir(parents=True)
     for name, data in (backups or {}).items():
         (d / "files" / name).write_bytes(data)

@@ -12,8 +12,13 @@ from tests.acceptance.cluster import svnserve  # noqa: F401
 from tests.acceptance.util import conf_diff
 from tests.mariadb import DATABASES, READ_COUNTERS
 
+import pytest
+
 from tasks.rollout import NODE_STEPS
 from tasks.steps import by_name
+
+#: every rollout test twice: with the lab's state_dir per host, and with none (the default a user has)
+pytestmark = pytest.mark.parametrize("lab", [False, True], indirect=True, ids=["state_dir", "default-state"])
 
 #: the node steps a worker runs (set-proxyports is the manager's only)
 WORKER_STEPS = [n for n in NODE_STEPS if "worker" in by_name(n).roles]

@@ -183,8 +183,7 @@ def test_a_file_only_root_may_read_keeps_every_byte(sudo_lab):
 
 
 def test_the_default_state_dir_is_in_the_login_home(sudo_lab):
-    """Without state_dir, backups and the lock go to `.esb-cluster` in the login user's home (one host here:
-    the lab's hosts share one machine, so they would share that home)."""
+    """Without state_dir, backups and the lock go to `.esb-cluster/nodes/<name>` in the login user's home."""
     lab, password, _ = sudo_lab
     lab.write_env(SUDO_PASSWORD=password)
     home_state = Path(pwd.getpwnam(OP).pw_dir) / ".esb-cluster"
@@ -197,9 +196,9 @@ def test_the_default_state_dir_is_in_the_login_home(sudo_lab):
     old = f.read_bytes()
     r = lab.fab("-H", "esb-w1", "patch-axis2")
     assert r.returncode == 0 and "[esb-w1] patch-axis2: changed" in r.stdout, r.stdout + r.stderr
-    backups = list(home_state.glob("backups/*/files/*axis2.xml"))
+    backups = list(home_state.glob("nodes/esb-w1/backups/*/files/*axis2.xml"))
     assert [b.read_bytes() for b in backups] == [old]
-    assert not (home_state / "lock").exists()
+    assert not (home_state / "nodes" / "esb-w1" / "lock").exists()
     assert all(p.stat().st_uid == pwd.getpwnam(OP).pw_uid for p in home_state.rglob("*"))
     r = lab.fab("-H", "esb-w1", "rollback")
     assert r.returncode == 0, r.stdout + r.stderr
