@@ -198,7 +198,7 @@ def secret_file_mode(st, label: str) -> tuple[int | None, Item | None]:
     if not mode & SECRET_MODE_MASK:
         return None, None
     wanted = mode & ~SECRET_MODE_MASK
-    return wanted, Item(label, "mode (holds a password: no access for others)", f"{wanted:04o}", f"{mode:04o}")
+    return wanted, Item(label, "mode (holds a secret: no access for others)", f"{wanted:04o}", f"{mode:04o}")
 
 
 def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Inventory,

@@ -102,7 +102,7 @@ def test_depsync_dry_run_prints_masked_diff_and_writes_nothing(lab):
         assert "password" not in r.stdout.replace("SvnPassword", "")  # the old value is a secret too
         assert lab.snapshot() == before
     r = depsync(lab, "-H", "esb-mgr", "enable-depsync", "--dry-run")
-    assert "[esb-mgr] enable-depsync: would change (5 items)" in r.stdout
+    assert "[esb-mgr] enable-depsync: would change (6 items)" in r.stdout  # 5 values and the mode (0640)
     assert "-        <SvnPassword>********</SvnPassword>\n+        <SvnUrl>" in r.stdout
     assert "+        <SvnPassword>********</SvnPassword>\n         <SvnUrlAppendTenantId>" in r.stdout
     assert "+        <AutoCommit>true</AutoCommit>" in r.stdout and "@@" in r.stdout

@@ -36,7 +36,7 @@ def test_a_file_that_gains_a_password_loses_access_for_others(lab: Lab, tmp_path
     before = lab.snapshot()
     r = lab.fab("enable-depsync", "--verify")
     assert r.returncode == 2, r.stdout
-    assert ("carbon.xml: mode (holds a password: no access for others): wanted '0660', actual '0664'"
+    assert ("carbon.xml: mode (holds a secret: no access for others): wanted '0660', actual '0664'"
             in r.stdout), r.stdout
     assert r.stdout.count("enable-depsync: drift") == 1 and lab.snapshot() == before
     dry = lab.fab("enable-depsync", "--dry-run")
