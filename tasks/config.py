@@ -108,6 +108,16 @@ class Certs:
 
 
 @dataclass(frozen=True)
+class Lb:
+    """[lb] (CONTRACT §6): where configure-lb writes nginx's files and how it tests and reloads nginx."""
+
+    conf_dir: str = "/etc/nginx/conf.d"
+    nginx_conf: str = "/etc/nginx/nginx.conf"
+    listen: str = ""  # the address nginx listens on; "" = every address
+    nginx: str = "nginx"
+
+
+@dataclass(frozen=True)
 class Run:
     parallel: int = 8
     keep_backups: int = 5
@@ -129,6 +139,7 @@ class Inventory:
     artifacts: dict[str, str]
     hosts_map: dict[str, str]
     run: Run = field(default_factory=Run)
+    lb: Lb = field(default_factory=Lb)
 
     @property
     def base_dir(self) -> Path:
@@ -179,9 +190,10 @@ SECTION_FIELDS = {
     "svn": {"host": str, "repo_path": str, "url": str, "user": str},
     "certs": {"dir": str, "key_bits": int, "days": int},
     "run": {"parallel": int, "keep_backups": int, "lock_wait": int, "op_timeout": int},
+    "lb": {"conf_dir": str, "nginx_conf": str, "listen": str, "nginx": str},
 }
 TOP_LEVEL = {"cluster", "defaults", "hosts", "groups", "database", "svn", "certs",
-             "artifacts", "hosts_map", "run"}
+             "artifacts", "hosts_map", "run", "lb"}
 SECRET_LIKE = re.compile(r"pass(word)?|secret|token", re.I)
 
 
@@ -398,8 +410,17 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
     if not 1 <= run.op_timeout <= 86400:
         raise _err(p, "[run].op_timeout", "must be between 1 and 86400 seconds")
 
+    lb = dict(_check_fields(p, "[lb]", data.get("lb", {}), SECTION_FIELDS["lb"]))
+    for k in ("conf_dir", "nginx_conf"):
+        if k in lb:
+            lb[k] = _safe_remote_path(p, f"[lb].{k}", lb[k])
+    if "nginx" in lb and not (SAFE_PATH_RE.match(lb["nginx"]) and ".." not in lb["nginx"].split("/")):
+        raise _err(p, "[lb].nginx", f"{lb['nginx']!r} must be a command name or a path (no spaces or shell characters)")
+    if lb.get("listen") and not _is_ip(lb["listen"]):
+        raise _err(p, "[lb].listen", f"{lb['listen']!r} is not an IP address (\"\" listens on every address)")
+
     return Inventory(path=p, cluster=cluster, hosts=hosts, groups=groups, database=database,
-                     svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run)
+                     svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run, lb=Lb(**lb))
 
 
 def _make_host(p: Path, where: str, name: str, f: dict, cluster: Cluster) -> Host:

@@ -631,6 +631,11 @@ class RemoteHost:
         tmp = f"{self.backup_dir}/.manifest{TMP_MARK}"
         self._put_state(tmp, json.dumps(manifest, indent=1).encode(), f"{self.backup_dir}/manifest.json")
 
+    def forget_backup(self, path: str) -> None:
+        """A step put a file back as it was (nginx refused the new one): no backup run claims that write."""
+        with self._io, self.deadline(f"forgetting the backup of {path}"):
+            self._forget_backup(path)
+
     def _forget_backup(self, path: str) -> None:
         """Undo the backup of a write that failed with the target untouched; a run that wrote nothing keeps no
         backup run (rollback would take it for the newest). Best effort: a lost connection leaves it."""

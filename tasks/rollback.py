@@ -24,6 +24,7 @@ from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
 from .steps.base import Step, StepContext, StepError
+from .steps.loadbalancer import nginx_command, reload as reload_nginx
 
 MARK = "rolled-back.json"
 _XML_SECRET = re.compile(rb"<(\w*[Pp]assword)\b[^>]*>([^<]+)</\1\s*>")
@@ -51,7 +52,14 @@ def managed_roots(host: Host, inv: Inventory) -> list[str]:
         roots.append(host.product_home)
     if inv.svn.repo_path and (host.role == "svn" or inv.svn.host == host.name):
         roots.append(inv.svn.repo_path)
+    if host.role == "lb":
+        roots.append(inv.lb.conf_dir)
     return roots
+
+
+def within(path: str, root: str) -> bool:
+    """path is root or inside it."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
@@ -64,7 +72,7 @@ def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
     if not path.startswith("/") or posixpath.normpath(path) != path or "\0" in path:
         raise StepError(f"the manifest of {where} names {path!r}, not a plain absolute path; refused, nothing restored")
     roots = managed_roots(host, inv)
-    if not any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots):
+    if not any(within(path, r) for r in roots):
         raise StepError(f"the manifest of {where} names {path}, outside what the project manages there "
                         f"({', '.join(roots)}); refused, nothing restored")
     name = rec.get("backup")
@@ -141,6 +149,9 @@ class Rollback(Step):
             check_entry(rec, ctx.host, ctx.inv, run)
         for rec in files:
             self._plan_file(remote, rec, plan)
+        if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
+            plan.actions.append(Action(nginx_command(ctx.inv, "-s", "reload") + "  (when nginx runs)",
+                                       lambda: reload_nginx(ctx, plan)))
         mark = json.dumps({"run_id": run, "rolled_back_at": int(time.time()), "by": remote.run_id}).encode()
         plan.actions.append(Action(f"mark run {run} rolled back",
                                    lambda: remote.write(f"{remote.backups_root}/{run}/{MARK}", mark, mode=0o600,

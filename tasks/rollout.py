@@ -33,8 +33,8 @@ NODE_STEPS = steps_of("nodes")
 #: setup-cluster: (phase, steps, role the phase is limited to); derived from each step's declared phase, the
 #: "nodes" phase run twice: the manager first, then the workers in parallel
 CLUSTER_PHASES: tuple[tuple[str, tuple[str, ...], str | None], ...] = tuple(
-    (name, steps_of(phase), role) for name, phase, role in
-    [(p, p, None) for p in PHASES if p != "nodes"] + [("manager", "nodes", "manager"), ("workers", "nodes", "worker")])
+    (name, steps_of(phase), role) for p in PHASES
+    for name, phase, role in ([("manager", p, "manager"), ("workers", p, "worker")] if p == "nodes" else [(p, p, None)]))
 TASK = "setup-cluster"
 
 

@@ -10,6 +10,7 @@ from .base import Step
 from .datasources import ConfigureDatasources
 from .hostsfile import MapHosts
 from .jars import InstallJdbcDriver, InstallSvnkit
+from .loadbalancer import ConfigureLb
 from .registry import MountRegistry
 from .svnrepo import CreateSvnRepo
 
@@ -27,6 +28,7 @@ STEPS: list[Step] = [
     PatchAxis2(),
     SetHostnames(),
     SetProxyPorts(),
+    ConfigureLb(),
 ]
 
 

@@ -55,7 +55,7 @@ class StepContext:
 
 
 #: the phases of setup-cluster a step may declare, in the order they run ("nodes": the manager, then the workers)
-PHASES = ("certificates", "databases", "svn", "nodes")
+PHASES = ("certificates", "databases", "svn", "nodes", "lb")
 
 
 class Step:

@@ -79,14 +79,25 @@ def test_set_proxyports_only_in_the_manager_sequence():
 
 def test_cluster_phases_in_guide_order_limited_to_targets():
     phases = rollout.cluster_phases(INV, list(INV.hosts.values()))
-    assert [p.name for p in phases] == ["certificates", "databases", "svn", "manager", "workers"]
+    assert [p.name for p in phases] == ["certificates", "databases", "svn", "manager", "workers", "lb"]
     got = {p.name: names(p.work(INV)) for p in phases}
+    assert got["lb"] == {}  # no lb host in this inventory: the phase has no targets
     assert got["certificates"] == {"esb-mgr": ["create-certs"]}
     assert got["databases"] == {"db1": ["create-dbs"]}
     assert got["svn"] == {"esb-mgr": ["create-svn-repo"]}
     assert set(got["workers"]) == {"esb-w1", "esb-w2"}
     only_w1 = rollout.cluster_phases(INV, [INV.hosts["esb-w1"]])
     assert [p.name for p in only_w1 if p.work(INV)] == ["workers"]
+
+
+def test_the_load_balancer_is_its_own_last_phase():
+    from tests.unit.helpers import base_data
+    d = base_data()
+    d["hosts"]["lb1"] = {"address": "192.168.1.30", "role": "lb"}
+    inv = inventory(d)
+    phases = {p.name: names(p.work(inv)) for p in rollout.cluster_phases(inv, list(inv.hosts.values()))}
+    assert phases["lb"] == {"lb1": ["configure-lb"]}
+    assert phases["certificates"] == {"lb1": ["create-certs"]}  # the balancer's certificates, made on it first
 
 
 def test_phase_work_from_a_step():

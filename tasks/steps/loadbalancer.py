@@ -1,0 +1,196 @@
+"""configure-lb: the community nginx load balancer the guide's topology stands on (CONTRACT §6).
+
+WSO2's 4.9.0 clustering documentation configures nginx with three files; this step writes them
+into `[lb].conf_dir` on each lb host, rendered from hosts.toml by a pure function:
+
+| file                 | server                                   | upstream                                    |
+| esb.http.conf        | cluster.hostname, lb_http_port           | every worker's member_host:8280+offset      |
+| esb.https.conf       | cluster.hostname, lb_https_port, TLS     | every worker's member_host:8243+offset, ip_hash |
+| mgt.esb.https.conf   | cluster.mgt_hostname, lb_https_port, TLS | the manager's member_host:9443+offset       |
+
+What the official files get wrong is corrected: no NGINX Plus `sticky` (Debian's nginx has no such
+module: `ip_hash` keeps a client on one worker), `listen ... ssl` instead of the removed `ssl on`,
+and the 2048-bit pairs create-certs made in certs.dir instead of 1024-bit keys OpenSSL 3 refuses.
+
+Patch writes the changed files (atomic, backed up), runs `nginx -t -c <nginx_conf>`; a failing test
+puts the previous files back and fails the step with nginx's own message, leaving the running nginx
+untouched. Otherwise nginx is reloaded when it runs (`-s reload`); a stopped nginx is left stopped.
+"""
+from __future__ import annotations
+
+import posixpath
+import shlex
+
+from ..config import Host, Inventory
+from ..plan import Action, FileChange, Item, Plan
+from .base import Step, StepContext, StepError
+
+#: Carbon's ports before the offset: PassThrough HTTP and HTTPS, the management console
+HTTP_PORT, HTTPS_PORT, MGT_PORT = 8280, 8243, 9443
+FILES = ("esb.http.conf", "esb.https.conf", "mgt.esb.https.conf")
+HEADER = "# Written by wso2-esb-cluster (configure-lb) from hosts.toml; edits here are drift.\n"
+PROXY = """\
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-Host $host;
+        proxy_set_header X-Forwarded-Server $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_connect_timeout 5m;
+        proxy_send_timeout 5m;
+        proxy_read_timeout 5m;
+"""
+
+
+def _listen(inv: Inventory, port: int, tls: bool) -> str:
+    addr = inv.lb.listen
+    where = f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}" if addr else str(port)
+    return f"    listen {where}{' ssl' if tls else ''};\n"
+
+
+def _upstream(name: str, servers: list[str], ip_hash: bool = False) -> str:
+    body = "    ip_hash;\n" if ip_hash else ""
+    body += "".join(f"    server {s};\n" for s in servers)
+    return f"upstream {name} {{\n{body}}}\n"
+
+
+def _member(h: Host, port: int) -> str:
+    addr = f"[{h.member_host}]" if ":" in h.member_host else h.member_host
+    return f"{addr}:{port + h.port_offset}"
+
+
+def _tls(inv: Inventory, name: str) -> str:
+    crt, key = cert_paths(inv, name)
+    return (f"    ssl_certificate {crt};\n    ssl_certificate_key {key};\n"
+            "    ssl_protocols TLSv1.2 TLSv1.3;\n")
+
+
+def cert_paths(inv: Inventory, name: str) -> tuple[str, str]:
+    """create-certs' pair for a hostname on the lb host."""
+    return posixpath.join(inv.certs.dir, f"{name}.crt"), posixpath.join(inv.certs.dir, f"{name}.key")
+
+
+def _server(inv: Inventory, name: str, port: int, upstream: str, scheme: str) -> str:
+    tls = scheme == "https"
+    return ("server {\n" + _listen(inv, port, tls) + f"    server_name {name};\n" + (_tls(inv, name) if tls else "")
+            + f"    location / {{\n        proxy_pass {scheme}://{upstream};\n" + PROXY
+            + ("        proxy_ssl_server_name on;\n        proxy_ssl_name $host;\n" if tls else "")
+            + "    }\n}\n")
+
+
+def render(inv: Inventory) -> dict[str, bytes]:
+    """The three files for the cluster as hosts.toml describes it (pure; the same input gives the same bytes)."""
+    workers = inv.by_role("worker")
+    managers = inv.by_role("manager")
+    if not workers:
+        raise StepError(f"{inv.path}: no host has role = \"worker\"; the load balancer has no upstream for "
+                        f"{inv.cluster.hostname}")
+    if not managers:
+        raise StepError(f"{inv.path}: no host has role = \"manager\"; the load balancer has no upstream for "
+                        f"{inv.cluster.mgt_hostname}")
+    c = inv.cluster
+    http = _upstream("wso2_esb_http_workers", [_member(h, HTTP_PORT) for h in workers])
+    https = _upstream("wso2_esb_https_workers", [_member(h, HTTPS_PORT) for h in workers], ip_hash=True)
+    mgt = _upstream("wso2_esb_https_manager", [_member(h, MGT_PORT) for h in managers])
+    out = {
+        "esb.http.conf": http + "\n" + _server(inv, c.hostname, c.lb_http_port, "wso2_esb_http_workers", "http"),
+        "esb.https.conf": https + "\n" + _server(inv, c.hostname, c.lb_https_port, "wso2_esb_https_workers", "https"),
+        "mgt.esb.https.conf": mgt + "\n" + _server(inv, c.mgt_hostname, c.lb_https_port, "wso2_esb_https_manager",
+                                                   "https"),
+    }
+    return {k: (HEADER + v).encode() for k, v in out.items()}
+
+
+def nginx_command(inv: Inventory, *args: str) -> str:
+    """`nginx -c <nginx_conf> ARGS` (paths validated in config, quoted here)."""
+    return " ".join([shlex.quote(inv.lb.nginx), "-c", shlex.quote(inv.lb.nginx_conf), *args])
+
+
+def last_line(text: str) -> str:
+    lines = [l for l in (text or "").strip().splitlines() if l.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def nginx_message(text: str) -> str:
+    """nginx's own complaint: its [emerg] line(s), without the 'configuration file test failed' trailer."""
+    lines = [l.strip() for l in (text or "").splitlines() if l.strip()]
+    emerg = [l for l in lines if "[emerg]" in l or "[alert]" in l or "[crit]" in l]
+    return "; ".join(emerg) if emerg else last_line(text)
+
+
+class ConfigureLb(Step):
+    name = "configure-lb"
+    phase = "lb"
+    roles = ("lb",)
+    esb_only = False
+    help = ("community nginx in front of the cluster: esb.http.conf, esb.https.conf (ip_hash), mgt.esb.https.conf "
+            "in [lb].conf_dir, nginx -t, reload (guide: the load balancer of its topology; WSO2 4.9.0 clustering docs)")
+
+    def applies_to(self, host: Host, inv: Inventory) -> str | None:
+        return None if host.role == "lb" else f"not a load balancer (role {host.role})"
+
+    def plan(self, ctx: StepContext) -> Plan:
+        """Read the three files and check what nginx will need (certificates, main file, binary)."""
+        inv, r = ctx.inv, ctx.remote
+        wanted = render(inv)
+        lb = inv.lb
+        st = r.stat(lb.conf_dir)
+        if st is None or not st.is_dir:
+            raise StepError(f"[lb].conf_dir {lb.conf_dir} is not a directory on {ctx.host.name}")
+        if r.stat(lb.nginx_conf) is None:
+            raise StepError(f"[lb].nginx_conf {lb.nginx_conf} does not exist on {ctx.host.name}")
+        missing = [p for n in (inv.cluster.hostname, inv.cluster.mgt_hostname) for p in cert_paths(inv, n)
+                   if r.stat(p) is None]
+        if missing:
+            raise StepError(f"{', '.join(missing)} missing on {ctx.host.name}: run create-certs on it first")
+        plan = Plan()
+        for name in FILES:
+            path = posixpath.join(lb.conf_dir, name)
+            old = r.read(path)
+            if old != wanted[name]:
+                plan.items.append(Item(path, "content", f"{len(wanted[name])} bytes from hosts.toml",
+                                       None if old is None else f"{len(old)} bytes (differs)"))
+                plan.files.append(FileChange(path, old, wanted[name], mode=0o644 if old is None else None))
+        if plan.files:
+            plan.actions.append(Action(nginx_command(inv, "-t") + "  (the previous files back if it fails)",
+                                       lambda: test_or_restore(ctx, plan)))
+            plan.actions.append(Action(nginx_command(inv, "-s", "reload") + "  (when nginx runs)",
+                                       lambda: reload(ctx, plan)))
+        if ctx.mode != "patch" or plan.files:
+            self._check_binary(ctx)
+        return plan
+
+    @staticmethod
+    def _check_binary(ctx: StepContext) -> None:
+        nginx = ctx.inv.lb.nginx
+        code, out, err = ctx.remote.run(f"command -v {shlex.quote(nginx)}", check=False)
+        if code != 0:
+            raise StepError(f"[lb].nginx {nginx} is not found on {ctx.host.name} (install nginx, or set the path)")
+
+
+
+def test_or_restore(ctx: StepContext, plan: Plan) -> None:
+    """`nginx -t` on the files just written; when it fails, the previous files go back (no backup run claims
+    them) and the step fails with nginx's own message: the running nginx never sees the refused files."""
+    r = ctx.remote
+    code, out, err = r.run(nginx_command(ctx.inv, "-t"), sudo=True, check=False)
+    if code == 0:
+        return
+    for fc in plan.files:
+        if fc.old is None:
+            r.remove(fc.path, backup=False)
+        else:
+            r.write(fc.path, fc.old, backup=False)
+        r.forget_backup(fc.path)
+    raise StepError(f"nginx -t refused the new files; the previous ones are back and nginx was not reloaded: "
+                    f"{nginx_message(err or out)}")
+
+
+def reload(ctx: StepContext, plan: Plan | None = None) -> None:
+    """Reload nginx when it runs (its pid file names a live master); a stopped nginx is only noted."""
+    code, out, err = ctx.remote.run(nginx_command(ctx.inv, "-s", "reload"), sudo=True, check=False)
+    if code != 0:
+        msg = nginx_message(err or out)
+        if "nginx.pid" in msg or ".pid" in msg or "invalid PID" in msg or "No such process" in msg:
+            if plan is not None:
+                plan.notes.append(f"nginx is not running on {ctx.host.name}; the files take effect when it starts")
+            return
+        raise StepError(f"nginx -s reload failed on {ctx.host.name}: {msg}")
