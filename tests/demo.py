@@ -1,10 +1,13 @@
 """The README's first command: a local demo cluster on loopback, set up by `fab setup-cluster`, then `fab verify`.
 
-Starts three ESB "hosts" (esb-mgr 127.0.0.2, esb-w1 .3, esb-w2 .4) and a db host (db1 .5), each a
-real sshd with its own copy of the shipped WSO2 ESB 4.9.0 files; a real MariaDB on 127.0.0.1
-(reached through db1's SSH); a real svnserve on the manager's address.  The jars are small
-stand-ins (the real ones cannot be downloaded here).  Secrets are random and live only in the
-demo's .env.  Everything is removed at the end unless --keep is given.
+Starts three ESB "hosts" (esb-mgr 127.0.0.2, esb-w1 .3, esb-w2 .4), a db host (db1 .5) and a load
+balancer (lb1 .6), each a real sshd with its own files (the ESB hosts a copy of the shipped WSO2 ESB
+4.9.0 files); a real MariaDB on 127.0.0.1 (reached through db1's SSH); a real svnserve on the
+manager's address; Debian's nginx on lb1's address, which configure-lb configures.  The jars are
+small stand-ins (the real ones cannot be downloaded here), and so are the Carbon servers behind the
+balancer (no JDK 7/8 here): small HTTP(S) servers on each node's ports that answer with the node's
+name, so the last request shows where the balancer sent it.  Secrets are random and live only in
+the demo's .env.  Everything is removed at the end unless --keep is given.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import subprocess
 import sys
 
 from tests.lab import REPO, Lab, fab_bin, make_jar
+from tests.lblab import Backends, Nginx, free_port_on, request
 from tests.mariadb import MariaDB
 from tests.svnlab import start_svnserve
 
@@ -37,15 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     print("starting the demo lab: sshd per host, MariaDB, svnserve ...", flush=True)
-    lab = Lab.create(n_workers=args.workers, extra_roles=("db",))
-    db = svn = None
+    lab = Lab.create(n_workers=args.workers, extra_roles=("db", "lb"))
+    db = svn = nginx = backends = None
     try:
         db = MariaDB.start()
         svn = start_svnserve(lab)
+        lb = lab.hosts["lb1"]
+        nginx = Nginx.prepare(lab.dir / "nginx")
+        nginx.start()
+        backends = Backends.create()
+        for h in lab.hosts.values():
+            if h.role in ("manager", "worker"):
+                backends.serve_node(h.name, h.address, 0, h.role)
+        http_port, https_port = free_port_on(lb.address), free_port_on(lb.address)
         arts = {k: make_jar(lab.dir / "artifacts" / name, f"demo stand-in for {name}") for k, name in JARS.items()}
-        lab.extra_toml = (db.toml() + f'\n[certs]\ndir = "{lab.hosts["esb-mgr"].root / "ssl"}"\n\n[artifacts]\n'
-                          + "".join(f'{k} = "{v}"\n' for k, v in arts.items()))
-        lab.write_toml()
+        lab.extra_toml = (db.toml() + f'\n[certs]\ndir = "{lb.root / "ssl"}"\n\n[artifacts]\n'
+                          + "".join(f'{k} = "{v}"\n' for k, v in arts.items()) + nginx.toml(lb.address))
+        lab.write_toml(lab.toml().replace("lb_http_port = 80\n", f"lb_http_port = {http_port}\n")
+                       .replace("lb_https_port = 443\n", f"lb_https_port = {https_port}\n"))
         lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=secrets.token_urlsafe(12),
                       SVN_PASSWORD=secrets.token_urlsafe(12))
         print(f"hosts.toml: {lab.hosts_toml}")
@@ -54,11 +67,20 @@ def main(argv: list[str] | None = None) -> int:
         setup = fab(lab, "setup-cluster")
         check = fab(lab, "verify")
         print(f"\nsetup-cluster exit {setup}, verify exit {check} (0 = the whole cluster matches the guide)")
+        print(f"\nthrough the load balancer (nginx on {lb.address}; stand-in backends answer with their node):")
+        for name, port, tls in (("esb.wso2.com", http_port, False), ("esb.wso2.com", https_port, True),
+                                ("mgt.esb.wso2.com", https_port, True)):
+            status, body = request(lb.address, port, name, tls, lb.root / "ssl" / f"{name}.crt")
+            print(f"  GET {'https' if tls else 'http'}://{name}:{port}/  ->  {status} from {body.split()[0]}")
         if args.keep:
             print(f"\nthe demo keeps running; try: ESB_HOSTS={lab.hosts_toml} fab verify --json")
             input("press Enter to stop it ")
         return setup or check
     finally:
+        if nginx:
+            nginx.stop()
+        if backends:
+            backends.close()
         if svn:
             svn.proc.terminate()
         if db:
