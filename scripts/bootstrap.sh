@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install what the project needs on a fresh Debian/Ubuntu machine: OpenSSH server, MariaDB, nginx,
+# Install what the project needs on a fresh Debian/Ubuntu machine: OpenSSH server, MariaDB, nginx, Graphviz,
 # Subversion, OpenSSL, and a Python venv with the pinned requirements. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
 for c in sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client mariadbd:mariadb-server \
-         mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git nginx:nginx; do
+         mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git nginx:nginx dot:graphviz; do
   bin=${c%%:*}; pkg=${c#*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done

@@ -9,12 +9,14 @@ SSH connection per host for the whole run), run, report, exit 0/2/1.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from fabric.executor import Executor
 from invoke import Exit, task
 
 from .config import ConfigError, Inventory, load_inventory
+from .diagram import diagram
 from .report import Reporter
 from .rollback import rollback
 from .rollout import NODE_STEPS, setup_cluster, setup_node
@@ -137,6 +139,21 @@ def verify_task(c, steps="", json=False):
     run_task("verify", json, body, progress=False)
 
 
+@task(name="diagram", help={"output": "the picture to write, .svg or .png (default: cluster.svg beside hosts.toml)",
+                            "json": FLAG_HELP["json"]})
+def diagram_task(c, output="", json=False):
+    """the cluster as its files configure it, drawn (Graphviz), drift in red; read-only; exit as verify"""
+    def body(inv, session, reporter):
+        out = Path(output) if output else inv.base_dir / "cluster.svg"
+        if out.suffix.lower() not in (".svg", ".png"):
+            raise ConfigError(f"--output {out}: the picture must be .svg or .png")
+        if not out.parent.is_dir():
+            raise ConfigError(f"--output {out}: folder {out.parent} does not exist")
+        diagram(inv, targets(inv, list(inv.hosts.values())), session, reporter, out)
+
+    run_task("verify", json, body, progress=False)
+
+
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
                              "json": FLAG_HELP["json"]})
 def rollback_task(c, dry_run=False, json=False):
@@ -147,4 +164,4 @@ def rollback_task(c, dry_run=False, json=False):
 
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   node_task("worker", "setup-worker", "workers"),
-                  setup_cluster_task, verify_task, rollback_task]
+                  setup_cluster_task, verify_task, diagram_task, rollback_task]

@@ -7,6 +7,7 @@ session.  A value the file does not hold is None.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .config import Host
@@ -127,3 +128,50 @@ def parse_facts(host: Host, files: dict[str, bytes]) -> NodeFacts:
 def read_facts(ctx: StepContext) -> NodeFacts:
     """Read the node's four files over the run's SFTP session and parse them."""
     return parse_facts(ctx.host, {rel: ctx.read_required(ctx.home(rel)) for rel in FACT_FILES})
+
+
+@dataclass
+class LbFacts:
+    """What the load balancer's nginx files route: vhost lines and (vhost, upstream server) pairs."""
+
+    host: str
+    vhosts: list[str] = field(default_factory=list)           # "https://esb.wso2.com:443"
+    routes: list[tuple[str, str]] = field(default_factory=list)  # (vhost, "member_host:port")
+
+
+_UPSTREAM = re.compile(r"upstream\s+(\S+)\s*\{(.*?)\}", re.S)
+_SERVER_LINE = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.M)
+_SERVER_BLOCK = re.compile(r"^server\s*\{(.*?)^\}", re.S | re.M)
+
+
+def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
+    """LbFacts from nginx files (configure-lb's or hand-written ones of the same shape); pure."""
+    facts = LbFacts(host)
+    for name in sorted(files):
+        text = files[name].decode("utf-8", errors="replace")
+        text = re.sub(r"#[^\n]*", "", text)
+        upstreams = {m.group(1): _SERVER_LINE.findall(m.group(2)) for m in _UPSTREAM.finditer(text)}
+        for block in _SERVER_BLOCK.findall(text):
+            names = re.search(r"server_name\s+([^;]+);", block)
+            listen = re.search(r"listen\s+([^;\s]+)(\s+ssl)?[^;]*;", block)
+            passes = re.findall(r"proxy_pass\s+(https?)://([^;/\s]+)", block)
+            if not (names and listen):
+                continue
+            port = listen.group(1).rsplit(":", 1)[-1]
+            for scheme, up in passes:
+                vhost = f"{scheme}://{names.group(1).split()[0]}:{port}"
+                facts.vhosts.append(vhost)
+                for server in upstreams.get(up, [up]):
+                    facts.routes.append((vhost, server))
+    facts.vhosts = sorted(set(facts.vhosts))
+    return facts
+
+
+def read_lb_facts(ctx: StepContext, conf_dir: str, names: tuple[str, ...]) -> LbFacts:
+    """Read the balancer's files (those that exist) over the run's SFTP session and parse them."""
+    files = {}
+    for n in names:
+        data = ctx.remote.read(f"{conf_dir}/{n}")
+        if data is not None:
+            files[n] = data
+    return parse_lb(ctx.host.name, files)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .config import ConfigError, Host, Inventory
 from .consistency import run_checks
-from .facts import NodeFacts, read_facts
+from .facts import LbFacts, NodeFacts, read_facts, read_lb_facts
 from .remote import RemoteError
 from .report import Reporter, StepResult
 from .rollout import host_work
@@ -16,6 +16,7 @@ from .runner import Session, in_parallel, run_on_host
 from .secrets import redact
 from .steps import STEPS
 from .steps.base import Step, StepContext, StepError
+from .steps.loadbalancer import FILES as LB_FILES
 from .xmldoc import XmlError
 
 CLUSTER = "cluster"
@@ -47,26 +48,38 @@ def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[st
     return out
 
 
-def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
-           reporter: Reporter) -> None:
-    """Run the checks and hand the reporter its table (steps x hosts)."""
+def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
+           emit, with_lb: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
+    """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB nodes' facts
+    (and, with_lb, the balancers' files): what verify and diagram both show."""
     work = dict((h.name, s) for h, s in host_work(hosts, steps, inv))
     facts: dict[str, NodeFacts] = {}
     errors: dict[str, str] = {}
+    lbs: dict[str, LbFacts] = {}
 
     def one(host: Host) -> None:
         for step in work.get(host.name, []):
-            reporter.emit(run_on_host(step, host, session))
-        if with_cluster and host.is_esb:
-            try:
+            emit(run_on_host(step, host, session))
+        try:
+            if with_cluster and host.is_esb:
                 ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
                 facts[host.name] = read_facts(ctx)
-            except (RemoteError, StepError, XmlError) as e:
-                errors[host.name] = redact(str(e))
+            if with_lb and host.role == "lb":
+                ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
+                lbs[host.name] = read_lb_facts(ctx, inv.lb.conf_dir, LB_FILES)
+        except (RemoteError, StepError, XmlError) as e:
+            errors[host.name] = redact(str(e))
 
     in_parallel(hosts, one, inv.run.parallel)
+    ordered = {h.name: facts[h.name] for h in hosts if h.name in facts}
+    return ordered, errors, lbs
+
+
+def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
+           reporter: Reporter) -> None:
+    """Run the checks and hand the reporter its table (steps x hosts)."""
+    facts, errors, _ = gather(inv, hosts, steps, with_cluster, session, reporter.emit)
     if with_cluster:
-        ordered = {h.name: facts[h.name] for h in hosts if h.name in facts}
-        for r in cluster_results(inv, ordered, errors):
+        for r in cluster_results(inv, facts, errors):
             reporter.emit(r)
     reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []), [h.name for h in hosts])

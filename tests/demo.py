@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {h.name:8} {h.role:8} ssh {h.address}:{h.port}  home {h.home if h.member_port else '-'}")
         setup = fab(lab, "setup-cluster")
         check = fab(lab, "verify")
-        print(f"\nsetup-cluster exit {setup}, verify exit {check} (0 = the whole cluster matches the guide)")
+        pictures = [fab(lab, "diagram", "--output", str(REPO / f"demo-cluster.{ext}")) for ext in ("svg", "png")]
+        print(f"\nsetup-cluster exit {setup}, verify exit {check} (0 = the whole cluster matches the guide); "
+              f"the picture: demo-cluster.svg and demo-cluster.png (diagram exit {max(pictures)})")
         print(f"\nthrough the load balancer (nginx on {lb.address}; stand-in backends answer with their node):")
         for name, port, tls in (("esb.wso2.com", http_port, False), ("esb.wso2.com", https_port, True),
                                 ("mgt.esb.wso2.com", https_port, True)):
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"\nthe demo keeps running; try: ESB_HOSTS={lab.hosts_toml} fab verify --json")
             input("press Enter to stop it ")
-        return setup or check
+        return setup or check or max(pictures)
     finally:
         if nginx:
             nginx.stop()
