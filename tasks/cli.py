@@ -129,12 +129,13 @@ def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False)
 
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
-                           "json": FLAG_HELP["json"]})
-def verify_task(c, steps="", json=False):
+                           "json": FLAG_HELP["json"],
+                           "live": "also check from every ESB node: database logins, driver, svn, java, members, lb"})
+def verify_task(c, steps="", json=False, live=False):
     """every step on every host (or -H), read-only, plus cluster consistency: one table; exit 0/2/1"""
     def body(inv, session, reporter):
         chosen, with_cluster = select_steps(steps)
-        verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter)
+        verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
     run_task("verify", json, body, progress=False)
 

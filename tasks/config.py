@@ -48,6 +48,7 @@ class Host:
     sudo: bool
     connect_timeout: int
     state_dir: str
+    java_home: str | None = None  # the JDK the node starts with (verify --live checks it is 1.7 or 1.8)
 
     @property
     def is_esb(self) -> bool:
@@ -177,7 +178,7 @@ HOST_FIELDS = {
     "address": str, "member_host": str, "role": str, "member_port": int,
     "user": str, "port": int, "product_home": str, "key_filename": str,
     "hosts_file": str, "known_hosts": str, "host_key_policy": str,
-    "port_offset": int, "sudo": bool, "connect_timeout": int, "state_dir": str,
+    "port_offset": int, "sudo": bool, "connect_timeout": int, "state_dir": str, "java_home": str,
 }
 DEFAULTS_FIELDS = {k: v for k, v in HOST_FIELDS.items() if k not in ("address",)}
 SECTION_FIELDS = {
@@ -473,6 +474,7 @@ def _make_host(p: Path, where: str, name: str, f: dict, cluster: Cluster) -> Hos
         sudo=f.get("sudo", False),
         connect_timeout=_between(p, f"{where}.connect_timeout", f.get("connect_timeout", 10), 1, 600, "seconds"),
         state_dir=_safe_remote_path(p, f"{where}.state_dir", f.get("state_dir", ".esb-cluster"), absolute=False),
+        java_home=_safe_remote_path(p, f"{where}.java_home", f["java_home"]) if "java_home" in f else None,
     )
 
 

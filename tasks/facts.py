@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .config import Host
+from .secrets import register
 from .steps.axis2 import AXIS2
 from .steps.base import StepContext
 from .steps.carbon import CARBON
@@ -29,6 +30,8 @@ class Datasource:
     jndi: str | None
     url: str | None
     username: str | None
+    driver: str | None = None
+    password: str | None = field(default=None, repr=False)  # a secret: registered for masking when read
 
 
 @dataclass
@@ -44,6 +47,9 @@ class NodeFacts:
     sub_domain: str | None = None
     auto_commit: str | None = None
     svn_url: str | None = None
+    depsync_enabled: str | None = None
+    svn_user: str | None = None
+    svn_password: str | None = field(default=None, repr=False)  # a secret: registered for masking when read
     read_only: str | None = None     # registry remoteInstance readOnly
     cache_id: str | None = None
     remote_db_config: str | None = None  # remoteInstance dbConfig (a dbConfig name)
@@ -63,6 +69,13 @@ class NodeFacts:
 def _text(doc: XmlDoc, path: str, parent=None) -> str | None:
     el = doc.find(path, parent)
     return None if el is None else (el.text or "").strip()
+
+
+def _secret(value: str | None) -> str | None:
+    """A password read from a node's file: masked in every output from now on."""
+    if value:
+        register(value)
+    return value
 
 
 def parse_axis2(facts: NodeFacts, doc: XmlDoc) -> None:
@@ -87,6 +100,9 @@ def parse_carbon(facts: NodeFacts, doc: XmlDoc) -> None:
     if ds is not None:
         facts.auto_commit = _text(doc, "AutoCommit", ds)
         facts.svn_url = _text(doc, "SvnUrl", ds)
+        facts.depsync_enabled = _text(doc, "Enabled", ds)
+        facts.svn_user = _text(doc, "SvnUser", ds)
+        facts.svn_password = _secret(_text(doc, "SvnPassword", ds))
 
 
 def parse_registry(facts: NodeFacts, doc: XmlDoc) -> None:
@@ -110,7 +126,9 @@ def parse_datasources(facts: NodeFacts, doc: XmlDoc) -> None:
     for ds in doc.children(parent, "datasource"):
         facts.datasources.append(Datasource(
             _text(doc, "name", ds), _text(doc, "jndiConfig/name", ds),
-            _text(doc, "definition/configuration/url", ds), _text(doc, "definition/configuration/username", ds)))
+            _text(doc, "definition/configuration/url", ds), _text(doc, "definition/configuration/username", ds),
+            _text(doc, "definition/configuration/driverClassName", ds),
+            _secret(_text(doc, "definition/configuration/password", ds))))
 
 
 PARSERS = {AXIS2: parse_axis2, CARBON: parse_carbon, REGISTRY: parse_registry, MASTER: parse_datasources}

@@ -303,6 +303,27 @@ class RemoteHost:
         self.counters.bytes_read += len(data)
         return data
 
+    def read_range(self, path: str, offset: int, length: int) -> tuple[bytes, int]:
+        """`length` bytes of a remote file from `offset` (negative: from the end), and the file's size; never more
+        (a jar's zip directory is read without reading the jar)."""
+        with self._io, self.deadline(f"reading part of {path}"):
+            self.counters.sftp_ops += 1
+            try:
+                a = self.sftp.stat(path)
+                if not statmod.S_ISREG(a.st_mode or 0):
+                    raise RemoteError(f"{path}: is not a regular file; refused")
+                size = a.st_size or 0
+                start = max(0, size + offset) if offset < 0 else min(offset, size)
+                with self.sftp.open(path, "rb") as f:
+                    f.seek(start)
+                    data = f.read(min(length, max(0, size - start)))
+            except FileNotFoundError:
+                raise RemoteError(f"{path}: does not exist") from None
+            except _IO_ERRORS as e:
+                raise RemoteError(f"{path}: cannot read: {self._cause(e)}") from None
+        self.counters.bytes_read += len(data)
+        return data, size
+
     @staticmethod
     def _too_big(path: str, size: int, limit: int, kind: str, least: str = "") -> RemoteError:
         return RemoteError(f"{path}: {least}{size} bytes, more than {kind} may hold ({limit} bytes); refused, "
@@ -925,7 +946,8 @@ class RemoteHost:
             chan.settimeout(self.op_timeout)  # a read through the tunnel (a database reply) has the deadline too
             return chan
         except paramiko.ChannelException as e:
-            raise RemoteError(f"{self.host.name} cannot open {dest}:{port} ({e.text or e})") from None
+            why = "refused or unreachable from there; sshd: Connect failed" if e.code == 2 else (e.text or str(e))
+            raise RemoteError(f"{self.host.name} cannot open {dest}:{port} ({why})") from None
         except (paramiko.SSHException, OSError) as e:
             raise RemoteError(f"{self.host.name}: tunnel to {dest}:{port} failed: {redact(str(e))}") from None
 

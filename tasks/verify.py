@@ -9,6 +9,7 @@ from __future__ import annotations
 from .config import ConfigError, Host, Inventory
 from .consistency import run_checks
 from .facts import LbFacts, NodeFacts, read_facts, read_lb_facts
+from .live import LIVE, live_result
 from .remote import RemoteError
 from .report import Reporter, StepResult
 from .rollout import host_work
@@ -49,7 +50,7 @@ def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[st
 
 
 def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
-           emit, with_lb: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
+           emit, with_lb: bool = False, live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
     """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB nodes' facts
     (and, with_lb, the balancers' files): what verify and diagram both show."""
     work = dict((h.name, s) for h, s in host_work(hosts, steps, inv))
@@ -61,14 +62,18 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
         for step in work.get(host.name, []):
             emit(run_on_host(step, host, session))
         try:
-            if with_cluster and host.is_esb:
+            if (with_cluster or live) and host.is_esb:
                 ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
                 facts[host.name] = read_facts(ctx)
+                if live:
+                    emit(live_result(ctx, facts[host.name]))
             if with_lb and host.role == "lb":
                 ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
                 lbs[host.name] = read_lb_facts(ctx, inv.lb.conf_dir, LB_FILES)
         except (RemoteError, StepError, XmlError) as e:
             errors[host.name] = redact(str(e))
+            if live and host.is_esb:
+                emit(StepResult(host.name, LIVE, "failed", message=f"cannot read the node's files: {redact(str(e))}"))
 
     in_parallel(hosts, one, inv.run.parallel)
     ordered = {h.name: facts[h.name] for h in hosts if h.name in facts}
@@ -76,10 +81,11 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
 
 
 def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
-           reporter: Reporter) -> None:
-    """Run the checks and hand the reporter its table (steps x hosts)."""
-    facts, errors, _ = gather(inv, hosts, steps, with_cluster, session, reporter.emit)
+           reporter: Reporter, live: bool = False) -> None:
+    """Run the checks (and, live, the checks from every node) and hand the reporter its table (steps x hosts)."""
+    facts, errors, _ = gather(inv, hosts, steps, with_cluster, session, reporter.emit, live=live)
     if with_cluster:
         for r in cluster_results(inv, facts, errors):
             reporter.emit(r)
-    reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []), [h.name for h in hosts])
+    reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []) + ([LIVE] if live else []),
+                      [h.name for h in hosts])

@@ -57,12 +57,14 @@ def free_port(addr: str) -> int:
         return s.getsockname()[1]
 
 
-def make_jar(path: Path, content: str) -> Path:
-    """A small stand-in jar (a real zip with a manifest): the real SVNKit, trilead and connector jars
-    cannot be downloaded here."""
+def make_jar(path: Path, content: str, classes: tuple[str, ...] = ()) -> Path:
+    """A small stand-in jar (a real zip with a manifest, and empty entries for `classes`, e.g.
+    'com.mysql.jdbc.Driver'): the real SVNKit, trilead and connector jars cannot be downloaded here."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        for c in classes:
+            z.writestr(c.replace(".", "/") + ".class", b"\xca\xfe\xba\xbe")
         z.writestr("payload.txt", content * 50)
     return path
 

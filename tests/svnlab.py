@@ -50,13 +50,13 @@ class SvnServe:
         return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(self.root.rglob("*")) if p.is_file()}
 
 
-def start_svnserve(lab) -> SvnServe:
-    """Start svnserve on the lab manager's address and a free port, serving <lab dir>/svn; the lab's
-    [svn] url is pointed at it (lab.svn_port)."""
+def start_svnserve(lab, port: int | None = None) -> SvnServe:
+    """Start svnserve on the lab manager's address and a free port (or `port`: a restart), serving <lab dir>/svn;
+    the lab's [svn] url is pointed at it (lab.svn_port)."""
     mgr = lab.hosts["esb-mgr"]
     root = lab.dir / "svn"
     root.mkdir(exist_ok=True)
-    port = free_port(mgr.address)
+    port = port or free_port(mgr.address)
     proc = subprocess.Popen(["svnserve", "-d", "--foreground", "--listen-host", mgr.address,
                              "--listen-port", str(port), "-r", str(root)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -28,7 +28,7 @@ def certs_dir(lab):
 
 def sections(lab, tmp_path, database: str) -> str:
     """[certs] and [artifacts] (three small jars built here) after the given [database] section."""
-    arts = {"mysql_connector_jar": make_jar(tmp_path / "artifacts" / MYSQL, "connector"),
+    arts = {"mysql_connector_jar": make_jar(tmp_path / "artifacts" / MYSQL, "connector", ("com.mysql.jdbc.Driver",)),
             "svnkit_jar": make_jar(tmp_path / "artifacts" / SVNKIT, "svnkit"),
             "trilead_jar": make_jar(tmp_path / "artifacts" / TRILEAD, "trilead")}
     return (f"{database}\n[certs]\ndir = \"{certs_dir(lab)}\"\n\n[artifacts]\n"

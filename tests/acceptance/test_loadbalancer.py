@@ -240,3 +240,30 @@ def test_no_lb_host_is_a_clear_error(lbl):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "configure-lb: no targets" in r.stderr, r.stderr
     assert lab.snapshot() == before
+
+
+def test_live_checks_go_through_the_balancer_from_every_node(lbl):
+    """verify --live from each ESB node: requests through nginx for both names get a backend's answer; with
+    every worker down, nginx's own 502 is drift on every node."""
+    from tests.acceptance.test_live import fake_jdk
+    lab = lbl
+    jdk = fake_jdk(lab.dir / "jdk8", "1.8.0_392")
+    lab.write_toml(ports(lab, lab.toml()).replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1))
+    assert lab.fab("create-certs").returncode == 0 and lab.fab("configure-lb").returncode == 0
+    r = lab.fab("verify", "--live", "--steps", "configure-lb", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        for w in ("esb-w1", "esb-w2"):
+            lab.backends.stop_node(w)
+        r = lab.fab("verify", "--live", "--steps", "configure-lb", "--json")
+        assert r.returncode == 2, r.stdout
+        import json
+        doc = json.loads(r.stdout)
+        for n in ESB:
+            items = [i for i in doc["hosts"][n]["live"]["items"] if i["file"] == "live lb"]
+            assert any(f"http://{HOST}:{lab.http_port}/ through lb1" in i["what"] and "nginx's own 502" in i["actual"]
+                       for i in items), items
+            assert not any(MGT in i["what"] for i in items)  # the manager still answers
+    finally:
+        for w in ("esb-w1", "esb-w2"):
+            lab.backends.serve_node(w, lab.hosts[w].address, 0, "worker")

@@ -1,0 +1,451 @@
+"""`fab verify --live` (CONTRACT §7): prove from every ESB node that the cluster its files describe can work.
+
+Every check runs from the node's own network position over its existing SSH connection (direct-tcpip
+channels; nothing installed or run on the node but `java -version`), with the values the node's files
+actually hold (tasks/facts.py), never hosts.toml's:
+
+- db: each MySQL datasource of master-datasources.xml: the URL's host resolved through the node's hosts
+  file (as the JVM will), a connection from the node, login with the datasource's user and password, the
+  database usable, the product's tables present;
+- driver: each datasource's driverClassName is a class inside a jar of repository/components/lib (the
+  jar's zip directory, read from its end; file names are not trusted);
+- svn: with DepSync enabled, the svn protocol to SvnUrl from the node: greeting, the repository found,
+  CRAM-MD5 login with SvnUser/SvnPassword; the SVNKit bundle in dropins, trilead in lib;
+- java: the JDK the node starts with (host field java_home, else `java` on the login PATH) is 1.7 or 1.8;
+- members: each WKA member's host:port from the node: accepted; refused (a warning: servers stopped);
+  no answer (drift);
+- lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a backend's
+  answer (nginx's own 502/504 is drift).
+
+The parsers (hosts file, JDBC URL, zip directory, svn protocol, java version, HTTP status) are pure.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import posixpath
+import re
+import shlex
+import ssl
+import struct
+import time
+
+from .facts import NodeFacts, read_facts
+from .mysql import DbError, Route, query
+from .plan import Item
+from .remote import RemoteError, RemoteHost
+from .report import StepResult
+from .secrets import redact
+from .steps.base import StepContext, StepError
+from .steps.jars import DROPINS, LIB, jar_family
+
+LIVE = "live"
+CHECKS = ("db", "driver", "svn", "java", "members", "lb")
+#: a table each kind of database holds once the product's dbscripts are loaded
+PRODUCT_TABLES = ("REG_RESOURCE", "UM_USER")
+_JDBC = re.compile(r"^jdbc:mysql://([^/:?;]+)(?::(\d+))?/([^?;]*)")
+
+
+# ---------------------------------------------------------------- pure parsers
+
+def resolve_in_hosts(text: str, name: str) -> str | None:
+    """The address a hosts file gives a name (first matching line, as the resolver reads it), else None."""
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and name.lower() in (f.lower() for f in fields[1:]):
+            return fields[0]
+    return None
+
+
+def jdbc_target(url: str | None) -> tuple[str, int, str] | None:
+    """(host, port, database) of a jdbc:mysql URL, else None."""
+    m = _JDBC.match(url or "")
+    return (m.group(1), int(m.group(2) or 3306), m.group(3)) if m else None
+
+
+def zip_names(tail: bytes) -> list[str] | None:
+    """Entry names of a zip file from its last bytes (end-of-central-directory record and the directory);
+    None when the bytes hold no complete directory."""
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    _, _, _, _, count, size, offset, _ = struct.unpack("<4sHHHHIIH", tail[at:at + 22])
+    start = at - size
+    if start < 0:
+        return None
+    names, pos = [], start
+    for _ in range(count):
+        if tail[pos:pos + 4] != b"PK\x01\x02":
+            return None
+        n, m, k = struct.unpack("<HHH", tail[pos + 28:pos + 34])
+        names.append(tail[pos + 46:pos + 46 + n].decode("utf-8", "replace"))
+        pos += 46 + n + m + k
+    return names
+
+
+def java_version(output: str) -> str | None:
+    """The version `java -version` reports ('1.8.0_392', '17.0.15'), else None."""
+    m = re.search(r'version "([^"]+)"', output or "")
+    return m.group(1) if m else None
+
+
+def java_ok(version: str) -> bool:
+    """Carbon 4.4's start script accepts JDK 1.7 and 1.8 only."""
+    return version.startswith(("1.7", "1.8"))
+
+
+class SvnProtocolError(Exception):
+    """The server's answer was not what the svn protocol says."""
+
+
+def svn_item(data: bytes) -> tuple[object, int] | None:
+    """The first whole ra_svn item of data (`( word 12:string 42 ( ... ) )` -> nested lists of str, bytes, int)
+    and the bytes it took; None while it is incomplete."""
+    pos = 0
+    stack: list[list] = []
+    while pos < len(data):
+        c = data[pos:pos + 1]
+        if c in b" \n":
+            pos += 1
+            continue
+        if c == b"(":
+            stack.append([])
+            pos += 1
+            continue
+        if c == b")":
+            if not stack:
+                raise SvnProtocolError("unbalanced ')'")
+            done = stack.pop()
+            pos += 1
+            if not stack:
+                return done, pos
+            stack[-1].append(done)
+            continue
+        m = re.match(rb"(\d+)(:?)|([A-Za-z][A-Za-z0-9-]*)", data[pos:])
+        if not m:
+            raise SvnProtocolError(f"unexpected byte {c!r}")
+        if m.group(3):
+            value, pos = m.group(3).decode(), pos + m.end()
+            if pos >= len(data):
+                return None  # a word may go on in the next chunk
+        elif m.group(2):
+            start = pos + m.end()
+            n = int(m.group(1))
+            if start + n > len(data):
+                return None
+            value, pos = data[start:start + n], start + n
+        else:
+            if pos + m.end() >= len(data):
+                return None
+            value, pos = int(m.group(1)), pos + m.end()
+        if not stack:
+            return value, pos
+        stack[-1].append(value)
+    return None
+
+
+def svn_string(b: bytes | str) -> bytes:
+    b = b.encode() if isinstance(b, str) else b
+    return str(len(b)).encode() + b":" + b
+
+
+def cram_md5(user: str, password: str, challenge: bytes) -> bytes:
+    """The CRAM-MD5 answer svnserve wants: 'user hex(hmac-md5(password, challenge))'."""
+    return user.encode() + b" " + hmac.new(password.encode(), challenge, hashlib.md5).hexdigest().encode()
+
+
+def http_status(head: bytes) -> int | None:
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- I/O over the node's channels
+
+class _SvnReader:
+    """Items from an svn connection, one at a time (bytes after an item wait for the next call)."""
+
+    def __init__(self, chan, deadline: float):
+        self.chan, self.deadline, self.buf = chan, deadline, b""
+
+    def item(self) -> list:
+        while True:
+            got = svn_item(self.buf)
+            if got is not None:
+                value, used = got
+                self.buf = self.buf[used:]
+                return value
+            if time.monotonic() > self.deadline:
+                raise SvnProtocolError("no complete answer in time")
+            chunk = self.chan.recv(65536)
+            if not chunk:
+                raise SvnProtocolError("the server closed the connection")
+            self.buf += chunk
+
+
+def svn_login(remote: RemoteHost, url: str, user: str, password: str, timeout: float) -> str | None:
+    """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
+    m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", url or "")
+    if not m:
+        return f"{url!r} is not an svn:// URL (only svn:// is checked live)"
+    host, port = m.group(1), int(m.group(2) or 3690)
+    try:
+        chan = remote.open_channel(host, port, timeout)
+    except RemoteError as e:
+        return f"no connection to {host}:{port} from the node ({e})"
+    read = _SvnReader(chan, time.monotonic() + timeout).item
+    try:
+        greeting = read()
+        if not greeting or greeting[0] != "success":
+            return f"unexpected greeting {greeting!r}"
+        chan.sendall(b"( 2 ( edit-pipeline svndiff1 absent-entries depth mergeinfo log-revprops ) "
+                     + svn_string(url) + b" " + svn_string("wso2-esb-cluster-live") + b" ( ) ) ")
+        auth = read()
+        if auth[0] == "failure":
+            return f"the server refused: {_svn_error(auth)}"
+        mechs = auth[1][0] if auth[0] == "success" else []
+        if "CRAM-MD5" not in mechs:
+            return f"the server offers no CRAM-MD5 login (mechanisms {mechs})"
+        chan.sendall(b"( CRAM-MD5 ( ) ) ")
+        step = read()
+        if step[0] != "step":
+            return f"the server refused the login: {_svn_error(step)}"
+        chan.sendall(svn_string(cram_md5(user, password, step[1][0])) + b" ")
+        done = read()
+        if done[0] != "success":
+            return f"login as {user!r} refused: {_svn_error(done)}"
+        info = read()  # repos-info: uuid, root URL, capabilities
+        if info[0] != "success":
+            return f"the repository is not usable: {_svn_error(info)}"
+        return None
+    except SvnProtocolError as e:
+        return f"svn protocol: {e}"
+    except OSError as e:
+        return f"connection to {host}:{port} broke: {e}"
+    finally:
+        chan.close()
+
+
+def _svn_error(item) -> str:
+    """The message of an svn failure item ( failure ( ( code message file line ) ) )."""
+    try:
+        err = item[1][0]
+        return err[1].decode("utf-8", "replace") if isinstance(err[1], bytes) else str(err[1])
+    except (IndexError, TypeError, AttributeError):
+        return str(item)
+
+
+def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bool, timeout: float) -> tuple[int | None, str]:
+    """A GET through the balancer from the node: (status, why-not). TLS runs over the channel with SNI = host;
+    the certificate is not verified here (create-certs' own check covers it)."""
+    try:
+        chan = remote.open_channel(address, port, timeout)
+    except RemoteError as e:
+        return None, str(e)
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: wso2-esb-cluster-live\r\n\r\n".encode()
+    deadline = time.monotonic() + timeout
+    try:
+        if not tls:
+            chan.sendall(request)
+            head = b""
+            while b"\r\n" not in head and time.monotonic() < deadline:
+                chunk = chan.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            return http_status(head), ""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        s = ctx.wrap_bio(inc, out, server_hostname=host)
+
+        def pump(fn):
+            while time.monotonic() < deadline:
+                try:
+                    return fn()
+                except ssl.SSLWantReadError:
+                    if out.pending:
+                        chan.sendall(out.read())
+                    data = chan.recv(65536)
+                    if not data:
+                        raise OSError("the balancer closed the connection")
+                    inc.write(data)
+            raise OSError("no answer in time")
+
+        pump(s.do_handshake)
+        if out.pending:
+            chan.sendall(out.read())
+        s.write(request)
+        chan.sendall(out.read())
+        head = pump(lambda: s.read(4096))
+        return http_status(head), ""
+    except (OSError, ssl.SSLError) as e:
+        return None, str(e)
+    finally:
+        chan.close()
+
+
+# ---------------------------------------------------------------- the checks of one node
+
+class Live:
+    """The live checks of one ESB node; each adds drift items (or warnings) naming the check and the cause."""
+
+    def __init__(self, ctx: StepContext, facts: NodeFacts):
+        self.ctx, self.f = ctx, facts
+        self.items: list[Item] = []
+        self.warnings: list[Item] = []
+        self.timeout = min(ctx.host.connect_timeout, ctx.inv.run.op_timeout)
+
+    def drift(self, check: str, what: str, wanted: str, actual: str) -> None:
+        self.items.append(Item(f"live {check}", what, wanted, redact(actual)))
+
+    def warn(self, check: str, what: str, wanted: str, actual: str) -> None:
+        self.warnings.append(Item(f"live {check}", what, wanted, redact(actual)))
+
+    def run(self) -> None:
+        for check in CHECKS:
+            try:
+                getattr(self, f"check_{check}")()
+            except (RemoteError, StepError, DbError) as e:
+                self.drift(check, "the check itself", "could run", str(e))
+
+    # -- db
+    def check_db(self) -> None:
+        hosts_text = None
+        for ds in self.f.datasources:
+            target = jdbc_target(ds.url)
+            if target is None:
+                continue
+            name, port, db = target
+            what = f"datasource {ds.name} ({name}:{port}/{db} as {ds.username})"
+            ip = name
+            if not _is_ip(name):
+                if hosts_text is None:
+                    raw = self.ctx.remote.read(self.ctx.host.hosts_file)
+                    hosts_text = (raw or b"").decode("utf-8", "replace")
+                ip = resolve_in_hosts(hosts_text, name)
+                if ip is None:
+                    self.drift("db", what, f"{name} mapped in {self.ctx.host.hosts_file}", "not mapped on this node")
+                    continue
+            route = Route((ip,), port, via=self.ctx.remote, timeout=self.timeout, op_timeout=self.ctx.inv.run.op_timeout)
+            try:
+                conn = route.connect(ds.username or "", ds.password or "")
+            except DbError as e:
+                self.drift("db", what, "a login from this node", f"{ip}:{port}: {e}")
+                continue
+            try:
+                try:
+                    conn.select_db(db)
+                except Exception as e:  # pymysql's OperationalError: unknown database, no privilege
+                    self.drift("db", what, f"database {db} usable", redact(str(e.args[-1] if e.args else e)))
+                    continue
+                tables = {t[0].upper() for t in query(conn, "SHOW TABLES")}
+                if not any(t in tables for t in PRODUCT_TABLES):
+                    self.drift("db", what, f"the product's tables ({' or '.join(PRODUCT_TABLES)})",
+                               f"{len(tables)} tables, none of them")
+            finally:
+                conn.close()
+
+    # -- driver
+    def check_driver(self) -> None:
+        lib = self.ctx.home(LIB)
+        names = self.ctx.remote.listdir(lib) or []
+        classes: set[str] = set()
+        for n in sorted(n for n in names if n.lower().endswith(".jar")):
+            tail, _ = self.ctx.remote.read_range(posixpath.join(lib, n), -(1 << 20), 1 << 20)
+            entries = zip_names(tail)
+            if entries is None:
+                self.drift("driver", f"{LIB}/{n}", "a jar (zip) file", "no zip directory at its end")
+                continue
+            classes |= {e[:-6].replace("/", ".") for e in entries if e.endswith(".class")}
+        for ds in self.f.datasources:
+            if (ds.url or "").startswith("jdbc:h2:"):
+                continue  # the H2 driver ships as an OSGi bundle in repository/components/plugins
+            if ds.driver and ds.driver not in classes:
+                self.drift("driver", f"datasource {ds.name} driverClassName", f"{ds.driver} in a jar of {LIB}",
+                           f"no jar of {LIB} holds it ({len([n for n in names if n.endswith('.jar')])} jars)")
+
+    # -- svn
+    def check_svn(self) -> None:
+        if (self.f.depsync_enabled or "").lower() != "true":
+            return
+        dropins = self.ctx.remote.listdir(self.ctx.home(DROPINS)) or []
+        lib = self.ctx.remote.listdir(self.ctx.home(LIB)) or []
+        if not any(jar_family(n).startswith("svnkit") for n in dropins if n.endswith(".jar")):
+            self.drift("svn", f"{DROPINS}/svnkit*.jar", "the SVNKit bundle", "absent (DepSync: No Repository found "
+                       "for type svn)")
+        if not any(jar_family(n).startswith("trilead") for n in lib if n.endswith(".jar")):
+            self.drift("svn", f"{LIB}/trilead-ssh2*.jar", "the trilead jar", "absent")
+        why = svn_login(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", self.f.svn_password or "",
+                        self.timeout)
+        if why:
+            self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
+
+    # -- java
+    def check_java(self) -> None:
+        home = self.ctx.host.java_home
+        java = posixpath.join(home, "bin", "java") if home else "java"
+        code, out, err = self.ctx.remote.run(f"{shlex.quote(java)} -version", check=False)
+        version = java_version(err or out)
+        where = f"{java} (java_home)" if home else "java on the login PATH"
+        if code != 0 or version is None:
+            self.drift("java", where, "JDK 1.7 or 1.8", (err or out).strip().splitlines()[-1:][0] if (err or out).strip()
+                       else f"exit {code}")
+        elif not java_ok(version):
+            self.drift("java", where, "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses others)", version)
+
+    # -- members
+    def check_members(self) -> None:
+        for host, port in self.f.members:
+            what = f"WKA member {host}:{port}"
+            if not port.isdigit():
+                self.drift("members", what, "a port", port)
+                continue
+            try:
+                self.ctx.remote.open_channel(host, int(port), self.timeout).close()
+            except RemoteError as e:
+                msg = str(e)
+                if "Connect failed" in msg or "refused" in msg.lower():  # sshd's answer: the port said no
+                    self.warn("members", what, "accepting", "refused (the server is not running?)")
+                else:  # no answer within the timeout: a firewall or a wrong address
+                    self.drift("members", what, "an answer from this node", msg)
+
+    # -- lb
+    def check_lb(self) -> None:
+        c = self.ctx.inv.cluster
+        for lb in self.ctx.inv.by_role("lb"):
+            address = self.ctx.inv.lb.listen or lb.member_host or lb.address
+            for name in (c.hostname, c.mgt_hostname):
+                for tls, port in ((False, c.lb_http_port), (True, c.lb_https_port)):
+                    if name == c.mgt_hostname and not tls:
+                        continue  # the console is served over HTTPS only
+                    status, why = http_through(self.ctx.remote, address, port, name, tls, self.timeout)
+                    what = f"{'https' if tls else 'http'}://{name}:{port}/ through {lb.name}"
+                    if status is None:
+                        self.drift("lb", what, "a backend's answer", why or "no HTTP answer")
+                    elif status in (502, 503, 504):
+                        self.drift("lb", what, "a backend's answer", f"nginx's own {status}")
+
+
+def _is_ip(v: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(v)
+        return True
+    except ValueError:
+        return False
+
+
+def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
+    """The `live` row of one node (never raises)."""
+    try:
+        f = facts or read_facts(ctx)
+        live = Live(ctx, f)
+        live.run()
+    except (RemoteError, StepError) as e:
+        return StepResult(ctx.host.name, LIVE, "failed", message=redact(str(e)))
+    return StepResult(ctx.host.name, LIVE, "drift" if live.items else "ok", live.items, warnings=live.warnings)
+
+
+__all__ = ["LIVE", "Live", "live_result", "resolve_in_hosts", "jdbc_target", "zip_names", "java_version",
+           "svn_item", "cram_md5", "http_status"]

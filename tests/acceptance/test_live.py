@@ -1,0 +1,188 @@
+"""`fab verify --live` (issue 12, CONTRACT §7) over real sshd, MariaDB and svnserve: one planted fault at a time,
+each asserting the exact node, check and cause, the other nodes ok, and that the checks changed nothing.
+
+On loopback a node's connections reach MariaDB from 127.0.0.1: the lab maps the database alias to 127.0.0.1
+([hosts_map]) and grants that address ([database].grant_hosts); nothing of it is a product default. The JDK
+is a stand-in `java` (java_home) that reports 1.8: Carbon 4.4 needs 1.7 or 1.8, Debian 12 ships 17."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.acceptance.cluster import ESB, cluster, svnserve  # noqa: F401
+from tests.acceptance.util import edit
+from tests.lab import make_jar
+from tests.mariadb import READ_COUNTERS
+from tests.svnlab import start_svnserve
+
+ALIAS = "carbondb.mysql-wso2.com"
+SVNKIT = "repository/components/dropins/svnkit-all-1.8.7.wso2v1.jar"
+
+
+def fake_jdk(d, version: str):
+    (d / "bin").mkdir(parents=True, exist_ok=True)
+    java = d / "bin" / "java"
+    java.write_text(f'#!/bin/sh\necho \'java version "{version}"\' >&2\necho \'Java(TM) SE Runtime\' >&2\n')
+    os.chmod(java, 0o755)
+    return d
+
+
+@pytest.fixture
+def live(cluster, tmp_path):  # noqa: F811
+    """The cluster after setup-cluster, its database reachable from every node as the JVM would reach it."""
+    lab = cluster
+    jdk = fake_jdk(lab.dir / "jdk8", "1.8.0_392")
+    lab.extra_toml += (f'\n[hosts_map]\n"{ALIAS}" = "127.0.0.1"\n')
+    lab.extra_toml = lab.extra_toml.replace("\n[database]\n", '\n[database]\ngrant_hosts = ["127.0.0.1"]\n', 1)
+    lab.write_toml(lab.toml().replace('connect_timeout = 5\n', f'connect_timeout = 5\njava_home = "{jdk}"\n', 1))
+    r = lab.fab("setup-cluster")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return lab
+
+
+def run_live(lab, *extra: str) -> tuple[int, dict]:
+    r = lab.fab("verify", "--live", "--steps", "cluster", "--json", *extra)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def live_items(doc, host: str) -> list[dict]:
+    return doc["hosts"][host]["live"]["items"]
+
+
+def assert_only(doc, host: str, check: str, *causes: str) -> None:
+    """host's live row is drift with an item of `check` holding every cause; the other nodes' rows are ok."""
+    row = doc["hosts"][host]["live"]
+    assert row["status"] == "drift", row
+    mine = [i for i in row["items"] if i["file"] == f"live {check}"]
+    assert mine, row["items"]
+    text = json.dumps(mine)
+    for c in causes:
+        assert c in text, (c, mine)
+    for other in ESB:
+        if other != host:
+            assert doc["hosts"][other]["live"]["status"] == "ok", (other, doc["hosts"][other]["live"])
+
+
+def test_a_cluster_in_the_guide_state_passes_every_live_check_and_nothing_changes(live):
+    lab = live
+    before, svn_before, counters = lab.snapshot(), lab.svnserve.snapshot(), lab.mariadb.com_counters()
+    code, doc = run_live(lab)
+    assert code == 0, json.dumps(doc, indent=1)
+    for h in ESB:
+        row = doc["hosts"][h]["live"]
+        assert row["status"] == "ok", row
+        # the WKA members do not answer: the servers are not running (a warning, not drift)
+        assert row["warnings"] and all("refused" in w["actual"] for w in row["warnings"]), row
+    assert lab.snapshot() == before and lab.svnserve.snapshot() == svn_before
+    writes = {k: v - counters.get(k, 0) for k, v in lab.mariadb.com_counters().items()
+              if v != counters.get(k, 0) and k not in READ_COUNTERS and not k.startswith("Com_show")}
+    assert set(writes) <= {"Com_change_db", "Com_select"}, writes  # reads only
+    r = lab.fab("verify", "--live", "--steps", "patch-axis2")  # with --steps too: a table with the live row
+    assert r.returncode == 0 and "\nlive " in r.stdout, r.stdout
+
+
+def test_a_wrong_password_in_one_nodes_datasources(live):
+    lab = live
+    f = lab.hosts["esb-w1"].conf("datasources/master-datasources.xml")
+    text = f.read_text(encoding="utf-8")
+    start = text.index("<password>", text.index("<name>REGISTRY_DB</name>"))
+    end = text.index("</password>", start)
+    f.write_text(text[:start] + "<password>Wrong-pw-4711</password>" + text[end + len("</password>"):], encoding="utf-8")
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w1", "db", "datasource REGISTRY_DB", "Access denied")
+    assert "Wrong-pw-4711" not in json.dumps(doc)  # a password read from a file is masked like any secret
+
+
+def test_the_alias_mapped_to_a_wrong_address_in_one_hosts_file(live):
+    lab = live
+    edit(lab.hosts["esb-w2"].hosts_file, f"127.0.0.1\t{ALIAS}", f"127.0.0.77\t{ALIAS}", "utf-8")
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w2", "db", "127.0.0.77", "database unreachable")
+
+
+def test_the_alias_not_mapped_on_one_node(live):
+    lab = live
+    edit(lab.hosts["esb-w2"].hosts_file, f"127.0.0.1\t{ALIAS}\n", "", "utf-8")
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w2", "db", "not mapped on this node")
+
+
+def test_a_grant_removed_for_the_managers_database(live):
+    """On loopback every node connects from 127.0.0.1, so the grant that only one node needs is the one on its
+    own database: REGISTRY_LOCAL1 is the manager's."""
+    lab = live
+    lab.mariadb.sql("REVOKE ALL PRIVILEGES ON `REGISTRY_LOCAL1`.* FROM 'regadmin'@'127.0.0.1'")
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-mgr", "db", "datasource REGISTRY_LOCAL1", "database REGISTRY_LOCAL1 usable")
+
+
+def test_the_workers_local_database_dropped(live):
+    lab = live
+    lab.mariadb.sql("DROP DATABASE REGISTRY_LOCAL2")
+    code, doc = run_live(lab)
+    assert code == 2
+    for w in ("esb-w1", "esb-w2"):
+        text = json.dumps(live_items(doc, w))
+        assert "datasource REGISTRY_LOCAL2" in text and "REGISTRY_LOCAL2" in text, text
+    assert doc["hosts"]["esb-mgr"]["live"]["status"] == "ok"
+
+
+def test_svnserve_stopped(live):
+    lab = live
+    lab.svnserve.proc.terminate()
+    lab.svnserve.proc.wait(5)
+    try:
+        code, doc = run_live(lab)
+    finally:
+        lab.svnserve.proc = start_svnserve(lab, lab.svnserve.port).proc
+    assert code == 2
+    for h in ESB:
+        text = json.dumps([i for i in live_items(doc, h) if i["file"] == "live svn"])
+        assert "no connection to" in text and "refused" in text.lower(), text
+
+
+def test_a_wrong_svn_password_in_one_carbon_xml(live):
+    lab = live
+    f = lab.hosts["esb-w2"].conf("carbon.xml")
+    data = f.read_bytes()
+    start = data.index(b"<SvnPassword>") + len(b"<SvnPassword>")
+    f.write_bytes(data[:start] + b"not-the-password" + data[data.index(b"</SvnPassword>"):])
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w2", "svn", "login as 'repouser' refused")
+    assert "not-the-password" not in json.dumps(doc)
+
+
+def test_the_svnkit_jar_removed_on_one_worker(live):
+    lab = live
+    (lab.hosts["esb-w1"].home / SVNKIT).unlink()
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w1", "svn", "the SVNKit bundle", "No Repository found for type svn")
+
+
+def test_a_connector_jar_that_provides_another_driver(live):
+    lab = live
+    jar = lab.hosts["esb-mgr"].home / "repository/components/lib/mysql-connector-java-5.1.49.jar"
+    make_jar(jar, "mariadb connector", ("org.mariadb.jdbc.Driver",))  # named like Connector/J, is not
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-mgr", "driver", "com.mysql.jdbc.Driver in a jar of repository/components/lib")
+
+
+def test_a_jdk_reporting_17(live):
+    lab = live
+    jdk17 = lab.dir / "jdk17"
+    fake_jdk(jdk17, "17.0.15")
+    lab.write_toml(lab.hosts_toml.read_text().replace(
+        "[hosts.esb-w2]\n", f"[hosts.esb-w2]\njava_home = \"{jdk17}\"\n", 1))
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w2", "java", "17.0.15", "JDK 1.7 or 1.8")
