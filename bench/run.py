@@ -37,7 +37,7 @@ OUT = REPO / "bench" / "out"
 #: a second one (nothing to do), verify, then, with fresh product homes and hosts files but the
 #: certificates, databases and SVN repository kept, setup-cluster again: the file rollout
 MODES = (("full", ("setup-cluster",)), ("no-op", ("setup-cluster",)), ("verify", ("verify",)),
-         ("rollout", ("setup-cluster",)))
+         ("verify-live", ("verify", "--live")), ("rollout", ("setup-cluster",)))
 #: the issue's figures for 24 hosts on this 2-core machine (seconds)
 TARGETS = {"rollout": 8.0, "verify": 5.0}
 JARS = (("mysql_connector_jar", "mysql-connector-java-5.1.49.jar", 1_006_904),
@@ -52,6 +52,8 @@ def make_jars(d: Path, real_sizes: bool) -> dict[str, Path]:
         p = d / name
         with zipfile.ZipFile(p, "w", zipfile.ZIP_STORED) as z:
             z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            if key == "mysql_connector_jar":  # what verify --live looks for in the jar's zip directory
+                z.writestr("com/mysql/jdbc/Driver.class", b"\xca\xfe\xba\xbe")
             z.writestr("payload.bin", os.urandom(size if real_sizes else 2048))
         out[key] = p
     return out
@@ -78,9 +80,16 @@ def build_lab(n: int, db: MariaDB, jars: dict[str, Path]) -> tuple[Lab, subproce
     """n ESB hosts (manager + n-1 workers) and a db host, every [section] of a full setup-cluster."""
     lab = Lab.create(n_workers=n - 1, first_octet=100, extra_roles=("db",))
     svn, lab.svn_port = start_svnserve(lab.hosts["esb-mgr"].address, lab.dir / "svn")
-    lab.extra_toml = (db.toml() + f'\n[certs]\ndir = "{lab.dir / "certs"}"\n'
-                      + "\n[artifacts]\n" + "".join(f'{k} = "{p}"\n' for k, p in jars.items()))
-    lab.write_toml()
+    # verify --live as on a real network: the nodes reach the database where it listens (loopback here: from
+    # 127.0.0.1, granted), and start a JDK 1.8 (a stand-in `java`: Debian 12 has none)
+    jdk = lab.dir / "jdk8" / "bin"
+    jdk.mkdir(parents=True)
+    (jdk / "java").write_text('#!/bin/sh\necho \'java version "1.8.0_392"\' >&2\n')
+    os.chmod(jdk / "java", 0o755)
+    lab.extra_toml = (db.toml(extra='grant_hosts = ["127.0.0.1"]\n') + f'\n[certs]\ndir = "{lab.dir / "certs"}"\n'
+                      + "\n[artifacts]\n" + "".join(f'{k} = "{p}"\n' for k, p in jars.items())
+                      + '\n[hosts_map]\n"carbondb.mysql-wso2.com" = "127.0.0.1"\n')
+    lab.write_toml(lab.toml().replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk.parent}"\n', 1))
     lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD="bench-db-" + secrets.token_hex(6),
                   SVN_PASSWORD="bench-svn-" + secrets.token_hex(6))
     return lab, svn
@@ -200,6 +209,11 @@ def check(results: list[dict]) -> list[str]:
     noop = [r for r in results if r["mode"] == "no-op"]
     ok = all(r["files_changed"] == 0 for r in noop)
     out.append(f"{'PASS' if ok else 'MISS'} no-op run: {sum(r['files_changed'] for r in noop)} entries changed (product homes, hosts files, state dirs)")
+    walls = {(r["n"], r["mode"]): r["wall"] for r in results}
+    if (top, "verify-live") in walls:
+        extra = walls[(top, "verify-live")] - walls[(top, "verify")]
+        out.append(f"{'PASS' if extra <= 1.2 else 'MISS'} verify --live at N={top} adds {extra:.2f} s to verify "
+                   f"(target: about 1 s)")
     vcmds = {r["n"]: r["commands_by_host"] for r in results if r["mode"] == "verify"}
     out.append(f"INFO remote commands during verify (host: count): {vcmds[top] or 'none'}")
     return out
@@ -225,7 +239,7 @@ def main() -> None:
                 rows = bench_n(n, db, jars, a.repeat, prof)
                 results += rows
                 for r in rows:
-                    print(f"N={n:>3} {r['mode']:<8} {r['wall']:6.2f} s  conn/host {r['connections_max']}  "
+                    print(f"N={n:>3} {r['mode']:<11} {r['wall']:6.2f} s  conn/host {r['connections_max']}  "
                           f"cmds/ESB host {r['commands_per_esb_host']}  "
                           f"SFTP ops/ESB host {r['sftp_ops_per_esb_host']}  "
                           f"read {r['bytes_read'] / 1024:.0f} KiB  written {r['bytes_written'] / 1024:.0f} KiB",
