@@ -86,6 +86,7 @@ def build_lab(n: int, db: MariaDB, jars: dict[str, Path]) -> tuple[Lab, subproce
     jdk.mkdir(parents=True)
     (jdk / "java").write_text('#!/bin/sh\necho \'java version "1.8.0_392"\' >&2\n')
     os.chmod(jdk / "java", 0o755)
+    (jdk.parent / "release").write_text('JAVA_VERSION="1.8.0_392"\n')  # as a JDK ships it
     lab.extra_toml = (db.toml(extra='grant_hosts = ["127.0.0.1"]\n') + f'\n[certs]\ndir = "{lab.dir / "certs"}"\n'
                       + "\n[artifacts]\n" + "".join(f'{k} = "{p}"\n' for k, p in jars.items())
                       + '\n[hosts_map]\n"carbondb.mysql-wso2.com" = "127.0.0.1"\n')

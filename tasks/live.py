@@ -29,6 +29,7 @@ import shlex
 import ssl
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
@@ -303,48 +304,58 @@ class Live:
         self.warnings.append(Item(f"live {check}", what, wanted, redact(actual)))
 
     def run(self) -> None:
-        for check in CHECKS:
+        """Every check at once (they wait on the network, each over its own channel of the one SSH connection);
+        the items in the order of CHECKS, whatever order they finished in."""
+        def one(check: str) -> None:
             try:
                 getattr(self, f"check_{check}")()
             except (RemoteError, StepError, DbError) as e:
                 self.drift(check, "the check itself", "could run", str(e))
 
+        with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+            list(pool.map(one, CHECKS))
+        order = {f"live {c}": i for i, c in enumerate(CHECKS)}
+        self.items.sort(key=lambda i: (order[i.file], i.what))
+        self.warnings.sort(key=lambda i: (order[i.file], i.what))
+
     # -- db
     def check_db(self) -> None:
+        targets = [(ds, jdbc_target(ds.url)) for ds in self.f.datasources]
+        targets = [(ds, t) for ds, t in targets if t is not None]
         hosts_text = None
-        for ds in self.f.datasources:
-            target = jdbc_target(ds.url)
-            if target is None:
-                continue
-            name, port, db = target
-            what = f"datasource {ds.name} ({name}:{port}/{db} as {ds.username})"
-            ip = name
-            if not _is_ip(name):
-                if hosts_text is None:
-                    raw = self.ctx.remote.read(self.ctx.host.hosts_file)
-                    hosts_text = (raw or b"").decode("utf-8", "replace")
-                ip = resolve_in_hosts(hosts_text, name)
-                if ip is None:
-                    self.drift("db", what, f"{name} mapped in {self.ctx.host.hosts_file}", "not mapped on this node")
-                    continue
-            route = Route((ip,), port, via=self.ctx.remote, timeout=self.timeout, op_timeout=self.ctx.inv.run.op_timeout)
+        if any(not _is_ip(t[0]) for _, t in targets):
+            raw = self.ctx.remote.read(self.ctx.host.hosts_file)
+            hosts_text = (raw or b"").decode("utf-8", "replace")
+        with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:  # one login per datasource, at once
+            list(pool.map(lambda dt: self._check_datasource(dt[0], dt[1], hosts_text), targets))
+
+    def _check_datasource(self, ds, target, hosts_text: str | None) -> None:
+        name, port, db = target
+        what = f"datasource {ds.name} ({name}:{port}/{db} as {ds.username})"
+        ip = name
+        if not _is_ip(name):
+            ip = resolve_in_hosts(hosts_text or "", name)
+            if ip is None:
+                self.drift("db", what, f"{name} mapped in {self.ctx.host.hosts_file}", "not mapped on this node")
+                return
+        route = Route((ip,), port, via=self.ctx.remote, timeout=self.timeout, op_timeout=self.ctx.inv.run.op_timeout)
+        try:
+            conn = route.connect(ds.username or "", ds.password or "")
+        except DbError as e:
+            self.drift("db", what, "a login from this node", f"{ip}:{port}: {e}")
+            return
+        try:
             try:
-                conn = route.connect(ds.username or "", ds.password or "")
-            except DbError as e:
-                self.drift("db", what, "a login from this node", f"{ip}:{port}: {e}")
-                continue
-            try:
-                try:
-                    conn.select_db(db)
-                except Exception as e:  # pymysql's OperationalError: unknown database, no privilege
-                    self.drift("db", what, f"database {db} usable", redact(str(e.args[-1] if e.args else e)))
-                    continue
-                tables = {t[0].upper() for t in query(conn, "SHOW TABLES")}
-                if not any(t in tables for t in PRODUCT_TABLES):
-                    self.drift("db", what, f"the product's tables ({' or '.join(PRODUCT_TABLES)})",
-                               f"{len(tables)} tables, none of them")
-            finally:
-                conn.close()
+                conn.select_db(db)
+            except Exception as e:  # pymysql's OperationalError: unknown database, no privilege
+                self.drift("db", what, f"database {db} usable", redact(str(e.args[-1] if e.args else e)))
+                return
+            tables = {t[0].upper() for t in query(conn, "SHOW TABLES")}
+            if not any(t in tables for t in PRODUCT_TABLES):
+                self.drift("db", what, f"the product's tables ({' or '.join(PRODUCT_TABLES)})",
+                           f"{len(tables)} tables, none of them")
+        finally:
+            conn.close()
 
     # -- driver
     def check_driver(self) -> None:
@@ -384,6 +395,15 @@ class Live:
     # -- java
     def check_java(self) -> None:
         home = self.ctx.host.java_home
+        if home:  # the JDK's own `release` file says its version: a read, not a program run
+            raw = self.ctx.remote.read(posixpath.join(home, "release"), 1 << 20, "a JDK release file")
+            m = re.search(rb'^JAVA_VERSION="([^"]+)"', raw or b"", re.M)
+            if m:
+                version = m.group(1).decode("utf-8", "replace")
+                if not java_ok(version):
+                    self.drift("java", f"{home} (java_home)", "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses "
+                               "others)", version)
+                return
         java = posixpath.join(home, "bin", "java") if home else "java"
         code, out, err = self.ctx.remote.run(f"{shlex.quote(java)} -version", check=False)
         version = java_version(err or out)

@@ -116,9 +116,12 @@ class Route:
     def _open(self, dest: str, user: str, password: str, sock, bind: str | None) -> pymysql.Connection:
         # the password as UTF-8 bytes, as Connector/J sends it (PyMySQL would encode a str as Latin-1: a
         # non-ASCII password never matched what CREATE USER stored, and '€' raised an error quoting it)
+        # through an SSH channel the link is encrypted already: no TLS on top (PyMySQL would build a TLS context for
+        # every connection); a direct connection keeps PyMySQL's preferred TLS
         conn = pymysql.connect(host=dest, port=self.port, user=user, password=password.encode("utf-8"),
                                autocommit=True, charset="utf8mb4", connect_timeout=self.timeout, bind_address=bind,
-                               read_timeout=self.op_timeout, write_timeout=self.op_timeout, defer_connect=True)
+                               read_timeout=self.op_timeout, write_timeout=self.op_timeout, defer_connect=True,
+                               ssl_disabled=sock is not None)
         try:
             conn.connect(sock)
         except pymysql.err.OperationalError as e:

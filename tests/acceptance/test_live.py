@@ -21,11 +21,14 @@ ALIAS = "carbondb.mysql-wso2.com"
 SVNKIT = "repository/components/dropins/svnkit-all-1.8.7.wso2v1.jar"
 
 
-def fake_jdk(d, version: str):
+def fake_jdk(d, version: str, release: bool = True):
+    """A stand-in JDK: bin/java prints the version as java does; `release` as a JDK ships it (read first)."""
     (d / "bin").mkdir(parents=True, exist_ok=True)
     java = d / "bin" / "java"
     java.write_text(f'#!/bin/sh\necho \'java version "{version}"\' >&2\necho \'Java(TM) SE Runtime\' >&2\n')
     os.chmod(java, 0o755)
+    if release:
+        (d / "release").write_text(f'IMPLEMENTOR="Oracle Corporation"\nJAVA_VERSION="{version}"\nOS_NAME="Linux"\n')
     return d
 
 
@@ -177,10 +180,11 @@ def test_a_connector_jar_that_provides_another_driver(live):
     assert_only(doc, "esb-mgr", "driver", "com.mysql.jdbc.Driver in a jar of repository/components/lib")
 
 
-def test_a_jdk_reporting_17(live):
+@pytest.mark.parametrize("release", [True, False], ids=["release-file", "java-version"])
+def test_a_jdk_reporting_17(live, release):
     lab = live
-    jdk17 = lab.dir / "jdk17"
-    fake_jdk(jdk17, "17.0.15")
+    jdk17 = lab.dir / f"jdk17-{release}"
+    fake_jdk(jdk17, "17.0.15", release)
     lab.write_toml(lab.hosts_toml.read_text().replace(
         "[hosts.esb-w2]\n", f"[hosts.esb-w2]\njava_home = \"{jdk17}\"\n", 1))
     code, doc = run_live(lab)
