@@ -24,6 +24,8 @@ from .base import Step, StepContext, StepError
 LIB = "repository/components/lib"
 DROPINS = "repository/components/dropins"
 JAR_MODE = 0o644
+#: the largest local jar read and uploaded (the real ones are 0.2-5 MiB)
+LOCAL_JAR_LIMIT = 256 << 20
 
 _VERSION_RE = re.compile(r"^(.+?)-(v?\d|build\d)", re.I)
 
@@ -65,6 +67,9 @@ def load_local_jar(inv: Inventory, key: str) -> LocalJar:
     except OSError:
         raise StepError(f"[artifacts] {key}: {path} does not exist on this machine "
                         f"(download the jar there, or fix the path in {inv.path})") from None
+    if st.st_size > LOCAL_JAR_LIMIT:  # read whole to upload it: a jar, not an image or an archive of jars
+        raise StepError(f"[artifacts] {key}: {path} is {st.st_size} bytes, more than a jar may hold "
+                        f"({LOCAL_JAR_LIMIT} bytes); refused, not read")
     return _read_jar(key, str(path), st.st_mtime_ns, st.st_size)
 
 

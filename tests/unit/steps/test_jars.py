@@ -79,3 +79,18 @@ def test_local_jar_errors_name_the_key_and_path(tmp_path):
     jar = load_local_jar(inv, "mysql_connector_jar")
     assert jar.name == "mysql-connector-java-5.1.49.jar" and jar.family == "mysql-connector-java"
     assert jar.sha256 == hashlib.sha256(jar.data).hexdigest()
+
+
+def test_a_local_jar_far_too_big_is_refused_unread(tmp_path):
+    import tomllib
+    from tasks.config import parse_inventory
+    from tasks.steps.jars import LOCAL_JAR_LIMIT, load_local_jar
+    from tests.unit.helpers import BASE_TOML
+    big = tmp_path / "mysql-connector-java-5.1.49.jar"
+    with open(big, "wb") as f:
+        f.truncate(LOCAL_JAR_LIMIT + 1)  # sparse: nothing is written, and nothing must be read
+    data = tomllib.loads(BASE_TOML)
+    data["artifacts"] = {"mysql_connector_jar": str(big)}
+    inv = parse_inventory(data, tmp_path / "hosts.toml")
+    with pytest.raises(StepError, match=r"is 268435457 bytes, more than a jar may hold .* refused, not read"):
+        load_local_jar(inv, "mysql_connector_jar")
