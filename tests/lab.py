@@ -69,6 +69,19 @@ def make_jar(path: Path, content: str, classes: tuple[str, ...] = ()) -> Path:
     return path
 
 
+def process_children() -> dict[int, list[int]]:
+    """ppid -> pids of every process on the machine (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    return children
+
+
 def fab_bin() -> str:
     """The fab of the running interpreter's environment."""
     cand = Path(sys.executable).parent / "fab"
@@ -230,13 +243,13 @@ class Lab:
             known_hosts = "{self.known_hosts}"
             host_key_policy = "strict"
             connect_timeout = 5
-            """)]
+            """) + self.defaults_extra()]
         for h in self.hosts.values():
             out.append(f"[hosts.{h.name}]\naddress = \"{h.address}\"\nport = {h.port}\nrole = \"{h.role}\"\n"
-                       f"hosts_file = \"{h.hosts_file}\"\n"
-                       + ("" if self.default_state else f"state_dir = \"{self.dir / 'state' / h.name}\"\n"))
+                       + self.host_extra(h))
             if h.member_port:
-                out.append(f"member_port = {h.member_port}\nproduct_home = \"{h.home}\"\n")
+                out.append(f"member_port = {h.member_port}\nproduct_home = \"{h.home}\"\n"
+                           + (f"port_offset = {h.port_offset}\n" if h.port_offset else ""))
             out.append("\n")
         mgr = self.hosts.get("esb-mgr")
         out.append(textwrap.dedent(f"""\
@@ -248,6 +261,15 @@ class Lab:
             """))
         out.append(self.extra_toml)
         return "\n".join(out)
+
+    def defaults_extra(self) -> str:
+        """More [defaults] lines (a subclass's)."""
+        return ""
+
+    def host_extra(self, h: LabHost) -> str:
+        """The per-host lines after role: the host's own hosts file and state_dir."""
+        return (f"hosts_file = \"{h.hosts_file}\"\n"
+                + ("" if self.default_state else f"state_dir = \"{self.dir / 'state' / h.name}\"\n"))
 
     def write_toml(self, text: str | None = None) -> Path:
         self.hosts_toml.write_text(self.toml() if text is None else text)
@@ -386,31 +408,13 @@ class SharedLab(Lab):
         h = next(iter(self.hosts.values()))
         self.known_hosts.write_text(f"[{h.address}]:{h.port} {pub[0]} {pub[1]}\n")
 
-    def toml(self) -> str:
-        """No state_dir anywhere; one hosts file for the machine, in [defaults]."""
-        out = [CLUSTER_TOML, textwrap.dedent(f"""\
-            [defaults]
-            user = "root"
-            key_filename = "{self.key}"
-            known_hosts = "{self.known_hosts}"
-            host_key_policy = "strict"
-            hosts_file = "{self.dir / 'machine' / 'etc-hosts'}"
-            """)]
-        for h in self.hosts.values():
-            out.append(f"[hosts.{h.name}]\naddress = \"{h.address}\"\nport = {h.port}\nrole = \"{h.role}\"\n")
-            if h.member_port:
-                out.append(f"member_port = {h.member_port}\nproduct_home = \"{h.home}\"\nport_offset = {h.port_offset}\n")
-            out.append("\n")
-        mgr = self.hosts["esb-mgr"]
-        out.append(textwrap.dedent(f"""\
-            [svn]
-            host = "esb-mgr"
-            repo_path = "{self.dir / 'svn' / 'depsyncrepo'}"
-            url = "svn://{mgr.address}:{self.svn_port}/depsyncrepo/"
-            user = "repouser"
-            """))
-        out.append(self.extra_toml)
-        return "\n".join(out)
+    def defaults_extra(self) -> str:
+        """One hosts file for the machine, in [defaults]."""
+        return f'hosts_file = "{self.dir / "machine" / "etc-hosts"}"\n'
+
+    def host_extra(self, h: LabHost) -> str:
+        """No state_dir anywhere, no hosts file per host."""
+        return ""
 
 
 if __name__ == "__main__":  # manual use: python -m tests.lab

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.lab import process_children
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MAIN = """\
 worker_processes 1;
@@ -74,16 +76,7 @@ class Nginx:
 
     def workers(self) -> set[int]:
         """The pids of the master's worker processes (a reload replaces them)."""
-        out = set()
-        for d in Path("/proc").iterdir():
-            if d.name.isdigit():
-                try:
-                    ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                if self.proc and ppid == self.proc.pid:
-                    out.add(int(d.name))
-        return out
+        return set(process_children().get(self.proc.pid, [])) if self.proc else set()
 
     def wait_workers_change(self, old: set[int], timeout: float = 10) -> set[int]:
         deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from tests.lab import REPO, Lab, fab_bin
+from tests.lab import REPO, Lab, fab_bin, process_children
 
 AXIS2 = "axis2/axis2.xml"
 TMP_MARK = ".esb-tmp-"
@@ -34,14 +34,7 @@ def start_fab(lab: Lab, *args: str) -> subprocess.Popen:
 
 def descendants(pid: int) -> list[int]:
     """Every process below pid (the per-connection sshd processes of a listener)."""
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(d.name))
+    children = process_children()
     out, todo = [], [pid]
     while todo:
         for c in children.get(todo.pop(), []):

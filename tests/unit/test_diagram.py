@@ -16,12 +16,13 @@ def facts() -> dict[str, NodeFacts]:
                                            ("esb-w1", "worker", "4200", [("192.168.1.12", "4100")], "REGISTRY_LOCAL2"),
                                            ("esb-w2", "worker", "4300", [("192.168.1.12", "4100")], "REGISTRY_LOCAL2")):
         host = INV.hosts[name].member_host
-        out[name] = NodeFacts(name, role, "wso2.esb.domain", host, port, peers, "mgt" if role == "manager" else "worker",
-                              "true" if role == "manager" else "false", "svn://192.168.1.12/depsyncrepo/",
-                              "false" if role == "manager" else "true", "regadmin@x", "sharedregistry",
-                              {"sharedregistry": "jdbc/WSO2RegistryDB"},
-                              [Datasource(local, "jdbc/WSO2CarbonDB", url.format(local), "regadmin"),
-                               Datasource("REGISTRY_DB", "jdbc/WSO2RegistryDB", url.format("REGISTRY_DB"), "regadmin")])
+        out[name] = NodeFacts(
+            name, role, domain="wso2.esb.domain", member_host=host, member_port=port, members=peers,
+            sub_domain="mgt" if role == "manager" else "worker", auto_commit="true" if role == "manager" else "false",
+            svn_url="svn://192.168.1.12/depsyncrepo/", read_only="false" if role == "manager" else "true",
+            cache_id="regadmin@x", remote_db_config="sharedregistry", db_configs={"sharedregistry": "jdbc/WSO2RegistryDB"},
+            datasources=[Datasource(local, "jdbc/WSO2CarbonDB", url.format(local), "regadmin"),
+                         Datasource("REGISTRY_DB", "jdbc/WSO2RegistryDB", url.format("REGISTRY_DB"), "regadmin")])
     return out
 
 
