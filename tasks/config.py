@@ -60,10 +60,6 @@ class Host:
         """What makes two entries one machine's (one login, one home): user, address, SSH port, state_dir."""
         return (self.user, self.address, self.port, self.state_dir)
 
-    @property
-    def sub_domain(self) -> str:
-        """The Hazelcast subDomain of this node: mgt or worker."""
-        return "mgt" if self.role == "manager" else "worker"
 
 
 @dataclass(frozen=True)
@@ -166,10 +162,6 @@ class Inventory:
         """The other entries reached as the same login on the same machine (CONTRACT §5)."""
         return [h for h in self.hosts.values() if h.machine == host.machine and h.name != host.name]
 
-    def cluster_peers(self, host: Host) -> list[Host]:
-        """The WKA members of a node: the other role's ESB nodes."""
-        other = "worker" if host.role == "manager" else "manager"
-        return self.by_role(other)
 
 
 # ---------------------------------------------------------------- schema

@@ -13,12 +13,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
+from . import rules
 from .config import Inventory
 from .facts import NodeFacts
 from .plan import Item
-from .steps.axis2 import AXIS2
-from .steps.carbon import CARBON
-from .steps.datasources import REGISTRY
+from .rules import AXIS2, CARBON, REGISTRY
 from .steps.registry import cache_id
 
 Facts = dict[str, NodeFacts]
@@ -61,7 +60,7 @@ def check_members(inv: Inventory, facts: Facts) -> list[Finding]:
     are actually configured (their localMemberHost:localMemberPort)."""
     out = []
     for name, f in facts.items():
-        peers = inv.cluster_peers(inv.hosts[name])
+        peers = rules.wka_peers(inv, inv.hosts[name])
         wanted = [(p.member_host, str(p.member_port)) for p in peers]
         if sorted(f.members) != sorted(wanted):
             out.append(Finding(name, Item(AXIS2, "clustering/members (the other role's nodes, hosts.toml)",
@@ -119,20 +118,20 @@ def check_one_manager(inv: Inventory, facts: Facts) -> list[Finding]:
     """Exactly one node, the hosts.toml manager, has subDomain mgt."""
     what = f"{CLUSTERING}[@name='properties']/property[@name='subDomain']/@value (exactly one manager)"
     out = []
+    mgt = rules.sub_domain("manager")
     for name, f in facts.items():
-        is_mgr = inv.hosts[name].role == "manager"
-        if is_mgr and f.sub_domain != "mgt":
-            out.append(Finding(name, Item(AXIS2, what, "mgt", f.sub_domain)))
-        elif not is_mgr and f.sub_domain == "mgt":
-            out.append(Finding(name, Item(AXIS2, what, "worker", f.sub_domain)))
+        wanted = rules.sub_domain(inv.hosts[name].role)
+        if (wanted == mgt) != (f.sub_domain == mgt):
+            out.append(Finding(name, Item(AXIS2, what, wanted, f.sub_domain)))
     return out
 
 
-def _role_flag(facts: Facts, inv: Inventory, get, on_manager: str, on_worker: str, file: str, what: str,
+def _role_flag(facts: Facts, inv: Inventory, get, rule: Callable[[str], str], file: str, what: str,
                default: str | None = None) -> list[Finding]:
+    """Each node's value against the role's rule (tasks/rules.py)."""
     out = []
     for name, f in facts.items():
-        wanted = on_manager if inv.hosts[name].role == "manager" else on_worker
+        wanted = rule(inv.hosts[name].role)
         actual = get(f)
         if (actual if actual is not None else default or "").strip().lower() != wanted:
             out.append(Finding(name, Item(file, what, wanted, actual)))
@@ -141,13 +140,13 @@ def _role_flag(facts: Facts, inv: Inventory, get, on_manager: str, on_worker: st
 
 def check_auto_commit(inv: Inventory, facts: Facts) -> list[Finding]:
     """DepSync AutoCommit true on the manager only (absent counts as false)."""
-    return _role_flag(facts, inv, lambda f: f.auto_commit, "true", "false", CARBON,
+    return _role_flag(facts, inv, lambda f: f.auto_commit, rules.auto_commit, CARBON,
                       "DeploymentSynchronizer/AutoCommit (true on the manager only)", default="false")
 
 
 def check_read_only(inv: Inventory, facts: Facts) -> list[Finding]:
     """Shared registry remoteInstance readOnly false on the manager only."""
-    return _role_flag(facts, inv, lambda f: f.read_only, "false", "true", REGISTRY,
+    return _role_flag(facts, inv, lambda f: f.read_only, rules.read_only, REGISTRY,
                       "remoteInstance/readOnly (false on the manager only)")
 
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from .config import ConfigError, Host, Inventory
 from .facts import LbFacts, NodeFacts
 from .plan import Item
+from .rules import MGT_HTTP_PORT, MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 
 RED = "#d62728"
 INK = "#333333"
-#: Carbon's ports before the offset: HTTPS/HTTP console, PassThrough HTTP/HTTPS
-CARBON_PORTS = (("https", 9443), ("http", 9763), ("pt-http", 8280), ("pt-https", 8243))
+#: Carbon's ports before the offset (tasks/rules.py): HTTPS/HTTP console, PassThrough HTTP/HTTPS
+CARBON_PORTS = (("https", MGT_HTTPS_PORT), ("http", MGT_HTTP_PORT), ("pt-http", PT_HTTP_PORT),
+                ("pt-https", PT_HTTPS_PORT))
 _DB_NAME = re.compile(r"^jdbc:mysql://[^/]+/([^?;]+)")
 
 
@@ -202,7 +204,8 @@ def _endpoint_host(inv: Inventory, upstream: str) -> str | None:
     host, _, port = upstream.rpartition(":")
     host = host.strip("[]")
     for h in inv.esb_nodes:
-        if h.member_host == host and port.isdigit() and int(port) - h.port_offset in (9443, 8280, 8243):
+        if h.member_host == host and port.isdigit() and \
+                int(port) - h.port_offset in (MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT):
             return h.name
     return None
 

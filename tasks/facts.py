@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 
 from .config import Host
 from .secrets import register
-from .steps.axis2 import AXIS2
+from .rules import AXIS2, CARBON, MASTER, REGISTRY
 from .steps.base import StepContext
-from .steps.carbon import CARBON
-from .steps.datasources import MASTER, REGISTRY
 from .xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from ..config import Host, Inventory
+from ..rules import AXIS2, sub_domain, wka_peers
 from ..secrets import Secrets
 from ..xmldoc import element_markup
 from .base import StepError, XmlEdits, XmlStep
 
-AXIS2 = "repository/conf/axis2/axis2.xml"
 LISTENERS = {
     "http": "org.apache.synapse.transport.passthru.PassThroughHttpListener",
     "https": "org.apache.synapse.transport.passthru.PassThroughHttpSSLListener",
@@ -15,7 +15,7 @@ LISTENERS = {
 
 def wanted_members(host: Host, inv: Inventory) -> list[tuple[str, str]]:
     """(hostName, port) of the WKA members: the other role's nodes, with their own member ports."""
-    return [(p.member_host, str(p.member_port)) for p in inv.cluster_peers(host)]
+    return [(p.member_host, str(p.member_port)) for p in wka_peers(inv, host)]
 
 
 def wsdl_epr_prefix(inv: Inventory, scheme: str) -> str:
@@ -40,7 +40,7 @@ def plan_axis2(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> Non
         e.child_text(cl, "parameter", value, f"clustering/parameter[@name='{name}']", attrs={"name": name})
 
     _members(e, cl, wanted_members(host, inv))
-    _sub_domain(e, cl, host.sub_domain)
+    _sub_domain(e, cl, sub_domain(host.role))
 
     if host.role == "worker":
         for scheme, cls in LISTENERS.items():

@@ -8,17 +8,17 @@ shows false, and false is right.
 from __future__ import annotations
 
 from ..config import Host, Inventory
+from ..rules import CARBON, auto_commit, has_mgt_hostname
 from ..secrets import Secrets
 from .base import StepError, XmlEdits, XmlStep
 
-CARBON = "repository/conf/carbon.xml"
 
 
 def depsync_values(host: Host, inv: Inventory, password: str) -> list[tuple[str, str, bool]]:
     """(element, wanted text, secret) of <DeploymentSynchronizer>, in the file's order."""
     return [
         ("Enabled", "true", False),
-        ("AutoCommit", "true" if host.role == "manager" else "false", False),
+        ("AutoCommit", auto_commit(host.role), False),
         ("AutoCheckout", "true", False),
         ("RepositoryType", "svn", False),
         ("SvnUrl", inv.svn.url, False),
@@ -50,7 +50,7 @@ def plan_hostnames(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) ->
     root = doc.root
     version = doc.find("Version")
     e.child_text(root, "HostName", inv.cluster.hostname, "HostName", after=version)
-    if host.role == "manager":
+    if has_mgt_hostname(host):
         anchor = _first(doc.find("HostName"), doc.commented(root, "HostName"), version)
         e.child_text(root, "MgtHostName", inv.cluster.mgt_hostname, "MgtHostName", after=anchor)
     ports = doc.find("Ports")

@@ -8,10 +8,10 @@ The new attribute gets its own line after port="...", like the guide shows.
 from __future__ import annotations
 
 from ..config import Host, Inventory
+from ..rules import CATALINA
 from ..secrets import Secrets
 from .base import StepError, XmlEdits, XmlStep
 
-CATALINA = "repository/conf/tomcat/catalina-server.xml"
 
 
 def wanted_proxy_ports(inv: Inventory) -> dict[str, str]:

@@ -21,14 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
+from ..rules import MASTER, REGISTRY, USER_MGT, local_registry_db
 from ..secrets import Secrets
 from ..xmldoc import XmlDoc
 from .base import StepError, XmlEdits, XmlStep
 from .blocks import Block, Snippet, children_where, ensure_blocks, indent_unit, text_of
 
-MASTER = "repository/conf/datasources/master-datasources.xml"
-USER_MGT = "repository/conf/user-mgt.xml"
-REGISTRY = "repository/conf/registry.xml"
 
 CARBON_JNDI = "jdbc/WSO2CarbonDB"
 REGISTRY_JNDI = "jdbc/WSO2RegistryDB"
@@ -56,7 +54,7 @@ def jdbc_url(inv: Inventory, database: str) -> str:
 def wanted_datasources(host: Host, inv: Inventory) -> list[DatasourceSpec]:
     """The guide's three datasources for this node, in the guide's order."""
     d = inv.database
-    local = d.local_db_manager if host.role == "manager" else d.local_db_worker
+    local = local_registry_db(inv, host)
     return [
         DatasourceSpec(local, CARBON_JNDI, "The datasource used for registry- local"),
         DatasourceSpec(d.registry_db, REGISTRY_JNDI, "The datasource used for registry- config/governance"),

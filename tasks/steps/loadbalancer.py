@@ -23,10 +23,11 @@ import shlex
 
 from ..config import Host, Inventory
 from ..plan import Action, FileChange, Item, Plan
+from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step, StepContext, StepError
 
-#: Carbon's ports before the offset: PassThrough HTTP and HTTPS, the management console
-HTTP_PORT, HTTPS_PORT, MGT_PORT = 8280, 8243, 9443
+#: Carbon's ports before the offset (tasks/rules.py): PassThrough HTTP and HTTPS, the management console
+HTTP_PORT, HTTPS_PORT, MGT_PORT = PT_HTTP_PORT, PT_HTTPS_PORT, MGT_HTTPS_PORT
 FILES = ("esb.http.conf", "esb.https.conf", "mgt.esb.https.conf")
 HEADER = "# Written by wso2-esb-cluster (configure-lb) from hosts.toml; edits here are drift.\n"
 PROXY = """\

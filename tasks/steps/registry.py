@@ -12,6 +12,7 @@ file stay comments: new blocks are inserted, never uncommented.
 """
 from __future__ import annotations
 
+from .. import rules
 from ..config import Host, Inventory
 from ..secrets import Secrets
 from .base import XmlEdits, XmlStep
@@ -28,8 +29,8 @@ def cache_id(inv: Inventory) -> str:
 
 
 def read_only(host: Host) -> str:
-    """Only the manager writes to the shared registry."""
-    return "false" if host.role == "manager" else "true"
+    """Only the manager writes to the shared registry (tasks/rules.py)."""
+    return rules.read_only(host.role)
 
 
 def plan_registry_mount(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:

@@ -208,10 +208,7 @@ def test_defaults_and_derived_values():
     assert (mgr.hosts_file, mgr.host_key_policy, mgr.sudo, mgr.connect_timeout, mgr.state_dir) == \
         ("/etc/hosts", "strict", False, 10, ".esb-cluster")
     assert db.member_port is None and not db.is_esb
-    assert (mgr.sub_domain, w1.sub_domain) == ("mgt", "worker")
     assert [h.name for h in inv.esb_nodes] == ["esb-mgr", "esb-w1", "esb-w2"]
-    assert [h.name for h in inv.cluster_peers(mgr)] == ["esb-w1", "esb-w2"]
-    assert [h.name for h in inv.cluster_peers(w1)] == ["esb-mgr"]
     assert inv.artifact("svnkit_jar") == Path("/etc/esb/artifacts/svnkit.jar")
     assert inv.artifact("trilead_jar") == Path("/abs/trilead.jar")
     with pytest.raises(ConfigError, match=r"\[artifacts\] mysql_connector_jar is not set"):

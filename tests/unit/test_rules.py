@@ -1,0 +1,35 @@
+"""The product's role rules (tasks/rules.py), the one place planners and consistency checks take them from."""
+from __future__ import annotations
+
+from tasks import rules
+from tests.unit.helpers import inventory
+
+INV = inventory()
+
+
+def test_role_values():
+    assert (rules.auto_commit("manager"), rules.auto_commit("worker")) == ("true", "false")
+    assert (rules.read_only("manager"), rules.read_only("worker")) == ("false", "true")
+    assert (rules.sub_domain("manager"), rules.sub_domain("worker")) == ("mgt", "worker")
+
+
+def test_wka_peers_are_the_other_roles_nodes():
+    mgr, w1 = INV.hosts["esb-mgr"], INV.hosts["esb-w1"]
+    assert [h.name for h in rules.wka_peers(INV, mgr)] == ["esb-w1", "esb-w2"]
+    assert [h.name for h in rules.wka_peers(INV, w1)] == ["esb-mgr"]
+
+
+def test_local_registry_database_and_mgt_hostname_per_role():
+    mgr, w1 = INV.hosts["esb-mgr"], INV.hosts["esb-w1"]
+    assert (rules.local_registry_db(INV, mgr), rules.local_registry_db(INV, w1)) == ("REGISTRY_LOCAL1", "REGISTRY_LOCAL2")
+    assert rules.has_mgt_hostname(mgr) and not rules.has_mgt_hostname(w1)
+
+
+def test_planners_and_consistency_checks_use_the_same_rules():
+    """No module but rules.py spells a role's value: the two sides cannot drift apart."""
+    import inspect
+    from tasks import consistency
+    from tasks.steps import axis2, carbon, datasources, registry
+    for mod in (consistency, axis2, carbon, datasources, registry):
+        src = inspect.getsource(mod)
+        assert 'role == "manager"' not in src and "role == 'manager'" not in src, mod.__name__
