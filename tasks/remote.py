@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 
 import paramiko
 from fabric import Connection
-from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from invoke.exceptions import UnexpectedExit
 
 from .config import Host
 from .deadline import Watchdog
 from .secrets import redact
+from .sftpext import drain_writes, statvfs
 
 TMP_MARK = ".esb-tmp-"
 #: [run].op_timeout's default: seconds any remote operation may wait for an answer
@@ -479,8 +479,7 @@ class RemoteHost:
             f.flush()
             # collect every write's status before close: paramiko drops a pipelined write's error at close,
             # so a full disk would leave a short temp file that the rename then puts in place
-            while f._reqs:
-                f.sftp._read_response(f._reqs.popleft())
+            drain_writes(f)
         self.counters.bytes_written += len(data)
 
     def _chown(self, tmp: str, st: FileStat) -> None:
@@ -528,17 +527,12 @@ class RemoteHost:
 
     def _fs_trouble(self, path: str) -> str | None:
         """'read-only file system' or 'no space left on device' for path's file system (statvfs@openssh.com)."""
-        try:
-            kind, msg = self.sftp._request(CMD_EXTENDED, "statvfs@openssh.com", path)
-            if kind != CMD_EXTENDED_REPLY:
-                return None
-            # bsize frsize blocks bfree bavail files ffree favail fsid flag namemax
-            v = [msg.get_int64() for _ in range(11)]
-        except Exception:  # an old server without the extension: no diagnosis
+        fs = statvfs(self.sftp, path)
+        if fs is None:
             return None
-        if v[9] & 1:  # ST_RDONLY
+        if fs.read_only:
             return "read-only file system"
-        if v[4] == 0 or v[7] == 0:
+        if fs.full:
             return "no space left on device"
         return None
 
