@@ -49,9 +49,29 @@ JAR_LIMIT = 1 << 30
 #: what a dropped connection or a refused SFTP request raises in paramiko
 _IO_ERRORS = (OSError, paramiko.SSHException, EOFError)
 #: when this fab run started; orders concurrent runs for the lock's deadlock rule
-RUN_STARTED = time.time()
-_held: set[int] = set()  # RemoteHosts of this process holding their host's lock
-_held_guard = threading.Lock()
+
+
+class RunLocks:
+    """What one run holds across its hosts, for the lock's deadlock rule: when it started, and which of its
+    RemoteHosts hold a lock. One per Session (a RemoteHost made alone gets its own)."""
+
+    def __init__(self, started: float | None = None):
+        self.started = time.time() if started is None else started
+        self._holders: set[int] = set()
+        self._guard = threading.Lock()
+
+    def hold(self, remote: "RemoteHost") -> None:
+        with self._guard:
+            self._holders.add(id(remote))
+
+    def release(self, remote: "RemoteHost") -> None:
+        with self._guard:
+            self._holders.discard(id(remote))
+
+    def others_held(self, remote: "RemoteHost") -> bool:
+        """True when another host of this run holds a lock (then waiting for an older run could deadlock)."""
+        with self._guard:
+            return bool(self._holders - {id(remote)})
 
 
 class RemoteError(Exception):
@@ -141,6 +161,7 @@ class RemoteHost:
     counters: Counters = field(default_factory=Counters)
     written: list[WriteRecord] = field(default_factory=list)
     op_timeout: float = DEFAULT_OP_TIMEOUT  # [run].op_timeout: the most any remote operation may wait for an answer
+    run_locks: RunLocks = field(default_factory=RunLocks)  # the run's locks across hosts (the Session's)
 
     def __post_init__(self):
         self._conn: Connection | None = None
@@ -750,7 +771,7 @@ class RemoteHost:
 
     def _lock(self, wait: float, path: str) -> None:
         me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
-              "time": int(time.time()), "started": RUN_STARTED}
+              "time": int(time.time()), "started": self.run_locks.started}
         deadline = time.monotonic() + wait
         self.mkdir_p(posixpath.dirname(path), 0o700)
         told = refused = False
@@ -772,8 +793,7 @@ class RemoteHost:
                     refused = True
                     continue
             else:
-                with _held_guard:
-                    _held.add(id(self))
+                self.run_locks.hold(self)
                 self._held_locks.append(path)
                 return
             refused = False
@@ -802,8 +822,7 @@ class RemoteHost:
                 pass
 
     def _holds_others(self) -> bool:
-        with _held_guard:
-            return bool(_held - {id(self)})
+        return self.run_locks.others_held(self)
 
     def _lock_holder(self, path: str) -> dict | None:
         """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
@@ -889,8 +908,7 @@ class RemoteHost:
             for path in reversed(self._held_locks):
                 self._discard_dir(path)
             self._held_locks = []
-            with _held_guard:
-                _held.discard(id(self))
+            self.run_locks.release(self)
 
     # ------------------------------------------------------------ commands
     @property

@@ -13,7 +13,7 @@ from typing import Callable
 
 from .config import Host, Inventory
 from .plan import Plan
-from .remote import RemoteError, RemoteHost, Unreachable
+from .remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, StepResult
 from .secrets import SecretMissing, Secrets, redact, safe_error
@@ -42,6 +42,7 @@ class Session:
         self._remotes: dict[str, RemoteHost] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.run_locks = RunLocks()  # when this run started and which of its hosts hold a lock (deadlock rule)
         self._machines: dict[tuple, threading.Lock] = {}  # per machine: its nodes' turns at shared files
         self._machine_held: set[tuple] = set()  # machines whose lock this run holds
         self._started = time.monotonic()
@@ -54,7 +55,7 @@ class Session:
             r = self._remotes.get(host.name)
             if r is None:
                 r = RemoteHost(host, self.run_id, self.secrets.get("SUDO_PASSWORD"),
-                               op_timeout=self.inv.run.op_timeout)
+                               op_timeout=self.inv.run.op_timeout, run_locks=self.run_locks)
                 self._remotes[host.name] = r
         try:
             r.connect()
