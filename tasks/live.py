@@ -31,6 +31,7 @@ import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from .config import _is_ip
 from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
 from .plan import Item
@@ -445,15 +446,6 @@ class Live:
                         self.drift("lb", what, "a backend's answer", why or "no HTTP answer")
                     elif status in (502, 503, 504):
                         self.drift("lb", what, "a backend's answer", f"nginx's own {status}")
-
-
-def _is_ip(v: str) -> bool:
-    import ipaddress
-    try:
-        ipaddress.ip_address(v)
-        return True
-    except ValueError:
-        return False
 
 
 def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:

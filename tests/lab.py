@@ -142,12 +142,8 @@ class Lab:
     def create(cls, n_workers: int = 2, base: Path | None = None, first_octet: int = 2,
                extra_roles: tuple[str, ...] = (), fixture: Path | None = None) -> "Lab":
         """Keys, one sshd per host (manager, workers, extra roles), product homes and hosts.toml."""
-        d = Path(tempfile.mkdtemp(prefix="esblab-", dir=base))
-        lab = cls(d, fixture=fixture)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key)], check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
-        os.chmod(lab.key, 0o600)
-        (d / "authorized_keys").write_text((d / "id_ed25519.pub").read_text())
+        lab = cls.with_keys("esblab-", base, fixture)
+        d = lab.dir
         specs = [("esb-mgr", "manager")] + [(f"esb-w{i + 1}", "worker") for i in range(n_workers)]
         specs += [(f"{r}1", r) for r in extra_roles]
         for i, (name, role) in enumerate(specs):
@@ -161,6 +157,17 @@ class Lab:
             lab.start(h)
         lab.write_known_hosts()
         lab.write_toml()
+        return lab
+
+    @classmethod
+    def with_keys(cls, prefix: str, base: Path | None, fixture: Path | None):
+        """A new lab folder with the client key, the hosts' key and authorized_keys."""
+        d = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+        lab = cls(d, fixture=fixture)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
+        os.chmod(lab.key, 0o600)
+        (d / "authorized_keys").write_text((d / "id_ed25519.pub").read_text())
         return lab
 
     def reset_host(self, h: LabHost) -> None:
@@ -351,12 +358,8 @@ class SharedLab(Lab):
     @classmethod
     def create(cls, n_workers: int = 2, base: Path | None = None, first_octet: int = 20,
                extra_roles: tuple[str, ...] = ("db",), fixture: Path | None = None) -> "SharedLab":
-        d = Path(tempfile.mkdtemp(prefix="esbshared-", dir=base))
-        lab = cls(d, fixture=fixture)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.key)], check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
-        os.chmod(lab.key, 0o600)
-        (d / "authorized_keys").write_text((d / "id_ed25519.pub").read_text())
+        lab = cls.with_keys("esbshared-", base, fixture)
+        d = lab.dir
         addr = f"127.0.0.{first_octet}"
         port = free_port(addr)
         (d / "machine").mkdir()
