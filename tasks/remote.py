@@ -172,6 +172,7 @@ class RemoteHost:
         self._lock_guard = threading.Lock()  # one lock() at a time per host, however many threads ask
         self._made: set[str] = set()  # directories mkdir_p made or found this run
         self._backed_up: dict[str, str | None] = {}
+        self._seen: dict[str, FileStat] = {}  # stats taken by reads this run (dropped when the run writes the path)
         self._held_locks: list[str] = []  # lock directories this run holds on the host (node, then machine)
 
     # ------------------------------------------------------------ connect
@@ -291,20 +292,30 @@ class RemoteHost:
                 raise RemoteError(f"{path}: {self._cause(e)}") from None
         return FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
 
+    def _regular(self, path: str, limit: int, kind: str):
+        """The SFTP attributes of a regular file within its size cap (a RemoteError otherwise); stat before any
+        open: opening a FIFO would block the SFTP server for good. Remembered for `known_stat`."""
+        a = self.sftp.stat(path)
+        if statmod.S_ISDIR(a.st_mode or 0):
+            raise RemoteError(f"{path}: is a directory, expected a file")
+        if not statmod.S_ISREG(a.st_mode or 0):
+            raise RemoteError(f"{path}: is not a regular file (a FIFO, socket or device); refused")
+        if (a.st_size or 0) > limit:
+            raise self._too_big(path, a.st_size, limit, kind)
+        self._seen[path] = FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
+        return a
+
+    def known_stat(self, path: str) -> FileStat | None:
+        """The stat the last read of path in this run took (no second round trip), else a fresh one."""
+        return self._seen.get(path) or self.stat(path)
+
     def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes | None:
         """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused, and so is a
         file over `limit` bytes (the most a file of its `kind` may sensibly hold): never read past the limit."""
         with self._io, self.deadline(f"reading {path}"):
             self.counters.sftp_ops += 1
             try:
-                # stat first (it also sizes the prefetch): opening a FIFO would block the SFTP server for good
-                a = self.sftp.stat(path)
-                if statmod.S_ISDIR(a.st_mode or 0):
-                    raise RemoteError(f"{path}: is a directory, expected a file")
-                if not statmod.S_ISREG(a.st_mode or 0):
-                    raise RemoteError(f"{path}: is not a regular file (a FIFO, socket or device); refused")
-                if (a.st_size or 0) > limit:
-                    raise self._too_big(path, a.st_size, limit, kind)
+                a = self._regular(path, limit, kind)  # it also sizes the prefetch
                 with self.sftp.open(path, "rb") as f:
                     f.prefetch(a.st_size or 0)
                     data = f.read(limit + 1)  # a file that grew since the stat stops here too
@@ -330,10 +341,7 @@ class RemoteHost:
         with self._io, self.deadline(f"reading part of {path}"):
             self.counters.sftp_ops += 1
             try:
-                a = self.sftp.stat(path)
-                if not statmod.S_ISREG(a.st_mode or 0):
-                    raise RemoteError(f"{path}: is not a regular file; refused")
-                size = a.st_size or 0
+                size = self._regular(path, 1 << 62, "a file").st_size or 0  # no cap: only `length` bytes are read
                 start = max(0, size + offset) if offset < 0 else min(offset, size)
                 with self.sftp.open(path, "rb") as f:
                     f.seek(start)
@@ -366,11 +374,7 @@ class RemoteHost:
         with self._io, self.deadline(f"hashing {path}"):
             self.counters.sftp_ops += 1
             try:
-                a = self.sftp.stat(path)
-                if not statmod.S_ISREG(a.st_mode or 0):
-                    raise RemoteError(f"{path}: is not a regular file; refused")
-                if (a.st_size or 0) > limit:
-                    raise self._too_big(path, a.st_size, limit, "a jar")
+                a = self._regular(path, limit, "a jar")
                 h, n = hashlib.sha256(), 0
                 with self.sftp.open(path, "rb") as f:
                     f.prefetch(a.st_size or 0)
@@ -400,8 +404,8 @@ class RemoteHost:
         """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
         (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
         with self._io, self.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
-            target = self.resolve_link(path)  # a symlink stays one: the file it points to is replaced
-            st = self.stat(target)
+            self._seen.pop(path, None)
+            target, st = self._target(path)  # a symlink stays one: the file it points to is replaced
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
             fresh = backup and path not in self._backed_up
@@ -409,6 +413,7 @@ class RemoteHost:
                 self._backup(path, self.read(target) if st is not None else None, st)
             try:
                 self._replace(target, data, mode, st, in_place_fallback)
+                self._seen.pop(target, None)
             except RemoteError as e:
                 if fresh and not getattr(e, "touched", False):
                     self._forget_backup(path)  # the target is as it was: no backup run claims a write
@@ -459,25 +464,35 @@ class RemoteHost:
     def resolve_link(self, path: str) -> str:
         """The path a write must replace: path itself, or the file a symbolic link at path leads to (links in
         links followed), so that the link stays a link; a link to nothing is refused."""
+        with self._io, self.deadline(f"checking {path}"):
+            return self._target(path)[0]
+
+    def _target(self, path: str) -> tuple[str, FileStat | None]:
+        """(the path to replace, its stat or None): one lstat for a plain file, the link followed for a link."""
         self.counters.sftp_ops += 1
         try:
             a = self.sftp.lstat(path)
         except FileNotFoundError:
-            return path
+            return path, None
+        except PermissionError:
+            raise RemoteError(f"{path}: permission denied") from None
         except _IO_ERRORS as e:
             raise RemoteError(f"{path}: {self._cause(e, path)}") from None
         if not statmod.S_ISLNK(a.st_mode or 0):
-            return path
-        self.counters.sftp_ops += 2
+            return path, FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0, a.st_mtime or 0)
+        self.counters.sftp_ops += 1
         try:
             real = self.sftp.normalize(path)
-            self.sftp.stat(real)
         except FileNotFoundError:
             raise RemoteError(f"{path}: a symbolic link to a file that does not exist "
                               f"({self._readlink(path)}); refused, fix or remove the link") from None
         except _IO_ERRORS as e:
             raise RemoteError(f"{path}: cannot follow the symbolic link: {self._cause(e, path)}") from None
-        return real
+        st = self.stat(real)
+        if st is None:
+            raise RemoteError(f"{path}: a symbolic link to a file that does not exist "
+                              f"({self._readlink(path)}); refused, fix or remove the link")
+        return real, st
 
     def _readlink(self, path: str) -> str:
         try:
@@ -559,6 +574,7 @@ class RemoteHost:
 
     def chmod(self, path: str, mode: int) -> None:
         with self._io, self.deadline(f"changing the mode of {path}"):
+            self._seen.pop(path, None)
             self.counters.sftp_ops += 1
             try:
                 self.sftp.chmod(path, mode)
@@ -587,6 +603,7 @@ class RemoteHost:
     def remove(self, path: str, backup: bool = True) -> None:
         """Remove a file (after backing it up, unless backup=False)."""
         with self._io, self.deadline(f"removing {path}"):
+            self._seen.pop(path, None)
             st = self.stat(path)
             if st is None:
                 return

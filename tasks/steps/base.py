@@ -175,7 +175,7 @@ class XmlStep(Step):
             plan.items += edits.items
             mode = None
             if edits.secret_values:  # the file holds a secret of ours: no access for others
-                mode, item = secret_file_mode(ctx.remote.stat(path), rel)
+                mode, item = secret_file_mode(ctx.remote.known_stat(path), rel)  # the read's own stat
                 if item is not None:
                     plan.items.append(item)
             if edits.items or mode is not None:
