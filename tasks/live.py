@@ -28,6 +28,7 @@ import re
 import shlex
 import ssl
 import struct
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -297,6 +298,16 @@ class Live:
         self.items: list[Item] = []
         self.warnings: list[Item] = []
         self.timeout = min(ctx.host.connect_timeout, ctx.inv.run.op_timeout)
+        self._listed: dict[str, list[str]] = {}
+        self._listed_guard = threading.Lock()
+
+    def listing(self, rel: str) -> list[str]:
+        """A folder of the product home, listed once for every check that needs it (driver and svn both look
+        into lib)."""
+        with self._listed_guard:
+            if rel not in self._listed:
+                self._listed[rel] = self.ctx.remote.listdir(self.ctx.home(rel)) or []
+            return self._listed[rel]
 
     def drift(self, check: str, what: str, wanted: str, actual: str) -> None:
         self.items.append(Item(f"live {check}", what, wanted, redact(actual)))
@@ -361,7 +372,7 @@ class Live:
     # -- driver
     def check_driver(self) -> None:
         lib = self.ctx.home(LIB)
-        names = self.ctx.remote.listdir(lib) or []
+        names = self.listing(LIB)
         classes: set[str] = set()
         for n in sorted(n for n in names if n.lower().endswith(".jar")):
             tail, _ = self.ctx.remote.read_range(posixpath.join(lib, n), -(1 << 20), 1 << 20)
@@ -381,8 +392,8 @@ class Live:
     def check_svn(self) -> None:
         if (self.f.depsync_enabled or "").lower() != "true":
             return
-        dropins = self.ctx.remote.listdir(self.ctx.home(DROPINS)) or []
-        lib = self.ctx.remote.listdir(self.ctx.home(LIB)) or []
+        dropins = self.listing(DROPINS)
+        lib = self.listing(LIB)
         if not any(jar_family(n).startswith("svnkit") for n in dropins if n.endswith(".jar")):
             self.drift("svn", f"{DROPINS}/svnkit*.jar", "the SVNKit bundle", "absent (DepSync: No Repository found "
                        "for type svn)")

@@ -161,11 +161,15 @@ class ConfigureLb(Step):
 
     @staticmethod
     def _check_binary(ctx: StepContext) -> None:
+        """The binary is there: a path is a stat; only a bare name needs the login PATH (a command)."""
         nginx = ctx.inv.lb.nginx
-        code, out, err = ctx.remote.run(f"command -v {shlex.quote(nginx)}", check=False)
-        if code != 0:
+        if "/" in nginx:
+            st = ctx.remote.stat(nginx)
+            found = st is not None and st.is_file and bool(st.mode & 0o111)
+        else:
+            found = ctx.remote.run(f"command -v {shlex.quote(nginx)}", check=False)[0] == 0
+        if not found:
             raise StepError(f"[lb].nginx {nginx} is not found on {ctx.host.name} (install nginx, or set the path)")
-
 
 
 def test_or_restore(ctx: StepContext, plan: Plan) -> None:
