@@ -16,7 +16,7 @@ from fabric.executor import Executor
 from invoke import Exit, task
 
 from .config import ConfigError, Inventory, load_inventory
-from .diagram import diagram
+from .diagram import check_output, diagram
 from .report import Reporter
 from .rollback import rollback
 from .rollout import NODE_STEPS, setup_cluster, setup_node
@@ -146,10 +146,7 @@ def diagram_task(c, output="", json=False):
     """the cluster as its files configure it, drawn (Graphviz), drift in red; read-only; exit as verify"""
     def body(inv, session, reporter):
         out = Path(output) if output else inv.base_dir / "cluster.svg"
-        if out.suffix.lower() not in (".svg", ".png"):
-            raise ConfigError(f"--output {out}: the picture must be .svg or .png")
-        if not out.parent.is_dir():
-            raise ConfigError(f"--output {out}: folder {out.parent} does not exist")
+        check_output(out)
         diagram(inv, targets(inv, list(inv.hosts.values())), session, reporter, out)
 
     run_task("verify", json, body, progress=False)

@@ -210,11 +210,18 @@ def _endpoint_host(inv: Inventory, upstream: str) -> str | None:
     return None
 
 
+def check_output(output: Path) -> None:
+    """The picture's path is usable (.svg or .png, in a folder that exists): checked before any host."""
+    if output.suffix.lower() not in (".svg", ".png"):
+        raise ConfigError(f"--output {output}: the picture must be .svg or .png")
+    if not output.parent.is_dir():
+        raise ConfigError(f"--output {output}: folder {output.parent} does not exist")
+
+
 def render(dot: str, output: Path) -> None:
     """Write output (.svg or .png) with Graphviz's dot; a clear error when dot is missing or fails."""
+    check_output(output)
     fmt = output.suffix.lower().lstrip(".")
-    if fmt not in ("svg", "png"):
-        raise ConfigError(f"--output {output}: the picture must be .svg or .png")
     try:
         r = subprocess.run(["dot", f"-T{fmt}", "-o", str(output)], input=dot.encode(), capture_output=True,
                            timeout=120)
