@@ -115,6 +115,15 @@ class Lb:
 
 
 @dataclass(frozen=True)
+class Security:
+    """[security] (CONTRACT §8): which hardening steps setup-* runs (verify warns about each either way)."""
+
+    keystore: bool = False
+    vault: bool = False
+    admin_password: bool = False
+
+
+@dataclass(frozen=True)
 class Run:
     parallel: int = 8
     keep_backups: int = 5
@@ -137,6 +146,7 @@ class Inventory:
     hosts_map: dict[str, str]
     run: Run = field(default_factory=Run)
     lb: Lb = field(default_factory=Lb)
+    security: Security = field(default_factory=Security)
 
     @property
     def base_dir(self) -> Path:
@@ -184,9 +194,10 @@ SECTION_FIELDS = {
     "certs": {"dir": str, "key_bits": int, "days": int},
     "run": {"parallel": int, "keep_backups": int, "lock_wait": int, "op_timeout": int},
     "lb": {"conf_dir": str, "nginx_conf": str, "listen": str, "nginx": str},
+    "security": {"keystore": bool, "vault": bool, "admin_password": bool},
 }
 TOP_LEVEL = {"cluster", "defaults", "hosts", "groups", "database", "svn", "certs",
-             "artifacts", "hosts_map", "run", "lb"}
+             "artifacts", "hosts_map", "run", "lb", "security"}
 SECRET_LIKE = re.compile(r"pass(word)?|secret|token", re.I)
 
 
@@ -412,8 +423,11 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
     if lb.get("listen") and not _is_ip(lb["listen"]):
         raise _err(p, "[lb].listen", f"{lb['listen']!r} is not an IP address (\"\" listens on every address)")
 
+    security = Security(**_check_fields(p, "[security]", data.get("security", {}), SECTION_FIELDS["security"]))
+
     return Inventory(path=p, cluster=cluster, hosts=hosts, groups=groups, database=database,
-                     svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run, lb=Lb(**lb))
+                     svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run, lb=Lb(**lb),
+                     security=security)
 
 
 def _make_host(p: Path, where: str, name: str, f: dict, cluster: Cluster) -> Host:

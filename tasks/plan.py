@@ -99,6 +99,8 @@ class Plan:
     files: list[FileChange] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the items (also in `items`) that verify shows as hardening warnings when the step's switch is off
+    advisories: list[Item] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.items or self.files or self.actions)
@@ -108,6 +110,7 @@ class Plan:
         self.files += other.files
         self.actions += other.actions
         self.notes += other.notes
+        self.advisories += other.advisories
 
     def diff(self) -> str:
         parts = [f.diff() for f in self.files]

@@ -60,8 +60,12 @@ def find_steps(names) -> tuple[list[Step], list[str]]:
     return [known[n] for n in names if n in known], [n for n in names if n not in known]
 
 
-def host_work(hosts: list[Host], steps: list[Step], inv: Inventory) -> list[tuple[Host, list[Step]]]:
-    """Each host with the steps that target it by default (hosts no step targets are left out)."""
+def host_work(hosts: list[Host], steps: list[Step], inv: Inventory,
+              enabled_only: bool = True) -> list[tuple[Host, list[Step]]]:
+    """Each host with the steps that target it by default (hosts no step targets are left out); enabled_only
+    (rollouts): a [security] step only when its switch is on (verify checks every step)."""
+    if enabled_only:
+        steps = [s for s in steps if s.enabled(inv)]
     out = []
     for h in hosts:
         mine = [s for s in steps if any(t.name == h.name for t in s.default_targets(inv))]

@@ -54,3 +54,74 @@ def local_registry_db(inv: Inventory, host: Host) -> str:
 def has_mgt_hostname(host: Host) -> bool:
     """carbon.xml MgtHostName is the manager's only."""
     return is_manager(host)
+
+
+# ---------------------------------------------------------------- hardening (CONTRACT §8)
+
+KEYSTORE = "repository/resources/security/wso2carbon.jks"
+TRUSTSTORE = "repository/resources/security/client-truststore.jks"
+CARBON_LOG = "repository/logs/wso2carbon.log"
+CIPHER_TEXT = "repository/conf/security/cipher-text.properties"
+CIPHER_TOOL = "repository/conf/security/cipher-tool.properties"
+SECRET_CONF = "repository/conf/security/secret-conf.properties"
+KEY_ALIAS = "wso2carbon"
+#: the password the shipped keystore and trust store open with
+SHIPPED_STORE_PASSWORD = "wso2carbon"
+#: SHA-256 of the certificate of the private key every 4.9.0 and 5.0.0 download ships (CN=localhost, 1024 bits)
+SHIPPED_KEY_FINGERPRINTS = frozenset({"1d729fb8c468ead820a2a0be4adb8fbabed9ab1ba126c9d21466c5706e8e4d30"})
+
+
+def keystore_cn(inv: Inventory, host: Host) -> str:
+    """The CN of a node's own key: the management hostname on the manager, the cluster hostname on workers."""
+    return inv.cluster.mgt_hostname if is_manager(host) else inv.cluster.hostname
+
+
+class Protected:
+    """One password Secure Vault protects: its alias (as Carbon resolves it), the file, the element's path from
+    the root, the attribute holding it (None: the element's text) and the secret it must be."""
+
+    def __init__(self, alias: str, file: str, path: str, secret: str, attr: str | None = None,
+                 tool_path: str | None = None, optional: bool = False):
+        self.alias, self.file, self.path, self.secret, self.attr = alias, file, path, secret, attr
+        self.optional = optional  # the element exists once another step wrote it (a datasource)
+        self.tool_path = tool_path or path  # the XPath WSO2's cipher-tool.properties writes for it
+
+    def tool_line(self, root: str) -> str:
+        """cipher-tool.properties' value: file//xpath,<attribute?> (WSO2's cipher tool format)."""
+        return f"{self.file}//{root}/{self.tool_path},{'true' if self.attr else 'false'}"
+
+
+def _axis2(direction: str, kind: str, store: str, field: str) -> Protected:
+    el = "transportReceiver" if direction == "Listener" else "transportSender"
+    path = f"{el}[@name='https']/parameter[@name='{kind}']/{store}/{field}"
+    return Protected(f"Axis2.Https.{direction}.{store}.{field}", AXIS2, path, "KEYSTORE_PASSWORD")
+
+
+#: the keystore and trust store passwords the shipped files name (create-keystore sets them; CONTRACT §8)
+KEYSTORE_PASSWORDS = (
+    Protected("Carbon.Security.KeyStore.Password", CARBON, "Security/KeyStore/Password", "KEYSTORE_PASSWORD"),
+    Protected("Carbon.Security.KeyStore.KeyPassword", CARBON, "Security/KeyStore/KeyPassword", "KEYSTORE_PASSWORD"),
+    Protected("Carbon.Security.TrustStore.Password", CARBON, "Security/TrustStore/Password", "KEYSTORE_PASSWORD"),
+    Protected("Server.Service.Connector.keystorePass", CATALINA, "Service/Connector[@keystorePass]",
+              "KEYSTORE_PASSWORD", attr="keystorePass"),
+    *(_axis2(d, "keystore", "KeyStore", f) for d in ("Listener", "Sender") for f in ("Password", "KeyPassword")),
+    *(_axis2(d, "truststore", "TrustStore", "Password") for d in ("Listener", "Sender")),
+)
+ADMIN_PASSWORD = Protected("UserManager.AdminUser.Password", USER_MGT, "Realm/Configuration/AdminUser/Password",
+                           "ADMIN_PASSWORD")
+SVN_PASSWORD = Protected("Carbon.DeploymentSynchronizer.SvnPassword", CARBON, "DeploymentSynchronizer/SvnPassword",
+                         "SVN_PASSWORD")
+
+
+def datasource_passwords(inv: Inventory, host: Host) -> list[Protected]:
+    """The passwords of the datasources configure-datasources writes on this node."""
+    d = inv.database
+    return [Protected(f"Datasources.{name}.Configuration.Password", MASTER,
+                      f"datasources/datasource[name='{name}']/definition/configuration/password", "WSO2_DB_PASSWORD", optional=True,
+                      tool_path=f"datasources/datasource[name='{name}']/definition[@type='RDBMS']/configuration/password")
+            for name in (local_registry_db(inv, host), d.registry_db, d.user_db)]
+
+
+def vault_entries(inv: Inventory, host: Host) -> list[Protected]:
+    """Every password secure-vault moves into Secure Vault on this node, grouped by file."""
+    return [*KEYSTORE_PASSWORDS, SVN_PASSWORD, ADMIN_PASSWORD, *datasource_passwords(inv, host)]

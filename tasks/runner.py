@@ -45,6 +45,8 @@ class Session:
         self.run_locks = RunLocks()  # when this run started and which of its hosts hold a lock (deadlock rule)
         self._machines: dict[tuple, threading.Lock] = {}  # per machine: its nodes' turns at shared files
         self._machine_held: set[tuple] = set()  # machines whose lock this run holds
+        self._turns: dict[str, threading.Lock] = {}  # per serial step: its targets' turns (patch mode)
+        self.memo: dict = {}  # what a step read once for every host of the run (e.g. each node's certificate)
         self._started = time.monotonic()
 
     def remote(self, host: Host) -> RemoteHost:
@@ -82,6 +84,18 @@ class Session:
                 self._machine_held.add(host.machine)
             yield
 
+    @contextmanager
+    def serial(self, step: Step):
+        """Around a serial step in a writing run: one target at a time (it writes other nodes' files too, and
+        each turn sees the earlier turns' writes)."""
+        if self.mode not in WRITE_MODES:
+            yield
+            return
+        with self._lock:
+            turn = self._turns.setdefault(step.name, threading.Lock())
+        with turn:
+            yield
+
     def remotes(self) -> dict[str, RemoteHost]:
         """The hosts connected so far, by name."""
         return dict(self._remotes)
@@ -99,25 +113,30 @@ class Session:
                    {n: r.counters.as_dict() for n, r in self._remotes.items()})
 
 
-def run_on_host(step: Step, host: Host, session: Session) -> StepResult:
-    """Plan (and in patch mode apply) one step on one host; never raises."""
+def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) -> StepResult:
+    """Plan (and in patch mode apply) one step on one host; never raises.
+
+    advise (verify of a step whose [security] switch is off): its advisories become warnings (ok*), no drift."""
     skip = step.applies_to(host, session.inv)
     if skip:
         return StepResult(host.name, step.name, "skipped", message=skip)
     try:
         remote = session.remote(host)
-        with session.shared(host, remote) if step.shared else nullcontext():
-            return _plan_and_apply(step, host, session, remote)
+        with session.shared(host, remote) if step.shared else nullcontext(), \
+                session.serial(step) if step.serial else nullcontext():
+            return _plan_and_apply(step, host, session, remote, advise)
     except (StepError, RemoteError, XmlError, SecretMissing) as e:
         return StepResult(host.name, step.name, "failed", message=redact(str(e)))
     except Exception as e:  # a bug must still not hide the other hosts' results
         return StepResult(host.name, step.name, "failed", message=safe_error(e))
 
 
-def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost) -> StepResult:
+def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool) -> StepResult:
     mode = session.mode
-    ctx = StepContext(host, session.inv, session.secrets, remote, mode, session.remote)
+    ctx = StepContext(host, session.inv, session.secrets, remote, mode, session.remote, session.memo)
     plan: Plan = step.plan(ctx)
+    if advise:
+        return StepResult(host.name, step.name, "ok", warnings=plan.advisories, notes=plan.notes)
     if not plan:
         return StepResult(host.name, step.name, "ok", notes=plan.notes)
     if mode == "verify":

@@ -16,7 +16,8 @@ from dotenv import dotenv_values
 
 from .config import ConfigError
 
-NAMES = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUDO_PASSWORD")
+NAMES = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUDO_PASSWORD", "KEYSTORE_PASSWORD",
+         "ADMIN_PASSWORD")
 MASK = "********"
 #: characters no secret may hold: they would split the line-based files a secret goes into
 #: (svn passwd, sudo -S) or end a C string

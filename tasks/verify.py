@@ -53,17 +53,18 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
            emit, with_lb: bool = False, live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
     """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB nodes' facts
     (and, with_lb, the balancers' files): what verify and diagram both show."""
-    work = dict((h.name, s) for h, s in host_work(hosts, steps, inv))
+    work = dict((h.name, s) for h, s in host_work(hosts, steps, inv, enabled_only=False))
     facts: dict[str, NodeFacts] = {}
     errors: dict[str, str] = {}
     lbs: dict[str, LbFacts] = {}
 
     def one(host: Host) -> None:
         for step in work.get(host.name, []):
-            emit(run_on_host(step, host, session))
+            emit(run_on_host(step, host, session, advise=not step.enabled(inv)))
         try:
             if (with_cluster or live) and host.is_esb:
-                ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
+                ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote,
+                                  session.memo)
                 facts[host.name] = read_facts(ctx)
                 if live:
                     emit(live_result(ctx, facts[host.name]))

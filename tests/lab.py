@@ -27,7 +27,8 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 DIR = b"<directory>"
 #: never inherited by a fab run from the caller's environment: an exported secret or ESB_HOSTS would
 #: override the test's .env and hosts.toml (a test that means to set one passes it in `env`)
-SCRUBBED_ENV = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUDO_PASSWORD", "ESB_HOSTS",
+SCRUBBED_ENV = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUDO_PASSWORD", "KEYSTORE_PASSWORD",
+                "ADMIN_PASSWORD", "ESB_HOSTS",
                 "ESB_STATS_FILE")
 
 #: the [cluster] table of every test inventory (the lab's and the unit tests')

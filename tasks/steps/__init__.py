@@ -1,6 +1,7 @@
 """The guide's steps, in guide order (CONTRACT §2). Each module holds one step and its pure planners."""
 from __future__ import annotations
 
+from .adminpass import SetAdminPassword
 from .axis2 import PatchAxis2
 from .carbon import EnableDepsync, SetHostnames
 from .catalina import SetProxyPorts
@@ -10,9 +11,11 @@ from .base import Step
 from .datasources import ConfigureDatasources
 from .hostsfile import MapHosts
 from .jars import InstallJdbcDriver, InstallSvnkit
+from .keystore import CreateKeystore
 from .loadbalancer import ConfigureLb
 from .registry import MountRegistry
 from .svnrepo import CreateSvnRepo
+from .vault import SecureVault
 
 #: every step, in the order setup runs them
 STEPS: list[Step] = [
@@ -28,6 +31,9 @@ STEPS: list[Step] = [
     PatchAxis2(),
     SetHostnames(),
     SetProxyPorts(),
+    SetAdminPassword(),  # the hardening steps (CONTRACT §8): in setup-* when [security] says so
+    CreateKeystore(),
+    SecureVault(),  # last of the node steps: it moves what the others wrote into Secure Vault
     ConfigureLb(),
 ]
 

@@ -18,6 +18,18 @@ from ..secrets import Secrets
 from ..xmldoc import XmlDoc, XmlError, element_markup, escape
 
 
+#: Secure Vault's namespace and the attribute that makes an element's value a vault reference (Carbon 4.4)
+SVNS = "http://org.wso2.securevault/configuration"
+SECRET_ALIAS = f"{{{SVNS}}}secretAlias"
+#: the text a vault-protected element carries instead of its value (WSO2's cipher tool writes it)
+VAULT_PLACEHOLDER = "password"
+
+
+def vault_alias(el) -> str | None:
+    """The Secure Vault alias an element's value is read from (svns:secretAlias), or None."""
+    return el.get(SECRET_ALIAS)
+
+
 class StepError(Exception):
     """A step cannot proceed on a host; the message says why (no secrets)."""
 
@@ -30,6 +42,7 @@ class StepContext:
     remote: RemoteHost
     mode: str = "patch"  # patch | verify | dry-run (checks that only verify runs, e.g. a login round trip)
     remote_for: Callable[[Host], RemoteHost] | None = None  # another host's RemoteHost of the same run
+    memo: dict | None = None  # the run's memo (Session.memo): what one read serves every host of the run
 
     def other(self, host: Host) -> "StepContext":
         """A context for another host of the run (its own connection), e.g. to read the manager's files."""
@@ -37,7 +50,7 @@ class StepContext:
             return self
         if self.remote_for is None:
             raise StepError(f"{host.name}: no connection available (step run without a session)")
-        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.mode, self.remote_for)
+        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.mode, self.remote_for, self.memo)
 
     def home(self, rel: str) -> str:
         """Absolute remote path inside the product home."""
@@ -71,6 +84,13 @@ class Step:
     secrets: tuple[str, ...] = ()  # secrets patch and dry-run need (checked before any host is touched)
     roles: tuple[str, ...] = ("manager", "worker")  # the roles of the default targets
     shared = False  # writes a file several nodes of one machine share (the hosts file, certs.dir)
+    serial = False  # in patch mode the targets take turns (the step writes other nodes' files too)
+    switch: str | None = None  # the [security] key that puts the step into setup-*; None: always there
+
+    def enabled(self, inv: Inventory) -> bool:
+        """True when setup-* runs this step (its [security] switch, if it has one, is on); verify runs every
+        step, and reports a disabled one's advisories as warnings (ok*), never as drift."""
+        return self.switch is None or bool(getattr(inv.security, self.switch))
 
     def preflight(self, inv: Inventory, secrets: Secrets) -> None:
         """Check what the step needs on this machine (secrets, local files); StepError or SecretMissing."""
@@ -106,6 +126,11 @@ class XmlEdits:
         self.label = label
         self.items: list[Item] = []
         self.secret_values: list[str] = []
+        self.advisories: list[Item] = []  # hardening findings verify warns about when the step is switched off
+
+    def advise(self, what: str, wanted, actual) -> None:
+        """A hardening finding (shown as a warning when the step's [security] switch is off)."""
+        self.advisories.append(Item(self.label, what, wanted, actual))
 
     def item(self, what: str, wanted, actual, secret: bool = False) -> None:
         self.items.append(Item(self.label, what, wanted, actual, secret))
@@ -113,6 +138,8 @@ class XmlEdits:
     def text(self, el, wanted: str, what: str, secret: bool = False) -> None:
         """Make an existing element's text `wanted`."""
         actual = el.text or ""
+        if secret and vault_alias(el) is not None and actual.strip() == VAULT_PLACEHOLDER:
+            return  # the value lives in Secure Vault: secure-vault checks it (writing it back here would undo that)
         if secret:  # the old value as the file writes it too: any escaping of it must be masked
             self.secret(wanted, actual, self.doc.source_text(el))
         if actual.strip() != wanted:
@@ -173,6 +200,7 @@ class XmlStep(Step):
             old = ctx.read_required(path)
             edits = plan_xml(old, rel, planner, ctx.host, ctx.inv, ctx.secrets)
             plan.items += edits.items
+            plan.advisories += edits.advisories
             mode = None
             if edits.secret_values:  # the file holds a secret of ours: no access for others
                 mode, item = secret_file_mode(ctx.remote.known_stat(path), rel)  # the read's own stat

@@ -1,0 +1,136 @@
+"""set-admin-password: no more admin/admin (CONTRACT §8).
+
+- user-mgt.xml `Realm/Configuration/AdminUser/Password` = ADMIN_PASSWORD (Carbon creates the admin user
+  from it at first start; a value Secure Vault holds is left to secure-vault).
+- On the manager, where the user store (WSO2_USER_DB on [database]) is reachable, the admin user's row in
+  UM_USER: a password that is still `admin` (salted SHA-256, base64, as Carbon 4.4.1's JDBCUserStoreManager
+  stores it: digest of password + salt) is drift, and patch sets it to ADMIN_PASSWORD with a fresh salt.
+  A user store the server has not filled yet, or one that cannot be reached, is a note.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets as pysecrets
+
+from ..config import Host, Inventory
+from ..mysql import DbError, execute, query
+from ..plan import Action, Item, Plan
+from ..rules import ADMIN_PASSWORD, USER_MGT, is_manager
+from ..secrets import Secrets
+from .base import StepContext, StepError, XmlEdits, XmlStep
+from .protect import current, elements, is_reference, set_password
+
+SECRET = "ADMIN_PASSWORD"
+SHIPPED = "admin"
+#: Carbon's default PasswordJavaRegEx for the JDBC user store (user-mgt.xml): 5 to 30 non-space characters
+PASSWORD_RULE = re.compile(r"\S{5,30}\Z")
+SUPER_TENANT = -1234
+
+
+def check_password(value: str) -> None:
+    """An ADMIN_PASSWORD Carbon accepts, and not the shipped one (never printed)."""
+    if value == SHIPPED:
+        raise StepError(f"{SECRET} is the shipped password 'admin'; choose another")
+    if not PASSWORD_RULE.match(value):
+        raise StepError(f"{SECRET} must be 5 to 30 characters without spaces (Carbon's PasswordJavaRegEx)")
+
+
+def carbon_hash(password: str, salt: str | None) -> str:
+    """What JDBCUserStoreManager.preparePassword stores for SHA-256: base64(sha256(password + salt))."""
+    return base64.b64encode(hashlib.sha256((password + (salt or "")).encode("utf-8")).digest()).decode()
+
+
+def new_salt() -> str:
+    """A salt as Carbon makes one: 16 random bytes, base64."""
+    return base64.b64encode(pysecrets.token_bytes(16)).decode()
+
+
+def _admin_planner(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
+    el = elements(e, ADMIN_PASSWORD)[0]
+    if not is_reference(el, ADMIN_PASSWORD) and current(el, ADMIN_PASSWORD).strip() == SHIPPED:
+        e.advise(ADMIN_PASSWORD.path, "not the shipped 'admin'", SHIPPED)
+    value = secrets.get(SECRET)
+    if value:
+        check_password(value)
+        set_password(e, ADMIN_PASSWORD, value)
+
+
+def admin_user(doc_bytes: bytes) -> str:
+    """AdminUser/UserName of user-mgt.xml (default admin)."""
+    m = re.search(rb"<AdminUser>\s*<UserName>([^<]*)</UserName>", doc_bytes)
+    return m.group(1).decode("utf-8", "replace").strip() if m else "admin"
+
+
+class SetAdminPassword(XmlStep):
+    name = "set-admin-password"
+    phase = "nodes"
+    switch = "admin_password"
+    secrets = (SECRET,)
+    help = "user-mgt.xml AdminUser/Password = ADMIN_PASSWORD; the admin row of WSO2_USER_DB no longer 'admin' ([security].admin_password)"
+    files = ((USER_MGT, _admin_planner),)
+
+    def preflight(self, inv: Inventory, secrets: Secrets) -> None:
+        check_password(secrets.require(SECRET))
+
+    def plan(self, ctx: StepContext) -> Plan:
+        plan = super().plan(ctx)
+        if is_manager(ctx.host):
+            self._user_store(ctx, plan)
+        return plan
+
+    def _user_store(self, ctx: StepContext, plan: Plan) -> None:
+        from .databases import route_for  # the database steps' route (tunnel through the db host)
+        password = ctx.secrets.get("WSO2_DB_PASSWORD")
+        if not password:
+            plan.notes.append("user store not checked: WSO2_DB_PASSWORD is not set")
+            return
+        d = ctx.inv.database
+        node = ctx.inv.hosts.get(d.host) if d.host else None
+        dbctx = ctx.other(node) if node else ctx
+        user = admin_user(ctx.remote.read(ctx.home(USER_MGT)) or b"")
+        try:
+            conn = route_for(dbctx).connect(d.user, password)
+        except DbError as e:
+            plan.notes.append(f"user store not checked: {e}")
+            return
+        try:
+            conn.select_db(d.user_db)
+            rows = query(conn, "SELECT UM_USER_PASSWORD, UM_SALT_VALUE FROM UM_USER WHERE UM_USER_NAME=%s "
+                               "AND UM_TENANT_ID=%s", (user, SUPER_TENANT))
+        except Exception as e:  # pymysql: no such database or table (the server has not started yet)
+            conn.close()
+            plan.notes.append(f"user store not checked: {d.user_db}.UM_USER not readable "
+                              f"({type(e).__name__}; Carbon creates it at first start)")
+            return
+        conn.close()
+        if not rows:
+            plan.notes.append(f"user store: no user {user!r} yet (Carbon adds it from user-mgt.xml at first start)")
+            return
+        stored, salt = rows[0][0], rows[0][1]
+        if stored in (carbon_hash(SHIPPED, salt), SHIPPED):
+            item = Item(f"{d.user_db}.UM_USER", f"password of {user!r}", "not the shipped 'admin'", SHIPPED)
+            plan.items.append(item)
+            plan.advisories.append(item)
+            plan.actions.append(Action(f"UPDATE {d.user_db}.UM_USER: the password of {user!r} (salted SHA-256)",
+                                       lambda: self._set_user_password(dbctx, user)))
+
+    @staticmethod
+    def _set_user_password(dbctx: StepContext, user: str) -> None:
+        from .databases import route_for
+        d = dbctx.inv.database
+        value = dbctx.secrets.require(SECRET)
+        check_password(value)
+        salt = new_salt()
+        conn = route_for(dbctx).connect(d.user, dbctx.secrets.require("WSO2_DB_PASSWORD"))
+        try:
+            conn.select_db(d.user_db)
+            execute(conn, "UPDATE UM_USER SET UM_USER_PASSWORD=%s, UM_SALT_VALUE=%s, UM_CHANGED_TIME=NOW() "
+                          "WHERE UM_USER_NAME=%s AND UM_TENANT_ID=%s",
+                    (carbon_hash(value, salt), salt, user, SUPER_TENANT), what=f"setting the password of {user!r}")
+        finally:
+            conn.close()
+
+
+__all__ = ["SetAdminPassword", "carbon_hash", "check_password", "admin_user"]

@@ -1,0 +1,375 @@
+"""create-keystore: a node's own key in wso2carbon.jks, KEYSTORE_PASSWORD wherever the files name it, and
+every node's certificate in every node's client-truststore.jks (CONTRACT §8).
+
+The shipped keystore holds one private key for every download (CN=localhost, 1024 bits).  This step:
+
+- makes a new RSA key of `certs.key_bits` ON the node with keytool (alias `wso2carbon`, CN = mgt_hostname on
+  the manager and hostname on workers, subjectAltName = that name and the node's member_host, SHA-256,
+  `certs.days`), so the private key is made where it is used; KEYSTORE_PASSWORD reaches keytool on stdin,
+  never on a command line.  The new file has no access for others.  A keystore already replaced and
+  matching is kept; one that is not JKS, or opens neither with KEYSTORE_PASSWORD nor as the shipped one, is
+  refused; so is a node whose server has run (a non-empty repository/logs/wso2carbon.log): what Carbon
+  encrypted with the old key would become unreadable.
+- sets KEYSTORE_PASSWORD in carbon.xml (Security/KeyStore, Security/TrustStore), the 9443 connector's
+  keystorePass and axis2.xml's PassThrough HTTPS listener and sender (a value Secure Vault holds is kept);
+- keeps every shipped entry of client-truststore.jks, adds each ESB node's certificate under the node's
+  name and re-keys the store's integrity check to KEYSTORE_PASSWORD.  A trust store holds no private key:
+  it is rewritten here (tasks.jks) and written like any file (atomic, backed up).  In patch mode the nodes
+  take turns; a node whose key is new adds its certificate to the nodes that already took theirs.
+
+verify reads each node's keystore once per run (SFTP) to learn its certificate; the key inside stays
+encrypted under KEYSTORE_PASSWORD and is never written on this machine.
+"""
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from ipaddress import ip_address
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from .. import jks
+from ..config import Host, Inventory
+from ..plan import Action, Item, Plan
+from ..remote import RemoteError, SMALL_LIMIT
+from ..rules import (CARBON_LOG, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
+                     SHIPPED_STORE_PASSWORD, TRUSTSTORE, keystore_cn)
+from ..secrets import Secrets
+from .base import SECRET_MODE_MASK, StepContext, StepError, XmlEdits, XmlStep
+from .certs import check_cert, subject_alt_names
+from .protect import set_password
+
+SECRET = "KEYSTORE_PASSWORD"
+MIN_PASSWORD = 8
+
+
+def check_password(value: str) -> None:
+    """A KEYSTORE_PASSWORD Carbon may rely on: 8 characters at least, not the shipped one (never printed)."""
+    if len(value) < MIN_PASSWORD:
+        raise StepError(f"{SECRET} is too weak: it has fewer than {MIN_PASSWORD} characters")
+    if value == SHIPPED_STORE_PASSWORD:
+        raise StepError(f"{SECRET} is too weak: it is the shipped password every download has")
+
+
+def keystore_password(secrets: Secrets) -> str | None:
+    """KEYSTORE_PASSWORD when set (checked), else None (verify then reports only what needs no password)."""
+    value = secrets.get(SECRET)
+    if value:
+        check_password(value)
+    return value
+
+
+def fingerprint(der: bytes) -> str:
+    return x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
+
+
+def is_shipped(ks: jks.Keystore) -> bool:
+    """The keystore still holds a download's key: the shipped certificate, or CN=localhost opening with the
+    shipped password."""
+    entry = ks.keys.get(KEY_ALIAS)
+    if entry is None:
+        return False
+    if fingerprint(entry.chain[0]) in SHIPPED_KEY_FINGERPRINTS:
+        return True
+    cn = [a.value for a in entry.cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    return cn == ["localhost"] and ks.opens_with(SHIPPED_STORE_PASSWORD)
+
+
+@dataclass
+class KeystoreState:
+    """Pure verdict on a node's keystore."""
+
+    items: list[Item] = field(default_factory=list)
+    renew: bool = False           # a new key is due
+    refuse: str | None = None     # why patch must not replace it
+    cert: bytes | None = None     # DER of the node's certificate when the keystore is the node's own and opens
+    shipped: bool = False
+
+
+def parse_store(data: bytes, label: str) -> jks.Keystore:
+    """A keystore's entries; a clear StepError for one that is not JKS or is damaged."""
+    try:
+        return jks.parse(data)
+    except jks.JksError as e:
+        raise StepError(f"{label}: {e}; create-keystore handles JKS keystores only, nothing changed") from None
+
+
+def check_keystore(data: bytes | None, label: str, password: str | None, cn: str, ip: str, key_bits: int,
+                   now: datetime) -> KeystoreState:
+    """Pure: how a node's keystore differs from its own key for `cn` and `ip`."""
+    s = KeystoreState()
+    if data is None:
+        s.items.append(Item(label, "keystore", "present", None))
+        s.renew = True
+        return s
+    ks = parse_store(data, label)
+    entry = ks.keys.get(KEY_ALIAS)
+    if entry is None:
+        s.items.append(Item(label, f"private key entry {KEY_ALIAS!r}", "present", None))
+        s.refuse = f"{label} holds no key {KEY_ALIAS!r} and is not the shipped keystore: not replaced"
+        return s
+    if is_shipped(ks):
+        s.shipped = s.renew = True
+        s.items.append(Item(label, "private key", "the node's own", "the shipped one (CN=localhost, in every download)"))
+        return s
+    if password is None:
+        return s
+    if not ks.opens_with(password):
+        s.items.append(Item(label, f"opens with {SECRET}", "yes", "no"))
+        s.refuse = (f"{label} does not open with {SECRET} and is not the shipped keystore: not replaced "
+                    f"(what Carbon encrypted with its key would become unreadable)")
+        return s
+    try:
+        jks.unprotect(entry, password)
+    except jks.JksError:
+        s.items.append(Item(label, f"key {KEY_ALIAS!r} opens with {SECRET}", "yes", "no"))
+        s.refuse = f"the key {KEY_ALIAS!r} in {label} does not open with {SECRET}: not replaced"
+        return s
+    cert = entry.cert
+    items = check_cert(cert, cn, label, key_bits, now)
+    if f"IP:{ip_address(ip)}" not in (subject_alt_names(cert) or "").split(", "):
+        items.append(Item(label, "subjectAltName", f"IP:{ip}", subject_alt_names(cert)))
+    s.items += items
+    s.renew = bool(items)
+    s.cert = None if items else entry.chain[0]
+    return s
+
+
+def check_truststore(data: bytes | None, label: str, password: str, wanted: dict[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
+    """Pure: (items, certificates to add by alias, why it cannot be fixed) for a trust store that must trust
+    every node of `wanted` (name -> DER; None: the node's certificate is about to be made) and open with
+    `password`."""
+    items: list[Item] = []
+    if data is None:
+        return [Item(label, "trust store", "present", None)], {}, f"{label} is missing (the shipped trust store is expected)"
+    ts = parse_store(data, label)
+    if not ts.opens_with(password):
+        if not ts.opens_with(SHIPPED_STORE_PASSWORD):
+            return ([Item(label, f"opens with {SECRET}", "yes", "no")], {},
+                    f"{label} opens neither with {SECRET} nor with the shipped password: not rewritten")
+        items.append(Item(label, "password", password, SHIPPED_STORE_PASSWORD, secret=True))
+    have = set(ts.all_certs())
+    add = {}
+    for name, der in wanted.items():
+        if der is None:
+            items.append(Item(label, f"trusts {name}'s certificate", "the new one", "not yet made"))
+        elif der not in have:
+            items.append(Item(label, f"trusts {name}'s certificate", fingerprint(der)[:16], None))
+            add[name] = der
+    return items, add, None
+
+
+@dataclass
+class KeystorePlan(Plan):
+    """A plan whose apply runs in this order: the new key (renew), the XML files, the trust stores."""
+
+    renew: bool = False
+    refuse: str | None = None  # why patch must not act (said before anything changes)
+
+
+def keytool(host: Host) -> str:
+    """keytool of the node's JDK (java_home), else the one on the login PATH."""
+    return posixpath.join(host.java_home, "bin", "keytool") if host.java_home else "keytool"
+
+
+def san(host: Host, cn: str) -> str:
+    return f"SAN=dns:{cn},ip:{host.member_host}"
+
+
+def genkey_script(host: Host, path: str, cn: str, bits: int, days: int) -> str:
+    """One shell script: read the password from stdin, make the key into a fresh file (no access for others),
+    give it the old file's owner and mode (others' access removed), rename it over the keystore."""
+    q = shlex.quote
+    d, name = posixpath.split(path)
+    new = f".{name}.esb-new"
+    return "; ".join([
+        "set -e", f"cd {q(d)}", "umask 077", f"rm -f {q(new)}", "trap 'rm -f " + q(new) + "' EXIT",
+        "IFS= read -r ESB_KSP", "export ESB_KSP",
+        f"LC_ALL=C.UTF-8 {q(keytool(host))} -J-Dfile.encoding=UTF-8 -genkeypair -alias {KEY_ALIAS} -keyalg RSA "
+        f"-keysize {bits} -sigalg SHA256withRSA -validity {days} -dname {q('CN=' + cn)} -ext {q(san(host, cn))} "
+        f"-keystore {q(new)} -storetype JKS -storepass:env ESB_KSP -keypass:env ESB_KSP >/dev/null",
+        f"if [ -e {q(name)} ]; then chown --reference={q(name)} {q(new)} 2>/dev/null || true; "
+        f"chmod --reference={q(name)} {q(new)}; chmod o-rwx {q(new)}; fi",
+        f"mv -f {q(new)} {q(name)}",
+    ])
+
+
+def _keystore_planner(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
+    password = keystore_password(secrets)
+    if password is None:
+        return  # nothing to compare with: verify without the secret reports the key only
+    for p in KEYSTORE_PASSWORDS:
+        if p.file == e.label:
+            set_password(e, p, password)
+
+
+class CreateKeystore(XmlStep):
+    name = "create-keystore"
+    phase = "nodes"
+    switch = "keystore"
+    serial = True  # it adds its certificate to other nodes' trust stores
+    secrets = (SECRET,)
+    help = ("a new RSA key per node in wso2carbon.jks (made on the node, CN = its hostname), KEYSTORE_PASSWORD in "
+            "carbon.xml/catalina/axis2, every node's certificate in client-truststore.jks ([security].keystore)")
+    files = tuple((f, _keystore_planner) for f in dict.fromkeys(p.file for p in KEYSTORE_PASSWORDS))
+
+    def preflight(self, inv: Inventory, secrets: Secrets) -> None:
+        check_password(secrets.require(SECRET))
+
+    def plan(self, ctx: StepContext) -> Plan:
+        password = keystore_password(ctx.secrets)
+        host, inv = ctx.host, ctx.inv
+        path, tpath = ctx.home(KEYSTORE), ctx.home(TRUSTSTORE)
+        cn = keystore_cn(inv, host)
+        mine = check_keystore(ctx.remote.read(path, SMALL_LIMIT, "a keystore"), KEYSTORE, password, cn,
+                              host.member_host, inv.certs.key_bits, datetime.now(timezone.utc))
+        plan = KeystorePlan()
+        plan.items += mine.items
+        if mine.shipped:
+            plan.advisories += mine.items
+        if mine.renew and mine.refuse is None:
+            mine.refuse = server_has_run(ctx)
+        if password is None:
+            plan.refuse = mine.refuse
+            if plan.refuse:
+                plan.notes.append(f"patch refuses: {plan.refuse}")
+            return plan
+        plan.extend(super().plan(ctx))
+        remember(ctx, host, None if mine.renew else mine.cert)
+        wanted = {h.name: (None if mine.renew else mine.cert) if h.name == host.name else node_cert(ctx, h)
+                  for h in inv.esb_nodes}
+        wanted = {n: c for n, c in wanted.items() if c is not None or n == host.name}
+        t_items, _, t_refuse = check_truststore(ctx.remote.read(tpath, SMALL_LIMIT, "a trust store"), TRUSTSTORE,
+                                                password, wanted)
+        plan.items += t_items
+        if mine.renew:
+            plan.actions.append(Action(f"keytool -genkeypair -alias {KEY_ALIAS} -keysize {inv.certs.key_bits} "
+                                       f"-dname CN={cn} -ext {san(host, cn)} on {host.name}; add the new "
+                                       f"certificate to the trust stores of the nodes that have their own key",
+                                       lambda: None))  # done by apply, in its order
+        if t_items:
+            plan.actions.append(Action(f"rewrite {TRUSTSTORE}: trust every node's certificate, open with {SECRET}",
+                                       lambda: None))
+        plan.renew, plan.refuse = mine.renew, mine.refuse or t_refuse
+        if plan.refuse:
+            plan.notes.append(f"patch refuses: {plan.refuse}")
+        return plan
+
+    def apply(self, ctx: StepContext, plan: KeystorePlan) -> None:
+        """The new key first (so a failure leaves every file as it was), then the files, then the trust stores."""
+        if plan.refuse:
+            raise StepError(f"{plan.refuse}; nothing changed")
+        password = ctx.secrets.require(SECRET)
+        check_password(password)
+        host, inv = ctx.host, ctx.inv
+        path = ctx.home(KEYSTORE)
+        cert = None
+        if plan.renew:
+            ctx.remote.backup_on_host([path], sudo=True)
+            script = genkey_script(host, path, keystore_cn(inv, host), inv.certs.key_bits, inv.certs.days)
+            code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", stdin=(password + "\n").encode(),
+                                          sudo=True, check=False,
+                                          extra_time=(inv.certs.key_bits / 2048) ** 3 * 4 + 10)
+            if code != 0:
+                last = (err.strip().splitlines() or ["no message"])[-1]
+                if code == 127 or "not found" in last:
+                    last = f"{keytool(host)} not found (install a Java runtime or set java_home for {host.name})"
+                raise StepError(f"keytool on {host.name} could not make the key: {last}")
+            new = ctx.remote.read(path, SMALL_LIMIT, "a keystore")
+            cert = own_cert(new, password, KEYSTORE)
+            remember(ctx, host, cert)
+        for fc in plan.files:
+            ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback)
+        if cert is None:
+            cert = node_cert(ctx, host)
+        wanted = {h.name: (cert if h.name == host.name else node_cert(ctx, h)) for h in inv.esb_nodes}
+        update_truststore(ctx, password, {n: c for n, c in wanted.items() if c is not None})
+        if plan.renew and cert is not None:
+            push(ctx, password, cert)
+
+
+def server_has_run(ctx: StepContext) -> str | None:
+    """Why a key must not be replaced: the node's server has run (its wso2carbon.log is not empty)."""
+    st = ctx.remote.stat(ctx.home(CARBON_LOG))
+    if st is not None and st.size:
+        return (f"the server on {ctx.host.name} has run ({CARBON_LOG} is not empty): a new key would make what "
+                f"Carbon encrypted with the old one unreadable; not replaced")
+    return None
+
+
+def own_cert(data: bytes | None, password: str, label: str) -> bytes | None:
+    """The certificate of the key entry of a keystore that opens with password (and is not shipped), else None."""
+    if data is None:
+        return None
+    try:
+        ks = jks.parse(data)
+    except jks.JksError:
+        return None
+    entry = ks.keys.get(KEY_ALIAS)
+    if entry is None or is_shipped(ks) or not ks.opens_with(password):
+        return None
+    return entry.chain[0]
+
+
+def remember(ctx: StepContext, host: Host, cert: bytes | None) -> None:
+    if ctx.memo is not None:
+        ctx.memo[("node-cert", host.name)] = cert
+
+
+def node_cert(ctx: StepContext, host: Host) -> bytes | None:
+    """A node's certificate when its keystore is its own (read once per run), else None."""
+    key = ("node-cert", host.name)
+    if ctx.memo is not None and key in ctx.memo:
+        return ctx.memo[key]
+    password = ctx.secrets.get(SECRET)
+    try:
+        other = ctx.other(host)
+        cert = own_cert(other.remote.read(other.home(KEYSTORE), SMALL_LIMIT, "a keystore"), password, KEYSTORE) \
+            if password else None
+    except (RemoteError, StepError):
+        cert = None  # that node's own row says what is wrong with it
+    remember(ctx, host, cert)
+    return cert
+
+
+def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes]) -> None:
+    """This node's trust store: every wanted certificate, opening with the password (written only when it differs)."""
+    tpath = ctx.home(TRUSTSTORE)
+    data = ctx.remote.read(tpath, SMALL_LIMIT, "a trust store")
+    items, add, refuse = check_truststore(data, TRUSTSTORE, password, wanted)
+    if refuse:
+        raise StepError(f"{refuse}; the key and the files are done, the trust store is not")
+    if items:
+        st = ctx.remote.known_stat(tpath)
+        mode = None if st is None else (st.mode & 0o7777 & ~SECRET_MODE_MASK) or None
+        ctx.remote.write(tpath, jks.with_trusted(data, add, password), mode=mode)
+
+
+def push(ctx: StepContext, password: str, cert: bytes) -> None:
+    """Add this node's new certificate to the trust store of every other ESB node that already opens with
+    KEYSTORE_PASSWORD (the others take it when their own turn comes)."""
+    failed = []
+    for h in ctx.inv.esb_nodes:
+        if h.name == ctx.host.name:
+            continue
+        try:
+            other = ctx.other(h)
+            tpath = other.home(TRUSTSTORE)
+            data = other.remote.read(tpath, SMALL_LIMIT, "a trust store")
+            if data is None or jks.store_type(data) != "JKS":
+                continue
+            ts = jks.parse(data)
+            if not ts.opens_with(password) or cert in set(ts.all_certs()):
+                continue
+            other.remote.write(tpath, jks.with_trusted(data, {ctx.host.name: cert}, password))
+        except (RemoteError, StepError, jks.JksError) as e:
+            failed.append(f"{h.name} ({e})")
+    if failed:
+        raise StepError(f"the new certificate of {ctx.host.name} is not yet in the trust store of "
+                        f"{', '.join(failed)}; run create-keystore on those nodes")
+
+
+__all__ = ["CreateKeystore", "check_keystore", "check_truststore", "check_password", "genkey_script", "is_shipped"]

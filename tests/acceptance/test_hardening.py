@@ -1,0 +1,240 @@
+"""Hardening (issue 13, CONTRACT §8): create-keystore, secure-vault and set-admin-password on real sshd hosts,
+proved with Java itself: keytool lists every keystore and trust store, and a small Java program
+(tests/java/VaultCheck.java: KeyStore.getInstance("JKS"), Cipher.getInstance("RSA")) opens each node's keystore
+with KEYSTORE_PASSWORD and decrypts every value of cipher-text.properties back to the secrets.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from lxml import etree
+
+from tasks import jks
+from tasks.config import load_inventory
+from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE, vault_entries
+from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, node_config
+from tests.lab import REPO, Lab, product_fixture
+
+KS_PW = "Llavé€Almacén9"  # what an operator writes: letters outside ASCII and Latin-1
+ADMIN_PW = "Admín€Clave7"
+SECRETS = (KS_PW, ADMIN_PW, DB_PW, SVN_PW)
+JAVA = shutil.which("java")
+KEYTOOL = shutil.which("keytool")
+pytestmark = pytest.mark.skipif(not (JAVA and KEYTOOL), reason="needs Java (default-jre-headless)")
+JENV = {**os.environ, "LC_ALL": "C.UTF-8"}
+
+
+def setup(lab: Lab, tmp_path, extra: str = "", **env) -> None:
+    node_config(lab, tmp_path, extra)
+    lab.write_env(WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW, KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD=ADMIN_PW,
+                  **env)
+
+
+def pwfile(tmp_path, value: str = KS_PW) -> Path:
+    f = tmp_path / "ks.pw"
+    f.write_text(value + "\n", encoding="utf-8")
+    return f
+
+
+def keytool_list(store: Path, pw: Path) -> str:
+    r = subprocess.run([KEYTOOL, "-J-Dfile.encoding=UTF-8", "-list", "-keystore", str(store), "-storepass:file",
+                        str(pw)], capture_output=True, text=True, env=JENV)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def java_decrypt(keystore: Path, cipher_text: Path, pw: Path) -> dict[str, str]:
+    """alias -> plain text, as Java decrypts cipher-text.properties with the node's key."""
+    r = subprocess.run([JAVA, str(REPO / "tests" / "java" / "VaultCheck.java"), str(keystore), str(cipher_text),
+                        str(pw)], capture_output=True, text=True, env=JENV, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return {a: base64.b64decode(v).decode("utf-8") for a, v in (l.split("\t") for l in r.stdout.splitlines())}
+
+
+def no_secret(r) -> None:
+    for s in SECRETS:
+        for form in (s, s.encode("utf-8").decode("latin-1")):
+            assert form not in r.stdout and form not in r.stderr
+
+
+def shipped_entries() -> set[bytes]:
+    return set(jks.parse((product_fixture() / TRUSTSTORE).read_bytes()).all_certs())
+
+
+@pytest.mark.parametrize("lab", [True], indirect=True, ids=["default-state"])
+def test_each_node_gets_its_own_key_then_secure_vault_and_java_reads_it_all(lab: Lab, tmp_path):
+    setup(lab, tmp_path)
+    pw = pwfile(tmp_path)
+    for step in ("configure-datasources", "enable-depsync"):  # the guide's passwords, written in plain text
+        assert lab.fab(step).returncode == 0
+    # the guide's state: verify warns (ok*) on every node, exit 0, and changes nothing
+    before = lab.snapshot()
+    before_guide = lab.snapshot(state=False)
+    r = lab.fab("verify", "--steps", "create-keystore,secure-vault,set-admin-password")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("the shipped one (CN=localhost") == 3, r.stdout
+    inv = load_inventory(lab.hosts_toml)
+    assert r.stdout.count("a plain-text password") == 3 * len(vault_entries(inv, inv.hosts["esb-mgr"])) and r.stdout.count("not the shipped 'admin'") == 3
+    assert lab.snapshot() == before
+    no_secret(r)
+
+    r = lab.fab("create-keystore")
+    assert r.returncode == 0 and r.stdout.count("create-keystore: changed") == 3, r.stdout + r.stderr
+    no_secret(r)
+    certs = {}
+    for n in ESB:
+        h = lab.hosts[n]
+        listing = keytool_list(h.home / KEYSTORE, pw)
+        assert "wso2carbon, " in listing and "PrivateKeyEntry" in listing
+        ks = jks.parse((h.home / KEYSTORE).read_bytes())
+        cert = ks.keys["wso2carbon"].cert
+        cn = "mgt.esb.wso2.com" if n == "esb-mgr" else "esb.wso2.com"
+        assert cert.subject.rfc4514_string() == f"CN={cn}"
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert san.get_values_for_type(x509.DNSName) == [cn]
+        assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == [h.address]
+        assert cert.public_key().key_size == 2048
+        assert os.stat(h.home / KEYSTORE).st_mode & 0o007 == 0  # a private key: no access for others
+        certs[n] = ks.keys["wso2carbon"].chain[0]
+    assert len(set(certs.values())) == 3  # three keys, none shipped
+    for n in ESB:
+        store = lab.hosts[n].home / TRUSTSTORE
+        listing = keytool_list(store, pw)
+        have = set(jks.parse(store.read_bytes()).all_certs())
+        assert set(certs.values()) <= have and shipped_entries() <= have, n  # every node's, and the shipped ones
+        assert all(f"{m}, " in listing for m in ESB)
+        carbon = etree.parse(str(lab.hosts[n].conf("carbon.xml"))).getroot()
+        ns = {"c": "http://wso2.org/projects/carbon/carbon.xml"}
+        for path in ("KeyStore/c:Password", "KeyStore/c:KeyPassword", "TrustStore/c:Password"):
+            assert carbon.findtext(f"c:Security/c:{path}", namespaces=ns) == KS_PW, (n, path)
+        connector = etree.parse(str(lab.hosts[n].conf("tomcat/catalina-server.xml"))).find(".//Connector[@keystorePass]")
+        assert connector.get("keystorePass") == KS_PW
+        axis2 = etree.parse(str(lab.hosts[n].conf("axis2/axis2.xml")))
+        assert [e.text for e in axis2.iter("Password", "KeyPassword")] == [KS_PW] * 6
+    # a second run changes nothing, byte for byte
+    after = lab.snapshot(state=False)
+    r = lab.fab("create-keystore")
+    assert r.returncode == 0 and r.stdout.count("create-keystore: ok") == 3, r.stdout
+    assert lab.snapshot(state=False) == after
+
+    r = lab.fab("set-admin-password")
+    assert r.returncode == 0 and r.stdout.count("set-admin-password: changed") == 3, r.stdout + r.stderr
+    r = lab.fab("secure-vault")
+    assert r.returncode == 0 and r.stdout.count("secure-vault: changed") == 3, r.stdout + r.stderr
+    no_secret(r)
+    vaulted = lab.snapshot(state=False)
+    r = lab.fab("secure-vault")
+    assert r.returncode == 0 and r.stdout.count("secure-vault: ok") == 3, r.stdout
+    assert lab.snapshot(state=False) == vaulted  # random ciphertexts, yet nothing rewritten: verify decrypts
+    for n in ESB:
+        h = lab.hosts[n]
+        values = java_decrypt(h.home / KEYSTORE, h.home / CIPHER_TEXT, pw)
+        inv = load_inventory(lab.hosts_toml)
+        wanted = {p.alias: {"KEYSTORE_PASSWORD": KS_PW, "ADMIN_PASSWORD": ADMIN_PW, "WSO2_DB_PASSWORD": DB_PW,
+                            "SVN_PASSWORD": SVN_PW}[p.secret] for p in vault_entries(inv, inv.hosts[n])}
+        assert {a: values[a] for a in wanted} == wanted, n
+        for f in ("carbon.xml", "user-mgt.xml", "axis2/axis2.xml", "tomcat/catalina-server.xml",
+                  "datasources/master-datasources.xml", "security/cipher-text.properties"):
+            data = h.conf(f).read_bytes()
+            for s in SECRETS:
+                assert s.encode("utf-8") not in data and s.encode("latin-1", "replace") not in data, (n, f)
+        assert os.stat(h.home / CIPHER_TEXT).st_mode & 0o007 == 0
+        conf = h.conf("security/secret-conf.properties").read_text()
+        assert "\nsecretRepositories=file\n" in conf and "keystore.identity.alias=wso2carbon" in conf
+    # the steps that wrote the passwords accept the vault references: verify of everything is clean
+    r = lab.fab("verify", "--steps", "configure-datasources,enable-depsync,create-keystore,set-admin-password,"
+                "secure-vault")
+    assert r.returncode == 0 and "drift" not in r.stdout and "warning" not in r.stdout, r.stdout
+    no_secret(r)
+    # rollback undoes the three runs that changed files, newest first, byte for byte
+    for _ in range(3):
+        r = lab.fab("rollback")
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert contents(lab.snapshot(state=False)) == contents(before_guide)
+
+
+def contents(snap) -> dict:
+    """Path -> (bytes, mode) of every file of a snapshot (a restore makes new mtimes)."""
+    return {p: (v[0], os.stat(p).st_mode & 0o7777) for p, v in snap.items() if v[1] >= 0}
+
+
+def test_bad_input_is_refused_and_nothing_changes(lab: Lab, tmp_path):
+    setup(lab, tmp_path)
+    before = lab.snapshot()
+    for weak in ("short7", "wso2carbon"):
+        lab.write_env(WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW, KEYSTORE_PASSWORD=weak, ADMIN_PASSWORD=ADMIN_PW)
+        for step in ("create-keystore", "secure-vault"):
+            r = lab.fab(step)
+            assert r.returncode == 1 and "KEYSTORE_PASSWORD is too weak" in r.stdout + r.stderr, r.stdout + r.stderr
+            assert weak not in r.stdout + r.stderr and lab.snapshot() == before
+    for bad in ("admin", "has space1", "x" * 31, "abcd"):
+        lab.write_env(WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW, KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD=bad)
+        r = lab.fab("set-admin-password")
+        assert r.returncode == 1 and "ADMIN_PASSWORD" in r.stdout + r.stderr and lab.snapshot() == before, r.stdout
+        assert (bad not in r.stdout + r.stderr) or bad == "admin"
+    lab.write_env(WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW, ADMIN_PASSWORD=ADMIN_PW)
+    r = lab.fab("create-keystore")
+    assert r.returncode == 1 and "KEYSTORE_PASSWORD is not set" in r.stdout + r.stderr and lab.snapshot() == before
+    setup(lab, tmp_path)
+    before = lab.snapshot()
+    # secure-vault before create-keystore: the shipped key is in every download
+    r = lab.fab("secure-vault")
+    assert r.returncode == 1 and "failed on: esb-mgr, esb-w1, esb-w2" in r.stdout and "run create-keystore first" in r.stdout
+    assert lab.snapshot() == before
+    # a node whose server has run: its key is not replaced
+    w1 = lab.hosts["esb-w1"]
+    log = w1.home / "repository/logs/wso2carbon.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("TID: [-1234] [] [2026-12-01 10:00:00,000]  INFO {org.wso2.carbon.core.init} - Starting\n")
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w1", "create-keystore")
+    assert r.returncode == 1 and "has run" in r.stdout and "nothing changed" in r.stdout, r.stdout
+    assert lab.snapshot() == before
+    log.unlink()
+    # keystores that are not JKS: PKCS12 (what keytool makes by default) and a damaged file
+    ks = w1.home / KEYSTORE
+    shipped = ks.read_bytes()
+    p12 = tmp_path / "k.p12"
+    subprocess.run([KEYTOOL, "-genkeypair", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048", "-dname",
+                    "CN=x", "-keystore", str(p12), "-storetype", "PKCS12", "-storepass", "changeit1"],
+                   check=True, capture_output=True)
+    for data, says in ((p12.read_bytes(), "not a JKS keystore (it looks like PKCS12)"),
+                       (shipped[:1000], "truncated keystore")):
+        ks.write_bytes(data)
+        before = lab.snapshot()
+        r = lab.fab("-H", "esb-w1", "create-keystore")
+        assert r.returncode == 1 and says in r.stdout and "nothing changed" in r.stdout, r.stdout
+        assert lab.snapshot() == before
+        r = lab.fab("-H", "esb-w1", "secure-vault")
+        assert r.returncode == 1 and lab.snapshot() == before
+    ks.write_bytes(shipped)
+
+
+def test_setup_cluster_with_the_security_switches(lab: Lab, tmp_path):
+    """[security] puts the three steps into setup-manager and setup-worker, exactly as the README shows."""
+    setup(lab, tmp_path, extra="\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n")
+    r = lab.fab("setup-manager")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for step in ("set-admin-password", "create-keystore", "secure-vault"):
+        assert f"esb-mgr {step}: changed" in r.stdout or f"{step}: changed" in r.stdout, r.stdout
+    r = lab.fab("setup-worker")
+    assert r.returncode == 0 and r.stdout.count("secure-vault: changed") == 2, r.stdout + r.stderr
+    no_secret(r)
+    pw = pwfile(tmp_path)
+    certs = {n: jks.parse((lab.hosts[n].home / KEYSTORE).read_bytes()).keys["wso2carbon"].chain[0] for n in ESB}
+    for n in ESB:  # the workers took their turn after the manager: every trust store has all three
+        assert set(certs.values()) <= set(jks.parse((lab.hosts[n].home / TRUSTSTORE).read_bytes()).all_certs()), n
+        java_decrypt(lab.hosts[n].home / KEYSTORE, lab.hosts[n].home / CIPHER_TEXT, pw)
+    r = lab.fab("verify", "--steps", "configure-datasources,enable-depsync,set-admin-password,create-keystore,"
+                "secure-vault")
+    assert r.returncode == 0 and "warning" not in r.stdout and "drift" not in r.stdout, r.stdout
+    # a second setup-worker rewrites nothing
+    files = lab.snapshot(state=False)
+    r = lab.fab("setup-worker")
+    assert r.returncode == 0 and "changed" not in r.stdout and lab.snapshot(state=False) == files, r.stdout
