@@ -40,6 +40,8 @@ MODES = (("full", ("setup-cluster",)), ("no-op", ("setup-cluster",)), ("verify",
          ("verify-live", ("verify", "--live")), ("rollout", ("setup-cluster",)))
 #: the issue's figures for 24 hosts on this 2-core machine (seconds)
 TARGETS = {"rollout": 8.0, "verify": 5.0}
+#: issue 15: each mode's wall time at most this many times the transport's floor (bench/floor.py), at every N
+FLOOR_RATIOS = {"verify": 2.0, "no-op": 2.0, "rollout": 3.0}
 JARS = (("mysql_connector_jar", "mysql-connector-java-5.1.49.jar", 1_006_904),
         ("svnkit_jar", "svnkit-all-1.8.7.wso2v1.jar", 4_915_843),
         ("trilead_jar", "trilead-ssh2-1.0.0-build215.jar", 256_271))
@@ -136,6 +138,17 @@ def summarize(run: dict, lab: Lab) -> dict:
     }
 
 
+def timed_floor(lab: Lab) -> dict:
+    """bench/floor.py on the lab: bare paramiko reading each node's six files, as a process of its own."""
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "floor.py"), str(lab.hosts_toml)], cwd=REPO,
+                       capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"floor.py exited {r.returncode}:\n{r.stderr[-3000:]}")
+    return {"wall": round(wall, 3), "exit": 0, "detail": r.stdout.strip()}
+
+
 def changed_files(before: dict, after: dict) -> int:
     return sum(1 for k in after.keys() | before.keys() if before.get(k) != after.get(k))
 
@@ -149,6 +162,10 @@ def bench_n(n: int, db: MariaDB, jars: dict[str, Path], repeat: int, profile_dir
         try:
             stats = lab.dir / "stats.jsonl"
             for mode, args in MODES:
+                if mode == "verify":  # the floor on the same lab, just before the runs it is compared with
+                    f = timed_floor(lab)
+                    if "floor" not in rows or f["wall"] < rows["floor"]["wall"]:
+                        rows["floor"] = {"n": n, "mode": "floor", "wall": f["wall"], "detail": f["detail"]}
                 if mode == "rollout":
                     lab.reset()  # product homes and hosts files as shipped; certs, databases, SVN kept
                 before = lab.snapshot() if mode == "no-op" else None
@@ -162,15 +179,22 @@ def bench_n(n: int, db: MariaDB, jars: dict[str, Path], repeat: int, profile_dir
             svn.terminate()
             svn.wait(5)
             lab.close()
-    return [rows[m] for m, _ in MODES]
+    floor = rows["floor"]["wall"]
+    for m, _ in MODES:
+        rows[m]["x_floor"] = round(rows[m]["wall"] / floor, 2)
+    return [rows["floor"]] + [rows[m] for m, _ in MODES]
 
 
 def table(results: list[dict]) -> str:
-    head = ("N", "mode", "wall s", "conn/host", "cmds/ESB host", "SFTP ops/ESB host", "KiB read", "KiB written")
+    head = ("N", "mode", "wall s", "x floor", "conn/host", "cmds/ESB host", "SFTP ops/ESB host", "KiB read",
+            "KiB written")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
+        if r["mode"] == "floor":
+            lines.append(f"| {r['n']} | floor (bare paramiko) | {r['wall']:.2f} | 1 | 1 | 0 | 7 | | |")
+            continue
         lines.append("| " + " | ".join(str(x) for x in (
-            r["n"], r["mode"], f"{r['wall']:.2f}", r["connections_max"], r["commands_per_esb_host"],
+            r["n"], r["mode"], f"{r['wall']:.2f}", f"{r['x_floor']:.2f}", r["connections_max"], r["commands_per_esb_host"],
             r["sftp_ops_per_esb_host"], f"{r['bytes_read'] / 1024:.0f}", f"{r['bytes_written'] / 1024:.0f}")) + " |")
     return "\n".join(lines)
 
@@ -181,9 +205,10 @@ def chart(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    for mode, _ in MODES:
+    for mode in ["floor"] + [m for m, _ in MODES]:
         pts = sorted((r["n"], r["wall"]) for r in results if r["mode"] == mode)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=mode)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=mode,
+                **({"linestyle": "--", "color": "black"} if mode == "floor" else {}))
     for mode, limit in TARGETS.items():
         ax.axhline(limit, linestyle=":", linewidth=0.8, color="grey")
         ax.annotate(f"{mode} target {limit:.0f} s (24 hosts)", (1, limit), fontsize=7, va="bottom")
@@ -205,6 +230,12 @@ def check(results: list[dict]) -> list[str]:
         ok = by[mode]["wall"] < limit
         out.append(f"{'PASS' if ok else 'MISS'} {mode} at {top} hosts: {by[mode]['wall']:.2f} s "
                    f"(target < {limit:.0f} s)")
+    for n in sorted({r["n"] for r in results}):
+        for mode, limit in FLOOR_RATIOS.items():
+            r = next(x for x in results if x["n"] == n and x["mode"] == mode)
+            out.append(f"{'PASS' if r['x_floor'] <= limit else 'MISS'} {mode} at {n} hosts: {r['x_floor']:.2f}x the "
+                       f"floor ({r['wall']:.2f} s; target <= {limit:.0f}x)")
+    results = [r for r in results if r["mode"] != "floor"]
     conns = max(r["connections_max"] for r in results)
     out.append(f"{'PASS' if conns == 1 else 'MISS'} SSH connections per host per run: at most {conns}")
     noop = [r for r in results if r["mode"] == "no-op"]
@@ -240,7 +271,10 @@ def main() -> None:
                 rows = bench_n(n, db, jars, a.repeat, prof)
                 results += rows
                 for r in rows:
-                    print(f"N={n:>3} {r['mode']:<11} {r['wall']:6.2f} s  conn/host {r['connections_max']}  "
+                    if r["mode"] == "floor":
+                        print(f"N={n:>3} floor       {r['wall']:6.2f} s  ({r['detail']})", flush=True)
+                        continue
+                    print(f"N={n:>3} {r['mode']:<11} {r['wall']:6.2f} s  x{r['x_floor']:<5} conn/host {r['connections_max']}  "
                           f"cmds/ESB host {r['commands_per_esb_host']}  "
                           f"SFTP ops/ESB host {r['sftp_ops_per_esb_host']}  "
                           f"read {r['bytes_read'] / 1024:.0f} KiB  written {r['bytes_written'] / 1024:.0f} KiB",

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Install what the project needs on a fresh Debian/Ubuntu machine: OpenSSH server, MariaDB, nginx, Graphviz,
+# Install what the project needs on a fresh Debian/Ubuntu machine: OpenSSH server, MariaDB, nginx, Graphviz, Java,
 # Subversion, OpenSSL, and a Python venv with the pinned requirements. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
 for c in sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client mariadbd:mariadb-server \
-         mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git nginx:nginx dot:graphviz; do
+         mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git nginx:nginx dot:graphviz \
+         java:default-jre-headless keytool:default-jre-headless; do
   bin=${c%%:*}; pkg=${c#*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  $SUDO mkdir -p /usr/share/man/man1  # slim images lack it, and the JRE's postinst links its man pages there
   $SUDO apt-get update
   $SUDO apt-get install -y --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u)
 fi

@@ -2,7 +2,8 @@
 
 - user-mgt.xml `Realm/Configuration/AdminUser/Password` = ADMIN_PASSWORD (Carbon creates the admin user
   from it at first start; a value Secure Vault holds is left to secure-vault).
-- On the manager, where the user store (WSO2_USER_DB on [database]) is reachable, the admin user's row in
+- On the manager, where the user store (WSO2_USER_DB on [database]) is reachable the way create-dbs reaches
+  the server ([database].admin_user, MYSQL_ADMIN_PASSWORD, through the db host's SSH), the admin user's row in
   UM_USER: a password that is still `admin` (salted SHA-256, base64, as Carbon 4.4.1's JDBCUserStoreManager
   stores it: digest of password + salt) is drift, and patch sets it to ADMIN_PASSWORD with a fresh salt.
   A user store the server has not filled yet, or one that cannot be reached, is a note.
@@ -82,16 +83,16 @@ class SetAdminPassword(XmlStep):
 
     def _user_store(self, ctx: StepContext, plan: Plan) -> None:
         from .databases import route_for  # the database steps' route (tunnel through the db host)
-        password = ctx.secrets.get("WSO2_DB_PASSWORD")
+        password = ctx.secrets.get("MYSQL_ADMIN_PASSWORD")
         if not password:
-            plan.notes.append("user store not checked: WSO2_DB_PASSWORD is not set")
+            plan.notes.append("user store not checked: MYSQL_ADMIN_PASSWORD is not set")
             return
         d = ctx.inv.database
         node = ctx.inv.hosts.get(d.host) if d.host else None
         dbctx = ctx.other(node) if node else ctx
         user = admin_user(ctx.remote.read(ctx.home(USER_MGT)) or b"")
         try:
-            conn = route_for(dbctx).connect(d.user, password)
+            conn = route_for(dbctx).connect(d.admin_user, password)
         except DbError as e:
             plan.notes.append(f"user store not checked: {e}")
             return
@@ -123,7 +124,7 @@ class SetAdminPassword(XmlStep):
         value = dbctx.secrets.require(SECRET)
         check_password(value)
         salt = new_salt()
-        conn = route_for(dbctx).connect(d.user, dbctx.secrets.require("WSO2_DB_PASSWORD"))
+        conn = route_for(dbctx).connect(d.admin_user, dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
         try:
             conn.select_db(d.user_db)
             execute(conn, "UPDATE UM_USER SET UM_USER_PASSWORD=%s, UM_SALT_VALUE=%s, UM_CHANGED_TIME=NOW() "

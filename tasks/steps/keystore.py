@@ -274,6 +274,7 @@ class CreateKeystore(XmlStep):
                                           sudo=True, check=False,
                                           extra_time=(inv.certs.key_bits / 2048) ** 3 * 4 + 10)
             if code != 0:
+                ctx.remote.forget_backup(path)  # the keystore is as it was: no backup run claims a change
                 last = (err.strip().splitlines() or ["no message"])[-1]
                 if code == 127 or "not found" in last:
                     last = f"{keytool(host)} not found (install a Java runtime or set java_home for {host.name})"

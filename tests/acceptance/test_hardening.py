@@ -18,7 +18,7 @@ from lxml import etree
 from tasks import jks
 from tasks.config import load_inventory
 from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE, vault_entries
-from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, node_config
+from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, cluster, node_config, svnserve  # noqa: F401
 from tests.lab import REPO, Lab, product_fixture
 
 KS_PW = "Llavé€Almacén9"  # what an operator writes: letters outside ASCII and Latin-1
@@ -84,6 +84,10 @@ def test_each_node_gets_its_own_key_then_secure_vault_and_java_reads_it_all(lab:
     assert lab.snapshot() == before
     no_secret(r)
 
+    r = lab.fab("create-keystore", "--dry-run")
+    assert r.returncode == 0 and r.stdout.count("would run: keytool -genkeypair") == 3, r.stdout
+    assert "********" in r.stdout and lab.snapshot() == before  # the new passwords masked in the diff
+    no_secret(r)
     r = lab.fab("create-keystore")
     assert r.returncode == 0 and r.stdout.count("create-keystore: changed") == 3, r.stdout + r.stderr
     no_secret(r)
@@ -197,6 +201,13 @@ def test_bad_input_is_refused_and_nothing_changes(lab: Lab, tmp_path):
     assert r.returncode == 1 and "has run" in r.stdout and "nothing changed" in r.stdout, r.stdout
     assert lab.snapshot() == before
     log.unlink()
+    # no keytool where the node's JDK should be: said, and nothing changed (no backup run left behind)
+    lab.write_toml(lab.toml().replace("connect_timeout = 5\n", 'connect_timeout = 5\njava_home = "/nonexistent/jdk"\n', 1))
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w1", "create-keystore")
+    assert r.returncode == 1 and "/nonexistent/jdk/bin/keytool not found" in r.stdout, r.stdout
+    assert lab.snapshot() == before
+    setup(lab, tmp_path)
     # keystores that are not JKS: PKCS12 (what keytool makes by default) and a damaged file
     ks = w1.home / KEYSTORE
     shipped = ks.read_bytes()
@@ -238,3 +249,43 @@ def test_setup_cluster_with_the_security_switches(lab: Lab, tmp_path):
     files = lab.snapshot(state=False)
     r = lab.fab("setup-worker")
     assert r.returncode == 0 and "changed" not in r.stdout and lab.snapshot(state=False) == files, r.stdout
+
+
+def java_hash(tmp_path, password: str, salt: str) -> str:
+    """Carbon's stored hash of password + salt, computed by Java (tests/java/CarbonHash.java)."""
+    f = tmp_path / "admin.pw"
+    f.write_text(password + "\n", encoding="utf-8")
+    r = subprocess.run([JAVA, "-Dfile.encoding=UTF-8", str(REPO / "tests" / "java" / "CarbonHash.java"), str(f), salt],
+                       capture_output=True, text=True, env=JENV, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_the_admin_user_in_the_user_store_no_longer_has_admin(cluster, tmp_path):
+    """The admin row Carbon wrote at first start (salted SHA-256 of 'admin', made by Java here) is found through
+    db1's SSH, reported, and given ADMIN_PASSWORD with a fresh salt; the next run finds nothing to do."""
+    lab = cluster
+    env = dict(MYSQL_ADMIN_PASSWORD=lab.mariadb.root_password, WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW,
+               KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD=ADMIN_PW)
+    lab.write_env(**env)
+    assert lab.fab("create-dbs").returncode == 0
+    assert lab.fab("configure-datasources").returncode == 0
+    r = lab.fab("-H", "esb-mgr", "set-admin-password", "--verify")
+    assert "UM_USER" not in r.stdout and "no user 'admin' yet" in r.stdout, r.stdout  # the server never started
+    salt = "c2FsdHNhbHRzYWx0c2FsdA=="
+    lab.mariadb.sql("INSERT INTO UM_USER (UM_USER_NAME, UM_USER_PASSWORD, UM_SALT_VALUE, UM_REQUIRE_CHANGE, "
+                    "UM_CHANGED_TIME, UM_TENANT_ID) VALUES ('admin', %s, %s, 0, NOW(), -1234)",
+                    (java_hash(tmp_path, "admin", salt), salt), database="WSO2_USER_DB")
+    # switched off, verify only warns; the step's own verify reports the drift
+    r = lab.fab("verify", "--steps", "set-admin-password")
+    assert r.returncode == 0 and "WSO2_USER_DB.UM_USER: password of 'admin'" in r.stdout, r.stdout
+    r = lab.fab("-H", "esb-mgr", "set-admin-password", "--verify")
+    assert r.returncode == 2 and "WSO2_USER_DB.UM_USER: password of 'admin'" in r.stdout, r.stdout
+    r = lab.fab("-H", "esb-mgr", "set-admin-password")
+    assert r.returncode == 0 and "set-admin-password: changed" in r.stdout, r.stdout
+    no_secret(r)
+    (stored, new_salt), = lab.mariadb.sql("SELECT UM_USER_PASSWORD, UM_SALT_VALUE FROM UM_USER WHERE "
+                                          "UM_USER_NAME='admin'", database="WSO2_USER_DB")
+    assert new_salt != salt and stored == java_hash(tmp_path, ADMIN_PW, new_salt)  # what Carbon checks at login
+    r = lab.fab("-H", "esb-mgr", "set-admin-password")
+    assert r.returncode == 0 and "set-admin-password: ok" in r.stdout, r.stdout

@@ -1,0 +1,62 @@
+"""What one run has read of one machine's files, until the run changes them.
+
+Every step plans from the files it needs, and several steps need the same files (carbon.xml: five
+steps and the cluster facts): without this, each read is an SFTP stat, open, read and close again.
+A ReadCache belongs to a machine (CONTRACT §5: the entries that share one login share it, so a
+node sees its machine mate's write of the shared hosts file). Entries are dropped by every write,
+chmod and removal through the run's connections, and all of them by any remote command (a command
+may change any file). A read that overlapped a change is not kept (the generation counter).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    data: bytes | None  # None: the file did not exist
+    stat: object | None  # the FileStat the read took (None for a missing file)
+
+
+class ReadCache:
+    """path -> Entry for one machine, for one run."""
+
+    def __init__(self):
+        self._entries: dict[str, Entry] = {}
+        self._gen = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, path: str) -> Entry | None:
+        """The entry of the last read of path, or None when it must be read."""
+        with self._lock:
+            e = self._entries.get(path)
+            if e is not None:
+                self.hits += 1
+            return e
+
+    def generation(self) -> int:
+        """Taken before a read: `put` keeps the result only when nothing changed meanwhile."""
+        return self._gen
+
+    def put(self, path: str, data: bytes | None, stat, gen: int) -> None:
+        with self._lock:
+            if gen == self._gen:
+                self._entries[path] = Entry(data, stat)
+
+    def forget(self, *paths: str) -> None:
+        """These files change (write, chmod, removal)."""
+        with self._lock:
+            self._gen += 1
+            for p in paths:
+                self._entries.pop(p, None)
+
+    def clear(self) -> None:
+        """Anything may have changed (a remote command ran)."""
+        with self._lock:
+            self._gen += 1
+            self._entries.clear()
+
+
+__all__ = ["ReadCache", "Entry"]
