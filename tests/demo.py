@@ -56,11 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         http_port, https_port = free_port_on(lb.address), free_port_on(lb.address)
         arts = {k: make_jar(lab.dir / "artifacts" / name, f"demo stand-in for {name}") for k, name in JARS.items()}
         lab.extra_toml = (db.toml() + f'\n[certs]\ndir = "{lb.root / "ssl"}"\n\n[artifacts]\n'
-                          + "".join(f'{k} = "{v}"\n' for k, v in arts.items()) + nginx.toml(lb.address))
+                          + "".join(f'{k} = "{v}"\n' for k, v in arts.items()) + nginx.toml(lb.address)
+                          + "\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n")
         lab.write_toml(lab.toml().replace("lb_http_port = 80\n", f"lb_http_port = {http_port}\n")
                        .replace("lb_https_port = 443\n", f"lb_https_port = {https_port}\n"))
         lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=secrets.token_urlsafe(12),
-                      SVN_PASSWORD=secrets.token_urlsafe(12))
+                      SVN_PASSWORD=secrets.token_urlsafe(12), KEYSTORE_PASSWORD=secrets.token_urlsafe(12),
+                      ADMIN_PASSWORD=secrets.token_urlsafe(12))
         print(f"hosts.toml: {lab.hosts_toml}")
         for h in lab.hosts.values():
             print(f"  {h.name:8} {h.role:8} ssh {h.address}:{h.port}  home {h.home if h.member_port else '-'}")

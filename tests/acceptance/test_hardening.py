@@ -227,6 +227,7 @@ def test_bad_input_is_refused_and_nothing_changes(lab: Lab, tmp_path):
     ks.write_bytes(shipped)
 
 
+@pytest.mark.parametrize("lab", [True], indirect=True, ids=["default-state"])
 def test_setup_cluster_with_the_security_switches(lab: Lab, tmp_path):
     """[security] puts the three steps into setup-manager and setup-worker, exactly as the README shows."""
     setup(lab, tmp_path, extra="\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n")
