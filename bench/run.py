@@ -41,6 +41,7 @@ MODES = (("full", ("setup-cluster",)), ("no-op", ("setup-cluster",)), ("verify",
 #: the issue's figures for 24 hosts on this 2-core machine (seconds)
 TARGETS = {"rollout": 8.0, "verify": 5.0}
 #: issue 15: each mode's wall time at most this many times the transport's floor (bench/floor.py), at every N
+PROFILE_KIND = "prof"
 FLOOR_RATIOS = {"verify": 2.0, "no-op": 2.0, "rollout": 3.0}
 JARS = (("mysql_connector_jar", "mysql-connector-java-5.1.49.jar", 1_006_904),
         ("svnkit_jar", "svnkit-all-1.8.7.wso2v1.jar", 4_915_843),
@@ -103,7 +104,11 @@ def timed_fab(lab: Lab, args: tuple[str, ...], stats: Path, profile: Path | None
     stats.unlink(missing_ok=True)
     env = {**os.environ, "ESB_HOSTS": str(lab.hosts_toml), "ESB_STATS_FILE": str(stats)}
     cmd = [fab_bin(), *args]
-    if profile:
+    if profile and profile.suffix == ".txt":  # py-spy: sampled stacks of every thread, collapsed ("raw")
+        spy = Path(sys.executable).parent / "py-spy"
+        extra = os.environ.get("BENCH_SPY_ARGS", "--idle").split()
+        cmd = [str(spy), "record", "-r", "250", "-f", "raw", "-o", str(profile), *extra, "--", *cmd]
+    elif profile:
         cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), fab_bin(), *args]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -169,7 +174,7 @@ def bench_n(n: int, db: MariaDB, jars: dict[str, Path], repeat: int, profile_dir
                 if mode == "rollout":
                     lab.reset()  # product homes and hosts files as shipped; certs, databases, SVN kept
                 before = lab.snapshot() if mode == "no-op" else None
-                prof = profile_dir / f"{mode}-{n}.prof" if profile_dir and i == 0 else None
+                prof = profile_dir / f"{mode}-{n}.{PROFILE_KIND}" if profile_dir and i == 0 else None
                 row = summarize(timed_fab(lab, args, stats, prof), lab)
                 if mode == "no-op":
                     row["files_changed"] = changed_files(before, lab.snapshot())
@@ -257,7 +262,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="fresh labs per N; the fastest run is kept")
     ap.add_argument("--real-jar-sizes", action="store_true", help="stand-in jars of the real jars' sizes (~6 MiB)")
     ap.add_argument("--profile", action="store_true", help="cProfile each fab run into bench/out/prof/")
+    ap.add_argument("--py-spy", action="store_true", help="py-spy each fab run (collapsed stacks, idle included) "
+                                                          "into bench/out/prof/<mode>-<n>.txt")
     a = ap.parse_args()
+    global PROFILE_KIND
+    PROFILE_KIND = "txt" if a.py_spy else "prof"
+    a.profile = a.profile or a.py_spy
     OUT.mkdir(parents=True, exist_ok=True)
     prof = OUT / "prof" if a.profile else None
     if prof:

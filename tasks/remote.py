@@ -31,7 +31,8 @@ from invoke.exceptions import UnexpectedExit
 from .config import Host
 from .deadline import Watchdog
 from .secrets import redact
-from .sftpext import drain_writes, statvfs
+from .readcache import ReadCache
+from .sftpext import create, drain_writes, statvfs
 
 TMP_MARK = ".esb-tmp-"
 #: [run].op_timeout's default: seconds any remote operation may wait for an answer
@@ -162,6 +163,7 @@ class RemoteHost:
     written: list[WriteRecord] = field(default_factory=list)
     op_timeout: float = DEFAULT_OP_TIMEOUT  # [run].op_timeout: the most any remote operation may wait for an answer
     run_locks: RunLocks = field(default_factory=RunLocks)  # the run's locks across hosts (the Session's)
+    cache: ReadCache = field(default_factory=ReadCache)  # what the run read of this machine's files (the Session's)
 
     def __post_init__(self):
         self._conn: Connection | None = None
@@ -173,6 +175,8 @@ class RemoteHost:
         self._made: set[str] = set()  # directories mkdir_p made or found this run
         self._backed_up: dict[str, str | None] = {}
         self._seen: dict[str, FileStat] = {}  # stats taken by reads this run (dropped when the run writes the path)
+        self._umask = 0o022  # what the SFTP server's umask takes from a new file's mode (learnt by _settle)
+        self._new_owner: dict[str, tuple[int, int]] = {}  # folder -> (uid, gid) a new file gets there
         self._held_locks: list[str] = []  # lock directories this run holds on the host (node, then machine)
 
     # ------------------------------------------------------------ connect
@@ -307,11 +311,35 @@ class RemoteHost:
 
     def known_stat(self, path: str) -> FileStat | None:
         """The stat the last read of path in this run took (no second round trip), else a fresh one."""
+        hit = self.cache.get(path)
+        if hit is not None and hit.stat is not None:
+            return hit.stat
         return self._seen.get(path) or self.stat(path)
 
-    def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes | None:
+    def _changed(self, *paths: str) -> None:
+        """These files change: no read of this run answers for them any more."""
+        for p in paths:
+            self._seen.pop(p, None)
+        self.cache.forget(*paths)
+
+    def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file",
+             cache: bool = True) -> bytes | None:
         """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused, and so is a
-        file over `limit` bytes (the most a file of its `kind` may sensibly hold): never read past the limit."""
+        file over `limit` bytes (the most a file of its `kind` may sensibly hold): never read past the limit.
+        A file this run read already and has not changed since is not read again (cache=False: state files,
+        which another run may change)."""
+        hit = self.cache.get(path) if cache else None
+        if hit is not None:
+            if hit.data is not None and len(hit.data) > limit:
+                raise self._too_big(path, len(hit.data), limit, kind)
+            return hit.data
+        gen = self.cache.generation()
+        data = self._read(path, limit, kind)
+        if cache:
+            self.cache.put(path, data, self._seen.get(path) if data is not None else None, gen)
+        return data
+
+    def _read(self, path: str, limit: int, kind: str) -> bytes | None:
         with self._io, self.deadline(f"reading {path}"):
             self.counters.sftp_ops += 1
             try:
@@ -404,7 +432,7 @@ class RemoteHost:
         """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
         (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
         with self._io, self.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
-            self._seen.pop(path, None)
+            self._changed(path)
             target, st = self._target(path)  # a symlink stays one: the file it points to is replaced
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
@@ -413,7 +441,10 @@ class RemoteHost:
                 self._backup(path, self.read(target) if st is not None else None, st)
             try:
                 self._replace(target, data, mode, st, in_place_fallback)
-                self._seen.pop(target, None)
+                self._changed(path, target)
+                gen = self.cache.generation()
+                for p in dict.fromkeys((target, path)):  # what the file holds now: the next step need not read it
+                    self.cache.put(p, data, None, gen)
             except RemoteError as e:
                 if fresh and not getattr(e, "touched", False):
                     self._forget_backup(path)  # the target is as it was: no backup run claims a write
@@ -428,9 +459,8 @@ class RemoteHost:
         want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
         in_place = False
         try:
-            self._put(tmp, data, want_mode)
-            if st is not None:
-                self._chown(tmp, st)
+            self._put(tmp, data, want_mode, fresh=True)
+            self._settle(tmp, want_mode, st)
             self.counters.sftp_ops += 1
             self.sftp.posix_rename(tmp, path)
         except PermissionError:
@@ -506,10 +536,19 @@ class RemoteHost:
         parent = posixpath.dirname(path) or "."
         return posixpath.join(parent, f".{posixpath.basename(path)}{TMP_MARK}{pysecrets.token_hex(4)}")
 
-    def _put(self, tmp: str, data: bytes, mode: int) -> None:
+    def _put(self, tmp: str, data: bytes, mode: int, fresh: bool = False) -> None:
+        """Write a file whose mode is `mode` before its first byte (a 0600 file is never readable by others, not
+        even briefly). fresh (a new name: a temp file, a backup copy): created with the mode in the OPEN request,
+        one round trip less; the server's umask is checked by `_settle`."""
         self.counters.sftp_ops += 2
-        with self.sftp.open(tmp, "wb") as f:
-            f.chmod(mode)  # before the data: a 0600 file is never readable by others, not even briefly
+        if fresh:
+            f = create(self.sftp, tmp, mode)
+            if mode & self._umask:  # the server's umask takes a bit the file must have
+                f.chmod(mode)
+        else:
+            f = self.sftp.open(tmp, "wb")
+            f.chmod(mode)
+        with f:
             f.set_pipelined(True)
             f.write(data)
             f.flush()
@@ -518,10 +557,23 @@ class RemoteHost:
             drain_writes(f)
         self.counters.bytes_written += len(data)
 
-    def _chown(self, tmp: str, st: FileStat) -> None:
+    def _settle(self, tmp: str, mode: int, st: FileStat | None) -> None:
+        """The temp file gets the target's owner and exactly `mode`. One lstat for the first new file of a folder
+        tells what a new file gets there (the login's uid, the folder's gid) and what the server's umask took;
+        later files of the folder are settled from that, without a round trip when nothing differs."""
+        folder = posixpath.dirname(tmp)
+        owner = self._new_owner.get(folder)
         try:
-            a = self.sftp.lstat(tmp)
-            if (a.st_uid, a.st_gid) != (st.uid, st.gid):
+            if owner is None:
+                self.counters.sftp_ops += 1
+                a = self.sftp.lstat(tmp)
+                owner = self._new_owner[folder] = (a.st_uid, a.st_gid)
+                got = statmod.S_IMODE(a.st_mode or 0)
+                if got != mode:
+                    self._umask |= mode & ~got & 0o7777
+                    self.counters.sftp_ops += 1
+                    self.sftp.chmod(tmp, mode)
+            if st is not None and owner != (st.uid, st.gid):
                 self.counters.sftp_ops += 1
                 self.sftp.chown(tmp, st.uid, st.gid)
         except OSError:
@@ -574,7 +626,7 @@ class RemoteHost:
 
     def chmod(self, path: str, mode: int) -> None:
         with self._io, self.deadline(f"changing the mode of {path}"):
-            self._seen.pop(path, None)
+            self._changed(path)
             self.counters.sftp_ops += 1
             try:
                 self.sftp.chmod(path, mode)
@@ -603,7 +655,7 @@ class RemoteHost:
     def remove(self, path: str, backup: bool = True) -> None:
         """Remove a file (after backing it up, unless backup=False)."""
         with self._io, self.deadline(f"removing {path}"):
-            self._seen.pop(path, None)
+            self._changed(path)
             st = self.stat(path)
             if st is None:
                 return
@@ -651,7 +703,7 @@ class RemoteHost:
         if original is not None:
             self.mkdir_p(f"{self.backup_dir}/files", 0o700)
             name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
-            self._put_state(f"{self.backup_dir}/files/{name}", original)
+            self._put_state(f"{self.backup_dir}/files/{name}", original, fresh=True)
         self._record(path, name, st)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
@@ -708,10 +760,10 @@ class RemoteHost:
         except (RemoteError, *_IO_ERRORS):
             pass
 
-    def _put_state(self, path: str, data: bytes, rename_to: str | None = None) -> None:
+    def _put_state(self, path: str, data: bytes, rename_to: str | None = None, fresh: bool = False) -> None:
         """A private (0600) file under state_dir, optionally renamed into place; a RemoteError naming it."""
         try:
-            self._put(path, data, 0o600)
+            self._put(path, data, 0o600, fresh)
             if rename_to:
                 self.counters.sftp_ops += 1
                 self.sftp.posix_rename(path, rename_to)
@@ -724,7 +776,7 @@ class RemoteHost:
         return sorted(n for n in names if not n.startswith("."))
 
     def read_manifest(self, run_id: str) -> dict | None:
-        data = self.read(f"{self.backups_root}/{run_id}/manifest.json")
+        data = self.read(f"{self.backups_root}/{run_id}/manifest.json", cache=False)
         return None if data is None else json.loads(data)
 
     def prune_backups(self, keep: int) -> None:
@@ -844,7 +896,7 @@ class RemoteHost:
     def _lock_holder(self, path: str) -> dict | None:
         """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
         try:
-            data = self.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file")
+            data = self.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file", cache=False)
         except RemoteError:
             if not self._alive():
                 raise
@@ -887,7 +939,7 @@ class RemoteHost:
                 raise RemoteError(f"{path}: {self._cause(OSError())}") from None
             return  # broken or released by someone else meanwhile
         try:
-            owner = json.loads(self.read(f"{aside}/owner") or b"null")
+            owner = json.loads(self.read(f"{aside}/owner", cache=False) or b"null")
         except (RemoteError, ValueError):
             owner = None
         if isinstance(owner, dict) and holder is not None and owner.get("run_id") != holder.get("run_id"):
@@ -937,6 +989,7 @@ class RemoteHost:
         """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr).
         It may take [run].op_timeout + extra_time seconds."""
         self.connect()
+        self.cache.clear()  # a command may change any file
         with self.deadline(f"running `{redact(command.split()[0])}`", extra_time):
             return self._run(command, stdin, sudo, check)
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 from .config import Host, Inventory
 from .plan import Plan
+from .readcache import ReadCache
 from .remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, StepResult
@@ -46,6 +47,7 @@ class Session:
         self._machines: dict[tuple, threading.Lock] = {}  # per machine: its nodes' turns at shared files
         self._machine_held: set[tuple] = set()  # machines whose lock this run holds
         self._turns: dict[str, threading.Lock] = {}  # per serial step: its targets' turns (patch mode)
+        self._caches: dict[tuple, ReadCache] = {}  # per machine: what the run read of its files (machine mates share)
         self.memo: dict = {}  # what a step read once for every host of the run (e.g. each node's certificate)
         self._started = time.monotonic()
 
@@ -57,7 +59,8 @@ class Session:
             r = self._remotes.get(host.name)
             if r is None:
                 r = RemoteHost(host, self.run_id, self.secrets.get("SUDO_PASSWORD"),
-                               op_timeout=self.inv.run.op_timeout, run_locks=self.run_locks)
+                               op_timeout=self.inv.run.op_timeout, run_locks=self.run_locks,
+                               cache=self._caches.setdefault(host.machine, ReadCache()))
                 self._remotes[host.name] = r
         try:
             r.connect()

@@ -18,7 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..config import ConfigError, Inventory
+from .. import zipdir
 from ..plan import Action, Item, Plan
+from ..remote import RemoteError
 from .base import Step, StepContext, StepError
 
 LIB = "repository/components/lib"
@@ -46,6 +48,11 @@ class LocalJar:
     path: Path
     data: bytes = field(repr=False)
     sha256: str
+
+    @property
+    def directory(self) -> bytes | None:
+        """The jar's zip central directory (what a remote jar of the same size is compared by)."""
+        return zipdir.directory(self.data)
 
     @property
     def name(self) -> str:
@@ -110,7 +117,9 @@ def plan_jar(folder: str, jar: LocalJar, names: list[str] | None, actual: str | 
 
 
 def remote_sha(ctx: StepContext, path: str, jar: LocalJar) -> str | None:
-    """sha256 of a remote jar over SFTP; a different size answers without reading it."""
+    """What the remote jar is, as compared with the wanted one: its sha256 when it is the same jar (the same
+    size and the same zip central directory: every entry's name, sizes and CRC-32), else how it differs.
+    The jar is never read whole: its size from a stat, its directory from its last bytes (issue 15)."""
     st = ctx.remote.stat(path)
     if st is None:
         return None
@@ -118,7 +127,27 @@ def remote_sha(ctx: StepContext, path: str, jar: LocalJar) -> str | None:
         raise StepError(f"{path} on {ctx.host.name} is not a regular file")
     if st.size != len(jar.data):
         return f"other bytes ({st.size} bytes, wanted {len(jar.data)})"
-    return ctx.remote.sha256(path)
+    try:
+        same = remote_directory(ctx, path, st.size) == jar.directory
+    except RemoteError as e:
+        if "permission denied" not in str(e):
+            raise
+        return ctx.remote.sha256(path)  # a jar only root may read: hashed through sudo (read whole)
+    return jar.sha256 if same else "other bytes (the same size, another zip directory)"
+
+
+def remote_directory(ctx: StepContext, path: str, size: int) -> bytes | None:
+    """A remote zip's central directory: its last bytes, and the directory's start when it begins before them."""
+    tail, size = ctx.remote.read_range(path, -min(size, zipdir.TAIL), zipdir.TAIL)
+    where = zipdir.locate(tail, size)
+    if where is None:
+        return None
+    offset, length = where
+    start = size - len(tail)
+    if offset >= start:
+        return tail[offset - start:offset - start + length]
+    head, _ = ctx.remote.read_range(path, offset, start - offset)
+    return head + tail[:length - len(head)]
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,31 @@ def test_a_missing_jar_fails_naming_key_and_path_and_changes_nothing(lab, tmp_pa
     r = lab.fab("-H", "esb-w1", "install-jdbc-driver")
     assert r.returncode == 1 and "[artifacts] mysql_connector_jar is not set in" in r.stdout
     assert lab.snapshot() == before
+
+
+def same_size_jar(path, like, content: bytes):
+    """A jar of exactly `like`'s size with other bytes in its payload (stored, not deflated)."""
+    import zipfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", (2026, 1, 1, 0, 0, 0)), "Manifest-Version: 1.0\n")
+        z.writestr(zipfile.ZipInfo("payload.bin", (2026, 1, 1, 0, 0, 0)), content)
+    assert like is None or path.stat().st_size == like.stat().st_size
+    return path
+
+
+def test_a_jar_of_the_same_size_with_other_bytes_is_drift_and_is_not_read_whole(lab, tmp_path):
+    """The remote jar is compared by size and zip central directory (CRC-32 of every entry): the jar is
+    never read whole, and a same-size jar of other content is still drift (issue 15)."""
+    wanted = same_size_jar(tmp_path / "mine" / SVNKIT, None, b"a" * 300_000)
+    arts = artifacts(lab, tmp_path, svnkit_jar=wanted)
+    assert lab.fab("install-svnkit").returncode == 0
+    target = lab.hosts["esb-w1"].home / DROPINS / SVNKIT
+    same_size_jar(target, wanted, b"b" * 300_000)
+    stats = tmp_path / "stats.jsonl"
+    r = lab.fab("install-svnkit", "--verify", env={"ESB_STATS_FILE": str(stats)})
+    assert r.returncode == 2 and "another zip directory" in r.stdout, r.stdout
+    read = {h: c["bytes_read"] for h, c in json.loads(stats.read_text().splitlines()[-1])["hosts"].items()}
+    assert all(v < 100_000 for v in read.values()), read  # 300 kB jars, a few hundred bytes read of each
+    assert lab.fab("install-svnkit").returncode == 0 and target.read_bytes() == arts["svnkit_jar"].read_bytes()
+    assert lab.fab("install-svnkit", "--verify").returncode == 0

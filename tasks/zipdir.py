@@ -1,0 +1,35 @@
+"""A zip (jar) file's central directory, found from its end: what two jars of the same size are compared by.
+
+The central directory lists every entry with its name, sizes and CRC-32: two jars of the same size whose
+directories are byte for byte the same hold the same entries with the same checksums.  Comparing it reads
+a jar's last kilobytes over SFTP instead of the whole jar.
+"""
+from __future__ import annotations
+
+import struct
+
+EOCD = b"PK\x05\x06"
+#: the end-of-central-directory record (22 bytes) and the longest comment a zip may have
+TAIL = 22 + 0xFFFF
+
+
+def locate(tail: bytes, size: int) -> tuple[int, int] | None:
+    """(offset, length) of the central directory and end record of a zip of `size` bytes, from its last
+    bytes (`tail`, at most TAIL of them); None when they hold no end record."""
+    at = tail.rfind(EOCD)
+    if at < 0 or len(tail) < at + 22:
+        return None
+    cd_size, cd_offset = struct.unpack("<II", tail[at + 12:at + 20])
+    end = size - len(tail) + at + 22
+    if cd_offset + cd_size > size - len(tail) + at:
+        return None
+    return cd_offset, end - cd_offset
+
+
+def directory(data: bytes) -> bytes | None:
+    """The central directory and end record of a whole zip in memory (a local jar)."""
+    where = locate(data[-TAIL:], len(data))
+    return None if where is None else data[where[0]:where[0] + where[1]]
+
+
+__all__ = ["directory", "locate", "TAIL"]
