@@ -36,6 +36,10 @@ class ReadCache:
                 self.hits += 1
             return e
 
+    def has(self, path: str) -> bool:
+        """True when a read of path would be answered from here (not counted as a hit)."""
+        return path in self._entries
+
     def generation(self) -> int:
         """Taken before a read: `put` keeps the result only when nothing changed meanwhile."""
         return self._gen

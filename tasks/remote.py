@@ -31,8 +31,9 @@ from invoke.exceptions import UnexpectedExit
 from .config import Host
 from .deadline import Watchdog
 from .secrets import redact
+from . import sshshared
 from .readcache import ReadCache
-from .sftpext import create, drain_writes, statvfs
+from .sftpext import SFTPError, create, finish, read_many, statvfs
 
 TMP_MARK = ".esb-tmp-"
 #: [run].op_timeout's default: seconds any remote operation may wait for an answer
@@ -225,17 +226,20 @@ class RemoteHost:
         if h.key_filename:
             if not os.path.isfile(h.key_filename):
                 raise Unreachable(f"SSH key {h.key_filename} not found")
-            kw["key_filename"] = h.key_filename
+            try:
+                kw["pkey"] = sshshared.private_key(h.key_filename)  # read once per run, not once per host
+            except (paramiko.SSHException, OSError, ValueError) as e:
+                raise Unreachable(f"SSH key {h.key_filename} cannot be read: {redact(str(e))}") from None
         conn = Connection(host=h.address, user=h.user, port=h.port, connect_timeout=h.connect_timeout,
-                          connect_kwargs=kw, inline_ssh_env=False)
+                          connect_kwargs=kw, inline_ssh_env=False, config=sshshared.config())
         client = conn.client
-        if os.path.isfile(h.known_hosts):
-            client.load_host_keys(h.known_hosts)
+        hostport = h.address if h.port == 22 else f"[{h.address}]:{h.port}"
+        for kind, key in sshshared.known_keys(h.known_hosts, hostport).items():  # this host's entries only
+            client.get_host_keys().add(hostport, kind, key)
         if h.host_key_policy == "accept-new":
             client.set_missing_host_key_policy(_AcceptNew(h.known_hosts))
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        hostport = h.address if h.port == 22 else f"[{h.address}]:{h.port}"
         self._opening = conn
         try:
             conn.open()
@@ -338,6 +342,27 @@ class RemoteHost:
         if cache:
             self.cache.put(path, data, self._seen.get(path) if data is not None else None, gen)
         return data
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read these files (those this run has not read yet) with their SFTP requests pipelined: four round trips
+        for all of them. Best effort: whatever is not a plain readable file is left to `read`, which says why."""
+        todo = [p for p in dict.fromkeys(paths) if not self.cache.has(p)]
+        if not todo:
+            return
+        with self._io, self.deadline(f"reading {len(todo)} files"):
+            gen = self.cache.generation()
+            try:
+                got = read_many(self.sftp, todo, CONFIG_LIMIT)
+            except (*_IO_ERRORS, SFTPError):
+                return
+            self.counters.sftp_ops += 4
+            for p, (a, data) in got.items():
+                st = None if a is None else FileStat(a.st_mode or 0, a.st_uid or 0, a.st_gid or 0, a.st_size or 0,
+                                                     a.st_mtime or 0)
+                if st is not None:
+                    self._seen[p] = st
+                    self.counters.bytes_read += len(data)
+                self.cache.put(p, data, st, gen)
 
     def _read(self, path: str, limit: int, kind: str) -> bytes | None:
         with self._io, self.deadline(f"reading {path}"):
@@ -548,13 +573,15 @@ class RemoteHost:
         else:
             f = self.sftp.open(tmp, "wb")
             f.chmod(mode)
-        with f:
+        try:
             f.set_pipelined(True)
             f.write(data)
-            f.flush()
-            # collect every write's status before close: paramiko drops a pipelined write's error at close,
-            # so a full disk would leave a short temp file that the rename then puts in place
-            drain_writes(f)
+            # every write's status is collected with the close's: paramiko drops a pipelined write's error at
+            # close, so a full disk would leave a short temp file that the rename then puts in place
+            finish(f)
+        finally:
+            if not f.closed:
+                f.close()
         self.counters.bytes_written += len(data)
 
     def _settle(self, tmp: str, mode: int, st: FileStat | None) -> None:
@@ -733,8 +760,8 @@ class RemoteHost:
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
                     "files": [w.__dict__ for w in self.written]}
         self.mkdir_p(self.backup_dir, 0o700)
-        tmp = f"{self.backup_dir}/.manifest{TMP_MARK}"
-        self._put_state(tmp, json.dumps(manifest, indent=1).encode(), f"{self.backup_dir}/manifest.json")
+        tmp = f"{self.backup_dir}/.manifest{TMP_MARK}{pysecrets.token_hex(4)}"  # fresh: created with its mode
+        self._put_state(tmp, json.dumps(manifest, indent=1).encode(), f"{self.backup_dir}/manifest.json", fresh=True)
 
     def forget_backup(self, path: str) -> None:
         """A step put a file back as it was (nginx refused the new one): no backup run claims that write."""

@@ -158,10 +158,23 @@ def in_parallel(items: list, fn: Callable, parallel: int) -> list:
         return list(pool.map(fn, items))
 
 
+def prefetch(steps: list[Step], host: Host, session: Session, more: tuple[str, ...] = ()) -> None:
+    """Read ahead, in one pipelined batch, every file the host's steps will read (and `more`); never raises: a
+    host that cannot be reached, or a file that cannot be read, is reported by the step that needs it."""
+    paths = [p for s in steps if not s.applies_to(host, session.inv) for p in s.reads(host, session.inv)]
+    if not paths and not more:
+        return
+    try:
+        session.remote(host).prefetch(paths + list(more))
+    except RemoteError:
+        pass
+
+
 def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Reporter) -> list[StepResult]:
     """Run steps in order on one host, reporting each as it finishes; after a failure the rest are skipped."""
     results: list[StepResult] = []
     failed = None
+    prefetch(steps, host, session)
     for step in steps:
         if failed is None:
             r = run_on_host(step, host, session)

@@ -6,14 +6,16 @@ The report is one table, host by step, then the drift items (Reporter.table).
 """
 from __future__ import annotations
 
+import posixpath
+
 from .config import ConfigError, Host, Inventory
 from .consistency import run_checks
-from .facts import LbFacts, NodeFacts, read_facts, read_lb_facts
+from .facts import FACT_FILES, LbFacts, NodeFacts, read_facts, read_lb_facts
 from .live import LIVE, live_result
 from .remote import RemoteError
 from .report import Reporter, StepResult
 from .rollout import host_work
-from .runner import Session, in_parallel, run_on_host
+from .runner import Session, in_parallel, prefetch, run_on_host
 from .secrets import redact
 from .steps import STEPS
 from .steps.base import Step, StepContext, StepError
@@ -59,6 +61,9 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     lbs: dict[str, LbFacts] = {}
 
     def one(host: Host) -> None:
+        facts_files = tuple(posixpath.join(host.product_home, rel) for rel in FACT_FILES) \
+            if (with_cluster or live) and host.is_esb else ()
+        prefetch(work.get(host.name, []), host, session, facts_files)
         for step in work.get(host.name, []):
             emit(run_on_host(step, host, session, advise=not step.enabled(inv)))
         try:

@@ -9,6 +9,8 @@ so an edit can never produce a file that does not parse.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -73,84 +75,128 @@ def _local(tag: str) -> str:
     return tag.split("}", 1)[1] if tag.startswith("{") else tag
 
 
+def _nodes(root):
+    pre = list(root.itersiblings(preceding=True))[::-1]
+    yield from pre
+    yield from root.iter()
+    yield from root.itersiblings()
+
+
+def _index(p: "_Parsed", path: str) -> None:
+    """Map every node of the tree onto its span in the source text (p.spans)."""
+    tokens = []
+    stack: list[tuple[object, Span]] = []
+    for m in _TOKEN.finditer(p.text):
+        kind = None
+        for k in ("comment", "cdata", "pi", "doctype", "end", "start"):
+            if m.group(k) is not None:
+                kind = k
+                break
+        if kind == "start":
+            span = Span(m.start(), m.end(), start_tag_end=m.end())
+            if not m.group("empty"):
+                span.inner_start = m.end()
+                stack.append((m.group("sname"), span))
+            tokens.append(("element", m.group("sname"), span))
+        elif kind == "end":
+            name, span = stack.pop()
+            if name != m.group("ename"):
+                raise XmlError(f"{path}: cannot map tags ({name} closed by {m.group('ename')})")
+            span.inner_end = m.start()
+            span.end = m.end()
+        elif kind == "comment":
+            tokens.append(("comment", None, Span(m.start(), m.end())))
+        elif kind == "pi":
+            if not m.group("pi").startswith("<?xml ") or m.start() > 3:
+                tokens.append(("pi", None, Span(m.start(), m.end())))
+    nodes = list(_nodes(p.root))
+    if len(nodes) != len(tokens):
+        raise XmlError(f"{path}: cannot map {len(nodes)} nodes onto {len(tokens)} tags")
+    for node, (kind, name, span) in zip(nodes, tokens):
+        if isinstance(node, etree._Comment):
+            ok = kind == "comment"
+        elif isinstance(node, etree._ProcessingInstruction):
+            ok = kind == "pi"
+        else:
+            ok = kind == "element" and _local(node.tag) == name.split(":")[-1]
+        if not ok:
+            raise XmlError(f"{path}: cannot map node at line {node.sourceline}")
+        p.spans[node] = span
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What parsing one file's bytes gives; read-only, shared by every XmlDoc of those bytes (edits are splices
+    recorded per XmlDoc: the tree is never changed)."""
+
+    tree: object
+    root: object
+    encoding: str
+    bom: bool
+    text: str
+    newline: str
+    ns: str | None
+    spans: dict
+
+
+_PARSED: "OrderedDict[tuple[str, bytes], _Parsed]" = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+_PARSED_MAX = 64
+
+
+def _parsed(data: bytes, path: str) -> _Parsed:
+    """The parse of these bytes, from a small LRU (a failed parse is never kept)."""
+    key = (path, data)
+    with _PARSED_LOCK:
+        p = _PARSED.get(key)
+        if p is not None:
+            _PARSED.move_to_end(key)
+            return p
+    p = XmlDoc._parse(data, path)
+    with _PARSED_LOCK:
+        _PARSED[key] = p
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return p
+
+
 class XmlDoc:
     """A parsed XML file that records edits as splices and renders the new bytes."""
 
     def __init__(self, data: bytes, path: str = "<xml>"):
-        self.path = path
-        self.data = data
+        p = _parsed(data, path)  # the same bytes parsed once per run: several steps read one file
+        self.path, self.data = path, data
+        self.tree, self.root, self.encoding, self.bom = p.tree, p.root, p.encoding, p.bom
+        self.text, self.newline, self.ns, self._spans = p.text, p.newline, p.ns, p.spans
+        self._edits: list[tuple[int, int, str]] = []
+
+    @staticmethod
+    def _parse(data: bytes, path: str) -> "_Parsed":
+        """Parse, refuse DTDs and entities, decode, and map every node onto its source span."""
         refused = XmlError(f"{path}: carries a DOCTYPE/ENTITY declaration; refused "
                            f"(entities are never expanded or fetched)")
         if doctype_in_prolog(data):
             raise refused  # before lxml sees it: no DTD is even parsed
         try:
-            self.tree = etree.fromstring(data, safe_parser()).getroottree()
+            tree = etree.fromstring(data, safe_parser()).getroottree()
         except etree.XMLSyntaxError as e:
             raise XmlError(f"{path}: not well-formed XML: {e.msg} (line {e.lineno})") from None
-        di = self.tree.docinfo
+        di = tree.docinfo
         if di.internalDTD is not None or di.system_url or di.public_id or b"<!ENTITY" in data:
             raise refused
-        self.encoding = (di.encoding or "UTF-8")
-        self.bom = data.startswith(b"\xef\xbb\xbf")
-        codec = "utf-8-sig" if self.bom else self.encoding
+        encoding = (di.encoding or "UTF-8")
+        bom = data.startswith(b"\xef\xbb\xbf")
+        codec = "utf-8-sig" if bom else encoding
         try:
-            self.text = data.decode(codec)
+            text = data.decode(codec)
         except (LookupError, UnicodeDecodeError) as e:
-            raise XmlError(f"{path}: cannot decode as {self.encoding}: {e}") from None
-        self.newline = "\r\n" if "\r\n" in self.text else "\n"
-        self.root = self.tree.getroot()
-        self.ns = self.root.nsmap.get(None)
-        self._edits: list[tuple[int, int, str]] = []
-        self._spans: dict = {}
-        self._index()
+            raise XmlError(f"{path}: cannot decode as {encoding}: {e}") from None
+        root = tree.getroot()
+        p = _Parsed(tree, root, encoding, bom, text, "\r\n" if "\r\n" in text else "\n", root.nsmap.get(None), {})
+        _index(p, path)
+        return p
 
     # ------------------------------------------------------------ mapping
-    def _nodes(self):
-        pre = list(self.root.itersiblings(preceding=True))[::-1]
-        yield from pre
-        yield from self.root.iter()
-        yield from self.root.itersiblings()
-
-    def _index(self) -> None:
-        tokens = []
-        stack: list[tuple[object, Span]] = []
-        for m in _TOKEN.finditer(self.text):
-            kind = None
-            for k in ("comment", "cdata", "pi", "doctype", "end", "start"):
-                if m.group(k) is not None:
-                    kind = k
-                    break
-            if kind == "start":
-                span = Span(m.start(), m.end(), start_tag_end=m.end())
-                if not m.group("empty"):
-                    span.inner_start = m.end()
-                    stack.append((m.group("sname"), span))
-                tokens.append(("element", m.group("sname"), span))
-            elif kind == "end":
-                name, span = stack.pop()
-                if name != m.group("ename"):
-                    raise XmlError(f"{self.path}: cannot map tags ({name} closed by {m.group('ename')})")
-                span.inner_end = m.start()
-                span.end = m.end()
-            elif kind == "comment":
-                tokens.append(("comment", None, Span(m.start(), m.end())))
-            elif kind == "pi":
-                if not m.group("pi").startswith("<?xml ") or m.start() > 3:
-                    tokens.append(("pi", None, Span(m.start(), m.end())))
-        nodes = list(self._nodes())
-        if len(nodes) != len(tokens):
-            raise XmlError(f"{self.path}: cannot map {len(nodes)} nodes onto {len(tokens)} tags")
-        for node, (kind, name, span) in zip(nodes, tokens):
-            if isinstance(node, etree._Comment):
-                ok = kind == "comment"
-            elif isinstance(node, etree._ProcessingInstruction):
-                ok = kind == "pi"
-            else:
-                ok = kind == "element" and _local(node.tag) == name.split(":")[-1]
-            if not ok:
-                raise XmlError(f"{self.path}: cannot map node at line {node.sourceline}")
-            self._spans[node] = span
-
     def span(self, node) -> Span:
         """Source span of a node of this document."""
         return self._spans[node]

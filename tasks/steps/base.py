@@ -107,6 +107,11 @@ class Step:
             return f"not an ESB node (role {host.role})"
         return None
 
+    def reads(self, host: Host, inv: Inventory) -> list[str]:
+        """The remote files (absolute paths) the step's plan reads on this host, read ahead of it in one pipelined
+        batch (RemoteHost.prefetch); a file left out is simply read when the plan asks for it."""
+        return []
+
     def plan(self, ctx: StepContext) -> Plan:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -193,12 +198,16 @@ class XmlStep(Step):
     def planners(self, host: Host) -> tuple[tuple[str, Planner], ...]:
         return self.files
 
+    def reads(self, host: Host, inv: Inventory) -> list[str]:
+        return [posixpath.join(host.product_home, rel) for rel, _ in self.planners(host)]
+
     def plan(self, ctx: StepContext) -> Plan:
         plan = Plan()
+        writes = ctx.mode != "verify"  # verify reports the items: no new bytes are rendered, none proved
         for rel, planner in self.planners(ctx.host):
             path = ctx.home(rel)
             old = ctx.read_required(path)
-            edits = plan_xml(old, rel, planner, ctx.host, ctx.inv, ctx.secrets)
+            edits = plan_xml(old, rel, planner, ctx.host, ctx.inv, ctx.secrets, prove=writes)
             plan.items += edits.items
             plan.advisories += edits.advisories
             mode = None
@@ -206,7 +215,7 @@ class XmlStep(Step):
                 mode, item = secret_file_mode(ctx.remote.known_stat(path), rel)  # the read's own stat
                 if item is not None:
                     plan.items.append(item)
-            if edits.items or mode is not None:
+            if writes and (edits.items or mode is not None):
                 plan.files.append(FileChange(path, old, edits.doc.render() if edits.items else old, mode=mode,
                                              secret_lines=tuple(edits.secret_values),
                                              encoding=edits.doc.encoding))
@@ -230,11 +239,12 @@ def secret_file_mode(st, label: str) -> tuple[int | None, Item | None]:
 
 
 def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Inventory,
-             secrets: Secrets) -> XmlEdits:
-    """Run a planner over bytes; when it edits, prove the result needs no further edit."""
+             secrets: Secrets, prove: bool = True) -> XmlEdits:
+    """Run a planner over bytes; when it edits (and the edit is to be written: prove), prove the result needs no
+    further edit."""
     edits = XmlEdits(XmlDoc(data, label), label)
     planner(edits, host, inv, secrets)
-    if edits.items:
+    if edits.items and prove:
         again = XmlEdits(XmlDoc(edits.doc.render(), label), label)
         planner(again, host, inv, secrets)
         if again.items:

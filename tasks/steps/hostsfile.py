@@ -24,7 +24,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from ..config import Inventory, _is_ip
+from ..config import Host, Inventory, _is_ip
 from ..plan import FileChange, Item, Plan
 from ..remote import SMALL_LIMIT
 from .base import Step, StepContext, StepError
@@ -167,6 +167,9 @@ class MapHosts(Step):
     phase = "nodes"
     help = ("hosts file: [database].alias -> database address, plus [hosts_map] lines "
             "(guide: Creando las base de datos, 4)")
+
+    def reads(self, host: Host, inv: Inventory) -> list[str]:
+        return [host.hosts_file]
 
     def plan(self, ctx: StepContext) -> Plan:
         """Read the hosts file over SFTP, plan the managed lines; a write may fall back to in place."""

@@ -219,6 +219,9 @@ class CreateKeystore(XmlStep):
     def preflight(self, inv: Inventory, secrets: Secrets) -> None:
         check_password(secrets.require(SECRET))
 
+    def reads(self, host: Host, inv: Inventory) -> list[str]:
+        return super().reads(host, inv) + [posixpath.join(host.product_home, r) for r in (KEYSTORE, TRUSTSTORE)]
+
     def plan(self, ctx: StepContext) -> Plan:
         password = keystore_password(ctx.secrets)
         host, inv = ctx.host, ctx.inv

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import posixpath
 from dataclasses import dataclass
 
 from .. import jks, props
@@ -113,6 +114,10 @@ class SecureVault(XmlStep):
     def preflight(self, inv: Inventory, secrets: Secrets) -> None:
         super().preflight(inv, secrets)
         keystore_password(secrets)
+
+    def reads(self, host: Host, inv: Inventory) -> list[str]:
+        return super().reads(host, inv) + [posixpath.join(host.product_home, r)
+                                           for r in (KEYSTORE, CIPHER_TEXT, CIPHER_TOOL, SECRET_CONF)]
 
     def plan(self, ctx: StepContext) -> Plan:
         plan = VaultPlan()
