@@ -20,6 +20,7 @@ import time
 from .config import Host, Inventory
 from .plan import Action, FileChange, Item, Plan
 from .remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
+from .remote.replace import replace
 from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
@@ -114,14 +115,16 @@ def is_private(path: str, mode: int | None) -> bool:
     return path.endswith(".key") or (mode is not None and mode & 0o077 == 0)
 
 
-def restore_on_host_command(backup: str, path: str, mode: int) -> str:
-    """cp the backup beside the target, set mode (and the target's owner), rename over the target."""
-    q = shlex.quote
+def _is_owner(v) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and 0 <= x < 1 << 32 for x in v)
+
+
+def restore_on_host_command(backup: str, path: str, mode: int, owner: list[int] | None = None) -> str:
+    """The backup copied beside the target and settled over it: its mode, and the owner the manifest recorded
+    (else the target's own), as the remote layer's one shell replace does it."""
     tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}rollback")
-    script = (f"umask 077 && cp {q(backup)} {q(tmp)} && chmod {mode:o} {q(tmp)} && "
-              f"{{ [ ! -e {q(path)} ] || chown --reference={q(path)} {q(tmp)} 2>/dev/null || true; }} && "
-              f"mv -f {q(tmp)} {q(path)}")
-    return f"sh -c {q(script)}"
+    who = f"{owner[0]}:{owner[1]}" if owner else "target"
+    return f"sh -c {shlex.quote(replace(backup, tmp, path, mode, who, tolerate_owner=True))}"
 
 
 class Rollback(Step):
@@ -170,7 +173,8 @@ class Rollback(Step):
                 plan.actions.append(Action(f"remove {path}", lambda: remote.remove(path, backup=False)))
             return
         backup = f"{remote.backups_root}/{run}/files/{rec['backup']}"
-        if is_private(path, mode):
+        private = rec["private"] if isinstance(rec.get("private"), bool) else is_private(path, mode)  # older runs
+        if private:
             if remote.stat(backup) is None:
                 raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
             same = st is not None and remote.run(f"cmp -s {shlex.quote(backup)} {shlex.quote(path)}",
@@ -180,8 +184,10 @@ class Rollback(Step):
             plan.items.append(Item(path, f"content (as before run {run}; private, not shown)",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
             target = remote.resolve_link(path)  # a link stays a link: the file it leads to is restored
+            owner = rec.get("owner") if _is_owner(rec.get("owner")) else None
             plan.actions.append(Action(f"restore {path} on the host from its backup",
-                                       lambda: remote.run(restore_on_host_command(backup, target, mode), sudo=True)))
+                                       lambda: remote.run(restore_on_host_command(backup, target, mode, owner),
+                                                          sudo=True)))
             return
         old = remote.read(backup, SCRIPT_LIMIT, "a backup")
         if old is None:

@@ -36,9 +36,16 @@ def finish(f) -> None:
     c = _Collector()
     num = f.sftp._async_request(c, CMD_CLOSE, f.handle)
     f._closed = True  # paramiko must not flush or send a second CLOSE (its __del__ closes an open file)
-    drain_writes(f)
+    refused = None
+    try:
+        drain_writes(f)
+    except OSError as e:  # still wait for the close: the handle is gone on the server before this returns
+        refused = e
+        f._reqs.clear()
     while num not in c.got:
         f.sftp._read_response()
+    if refused is not None:
+        raise refused
     t, msg = c.got[num]
     if t == CMD_STATUS:
         code = msg.get_int()

@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from ..config import Host, Inventory
 from ..plan import Action, Item, Plan
 from ..remote import SMALL_LIMIT
+from ..remote.replace import settle
 from .base import Step, StepContext, StepError
 
 KEY_MODE = 0o600
@@ -176,7 +177,7 @@ def renew_script(d: str, hostnames: list[str], bits: int, days: int) -> str:
     for h in hostnames:
         lines += [f"ESB_CN={q(h)} openssl req -x509 -new -newkey rsa:{bits} -nodes -sha256 -days {days} "
                   f"-config .esb-certs.cnf -keyout .{h}.key.esb-new -out .{h}.crt.esb-new",
-                  f"chmod 644 .{h}.crt.esb-new", f"mv -f .{h}.key.esb-new {h}.key", f"mv -f .{h}.crt.esb-new {h}.crt"]
+                  settle(f".{h}.key.esb-new", f"{h}.key", KEY_MODE), settle(f".{h}.crt.esb-new", f"{h}.crt", 0o644)]
     return "; ".join(lines)
 
 

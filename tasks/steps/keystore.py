@@ -35,6 +35,7 @@ from .. import jks
 from ..config import Host, Inventory
 from ..plan import Action, Item, Plan
 from ..remote import RemoteError, SMALL_LIMIT
+from ..remote.replace import settle
 from ..rules import (CARBON_LOG, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
                      SHIPPED_STORE_PASSWORD, TRUSTSTORE, keystore_cn)
 from ..secrets import Secrets
@@ -179,9 +180,9 @@ def san(host: Host, cn: str) -> str:
     return f"SAN=dns:{cn},ip:{host.member_host}"
 
 
-def genkey_script(host: Host, path: str, cn: str, bits: int, days: int) -> str:
+def genkey_script(host: Host, path: str, cn: str, bits: int, days: int, mode: int = 0o600) -> str:
     """One shell script: read the password from stdin, make the key into a fresh file (no access for others),
-    give it the old file's owner and mode (others' access removed), rename it over the keystore."""
+    settle it over the keystore with `mode` and the old file's owner."""
     q = shlex.quote
     d, name = posixpath.split(path)
     new = f".{name}.esb-new"
@@ -191,9 +192,7 @@ def genkey_script(host: Host, path: str, cn: str, bits: int, days: int) -> str:
         f"LC_ALL=C.UTF-8 {q(keytool(host))} -J-Dfile.encoding=UTF-8 -genkeypair -alias {KEY_ALIAS} -keyalg RSA "
         f"-keysize {bits} -sigalg SHA256withRSA -validity {days} -dname {q('CN=' + cn)} -ext {q(san(host, cn))} "
         f"-keystore {q(new)} -storetype JKS -storepass:env ESB_KSP -keypass:env ESB_KSP >/dev/null",
-        f"if [ -e {q(name)} ]; then chown --reference={q(name)} {q(new)} 2>/dev/null || true; "
-        f"chmod --reference={q(name)} {q(new)}; chmod o-rwx {q(new)}; fi",
-        f"mv -f {q(new)} {q(name)}",
+        settle(new, name, mode, "target", tolerate_owner=True),
     ])
 
 
@@ -272,7 +271,9 @@ class CreateKeystore(XmlStep):
         cert = None
         if plan.renew:
             ctx.remote.backup_on_host([path], sudo=True)
-            script = genkey_script(host, path, keystore_cn(inv, host), inv.certs.key_bits, inv.certs.days)
+            st = ctx.remote.known_stat(path)  # the old keystore's mode, less others' access (it holds a key)
+            mode = (st.mode & 0o7777 & ~SECRET_MODE_MASK) if st is not None else 0o600
+            script = genkey_script(host, path, keystore_cn(inv, host), inv.certs.key_bits, inv.certs.days, mode)
             code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", stdin=(password + "\n").encode(),
                                           sudo=True, check=False,
                                           extra_time=(inv.certs.key_bits / 2048) ** 3 * 4 + 10)

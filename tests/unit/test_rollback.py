@@ -29,4 +29,5 @@ def test_restore_on_host_is_one_quoted_command_ending_in_a_rename():
     assert argv[:2] == ["sh", "-c"] and len(argv) == 3
     script = argv[2]
     assert script.startswith("umask 077 && cp '/s/backups/R/files/0001-a b.key' '/etc/ssl/.a b.key.esb-tmp-rollback'")
-    assert "chmod 600 " in script and script.endswith("mv -f '/etc/ssl/.a b.key.esb-tmp-rollback' '/etc/ssl/a b.key'")
+    assert "chmod 600 " in script and "mv -f '/etc/ssl/.a b.key.esb-tmp-rollback' '/etc/ssl/a b.key' || " in script
+    assert script.endswith("rm -f '/etc/ssl/.a b.key.esb-tmp-rollback'; exit $rc; }")  # no copy left on failure

@@ -64,4 +64,4 @@ def test_the_key_script_takes_the_password_on_stdin_only():
     script = genkey_script(inv.hosts["esb-w1"], "/opt/wso2esb-4.9.0/" + KEYSTORE, "esb.wso2.com", 2048, 365)
     assert "IFS= read -r ESB_KSP" in script and "-storepass:env ESB_KSP -keypass:env ESB_KSP" in script
     assert "SAN=dns:esb.wso2.com,ip:192.168.1.13" in script and "umask 077" in script
-    assert script.index("chmod o-rwx") < script.index("mv -f")
+    assert script.index("chmod 600") < script.index("mv -f")  # its mode before it replaces the keystore

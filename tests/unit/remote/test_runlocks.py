@@ -1,4 +1,4 @@
-"""The run's lock bookkeeping (tasks/remote.py RunLocks): per run, no module state."""
+"""The run's lock bookkeeping (tasks/remote/runlocks.py): per run, no module state."""
 from __future__ import annotations
 
 from tasks.remote import RunLocks

@@ -1,0 +1,92 @@
+"""What every part of the remote layer shares: the limits, the errors, a file's stat, the counters, a manifest entry."""
+from __future__ import annotations
+
+import stat as statmod
+from dataclasses import dataclass
+
+import paramiko
+
+from ..config import Host
+
+
+TMP_MARK = ".esb-tmp-"
+
+#: [run].op_timeout's default: seconds any remote operation may wait for an answer
+DEFAULT_OP_TIMEOUT = 30
+
+#: bytes per second an upload is granted on top of op_timeout (a slow link still gets a big jar across)
+UPLOAD_RATE = 256 << 10
+
+#: the most bytes a read takes by default: WSO2's largest shipped configuration file is under 100 KiB
+CONFIG_LIMIT = 16 << 20
+
+#: a product script (dbscripts) or a backup may be larger
+SCRIPT_LIMIT = 64 << 20
+
+#: the hosts file, a certificate
+SMALL_LIMIT = 4 << 20
+
+#: a jar compared by its sha256 (streamed, never held whole)
+JAR_LIMIT = 1 << 30
+
+#: what a dropped connection or a refused SFTP request raises in paramiko
+_IO_ERRORS = (OSError, paramiko.SSHException, EOFError)
+
+
+class RemoteError(Exception):
+    """A remote operation failed; the message names host, path and cause (never a secret)."""
+
+
+class SudoRefused(RemoteError):
+    """sudo itself refused (wrong or missing SUDO_PASSWORD, not in sudoers): nothing ran."""
+
+
+class Unreachable(RemoteError):
+    """The host could not be reached or refused our credentials."""
+
+
+def node_state_dir(host: Host) -> str:
+    """The node's own state folder on its machine (CONTRACT §5: several nodes may share one login)."""
+    return f"{host.state_dir}/nodes/{host.name}"
+
+
+@dataclass
+class Counters:
+    connections: int = 0
+    commands: int = 0
+    sftp_ops: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    channels: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FileStat:
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    mtime: int
+
+    @property
+    def is_dir(self) -> bool:
+        return statmod.S_ISDIR(self.mode)
+
+    @property
+    def is_file(self) -> bool:
+        return statmod.S_ISREG(self.mode)
+
+
+@dataclass
+class WriteRecord:
+    """One manifest entry: everything rollback needs to put a file back as it was."""
+
+    path: str
+    backup: str | None  # the backup's name under files/, None when the file did not exist
+    existed: bool
+    mode: int | None
+    private: bool = False  # restore on the host, never over SFTP, never in a diff (a key; a 0600 file)
+    owner: list[int] | None = None  # [uid, gid] before the run

@@ -1,0 +1,198 @@
+"""Lock: one run at a time per node (and per machine, for the files a machine's nodes share); a stale lock is
+broken safely."""
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import secrets as pysecrets
+import socket
+import sys
+import time
+
+from .common import RemoteError, SMALL_LIMIT, TMP_MARK, _IO_ERRORS
+
+
+def _run_order(owner: dict) -> tuple:
+    """A total order of runs by start time (older first), for the lock's deadlock rule."""
+    started = owner.get("started", owner.get("time", 0))
+    return (started if isinstance(started, (int, float)) else 0, str(owner.get("run_id")))
+
+
+class Lock:
+    """The node's and the machine's lock directories."""
+
+    # ------------------------------------------------------------ lock
+    def lock(self, wait: float = 60.0) -> None:
+        """Take the per-host lock: a directory made atomically under state_dir, its owner file naming this run.
+
+        A dead holder (same node, pid gone) is broken and its temp files removed.  A live one is waited
+        for, up to `wait` seconds, except where waiting could deadlock: a run that already holds other
+        hosts' locks never waits for a run that started before it; it refuses at once instead.
+        """
+        self._take(self.lock_path, wait, "the run lock")
+
+    @property
+    def lock_path(self) -> str:
+        """The node's own lock: a run writing this node's files holds it."""
+        return f"{self.state_dir}/lock"
+
+    @property
+    def machine_lock_path(self) -> str:
+        """The machine's lock (beside every node's state): a run writing a file the machine's nodes share (the
+        hosts file, certs.dir) holds it, so that two runs for two nodes of one machine never edit it at once."""
+        return f"{self.host.state_dir}/machine.lock"
+
+    def lock_machine(self, wait: float = 60.0) -> None:
+        """Take the machine's lock (once per run; the Session makes sure one RemoteHost per machine asks)."""
+        self._take(self.machine_lock_path, wait, "the machine lock")
+
+    @property
+    def _locked(self) -> bool:
+        return self.lock_path in self._held_locks
+
+    def _take(self, path: str, wait: float, what: str) -> None:
+        with self._lock_guard, self.deadline(f"taking {what}"):  # each answered poll is progress
+            if path not in self._held_locks:
+                self._lock(wait, path)
+
+    def _lock(self, wait: float, path: str) -> None:
+        me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
+              "time": int(time.time()), "started": self.run_locks.started}
+        deadline = time.monotonic() + wait
+        self.mkdir_p(posixpath.dirname(path), 0o700)
+        told = refused = False
+        while True:
+            # the lock directory is made whole (owner inside) beside its place, then renamed into it: a
+            # rename never replaces a non-empty directory, and a run killed at any point leaves either
+            # no lock or a lock naming its owner (a dead pid: stale at once), never an ownerless one
+            mine = f"{path}.{pysecrets.token_hex(4)}"
+            try:
+                self.counters.sftp_ops += 2
+                self.sftp.mkdir(mine, 0o700)
+                self._put(f"{mine}/owner", json.dumps(me).encode(), 0o600)
+                self.sftp.posix_rename(mine, path)
+            except _IO_ERRORS as e:
+                self._discard_dir(mine)
+                if self.stat(path) is None:  # released just now, or state_dir unusable: one more try tells
+                    if refused:
+                        raise RemoteError(f"{path}: cannot create the lock: {self._cause(e, path)}") from None
+                    refused = True
+                    continue
+            else:
+                self.run_locks.hold(self)
+                self._held_locks.append(path)
+                return
+            refused = False
+            holder = self._lock_holder(path)
+            if holder is None or self._stale(holder):
+                self._break_lock(holder, path)
+                continue
+            who = f"{holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('node')}"
+            if time.monotonic() >= deadline:
+                raise RemoteError(f"{self.host.name} is locked by another run ({who}); "
+                                  f"gave up after {wait:.0f}s ([run].lock_wait)")
+            if self._holds_others() and _run_order(holder) < _run_order(me):
+                raise RemoteError(f"{self.host.name} is locked by another run ({who}) that started first; "
+                                  f"refused, since waiting while this run holds other hosts could deadlock")
+            if not told:
+                sys.stderr.write(f"{self.host.name}: waiting for the lock held by run {who} (up to {wait:.0f}s)\n")
+                told = True
+            time.sleep(0.25)
+
+    def _discard_dir(self, d: str) -> None:
+        """Remove a directory of ours holding at most an owner file (errors ignored)."""
+        for remove, p in ((self.sftp.remove, f"{d}/owner"), (self.sftp.rmdir, d)):
+            try:
+                remove(p)
+            except _IO_ERRORS:
+                pass
+
+    def _holds_others(self) -> bool:
+        return self.run_locks.others_held(self)
+
+    def _lock_holder(self, path: str) -> dict | None:
+        """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
+        try:
+            data = self.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file", cache=False)
+        except RemoteError:
+            if not self._alive():
+                raise
+            return None
+        if data is None:
+            st = self.stat(path)
+            # a lock dir with no owner yet: another run is between mkdir and write; treat as held briefly
+            if st is not None and time.time() - st.mtime < 10:
+                return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
+            return None
+        try:
+            holder = json.loads(data)
+        except ValueError:
+            return None
+        return holder if isinstance(holder, dict) else None
+
+    @staticmethod
+    def _stale(holder: dict) -> bool:
+        if holder.get("node") == socket.gethostname() and isinstance(holder.get("pid"), int):
+            try:
+                os.kill(holder["pid"], 0)
+                return False
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return False
+        return time.time() - holder.get("time", 0) > 3600
+
+    def _break_lock(self, holder: dict | None, path: str) -> None:
+        """Remove a dead run's lock and the temp files it left.
+
+        The lock is renamed aside first, so of two runs breaking it only one wins; a lock found to be
+        another (live) run's by then is put back."""
+        aside = f"{path}.stale-{pysecrets.token_hex(4)}"
+        try:
+            self.counters.sftp_ops += 1
+            self.sftp.posix_rename(path, aside)
+        except _IO_ERRORS:
+            if not self._alive():
+                raise RemoteError(f"{path}: {self._cause(OSError())}") from None
+            return  # broken or released by someone else meanwhile
+        try:
+            owner = json.loads(self.read(f"{aside}/owner", cache=False) or b"null")
+        except (RemoteError, ValueError):
+            owner = None
+        if isinstance(owner, dict) and holder is not None and owner.get("run_id") != holder.get("run_id"):
+            try:
+                self.sftp.posix_rename(aside, path)  # a fresh lock taken meanwhile: give it back
+                return
+            except _IO_ERRORS:
+                pass
+        try:
+            self._rmtree(aside)
+        except (RemoteError, *_IO_ERRORS):
+            pass
+        if holder and isinstance(holder.get("run_id"), str) and holder["run_id"] not in ("?", ""):
+            self._clean_run(holder["run_id"])
+
+    def _clean_run(self, run_id: str) -> None:
+        """Remove the temp files a dead run left beside the files its manifest lists (and its manifest's)."""
+        try:
+            files = [f["path"] for f in (self.read_manifest(run_id) or {}).get("files", [])]
+        except (RemoteError, ValueError, TypeError, KeyError):
+            return
+        bases = {posixpath.basename(p) for p in files} | {"manifest"}
+        for d in {posixpath.dirname(p) for p in files} | {f"{self.backups_root}/{run_id}"}:
+            try:
+                names = self.listdir(d) or []
+            except RemoteError:
+                continue
+            for name in names:
+                if name.startswith(".") and TMP_MARK in name and name[1:name.index(TMP_MARK)] in bases:
+                    self._cleanup(f"{d}/{name}")
+
+    def unlock(self, force: bool = False) -> None:
+        """Release this run's lock on the host."""
+        with self._io, self.deadline("releasing the run lock"):
+            for path in reversed(self._held_locks):
+                self._discard_dir(path)
+            self._held_locks = []
+            self.run_locks.release(self)

@@ -1,0 +1,32 @@
+"""The run's own locks across hosts: when it started and which hosts it holds (the deadlock rule)."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .host import RemoteHost
+
+
+class RunLocks:
+    """What one run holds across its hosts, for the lock's deadlock rule: when it started, and which of its
+    RemoteHosts hold a lock. One per Session (a RemoteHost made alone gets its own)."""
+
+    def __init__(self, started: float | None = None):
+        self.started = time.time() if started is None else started
+        self._holders: set[int] = set()
+        self._guard = threading.Lock()
+
+    def hold(self, remote: "RemoteHost") -> None:
+        with self._guard:
+            self._holders.add(id(remote))
+
+    def release(self, remote: "RemoteHost") -> None:
+        with self._guard:
+            self._holders.discard(id(remote))
+
+    def others_held(self, remote: "RemoteHost") -> bool:
+        """True when another host of this run holds a lock (then waiting for an older run could deadlock)."""
+        with self._guard:
+            return bool(self._holders - {id(remote)})

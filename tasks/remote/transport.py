@@ -1,0 +1,196 @@
+"""Transport: the SSH connection and SFTP session of one host, the deadline of every operation, commands and
+channels."""
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+from contextlib import contextmanager
+
+import paramiko
+from fabric import Connection
+from invoke.exceptions import UnexpectedExit
+
+from ..secrets import redact
+from .. import sshshared
+from .common import RemoteError, Unreachable
+
+
+class _AcceptNew(paramiko.MissingHostKeyPolicy):
+    """accept-new: remember an unknown host key in known_hosts; a changed key is still refused."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def missing_host_key(self, client, hostname, key):
+        with self._lock:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+class Transport:
+    """Connect (host keys, the shared key and config), every operation under its deadline, commands, channels."""
+
+    # ------------------------------------------------------------ connect
+    @property
+    def where(self) -> str:
+        return f"{self.host.user}@{self.host.address}:{self.host.port}"
+
+    def connect(self) -> None:
+        """Open the SSH connection and the SFTP session (once, even when threads race for it)."""
+        if self._conn is not None and self._sftp is not None:
+            return
+        with self._io, self.deadline("opening the SSH connection and SFTP session"):
+            if self._conn is None or self._sftp is None:
+                self._connect()
+
+    @contextmanager
+    def deadline(self, what: str, extra: float = 0.0):
+        """Run a remote operation under [run].op_timeout (+ extra seconds); once the watchdog ended the connection,
+        this and every later operation fail with its message (host, what it was doing)."""
+        if self.watchdog.expired:
+            raise RemoteError(self.watchdog.expired)
+        try:
+            with self.watchdog.doing(what, extra):
+                yield
+        except Exception as e:
+            if self.watchdog.expired:
+                raise (Unreachable if isinstance(e, Unreachable) else RemoteError)(self.watchdog.expired) from None
+            raise
+        if self.watchdog.expired:  # a call that returned a made-up result (a command's exit -1) after the close
+            raise RemoteError(self.watchdog.expired)
+
+    def _expire(self, reason: str) -> None:
+        """The watchdog's verdict: close the transport so that every blocked call on this host returns."""
+        for conn in (self._conn, self._opening):
+            try:
+                t = conn.client.get_transport() if conn is not None else None
+                if t is not None:
+                    t.close()
+            except Exception:
+                pass
+
+    def _connect(self) -> None:
+        h = self.host
+        kw = {"look_for_keys": h.key_filename is None, "allow_agent": h.key_filename is None,
+              "banner_timeout": h.connect_timeout, "auth_timeout": h.connect_timeout}
+        if h.key_filename:
+            if not os.path.isfile(h.key_filename):
+                raise Unreachable(f"SSH key {h.key_filename} not found")
+            try:
+                kw["pkey"] = sshshared.private_key(h.key_filename)  # read once per run, not once per host
+            except (paramiko.SSHException, OSError, ValueError) as e:
+                raise Unreachable(f"SSH key {h.key_filename} cannot be read: {redact(str(e))}") from None
+        conn = Connection(host=h.address, user=h.user, port=h.port, connect_timeout=h.connect_timeout,
+                          connect_kwargs=kw, inline_ssh_env=False, config=sshshared.config())
+        client = conn.client
+        hostport = h.address if h.port == 22 else f"[{h.address}]:{h.port}"
+        for kind, key in sshshared.known_keys(h.known_hosts, hostport).items():  # this host's entries only
+            client.get_host_keys().add(hostport, kind, key)
+        if h.host_key_policy == "accept-new":
+            client.set_missing_host_key_policy(_AcceptNew(h.known_hosts))
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        self._opening = conn
+        try:
+            conn.open()
+            self.counters.connections += 1
+            self._sftp = conn.sftp()
+        except paramiko.BadHostKeyException:
+            raise Unreachable(f"host key of {hostport} does not match {h.known_hosts} (refused)") from None
+        except paramiko.AuthenticationException:
+            raise Unreachable(f"authentication failed for {self.where} (key {h.key_filename or 'from agent/~/.ssh'} refused)") from None
+        except paramiko.SSHException as e:
+            msg = str(e)
+            if "not found in known_hosts" in msg:
+                raise Unreachable(f"host key of {hostport} is not in {h.known_hosts}; add it (ssh-keyscan) "
+                                  f"or set host_key_policy = \"accept-new\"") from None
+            raise Unreachable(f"SSH to {self.where} failed: {redact(msg)}") from None
+        except (socket.timeout, TimeoutError):
+            raise Unreachable(f"unreachable: {self.where} timed out after {h.connect_timeout}s") from None
+        except OSError as e:
+            cause = next(iter(getattr(e, "errors", {}).values()), e)  # paramiko: one OSError per address
+            raise Unreachable(f"unreachable: cannot connect to {self.where} ({cause.strerror or cause})") from None
+        finally:
+            self._opening = None
+        self._conn = conn
+
+    def close(self) -> None:
+        """Release the lock (if held) and close SFTP and SSH; a host that stopped answering is not asked again."""
+        try:
+            if self._held_locks and not self.watchdog.expired:
+                self.unlock()
+        except Exception:
+            pass
+        self.watchdog.stop()
+        for closer in (self._sftp, self._conn):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:
+                pass
+        self._sftp = self._conn = None
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        self.connect()
+        return self._sftp
+
+    # ------------------------------------------------------------ commands
+    @property
+    def can_sudo(self) -> bool:
+        return self.host.sudo and self.host.user != "root"
+
+    def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True,
+            extra_time: float = 0.0):
+        """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr).
+        It may take [run].op_timeout + extra_time seconds."""
+        self.connect()
+        self.cache.clear()  # a command may change any file
+        with self.deadline(f"running `{redact(command.split()[0])}`", extra_time):
+            return self._run(command, stdin, sudo, check)
+
+    def _run(self, command: str, stdin: bytes | None, sudo: bool, check: bool):
+        if not self._alive():
+            raise RemoteError(f"`{redact(command.split()[0])}` not run: connection to {self.where} lost")
+        self.counters.commands += 1
+        if sudo and self.can_sudo:
+            if self.sudo_password:  # on stdin, never on the command line
+                command = "sudo -S -p '' " + command
+                stdin = self.sudo_password.encode() + b"\n" + (stdin or b"")
+            else:  # passwordless sudo (NOPASSWD) or a clear refusal, never a prompt waiting forever
+                command = "sudo -n " + command
+        try:
+            result = self._conn.run(command, hide=True, warn=True, in_stream=io.StringIO((stdin or b"").decode()) if stdin is not None else False)
+        except UnexpectedExit as e:  # pragma: no cover - warn=True prevents it
+            result = e.result
+        except (paramiko.SSHException, OSError) as e:
+            raise RemoteError(f"command failed to start: {redact(str(e))}") from None
+        if sudo and self.can_sudo and result.exited != 0:
+            self._check_sudo_auth(result.stderr or "")
+        if check and result.exited != 0:
+            err = redact((result.stderr or result.stdout).strip().splitlines()[-1:] and (result.stderr or result.stdout).strip().splitlines()[-1] or "")
+            raise RemoteError(f"`{redact(command.split()[0])}` exited {result.exited}: {err}")
+        return result.exited, result.stdout, result.stderr
+
+    # ------------------------------------------------------------ tunnels
+    def open_channel(self, dest: str, port: int, timeout: float | None = None) -> paramiko.Channel:
+        """A socket-like direct-tcpip channel from this host to dest:port over the run's SSH connection."""
+        self.connect()
+        self.counters.channels += 1
+        try:
+            with self.deadline(f"opening a channel to {dest}:{port}"):
+                chan = self._conn.transport.open_channel("direct-tcpip", (dest, port), ("127.0.0.1", 0),
+                                                         timeout=timeout or self.host.connect_timeout)
+            chan.settimeout(self.op_timeout)  # a read through the tunnel (a database reply) has the deadline too
+            return chan
+        except paramiko.ChannelException as e:
+            why = "refused or unreachable from there; sshd: Connect failed" if e.code == 2 else (e.text or str(e))
+            raise RemoteError(f"{self.host.name} cannot open {dest}:{port} ({why})") from None
+        except (paramiko.SSHException, OSError) as e:
+            raise RemoteError(f"{self.host.name}: tunnel to {dest}:{port} failed: {redact(str(e))}") from None

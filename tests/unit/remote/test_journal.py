@@ -1,0 +1,32 @@
+"""tasks/remote/journal.py on a real sshd: the manifest records what rollback needs (mode, owner, private)."""
+from __future__ import annotations
+
+import json
+import os
+
+
+def manifest(lab, r) -> dict:
+    return json.loads((lab.state_dir("esb-w1") / "backups" / r.run_id / "manifest.json").read_text())
+
+
+def test_the_manifest_records_mode_owner_and_privacy_of_each_backup(lab, remote):
+    r = remote()
+    r.lock()
+    home = lab.hosts["esb-w1"].home
+    plain, secret, key = home / "plain.xml", home / "secret.properties", home / "node.key"
+    for p, mode in ((plain, 0o644), (secret, 0o600), (key, 0o600)):
+        p.write_bytes(b"old")
+        os.chmod(p, mode)
+    r.write(str(plain), b"new")
+    r.write(str(secret), b"new")
+    r.backup_on_host([str(key)])
+    r.write(str(home / "created.xml"), b"new")
+    files = {os.path.basename(e["path"]): e for e in manifest(lab, r)["files"]}
+    st = os.stat(plain)
+    assert files["plain.xml"] | {"backup": None} == {"path": str(plain), "backup": None, "existed": True,
+                                                     "mode": 0o644, "private": False, "owner": [st.st_uid, st.st_gid]}
+    assert files["secret.properties"]["private"] and files["secret.properties"]["mode"] == 0o600
+    assert files["node.key"]["private"]  # copied on the host: never over SFTP, never in a diff
+    assert files["created.xml"] == {"path": str(home / "created.xml"), "backup": None, "existed": False,
+                                    "mode": None, "private": False, "owner": None}
+    r.unlock()
