@@ -32,6 +32,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from . import zipdir
 from .config import _is_ip
 from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
@@ -375,8 +376,9 @@ class Live:
         names = self.listing(LIB)
         classes: set[str] = set()
         for n in sorted(n for n in names if n.lower().endswith(".jar")):
-            tail, _ = self.ctx.remote.read_range(posixpath.join(lib, n), -(1 << 20), 1 << 20)
-            entries = zip_names(tail)
+            jar = posixpath.join(lib, n)
+            cd = zipdir.fetch(lambda offset, length, jar=jar: self.ctx.remote.read_range(jar, offset, length))
+            entries = zip_names(cd) if cd is not None else None
             if entries is None:
                 self.drift("driver", f"{LIB}/{n}", "a jar (zip) file", "no zip directory at its end")
                 continue

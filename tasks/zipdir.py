@@ -26,10 +26,34 @@ def locate(tail: bytes, size: int) -> tuple[int, int] | None:
     return cd_offset, end - cd_offset
 
 
+#: what is read first from a jar's end: the end record and, for most jars, the whole directory
+SHORT = 8192
+
+
+def fetch(read_range) -> bytes | None:
+    """The central directory and end record of a remote zip, read with `read_range(offset, length) -> (bytes,
+    size)` (a negative offset counts from the end): its last 8 KiB, the last 64 KiB when a comment hides the
+    end record, then the directory's own range when it begins before them; None when it is no zip."""
+    where = None
+    for want in (SHORT, TAIL):
+        tail, size = read_range(-want, want)
+        where = locate(tail, size)
+        if where is not None or len(tail) >= size:
+            break
+    if where is None:
+        return None
+    offset, length = where
+    start = size - len(tail)
+    if offset >= start:
+        return tail[offset - start:offset - start + length]
+    head, _ = read_range(offset, start - offset)
+    return head + tail[:length - len(head)]
+
+
 def directory(data: bytes) -> bytes | None:
     """The central directory and end record of a whole zip in memory (a local jar)."""
     where = locate(data[-TAIL:], len(data))
     return None if where is None else data[where[0]:where[0] + where[1]]
 
 
-__all__ = ["directory", "locate", "TAIL"]
+__all__ = ["directory", "fetch", "locate", "TAIL", "SHORT"]

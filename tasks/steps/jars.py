@@ -137,17 +137,8 @@ def remote_sha(ctx: StepContext, path: str, jar: LocalJar) -> str | None:
 
 
 def remote_directory(ctx: StepContext, path: str, size: int) -> bytes | None:
-    """A remote zip's central directory: its last bytes, and the directory's start when it begins before them."""
-    tail, size = ctx.remote.read_range(path, -min(size, zipdir.TAIL), zipdir.TAIL)
-    where = zipdir.locate(tail, size)
-    if where is None:
-        return None
-    offset, length = where
-    start = size - len(tail)
-    if offset >= start:
-        return tail[offset - start:offset - start + length]
-    head, _ = ctx.remote.read_range(path, offset, start - offset)
-    return head + tail[:length - len(head)]
+    """A remote zip's central directory, from its last bytes (zipdir.fetch): a few KiB of a jar of megabytes."""
+    return zipdir.fetch(lambda offset, length: ctx.remote.read_range(path, offset, length))
 
 
 @dataclass(frozen=True)

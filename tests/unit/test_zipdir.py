@@ -36,3 +36,19 @@ def test_other_contents_of_the_same_size_give_another_directory_and_junk_gives_n
     a, b = make(2, payload=b"a" * 100), make(2, payload=b"b" * 100)
     assert len(a) == len(b) and zipdir.directory(a) != zipdir.directory(b)
     assert zipdir.directory(b"not a zip at all") is None
+
+
+def test_fetch_reads_a_few_kib_of_a_big_jar_and_a_long_directory_in_two_reads():
+    for data, reads in ((make(3, payload=b"p" * 2_000_000), 1), (make(3000), 2), (make(2, b"c" * 30000), 2)):
+        asked = []
+
+        def read_range(offset, length, data=data):
+            asked.append(length if offset < 0 else length)
+            start = max(0, len(data) + offset) if offset < 0 else offset
+            return data[start:start + length], len(data)
+
+        assert zipdir.fetch(read_range) == zipdir.directory(data)
+        cd = zipdir.directory(data)
+        assert sum(asked) <= len(cd) + zipdir.SHORT + zipdir.TAIL and len(asked) <= 3
+        assert len(asked) == reads  # the 2 MB jar: its last 8 KiB; a long directory or comment: one read more
+    assert zipdir.fetch(lambda o, n: (b"not a zip"[-n:], 9)) is None
