@@ -197,7 +197,7 @@ def table(results: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         if r["mode"] == "floor":
-            lines.append(f"| {r['n']} | floor (bare paramiko) | {r['wall']:.2f} | 1 | 1 | 0 | 7 | | |")
+            lines.append(f"| {r['n']} | floor (bare paramiko) | {r['wall']:.2f} | 1 | - | - | - | - | - |")
             continue
         lines.append("| " + " | ".join(str(x) for x in (
             r["n"], r["mode"], f"{r['wall']:.2f}", f"{r['x_floor']:.2f}", r["connections_max"], r["commands_per_esb_host"],

@@ -56,22 +56,29 @@ class Journal:
             for (path, st), name in zip(todo, names):
                 self._record(path, name, st, on_host=True)
 
-    def _record(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False) -> None:
-        """Note a backup (or that the file did not exist) in this run's manifest, with what rollback needs: the mode,
-        the owner, and whether the copy is private (made on the host, or of a file only its owner may read)."""
-        self._backed_up[path] = name
+    def _entry(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False) -> WriteRecord:
+        """What rollback needs of one backup (or of a file that did not exist): the mode, the owner, and whether
+        the copy is private (made on the host, or of a file only its owner may read)."""
         mode = statmod.S_IMODE(st.mode) if st else None
         private = on_host or path.endswith(".key") or (mode is not None and mode & 0o077 == 0)
-        self.written.append(WriteRecord(path, name, name is not None, mode, private if name else False,
-                                        [st.uid, st.gid] if st else None))
+        return WriteRecord(path, name, name is not None, mode, private if name else False,
+                           [st.uid, st.gid] if st else None)
+
+    def _record(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False) -> None:
+        """Note a backup (or that the file did not exist) in this run's manifest."""
+        self._backed_up[path] = name
+        self.written.append(self._entry(path, name, st, on_host))
         self._write_manifest()
 
-    def _write_manifest(self) -> None:
+    def _manifest_bytes(self, records: list[WriteRecord]) -> bytes:
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
-                    "files": [w.__dict__ for w in self.written]}
+                    "files": [w.__dict__ for w in records]}
+        return json.dumps(manifest, indent=1).encode()
+
+    def _write_manifest(self) -> None:
         self.mkdir_p(self.backup_dir, 0o700)
         tmp = f"{self.backup_dir}/.manifest{TMP_MARK}{pysecrets.token_hex(4)}"  # fresh: created with its mode
-        self._put_state(tmp, json.dumps(manifest, indent=1).encode(), f"{self.backup_dir}/manifest.json", fresh=True)
+        self._put_state(tmp, self._manifest_bytes(self.written), f"{self.backup_dir}/manifest.json", fresh=True)
 
     def forget_backup(self, path: str) -> None:
         """A step put a file back as it was (nginx refused the new one): no backup run claims that write."""
