@@ -101,6 +101,9 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     #: the items (also in `items`) that verify shows as hardening warnings when the step's switch is off
     advisories: list[Item] = field(default_factory=list)
+    #: why patch must not act (said before anything changes): verify notes "patch would refuse", dry-run and
+    #: patch fail with it and change nothing
+    refusals: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.items or self.files or self.actions)
@@ -111,6 +114,7 @@ class Plan:
         self.actions += other.actions
         self.notes += other.notes
         self.advisories += other.advisories
+        self.refusals += other.refusals
 
     def diff(self) -> str:
         parts = [f.diff() for f in self.files]

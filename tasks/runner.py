@@ -13,6 +13,7 @@ from typing import Callable
 
 from .config import Host, Inventory
 from .plan import Plan
+from .mode import Mode
 from .readcache import ReadCache
 from .remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
@@ -21,9 +22,9 @@ from .secrets import SecretMissing, Secrets, redact, safe_error
 from .steps.base import Step, StepContext, StepError
 from .xmldoc import XmlError
 
-MODES = ("patch", "verify", "dry-run")
+MODES = tuple(m.value for m in (Mode.PATCH, Mode.VERIFY, Mode.DRY_RUN))
 #: modes that write, and so take the per-host lock
-WRITE_MODES = ("patch", "rollback")
+WRITE_MODES = tuple(m.value for m in Mode if m.writes)
 
 
 def new_run_id() -> str:
@@ -135,11 +136,14 @@ def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) 
 
 
 def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool) -> StepResult:
-    mode = session.mode
-    ctx = StepContext(host, session.inv, session.secrets, remote, mode, session.remote, session.memo)
+    mode = Mode(session.mode)
+    ctx = StepContext(host, session.inv, session.secrets, remote, mode.checks, session.remote, session.memo)
     plan: Plan = step.plan(ctx)
     if advise:
         return StepResult(host.name, step.name, "ok", warnings=plan.advisories, notes=plan.notes)
+    if plan.refusals and mode is not Mode.VERIFY:
+        raise StepError("; ".join(plan.refusals) + " (nothing was changed)")
+    plan.notes += [f"patch would refuse: {r}" for r in plan.refusals]
     if not plan:
         return StepResult(host.name, step.name, "ok", notes=plan.notes)
     if mode == "verify":

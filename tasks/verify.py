@@ -12,6 +12,7 @@ from .config import ConfigError, Host, Inventory
 from .consistency import run_checks
 from .facts import FACT_FILES, LbFacts, NodeFacts, read_facts, read_lb_facts
 from .live import LIVE, live_result
+from .mode import Mode
 from .remote import RemoteError
 from .report import Reporter, StepResult
 from .rollout import host_work
@@ -68,13 +69,14 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
             emit(run_on_host(step, host, session, advise=not step.enabled(inv)))
         try:
             if (with_cluster or live) and host.is_esb:
-                ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote,
-                                  session.memo)
+                ctx = StepContext(host, inv, session.secrets, session.remote(host), Mode.VERIFY.checks,
+                                  session.remote, session.memo)
                 facts[host.name] = read_facts(ctx)
                 if live:
                     emit(live_result(ctx, facts[host.name]))
             if with_lb and host.role == "lb":
-                ctx = StepContext(host, inv, session.secrets, session.remote(host), "verify", session.remote)
+                ctx = StepContext(host, inv, session.secrets, session.remote(host), Mode.VERIFY.checks,
+                                  session.remote)
                 lbs[host.name] = read_lb_facts(ctx, inv.lb.conf_dir, LB_FILES)
         except (RemoteError, StepError, XmlError) as e:
             errors[host.name] = redact(str(e))

@@ -8,10 +8,11 @@ splices; `XmlStep` reads, plans, renders, proves convergence and diffs.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import Host, Inventory
+from ..mode import Checks
 from ..plan import FileChange, Item, Plan
 from ..remote import CONFIG_LIMIT, RemoteError, RemoteHost
 from ..secrets import Secrets
@@ -40,7 +41,7 @@ class StepContext:
     inv: Inventory
     secrets: Secrets
     remote: RemoteHost
-    mode: str = "patch"  # patch | verify | dry-run (checks that only verify runs, e.g. a login round trip)
+    checks: Checks = field(default_factory=Checks)  # what the run asks of the plan (steps never see the mode)
     remote_for: Callable[[Host], RemoteHost] | None = None  # another host's RemoteHost of the same run
     memo: dict | None = None  # the run's memo (Session.memo): what one read serves every host of the run
 
@@ -50,7 +51,7 @@ class StepContext:
             return self
         if self.remote_for is None:
             raise StepError(f"{host.name}: no connection available (step run without a session)")
-        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.mode, self.remote_for, self.memo)
+        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.checks, self.remote_for, self.memo)
 
     def home(self, rel: str) -> str:
         """Absolute remote path inside the product home."""
@@ -203,7 +204,7 @@ class XmlStep(Step):
 
     def plan(self, ctx: StepContext) -> Plan:
         plan = Plan()
-        writes = ctx.mode != "verify"  # verify reports the items: no new bytes are rendered, none proved
+        writes = ctx.checks.renders  # verify reports the items: no new bytes are rendered, none proved
         for rel, planner in self.planners(ctx.host):
             path = ctx.home(rel)
             old = ctx.read_required(path)

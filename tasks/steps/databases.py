@@ -349,10 +349,7 @@ class CreateDbs(Step):
             link.close()
         notes += check_passwords(state, rows, route, w, app_pw)
         out = plan_databases(w, state)
-        if out.errors and ctx.mode != "verify":
-            raise StepError("; ".join(out.errors) + " (nothing was changed)")
-        notes += [f"patch would refuse: {e}" for e in out.errors]
-        plan = DbPlan(items=out.items, notes=notes, link=link)
+        plan = DbPlan(items=out.items, notes=notes, link=link, refusals=list(out.errors))
         plan.actions = [Action(op.describe(w), self._action(link, op, w, app_pw)) for op in out.ops]
         return plan
 

@@ -95,7 +95,7 @@ def parse_store(data: bytes, label: str) -> jks.Keystore:
     try:
         return jks.parse(data)
     except jks.JksError as e:
-        raise StepError(f"{label}: {e}; create-keystore handles JKS keystores only, nothing changed") from None
+        raise StepError(f"{label}: {e}; create-keystore handles JKS keystores only (nothing was changed)") from None
 
 
 def check_keystore(data: bytes | None, label: str, password: str | None, cn: str, ip: str, key_bits: int,
@@ -168,7 +168,6 @@ class KeystorePlan(Plan):
     """A plan whose apply runs in this order: the new key (renew), the XML files, the trust stores."""
 
     renew: bool = False
-    refuse: str | None = None  # why patch must not act (said before anything changes)
 
 
 def keytool(host: Host) -> str:
@@ -235,9 +234,7 @@ class CreateKeystore(XmlStep):
         if mine.renew and mine.refuse is None:
             mine.refuse = server_has_run(ctx)
         if password is None:
-            plan.refuse = mine.refuse
-            if plan.refuse:
-                plan.notes.append(f"patch refuses: {plan.refuse}")
+            plan.refusals += [mine.refuse] if mine.refuse else []
             return plan
         plan.extend(super().plan(ctx))
         remember(ctx, host, None if mine.renew else mine.cert)
@@ -255,15 +252,13 @@ class CreateKeystore(XmlStep):
         if t_items:
             plan.actions.append(Action(f"rewrite {TRUSTSTORE}: trust every node's certificate, open with {SECRET}",
                                        lambda: None))
-        plan.renew, plan.refuse = mine.renew, mine.refuse or t_refuse
-        if plan.refuse:
-            plan.notes.append(f"patch refuses: {plan.refuse}")
+        plan.renew = mine.renew
+        plan.refusals += [r for r in (mine.refuse, t_refuse) if r][:1]
         return plan
 
     def apply(self, ctx: StepContext, plan: KeystorePlan) -> None:
-        """The new key first (so a failure leaves every file as it was), then the files, then the trust stores."""
-        if plan.refuse:
-            raise StepError(f"{plan.refuse}; nothing changed")
+        """The new key first (so a failure leaves every file as it was), then the files, then the trust stores
+        (a refusal of the plan stopped the run before this)."""
         password = ctx.secrets.require(SECRET)
         check_password(password)
         host, inv = ctx.host, ctx.inv

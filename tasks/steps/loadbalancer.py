@@ -155,7 +155,7 @@ class ConfigureLb(Step):
                                        lambda: test_or_restore(ctx, plan)))
             plan.actions.append(Action(nginx_command(inv, "-s", "reload") + "  (when nginx runs)",
                                        lambda: reload(ctx, plan)))
-        if ctx.mode != "patch" or plan.files:
+        if not ctx.checks.applies or plan.files:
             self._check_binary(ctx)
         return plan
 

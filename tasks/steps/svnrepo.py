@@ -204,7 +204,7 @@ class CreateSvnRepo(Step):
             raise StepError(f"{repo} exists on {ctx.host.name} but is not a Subversion repository "
                             "(no format file); refusing to touch it")
         plan = plan_config(ctx, repo, user, password)
-        if ctx.mode == "verify":
+        if ctx.checks.probes:
             if svn.url:
                 _, out, _ = ctx.remote.run(f"sh -c {shlex.quote(round_trip_script(svn.url, user))}",
                                            stdin=(password + "\n").encode(), check=False)

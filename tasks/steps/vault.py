@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import posixpath
-from dataclasses import dataclass
 
 from .. import jks, props
 from ..config import Host, Inventory
@@ -28,7 +27,7 @@ from ..remote import SMALL_LIMIT
 from ..rules import (AXIS2, CARBON, CATALINA, CIPHER_TEXT, CIPHER_TOOL, KEY_ALIAS, KEYSTORE, MASTER,
                      SECRET_CONF, USER_MGT, vault_entries)
 from ..secrets import Secrets
-from .base import SECRET_MODE_MASK, StepContext, StepError, XmlEdits, XmlStep, secret_file_mode
+from .base import SECRET_MODE_MASK, StepContext, XmlEdits, XmlStep, secret_file_mode
 from .keystore import SECRET, is_shipped, keystore_password, parse_store
 from .protect import declare_svns, make_reference, plain_text
 
@@ -97,11 +96,6 @@ def present_entries(ctx: StepContext) -> list:
     return out
 
 
-@dataclass
-class VaultPlan(Plan):
-    refuse: str | None = None
-
-
 class SecureVault(XmlStep):
     name = "secure-vault"
     phase = "nodes"
@@ -120,7 +114,7 @@ class SecureVault(XmlStep):
                                            for r in (KEYSTORE, CIPHER_TEXT, CIPHER_TOOL, SECRET_CONF)]
 
     def plan(self, ctx: StepContext) -> Plan:
-        plan = VaultPlan()
+        plan = Plan()
         plan.extend(super().plan(ctx))
         password = keystore_password(ctx.secrets)
         if password is None:
@@ -128,22 +122,23 @@ class SecureVault(XmlStep):
             return plan
         data = ctx.remote.read(ctx.home(KEYSTORE), SMALL_LIMIT, "a keystore")
         key = cert = None
+        refuse = None
         if data is None:
-            plan.refuse = f"{KEYSTORE} is missing: run create-keystore first"
+            refuse = f"{KEYSTORE} is missing: run create-keystore first"
         else:
             ks = parse_store(data, KEYSTORE)
             entry = ks.keys.get(KEY_ALIAS)
             if entry is None or is_shipped(ks) or not ks.opens_with(password):
-                plan.refuse = (f"{KEYSTORE} is not the node's own keystore opening with {SECRET} (the shipped key "
-                               f"is in every download): run create-keystore first")
+                refuse = (f"{KEYSTORE} is not the node's own keystore opening with {SECRET} (the shipped key "
+                          f"is in every download): run create-keystore first")
             else:
                 try:
                     key, cert = jks.private_key(entry, password), entry.cert
                 except jks.JksError as e:
-                    plan.refuse = f"{KEYSTORE}: {e}"
-        if plan.refuse:
+                    refuse = f"{KEYSTORE}: {e}"
+        if refuse:
             plan.items.append(Item(KEYSTORE, "the node's own key, opening with KEYSTORE_PASSWORD", "yes", "no"))
-            plan.notes.append(f"patch refuses: {plan.refuse}")
+            plan.refusals.append(refuse)
             return plan
         entries = present_entries(ctx)
         values = {p.alias: ctx.secrets.get(p.secret) for p in entries}
@@ -180,11 +175,6 @@ class SecureVault(XmlStep):
         plan.items += items
         if write or mode is not None:
             plan.files.append(FileChange(path, old, new_text.encode("utf-8", errors="surrogateescape"), mode=mode))
-
-    def apply(self, ctx: StepContext, plan: VaultPlan) -> None:
-        if plan.refuse:
-            raise StepError(f"{plan.refuse}; nothing changed")
-        super().apply(ctx, plan)
 
 
 __all__ = ["SecureVault", "cipher_state", "SECRET_CONF_VALUES", "ROOTS", "SECRET_MODE_MASK"]

@@ -198,7 +198,7 @@ def test_bad_input_is_refused_and_nothing_changes(lab: Lab, tmp_path):
     log.write_text("TID: [-1234] [] [2026-12-01 10:00:00,000]  INFO {org.wso2.carbon.core.init} - Starting\n")
     before = lab.snapshot()
     r = lab.fab("-H", "esb-w1", "create-keystore")
-    assert r.returncode == 1 and "has run" in r.stdout and "nothing changed" in r.stdout, r.stdout
+    assert r.returncode == 1 and "has run" in r.stdout and "nothing was changed" in r.stdout, r.stdout
     assert lab.snapshot() == before
     log.unlink()
     # no keytool where the node's JDK should be: said, and nothing changed (no backup run left behind)
@@ -220,7 +220,7 @@ def test_bad_input_is_refused_and_nothing_changes(lab: Lab, tmp_path):
         ks.write_bytes(data)
         before = lab.snapshot()
         r = lab.fab("-H", "esb-w1", "create-keystore")
-        assert r.returncode == 1 and says in r.stdout and "nothing changed" in r.stdout, r.stdout
+        assert r.returncode == 1 and says in r.stdout and "nothing was changed" in r.stdout, r.stdout
         assert lab.snapshot() == before
         r = lab.fab("-H", "esb-w1", "secure-vault")
         assert r.returncode == 1 and lab.snapshot() == before

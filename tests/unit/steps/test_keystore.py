@@ -31,7 +31,7 @@ def test_an_absent_keystore_is_made_and_a_foreign_one_is_refused():
 
 @pytest.mark.parametrize("data, says", [(b"\x30\x82junk", "looks like PKCS12"), (b"garbage!", "not a JKS keystore")])
 def test_a_keystore_that_is_not_jks_is_a_clear_error(data, says):
-    with pytest.raises(StepError, match=f"{says}.*nothing changed"):
+    with pytest.raises(StepError, match=f"{says}.*nothing was changed"):
         check_keystore(data, KEYSTORE, "Strong€Pass1", "cn", "10.0.0.1", 2048, NOW)
 
 
