@@ -9,7 +9,8 @@ import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -97,38 +98,111 @@ class Svn:
     user: str = "repouser"
 
 
+# ---------------------------------------------------------------- one declaration per key
+def key(default, check=None, doc: str = ""):
+    """A hosts.toml key of a declared section: its default, and a check (path, where, value) -> value that raises
+    ConfigError (or normalises the value). Its type is the field's annotation; `section()` validates it all."""
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+def between(lo: int, hi: int, unit: str = ""):
+    """A check: an integer within [lo, hi]."""
+    def check(path: Path, where: str, v: int) -> int:
+        if not lo <= v <= hi:
+            raise _err(path, where, f"must be between {lo} and {hi}" + (f" {unit}" if unit else ""))
+        return v
+    return check
+
+
+def remote_path(path: Path, where: str, v: str) -> str:
+    return _safe_remote_path(path, where, v)
+
+
+def _key_bits(path: Path, where: str, v: int) -> int:
+    if v < 2048:
+        raise _err(path, where, f"{v} is refused: RSA keys below 2048 bits can be factored and current TLS clients "
+                   "reject them (the guide's 1024 is obsolete); use 2048 or more")
+    if v > 16384:
+        raise _err(path, where, f"{v} is too large (at most 16384)")
+    return v
+
+
+def _days(path: Path, where: str, v: int) -> int:
+    if not 1 <= v <= 36500:
+        raise _err(path, where, f"{v} must be between 1 and 36500")
+    return v
+
+
+def _command(path: Path, where: str, v: str) -> str:
+    if not (SAFE_PATH_RE.match(v) and ".." not in v.split("/")):
+        raise _err(path, where, f"{v!r} must be a command name or a path (no spaces or shell characters)")
+    return v
+
+
+def _listen(path: Path, where: str, v: str) -> str:
+    if v and not _is_ip(v):
+        raise _err(path, where, f"{v!r} is not an IP address (\"\" listens on every address)")
+    return v
+
+
 @dataclass(frozen=True)
 class Certs:
-    dir: str = "/etc/ssl/wso2"
-    key_bits: int = 2048
-    days: int = 365
+    """[certs]: where create-certs keeps the balancer's pairs, and how they are made."""
+
+    dir: str = key("/etc/ssl/wso2", remote_path)
+    key_bits: int = key(2048, _key_bits)
+    days: int = key(365, _days)
 
 
 @dataclass(frozen=True)
 class Lb:
     """[lb] (CONTRACT §6): where configure-lb writes nginx's files and how it tests and reloads nginx."""
 
-    conf_dir: str = "/etc/nginx/conf.d"
-    nginx_conf: str = "/etc/nginx/nginx.conf"
-    listen: str = ""  # the address nginx listens on; "" = every address
-    nginx: str = "nginx"
+    conf_dir: str = key("/etc/nginx/conf.d", remote_path)
+    nginx_conf: str = key("/etc/nginx/nginx.conf", remote_path)
+    listen: str = key("", _listen, "the address nginx listens on; \"\" = every address")
+    nginx: str = key("nginx", _command)
 
 
 @dataclass(frozen=True)
 class Security:
     """[security] (CONTRACT §8): which hardening steps setup-* runs (verify warns about each either way)."""
 
-    keystore: bool = False
-    vault: bool = False
-    admin_password: bool = False
+    keystore: bool = key(False)
+    vault: bool = key(False)
+    admin_password: bool = key(False)
 
 
 @dataclass(frozen=True)
 class Run:
-    parallel: int = 8
-    keep_backups: int = 5
-    lock_wait: int = 60  # seconds a run waits for another run's lock on a host
-    op_timeout: int = 30  # seconds any remote operation may wait for an answer (a host that stopped answering)
+    """[run]: how a run works its hosts."""
+
+    parallel: int = key(8, between(1, 256))
+    keep_backups: int = key(5, between(1, 1000))
+    lock_wait: int = key(60, between(0, 86400, "seconds"), "seconds a run waits for another run's lock on a host")
+    op_timeout: int = key(30, between(1, 86400, "seconds"),
+                          "seconds any remote operation may wait for an answer (a host that stopped answering)")
+
+
+#: the sections declared key by key: their table name -> dataclass
+DECLARED = {"certs": Certs, "lb": Lb, "security": Security, "run": Run}
+
+
+def spec_of(cls) -> dict[str, type]:
+    """name -> type of a declared section's keys (from the dataclass: one declaration per key)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def section(path: Path, name: str, table) -> object:
+    """A declared section validated generically: unknown keys, types, then each key's own check."""
+    cls = DECLARED[name]
+    values = dict(_check_fields(path, f"[{name}]", table, spec_of(cls)))
+    for f in fields(cls):
+        check = f.metadata.get("check")
+        if f.name in values and check is not None:
+            values[f.name] = check(path, f"[{name}].{f.name}", values[f.name])
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -191,10 +265,7 @@ SECTION_FIELDS = {
                  "local_db_manager": str, "local_db_worker": str, "grant_hosts": list,
                  "jdbc_params": str},
     "svn": {"host": str, "repo_path": str, "url": str, "user": str},
-    "certs": {"dir": str, "key_bits": int, "days": int},
-    "run": {"parallel": int, "keep_backups": int, "lock_wait": int, "op_timeout": int},
-    "lb": {"conf_dir": str, "nginx_conf": str, "listen": str, "nginx": str},
-    "security": {"keystore": bool, "vault": bool, "admin_password": bool},
+    **{name: spec_of(cls) for name, cls in DECLARED.items()},
 }
 TOP_LEVEL = {"cluster", "defaults", "hosts", "groups", "database", "svn", "certs",
              "artifacts", "hosts_map", "run", "lb", "security"}
@@ -380,17 +451,7 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
         raise _err(p, "[svn].url", f"{sv['url']!r} is not an svn://, http(s):// or file:// URL")
     svn = Svn(**sv)
 
-    ce = _check_fields(p, "[certs]", data.get("certs", {}), SECTION_FIELDS["certs"])
-    if "dir" in ce:
-        _safe_remote_path(p, "[certs].dir", ce["dir"])
-    if "key_bits" in ce and ce["key_bits"] < 2048:
-        raise _err(p, "[certs].key_bits", f"{ce['key_bits']} is refused: RSA keys below 2048 bits can be factored "
-                   "and current TLS clients reject them (the guide's 1024 is obsolete); use 2048 or more")
-    if "key_bits" in ce and ce["key_bits"] > 16384:
-        raise _err(p, "[certs].key_bits", f"{ce['key_bits']} is too large (at most 16384)")
-    if "days" in ce and not 1 <= ce["days"] <= 36500:
-        raise _err(p, "[certs].days", f"{ce['days']} must be between 1 and 36500")
-    certs = Certs(**ce)
+    certs = section(p, "certs", data.get("certs", {}))
 
     art = data.get("artifacts", {})
     _check_fields(p, "[artifacts]", art, {k: str for k in ("mysql_connector_jar", "svnkit_jar", "trilead_jar")})
@@ -404,29 +465,12 @@ def parse_inventory(data: dict, p: Path) -> Inventory:
         if not isinstance(v, str) or not (v in hosts or _is_ip(v)):
             raise _err(p, f"[hosts_map].{k}", f"{v!r} must be an IP address or a host of [hosts]")
 
-    run = Run(**_check_fields(p, "[run]", data.get("run", {}), SECTION_FIELDS["run"]))
-    if not 1 <= run.parallel <= 256:
-        raise _err(p, "[run].parallel", "must be between 1 and 256")
-    if not 1 <= run.keep_backups <= 1000:
-        raise _err(p, "[run].keep_backups", "must be between 1 and 1000")
-    if not 0 <= run.lock_wait <= 86400:
-        raise _err(p, "[run].lock_wait", "must be between 0 and 86400 seconds")
-    if not 1 <= run.op_timeout <= 86400:
-        raise _err(p, "[run].op_timeout", "must be between 1 and 86400 seconds")
-
-    lb = dict(_check_fields(p, "[lb]", data.get("lb", {}), SECTION_FIELDS["lb"]))
-    for k in ("conf_dir", "nginx_conf"):
-        if k in lb:
-            lb[k] = _safe_remote_path(p, f"[lb].{k}", lb[k])
-    if "nginx" in lb and not (SAFE_PATH_RE.match(lb["nginx"]) and ".." not in lb["nginx"].split("/")):
-        raise _err(p, "[lb].nginx", f"{lb['nginx']!r} must be a command name or a path (no spaces or shell characters)")
-    if lb.get("listen") and not _is_ip(lb["listen"]):
-        raise _err(p, "[lb].listen", f"{lb['listen']!r} is not an IP address (\"\" listens on every address)")
-
-    security = Security(**_check_fields(p, "[security]", data.get("security", {}), SECTION_FIELDS["security"]))
+    run = section(p, "run", data.get("run", {}))
+    lb = section(p, "lb", data.get("lb", {}))
+    security = section(p, "security", data.get("security", {}))
 
     return Inventory(path=p, cluster=cluster, hosts=hosts, groups=groups, database=database,
-                     svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run, lb=Lb(**lb),
+                     svn=svn, certs=certs, artifacts=dict(art), hosts_map=dict(hm), run=run, lb=lb,
                      security=security)
 
 

@@ -268,3 +268,23 @@ def test_a_check_holds_for_the_whole_value(path, tail):
     with pytest.raises(ConfigError) as e:
         inventory(d, FILE)
     assert str(e.value).startswith(f"{FILE}: "), e.value
+
+
+def test_a_declared_section_is_one_declaration_per_key():
+    """[certs], [lb], [security], [run]: the dataclass field is the key (type, default, check); the schema table
+    and the validation derive from it."""
+    from dataclasses import fields
+    from tasks.config import DECLARED, SECTION_FIELDS, spec_of
+    for name, cls in DECLARED.items():
+        assert SECTION_FIELDS[name] == spec_of(cls)
+        assert cls() == cls(**{f.name: f.default for f in fields(cls)})  # every key has its default
+    d = base_data()
+    d["run"] = {"op_timeout": 0}
+    with pytest.raises(ConfigError, match=r"\[run\]\.op_timeout: must be between 1 and 86400 seconds"):
+        inventory(d)
+    d["run"] = {"parallel": "8"}
+    with pytest.raises(ConfigError, match=r"\[run\]\.parallel: must be int, got str"):
+        inventory(d)
+    d = base_data()
+    d["lb"] = {"conf_dir": "/etc/nginx/conf.d/"}
+    assert inventory(d).lb.conf_dir == "/etc/nginx/conf.d"  # a check may normalise
