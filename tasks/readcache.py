@@ -17,6 +17,7 @@ from dataclasses import dataclass
 class Entry:
     data: bytes | None  # None: the file did not exist
     stat: object | None  # the FileStat the read took (None for a missing file)
+    plain: bool = False  # the path itself is a regular file (an lstat said so): a write needs no link check
 
 
 class ReadCache:
@@ -44,10 +45,10 @@ class ReadCache:
         """Taken before a read: `put` keeps the result only when nothing changed meanwhile."""
         return self._gen
 
-    def put(self, path: str, data: bytes | None, stat, gen: int) -> None:
+    def put(self, path: str, data: bytes | None, stat, gen: int, plain: bool = False) -> None:
         with self._lock:
             if gen == self._gen:
-                self._entries[path] = Entry(data, stat)
+                self._entries[path] = Entry(data, stat, plain)
 
     def forget(self, *paths: str) -> None:
         """These files change (write, chmod, removal)."""

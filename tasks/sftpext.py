@@ -24,7 +24,7 @@ import stat as statmod
 
 from paramiko.message import Message
 from paramiko.sftp import (CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_STATUS, CMD_WRITE, CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_HANDLE, CMD_OPEN,
-                           CMD_READ, CMD_STAT, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_READ, SFTP_FLAG_TRUNC,
+                           CMD_LSTAT, CMD_READ, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_READ, SFTP_FLAG_TRUNC,
                            SFTP_FLAG_WRITE, SFTPError, int64)
 from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_file import SFTPFile
@@ -124,11 +124,12 @@ CHUNK = 32768
 
 
 def read_many(sftp, paths: list[str], limit: int) -> dict[str, tuple[object, bytes | None]]:
-    """For each path that is a regular file of at most `limit` bytes: (its SFTPAttributes, its bytes); a missing
-    file: (None, None). Paths that are anything else, or fail, are left out (a plain read says why)."""
+    """For each path that is itself a regular file (not a link) of at most `limit` bytes: (its SFTPAttributes, its
+    bytes); a missing file: (None, None). Paths that are anything else (a link, a folder) or fail are left out
+    (a plain read says why, or follows the link)."""
     from paramiko.sftp_attr import SFTPAttributes
     out: dict[str, tuple[object, bytes | None]] = {}
-    stats = _round(sftp, [(CMD_STAT, sftp._adjust_cwd(p)) for p in paths])
+    stats = _round(sftp, [(CMD_LSTAT, sftp._adjust_cwd(p)) for p in paths])
     files = []
     for p, (t, msg) in zip(paths, stats):
         if t == CMD_ATTRS:

@@ -97,7 +97,7 @@ class Files:
                 if st is not None:
                     self._seen[p] = st
                     self.counters.bytes_read += len(data)
-                self.cache.put(p, data, st, gen)
+                self.cache.put(p, data, st, gen, plain=st is not None)
 
     def _read(self, path: str, limit: int, kind: str) -> bytes | None:
         with self._io, self.deadline(f"reading {path}"):
@@ -194,7 +194,10 @@ class Files:
         with self._io, self.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
             known = self.cache.get(path)  # the bytes the plan read: the backup needs no second read
             self._changed(path)
-            target, st = self._target(path)  # a symlink stays one: the file it points to is replaced
+            if known is not None and known.plain and known.stat is not None:
+                target, st = path, known.stat  # the read-ahead's lstat: a plain file, no link to follow
+            else:
+                target, st = self._target(path)  # a symlink stays one: the file it points to is replaced
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
             original = None
