@@ -65,3 +65,20 @@ def test_the_key_script_takes_the_password_on_stdin_only():
     assert "IFS= read -r ESB_KSP" in script and "-storepass:env ESB_KSP -keypass:env ESB_KSP" in script
     assert "SAN=dns:esb.wso2.com,ip:192.168.1.13" in script and "umask 077" in script
     assert script.index("chmod 600") < script.index("mv -f")  # its mode before it replaces the keystore
+
+
+@pytest.mark.skipif(not __import__("shutil").which("keytool"), reason="needs keytool")
+def test_a_keystore_of_another_password_is_refused_and_ours_is_kept(tmp_path):
+    import subprocess
+    now = datetime.now(timezone.utc)  # the key is made now
+    ks = tmp_path / "k.jks"
+    subprocess.run(["keytool", "-genkeypair", "-alias", "wso2carbon", "-keyalg", "RSA", "-keysize", "2048",
+                    "-dname", "CN=esb.wso2.com", "-ext", "SAN=dns:esb.wso2.com,ip:192.168.1.13", "-keystore", str(ks),
+                    "-storetype", "JKS", "-storepass", "Other-pass-1", "-keypass", "Other-pass-1"],
+                   check=True, capture_output=True)
+    s = check_keystore(ks.read_bytes(), KEYSTORE, "Strong€Pass1", "esb.wso2.com", "192.168.1.13", 2048, now)
+    assert not s.renew and "does not open with KEYSTORE_PASSWORD" in s.refuse  # never replaced: data would be lost
+    s = check_keystore(ks.read_bytes(), KEYSTORE, "Other-pass-1", "esb.wso2.com", "192.168.1.13", 2048, now)
+    assert s.items == [] and not s.renew and s.refuse is None and s.cert is not None  # the node's own: kept
+    s = check_keystore(ks.read_bytes(), KEYSTORE, "Other-pass-1", "mgt.esb.wso2.com", "192.168.1.13", 2048, now)
+    assert s.renew and [i.what for i in s.items][:2] == ["subject CN", "subjectAltName"]  # another name: a new key
