@@ -29,6 +29,8 @@ from .base import Step, StepContext, StepError
 
 KEY_MODE = 0o600
 EXPIRY_MARGIN = timedelta(days=30)
+#: how far a host's clock may run ahead of this machine's: a certificate made there a moment ago is valid
+CLOCK_SKEW = timedelta(minutes=10)
 GOOD_HASHES = ("sha256", "sha384", "sha512")
 #: openssl config for `req -x509`; the hostname comes from the environment of each invocation
 OPENSSL_CNF = (
@@ -104,7 +106,7 @@ def check_cert(cert: x509.Certificate, hostname: str, label: str, key_bits: int,
         items.append(Item(label, "key type", "RSA", type(pub).__name__))
     elif pub.key_size < key_bits:
         items.append(Item(label, "RSA key bits", f">= {key_bits}", str(pub.key_size)))
-    if cert.not_valid_before_utc > now:
+    if cert.not_valid_before_utc > now + CLOCK_SKEW:  # a node's clock a little ahead of this machine's is fine
         items.append(Item(label, "notBefore", f"<= {now:%Y-%m-%d %H:%M}Z", f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z"))
     after = cert.not_valid_after_utc
     if after - now < EXPIRY_MARGIN:

@@ -157,3 +157,11 @@ def test_default_targets_lb_else_manager_and_hostnames():
     assert [h.name for h in step.default_targets(inv)] == ["lb1"]
     assert step.applies_to(inv.hosts["db1"], inv).startswith("certificates go on")
     assert step.applies_to(inv.hosts["esb-w1"], inv) is None
+
+
+def test_a_host_clock_a_few_minutes_ahead_is_no_drift(key):
+    """A pair made a moment ago on a host whose clock runs ahead: valid, not renewed on every run."""
+    ahead = cert_pem(key, start=NOW + timedelta(minutes=5))
+    assert lines(PairState(H, 0o600, pub_pem(key), None, ahead)) == []
+    later = cert_pem(key, start=NOW + timedelta(minutes=11))
+    assert "notBefore" in lines(PairState(H, 0o600, pub_pem(key), None, later))[0]
