@@ -45,7 +45,7 @@ def depsync_lines(autocommit: bool, svn_url: str) -> list[str]:
 def test_depsync_sets_guide_values_with_owned_lines_only(lab):
     r = depsync(lab, "enable-depsync")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count(": changed") == 3 and "db1" not in r.stdout
+    assert r.stdout.count(": changed") == 3 and "[db1]" not in r.stdout
     url = f"svn://{lab.hosts['esb-mgr'].address}:{lab.svn_port}/depsyncrepo/"
     assert conf_diff(lab, "esb-mgr", CARBON) == depsync_lines(True, url)
     for w in ("esb-w1", "esb-w2"):

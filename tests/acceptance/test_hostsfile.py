@@ -28,7 +28,7 @@ def test_patch_adds_managed_lines_then_changes_nothing(lab):
     use_database(lab, HOSTS_MAP, password=False)
     r = lab.fab("map-hosts")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count(": changed (3 items)") == 3 and "db1" not in r.stdout
+    assert r.stdout.count(": changed (3 items)") == 3 and "[db1]" not in r.stdout
     assert set(esb_files(lab).values()) == {(ORIGINAL + wanted_tail(lab)).encode()}
     before = lab.snapshot()
     r = lab.fab("map-hosts")
