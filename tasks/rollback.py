@@ -20,6 +20,7 @@ import time
 from .config import Host, Inventory
 from .plan import Action, FileChange, Item, Plan
 from .remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
+from .remote.common import is_private
 from .remote.replace import replace
 from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
@@ -107,12 +108,6 @@ def newest_open_run(remote: RemoteHost) -> str | None:
 
 def _size(data: bytes, mode: int | None) -> str:
     return f"{len(data)} bytes" + (f", mode {mode:o}" if mode is not None else "")
-
-
-def is_private(path: str, mode: int | None) -> bool:
-    """A private file (a key, a password file: no group/other bits, or *.key): restored and compared on
-    the host with one command, never read over SFTP or shown in a diff."""
-    return path.endswith(".key") or (mode is not None and mode & 0o077 == 0)
 
 
 def _is_owner(v) -> bool:

@@ -90,3 +90,9 @@ class WriteRecord:
     mode: int | None
     private: bool = False  # restore on the host, never over SFTP, never in a diff (a key; a 0600 file)
     owner: list[int] | None = None  # [uid, gid] before the run
+
+
+def is_private(path: str, mode: int | None) -> bool:
+    """A private file (a key, a password file: no group/other bits, or *.key): backed up and restored on the
+    host, never read over SFTP by rollback or shown in a diff. The journal records it; rollback reads it back."""
+    return path.endswith(".key") or (mode is not None and mode & 0o077 == 0)

@@ -9,7 +9,7 @@ import shlex
 import stat as statmod
 import time
 
-from .common import FileStat, RemoteError, TMP_MARK, WriteRecord, _IO_ERRORS, node_state_dir
+from .common import TMP_MARK, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private, node_state_dir
 
 
 class Journal:
@@ -60,7 +60,7 @@ class Journal:
         """What rollback needs of one backup (or of a file that did not exist): the mode, the owner, and whether
         the copy is private (made on the host, or of a file only its owner may read)."""
         mode = statmod.S_IMODE(st.mode) if st else None
-        private = on_host or path.endswith(".key") or (mode is not None and mode & 0o077 == 0)
+        private = on_host or is_private(path, mode)
         return WriteRecord(path, name, name is not None, mode, private if name else False,
                            [st.uid, st.gid] if st else None)
 
