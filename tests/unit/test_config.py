@@ -270,21 +270,62 @@ def test_a_check_holds_for_the_whole_value(path, tail):
     assert str(e.value).startswith(f"{FILE}: "), e.value
 
 
-def test_a_declared_section_is_one_declaration_per_key():
-    """[certs], [lb], [security], [run]: the dataclass field is the key (type, default, check); the schema table
-    and the validation derive from it."""
+def test_every_section_is_declared_key_by_key():
+    """Each section (and a host entry) is a dataclass whose fields are its keys (type, default, check): the schema
+    tables and the validation derive from it, and the known sections are the declared ones plus the open tables."""
     from dataclasses import fields
-    from tasks.config import DECLARED, SECTION_FIELDS, spec_of
-    for name, cls in DECLARED.items():
-        assert SECTION_FIELDS[name] == spec_of(cls)
-        assert cls() == cls(**{f.name: f.default for f in fields(cls)})  # every key has its default
+    from tasks.config import DECLARED, OPEN_TABLES, TOP_LEVEL, Host
+    from tasks.schema import REQUIRED, toml_keys
+    assert TOP_LEVEL == set(DECLARED) | set(OPEN_TABLES)
+    for cls in [*DECLARED.values(), Host]:
+        for f in fields(cls):
+            assert "check" in f.metadata, f"{cls.__name__}.{f.name} is not declared with key()"
+        optional = {f.name: f.default for f in fields(cls) if f.default is not REQUIRED}
+        if len(optional) == len(fields(cls)):
+            assert cls() == cls(**optional)  # every key has its default
+    assert "address" in toml_keys(Host) and "address" not in toml_keys(Host, defaults=True)
+    assert "name" not in toml_keys(Host)
     d = base_data()
     d["run"] = {"op_timeout": 0}
     with pytest.raises(ConfigError, match=r"\[run\]\.op_timeout: must be between 1 and 86400 seconds"):
         inventory(d)
-    d["run"] = {"parallel": "8"}
-    with pytest.raises(ConfigError, match=r"\[run\]\.parallel: must be int, got str"):
-        inventory(d)
     d = base_data()
     d["lb"] = {"conf_dir": "/etc/nginx/conf.d/"}
     assert inventory(d).lb.conf_dir == "/etc/nginx/conf.d"  # a check may normalise
+
+
+def _wrong_value(t: type):
+    return {str: 7, int: "7", bool: "yes", list: "x"}[t]
+
+
+def _every_key():
+    from tasks.config import DECLARED, Host
+    from tasks.schema import toml_keys
+    for name, cls in DECLARED.items():
+        for k, t in toml_keys(cls).items():
+            yield (name, k), t
+    for k, t in toml_keys(Host).items():
+        yield ("hosts", "esb-w1", k), t
+
+
+EVERY_KEY = list(_every_key())
+
+
+@pytest.mark.parametrize("path,t", EVERY_KEY, ids=[".".join(p) for p, _ in EVERY_KEY])
+def test_every_key_refuses_a_value_of_another_type(path, t):
+    """The generic type check covers every declared key, nothing changed by hand per key."""
+    d = base_data()
+    set_in(*path, value=_wrong_value(t))(d)
+    where = f"[{path[0]}]" if len(path) == 2 else f"[hosts.{path[1]}]"
+    with pytest.raises(ConfigError) as e:
+        inventory(d, FILE)
+    assert str(e.value).startswith(f"{FILE}: {where}.{path[-1]}: must be {t.__name__}, got "), e.value
+
+
+def test_a_host_key_in_defaults_is_checked_for_each_host():
+    d = base_data()
+    d["defaults"]["java_home"] = "jre"
+    with pytest.raises(ConfigError, match=r"\[hosts\.esb-mgr\]\.java_home: 'jre' must be an absolute path"):
+        inventory(d, FILE)
+    d["defaults"]["java_home"] = "/usr/lib/jvm/java-8/"
+    assert {h.java_home for h in inventory(d).hosts.values()} == {"/usr/lib/jvm/java-8"}
