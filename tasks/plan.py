@@ -1,4 +1,4 @@
-"""Plans: what a step found different (items) and what patch would do (file changes, actions).
+"""Plans: what a step found different (items) and what patch would do (file changes, typed records).
 
 A plan is computed from remote state by pure functions; verify reports it,
 dry-run shows its diff, patch applies it.  `changed == bool(plan)`.
@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Callable
-
+from .ops import Op
 from .secrets import MASK, byte_forms, redact
 
 _MASK_BYTES = MASK.encode()
@@ -84,20 +83,12 @@ def _display_encoding(*blobs: bytes) -> str:
 
 
 @dataclass
-class Action:
-    """A non-file change: a command, a SQL batch, an upload; `apply` does it."""
-
-    describe: str
-    apply: Callable[[], None]
-
-
-@dataclass
 class Plan:
     """Everything a step found out of line on one host, and how to fix it."""
 
     items: list[Item] = field(default_factory=list)
     files: list[FileChange] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
+    actions: list[Op] = field(default_factory=list)  # typed records (tasks/ops.py), applied by ops.apply_plan
     notes: list[str] = field(default_factory=list)
     #: the items (also in `items`) that verify shows as hardening warnings when the step's switch is off
     advisories: list[Item] = field(default_factory=list)
@@ -118,5 +109,5 @@ class Plan:
 
     def diff(self) -> str:
         parts = [f.diff() for f in self.files]
-        parts += [f"# would run: {redact(a.describe)}\n" for a in self.actions]
+        parts += [f"# would run: {redact(a.describe())}\n" for a in self.actions]
         return "".join(parts)

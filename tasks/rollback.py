@@ -16,9 +16,11 @@ import posixpath
 import re
 import shlex
 import time
+from dataclasses import dataclass
 
 from .config import Host, Inventory
-from .plan import Action, FileChange, Item, Plan
+from .ops import Op, Remove, apply_plan
+from .plan import FileChange, Item, Plan
 from .remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
 from .remote.common import is_private
 from .remote.replace import replace
@@ -26,7 +28,7 @@ from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
 from .steps.base import Step, StepContext, StepError
-from .steps.loadbalancer import nginx_command, reload as reload_nginx
+from .steps.loadbalancer import NginxReload, nginx_command
 
 MARK = "rolled-back.json"
 _XML_SECRET = re.compile(rb"<(\w*[Pp]assword)\b[^>]*>([^<]+)</\1\s*>")
@@ -148,12 +150,8 @@ class Rollback(Step):
         for rec in files:
             self._plan_file(remote, rec, plan)
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
-            plan.actions.append(Action(nginx_command(ctx.inv, "-s", "reload") + "  (when nginx runs)",
-                                       lambda: reload_nginx(ctx, plan)))
-        mark = json.dumps({"run_id": run, "rolled_back_at": int(time.time()), "by": remote.run_id}).encode()
-        plan.actions.append(Action(f"mark run {run} rolled back",
-                                   lambda: remote.write(f"{remote.backups_root}/{run}/{MARK}", mark, mode=0o600,
-                                                        backup=False)))
+            plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
+        plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{run}/{MARK}", remote.run_id))
         plan.notes.append(f"run {run}: {len(plan.items)} file(s) to put back")
         return plan
 
@@ -165,7 +163,7 @@ class Rollback(Step):
         if not rec.get("existed"):
             if st is not None:
                 plan.items.append(Item(path, f"file (created by run {run})", None, f"{st.size} bytes"))
-                plan.actions.append(Action(f"remove {path}", lambda: remote.remove(path, backup=False)))
+                plan.actions.append(Remove(path, backup=False))
             return
         backup = f"{remote.backups_root}/{run}/files/{rec['backup']}"
         private = rec["private"] if isinstance(rec.get("private"), bool) else is_private(path, mode)  # older runs
@@ -180,9 +178,7 @@ class Rollback(Step):
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
             target = remote.resolve_link(path)  # a link stays a link: the file it leads to is restored
             owner = rec.get("owner") if _is_owner(rec.get("owner")) else None
-            plan.actions.append(Action(f"restore {path} on the host from its backup",
-                                       lambda: remote.run(restore_on_host_command(backup, target, mode, owner),
-                                                          sudo=True)))
+            plan.actions.append(RestoreOnHost(path, backup, target, mode, tuple(owner) if owner else None))
             return
         old = remote.read(backup, SCRIPT_LIMIT, "a backup")
         if old is None:
@@ -197,10 +193,41 @@ class Rollback(Step):
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
         """Write the old bytes back without taking a new backup, then restore private files, remove, mark."""
-        for fc in plan.files:
-            ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback, backup=False)
-        for action in plan.actions:
-            action.apply()
+        apply_plan(ctx, plan, backup=False)
+
+
+@dataclass(frozen=True)
+class RestoreOnHost(Op):
+    """A private file's backup copied back on the host (its bytes never cross the connection), with its old mode
+    and owner; `target` is the file a link leads to (the link stays a link)."""
+
+    path: str
+    backup: str
+    target: str
+    mode: int
+    owner: tuple[int, int] | None = None
+
+    def describe(self) -> str:
+        return f"restore {self.path} on the host from its backup"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        ctx.remote.run(restore_on_host_command(self.backup, self.target, self.mode, self.owner), sudo=True)
+
+
+@dataclass(frozen=True)
+class MarkRolledBack(Op):
+    """The run's backup folder says it was rolled back (by which run, when): the undo stack's next step."""
+
+    run: str
+    path: str
+    by: str
+
+    def describe(self) -> str:
+        return f"mark run {self.run} rolled back"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        mark = json.dumps({"run_id": self.run, "rolled_back_at": int(time.time()), "by": self.by}).encode()
+        ctx.remote.write(self.path, mark, mode=0o600, backup=False)
 
 
 def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:

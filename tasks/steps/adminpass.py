@@ -14,10 +14,12 @@ import base64
 import hashlib
 import re
 import secrets as pysecrets
+from dataclasses import dataclass
 
 from ..config import Host, Inventory
 from ..mysql import DbError, execute, query
-from ..plan import Action, Item, Plan
+from ..ops import Op
+from ..plan import Item, Plan
 from ..rules import ADMIN_PASSWORD, USER_MGT, is_manager
 from ..secrets import Secrets
 from .base import StepContext, StepError, XmlEdits, XmlStep
@@ -114,19 +116,31 @@ class SetAdminPassword(XmlStep):
             item = Item(f"{d.user_db}.UM_USER", f"password of {user!r}", "not the shipped 'admin'", SHIPPED)
             plan.items.append(item)
             plan.advisories.append(item)
-            plan.actions.append(Action(f"UPDATE {d.user_db}.UM_USER: the password of {user!r} (salted SHA-256)",
-                                       lambda: self._set_user_password(dbctx, user)))
+            plan.actions.append(SetUserPassword(d.user_db, user, node.name if node else None))
 
-    @staticmethod
-    def _set_user_password(dbctx: StepContext, user: str) -> None:
+
+@dataclass(frozen=True)
+class SetUserPassword(Op):
+    """The admin's UM_USER row: ADMIN_PASSWORD with a fresh salt, hashed as Carbon's JDBC user store does, reached
+    as create-dbs reaches the server (the admin user, through `via`: the [database].host entry, or this node)."""
+
+    user_db: str
+    user: str
+    via: str | None = None
+
+    def describe(self) -> str:
+        return f"UPDATE {self.user_db}.UM_USER: the password of {self.user!r} (salted SHA-256)"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
         from .databases import route_for
-        d = dbctx.inv.database
+        dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
+        d, user = dbctx.inv.database, self.user
         value = dbctx.secrets.require(SECRET)
         check_password(value)
         salt = new_salt()
         conn = route_for(dbctx).connect(d.admin_user, dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
         try:
-            conn.select_db(d.user_db)
+            conn.select_db(self.user_db)
             execute(conn, "UPDATE UM_USER SET UM_USER_PASSWORD=%s, UM_SALT_VALUE=%s, UM_CHANGED_TIME=NOW() "
                           "WHERE UM_USER_NAME=%s AND UM_TENANT_ID=%s",
                     (carbon_hash(value, salt), salt, user, SUPER_TENANT), what=f"setting the password of {user!r}")

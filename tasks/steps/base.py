@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..config import Host, Inventory
 from ..mode import Checks
+from ..ops import apply_plan
 from ..plan import FileChange, Item, Plan
 from ..remote import CONFIG_LIMIT, RemoteError, RemoteHost
 from ..secrets import Secrets
@@ -117,11 +118,9 @@ class Step:
         raise NotImplementedError
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Write every file change (atomic, backed up), then run the actions."""
-        for fc in plan.files:
-            ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback)
-        for action in plan.actions:
-            action.apply()
+        """Apply the plan (tasks/ops.apply_plan: early records, every file change atomic and backed up, the other
+        records); a step overrides this only to wrap it (its checks before, its cleanup after)."""
+        apply_plan(ctx, plan)
 
 
 class XmlEdits:

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 from cryptography.x509.oid import NameOID
 
 from ..config import Host, Inventory
-from ..plan import Action, Item, Plan
+from ..ops import Op, last_line
+from ..plan import Item, Plan
 from ..remote import SMALL_LIMIT
 from ..remote.replace import settle
 from .base import Step, StepContext, StepError
@@ -222,26 +223,45 @@ def check_creatable(ctx: StepContext, d: str) -> None:
         raise StepError(f"[certs].dir {d} cannot be created on {ctx.host.name}: {why}")
 
 
-def renew(ctx: StepContext, d: str, hostnames: list[str], script: str) -> None:
-    """Back up the old pairs on the host, then run the openssl script (one command)."""
-    ctx.remote.backup_on_host([p for h in hostnames for p in pair_paths(d, h)], sudo=True)
-    # a big RSA key takes a while: (bits / 2048)^3 seconds per pair on top of [run].op_timeout
-    run_or_fail(ctx, f"sh -c {shlex.quote(script)}", f"openssl on {ctx.host.name} could not make the certificates in {d}",
-                extra_time=len(hostnames) * (ctx.inv.certs.key_bits / 2048) ** 3 * 2)
+@dataclass(frozen=True)
+class RenewPairs(Op):
+    """Fresh pairs for `hostnames` in `dir`: the old ones backed up on the host, then one openssl script."""
+
+    dir: str
+    hostnames: tuple[str, ...]
+    key_bits: int
+    days: int
+
+    def describe(self) -> str:
+        return renew_script(self.dir, list(self.hostnames), self.key_bits, self.days)
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        ctx.remote.backup_on_host([p for h in self.hostnames for p in pair_paths(self.dir, h)], sudo=True)
+        # a big RSA key takes a while: (bits / 2048)^3 seconds per pair on top of [run].op_timeout
+        run_or_fail(ctx, f"sh -c {shlex.quote(self.describe())}",
+                    f"openssl on {ctx.host.name} could not make the certificates in {self.dir}",
+                    extra_time=len(self.hostnames) * (self.key_bits / 2048) ** 3 * 2)
 
 
-def tighten(ctx: StepContext, keys: list[str], cmd: str) -> None:
-    """Back up the keys on the host (their old mode, for rollback), then chmod them to 0600."""
-    ctx.remote.backup_on_host(keys, sudo=True)
-    run_or_fail(ctx, cmd, f"cannot set mode 0600 on the keys on {ctx.host.name}")
+@dataclass(frozen=True)
+class TightenKeys(Op):
+    """Keys whose only fault is their mode: backed up on the host (their old mode, for rollback), then 0600."""
+
+    keys: tuple[str, ...]
+
+    def describe(self) -> str:
+        return chmod_command(list(self.keys))
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        ctx.remote.backup_on_host(list(self.keys), sudo=True)
+        run_or_fail(ctx, self.describe(), f"cannot set mode 0600 on the keys on {ctx.host.name}")
 
 
 def run_or_fail(ctx: StepContext, cmd: str, failure: str, extra_time: float = 0.0) -> None:
     """Run a command on the host (sudo where configured); a StepError of `failure` and its last error line."""
     code, _, err = ctx.remote.run(cmd, sudo=True, check=False, extra_time=extra_time)
     if code != 0:
-        last = (err.strip().splitlines() or ["no message"])[-1]
-        raise StepError(f"{failure}: {last}")
+        raise StepError(f"{failure}: {last_line(err)}")
 
 
 class CreateCerts(Step):
@@ -285,11 +305,9 @@ class CreateCerts(Step):
             elif items:  # only the key's mode is wrong: keep the pair, tighten the mode
                 loose.append(pair_paths(d, s.hostname)[0])
         if flagged:
-            script = renew_script(d, flagged, c.key_bits, c.days)
-            plan.actions.append(Action(script, lambda: renew(ctx, d, flagged, script)))
+            plan.actions.append(RenewPairs(d, tuple(flagged), c.key_bits, c.days))
         if loose:
-            cmd = chmod_command(loose)
-            plan.actions.append(Action(cmd, lambda: tighten(ctx, loose, cmd)))
+            plan.actions.append(TightenKeys(tuple(loose)))
         return plan
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
                      native_password_hash, query, quote_ident, run_script)
-from ..plan import Action, Item, Plan
+from .. import ops
+from ..plan import Item, Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
 from ..sqlscript import ScriptError, Statement, created_tables, split_statements
 from .base import Step, StepContext, StepError
@@ -350,31 +351,8 @@ class CreateDbs(Step):
         notes += check_passwords(state, rows, route, w, app_pw)
         out = plan_databases(w, state)
         plan = DbPlan(items=out.items, notes=notes, link=link, refusals=list(out.errors))
-        plan.actions = [Action(op.describe(w), self._action(link, op, w, app_pw)) for op in out.ops]
+        plan.actions = [Sql(op, w) for op in out.ops]
         return plan
-
-    @staticmethod
-    def _action(link: AdminLink, op: Op, w: Wanted, password: str):
-        def run() -> None:
-            conn = link.open()
-            acct = (w.user, op.host)
-            if op.kind == "create-db":
-                execute(conn, f"CREATE DATABASE IF NOT EXISTS {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
-            elif op.kind == "alter-charset":
-                execute(conn, f"ALTER DATABASE {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
-            elif op.kind == "load":
-                have = {r[0].lower() for r in query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES "
-                                                          "WHERE TABLE_SCHEMA = %s", (op.db,))}
-                if have & {t.lower() for t in op.script.tables}:
-                    raise StepError(f"{op.db} gained tables since the plan; {op.script.label} not loaded")
-                run_script(conn, op.db, list(op.script.statements), op.script.label)
-            elif op.kind == "create-user":
-                execute(conn, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*acct, password), "CREATE USER")
-            elif op.kind == "alter-user":
-                execute(conn, "ALTER USER %s@%s IDENTIFIED BY %s", (*acct, password), "ALTER USER")
-            elif op.kind == "grant":
-                execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)
-        return run
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
         """Run the operations in order on one admin connection."""
@@ -385,3 +363,37 @@ class CreateDbs(Step):
         finally:
             if isinstance(plan, DbPlan) and plan.link:
                 plan.link.close()
+
+
+@dataclass(frozen=True, eq=False)
+class Sql(ops.Op):
+    """One change of the server (`change`: create-db, alter-charset, load, create-user, alter-user or grant) for
+    the wanted state `w`, run on the plan's admin connection; the application password is read when it runs and
+    shown as ******** (its description is the SQL)."""
+
+    change: Op
+    w: Wanted
+
+    def describe(self) -> str:
+        return self.change.describe(self.w)
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        op, w = self.change, self.w
+        conn = plan.link.open()
+        acct = (w.user, op.host)
+        if op.kind == "create-db":
+            execute(conn, f"CREATE DATABASE IF NOT EXISTS {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
+        elif op.kind == "alter-charset":
+            execute(conn, f"ALTER DATABASE {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
+        elif op.kind == "load":
+            have = {r[0].lower() for r in query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES "
+                                                      "WHERE TABLE_SCHEMA = %s", (op.db,))}
+            if have & {t.lower() for t in op.script.tables}:
+                raise StepError(f"{op.db} gained tables since the plan; {op.script.label} not loaded")
+            run_script(conn, op.db, list(op.script.statements), op.script.label)
+        elif op.kind in ("create-user", "alter-user"):
+            what, verb = ("CREATE USER", "CREATE USER IF NOT EXISTS") if op.kind == "create-user" \
+                else ("ALTER USER", "ALTER USER")
+            execute(conn, f"{verb} %s@%s IDENTIFIED BY %s", (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")), what)
+        elif op.kind == "grant":
+            execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)

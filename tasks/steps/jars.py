@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..config import ConfigError, Inventory
 from .. import zipdir
-from ..plan import Action, Item, Plan
+from ..ops import MakeDir, Remove, Upload
+from ..plan import Item, Plan
 from ..remote import RemoteError
 from .base import Step, StepContext, StepError
 
@@ -161,15 +162,11 @@ def plan_jar_spec(ctx: StepContext, spec: JarSpec) -> Plan:
     actual = remote_sha(ctx, target, jar) if names is not None and jar.name in names else None
     d = plan_jar(spec.folder, jar, names, actual)
     plan = Plan(items=d.items)
-    r = ctx.remote
     if names is None:
-        plan.actions.append(Action(f"mkdir -p {folder}", lambda: r.mkdir_p(folder)))
+        plan.actions.append(MakeDir(folder))
     if d.upload:
-        plan.actions.append(Action(f"upload {jar.path} -> {target} ({len(jar.data)} bytes, sha256 {jar.sha256})",
-                                   lambda: r.write(target, jar.data, mode=JAR_MODE)))
-    for n in d.stale:
-        p = posixpath.join(folder, n)
-        plan.actions.append(Action(f"remove {p} (backed up first)", lambda p=p: r.remove(p)))
+        plan.actions.append(Upload(str(jar.path), target, jar.data, jar.sha256, JAR_MODE))
+    plan.actions += [Remove(posixpath.join(folder, n)) for n in d.stale]
     return plan
 
 

@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives import hashes
 
 from .. import jks
 from ..config import Host, Inventory
-from ..plan import Action, Item, Plan
+from ..ops import Op, last_line
+from ..plan import Item, Plan
 from ..remote import RemoteError, SMALL_LIMIT
 from ..remote.replace import settle
 from ..rules import (CARBON_LOG, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
@@ -163,13 +164,6 @@ def check_truststore(data: bytes | None, label: str, password: str, wanted: dict
     return items, add, None
 
 
-@dataclass
-class KeystorePlan(Plan):
-    """A plan whose apply runs in this order: the new key (renew), the XML files, the trust stores."""
-
-    renew: bool = False
-
-
 def keytool(host: Host) -> str:
     """keytool of the node's JDK (java_home), else the one on the login PATH."""
     return posixpath.join(host.java_home, "bin", "keytool") if host.java_home else "keytool"
@@ -227,7 +221,7 @@ class CreateKeystore(XmlStep):
         cn = keystore_cn(inv, host)
         mine = check_keystore(ctx.remote.read(path, SMALL_LIMIT, "a keystore"), KEYSTORE, password, cn,
                               host.member_host, inv.certs.key_bits, datetime.now(timezone.utc))
-        plan = KeystorePlan()
+        plan = Plan()
         plan.items += mine.items
         if mine.shipped:
             plan.advisories += mine.items
@@ -244,50 +238,74 @@ class CreateKeystore(XmlStep):
         t_items, _, t_refuse = check_truststore(ctx.remote.read(tpath, SMALL_LIMIT, "a trust store"), TRUSTSTORE,
                                                 password, wanted)
         plan.items += t_items
-        if mine.renew:
-            plan.actions.append(Action(f"keytool -genkeypair -alias {KEY_ALIAS} -keysize {inv.certs.key_bits} "
-                                       f"-dname CN={cn} -ext {san(host, cn)} on {host.name}; add the new "
-                                       f"certificate to the trust stores of the nodes that have their own key",
-                                       lambda: None))  # done by apply, in its order
-        if t_items:
-            plan.actions.append(Action(f"rewrite {TRUSTSTORE}: trust every node's certificate, open with {SECRET}",
-                                       lambda: None))
-        plan.renew = mine.renew
+        if mine.renew:  # the key first (the files then name it), the trust stores last
+            plan.actions.append(NewKey(host.name, cn, san(host, cn), inv.certs.key_bits, inv.certs.days))
+        if t_items or mine.renew:
+            plan.actions.append(TrustNodes(TRUSTSTORE, renewed=mine.renew))
         plan.refusals += [r for r in (mine.refuse, t_refuse) if r][:1]
         return plan
 
-    def apply(self, ctx: StepContext, plan: KeystorePlan) -> None:
-        """The new key first (so a failure leaves every file as it was), then the files, then the trust stores
-        (a refusal of the plan stopped the run before this)."""
+    def apply(self, ctx: StepContext, plan: Plan) -> None:
+        """A plan made without KEYSTORE_PASSWORD (verify's: the key only) is refused before anything changes."""
+        check_password(ctx.secrets.require(SECRET))
+        super().apply(ctx, plan)
+
+
+
+@dataclass(frozen=True)
+class NewKey(Op):
+    """A new key and certificate made on the node by its own keytool (the password on stdin), settled over the
+    keystore with its old mode less others' access; the old keystore is backed up on the host first."""
+
+    early = True  # before the files: a failure leaves every file as it was
+    node: str
+    cn: str
+    san: str
+    key_bits: int
+    days: int
+
+    def describe(self) -> str:
+        return (f"keytool -genkeypair -alias {KEY_ALIAS} -keysize {self.key_bits} -dname CN={self.cn} -ext {self.san} "
+                f"on {self.node}; add the new certificate to the trust stores of the nodes that have their own key")
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
         password = ctx.secrets.require(SECRET)
         check_password(password)
-        host, inv = ctx.host, ctx.inv
-        path = ctx.home(KEYSTORE)
-        cert = None
-        if plan.renew:
-            ctx.remote.backup_on_host([path], sudo=True)
-            st = ctx.remote.known_stat(path)  # the old keystore's mode, less others' access (it holds a key)
-            mode = (st.mode & 0o7777 & ~SECRET_MODE_MASK) if st is not None else 0o600
-            script = genkey_script(host, path, keystore_cn(inv, host), inv.certs.key_bits, inv.certs.days, mode)
-            code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", stdin=(password + "\n").encode(),
-                                          sudo=True, check=False,
-                                          extra_time=(inv.certs.key_bits / 2048) ** 3 * 4 + 10)
-            if code != 0:
-                ctx.remote.forget_backup(path)  # the keystore is as it was: no backup run claims a change
-                last = (err.strip().splitlines() or ["no message"])[-1]
-                if code == 127 or "not found" in last:
-                    last = f"{keytool(host)} not found (install a Java runtime or set java_home for {host.name})"
-                raise StepError(f"keytool on {host.name} could not make the key: {last}")
-            new = ctx.remote.read(path, SMALL_LIMIT, "a keystore")
-            cert = own_cert(new, password, KEYSTORE)
-            remember(ctx, host, cert)
-        for fc in plan.files:
-            ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback)
-        if cert is None:
-            cert = node_cert(ctx, host)
-        wanted = {h.name: (cert if h.name == host.name else node_cert(ctx, h)) for h in inv.esb_nodes}
-        update_truststore(ctx, password, {n: c for n, c in wanted.items() if c is not None})
-        if plan.renew and cert is not None:
+        host, path = ctx.host, ctx.home(KEYSTORE)
+        ctx.remote.backup_on_host([path], sudo=True)
+        st = ctx.remote.known_stat(path)  # the old keystore's mode, less others' access (it holds a key)
+        mode = (st.mode & 0o7777 & ~SECRET_MODE_MASK) if st is not None else 0o600
+        script = genkey_script(host, path, self.cn, self.key_bits, self.days, mode)
+        code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", stdin=(password + "\n").encode(),
+                                      sudo=True, check=False, extra_time=(self.key_bits / 2048) ** 3 * 4 + 10)
+        if code != 0:
+            ctx.remote.forget_backup(path)  # the keystore is as it was: no backup run claims a change
+            last = last_line(err)
+            if code == 127 or "not found" in last:
+                last = f"{keytool(host)} not found (install a Java runtime or set java_home for {host.name})"
+            raise StepError(f"keytool on {host.name} could not make the key: {last}")
+        new = ctx.remote.read(path, SMALL_LIMIT, "a keystore")
+        remember(ctx, host, own_cert(new, password, KEYSTORE))
+
+
+@dataclass(frozen=True)
+class TrustNodes(Op):
+    """This node's trust store: every ESB node's certificate (rewritten here, written like any file); with a new
+    key (`renewed`), its certificate also goes to the nodes that already took their turn."""
+
+    truststore: str
+    renewed: bool = False
+
+    def describe(self) -> str:
+        return f"rewrite {self.truststore}: trust every node's certificate, open with {SECRET}"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        password = ctx.secrets.require(SECRET)
+        host = ctx.host
+        cert = node_cert(ctx, host)  # the new one when NewKey ran (remembered), else the node's own
+        wanted = {h.name: (cert if h.name == host.name else node_cert(ctx, h)) for h in ctx.inv.esb_nodes}
+        update_truststore(ctx, password, {n: c for n, c in wanted.items() if c is not None}, self.truststore)
+        if self.renewed and cert is not None:
             push(ctx, password, cert)
 
 
@@ -335,11 +353,11 @@ def node_cert(ctx: StepContext, host: Host) -> bytes | None:
     return cert
 
 
-def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes]) -> None:
+def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes], rel: str = TRUSTSTORE) -> None:
     """This node's trust store: every wanted certificate, opening with the password (written only when it differs)."""
-    tpath = ctx.home(TRUSTSTORE)
+    tpath = ctx.home(rel)
     data = ctx.remote.read(tpath, SMALL_LIMIT, "a trust store")
-    items, add, refuse = check_truststore(data, TRUSTSTORE, password, wanted)
+    items, add, refuse = check_truststore(data, rel, password, wanted)
     if refuse:
         raise StepError(f"{refuse}; the key and the files are done, the trust store is not")
     if items:

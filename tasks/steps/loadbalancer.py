@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..plan import Action, FileChange, Item, Plan
+from ..ops import Op, last_line
+from ..plan import FileChange, Item, Plan
 from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step, StepContext, StepError
 
@@ -105,11 +107,6 @@ def nginx_command(inv: Inventory, *args: str) -> str:
     return " ".join([shlex.quote(inv.lb.nginx), "-c", shlex.quote(inv.lb.nginx_conf), *args])
 
 
-def last_line(text: str) -> str:
-    lines = [l for l in (text or "").strip().splitlines() if l.strip()]
-    return lines[-1] if lines else "no message"
-
-
 def nginx_message(text: str) -> str:
     """nginx's own complaint: its [emerg] line(s), without the 'configuration file test failed' trailer."""
     lines = [l.strip() for l in (text or "").splitlines() if l.strip()]
@@ -151,10 +148,7 @@ class ConfigureLb(Step):
                                        None if old is None else f"{len(old)} bytes (differs)"))
                 plan.files.append(FileChange(path, old, wanted[name], mode=0o644 if old is None else None))
         if plan.files:
-            plan.actions.append(Action(nginx_command(inv, "-t") + "  (the previous files back if it fails)",
-                                       lambda: test_or_restore(ctx, plan)))
-            plan.actions.append(Action(nginx_command(inv, "-s", "reload") + "  (when nginx runs)",
-                                       lambda: reload(ctx, plan)))
+            plan.actions += [NginxTest(nginx_command(inv, "-t")), NginxReload(nginx_command(inv, "-s", "reload"))]
         if not ctx.checks.applies or plan.files:
             self._check_binary(ctx)
         return plan
@@ -172,30 +166,45 @@ class ConfigureLb(Step):
             raise StepError(f"[lb].nginx {nginx} is not found on {ctx.host.name} (install nginx, or set the path)")
 
 
-def test_or_restore(ctx: StepContext, plan: Plan) -> None:
+@dataclass(frozen=True)
+class NginxTest(Op):
     """`nginx -t` on the files just written; when it fails, the previous files go back (no backup run claims
     them) and the step fails with nginx's own message: the running nginx never sees the refused files."""
-    r = ctx.remote
-    code, out, err = r.run(nginx_command(ctx.inv, "-t"), sudo=True, check=False)
-    if code == 0:
-        return
-    for fc in plan.files:
-        if fc.old is None:
-            r.remove(fc.path, backup=False)
-        else:
-            r.write(fc.path, fc.old, backup=False)
-        r.forget_backup(fc.path)
-    raise StepError(f"nginx -t refused the new files; the previous ones are back and nginx was not reloaded: "
-                    f"{nginx_message(err or out)}")
 
+    command: str
 
-def reload(ctx: StepContext, plan: Plan | None = None) -> None:
-    """Reload nginx when it runs (its pid file names a live master); a stopped nginx is only noted."""
-    code, out, err = ctx.remote.run(nginx_command(ctx.inv, "-s", "reload"), sudo=True, check=False)
-    if code != 0:
-        msg = nginx_message(err or out)
-        if "nginx.pid" in msg or ".pid" in msg or "invalid PID" in msg or "No such process" in msg:
-            if plan is not None:
-                plan.notes.append(f"nginx is not running on {ctx.host.name}; the files take effect when it starts")
+    def describe(self) -> str:
+        return f"{self.command}  (the previous files back if it fails)"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        r = ctx.remote
+        code, out, err = r.run(self.command, sudo=True, check=False)
+        if code == 0:
             return
-        raise StepError(f"nginx -s reload failed on {ctx.host.name}: {msg}")
+        for fc in plan.files:
+            if fc.old is None:
+                r.remove(fc.path, backup=False)
+            else:
+                r.write(fc.path, fc.old, backup=False)
+            r.forget_backup(fc.path)
+        raise StepError(f"nginx -t refused the new files; the previous ones are back and nginx was not reloaded: "
+                        f"{nginx_message(err or out)}")
+
+
+@dataclass(frozen=True)
+class NginxReload(Op):
+    """Reload nginx when it runs (its pid file names a live master); a stopped nginx is only noted."""
+
+    command: str
+
+    def describe(self) -> str:
+        return f"{self.command}  (when nginx runs)"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        code, out, err = ctx.remote.run(self.command, sudo=True, check=False)
+        if code != 0:
+            msg = nginx_message(err or out)
+            if "nginx.pid" in msg or ".pid" in msg or "invalid PID" in msg or "No such process" in msg:
+                plan.notes.append(f"nginx is not running on {ctx.host.name}; the files take effect when it starts")
+                return
+            raise StepError(f"nginx -s reload failed on {ctx.host.name}: {msg}")

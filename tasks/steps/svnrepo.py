@@ -14,9 +14,11 @@ import posixpath
 import re
 import shlex
 import stat as statmod
+from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..plan import Action, FileChange, Item, Plan
+from ..ops import Chmod, Command, Op, apply_plan
+from ..plan import FileChange, Item, Plan
 from .base import Step, StepContext, StepError
 
 SERVE_KEYS = (("anon-access", "none"), ("auth-access", "write"), ("password-db", "passwd"))
@@ -124,7 +126,7 @@ def plan_config(ctx: StepContext, repo: str, user: str, password: str) -> Plan:
         plan.files.append(FileChange(pwfile, old, new, mode=PASSWD_MODE,
                                      secret_lines=(password, *ini_values(old, "users"))))
     elif mode is not None and mode != PASSWD_MODE:
-        plan.actions.append(Action(f"chmod {PASSWD_MODE:o} {pwfile}", lambda: ctx.remote.chmod(pwfile, PASSWD_MODE)))
+        plan.actions.append(Chmod(pwfile, PASSWD_MODE))
     return plan
 
 
@@ -220,20 +222,26 @@ class CreateSvnRepo(Step):
         items = [Item(repo, "repository", "present", None)]
         items += [Item(conf, f"[general] {k}", v, None) for k, v in SERVE_KEYS]
         items.append(Item(pwfile, f"[users] {user}", password, None, secret=True))
-
-        def create():
-            code, _, err = ctx.remote.run(f"svnadmin create {shlex.quote(repo)}", check=False)
-            if code != 0:
-                raise StepError(f"svnadmin create {repo} failed on {ctx.host.name}: "
-                                f"{(err.strip().splitlines() or ['no message'])[-1]}")
-
-        def configure():
-            Step.apply(self, ctx, plan_config(ctx, repo, user, password))
-
-        keys = ", ".join(f"{k} = {v}" for k, v in SERVE_KEYS)
         return Plan(items=items, actions=[
-            Action(f"svnadmin create {repo}", create),
-            Action(f"edit {conf} ({keys}) and {pwfile} ([users] {user}, mode 0600) over SFTP", configure)])
+            Command(("svnadmin", "create", repo), f"svnadmin create {repo} failed on {ctx.host.name}"),
+            ConfigureRepo(repo, user)])
+
+
+@dataclass(frozen=True)
+class ConfigureRepo(Op):
+    """svnserve.conf and passwd of the repository svnadmin just made, planned then (they exist only now) and
+    written over SFTP like any file (atomic, backed up)."""
+
+    repo: str
+    user: str
+
+    def describe(self) -> str:
+        keys = ", ".join(f"{k} = {v}" for k, v in SERVE_KEYS)
+        return (f"edit {self.repo}/conf/svnserve.conf ({keys}) and {self.repo}/conf/passwd "
+                f"([users] {self.user}, mode 0600) over SFTP")
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        apply_plan(ctx, plan_config(ctx, self.repo, self.user, ctx.secrets.require("SVN_PASSWORD")))
 
 
 __all__ = ["CreateSvnRepo", "set_ini_keys", "ini_values", "round_trip_items", "round_trip_script",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.plan import Action, FileChange, Item, Plan
+from tasks.ops import Command
+from tasks.plan import FileChange, Item, Plan
 from tasks.secrets import MASK, redact, register
 
 
@@ -40,7 +41,7 @@ def test_secrets_are_masked_in_diffs_registered_or_named_by_the_change():
 def test_a_plan_is_true_when_it_would_change_anything_and_its_diff_lists_commands():
     assert not Plan() and not Plan(notes=["skipped"])
     assert Plan(items=[Item("f", "x", "1", "2")])
-    p = Plan(actions=[Action("svnadmin create /var/svn/repo", lambda: None)])
+    p = Plan(actions=[Command(("svnadmin", "create", "/var/svn/repo"), "svnadmin create failed")])
     assert p and p.diff() == "# would run: svnadmin create /var/svn/repo\n"
     p.extend(Plan(files=[FileChange("/f", b"a\n", b"b\n")], notes=["n"]))
     assert p.diff().startswith("--- a/f\n") and p.notes == ["n"]

@@ -1,0 +1,134 @@
+"""Typed plan records (what patch does besides writing a file) and the one applier of every plan.
+
+A record is a frozen dataclass: its fields are all it knows, `describe()` (what dry-run prints after
+"# would run:") is computed from them, and `perform(ctx, plan)` does exactly that from the same fields, so what
+is shown and what runs cannot drift apart. No record holds a closure. The generic records (a folder, an upload,
+a removal, a chmod, a command) live here; a step's own records live in its module.
+
+`apply_plan` is the only code that applies a plan: the records marked `early` (a new key that the files then
+name), then the file changes (atomic, backed up unless the run restores backups), then the other records in
+order.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:  # the step context and plan are only passed through
+    from .plan import Plan
+    from .steps.base import StepContext
+
+
+@dataclass(frozen=True)
+class Op:
+    """A typed change of a plan: describe() from its fields, perform() from the same fields."""
+
+    #: performed before the plan's file changes (the files then refer to what it made)
+    early: ClassVar[bool] = False
+
+    def describe(self) -> str:  # pragma: no cover - every record says what it does
+        raise NotImplementedError
+
+    def perform(self, ctx: "StepContext", plan: "Plan") -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def apply_plan(ctx: "StepContext", plan: "Plan", backup: bool = True) -> None:
+    """Apply a plan: early records, then every file change (atomic; backed up unless `backup` is False: a
+    rollback writes old bytes back), then the other records, in order."""
+    for op in plan.actions:
+        if op.early:
+            op.perform(ctx, plan)
+    for fc in plan.files:
+        ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback, backup=backup)
+    for op in plan.actions:
+        if not op.early:
+            op.perform(ctx, plan)
+
+
+def last_line(text: str | None) -> str:
+    """The last non-blank line of a command's output (what a failure message quotes)."""
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+# ---------------------------------------------------------------- generic records
+
+@dataclass(frozen=True)
+class MakeDir(Op):
+    """A folder and its parents."""
+
+    path: str
+
+    def describe(self) -> str:
+        return f"mkdir -p {self.path}"
+
+    def perform(self, ctx, plan) -> None:
+        ctx.remote.mkdir_p(self.path)
+
+
+@dataclass(frozen=True, eq=False)
+class Upload(Op):
+    """A local file's bytes to `target` (a new file gets `mode`; an old one is backed up first)."""
+
+    source: str
+    target: str
+    data: bytes
+    sha256: str
+    mode: int | None = None
+
+    def describe(self) -> str:
+        return f"upload {self.source} -> {self.target} ({len(self.data)} bytes, sha256 {self.sha256})"
+
+    def perform(self, ctx, plan) -> None:
+        ctx.remote.write(self.target, self.data, mode=self.mode)
+
+
+@dataclass(frozen=True)
+class Remove(Op):
+    """A file removed (backed up first, unless a rollback removes what its run created)."""
+
+    path: str
+    backup: bool = True
+
+    def describe(self) -> str:
+        return f"remove {self.path}" + (" (backed up first)" if self.backup else "")
+
+    def perform(self, ctx, plan) -> None:
+        ctx.remote.remove(self.path, backup=self.backup)
+
+
+@dataclass(frozen=True)
+class Chmod(Op):
+    """A file's mode, nothing else (backed up, so rollback restores the old mode)."""
+
+    path: str
+    mode: int
+
+    def describe(self) -> str:
+        return f"chmod {self.mode:o} {self.path}"
+
+    def perform(self, ctx, plan) -> None:
+        ctx.remote.chmod(self.path, self.mode)
+
+
+@dataclass(frozen=True)
+class Command(Op):
+    """A command on the host; a non-zero exit fails the step with `failure` and the command's last error line."""
+
+    argv: tuple[str, ...]
+    failure: str
+    sudo: bool = False
+
+    def describe(self) -> str:
+        return " ".join(self.argv)
+
+    def perform(self, ctx, plan) -> None:
+        from .steps.base import StepError
+        code, _, err = ctx.remote.run(" ".join(shlex.quote(a) for a in self.argv), sudo=self.sudo, check=False)
+        if code != 0:
+            raise StepError(f"{self.failure}: {last_line(err)}")
+
+
+__all__ = ["Op", "apply_plan", "last_line", "MakeDir", "Upload", "Remove", "Chmod", "Command"]
