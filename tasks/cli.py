@@ -16,6 +16,7 @@ from fabric.executor import Executor
 from invoke import Exit, task
 
 from .config import ConfigError, Inventory, load_inventory
+from .mode import Mode
 from .diagram import check_output, diagram
 from .report import Reporter
 from .rollback import rollback
@@ -45,18 +46,18 @@ class TargetsExecutor(Executor):
         return super().expand_calls(calls, apply_hosts=False)
 
 
-def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> str:
+def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
     """patch, verify or dry-run from the two flags (both at once is an error, reported as JSON under --json)."""
     if verify and dry_run:
-        Reporter("patch", as_json).error("--verify and --dry-run exclude each other")
+        Reporter(Mode.PATCH, as_json).error("--verify and --dry-run exclude each other")
         raise Exit(code=1)
-    return "verify" if verify else "dry-run" if dry_run else "patch"
+    return Mode.VERIFY if verify else Mode.DRY_RUN if dry_run else Mode.PATCH
 
 
 Body = Callable[[Inventory, Session, Reporter], None]
 
 
-def run_task(mode: str, as_json: bool, body: Body, progress: bool = True) -> None:
+def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True) -> None:
     """Load hosts.toml and secrets, run body with one Session, print the report, exit 0/2/1.
 
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs."""
@@ -137,7 +138,7 @@ def verify_task(c, steps="", json=False, live=False):
         chosen, with_cluster = select_steps(steps)
         verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
-    run_task("verify", json, body, progress=False)
+    run_task(Mode.VERIFY, json, body, progress=False)
 
 
 @task(name="diagram", help={"output": "the picture to write, .svg or .png (default: cluster.svg beside hosts.toml)",
@@ -149,14 +150,14 @@ def diagram_task(c, output="", json=False):
         check_output(out)
         diagram(inv, targets(inv, list(inv.hosts.values())), session, reporter, out)
 
-    run_task("verify", json, body, progress=False)
+    run_task(Mode.VERIFY, json, body, progress=False)
 
 
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
                              "json": FLAG_HELP["json"]})
 def rollback_task(c, dry_run=False, json=False):
     """restore the files the last patch run changed on the targets (default: all), from its backups"""
-    run_task("dry-run" if dry_run else "rollback", json,
+    run_task(Mode.DRY_RUN if dry_run else Mode.ROLLBACK, json,
              lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep))
 
 

@@ -329,9 +329,8 @@ def _hosts(p: Path, data: dict, cluster: Cluster) -> dict[str, Host]:
         at = At(p, f"[hosts.{name}]", cluster=cluster)
         if not NAME_RE.match(name) or name == "all":
             raise at.err(f"host name {name!r} must be letters, digits, '.', '_' or '-' (and not 'all')")
-        if isinstance(tbl, dict):
-            tbl = {**tbl}
-        hosts[name] = build(Host, at, tbl, row={**defaults, **tbl} if isinstance(tbl, dict) else None, name=name)
+        row = {**defaults, **tbl} if isinstance(tbl, dict) else None  # a non-table is refused by build
+        hosts[name] = build(Host, at, tbl, row=row, name=name)
     _unique(p, [h for h in hosts.values() if h.is_esb], lambda h: (h.member_host, h.member_port), "member_port",
             lambda h, other: f"{h.member_port} on {h.member_host} is already used by {other}")
     _unique(p, [h for h in hosts.values() if h.is_esb], lambda h: (h.user, h.address, h.port, h.product_home),

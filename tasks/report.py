@@ -10,6 +10,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
+from .mode import Mode
 from .plan import Item
 from .secrets import redact
 from .table import details, status_table
@@ -43,11 +44,11 @@ class StepResult:
         return d
 
 
-def exit_code(results: list[StepResult], mode: str) -> int:
+def exit_code(results: list[StepResult], mode: Mode | str) -> int:
     """1 when anything failed, else 2 when verify found drift, else 0 (warnings never count)."""
     if any(r.status == "failed" for r in results):
         return 1
-    if mode == "verify" and any(r.status == "drift" for r in results):
+    if Mode(mode) is Mode.VERIFY and any(r.status == "drift" for r in results):
         return 2
     return 0
 
@@ -58,8 +59,8 @@ class Reporter:
     `table = (steps, hosts)` turns the text report into the verify table (host by step);
     `footer` lines follow the text summary; `extra` keys join the JSON document."""
 
-    def __init__(self, mode: str, as_json: bool, out=None, err=None, progress: bool = True):
-        self.mode = mode
+    def __init__(self, mode: Mode | str, as_json: bool, out=None, err=None, progress: bool = True):
+        self.mode = Mode(mode)
         self.as_json = as_json
         self.progress = progress
         self.out = out or sys.stdout
@@ -81,9 +82,9 @@ class Reporter:
 
     def _text(self, r: StepResult) -> str:
         label = r.status
-        if self.mode == "dry-run" and r.status == "changed":
+        if self.mode is Mode.DRY_RUN and r.status == "changed":
             label = "would change"
-        elif self.mode == "rollback" and r.status == "changed":
+        elif self.mode is Mode.ROLLBACK and r.status == "changed":
             label = "rolled back"
         head = f"[{r.host}] {r.step}: {label}"
         if r.items:
@@ -91,7 +92,7 @@ class Reporter:
         if r.message:
             head += f": {r.message}"
         lines = [redact(head)]
-        if r.status in ("drift", "changed") and (self.mode != "dry-run" or not r.diff):
+        if r.status in ("drift", "changed") and (self.mode is not Mode.DRY_RUN or not r.diff):
             lines += [f"    {i.line()}" for i in r.items]
         lines += [f"    note: {redact(n)}" for n in r.notes]
         lines += [f"    warning: {i.line()}" for i in r.warnings]
@@ -110,7 +111,7 @@ class Reporter:
     def error(self, message: str) -> None:
         """A fault before any host ran (bad hosts.toml, unknown target)."""
         if self.as_json:
-            self.out.write(json.dumps({"mode": self.mode, "error": redact(message), "hosts": {},
+            self.out.write(json.dumps({"mode": self.mode.value, "error": redact(message), "hosts": {},
                                        "exit": 1}, indent=2) + "\n")
         else:
             self.err.write(f"error: {redact(message)}\n")
@@ -122,7 +123,7 @@ class Reporter:
             hosts: dict = {}
             for r in sorted(self.results, key=lambda r: r.host):  # hosts by name, whatever order they finished in
                 hosts.setdefault(r.host, {})[r.step] = r.as_dict()
-            doc = {"mode": self.mode, "hosts": hosts, "summary": self.counts(), "exit": code, **self.extra}
+            doc = {"mode": self.mode.value, "hosts": hosts, "summary": self.counts(), "exit": code, **self.extra}
             if self.table:
                 doc["steps"] = self.table[0]
             self.out.write(json.dumps(doc, indent=2) + "\n")

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from .config import ConfigError, Host, Inventory
+from .mode import Mode
 from .report import Reporter, StepResult
 from .runner import Session, run_hosts
 from .runstate import inventory_digest, load_state, save_state, state_path
@@ -41,7 +42,7 @@ TASK = "setup-cluster"
 def preflight(work: list[tuple[Host, list[Step]]], session: Session) -> None:
     """Every precondition on this machine (secrets, local files) of every step the rollout will run, checked
     before any host is touched: one ConfigError listing them all."""
-    if session.mode not in ("patch", "dry-run"):
+    if session.mode not in (Mode.PATCH, Mode.DRY_RUN):
         return
     steps = [s for s in STEPS if any(s in mine for _, mine in work)]
     errors = []
@@ -165,7 +166,7 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
         return
     preflight([w for index, phase in enumerate(phases[start[0]:], start[0])
                for w in phase.work(inv, start[1] if index == start[0] else None)], session)
-    patch = session.mode == "patch"
+    patch = session.mode is Mode.PATCH
     for index, phase in enumerate(phases[start[0]:], start[0]):
         report_missing(phase.missing, reporter)
         work = phase.work(inv, start[1] if index == start[0] else None)

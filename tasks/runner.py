@@ -23,8 +23,6 @@ from .steps.base import Step, StepContext, StepError
 from .xmldoc import XmlError
 
 MODES = tuple(m.value for m in (Mode.PATCH, Mode.VERIFY, Mode.DRY_RUN))
-#: modes that write, and so take the per-host lock
-WRITE_MODES = tuple(m.value for m in Mode if m.writes)
 
 
 def new_run_id() -> str:
@@ -36,10 +34,10 @@ def new_run_id() -> str:
 class Session:
     """Every RemoteHost of one fab run; connections are opened lazily and reused by every step."""
 
-    def __init__(self, inv: Inventory, secrets: Secrets, mode: str, run_id: str | None = None):
+    def __init__(self, inv: Inventory, secrets: Secrets, mode: Mode | str, run_id: str | None = None):
         self.inv = inv
         self.secrets = secrets
-        self.mode = mode
+        self.mode = Mode(mode)
         self.run_id = run_id or new_run_id()
         self._remotes: dict[str, RemoteHost] = {}
         self._errors: dict[str, str] = {}
@@ -65,7 +63,7 @@ class Session:
                 self._remotes[host.name] = r
         try:
             r.connect()
-            if self.mode in WRITE_MODES and not r._locked:
+            if self.mode.writes and not r.locked:
                 r.lock(self.inv.run.lock_wait)
         except RemoteError as e:
             with self._lock:
@@ -83,7 +81,7 @@ class Session:
         with self._lock:
             turn = self._machines.setdefault(host.machine, threading.Lock())
         with turn:
-            if self.mode in WRITE_MODES and self.inv.machine_mates(host) and host.machine not in self._machine_held:
+            if self.mode.writes and self.inv.machine_mates(host) and host.machine not in self._machine_held:
                 remote.lock_machine(self.inv.run.lock_wait)
                 self._machine_held.add(host.machine)
             yield
@@ -92,7 +90,7 @@ class Session:
     def serial(self, step: Step):
         """Around a serial step in a writing run: one target at a time (it writes other nodes' files too, and
         each turn sees the earlier turns' writes)."""
-        if self.mode not in WRITE_MODES:
+        if not self.mode.writes:
             yield
             return
         with self._lock:
@@ -136,7 +134,7 @@ def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) 
 
 
 def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool) -> StepResult:
-    mode = Mode(session.mode)
+    mode = session.mode
     ctx = StepContext(host, session.inv, session.secrets, remote, mode.checks, session.remote, session.memo)
     plan: Plan = step.plan(ctx)
     if advise:
@@ -146,9 +144,9 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     plan.notes += [f"patch would refuse: {r}" for r in plan.refusals]
     if not plan:
         return StepResult(host.name, step.name, "ok", notes=plan.notes)
-    if mode == "verify":
+    if mode is Mode.VERIFY:
         return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes)
-    if mode == "dry-run":
+    if mode is Mode.DRY_RUN:
         return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes)
     step.apply(ctx, plan)
     return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes)

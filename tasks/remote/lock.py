@@ -48,7 +48,8 @@ class Lock:
         self._take(self.machine_lock_path, wait, "the machine lock")
 
     @property
-    def _locked(self) -> bool:
+    def locked(self) -> bool:
+        """True once this run holds the node's lock."""
         return self.lock_path in self._held_locks
 
     def _take(self, path: str, wait: float, what: str) -> None:

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from tasks.mode import Checks, Mode
-from tasks.runner import MODES, WRITE_MODES
+from tasks.runner import MODES, Session
 
 STEPS_DIR = Path(__file__).resolve().parents[2] / "tasks" / "steps"
 
@@ -15,7 +15,15 @@ def test_what_each_mode_asks_of_a_plan():
     assert Mode.DRY_RUN.checks == Checks(probes=False, renders=True, applies=False)
     assert Mode.PATCH.checks == Checks(probes=False, renders=True, applies=True)
     assert Mode("patch") is Mode.PATCH and Mode.PATCH == "patch"  # what the command line passes
-    assert MODES == ("patch", "verify", "dry-run") and WRITE_MODES == ("patch", "rollback")
+    assert MODES == ("patch", "verify", "dry-run")
+    assert [m.value for m in Mode if m.writes] == ["patch", "rollback"]  # the modes that take the per-host lock
+
+
+def test_a_session_holds_a_mode_not_a_string():
+    from tests.unit.helpers import inventory
+    from tasks.secrets import Secrets
+    s = Session(inventory(), Secrets({}), "dry-run")
+    assert s.mode is Mode.DRY_RUN and not s.mode.writes
 
 
 def test_no_step_reads_the_mode():
