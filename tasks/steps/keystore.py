@@ -251,7 +251,6 @@ class CreateKeystore(XmlStep):
         super().apply(ctx, plan)
 
 
-
 @dataclass(frozen=True)
 class NewKey(Op):
     """A new key and certificate made on the node by its own keytool (the password on stdin), settled over the
