@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .schema import (DNS_RE, IDENT_RE, NAME_RE, REQUIRED, SAFE_PATH_RE, At, ConfigError, between, build,
+from .schema import (DNS_RE, NAME_RE, REQUIRED, SAFE_PATH_RE, At, ConfigError, between, build,
                      check_table, host_name, identifier, is_ip, key, matches, one_of, port, relative_remote_path,
                      remote_path, toml_keys)
 
@@ -382,9 +382,6 @@ def _hosts_map(p: Path, table, hosts: dict[str, Host]) -> dict[str, str]:
     return dict(table)
 
 
-_is_ip = is_ip  # the name other modules import
-
-
 __all__ = ["ConfigError", "Inventory", "Host", "Cluster", "Database", "Svn", "Certs", "Artifacts", "Lb", "Security",
-           "Run", "DECLARED", "TOP_LEVEL", "load_inventory", "parse_inventory", "IDENT_RE", "ROLES", "ESB_ROLES",
+           "Run", "DECLARED", "TOP_LEVEL", "load_inventory", "parse_inventory", "ROLES", "ESB_ROLES",
            "GROUP_OF_ROLE"]

@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import zipdir
-from .config import _is_ip
+from .schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
 from .plan import Item

@@ -16,7 +16,7 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import ER
 
-from .config import IDENT_RE
+from .schema import IDENT_RE
 from .remote import RemoteError, RemoteHost
 from .secrets import redact
 from .sqlscript import Statement

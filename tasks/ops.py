@@ -53,6 +53,15 @@ def last_line(text: str | None) -> str:
     return lines[-1] if lines else "no message"
 
 
+def run_or_fail(ctx: "StepContext", command: str, failure: str, sudo: bool = True, extra_time: float = 0.0) -> None:
+    """Run a command on the host (sudo where configured); a non-zero exit fails the step with `failure` and the
+    command's last error line."""
+    from .steps.base import StepError
+    code, _, err = ctx.remote.run(command, sudo=sudo, check=False, extra_time=extra_time)
+    if code != 0:
+        raise StepError(f"{failure}: {last_line(err)}")
+
+
 # ---------------------------------------------------------------- generic records
 
 @dataclass(frozen=True)
@@ -125,10 +134,7 @@ class Command(Op):
         return " ".join(self.argv)
 
     def perform(self, ctx, plan) -> None:
-        from .steps.base import StepError
-        code, _, err = ctx.remote.run(" ".join(shlex.quote(a) for a in self.argv), sudo=self.sudo, check=False)
-        if code != 0:
-            raise StepError(f"{self.failure}: {last_line(err)}")
+        run_or_fail(ctx, " ".join(shlex.quote(a) for a in self.argv), self.failure, sudo=self.sudo)
 
 
-__all__ = ["Op", "apply_plan", "last_line", "MakeDir", "Upload", "Remove", "Chmod", "Command"]
+__all__ = ["Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "Upload", "Remove", "Chmod", "Command"]

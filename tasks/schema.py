@@ -9,6 +9,7 @@ literal defaults (they hold by construction).
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import types
@@ -68,8 +69,10 @@ def key(default=REQUIRED, check: Check | None = None, doc: str = "", *, derive: 
                                             "required_for": required_for, "in_defaults": in_defaults, "toml": toml})
 
 
+@functools.lru_cache(maxsize=None)
 def toml_keys(cls, defaults: bool = False) -> dict[str, type]:
-    """name -> TOML type (str, int, bool, list) of a section's keys (defaults: those [defaults] may set)."""
+    """name -> TOML type (str, int, bool, list) of a section's keys (defaults: those [defaults] may set); worked
+    out once per section (every host entry asks)."""
     hints = typing.get_type_hints(cls)
     out = {}
     for f in fields(cls):

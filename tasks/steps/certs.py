@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 from cryptography.x509.oid import NameOID
 
 from ..config import Host, Inventory
-from ..ops import Op, last_line
+from ..ops import Op, run_or_fail
 from ..plan import Item, Plan
 from ..remote import SMALL_LIMIT
 from ..remote.replace import settle
@@ -255,13 +255,6 @@ class TightenKeys(Op):
     def perform(self, ctx: StepContext, plan: Plan) -> None:
         ctx.remote.backup_on_host(list(self.keys), sudo=True)
         run_or_fail(ctx, self.describe(), f"cannot set mode 0600 on the keys on {ctx.host.name}")
-
-
-def run_or_fail(ctx: StepContext, cmd: str, failure: str, extra_time: float = 0.0) -> None:
-    """Run a command on the host (sudo where configured); a StepError of `failure` and its last error line."""
-    code, _, err = ctx.remote.run(cmd, sudo=True, check=False, extra_time=extra_time)
-    if code != 0:
-        raise StepError(f"{failure}: {last_line(err)}")
 
 
 class CreateCerts(Step):

@@ -391,9 +391,11 @@ class Sql(ops.Op):
             if have & {t.lower() for t in op.script.tables}:
                 raise StepError(f"{op.db} gained tables since the plan; {op.script.label} not loaded")
             run_script(conn, op.db, list(op.script.statements), op.script.label)
-        elif op.kind in ("create-user", "alter-user"):
-            what, verb = ("CREATE USER", "CREATE USER IF NOT EXISTS") if op.kind == "create-user" \
-                else ("ALTER USER", "ALTER USER")
-            execute(conn, f"{verb} %s@%s IDENTIFIED BY %s", (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")), what)
+        elif op.kind == "create-user":
+            execute(conn, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
+                    (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")), "CREATE USER")
+        elif op.kind == "alter-user":
+            execute(conn, "ALTER USER %s@%s IDENTIFIED BY %s", (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")),
+                    "ALTER USER")
         elif op.kind == "grant":
             execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)

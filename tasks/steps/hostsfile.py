@@ -24,7 +24,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
-from ..config import Host, Inventory, _is_ip
+from ..config import Host, Inventory
+from ..schema import is_ip as _is_ip
 from ..plan import FileChange, Item, Plan
 from ..remote import SMALL_LIMIT
 from .base import Step, StepContext, StepError
