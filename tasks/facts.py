@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from .config import Host
 from .secrets import register
-from .rules import AXIS2, CARBON, MASTER, REGISTRY
-from .steps.base import StepContext
+from .rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
+from .steps.base import StepContext, vault_alias
 from .xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home
@@ -30,6 +30,7 @@ class Datasource:
     username: str | None
     driver: str | None = None
     password: str | None = field(default=None, repr=False)  # a secret: registered for masking when read
+    password_alias: str | None = None  # the Secure Vault alias the password is read from (Carbon resolves it)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class NodeFacts:
     depsync_enabled: str | None = None
     svn_user: str | None = None
     svn_password: str | None = field(default=None, repr=False)  # a secret: registered for masking when read
+    svn_password_alias: str | None = None  # its Secure Vault alias, where it has one
     read_only: str | None = None     # registry remoteInstance readOnly
     cache_id: str | None = None
     remote_db_config: str | None = None  # remoteInstance dbConfig (a dbConfig name)
@@ -69,11 +71,16 @@ def _text(doc: XmlDoc, path: str, parent=None) -> str | None:
     return None if el is None else (el.text or "").strip()
 
 
-def _secret(value: str | None) -> str | None:
-    """A password read from a node's file: masked in every output from now on."""
-    if value:
+def _secret(doc: XmlDoc, path: str, parent=None) -> tuple[str | None, str | None]:
+    """(a password read from a node's file, its Secure Vault alias). A real value is masked in every output from
+    now on; a vault placeholder or a password WSO2 ships in every download is a word, not a secret."""
+    el = doc.find(path, parent)
+    if el is None:
+        return None, None
+    value, alias = (el.text or "").strip(), vault_alias(el)
+    if value and not alias and value not in SHIPPED_PASSWORDS:
         register(value)
-    return value
+    return (None if alias else value), alias
 
 
 def parse_axis2(facts: NodeFacts, doc: XmlDoc) -> None:
@@ -100,7 +107,7 @@ def parse_carbon(facts: NodeFacts, doc: XmlDoc) -> None:
         facts.svn_url = _text(doc, "SvnUrl", ds)
         facts.depsync_enabled = _text(doc, "Enabled", ds)
         facts.svn_user = _text(doc, "SvnUser", ds)
-        facts.svn_password = _secret(_text(doc, "SvnPassword", ds))
+        facts.svn_password, facts.svn_password_alias = _secret(doc, "SvnPassword", ds)
 
 
 def parse_registry(facts: NodeFacts, doc: XmlDoc) -> None:
@@ -126,7 +133,7 @@ def parse_datasources(facts: NodeFacts, doc: XmlDoc) -> None:
             _text(doc, "name", ds), _text(doc, "jndiConfig/name", ds),
             _text(doc, "definition/configuration/url", ds), _text(doc, "definition/configuration/username", ds),
             _text(doc, "definition/configuration/driverClassName", ds),
-            _secret(_text(doc, "definition/configuration/password", ds))))
+            *_secret(doc, "definition/configuration/password", ds)))
 
 
 PARSERS = {AXIS2: parse_axis2, CARBON: parse_carbon, REGISTRY: parse_registry, MASTER: parse_datasources}

@@ -41,7 +41,9 @@ from .remote import RemoteError, RemoteHost
 from .report import StepResult
 from .secrets import redact
 from .steps.base import StepContext, StepError
+from .rules import CIPHER_TEXT
 from .steps.jars import DROPINS, LIB, jar_family
+from .steps.vault import resolved_values
 
 LIVE = "live"
 CHECKS = ("db", "driver", "svn", "java", "members", "lb")
@@ -301,6 +303,23 @@ class Live:
         self.timeout = min(ctx.host.connect_timeout, ctx.inv.run.op_timeout)
         self._listed: dict[str, list[str]] = {}
         self._listed_guard = threading.Lock()
+        self._vault: dict[str, str] | None = None
+        self._vault_guard = threading.Lock()
+
+    def password(self, value: str | None, alias: str | None) -> str:
+        """The password Carbon would use: the file's value, or the Secure Vault value behind its alias (never
+        the placeholder `password` the element holds). A StepError when the alias does not resolve."""
+        if not alias:
+            return value or ""
+        with self._vault_guard:
+            if self._vault is None:
+                aliases = [d.password_alias for d in self.f.datasources if d.password_alias]
+                aliases += [self.f.svn_password_alias] if self.f.svn_password_alias else []
+                self._vault = resolved_values(self.ctx, aliases)
+        if alias not in self._vault:
+            raise StepError(f"Secure Vault alias {alias}: no value in {CIPHER_TEXT} that decrypts with the "
+                            f"node's key (Carbon would not resolve it)")
+        return self._vault[alias]
 
     def listing(self, rel: str) -> list[str]:
         """A folder of the product home, listed once for every check that needs it (driver and svn both look
@@ -353,7 +372,10 @@ class Live:
                 return
         route = Route((ip,), port, via=self.ctx.remote, timeout=self.timeout, op_timeout=self.ctx.inv.run.op_timeout)
         try:
-            conn = route.connect(ds.username or "", ds.password or "")
+            conn = route.connect(ds.username or "", self.password(ds.password, ds.password_alias))
+        except StepError as e:
+            self.drift("db", what, "a password Carbon can resolve", str(e))
+            return
         except DbError as e:
             self.drift("db", what, "a login from this node", f"{ip}:{port}: {e}")
             return
@@ -401,8 +423,12 @@ class Live:
                        "for type svn)")
         if not any(jar_family(n).startswith("trilead") for n in lib if n.endswith(".jar")):
             self.drift("svn", f"{LIB}/trilead-ssh2*.jar", "the trilead jar", "absent")
-        why = svn_login(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", self.f.svn_password or "",
-                        self.timeout)
+        try:
+            password = self.password(self.f.svn_password, self.f.svn_password_alias)
+        except StepError as e:
+            self.drift("svn", f"SvnPassword of {self.f.svn_user}", "a password Carbon can resolve", str(e))
+            return
+        why = svn_login(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
         if why:
             self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
 

@@ -24,6 +24,7 @@ from .plan import FileChange, Item, Plan
 from .remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
 from .remote.common import is_private
 from .remote.replace import replace
+from .runkey import signed
 from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
@@ -85,6 +86,77 @@ def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
                         f"backups; refused, nothing restored")
     if rec.get("mode") is not None and (not isinstance(rec["mode"], int) or not 0 <= rec["mode"] <= 0o7777):
         raise StepError(f"the manifest of {where} gives {path} the mode {rec['mode']!r}; refused, nothing restored")
+    real = rec.get("real")
+    if real is not None and (not isinstance(real, str) or not real.startswith("/")
+                             or posixpath.normpath(real) != real or "\0" in real):
+        raise StepError(f"the manifest of {where} says {path} led to {real!r}, not a plain absolute path; "
+                        f"refused, nothing restored")
+
+
+class Reach:
+    """What the paths of one manifest really reach on the node, checked before anything is written or deleted
+    through them: a node's folders and links are untrusted input. `trusted`: the manifest carries this control
+    machine's signature, so what it recorded at write time (a link the operator made, the owner, a setuid bit)
+    may be honoured; an unsigned one gets only what can be checked on the node."""
+
+    def __init__(self, remote: RemoteHost, host: Host, inv: Inventory, run: str, trusted: bool):
+        self.remote, self.host, self.run, self.trusted = remote, host, run, trusted
+        self.roots = []
+        for r in managed_roots(host, inv):  # the root itself may be the operator's link (a linked hosts file)
+            self.roots += [remote.realpath(r), self._where(r)]
+        self.backups = f"{remote.realpath(remote.backups_root)}/{run}/files"
+
+    def _refuse(self, what: str) -> StepError:
+        return StepError(f"run {self.run} on {self.host.name}: {what}; refused, nothing restored")
+
+    def _managed(self, real: str) -> bool:
+        return any(within(real, r) for r in self.roots)
+
+    def _where(self, path: str) -> str:
+        """Where the folder entry at path really is: its folder resolved, the name itself as it stands."""
+        return posixpath.join(self.remote.realpath(posixpath.dirname(path)), posixpath.basename(path))
+
+    def entry(self, path: str) -> None:
+        """The folder entry at path (what a removal unlinks) lies inside a managed root, links on the way
+        resolved."""
+        where = self._where(path)
+        if not self._managed(where):
+            raise self._refuse(f"{path} lies in {posixpath.dirname(where)} through a symbolic link, outside what "
+                               f"the project manages there ({', '.join(self.roots)})")
+
+    def target(self, path: str, rec: dict) -> str:
+        """The file a restore of path writes: inside a managed root, or the file a link the operator made led
+        to when this machine's run wrote through it (recorded and signed)."""
+        self.entry(path)
+        real = self.remote.realpath(path)
+        if self._managed(real) or (self.trusted and rec.get("real") == real):
+            return real
+        why = "not as this machine recorded it" if rec.get("real") else "not recorded by the run that wrote it"
+        raise self._refuse(f"{path} leads to {real} through a symbolic link ({why}), outside what the project "
+                           f"manages there")
+
+    def backup(self, name: str) -> str:
+        """The backup copy: a plain file in the run's own files folder, no link anywhere on the way (a linked
+        backup would copy out, or show in a diff, a file the node chose)."""
+        path = f"{self.remote.backups_root}/{self.run}/files/{name}"
+        st = self.remote.lstat(path)
+        if st is None:
+            raise self._refuse(f"the backup {name} is missing")
+        if not st.is_file or self.remote.realpath(path) != f"{self.backups}/{name}":
+            raise self._refuse(f"the backup {name} is not a plain file of the run's backups (a link or a "
+                               f"special file)")
+        return path
+
+    def mode(self, path: str, mode: int | None) -> int | None:
+        """A setuid, setgid or sticky bit only from a manifest this machine signed."""
+        if mode is not None and mode & 0o7000 and not self.trusted:
+            raise self._refuse(f"an unsigned manifest gives {path} the mode {mode:o}")
+        return mode
+
+    def owner(self, rec: dict) -> tuple[int, int] | None:
+        """The recorded owner only from a manifest this machine signed; else the target keeps its own."""
+        owner = rec.get("owner")
+        return tuple(owner) if self.trusted and _is_owner(owner) else None
 
 
 def run_marked(remote: RemoteHost, run_id: str) -> bool:
@@ -147,40 +219,48 @@ class Rollback(Step):
             raise StepError(f"the manifest of run {run} on {ctx.host.name} lists no files; nothing restored")
         for rec in files:  # every entry checked before any is planned: a refusal restores nothing
             check_entry(rec, ctx.host, ctx.inv, run)
+        manifest_st = remote.lstat(f"{remote.backups_root}/{run}/manifest.json")
+        if manifest_st is None or not manifest_st.is_file:
+            raise StepError(f"run {run} on {ctx.host.name}: its manifest is not a plain file (a link?); "
+                            f"refused, nothing restored")
+        reach = Reach(remote, ctx.host, ctx.inv, run, signed(manifest))
         for rec in files:
-            self._plan_file(remote, rec, plan)
+            self._plan_file(remote, rec, plan, reach)
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
         plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{run}/{MARK}", remote.run_id))
         plan.notes.append(f"run {run}: {len(plan.items)} file(s) to put back")
         return plan
 
-    def _plan_file(self, remote: RemoteHost, rec: dict, plan: Plan) -> None:
-        """One manifest entry: remove a file the run created, or restore the backed-up bytes and mode."""
-        path, run, mode = rec["path"], self.run_id, rec.get("mode")
-        st = remote.stat(path)
-        cur_mode = None if st is None else st.mode & 0o7777
+    def _plan_file(self, remote: RemoteHost, rec: dict, plan: Plan, reach: Reach) -> None:
+        """One manifest entry: remove a file the run created, or restore the backed-up bytes and mode; what the
+        path and the backup really reach on the node is checked first."""
+        path, run = rec["path"], self.run_id
+        mode = reach.mode(path, rec.get("mode"))
         if not rec.get("existed"):
-            if st is not None:
-                plan.items.append(Item(path, f"file (created by run {run})", None, f"{st.size} bytes"))
-                plan.actions.append(Remove(path, backup=False))
+            st = remote.lstat(path)
+            if st is None:
+                return
+            reach.entry(path)
+            plan.items.append(Item(path, f"file (created by run {run})", None, f"{st.size} bytes"))
+            plan.actions.append(Remove(path, backup=False))
             return
-        backup = f"{remote.backups_root}/{run}/files/{rec['backup']}"
+        target = reach.target(path, rec)
+        backup = reach.backup(rec["backup"])
+        st = remote.stat(target)
+        cur_mode = None if st is None else st.mode & 0o7777
         private = rec["private"] if isinstance(rec.get("private"), bool) else is_private(path, mode)  # older runs
         if private:
-            if remote.stat(backup) is None:
-                raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
-            same = st is not None and remote.run(f"cmp -s {shlex.quote(backup)} {shlex.quote(path)}",
+            same = st is not None and remote.run(f"cmp -s {shlex.quote(backup)} {shlex.quote(target)}",
                                                  sudo=True, check=False)[0] == 0
             if same and cur_mode == mode:
                 return
             plan.items.append(Item(path, f"content (as before run {run}; private, not shown)",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
-            target = remote.resolve_link(path)  # a link stays a link: the file it leads to is restored
-            owner = rec.get("owner") if _is_owner(rec.get("owner")) else None
-            plan.actions.append(RestoreOnHost(path, backup, target, mode, tuple(owner) if owner else None))
+            # a link stays a link: the file it leads to (checked above) is restored
+            plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec)))
             return
-        old = remote.read(backup, SCRIPT_LIMIT, "a backup")
+        old = remote.read(backup, SCRIPT_LIMIT, "a backup", cache=False)
         if old is None:
             raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
         current = remote.read(path, SCRIPT_LIMIT, "a file to restore") if st is not None else None

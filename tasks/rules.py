@@ -67,6 +67,9 @@ SECRET_CONF = "repository/conf/security/secret-conf.properties"
 KEY_ALIAS = "wso2carbon"
 #: the password the shipped keystore and trust store open with
 SHIPPED_STORE_PASSWORD = "wso2carbon"
+#: the passwords WSO2 ships in its configuration files, the same in every download (public words, not secrets:
+#: masking them would mask `set-admin-password` and the shipped user `wso2carbon` in every line)
+SHIPPED_PASSWORDS = frozenset({"wso2carbon", "admin", "password"})
 #: SHA-256 of the certificate of the private key every 4.9.0 and 5.0.0 download ships (CN=localhost, 1024 bits)
 SHIPPED_KEY_FINGERPRINTS = frozenset({"1d729fb8c468ead820a2a0be4adb8fbabed9ab1ba126c9d21466c5706e8e4d30"})
 

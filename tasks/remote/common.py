@@ -79,6 +79,10 @@ class FileStat:
     def is_file(self) -> bool:
         return statmod.S_ISREG(self.mode)
 
+    @property
+    def is_link(self) -> bool:
+        return statmod.S_ISLNK(self.mode)
+
 
 @dataclass
 class WriteRecord:
@@ -90,6 +94,7 @@ class WriteRecord:
     mode: int | None
     private: bool = False  # restore on the host, never over SFTP, never in a diff (a key; a 0600 file)
     owner: list[int] | None = None  # [uid, gid] before the run
+    real: str | None = None  # path was a symbolic link (the operator's) to this file when the run wrote it
 
 
 def is_private(path: str, mode: int | None) -> bool:

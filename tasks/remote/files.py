@@ -6,6 +6,7 @@ import errno
 import hashlib
 import posixpath
 import secrets as pysecrets
+import shlex
 import stat as statmod
 
 from ..secrets import redact
@@ -21,12 +22,12 @@ class Files:
     """Reads and atomic writes over the host's SFTP session."""
 
     # ------------------------------------------------------------ reads
-    def stat(self, path: str) -> FileStat | None:
-        """Stat a remote path (following links); None when it does not exist."""
+    def stat(self, path: str, follow: bool = True) -> FileStat | None:
+        """Stat a remote path (following links, unless follow=False); None when it does not exist."""
         with self._io, self.deadline(f"checking {path}"):
             self.counters.sftp_ops += 1
             try:
-                a = self.sftp.stat(path)
+                a = self.sftp.stat(path) if follow else self.sftp.lstat(path)
             except FileNotFoundError:
                 return None
             except PermissionError:
@@ -208,7 +209,7 @@ class Files:
                     self._fast_write(path, target, data, mode, st, original):
                 return
             if backup:
-                self._backup(path, original, st)
+                self._backup(path, original, st, real=target)
             try:
                 self._replace(target, data, mode, st, in_place_fallback)
                 self._changed(path, target)
@@ -236,7 +237,7 @@ class Files:
         name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
         saved = f"{self.backup_dir}/files/{name}"
         mtmp = f"{self.backup_dir}/.manifest{TMP_MARK}{pysecrets.token_hex(4)}"
-        record = self._entry(path, name, st)
+        record = self._entry(path, name, st, real=target)
         manifest = self._manifest_bytes(self.written + [record])
         self.counters.sftp_ops += 3
         try:
@@ -338,6 +339,36 @@ class Files:
             raise RemoteError(f"{path}: a symbolic link to a file that does not exist "
                               f"({self._readlink(path)}); refused, fix or remove the link")
         return real, st
+
+    def realpath(self, path: str) -> str:
+        """What path really reaches on the node: every symbolic link on the way followed (the final one too), by
+        the node's own resolver; for a path that does not exist, its nearest existing folder resolved and the rest
+        appended (names that do not exist are no links). A node's links are untrusted: check this, not the path
+        string, before writing or deleting through it."""
+        with self._io, self.deadline(f"resolving {path}"):
+            rest: list[str] = []
+            p = path
+            while True:
+                self.counters.sftp_ops += 1
+                try:
+                    real = self.sftp.normalize(p)
+                    return posixpath.join(real, *reversed(rest)) if rest else real
+                except FileNotFoundError:
+                    if p in ("/", ""):
+                        return path
+                    rest.append(posixpath.basename(p))
+                    p = posixpath.dirname(p)
+                except PermissionError:
+                    if not self.can_sudo:
+                        raise RemoteError(f"{path}: permission denied while resolving it") from None
+                    out = self._sudo(path, f"realpath -m -- {shlex.quote(path)}", "resolve")
+                    return out.strip()
+                except _IO_ERRORS as e:
+                    raise RemoteError(f"{path}: cannot resolve: {self._cause(e, path)}") from None
+
+    def lstat(self, path: str) -> FileStat | None:
+        """Stat a remote path without following a final link; None when it does not exist."""
+        return self.stat(path, follow=False)
 
     def _readlink(self, path: str) -> str:
         try:

@@ -9,6 +9,7 @@ import shlex
 import stat as statmod
 import time
 
+from ..runkey import sign
 from .common import TMP_MARK, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private, node_state_dir
 
 
@@ -30,7 +31,7 @@ class Journal:
     def backup_dir(self) -> str:
         return f"{self.backups_root}/{self.run_id}"
 
-    def _backup(self, path: str, original: bytes | None, st: FileStat | None) -> None:
+    def _backup(self, path: str, original: bytes | None, st: FileStat | None, real: str | None = None) -> None:
         if path in self._backed_up:
             return
         name = None
@@ -38,7 +39,7 @@ class Journal:
             self.mkdir_p(f"{self.backup_dir}/files", 0o700)
             name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
             self._put_state(f"{self.backup_dir}/files/{name}", original, fresh=True)
-        self._record(path, name, st)
+        self._record(path, name, st, real=real)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
         """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run."""
@@ -56,24 +57,29 @@ class Journal:
             for (path, st), name in zip(todo, names):
                 self._record(path, name, st, on_host=True)
 
-    def _entry(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False) -> WriteRecord:
-        """What rollback needs of one backup (or of a file that did not exist): the mode, the owner, and whether
-        the copy is private (made on the host, or of a file only its owner may read)."""
+    def _entry(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False,
+               real: str | None = None) -> WriteRecord:
+        """What rollback needs of one backup (or of a file that did not exist): the mode, the owner, whether
+        the copy is private (made on the host, or of a file only its owner may read), and where a link the
+        operator made at path led when the run wrote through it."""
         mode = statmod.S_IMODE(st.mode) if st else None
         private = on_host or is_private(path, mode)
         return WriteRecord(path, name, name is not None, mode, private if name else False,
-                           [st.uid, st.gid] if st else None)
+                           [st.uid, st.gid] if st else None, real if real and real != path else None)
 
-    def _record(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False) -> None:
+    def _record(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False,
+                real: str | None = None) -> None:
         """Note a backup (or that the file did not exist) in this run's manifest."""
         self._backed_up[path] = name
-        self.written.append(self._entry(path, name, st, on_host))
+        self.written.append(self._entry(path, name, st, on_host, real))
         self._write_manifest()
 
     def _manifest_bytes(self, records: list[WriteRecord]) -> bytes:
+        """The manifest, signed with the control machine's run key (rollback tells it from a forged one)."""
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
-                    "files": [w.__dict__ for w in records]}
-        return json.dumps(manifest, indent=1).encode()
+                    "files": [{k: v for k, v in w.__dict__.items() if v is not None or k != "real"}
+                              for w in records]}
+        return json.dumps(sign(manifest), indent=1).encode()
 
     def _write_manifest(self) -> None:
         self.mkdir_p(self.backup_dir, 0o700)

@@ -190,3 +190,35 @@ def test_a_jdk_reporting_17(live, release):
     code, doc = run_live(lab)
     assert code == 2
     assert_only(doc, "esb-w2", "java", "17.0.15", "JDK 1.7 or 1.8")
+
+
+def test_with_secure_vault_on_the_live_checks_log_in_with_what_carbon_resolves(live):
+    """The demo's configuration: every password is a svns:secretAlias with the placeholder `password`; the live
+    checks decrypt cipher-text.properties with the node's key (as Carbon does at its start) and log in with that,
+    so the cluster passes; a value encrypted for another key on one node is drift naming the alias."""
+    lab = live
+    from tests.acceptance.test_hardening import ADMIN_PW, KS_PW
+    from tests.acceptance.cluster import DB_PW, SVN_PW
+    import shutil
+    os.symlink(shutil.which("keytool"), lab.dir / "jdk8" / "bin" / "keytool")  # the stand-in JDK's keytool: Java's
+    lab.write_toml(lab.hosts_toml.read_text() + "\n[security]\nkeystore = true\nvault = true\n")
+    lab.write_env(MYSQL_ADMIN_PASSWORD=lab.mariadb.root_password, WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW,
+                  KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD=ADMIN_PW)
+    for task in ("setup-manager", "setup-worker"):
+        r = lab.fab(task)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert b'svns:secretAlias="Datasources.REGISTRY_DB.Configuration.Password"' in \
+        lab.hosts["esb-w1"].conf("datasources/master-datasources.xml").read_bytes()
+    code, doc = run_live(lab)
+    assert code == 0, json.dumps(doc, indent=1)
+    for s in (KS_PW, DB_PW, SVN_PW):
+        assert s not in json.dumps(doc)
+    cipher = lab.hosts["esb-w2"].conf("security/cipher-text.properties")
+    w1 = lab.hosts["esb-w1"].conf("security/cipher-text.properties").read_text(encoding="utf-8")
+    line = next(x for x in w1.splitlines() if x.startswith("Datasources.REGISTRY_DB.Configuration.Password"))
+    text = cipher.read_text(encoding="utf-8").splitlines()
+    cipher.write_text("\n".join(line if x.startswith(line.split("=")[0]) else x for x in text) + "\n",
+                      encoding="utf-8")  # esb-w1's ciphertext: another node's key
+    code, doc = run_live(lab)
+    assert code == 2
+    assert_only(doc, "esb-w2", "db", "Datasources.REGISTRY_DB.Configuration.Password", "decrypts with the node's key")
