@@ -42,7 +42,7 @@ class TargetsExecutor(Executor):
 
     def expand_calls(self, calls, apply_hosts=True):
         if apply_hosts:
-            CLI_TARGETS["hosts"] = self.core[0].args.hosts.value or None
+            CLI_TARGETS["hosts"] = self.core[0].args.hosts.value  # "" (an empty variable) is refused, not "all"
         return super().expand_calls(calls, apply_hosts=False)
 
 
@@ -135,7 +135,7 @@ def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False)
 def verify_task(c, steps="", json=False, live=False):
     """every step on every host (or -H), read-only, plus cluster consistency: one table; exit 0/2/1"""
     def body(inv, session, reporter):
-        chosen, with_cluster = select_steps(steps)
+        chosen, with_cluster = select_steps(steps, live)
         verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
     run_task(Mode.VERIFY, json, body, progress=False)

@@ -329,6 +329,9 @@ def _hosts(p: Path, data: dict, cluster: Cluster) -> dict[str, Host]:
         at = At(p, f"[hosts.{name}]", cluster=cluster)
         if not NAME_RE.match(name) or name == "all":
             raise at.err(f"host name {name!r} must be letters, digits, '.', '_' or '-' (and not 'all')")
+        if name in GROUP_OF_ROLE.values():
+            raise at.err(f"host name {name!r} is the name of a group every role makes ({', '.join(GROUP_OF_ROLE.values())}); "
+                         f"-H {name} could not tell the host from the group: choose another name")
         row = {**defaults, **tbl} if isinstance(tbl, dict) else None  # a non-table is refused by build
         hosts[name] = build(Host, at, tbl, row=row, name=name)
     _unique(p, [h for h in hosts.values() if h.is_esb], lambda h: (h.member_host, h.member_port), "member_port",
@@ -336,6 +339,9 @@ def _hosts(p: Path, data: dict, cluster: Cluster) -> dict[str, Host]:
     _unique(p, [h for h in hosts.values() if h.is_esb], lambda h: (h.user, h.address, h.port, h.product_home),
             "product_home", lambda h, other: f"{h.product_home} on {h.user}@{h.address}:{h.port} is already "
             f"{other}'s; several nodes on one machine need a product home each (the guide's step 7 copies it)")
+    _unique(p, [h for h in hosts.values() if h.is_esb], lambda h: (h.address, h.port_offset), "port_offset",
+            lambda h, other: f"{h.port_offset} on {h.address} is already {other}'s: two nodes on one machine need a "
+            f"port_offset each, or Carbon's ports (9443+offset, 8280+offset, ...) collide")
     if len([h for h in hosts.values() if h.role == "manager"]) > 1:
         raise At(p, "[hosts]").err("more than one host has role = \"manager\"")
     return hosts

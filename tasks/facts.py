@@ -162,9 +162,22 @@ class LbFacts:
     routes: list[tuple[str, str]] = field(default_factory=list)  # (vhost, "member_host:port")
 
 
-_UPSTREAM = re.compile(r"upstream\s+(\S+)\s*\{(.*?)\}", re.S)
 _SERVER_LINE = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.M)
-_SERVER_BLOCK = re.compile(r"^server\s*\{(.*?)^\}", re.S | re.M)
+_BLOCK_START = re.compile(r"(?<![\w.$-])(server|upstream)\b\s*([^\s{;]*)\s*\{")
+
+
+def nginx_blocks(text: str) -> list[tuple[str, str, str]]:
+    """(kind, name, body) of every `server { }` and `upstream NAME { }` block at any depth (inside `http { }`,
+    indented or not), braces matched; comments must be gone already."""
+    out = []
+    for m in _BLOCK_START.finditer(text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            out.append((m.group(1), m.group(2), text[m.end():i - 1]))
+    return out
 
 
 def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
@@ -173,8 +186,9 @@ def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
     for name in sorted(files):
         text = files[name].decode("utf-8", errors="replace")
         text = re.sub(r"#[^\n]*", "", text)
-        upstreams = {m.group(1): _SERVER_LINE.findall(m.group(2)) for m in _UPSTREAM.finditer(text)}
-        for block in _SERVER_BLOCK.findall(text):
+        blocks = nginx_blocks(text)
+        upstreams = {name: _SERVER_LINE.findall(body) for kind, name, body in blocks if kind == "upstream"}
+        for block in (body for kind, name, body in blocks if kind == "server" and not name):
             names = re.search(r"server_name\s+([^;]+);", block)
             listen = re.search(r"listen\s+([^;\s]+)(\s+ssl)?[^;]*;", block)
             passes = re.findall(r"proxy_pass\s+(https?)://([^;/\s]+)", block)

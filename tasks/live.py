@@ -300,6 +300,7 @@ class Live:
         self.ctx, self.f = ctx, facts
         self.items: list[Item] = []
         self.warnings: list[Item] = []
+        self.passed: list[str] = []  # the checks that held, one line each (shown: one can tell they ran)
         self.timeout = min(ctx.host.connect_timeout, ctx.inv.run.op_timeout)
         self._listed: dict[str, list[str]] = {}
         self._listed_guard = threading.Lock()
@@ -332,6 +333,9 @@ class Live:
     def drift(self, check: str, what: str, wanted: str, actual: str) -> None:
         self.items.append(Item(f"live {check}", what, wanted, redact(actual)))
 
+    def ok(self, check: str, what: str) -> None:
+        self.passed.append(redact(f"{check}: {what}"))
+
     def warn(self, check: str, what: str, wanted: str, actual: str) -> None:
         self.warnings.append(Item(f"live {check}", what, wanted, redact(actual)))
 
@@ -349,6 +353,7 @@ class Live:
         order = {f"live {c}": i for i, c in enumerate(CHECKS)}
         self.items.sort(key=lambda i: (order[i.file], i.what))
         self.warnings.sort(key=lambda i: (order[i.file], i.what))
+        self.passed.sort(key=lambda p: (CHECKS.index(p.split(":", 1)[0]), p))
 
     # -- db
     def check_db(self) -> None:
@@ -389,6 +394,8 @@ class Live:
             if not any(t in tables for t in PRODUCT_TABLES):
                 self.drift("db", what, f"the product's tables ({' or '.join(PRODUCT_TABLES)})",
                            f"{len(tables)} tables, none of them")
+            else:
+                self.ok("db", f"{what}: login from {self.ctx.host.name}, {len(tables)} tables")
         finally:
             conn.close()
 
@@ -411,6 +418,8 @@ class Live:
             if ds.driver and ds.driver not in classes:
                 self.drift("driver", f"datasource {ds.name} driverClassName", f"{ds.driver} in a jar of {LIB}",
                            f"no jar of {LIB} holds it ({len([n for n in names if n.endswith('.jar')])} jars)")
+            elif ds.driver:
+                self.ok("driver", f"datasource {ds.name}: {ds.driver} in a jar of {LIB}")
 
     # -- svn
     def check_svn(self) -> None:
@@ -431,6 +440,8 @@ class Live:
         why = svn_login(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
         if why:
             self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
+        else:
+            self.ok("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}: login accepted")
 
     # -- java
     def check_java(self) -> None:
@@ -443,6 +454,8 @@ class Live:
                 if not java_ok(version):
                     self.drift("java", f"{home} (java_home)", "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses "
                                "others)", version)
+                else:
+                    self.ok("java", f"{home} (java_home): {version}")
                 return
         java = posixpath.join(home, "bin", "java") if home else "java"
         code, out, err = self.ctx.remote.run(f"{shlex.quote(java)} -version", check=False)
@@ -453,6 +466,8 @@ class Live:
                        else f"exit {code}")
         elif not java_ok(version):
             self.drift("java", where, "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses others)", version)
+        else:
+            self.ok("java", f"{where}: {version}")
 
     # -- members
     def check_members(self) -> None:
@@ -463,6 +478,7 @@ class Live:
                 continue
             try:
                 self.ctx.remote.open_channel(host, int(port), self.timeout).close()
+                self.ok("members", f"{what}: accepting")
             except RemoteError as e:
                 msg = str(e)
                 if "Connect failed" in msg or "refused" in msg.lower():  # sshd's answer: the port said no
@@ -485,6 +501,8 @@ class Live:
                         self.drift("lb", what, "a backend's answer", why or "no HTTP answer")
                     elif status in (502, 503, 504):
                         self.drift("lb", what, "a backend's answer", f"nginx's own {status}")
+                    else:
+                        self.ok("lb", f"{what}: HTTP {status} from a backend")
 
 
 def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
@@ -495,7 +513,9 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
         live.run()
     except (RemoteError, StepError) as e:
         return StepResult(ctx.host.name, LIVE, "failed", message=redact(str(e)))
-    return StepResult(ctx.host.name, LIVE, "drift" if live.items else "ok", live.items, warnings=live.warnings)
+    n = len(live.passed)
+    return StepResult(ctx.host.name, LIVE, "drift" if live.items else "ok", live.items, warnings=live.warnings,
+                      message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
 
 
 __all__ = ["LIVE", "Live", "live_result", "resolve_in_hosts", "jdbc_target", "zip_names", "java_version",

@@ -30,6 +30,7 @@ class StepResult:
     diff: str = ""
     notes: list[str] = field(default_factory=list)
     warnings: list[Item] = field(default_factory=list)  # reported, but never change the exit code
+    passed: list[str] = field(default_factory=list)  # checks that held (live): shown, so one can tell they ran
 
     def as_dict(self) -> dict:
         """The JSON form, every text redacted."""
@@ -41,6 +42,8 @@ class StepResult:
             d["notes"] = [redact(n) for n in self.notes]
         if self.warnings:
             d["warnings"] = [i.as_dict() for i in self.warnings]
+        if self.passed:
+            d["passed"] = [redact(p) for p in self.passed]
         return d
 
 
@@ -80,12 +83,17 @@ class Reporter:
             self.out.write(self._text(r))
             self.out.flush()
 
+    def label(self, status: str) -> str:
+        """A status in the words of this mode: a dry-run's `changed` is `would change`, a rollback's `rolled
+        back`."""
+        if status == "changed" and self.mode is Mode.DRY_RUN:
+            return "would change"
+        if status == "changed" and self.mode is Mode.ROLLBACK:
+            return "rolled back"
+        return status
+
     def _text(self, r: StepResult) -> str:
-        label = r.status
-        if self.mode is Mode.DRY_RUN and r.status == "changed":
-            label = "would change"
-        elif self.mode is Mode.ROLLBACK and r.status == "changed":
-            label = "rolled back"
+        label = self.label(r.status)
         head = f"[{r.host}] {r.step}: {label}"
         if r.items:
             head += f" ({len(r.items)} item{'s' if len(r.items) != 1 else ''})"
@@ -133,7 +141,7 @@ class Reporter:
                 self.out.write(details(self.results))
             counts = self.counts()
             hosts = sorted({r.host for r in self.results})
-            summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            summary = ", ".join(f"{n} {self.label(s)}" for s, n in counts.items() if n)
             self.out.write(f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}: {summary or 'nothing to do'}\n")
             failed = {}
             for r in self.results:

@@ -144,7 +144,10 @@ def _missing(meta) -> str:
 # ---------------------------------------------------------------- checks shared by the sections
 
 def is_ip(value: str) -> bool:
-    """True for an IPv4 or IPv6 address."""
+    """True for a plain IPv4 or IPv6 address. An IPv6 scope id (`fe80::1%eth0`) is refused: Python accepts any
+    text after the `%`, line breaks included, and the address lands in the hosts file, nginx and axis2.xml."""
+    if not isinstance(value, str) or "%" in value:
+        return False
     try:
         ipaddress.ip_address(value)
         return True

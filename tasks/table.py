@@ -36,12 +36,15 @@ def status_table(results: Iterable["StepResult"], steps: list[str], hosts: list[
 
 def details(results: Iterable["StepResult"]) -> str:
     """The drift items and the warnings of every result, one line each, by host then step."""
-    drift, warn = [], []
+    drift, warn, passed = [], [], []
     for r in sorted(results, key=lambda r: r.host):
         if r.status == "drift":
             drift += [f"  [{r.host}] {r.step}: {i.line()}" for i in r.items]
         warn += [f"  [{r.host}] {r.step}: {i.line()}" for i in r.warnings]
+        passed += [f"  [{r.host}] {r.step} {p}" for p in r.passed]
     out = ""
+    if passed:
+        out += "passed:\n" + "\n".join(passed) + "\n"
     if drift:
         out += "drift:\n" + "\n".join(drift) + "\n"
     if warn:

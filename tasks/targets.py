@@ -25,7 +25,7 @@ def group_members(inv: Inventory, name: str) -> list[Host] | None:
 
 def resolve(inv: Inventory, spec: str | None, default: list[Host]) -> list[Host]:
     """Hosts for a comma-separated -H value (default when none), in hosts.toml order, deduplicated."""
-    if not spec:
+    if spec is None:
         return default
     chosen: set[str] = set()
     for raw in spec.split(","):

@@ -26,12 +26,15 @@ from .xmldoc import XmlError
 CLUSTER = "cluster"
 
 
-def select_steps(spec: str | None) -> tuple[list[Step], bool]:
-    """--steps a,b: those steps in guide order, and whether the `cluster` checks run (no --steps: all)."""
+def select_steps(spec: str | None, live: bool = False) -> tuple[list[Step], bool]:
+    """--steps a,b: those steps in guide order, and whether the `cluster` checks run (no --steps: all). The row
+    `live` may be named with --live (`--steps live`: the live checks alone)."""
     if not spec:
         return list(STEPS), True
     names = [n.strip() for n in spec.split(",") if n.strip()]
-    known = [s.name for s in STEPS] + [CLUSTER]
+    if LIVE in names and not live:
+        raise ConfigError(f"--steps {LIVE}: the live checks run with --live (fab verify --live --steps {LIVE})")
+    known = [s.name for s in STEPS] + [CLUSTER] + ([LIVE] if live else [])
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise ConfigError(f"--steps: unknown step {', '.join(map(repr, unknown)) or '(none given)'}; "

@@ -3,6 +3,7 @@ channels."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import threading
@@ -15,6 +16,10 @@ from invoke.exceptions import UnexpectedExit
 from ..secrets import redact
 from .. import sshshared
 from .common import RemoteError, Unreachable
+
+# paramiko logs a refused direct-tcpip channel ("Secsh channel 3 open FAILED") at ERROR; with no handler of its
+# own, Python's last-resort handler prints it on stderr. What failed is reported by the caller, in its words.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class _AcceptNew(paramiko.MissingHostKeyPolicy):

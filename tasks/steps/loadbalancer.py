@@ -137,9 +137,14 @@ class ConfigureLb(Step):
             raise StepError(f"[lb].nginx_conf {lb.nginx_conf} does not exist on {ctx.host.name}")
         missing = [p for n in (inv.cluster.hostname, inv.cluster.mgt_hostname) for p in cert_paths(inv, n)
                    if r.stat(p) is None]
-        if missing:
-            raise StepError(f"{', '.join(missing)} missing on {ctx.host.name}: run create-certs on it first")
         plan = Plan()
+        if missing and ctx.checks.applies:
+            raise StepError(f"{', '.join(missing)} missing on {ctx.host.name}: run create-certs on it first")
+        for p in missing:  # verify and dry-run: drift to show (setup-cluster's create-certs phase makes them first)
+            plan.items.append(Item(p, "create-certs' certificate or key", "present", "missing"))
+        if missing:
+            plan.notes.append("create-certs makes the missing files first (setup-cluster's certs phase); "
+                              "configure-lb alone refuses without them")
         for name in FILES:
             path = posixpath.join(lb.conf_dir, name)
             old = r.read(path)

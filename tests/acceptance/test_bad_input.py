@@ -198,3 +198,26 @@ def test_missing_file_in_product_home(lab):
     conf(lab, "esb-w1").unlink()
     out = one_host_fails(lab, "esb-w1")
     assert f"[esb-w1] {STEP}: failed: {lab.hosts['esb-w1'].home}/repository/conf/carbon.xml is missing on esb-w1" in out
+
+
+def test_an_empty_target_list_is_refused_not_taken_for_the_default(lab):
+    """`fab -H "$TARGETS" ...` with an empty variable must not run on the step's default targets (issue 24)."""
+    lab.write_toml()
+    for spec in ("", ",", " "):
+        before = lab.snapshot()
+        r = lab.fab("-H", spec, STEP)
+        assert r.returncode == 1 and r.stdout == "", r.stdout
+        assert f"-H {spec!r} names no target; known names: all," in r.stderr, r.stderr
+        assert lab.snapshot() == before
+
+
+def test_values_that_would_inject_lines_or_blocks_are_refused_before_any_host(lab):
+    """An IPv6 scope id carries any text in Python's own parser: a hosts-file line, an nginx block, XML; a host
+    named like a group shadows it; two nodes of one machine on one port_offset collide (issue 24)."""
+    hostile = 'fe80::1%a\\n6.6.6.6\\tlogin.bank.example'
+    err = config_error(lab, toml_with(lab, '[hosts.esb-w1]\n', f'[hosts.esb-w1]\nmember_host = "{hostile}"\n'))
+    assert "[hosts.esb-w1].member_host: 'fe80::1%a\\n6.6.6.6\\tlogin.bank.example' is not an IP address" in err, err
+    err = config_error(lab, lab.toml() + f'\n[hosts_map]\n"esb.wso2.com" = "{hostile}"\n')
+    assert "[hosts_map].esb.wso2.com: " in err and "must be an IP address" in err, err
+    err = config_error(lab, lab.toml().replace("[hosts.db1]", "[hosts.workers]"))
+    assert "[hosts.workers]: host name 'workers' is the name of a group" in err, err

@@ -222,3 +222,20 @@ def test_with_secure_vault_on_the_live_checks_log_in_with_what_carbon_resolves(l
     code, doc = run_live(lab)
     assert code == 2
     assert_only(doc, "esb-w2", "db", "Datasources.REGISTRY_DB.Configuration.Password", "decrypts with the node's key")
+
+
+def test_the_live_row_alone_its_passing_checks_shown_and_no_ssh_library_noise(live):
+    """`--steps live` is the live row alone; the checks that held are listed (text and JSON), so one can tell they
+    ran; a refused WKA channel (servers stopped) leaves no `Secsh channel ... open FAILED` line on stderr."""
+    lab = live
+    r = lab.fab("verify", "--live", "--steps", "live")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Secsh channel" not in r.stderr and "open FAILED" not in r.stderr, r.stderr
+    assert "[esb-w1] live db: datasource REGISTRY_DB" in r.stdout and "login from esb-w1" in r.stdout, r.stdout
+    assert "[esb-mgr] live svn: SvnUrl svn://" in r.stdout and "[esb-w2] live java:" in r.stdout, r.stdout
+    assert "patch-axis2" not in r.stdout and "\ncluster " not in r.stdout
+    code, doc = run_live(lab)
+    passed = doc["hosts"]["esb-w2"]["live"]["passed"]
+    assert any(p.startswith("driver: datasource") for p in passed) and any(p.startswith("db: ") for p in passed)
+    r = lab.fab("verify", "--steps", "live")
+    assert r.returncode == 1 and "the live checks run with --live" in r.stderr, r.stdout + r.stderr

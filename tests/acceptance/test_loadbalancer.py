@@ -267,3 +267,19 @@ def test_live_checks_go_through_the_balancer_from_every_node(lbl):
     finally:
         for w in ("esb-w1", "esb-w2"):
             lab.backends.serve_node(w, lab.hosts[w].address, 0, "worker")
+
+
+def test_a_dry_run_on_a_fresh_balancer_shows_what_would_change_and_fails_nothing(lbl):
+    """setup-cluster --dry-run on a fresh cluster: configure-lb's certificates come from the certs phase of the same
+    run, which a dry-run does not make; the dry-run shows the files and exits 0, and says `would change` (issue
+    24). verify says the certificates are missing (drift); patch alone still refuses (the test above)."""
+    lab = lbl
+    before = lab.snapshot()
+    r = lab.fab("-H", "lb1", "setup-cluster", "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[lb1] create-certs: would change" in r.stdout and "[lb1] configure-lb: would change" in r.stdout
+    assert "create-certs makes the missing files first" in r.stdout, r.stdout
+    assert "2 would change" in r.stdout and " changed" not in r.stdout, r.stdout
+    r = lab.fab("configure-lb", "--verify")
+    assert r.returncode == 2 and f"{certs(lab)}/{HOST}.crt: create-certs' certificate or key" in r.stdout, r.stdout
+    assert lab.snapshot() == before and conf_files(lab) == {}

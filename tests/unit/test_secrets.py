@@ -39,3 +39,17 @@ def test_control_characters_are_refused(value, what):
         s.require("SVN_PASSWORD")
     with pytest.raises(SecretMissing):
         s.get("SVN_PASSWORD")
+
+
+@pytest.mark.parametrize("name,value", [("SVN_PASSWORD", "ab"), ("WSO2_DB_PASSWORD", "short7!"),
+                                        ("KEYSTORE_PASSWORD", "é€x"), ("ADMIN_PASSWORD", "a"),
+                                        ("SUDO_PASSWORD", "pw"), ("MYSQL_ADMIN_PASSWORD", "x")])
+def test_a_secret_too_short_to_be_one_is_refused_not_printed(name, value):
+    """A two-letter secret could not be masked without masking every word holding those letters: refused."""
+    s = Secrets({name: value})
+    with pytest.raises(SecretMissing) as e:
+        s.get(name)
+    n = len(value)
+    least = 3 if name in ("SUDO_PASSWORD", "MYSQL_ADMIN_PASSWORD") else 8
+    assert str(e.value) == (f"{name} has {n} character{'s' if n != 1 else ''}; refused: a secret needs at "
+                            f"least {least}")  # the count, never the value

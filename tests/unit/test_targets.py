@@ -34,7 +34,14 @@ def test_resolve(spec, expected):
 def test_no_spec_means_the_step_default():
     default = [INV.hosts["esb-w1"]]
     assert resolve(INV, None, default) == default
-    assert resolve(INV, "", default) == default
+
+
+@pytest.mark.parametrize("spec", ["", ",", " ", " , "])
+def test_an_empty_spec_is_refused_not_taken_for_the_default(spec):
+    """-H "$EMPTY" in a script must not run on the step's default targets (issue 24)."""
+    with pytest.raises(ConfigError) as e:
+        resolve(INV, spec, [INV.hosts["esb-w1"]])
+    assert "names no target; known names: all," in str(e.value)
 
 
 def test_unknown_name_lists_the_known_ones():
