@@ -95,6 +95,9 @@ class Plan:
     #: why patch must not act (said before anything changes): verify notes "patch would refuse", dry-run and
     #: patch fail with it and change nothing
     refusals: list[str] = field(default_factory=list)
+    #: what the step writes on other hosts of the cluster (a new certificate in their trust stores): host name ->
+    #: items, reported under that host; planned (dry-run shows it), then what patch really wrote
+    peers: dict[str, list[Item]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.items or self.files or self.actions)
@@ -106,6 +109,7 @@ class Plan:
         self.notes += other.notes
         self.advisories += other.advisories
         self.refusals += other.refusals
+        self.peers.update(other.peers)
 
     def diff(self) -> str:
         parts = [f.diff() for f in self.files]

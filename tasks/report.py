@@ -31,6 +31,7 @@ class StepResult:
     notes: list[str] = field(default_factory=list)
     warnings: list[Item] = field(default_factory=list)  # reported, but never change the exit code
     passed: list[str] = field(default_factory=list)  # checks that held (live): shown, so one can tell they ran
+    also: list["StepResult"] = field(default_factory=list)  # the step's writes on other hosts, each under its host
 
     def as_dict(self) -> dict:
         """The JSON form, every text redacted."""

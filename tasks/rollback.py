@@ -310,6 +310,31 @@ class MarkRolledBack(Op):
         ctx.remote.write(self.path, mark, mode=0o600, backup=False)
 
 
+def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) -> list[Host]:
+    """The other hosts the run wrote on the holders' behalf (a new certificate in their trust stores), as the
+    holders' manifests name them, that hold the run and have not rolled it back: the rollback of a run undoes
+    every write it made, wherever it made it."""
+    names: set[str] = set()
+    for h in holders:
+        try:
+            manifest = session.remote(h).read_manifest(run)
+        except (RemoteError, ValueError):
+            continue
+        listed = manifest.get("peers") if isinstance(manifest, dict) else None
+        if isinstance(listed, list):
+            names |= {n for n in listed if isinstance(n, str) and n in inv.hosts}
+    out = []
+    for name in sorted(names):
+        peer = inv.hosts[name]
+        try:
+            remote = session.remote(peer)
+            if remote.read_manifest(run) is not None and not run_marked(remote, run):
+                out.append(peer)
+        except (RemoteError, ValueError):
+            pass  # its own rollback says what is wrong there
+    return out
+
+
 def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
     """Undo the newest not-yet-rolled-back run found on the targets, on the targets that hold it."""
 
@@ -331,6 +356,7 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     run = max(runs)
     reporter.extra["run_id"] = run
     holders = [h for h in hosts if found[h.name][0] == run]
+    holders += [p for p in peers_of(run, holders, inv, session) if p not in holders]
     reporter.note(f"rolling back run {run} on {', '.join(h.name for h in holders)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:

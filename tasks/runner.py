@@ -147,9 +147,20 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     if mode is Mode.VERIFY:
         return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes)
     if mode is Mode.DRY_RUN:
-        return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes)
+        return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes,
+                          also=peer_results(step, host, plan))
     step.apply(ctx, plan)
-    return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes)
+    return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes,
+                      also=peer_results(step, host, plan))
+
+
+def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:
+    """A row under each other host the step writes (planned, or written by patch): a write to a host is reported
+    under that host, and the run's rollback there undoes it."""
+    return [StepResult(name, f"{step.name} (from {host.name})", "changed", items,
+                       notes=[f"written by {step.name} on {host.name}; backed up on {name}, undone by this "
+                              f"run's rollback"])
+            for name, items in sorted(plan.peers.items())]
 
 
 def in_parallel(items: list, fn: Callable, parallel: int) -> list:
@@ -186,6 +197,8 @@ def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Repo
             r = StepResult(host.name, step.name, "skipped", message=f"not run: {failed} failed on this host")
         reporter.emit(r)
         results.append(r)
+        for extra in r.also:
+            reporter.emit(extra)
     return results
 
 

@@ -23,11 +23,11 @@ MASK = "********"
 #: (svn passwd, sudo -S) or end a C string
 FORBIDDEN = {"\n": "a line break", "\r": "a carriage return", "\0": "a NUL byte"}
 
-#: the fewest characters a secret may have: the passwords the project writes (it can choose them well) and the
-#: ones it is given (sudo, the database's admin); shorter is no secret and could not be masked in output
-#: without masking ordinary words
-MIN_LENGTH = {"SUDO_PASSWORD": 3, "MYSQL_ADMIN_PASSWORD": 3}
-MIN_WRITTEN = 8
+#: the fewest characters a secret may have: shorter is no secret and could not be masked in output without masking
+#: ordinary words. The database and SVN passwords the project sets need 8; KEYSTORE_PASSWORD and ADMIN_PASSWORD
+#: have their steps' own stricter rules; sudo's and the database admin's are given, not chosen here
+MIN_LENGTH = {"WSO2_DB_PASSWORD": 8, "SVN_PASSWORD": 8}
+MIN_ANY = 3
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -52,7 +52,7 @@ class Secrets:
         bad = [what for c, what in FORBIDDEN.items() if v and c in v]
         if bad:
             raise SecretMissing(f"{name} contains {bad[0]}; refused (it would break the files it is written to)")
-        least = MIN_LENGTH.get(name, MIN_WRITTEN)
+        least = MIN_LENGTH.get(name, MIN_ANY)
         if v and len(v) < least:
             raise SecretMissing(f"{name} has {len(v)} character{'s' if len(v) != 1 else ''}; refused: a secret needs "
                                 f"at least {least}")

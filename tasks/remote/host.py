@@ -41,6 +41,7 @@ class RemoteHost(Transport, Files, Journal, Lock, Sudo):
         self._lock_guard = threading.Lock()  # one lock() at a time per host, however many threads ask
         self._made: set[str] = set()  # directories mkdir_p made or found this run
         self._backed_up: dict[str, str | None] = {}
+        self.peers: set[str] = set()  # other hosts this run wrote on this host's behalf (journal: rollback's reach)
         self._seen: dict[str, FileStat] = {}  # stats taken by reads this run (dropped when the run writes the path)
         self._umask = 0o022  # what the SFTP server's umask takes from a new file's mode (learnt by _settle)
         self._new_owner: dict[str, tuple[int, int]] = {}  # folder -> (uid, gid) a new file gets there

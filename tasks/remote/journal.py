@@ -74,11 +74,22 @@ class Journal:
         self.written.append(self._entry(path, name, st, on_host, real))
         self._write_manifest()
 
+    def note_peer(self, name: str) -> None:
+        """This run also wrote another host of the cluster (a trust store): its rollback of this run undoes the
+        writes there too (the manifest names the host)."""
+        with self._io, self.deadline("recording a write on another host"):
+            if name not in self.peers:
+                self.peers.add(name)
+                if self.written:
+                    self._write_manifest()
+
     def _manifest_bytes(self, records: list[WriteRecord]) -> bytes:
         """The manifest, signed with the control machine's run key (rollback tells it from a forged one)."""
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
                     "files": [{k: v for k, v in w.__dict__.items() if v is not None or k != "real"}
                               for w in records]}
+        if self.peers:
+            manifest["peers"] = sorted(self.peers)
         return json.dumps(sign(manifest), indent=1).encode()
 
     def _write_manifest(self) -> None:

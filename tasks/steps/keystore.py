@@ -240,6 +240,8 @@ class CreateKeystore(XmlStep):
         plan.items += t_items
         if mine.renew:  # the key first (the files then name it), the trust stores last
             plan.actions.append(NewKey(host.name, cn, san(host, cn), inv.certs.key_bits, inv.certs.days))
+            plan.peers = {n: [Item(TRUSTSTORE, f"certificate of {host.name}", "its new key, trusted",
+                                   "its old key or none")] for n in peers_to_tell(ctx, password)}
         if t_items or mine.renew:
             plan.actions.append(TrustNodes(TRUSTSTORE, renewed=mine.renew))
         plan.refusals += [r for r in (mine.refuse, t_refuse) if r][:1]
@@ -304,8 +306,9 @@ class TrustNodes(Op):
         cert = node_cert(ctx, host)  # the new one when NewKey ran (remembered), else the node's own
         wanted = {h.name: (cert if h.name == host.name else node_cert(ctx, h)) for h in ctx.inv.esb_nodes}
         update_truststore(ctx, password, {n: c for n, c in wanted.items() if c is not None}, self.truststore)
+        plan.peers = {}
         if self.renewed and cert is not None:
-            push(ctx, password, cert)
+            plan.peers = push(ctx, password, cert)
 
 
 def server_has_run(ctx: StepContext) -> str | None:
@@ -365,28 +368,53 @@ def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes],
         ctx.remote.write(tpath, jks.with_trusted(data, add, password), mode=mode)
 
 
-def push(ctx: StepContext, password: str, cert: bytes) -> None:
+def _peer_store(other: StepContext, password: str) -> bytes | None:
+    """Another node's trust store when it already took its turn (a JKS opening with KEYSTORE_PASSWORD), else
+    None: that node takes the certificate at its own turn."""
+    data = other.remote.read(other.home(TRUSTSTORE), SMALL_LIMIT, "a trust store")
+    if data is None or jks.store_type(data) != "JKS" or not jks.parse(data).opens_with(password):
+        return None
+    return data
+
+
+def peers_to_tell(ctx: StepContext, password: str) -> list[str]:
+    """The other ESB nodes whose trust store a new key of this node is written to (planned, so that the dry-run
+    shows it and each write is reported under its host)."""
+    out = []
+    for h in ctx.inv.esb_nodes:
+        if h.name == ctx.host.name:
+            continue
+        try:
+            if _peer_store(ctx.other(h), password) is not None:
+                out.append(h.name)
+        except (RemoteError, StepError, jks.JksError):
+            pass  # that node's own row says what is wrong with it
+    return out
+
+
+def push(ctx: StepContext, password: str, cert: bytes) -> dict[str, list[Item]]:
     """Add this node's new certificate to the trust store of every other ESB node that already opens with
-    KEYSTORE_PASSWORD (the others take it when their own turn comes)."""
-    failed = []
+    KEYSTORE_PASSWORD (the others take it when their own turn comes): each write backed up on that host, under
+    this run, and named in this node's manifest (its rollback reaches there). What was written, per host."""
+    failed, written = [], {}
     for h in ctx.inv.esb_nodes:
         if h.name == ctx.host.name:
             continue
         try:
             other = ctx.other(h)
-            tpath = other.home(TRUSTSTORE)
-            data = other.remote.read(tpath, SMALL_LIMIT, "a trust store")
-            if data is None or jks.store_type(data) != "JKS":
+            data = _peer_store(other, password)
+            if data is None or cert in set(jks.parse(data).all_certs()):
                 continue
-            ts = jks.parse(data)
-            if not ts.opens_with(password) or cert in set(ts.all_certs()):
-                continue
-            other.remote.write(tpath, jks.with_trusted(data, {ctx.host.name: cert}, password))
+            ctx.remote.note_peer(h.name)  # journal first: a rollback of this run knows to look there
+            other.remote.write(other.home(TRUSTSTORE), jks.with_trusted(data, {ctx.host.name: cert}, password))
+            written[h.name] = [Item(TRUSTSTORE, f"certificate of {ctx.host.name}", "its new key, trusted",
+                                    "its old key or none")]
         except (RemoteError, StepError, jks.JksError) as e:
             failed.append(f"{h.name} ({e})")
     if failed:
         raise StepError(f"the new certificate of {ctx.host.name} is not yet in the trust store of "
                         f"{', '.join(failed)}; run create-keystore on those nodes")
+    return written
 
 
 __all__ = ["CreateKeystore", "check_keystore", "check_truststore", "check_password", "genkey_script", "is_shipped"]

@@ -290,3 +290,30 @@ def test_the_admin_user_in_the_user_store_no_longer_has_admin(cluster, tmp_path)
     assert new_salt != salt and stored == java_hash(tmp_path, ADMIN_PW, new_salt)  # what Carbon checks at login
     r = lab.fab("-H", "esb-mgr", "set-admin-password")
     assert r.returncode == 0 and "set-admin-password: ok" in r.stdout, r.stdout
+
+
+def test_a_targeted_run_reports_its_writes_on_other_nodes_under_them_and_its_rollback_undoes_them(lab: Lab, tmp_path):
+    """`fab -H esb-w2 setup-worker` with the keystore on adds esb-w2's new certificate to the trust stores of the
+    nodes that already took their turn: the dry-run shows those writes under esb-mgr and esb-w1, patch reports
+    them there, and `fab -H esb-w2 rollback` undoes them too, byte for byte (issue 24)."""
+    setup(lab, tmp_path, extra="\n[security]\nkeystore = true\n")
+    assert lab.fab("setup-manager").returncode == 0
+    assert lab.fab("-H", "esb-w1", "setup-worker").returncode == 0
+    stores = {n: (lab.hosts[n].home / TRUSTSTORE).read_bytes() for n in ESB}
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w2", "setup-worker", "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for n in ("esb-mgr", "esb-w1"):
+        assert f"[{n}] create-keystore (from esb-w2): would change (1 item)" in r.stdout, r.stdout
+    assert lab.snapshot() == before
+    r = lab.fab("-H", "esb-w2", "setup-worker")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for n in ("esb-mgr", "esb-w1"):
+        assert f"[{n}] create-keystore (from esb-w2): changed (1 item)" in r.stdout, r.stdout
+        assert (lab.hosts[n].home / TRUSTSTORE).read_bytes() != stores[n]
+    no_secret(r)
+    r = lab.fab("-H", "esb-w2", "rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for n in ESB:
+        assert (lab.hosts[n].home / TRUSTSTORE).read_bytes() == stores[n], n
+    assert "[esb-mgr] rollback: rolled back (1 item)" in r.stdout, r.stdout
