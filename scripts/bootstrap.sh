@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Install what the project needs on a fresh Debian/Ubuntu machine: OpenSSH server, MariaDB, nginx, Graphviz, Java,
-# Subversion, OpenSSL, and a Python venv with the pinned requirements. Safe to run again.
+# Subversion (and Apache's mod_dav_svn for http:// repositories), OpenSSL, and a Python venv with the pinned requirements. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
 for c in sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client mariadbd:mariadb-server \
          mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git nginx:nginx dot:graphviz \
-         java:default-jre-headless keytool:default-jre-headless; do
+         java:default-jre-headless keytool:default-jre-headless apache2:apache2; do
   bin=${c%%:*}; pkg=${c#*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done
+[ -f /usr/lib/apache2/modules/mod_dav_svn.so ] || need+=(libapache2-mod-svn)  # the http:// SvnUrl of the guide
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -21,6 +21,7 @@ The parsers (hosts file, JDBC URL, zip directory, svn protocol, java version, HT
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import posixpath
@@ -240,25 +241,25 @@ def _svn_error(item) -> str:
         return str(item)
 
 
-def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bool, timeout: float) -> tuple[int | None, str]:
-    """A GET through the balancer from the node: (status, why-not). TLS runs over the channel with SNI = host;
-    the certificate is not verified here (create-certs' own check covers it)."""
+def http_exchange(remote: RemoteHost, address: str, port: int, host: str, tls: bool, timeout: float,
+                  request: bytes) -> tuple[bytes | None, str]:
+    """One HTTP request from the node over its SSH connection: (the response head, why-not). TLS runs over the
+    channel with SNI = host; the certificate is not verified here (create-certs' own check covers it)."""
     try:
         chan = remote.open_channel(address, port, timeout)
     except RemoteError as e:
         return None, str(e)
-    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: wso2-esb-cluster-live\r\n\r\n".encode()
     deadline = time.monotonic() + timeout
     try:
         if not tls:
             chan.sendall(request)
             head = b""
-            while b"\r\n" not in head and time.monotonic() < deadline:
+            while b"\r\n\r\n" not in head and time.monotonic() < deadline:
                 chunk = chan.recv(4096)
                 if not chunk:
                     break
                 head += chunk
-            return http_status(head), ""
+            return head, ""
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -274,7 +275,7 @@ def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bo
                         chan.sendall(out.read())
                     data = chan.recv(65536)
                     if not data:
-                        raise OSError("the balancer closed the connection")
+                        raise OSError("the server closed the connection")
                     inc.write(data)
             raise OSError("no answer in time")
 
@@ -283,12 +284,71 @@ def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bo
             chan.sendall(out.read())
         s.write(request)
         chan.sendall(out.read())
-        head = pump(lambda: s.read(4096))
-        return http_status(head), ""
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = pump(lambda: s.read(4096))
+            if not chunk:
+                break
+            head += chunk
+        return head, ""
     except (OSError, ssl.SSLError) as e:
         return None, str(e)
     finally:
         chan.close()
+
+
+def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bool, timeout: float) -> tuple[int | None, str]:
+    """A GET through the balancer from the node: (status, why-not)."""
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: wso2-esb-cluster-live\r\n\r\n".encode()
+    head, why = http_exchange(remote, address, port, host, tls, timeout, request)
+    return (None, why) if head is None else (http_status(head), "")
+
+
+_HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(/[^?#]*)?")
+
+
+def svn_over_http(remote: RemoteHost, url: str, user: str, password: str, timeout: float) -> str | None:
+    """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with the node's
+    credentials (Basic, as DepSync sends them); None when a Subversion repository answers and takes the login,
+    else why (401: login refused; 404: no repository there; no DAV svn header: not a Subversion server)."""
+    m = _HTTP_URL.match(url or "")
+    if not m:
+        return f"{url!r} is not an http(s):// URL"
+    scheme, host, port = m.group(1), m.group(2).strip("[]"), int(m.group(3) or (443 if m.group(1) == "https" else 80))
+    path = m.group(4) or "/"
+    auth = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode()
+    name = m.group(2) + (f":{m.group(3)}" if m.group(3) else "")
+    request = (f"OPTIONS {path} HTTP/1.1\r\nHost: {name}\r\nAuthorization: Basic {auth}\r\nContent-Length: 0\r\n"
+               f"Connection: close\r\nUser-Agent: SVN/1.8 wso2-esb-cluster-live\r\n\r\n").encode()
+    head, why = http_exchange(remote, host, port, host, scheme == "https", timeout, request)
+    if head is None:
+        return f"no connection to {host}:{port} from the node ({why})"
+    status = http_status(head)
+    if status == 401:
+        return f"login as {user!r} refused (HTTP 401)"
+    if status == 403:
+        return f"{user!r} may not read the repository (HTTP 403)"
+    if status == 404:
+        return f"no repository at {path} (HTTP 404)"
+    if status != 200:
+        return f"HTTP {status} to OPTIONS {path}" if status else "no HTTP answer"
+    if b"subversion.tigris.org/xmlns/dav/svn" not in head and b"\r\nSVN-" not in head:
+        return "the server answers, but not as a Subversion repository (no DAV svn headers)"
+    return None
+
+
+def svn_reachable(remote: RemoteHost, url: str, user: str, password: str, timeout: float) -> str | None:
+    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme as DepSync
+    speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh:// is refused: Carbon's
+    DepSync does not support it. None when it works, else why."""
+    scheme = (url or "").split("://", 1)[0].lower()
+    if scheme == "svn":
+        return svn_login(remote, url, user, password, timeout)
+    if scheme in ("http", "https"):
+        return svn_over_http(remote, url, user, password, timeout)
+    if scheme == "svn+ssh":
+        return "svn+ssh:// is not supported by Carbon's deployment synchronizer; use svn:// or http(s)://"
+    return f"{url!r}: only svn:// and http(s):// repositories are checked live"
 
 
 # ---------------------------------------------------------------- the checks of one node
@@ -437,7 +497,7 @@ class Live:
         except StepError as e:
             self.drift("svn", f"SvnPassword of {self.f.svn_user}", "a password Carbon can resolve", str(e))
             return
-        why = svn_login(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
+        why = svn_reachable(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
         if why:
             self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
         else:

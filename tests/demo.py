@@ -34,6 +34,32 @@ def fab(lab: Lab, *args: str) -> int:
     return subprocess.call([fab_bin(), *args], cwd=REPO, env=env)
 
 
+def fab_summary(lab: Lab, *args: str) -> int:
+    """Run fab and show only its summary (a dry-run of the whole guide prints every diff)."""
+    print(f"\n$ ESB_HOSTS={lab.hosts_toml} fab {' '.join(args)}   (summary only)", flush=True)
+    env = {**os.environ, "ESB_HOSTS": str(lab.hosts_toml)}
+    r = subprocess.run([fab_bin(), *args], cwd=REPO, env=env, capture_output=True, text=True)
+    lines = r.stdout.splitlines()
+    tail = next((i for i in range(len(lines) - 1, -1, -1) if " host" in lines[i] and ": " in lines[i]), len(lines) - 1)
+    print("\n".join(lines[tail:]) or r.stderr, flush=True)
+    return r.returncode
+
+
+def stand_in_jdk(d) -> str:
+    """A stand-in JDK (Debian has no JDK 7/8, which Carbon 4.4 needs): bin/java answers -version as 1.8, and the
+    machine's own keytool makes the nodes' keys."""
+    import shutil
+    (d / "bin").mkdir(parents=True, exist_ok=True)
+    java = d / "bin" / "java"
+    java.write_text('#!/bin/sh\necho \'java version "1.8.0_392" (a stand-in)\' >&2\n')
+    os.chmod(java, 0o755)
+    (d / "release").write_text('JAVA_VERSION="1.8.0_392"\n')
+    keytool = shutil.which("keytool")
+    if keytool and not (d / "bin" / "keytool").exists():
+        os.symlink(keytool, d / "bin" / "keytool")
+    return str(d)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2, help="number of worker hosts (default 2)")
@@ -55,21 +81,28 @@ def main(argv: list[str] | None = None) -> int:
                 backends.serve_node(h.name, h.address, 0, h.role)
         http_port, https_port = free_port_on(lb.address), free_port_on(lb.address)
         arts = {k: make_jar(lab.dir / "artifacts" / name, f"demo stand-in for {name}") for k, name in JARS.items()}
-        lab.extra_toml = (db.toml() + f'\n[certs]\ndir = "{lb.root / "ssl"}"\n\n[artifacts]\n'
+        # the nodes reach MariaDB where it listens (127.0.0.1), as verify --live logs in from each node
+        lab.extra_toml = (db.toml(extra='grant_hosts = ["127.0.0.1"]\n') + f'\n[certs]\ndir = "{lb.root / "ssl"}"\n\n[artifacts]\n'
                           + "".join(f'{k} = "{v}"\n' for k, v in arts.items()) + nginx.toml(lb.address)
-                          + "\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n")
+                          + "\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n"
+                          + '\n[hosts_map]\n"carbondb.mysql-wso2.com" = "127.0.0.1"\n')
+        jdk = stand_in_jdk(lab.dir / "jdk8-stand-in")
         lab.write_toml(lab.toml().replace("lb_http_port = 80\n", f"lb_http_port = {http_port}\n")
-                       .replace("lb_https_port = 443\n", f"lb_https_port = {https_port}\n"))
+                       .replace("lb_https_port = 443\n", f"lb_https_port = {https_port}\n")
+                       .replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1))
         lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=secrets.token_urlsafe(12),
                       SVN_PASSWORD=secrets.token_urlsafe(12), KEYSTORE_PASSWORD=secrets.token_urlsafe(12),
                       ADMIN_PASSWORD=secrets.token_urlsafe(12))
         print(f"hosts.toml: {lab.hosts_toml}")
         for h in lab.hosts.values():
             print(f"  {h.name:8} {h.role:8} ssh {h.address}:{h.port}  home {h.home if h.member_port else '-'}")
+        dry = fab_summary(lab, "setup-cluster", "--dry-run")
         setup = fab(lab, "setup-cluster")
         check = fab(lab, "verify")
+        live = fab(lab, "verify", "--live", "--steps", "live")
         pictures = [fab(lab, "diagram", "--output", str(REPO / f"demo-cluster.{ext}")) for ext in ("svg", "png")]
-        print(f"\nsetup-cluster exit {setup}, verify exit {check} (0 = the whole cluster matches the guide); "
+        print(f"\nsetup-cluster --dry-run exit {dry}, setup-cluster exit {setup}, verify exit {check} (0 = the whole "
+              f"cluster matches the guide), verify --live exit {live}; "
               f"the picture: demo-cluster.svg and demo-cluster.png (diagram exit {max(pictures)})")
         print(f"\nthrough the load balancer (nginx on {lb.address}; stand-in backends answer with their node):")
         for name, port, tls in (("esb.wso2.com", http_port, False), ("esb.wso2.com", https_port, True),
@@ -79,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"\nthe demo keeps running; try: ESB_HOSTS={lab.hosts_toml} fab verify --json")
             input("press Enter to stop it ")
-        return setup or check or max(pictures)
+        return dry or setup or check or live or max(pictures)
     finally:
         if nginx:
             nginx.stop()

@@ -239,3 +239,37 @@ def test_the_live_row_alone_its_passing_checks_shown_and_no_ssh_library_noise(li
     assert any(p.startswith("driver: datasource") for p in passed) and any(p.startswith("db: ") for p in passed)
     r = lab.fab("verify", "--steps", "live")
     assert r.returncode == 1 and "the live checks run with --live" in r.stderr, r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not __import__("tests.svnhttp").svnhttp.available(), reason="needs apache2 and libapache2-mod-svn")
+def test_an_http_svn_url_is_checked_over_webdav_from_the_node(live):
+    """The guide's own SvnUrl is http://: the live svn check speaks WebDAV to a real Apache with mod_dav_svn from
+    each node with its SvnUser/SvnPassword (OPTIONS, Basic, as SVNKit starts); a password the server does not
+    take is drift naming it; svn+ssh:// is refused (DepSync does not support it)."""
+    from tests.acceptance.cluster import SVN_PW
+    from tests.svnhttp import SvnHttp
+    lab = live
+    server = SvnHttp()
+    try:
+        server.users({"repouser": SVN_PW})
+        text = lab.hosts_toml.read_text()
+        old = next(line for line in text.splitlines() if line.startswith("url = \"svn://"))
+        lab.write_toml(text.replace(old, f'url = "{server.url}"'))
+        assert lab.fab("enable-depsync").returncode == 0
+        code, doc = run_live(lab)
+        assert code == 0, json.dumps(doc, indent=1)
+        assert any(p.startswith(f"svn: SvnUrl {server.url} as repouser: login accepted")
+                   for p in doc["hosts"]["esb-w1"]["live"]["passed"]), doc["hosts"]["esb-w1"]["live"]
+        server.users({"repouser": "another-password-9"})
+        code, doc = run_live(lab)
+        assert code == 2
+        for h in ESB:
+            items = [i for i in doc["hosts"][h]["live"]["items"] if i["file"] == "live svn"]
+            assert items and "login as 'repouser' refused (HTTP 401)" in items[0]["actual"], items
+        assert SVN_PW not in json.dumps(doc)
+        lab.write_toml(text.replace(old, 'url = "svn+ssh://127.0.0.1/depsyncrepo/"'))
+        assert lab.fab("enable-depsync").returncode == 0
+        code, doc = run_live(lab)
+        assert code == 2 and "svn+ssh:// is not supported by Carbon's deployment synchronizer" in json.dumps(doc)
+    finally:
+        server.close()
