@@ -79,7 +79,7 @@ def test_each_rollback_undoes_one_more_run_newest_first(lab, tmp_path):
     assert files_and_modes(lab) == axis2_done
 
     r = lab.fab("rollback", "--dry-run")
-    assert r.returncode == 0 and r.stdout.count("would change") == 3
+    assert r.returncode == 0 and r.stdout.count(": would change") == 3
     assert files_and_modes(lab) == axis2_done
     r = lab.fab("rollback")
     assert r.returncode == 0 and r.stdout.count("rolled back (1 item)") == 3

@@ -109,7 +109,7 @@ def test_setup_manager_and_setup_worker_on_their_own_targets(lab, tmp_path):
     r = lab.fab("-H", "esb-w1", "setup-manager")
     assert r.returncode == 1 and "esb-w1 is a worker (use setup-worker)" in r.stderr
     r = lab.fab("setup-worker", "--dry-run")
-    assert r.returncode == 0 and r.stdout.count("would change") == 2 * len(WORKER_STEPS) and "@@" in r.stdout
+    assert r.returncode == 0 and r.stdout.count(": would change") == 2 * len(WORKER_STEPS) and "@@" in r.stdout
     assert lab.snapshot() == before
     no_secret(r)
 
