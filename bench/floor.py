@@ -6,7 +6,7 @@ master-datasources.xml, user-mgt.xml, registry.xml), close; `[run].parallel` hos
 works.  bench/run.py runs it as a process of its own (interpreter start to exit, as fab is timed) on the
 same lab, right before the fab runs it compares with.
 
-    .venv/bin/python bench/floor.py path/to/hosts.toml
+    .venv/bin/python bench/floor.py path/to/hosts.toml [--files 3]   # issue 20's floor: the first three files
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from tasks.rules import AXIS2, CARBON, CATALINA, MASTER, REGISTRY, USER_MGT  # n
 FILES = (AXIS2, CARBON, CATALINA, MASTER, USER_MGT, REGISTRY)
 
 
-def read_host(host) -> int:
-    """Connect, read the six files over one SFTP session, close; the bytes read."""
+def read_host(host, files=FILES) -> int:
+    """Connect, read the files (default: the six) over one SFTP session, close; the bytes read."""
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect(host.address, port=host.port, username=host.user,
@@ -37,7 +37,7 @@ def read_host(host) -> int:
     try:
         sftp = client.open_sftp()
         total = 0
-        for rel in FILES:
+        for rel in files:
             with sftp.open(f"{host.product_home}/{rel}", "rb") as f:
                 f.prefetch()
                 total += len(f.read())
@@ -48,10 +48,11 @@ def read_host(host) -> int:
 
 def main() -> None:
     inv = load_inventory(sys.argv[1])
+    files = FILES[:int(sys.argv[3])] if len(sys.argv) > 3 and sys.argv[2] == "--files" else FILES
     hosts = inv.esb_nodes
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=inv.run.parallel) as pool:
-        total = sum(pool.map(read_host, hosts))
+        total = sum(pool.map(lambda h: read_host(h, files), hosts))
     print(f"{len(hosts)} hosts, {total} bytes, {time.perf_counter() - t0:.3f} s in the pool")
 
 

@@ -7,7 +7,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
 for c in sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client mariadbd:mariadb-server \
          mariadb:mariadb-client sudo:sudo svnadmin:subversion svnserve:subversion svn:subversion openssl:openssl git:git nginx:nginx dot:graphviz \
-         java:default-jre-headless keytool:default-jre-headless apache2:apache2; do
+         java:default-jre-headless keytool:default-jre-headless apache2:apache2 faketime:faketime; do
   bin=${c%%:*}; pkg=${c#*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done

@@ -4,8 +4,10 @@ Fabric would turn `-H manager,workers` into one Connection per word and DNS-reso
 it; `TargetsExecutor` (selected in fabric.json) keeps the words and hands them to
 our resolver instead, so targets are hosts.toml names and groups only.
 
-Every task body goes through `run_task`: load hosts.toml, open one Session (one
-SSH connection per host for the whole run), run, report, exit 0/2/1.
+Every task body goes through `run_task`. One fab command line is one run (CONTRACT §11): the executor opens a
+`CommandLine` around all the tasks it names, which holds one Session (one SSH connection, lock and run id per
+host, one read cache) and one Reporter per mode for all of them; the tasks run and report in the order given, a
+host that failed a task skips its later ones, and the command line ends with one summary and one exit code.
 """
 from __future__ import annotations
 
@@ -38,12 +40,87 @@ FLAG_HELP = {
 
 
 class TargetsExecutor(Executor):
-    """Keeps -H for our own resolver instead of making one Connection per word."""
+    """Keeps -H for our own resolver instead of making one Connection per word, and makes the whole command line
+    one run (a CommandLine around every task it names)."""
 
     def expand_calls(self, calls, apply_hosts=True):
         if apply_hosts:
             CLI_TARGETS["hosts"] = self.core[0].args.hosts.value  # "" (an empty variable) is refused, not "all"
         return super().expand_calls(calls, apply_hosts=False)
+
+    def execute(self, *tasks):
+        calls = self.normalize(tasks)
+        upcoming = [by_name(c.task.name) for c in calls if is_step(c.task.name)]
+        line = CommandLine.begin(upcoming)
+        try:
+            results = super().execute(*tasks)
+        except BaseException:
+            line.end()
+            raise
+        code = line.end()
+        if code:
+            raise Exit(code=code)
+        return results
+
+
+def is_step(name: str) -> bool:
+    try:
+        by_name(name)
+        return True
+    except KeyError:
+        return False
+
+
+class CommandLine:
+    """One fab command line, one run: the Session every task of it shares, and a Reporter per (mode, json,
+    progress) in the order the tasks asked for them; `end` closes the session and prints each summary."""
+
+    current: "CommandLine | None" = None
+
+    def __init__(self, upcoming: list[Step]):
+        self.upcoming = upcoming  # the steps the command line names: read ahead together on each host
+        self.session: Session | None = None
+        self.reporters: dict[tuple, Reporter] = {}
+        self.error = False
+
+    @classmethod
+    def begin(cls, upcoming: list[Step]) -> "CommandLine":
+        cls.current = cls(upcoming)
+        return cls.current
+
+    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool) -> None:
+        """One task of the command line on the shared session; a ConfigError ends the command line (exit 1)."""
+        reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
+        try:
+            if self.session is None:
+                inv = load_inventory()
+                self.session = Session(inv, load_secrets(inv.base_dir), mode, command=command_line(),
+                                       upcoming=self.upcoming)
+            self.session.switch(mode)
+            body(self.session.inv, self.session, reporter)
+        except ConfigError as e:
+            reporter.error(str(e))
+            self.error = True
+            raise Exit(code=1)
+
+    def end(self) -> int:
+        """Close the run (prune, unlock, disconnect), print every reporter's summary; the command line's exit code
+        (1 on any failure, else 2 on drift found by a verify, else 0)."""
+        if CommandLine.current is self:
+            CommandLine.current = None
+        if self.session is not None:
+            self.session.close()
+        codes = [1] if self.error else []
+        for reporter in self.reporters.values():
+            if reporter.results or reporter.extra or not self.error:
+                codes.append(reporter.finish())
+        return 1 if 1 in codes else max(codes, default=0)
+
+
+def command_line() -> str:
+    """What the operator typed (the run records it; fab's arguments never hold a secret)."""
+    import sys
+    return " ".join(["fab", *sys.argv[1:]])
 
 
 def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
@@ -58,9 +135,13 @@ Body = Callable[[Inventory, Session, Reporter], None]
 
 
 def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True) -> None:
-    """Load hosts.toml and secrets, run body with one Session, print the report, exit 0/2/1.
+    """Run body as a task of the command line's run (see CommandLine); called outside a command line (a test
+    calling a task), on a run of its own: load hosts.toml and secrets, one Session, report, exit 0/2/1.
 
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs."""
+    if CommandLine.current is not None:
+        CommandLine.current.run(Mode(mode), as_json, body, progress)
+        return
     reporter = Reporter(mode, as_json, progress=progress)
     session = None
     try:
@@ -154,11 +235,13 @@ def diagram_task(c, output="", json=False):
 
 
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
-                             "json": FLAG_HELP["json"]})
-def rollback_task(c, dry_run=False, json=False):
+                             "json": FLAG_HELP["json"],
+                             "all": "every file back to its state before the project first touched it (shipped)"})
+def rollback_task(c, dry_run=False, json=False, all=False):
     """restore the files the last patch run changed on the targets (default: all), from its backups"""
     run_task(Mode.DRY_RUN if dry_run else Mode.ROLLBACK, json,
-             lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep))
+             lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep,
+                                                everything=all))
 
 
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),

@@ -23,6 +23,7 @@ from .ops import Op, Remove, apply_plan
 from .plan import FileChange, Item, Plan
 from .remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
 from .remote.common import is_private
+from .remote.journal import run_order
 from .remote.replace import replace
 from .runkey import signed
 from .report import Reporter, StepResult
@@ -104,7 +105,12 @@ class Reach:
         self.roots = []
         for r in managed_roots(host, inv):  # the root itself may be the operator's link (a linked hosts file)
             self.roots += [remote.realpath(r), self._where(r)]
-        self.backups = f"{remote.realpath(remote.backups_root)}/{run}/files"
+        self.state = remote.realpath(remote.state_dir)
+
+    def use(self, run: str, trusted: bool) -> "Reach":
+        """The records that follow come from this run's manifest (signed by this machine, or not)."""
+        self.run, self.trusted = run, trusted
+        return self
 
     def _refuse(self, what: str) -> StepError:
         return StepError(f"run {self.run} on {self.host.name}: {what}; refused, nothing restored")
@@ -135,14 +141,15 @@ class Reach:
         raise self._refuse(f"{path} leads to {real} through a symbolic link ({why}), outside what the project "
                            f"manages there")
 
-    def backup(self, name: str) -> str:
-        """The backup copy: a plain file in the run's own files folder, no link anywhere on the way (a linked
-        backup would copy out, or show in a diff, a file the node chose)."""
-        path = f"{self.remote.backups_root}/{self.run}/files/{name}"
+    def backup(self, folder: str, name: str) -> str:
+        """The backup copy `name` in `folder` of the node's state (backups/<run>/files, originals/files): a plain
+        file there, no link anywhere on the way (a linked backup would copy out, or show in a diff, a file the
+        node chose)."""
+        path = f"{self.remote.state_dir}/{folder}/{name}"
         st = self.remote.lstat(path)
         if st is None:
             raise self._refuse(f"the backup {name} is missing")
-        if not st.is_file or self.remote.realpath(path) != f"{self.backups}/{name}":
+        if not st.is_file or self.remote.realpath(path) != f"{self.state}/{folder}/{name}":
             raise self._refuse(f"the backup {name} is not a plain file of the run's backups (a link or a "
                                f"special file)")
         return path
@@ -159,25 +166,52 @@ class Reach:
         return tuple(owner) if self.trusted and _is_owner(owner) else None
 
 
-def run_marked(remote: RemoteHost, run_id: str) -> bool:
-    """True when this run was rolled back on this host already."""
-    return remote.stat(f"{remote.backups_root}/{run_id}/{MARK}") is not None
+def run_marked(remote: RemoteHost, folder: str) -> bool:
+    """True when the run in this backups folder was rolled back on this host already."""
+    return remote.stat(f"{remote.backups_root}/{folder}/{MARK}") is not None
 
 
-def newest_open_run(remote: RemoteHost) -> str | None:
-    """The newest backup run on this host with a manifest that lists a file, and no rolled-back mark (a run that
-    wrote nothing is no step of the undo stack)."""
-    for run_id in reversed(remote.backup_runs()):
-        if run_marked(remote, run_id):
+def open_runs(remote: RemoteHost):
+    """(folder, manifest) of each backup run on this host that lists a file and is not rolled back, newest first
+    by the node's own sequence (a run that wrote nothing is no step of the undo stack); read as needed."""
+    for folder in reversed(remote.backup_runs()):
+        if run_marked(remote, folder):
             continue
         try:
-            manifest = remote.read_manifest(run_id)
+            manifest = remote.read_manifest(folder)
         except ValueError:
-            raise RemoteError(f"the manifest of run {run_id} on {remote.host.name} is not JSON; "
-                              f"move {remote.backups_root}/{run_id} away to roll back further") from None
+            raise RemoteError(f"the manifest of run {folder} on {remote.host.name} is not JSON; "
+                              f"move {remote.backups_root}/{folder} away to roll back further") from None
         if isinstance(manifest, dict) and manifest.get("files"):
-            return run_id
-    return None
+            yield folder, manifest
+
+
+def newest_open_run(remote: RemoteHost) -> tuple[str, dict] | None:
+    """(folder, manifest) of the newest open run on this host (the top of its undo stack), or None."""
+    return next(open_runs(remote), None)
+
+
+def plain_manifest(remote: RemoteHost, host: Host, folder: str) -> None:
+    """A manifest is a plain file of its run's folder, not a link a node planted to another file."""
+    st = remote.lstat(f"{remote.backups_root}/{folder}/manifest.json")
+    if st is None or not st.is_file:
+        raise StepError(f"run {folder} on {host.name}: its manifest is not a plain file (a link?); "
+                        f"refused, nothing restored")
+
+
+def describe_run(run_id: str, manifest: dict | None) -> str:
+    """A run as rollback names it: its id, the command line, the machine it came from and its time (as that
+    machine's clock said: shown, never used for ordering)."""
+    m = manifest if isinstance(manifest, dict) else {}
+    parts = [f"run {run_id}"]
+    extra = []
+    if isinstance(m.get("command"), str) and m["command"]:
+        extra.append(m["command"])
+    if isinstance(m.get("machine"), str) and m["machine"]:
+        extra.append(f"from {m['machine']}")
+    if isinstance(m.get("time"), int):
+        extra.append(time.strftime("at %Y-%m-%d %H:%M:%S UTC", time.gmtime(m["time"])))
+    return " ".join(parts) + (f" ({', '.join(redact(e) for e in extra)})" if extra else "")
 
 
 def _size(data: bytes, mode: int | None) -> str:
@@ -209,7 +243,8 @@ class Rollback(Step):
     def plan(self, ctx: StepContext) -> Plan:
         """What putting the run's backups back would do on this host (reads only)."""
         remote, run = ctx.remote, self.run_id
-        manifest = remote.read_manifest(run)
+        folder = remote.run_dir(run)
+        manifest = remote.read_manifest(folder) if folder else None
         plan = Plan()
         if manifest is None:
             plan.notes.append(f"no backups of run {run} here")
@@ -219,23 +254,22 @@ class Rollback(Step):
             raise StepError(f"the manifest of run {run} on {ctx.host.name} lists no files; nothing restored")
         for rec in files:  # every entry checked before any is planned: a refusal restores nothing
             check_entry(rec, ctx.host, ctx.inv, run)
-        manifest_st = remote.lstat(f"{remote.backups_root}/{run}/manifest.json")
-        if manifest_st is None or not manifest_st.is_file:
-            raise StepError(f"run {run} on {ctx.host.name}: its manifest is not a plain file (a link?); "
-                            f"refused, nothing restored")
+        plain_manifest(remote, ctx.host, folder)
         reach = Reach(remote, ctx.host, ctx.inv, run, signed(manifest))
         for rec in files:
-            self._plan_file(remote, rec, plan, reach)
+            self._plan_file(remote, rec, plan, reach, f"backups/{folder}/files", f"as before run {run}")
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
-        plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{run}/{MARK}", remote.run_id))
+        plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
         plan.notes.append(f"run {run}: {len(plan.items)} file(s) to put back")
         return plan
 
-    def _plan_file(self, remote: RemoteHost, rec: dict, plan: Plan, reach: Reach) -> None:
-        """One manifest entry: remove a file the run created, or restore the backed-up bytes and mode; what the
-        path and the backup really reach on the node is checked first."""
-        path, run = rec["path"], self.run_id
+    @staticmethod
+    def _plan_file(remote: RemoteHost, rec: dict, plan: Plan, reach: Reach, folder: str, state: str) -> None:
+        """One manifest entry: remove a file the run created, or restore the backed-up bytes (in `folder` of the
+        node's state) and mode; what the path and the backup really reach on the node is checked first. `state`
+        names what the file goes back to ("as before run R")."""
+        path, run = rec["path"], reach.run
         mode = reach.mode(path, rec.get("mode"))
         if not rec.get("existed"):
             st = remote.lstat(path)
@@ -246,7 +280,7 @@ class Rollback(Step):
             plan.actions.append(Remove(path, backup=False))
             return
         target = reach.target(path, rec)
-        backup = reach.backup(rec["backup"])
+        backup = reach.backup(folder, rec["backup"])
         st = remote.stat(target)
         cur_mode = None if st is None else st.mode & 0o7777
         private = rec["private"] if isinstance(rec.get("private"), bool) else is_private(path, mode)  # older runs
@@ -255,7 +289,7 @@ class Rollback(Step):
                                                  sudo=True, check=False)[0] == 0
             if same and cur_mode == mode:
                 return
-            plan.items.append(Item(path, f"content (as before run {run}; private, not shown)",
+            plan.items.append(Item(path, f"content ({state}; private, not shown)",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
             # a link stays a link: the file it leads to (checked above) is restored
             plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec)))
@@ -266,7 +300,7 @@ class Rollback(Step):
         current = remote.read(path, SCRIPT_LIMIT, "a file to restore") if st is not None else None
         if current == old and cur_mode == mode:
             return
-        plan.items.append(Item(path, f"content (as before run {run})", _size(old, mode),
+        plan.items.append(Item(path, f"content ({state})", _size(old, mode),
                                None if current is None else _size(current, cur_mode)))
         plan.files.append(FileChange(path, current, old, mode=mode, in_place_fallback=True,
                                      secret_lines=tuple(secret_values(path, current) + secret_values(path, old))))
@@ -317,7 +351,9 @@ def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) ->
     names: set[str] = set()
     for h in holders:
         try:
-            manifest = session.remote(h).read_manifest(run)
+            remote = session.remote(h)
+            folder = remote.run_dir(run)
+            manifest = remote.read_manifest(folder) if folder else None
         except (RemoteError, ValueError):
             continue
         listed = manifest.get("peers") if isinstance(manifest, dict) else None
@@ -328,15 +364,35 @@ def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) ->
         peer = inv.hosts[name]
         try:
             remote = session.remote(peer)
-            if remote.read_manifest(run) is not None and not run_marked(remote, run):
+            folder = remote.run_dir(run)
+            if folder and not run_marked(remote, folder):
                 out.append(peer)
         except (RemoteError, ValueError):
             pass  # its own rollback says what is wrong there
     return out
 
 
-def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
-    """Undo the newest not-yet-rolled-back run found on the targets, on the targets that hold it."""
+def choose_run(tops: dict[str, tuple[str, dict]]) -> str:
+    """The run to undo among each host's newest open run (the top of its own undo stack, by the node's own
+    sequence). Where hosts' tops differ, those runs touched different hosts last and either may go first: the
+    one whose manifest says it is later goes first (a clock only breaks that tie, it never orders one node)."""
+    def key(item):
+        run_id, manifest = item
+        t = manifest.get("time") if isinstance(manifest.get("time"), int) else 0
+        return (t, run_id)
+    candidates = {run_order(folder)[1]: manifest for folder, manifest in tops.values()}
+    return max(candidates.items(), key=key)[0]
+
+
+def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, everything: bool = False) -> None:
+    """Undo the newest not-yet-rolled-back run found on the targets, on the targets that hold it (and on the
+    hosts it wrote on their behalf); `everything` (--all): every targeted file back to its state before the
+    project first touched it."""
+    if everything:
+        reporter.note("putting every file the project touched on " + ", ".join(h.name for h in hosts)
+                      + " back as it was before the project first touched it")
+        run_step(RollbackAll(), hosts, session, reporter)
+        return
 
     def newest(h: Host):
         try:
@@ -348,17 +404,100 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     for h, (_, err) in found.items():
         if err:
             reporter.emit(StepResult(h, Rollback.name, "failed", message=err))
-    runs = [run for run, _ in found.values() if run]
-    if not runs:
+    tops = {h: top for h, (top, _) in found.items() if top}
+    if not tops:
         reporter.note("nothing to roll back: no backup run that is not rolled back yet on "
                       + ", ".join(h for h, (_, err) in found.items() if not err))
         return
-    run = max(runs)
+    run = choose_run(tops)
+    manifest = next(m for f, m in tops.values() if run_order(f)[1] == run)
     reporter.extra["run_id"] = run
-    holders = [h for h in hosts if found[h.name][0] == run]
+    reporter.extra["run"] = {k: manifest.get(k) for k in ("command", "machine", "time", "seq")
+                             if isinstance(manifest.get(k), (str, int))}
+    holders = [h for h in hosts if h.name in tops and run_order(tops[h.name][0])[1] == run]
     holders += [p for p in peers_of(run, holders, inv, session) if p not in holders]
-    reporter.note(f"rolling back run {run} on {', '.join(h.name for h in holders)}")
+    reporter.note(f"rolling back {describe_run(run, manifest)} on {', '.join(h.name for h in holders)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:
             reporter.emit(StepResult(h.name, Rollback.name, "ok", message=f"nothing from run {run} here"))
     run_step(Rollback(run), holders, session, reporter)
+
+
+ORIGINALS = "originals"
+
+
+class RollbackAll(Step):
+    """`rollback --all`: every file the project touched on a host back to its state before the project first
+    touched it (the shipped files): the first backup of each path, kept beyond keep_backups (in originals/ once
+    its run is pruned, else in the oldest run that holds it); every open run is then marked rolled back."""
+
+    name = "rollback"
+    help = "put every file the project touched back as it was before the project first touched it"
+    esb_only = False
+
+    def plan(self, ctx: StepContext) -> Plan:
+        remote, host = ctx.remote, ctx.host
+        plan = Plan()
+        firsts = first_backups(remote, host, ctx.inv)
+        if not firsts:
+            plan.notes.append("no backups here: the project never changed a file on this host")
+            return plan
+        reach = Reach(remote, host, ctx.inv, "?", False)
+        for rec, folder, run, trusted in firsts:
+            reach.use(run, trusted)
+            Rollback._plan_file(remote, rec, plan, reach, folder,
+                                f"before the project first touched it, in run {run}")
+        if host.role == "lb" and plan and any(within(r["path"], ctx.inv.lb.conf_dir) for r, *_ in firsts):
+            plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
+        for folder, _ in open_runs(remote):
+            plan.actions.append(MarkRolledBack(run_order(folder)[1], f"{remote.backups_root}/{folder}/{MARK}",
+                                               remote.run_id))
+        plan.notes.append(f"{len(plan.items)} file(s) to put back as shipped")
+        return plan
+
+    def apply(self, ctx: StepContext, plan: Plan) -> None:
+        apply_plan(ctx, plan, backup=False)
+
+
+def first_backups(remote: RemoteHost, host: Host, inv: Inventory) -> list[tuple[dict, str, str, bool]]:
+    """(record, folder of its backup under the node's state, the run that took it, signed) of the first backup of
+    every path the project touched on this node: the originals kept from pruned runs, then the oldest run (by the
+    node's sequence) that lists each other path. Every record checked as rollback checks a manifest."""
+    out: dict[str, tuple[dict, str, str, bool]] = {}
+    index = read_originals(remote, host)
+    if index is not None:
+        trusted = signed(index)
+        for rec in index.get("files", []):
+            check_entry(rec, host, inv, "kept first backups")
+            run = rec.get("run") if isinstance(rec.get("run"), str) else "?"
+            out.setdefault(rec["path"], (rec, f"{ORIGINALS}/files", run, trusted and rec.get("trusted") is True))
+    for folder in remote.backup_runs():
+        try:
+            manifest = remote.read_manifest(folder)
+        except ValueError:
+            raise StepError(f"the manifest of run {folder} on {host.name} is not JSON; nothing restored") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+            continue
+        plain_manifest(remote, host, folder)
+        run = run_order(folder)[1]
+        for rec in manifest["files"]:
+            check_entry(rec, host, inv, run)
+            out.setdefault(rec["path"], (rec, f"backups/{folder}/files", run, signed(manifest)))
+    return list(out.values())
+
+
+def read_originals(remote: RemoteHost, host: Host) -> dict | None:
+    """originals/index.json: the first backups kept from pruned runs (None when none were kept)."""
+    path = f"{remote.state_dir}/{ORIGINALS}/index.json"
+    st = remote.lstat(path)
+    if st is None:
+        return None
+    if not st.is_file:
+        raise StepError(f"{path} on {host.name} is not a plain file (a link?); refused, nothing restored")
+    try:
+        index = json.loads(remote.read(path, SCRIPT_LIMIT, "an index", cache=False) or b"{}")
+    except ValueError:
+        raise StepError(f"{path} on {host.name} is not JSON; nothing restored") from None
+    if not isinstance(index, dict) or not isinstance(index.get("files", []), list):
+        raise StepError(f"{path} on {host.name} is malformed; nothing restored")
+    return index

@@ -67,6 +67,9 @@ SECRET_CONF = "repository/conf/security/secret-conf.properties"
 KEY_ALIAS = "wso2carbon"
 #: the password the shipped keystore and trust store open with
 SHIPPED_STORE_PASSWORD = "wso2carbon"
+#: the product's own start script (CONTRACT §10): what starts a node
+START_SCRIPT = "bin/wso2server.sh"
+
 #: the passwords WSO2 ships in its configuration files, the same in every download (public words, not secrets:
 #: masking them would mask `set-admin-password` and the shipped user `wso2carbon` in every line)
 SHIPPED_PASSWORDS = frozenset({"wso2carbon", "admin", "password"})

@@ -34,11 +34,15 @@ def new_run_id() -> str:
 class Session:
     """Every RemoteHost of one fab run; connections are opened lazily and reused by every step."""
 
-    def __init__(self, inv: Inventory, secrets: Secrets, mode: Mode | str, run_id: str | None = None):
+    def __init__(self, inv: Inventory, secrets: Secrets, mode: Mode | str, run_id: str | None = None,
+                 command: str = "", upcoming: list[Step] | None = None):
         self.inv = inv
         self.secrets = secrets
         self.mode = Mode(mode)
         self.run_id = run_id or new_run_id()
+        self.command = command  # the command line this run is (recorded in every manifest it writes)
+        self.upcoming = list(upcoming or [])  # every step the command line names: read ahead together
+        self.failed: dict[str, str] = {}  # host -> the step that failed there: its later tasks are skipped
         self._remotes: dict[str, RemoteHost] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -50,6 +54,10 @@ class Session:
         self.memo: dict = {}  # what a step read once for every host of the run (e.g. each node's certificate)
         self._started = time.monotonic()
 
+    def switch(self, mode: Mode) -> None:
+        """The next task of the command line runs in this mode (one session, one lock and run id per host)."""
+        self.mode = Mode(mode)
+
     def remote(self, host: Host) -> RemoteHost:
         """The host's connected RemoteHost (locked for writing in patch mode); Unreachable once failed."""
         with self._lock:
@@ -59,7 +67,7 @@ class Session:
             if r is None:
                 r = RemoteHost(host, self.run_id, self.secrets.get("SUDO_PASSWORD"),
                                op_timeout=self.inv.run.op_timeout, run_locks=self.run_locks,
-                               cache=self._caches.setdefault(host.machine, ReadCache()))
+                               cache=self._caches.setdefault(host.machine, ReadCache()), command=self.command)
                 self._remotes[host.name] = r
         try:
             r.connect()
@@ -184,15 +192,16 @@ def prefetch(steps: list[Step], host: Host, session: Session, more: tuple[str, .
 
 
 def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Reporter) -> list[StepResult]:
-    """Run steps in order on one host, reporting each as it finishes; after a failure the rest are skipped."""
+    """Run steps in order on one host, reporting each as it finishes; after a failure the rest are skipped, in
+    this task and in the later tasks of the command line (the run remembers where a host failed)."""
     results: list[StepResult] = []
-    failed = None
-    prefetch(steps, host, session)
+    failed = session.failed.get(host.name)
+    prefetch(list(dict.fromkeys(steps + session.upcoming)), host, session)  # the whole command line's reads
     for step in steps:
         if failed is None:
             r = run_on_host(step, host, session)
             if r.status == "failed":
-                failed = step.name
+                failed = session.failed[host.name] = step.name
         else:
             r = StepResult(host.name, step.name, "skipped", message=f"not run: {failed} failed on this host")
         reporter.emit(r)

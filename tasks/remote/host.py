@@ -31,6 +31,7 @@ class RemoteHost(Transport, Files, Journal, Lock, Sudo):
     op_timeout: float = DEFAULT_OP_TIMEOUT  # [run].op_timeout: the most any remote operation may wait for an answer
     run_locks: RunLocks = field(default_factory=RunLocks)  # the run's locks across hosts (the Session's)
     cache: ReadCache = field(default_factory=ReadCache)  # what the run read of this machine's files (the Session's)
+    command: str = ""  # the command line of the run (its manifests record it)
 
     def __post_init__(self):
         self._conn: Connection | None = None
@@ -41,6 +42,7 @@ class RemoteHost(Transport, Files, Journal, Lock, Sudo):
         self._lock_guard = threading.Lock()  # one lock() at a time per host, however many threads ask
         self._made: set[str] = set()  # directories mkdir_p made or found this run
         self._backed_up: dict[str, str | None] = {}
+        self._run_dir: str | None = None  # this run's backup folder on the node (numbered at its first backup)
         self.peers: set[str] = set()  # other hosts this run wrote on this host's behalf (journal: rollback's reach)
         self._seen: dict[str, FileStat] = {}  # stats taken by reads this run (dropped when the run writes the path)
         self._umask = 0o022  # what the SFTP server's umask takes from a new file's mode (learnt by _settle)

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import secrets as pysecrets
+import socket
 import shlex
 import stat as statmod
 import time
 
 from ..runkey import sign
 from .common import TMP_MARK, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private, node_state_dir
+
+
+#: a run's folder under backups/: the node's own sequence number, then the run id (CONTRACT §11: runs are ordered
+#: by what the node counted, never by the clock of the machine that ran fab)
+RUN_DIR = re.compile(r"^(\d{6,})-(.+)\Z")
+
+
+def run_order(name: str) -> tuple[int, str]:
+    """(the node's sequence number, the run id) of a backup folder; a folder of an older release (no number)
+    sorts before every numbered one."""
+    m = RUN_DIR.match(name)
+    return (int(m.group(1)), m.group(2)) if m else (-1, name)
 
 
 class Journal:
@@ -29,7 +43,20 @@ class Journal:
 
     @property
     def backup_dir(self) -> str:
-        return f"{self.backups_root}/{self.run_id}"
+        """This run's folder of backups: the node's next sequence number and the run id, numbered at the run's
+        first backup on the node (the node lock is held: no other run numbers at the same time)."""
+        if self._run_dir is None:
+            listed = [n for n in (self.listdir(self.backups_root) or []) if not n.startswith(".")]
+            seq = 1 + max((run_order(n)[0] for n in listed), default=0)
+            self._run_dir = f"{seq:06d}-{self.run_id}"
+        return f"{self.backups_root}/{self._run_dir}"
+
+    def run_dir(self, run_id: str) -> str | None:
+        """The folder name of a run on this node (its number differs from node to node), or None."""
+        for name in self.backup_runs():
+            if name == run_id or run_order(name)[1] == run_id:
+                return name
+        return None
 
     def _backup(self, path: str, original: bytes | None, st: FileStat | None, real: str | None = None) -> None:
         if path in self._backed_up:
@@ -84,8 +111,11 @@ class Journal:
                     self._write_manifest()
 
     def _manifest_bytes(self, records: list[WriteRecord]) -> bytes:
-        """The manifest, signed with the control machine's run key (rollback tells it from a forged one)."""
+        """The manifest, signed with the control machine's run key (rollback tells it from a forged one): what
+        the run wrote, and what rollback names it by (its command line, the machine it came from, its time)."""
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
+                    "seq": run_order(posixpath.basename(self.backup_dir))[0],
+                    "command": self.command, "machine": socket.gethostname(),
                     "files": [{k: v for k, v in w.__dict__.items() if v is not None or k != "real"}
                               for w in records]}
         if self.peers:
@@ -132,20 +162,76 @@ class Journal:
             raise RemoteError(f"{rename_to or path}: cannot write ({self._cause(e, path)})") from None
 
     def backup_runs(self) -> list[str]:
-        """Run ids with backups on this host, oldest first."""
+        """The folders of the runs with backups on this host, oldest first by the node's own sequence."""
         names = self.listdir(self.backups_root) or []
-        return sorted(n for n in names if not n.startswith("."))
+        return sorted((n for n in names if not n.startswith(".")), key=run_order)
 
-    def read_manifest(self, run_id: str) -> dict | None:
-        data = self.read(f"{self.backups_root}/{run_id}/manifest.json", cache=False)
+    def read_manifest(self, name: str) -> dict | None:
+        """The manifest of the run in folder `name` of backups/, None when there is none."""
+        data = self.read(f"{self.backups_root}/{name}/manifest.json", cache=False)
         return None if data is None else json.loads(data)
 
     def prune_backups(self, keep: int) -> None:
-        """Keep the newest `keep` backup runs."""
+        """Keep the newest `keep` backup runs by the node's sequence (a run numbered later is never dropped for
+        one numbered earlier, whatever the clocks said)."""
         runs = self.backup_runs()
-        for old in runs[:-keep] if keep else runs:
+        old_runs = runs[:-keep] if keep else runs
+        if old_runs:
+            self.keep_first_backups(old_runs)
+        for old in old_runs:
             with self.deadline(f"removing the old backups {old}"):
                 self._rmtree(f"{self.backups_root}/{old}")
+
+    @property
+    def originals_dir(self) -> str:
+        return f"{self.state_dir}/originals"
+
+    def keep_first_backups(self, folders: list[str]) -> None:
+        """Before runs are pruned: every path they list that originals/index.json does not hold yet keeps its
+        backup there (moved, not copied), with its record, the run and whether that manifest was this machine's.
+        The first backup of every file outlives keep_backups: `rollback --all` brings the shipped state back.
+        The folders come oldest first, so the first run that touched a path is the one kept."""
+        from ..runkey import sign, signed
+        idx_path = f"{self.originals_dir}/index.json"
+        try:
+            raw = self.read(idx_path, cache=False)
+            index = json.loads(raw) if raw else {"files": []}
+            if not signed(index):  # never re-sign what another machine (or a node) wrote as this machine's
+                index["files"] = [{**r, "trusted": False} for r in index.get("files", []) if isinstance(r, dict)]
+        except (RemoteError, ValueError):
+            return  # unreadable: prune nothing of the first backups' runs rather than lose them
+        known = {r.get("path") for r in index["files"]}
+        moved = False
+        for folder in folders:
+            try:
+                manifest = self.read_manifest(folder)
+            except (RemoteError, ValueError):
+                continue
+            files = manifest.get("files") if isinstance(manifest, dict) else None
+            if not isinstance(files, list):
+                continue
+            trusted = signed(manifest)
+            for rec in files:
+                if not isinstance(rec, dict) or not isinstance(rec.get("path"), str) or rec["path"] in known:
+                    continue
+                rec = {**rec, "run": run_order(folder)[1], "trusted": trusted}
+                name = rec.get("backup")
+                if isinstance(name, str) and name and "/" not in name and not name.startswith("."):
+                    kept = f"{len(index['files']):05d}-{posixpath.basename(rec['path'])}"
+                    self.mkdir_p(f"{self.originals_dir}/files", 0o700)
+                    try:
+                        self.counters.sftp_ops += 1
+                        self.sftp.posix_rename(f"{self.backups_root}/{folder}/files/{name}",
+                                               f"{self.originals_dir}/files/{kept}")
+                    except _IO_ERRORS:
+                        continue
+                    rec["backup"] = kept
+                index["files"].append(rec)
+                known.add(rec["path"])
+                moved = True
+        if moved:
+            tmp = f"{self.originals_dir}/.index{TMP_MARK}{pysecrets.token_hex(4)}"
+            self._put_state(tmp, json.dumps(sign(index), indent=1).encode(), idx_path, fresh=True)
 
     def _rmtree(self, path: str) -> None:
         self.counters.sftp_ops += 1

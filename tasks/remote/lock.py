@@ -177,11 +177,12 @@ class Lock:
     def _clean_run(self, run_id: str) -> None:
         """Remove the temp files a dead run left beside the files its manifest lists (and its manifest's)."""
         try:
-            files = [f["path"] for f in (self.read_manifest(run_id) or {}).get("files", [])]
+            name = self.run_dir(run_id)
+            files = [f["path"] for f in ((self.read_manifest(name) if name else None) or {}).get("files", [])]
         except (RemoteError, ValueError, TypeError, KeyError):
             return
         bases = {posixpath.basename(p) for p in files} | {"manifest"}
-        for d in {posixpath.dirname(p) for p in files} | {f"{self.backups_root}/{run_id}"}:
+        for d in {posixpath.dirname(p) for p in files} | {f"{self.backups_root}/{name or run_id}"}:
             try:
                 names = self.listdir(d) or []
             except RemoteError:

@@ -13,6 +13,7 @@ from .hostsfile import MapHosts
 from .jars import InstallJdbcDriver, InstallSvnkit
 from .keystore import CreateKeystore
 from .loadbalancer import ConfigureLb
+from .profile import SetWorkerProfile
 from .registry import MountRegistry
 from .svnrepo import CreateSvnRepo
 from .vault import SecureVault
@@ -31,6 +32,7 @@ STEPS: list[Step] = [
     PatchAxis2(),
     SetHostnames(),
     SetProxyPorts(),
+    SetWorkerProfile(),
     SetAdminPassword(),  # the hardening steps (CONTRACT §8): in setup-* when [security] says so
     CreateKeystore(),
     SecureVault(),  # last of the node steps: it moves what the others wrote into Secure Vault

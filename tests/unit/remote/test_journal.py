@@ -6,7 +6,9 @@ import os
 
 
 def manifest(lab, r) -> dict:
-    return json.loads((lab.state_dir("esb-w1") / "backups" / r.run_id / "manifest.json").read_text())
+    folder = os.path.basename(r.backup_dir)  # the node's sequence number, then the run id
+    assert folder.endswith("-" + r.run_id)
+    return json.loads((lab.state_dir("esb-w1") / "backups" / folder / "manifest.json").read_text())
 
 
 def test_the_manifest_records_mode_owner_and_privacy_of_each_backup(lab, remote):
@@ -30,3 +32,23 @@ def test_the_manifest_records_mode_owner_and_privacy_of_each_backup(lab, remote)
     assert files["created.xml"] == {"path": str(home / "created.xml"), "backup": None, "existed": False,
                                     "mode": None, "private": False, "owner": None}
     r.unlock()
+
+
+def test_each_run_is_numbered_by_the_node_whatever_its_id_says(lab, remote):
+    """The backup folder of a run is the node's next number, then the run id: a run whose id (its clock) sorts
+    first is still numbered after the runs the node saw before it; pruning keeps the highest numbers."""
+    home = lab.hosts["esb-w1"].home
+    target = f"{home}/repository/conf/carbon.xml"
+    folders = []
+    for run_id in ("20990101T000000.000000-1", "19990101T000000.000000-2"):
+        r = remote()
+        r.run_id = run_id
+        r.lock()
+        r.write(target, r.read(target) + b"\n")
+        folders.append(os.path.basename(r.backup_dir))
+        r.prune_backups(1)
+        r.close()
+    assert folders == ["000001-20990101T000000.000000-1", "000002-19990101T000000.000000-2"]
+    assert sorted(os.listdir(lab.state_dir("esb-w1") / "backups")) == [folders[1]]
+    index = json.loads((lab.state_dir("esb-w1") / "originals" / "index.json").read_text())
+    assert [(f["path"], f["run"]) for f in index["files"]] == [(target, "20990101T000000.000000-1")]

@@ -1,0 +1,34 @@
+"""set-worker-profile on the product's own start scripts (4.9.0 and 5.0.0): one token changes, nothing else."""
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from tasks.steps.base import StepError
+from tasks.steps.profile import profile_edit
+from tests.lab import REPO, product_fixture
+
+SCRIPTS = [product_fixture() / "bin" / "wso2server.sh",
+           REPO.parent / "shared" / "fixtures" / "wso2esb-5.0.0" / "bin" / "wso2server.sh",
+           REPO / "sample" / "wso2esb-4.9.0" / "bin" / "wso2server.sh"]
+
+
+@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.exists()], ids=lambda p: str(p.parent.parent.name))
+def test_a_worker_gets_the_worker_profile_and_only_that_token_changes(script):
+    data = script.read_bytes()
+    new, had = profile_edit(data, worker=True)
+    assert had == "false"
+    diff = [l for l in difflib.unified_diff(data.decode().splitlines(), new.decode().splitlines(), lineterm="", n=0)
+            if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    assert diff == ["-    -DworkerNode=false \\", "+    -DworkerNode=true \\"], diff
+    assert profile_edit(new, worker=False)[0] == data  # the manager: back to false, byte for byte
+    assert profile_edit(data, worker=False) == (data, "false")  # the manager as shipped: nothing to do
+
+
+def test_crlf_and_a_script_without_the_line_or_with_two():
+    crlf = b"#!/bin/sh\r\njava \\\r\n    -DworkerNode=false \\\r\n    Main\r\n"
+    assert profile_edit(crlf, True)[0] == crlf.replace(b"=false", b"=true")
+    for bad in (b"#!/bin/sh\njava Main\n", b"-DworkerNode=false\n-DworkerNode=true\n"):
+        with pytest.raises(StepError, match="expected one '-DworkerNode=...' line"):
+            profile_edit(bad, True)
