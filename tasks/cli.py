@@ -244,6 +244,57 @@ def rollback_task(c, dry_run=False, json=False, all=False):
                                                 everything=all))
 
 
+LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", "json": FLAG_HELP["json"]}
+
+
+def esb_targets(inv: Inventory) -> list:
+    hosts = targets(inv, inv.esb_nodes)
+    others = [h.name for h in hosts if not h.is_esb]
+    if others:
+        raise ConfigError(f"{', '.join(others)}: not an ESB node (manager or worker); the servers run on those")
+    return hosts
+
+
+@task(name="start", help=LIFE_HELP)
+def start_task(c, dry_run=False, json=False):
+    """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up"""
+    from .lifecycle.commands import start
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
+             lambda inv, session, rep: start(inv, esb_targets(inv), session, rep))
+
+
+@task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
+def stop_task(c, dry_run=False, json=False, force=False):
+    """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
+    from .lifecycle.commands import stop
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
+             lambda inv, session, rep: stop(inv, esb_targets(inv), session, rep, force))
+
+
+@task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
+def restart_task(c, dry_run=False, json=False, force=False):
+    """stop, then start, node by node (behind a balancer: rolling-restart drops no request)"""
+    from .lifecycle.commands import restart
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
+             lambda inv, session, rep: restart(inv, esb_targets(inv), session, rep, force))
+
+
+@task(name="status", help={"json": FLAG_HELP["json"]})
+def status_task(c, json=False):
+    """running or stopped, pid and since when, ports, members seen, restart needed; read-only (exit as verify)"""
+    from .lifecycle.commands import status
+    run_task(Mode.VERIFY, json, lambda inv, session, rep: status(inv, esb_targets(inv), session, rep))
+
+
+@task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
+def rolling_restart_task(c, dry_run=False, json=False, needed=False):
+    """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
+    from .lifecycle.commands import rolling_restart
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
+             lambda inv, session, rep: rolling_restart(inv, esb_targets(inv), session, rep, needed))
+
+
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   node_task("worker", "setup-worker", "workers"),
-                  setup_cluster_task, verify_task, diagram_task, rollback_task]
+                  setup_cluster_task, verify_task, diagram_task, rollback_task,
+                  start_task, stop_task, restart_task, status_task, rolling_restart_task]

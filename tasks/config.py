@@ -227,6 +227,11 @@ class Run:
     lock_wait: int = key(60, between(0, 86400, "seconds"), "seconds a run waits for another run's lock on a host")
     op_timeout: int = key(30, between(1, 86400, "seconds"),
                           "seconds any remote operation may wait for an answer (a host that stopped answering)")
+    start_timeout: int = key(300, between(1, 86400, "seconds"),
+                             "seconds `start` waits for a node's pid, ports and `WSO2 Carbon started in` line")
+    stop_timeout: int = key(120, between(1, 86400, "seconds"), "seconds `stop` waits for a node's server to end")
+    drain_seconds: int = key(10, between(0, 3600, "seconds"),
+                             "seconds rolling-restart leaves a worker out of the balancer before restarting it")
 
 
 #: the sections declared key by key: their table name -> dataclass

@@ -42,7 +42,7 @@ from .remote import RemoteError, RemoteHost
 from .report import StepResult
 from .secrets import redact
 from .steps.base import StepContext, StepError
-from .rules import CIPHER_TEXT
+from .rules import CIPHER_TEXT, java_ok, java_version
 from .steps.jars import DROPINS, LIB, jar_family
 from .steps.vault import resolved_values
 
@@ -88,17 +88,6 @@ def zip_names(tail: bytes) -> list[str] | None:
         names.append(tail[pos + 46:pos + 46 + n].decode("utf-8", "replace"))
         pos += 46 + n + m + k
     return names
-
-
-def java_version(output: str) -> str | None:
-    """The version `java -version` reports ('1.8.0_392', '17.0.15'), else None."""
-    m = re.search(r'version "([^"]+)"', output or "")
-    return m.group(1) if m else None
-
-
-def java_ok(version: str) -> bool:
-    """Carbon 4.4's start script accepts JDK 1.7 and 1.8 only."""
-    return version.startswith(("1.7", "1.8"))
 
 
 class SvnProtocolError(Exception):
@@ -531,14 +520,31 @@ class Live:
 
     # -- members
     def check_members(self) -> None:
+        """Where the node's server runs, the members it sees now, from its log (Carbon's `Member joined/left`
+        lines since its start); each WKA member it does not see is then opened from the node: refused is a
+        warning (that server is stopped), accepting is drift (it runs, but this server does not see it). Where
+        the server does not run, each WKA member's port is opened from the node as before."""
+        from .lifecycle import logs
+        from .lifecycle.server import NodeServer
+        srv = NodeServer(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets)
+        seen = None
+        if self.ctx.remote.read(srv.path("wso2carbon.pid"), 4096, "a pid file") is not None and srv.state().running:
+            seen = logs.members(srv.log_tail())
         for host, port in self.f.members:
             what = f"WKA member {host}:{port}"
             if not port.isdigit():
                 self.drift("members", what, "a port", port)
                 continue
+            if seen is not None and (host, int(port)) in seen:
+                self.ok("members", f"{what}: a member the running server sees")
+                continue
             try:
                 self.ctx.remote.open_channel(host, int(port), self.timeout).close()
-                self.ok("members", f"{what}: accepting")
+                if seen is None:
+                    self.ok("members", f"{what}: accepting")
+                else:
+                    self.drift("members", what, "a member the running server sees", "accepting, but not seen "
+                               "(the servers run and have not formed one cluster: domain, members, ports?)")
             except RemoteError as e:
                 msg = str(e)
                 if "Connect failed" in msg or "refused" in msg.lower():  # sshd's answer: the port said no

@@ -100,7 +100,10 @@ def setup_node(role: str, task: str, hosts: list[Host], session: Session, report
     report_missing(missing, reporter)
     work = host_work(hosts, steps, session.inv)
     preflight(work, session)
-    return run_hosts(work, session, reporter)
+    results = run_hosts(work, session, reporter)
+    if session.mode is Mode.PATCH:
+        reporter.footer += next_after_patch(session.inv, hosts, session)
+    return results
 
 
 @dataclass
@@ -189,6 +192,13 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
     if patch:
         save_state(path, {"task": TASK, "status": "completed", "run_id": session.run_id, "time": _now(),
                           "targets": spec, "inventory_sha256": inventory_digest(inv)})
+        reporter.footer += next_after_patch(inv, [h for p in phases for h, _ in p.work(inv, None)], session)
+
+
+def next_after_patch(inv: Inventory, hosts: list[Host], session: Session) -> list[str]:
+    """What to run next when running servers still read the files this run changed."""
+    from .lifecycle.commands import restart_hint, restart_needed
+    return restart_hint(restart_needed(inv, list(dict.fromkeys(hosts)), session))
 
 
 def stop_record(inv: Inventory, spec: str | None, session: Session, phase: Phase,

@@ -7,6 +7,8 @@ role's nodes, the local registry database per role, the management hostname on t
 """
 from __future__ import annotations
 
+import re
+
 from .config import Host, Inventory
 
 #: the product files the steps edit, relative to the product home
@@ -131,3 +133,14 @@ def datasource_passwords(inv: Inventory, host: Host) -> list[Protected]:
 def vault_entries(inv: Inventory, host: Host) -> list[Protected]:
     """Every password secure-vault moves into Secure Vault on this node, grouped by file."""
     return [*KEYSTORE_PASSWORDS, SVN_PASSWORD, ADMIN_PASSWORD, *datasource_passwords(inv, host)]
+
+
+def java_version(output: str) -> str | None:
+    """The version `java -version` reports ('1.8.0_392', '17.0.15'), else None."""
+    m = re.search(r'version "([^"]+)"', output or "")
+    return m.group(1) if m else None
+
+
+def java_ok(version: str) -> bool:
+    """Carbon 4.4's start script accepts JDK 1.7 and 1.8 only."""
+    return version.startswith(("1.7", "1.8"))

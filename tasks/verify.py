@@ -11,7 +11,10 @@ import posixpath
 from .config import ConfigError, Host, Inventory
 from .consistency import run_checks
 from .facts import FACT_FILES, LbFacts, NodeFacts, read_facts, read_lb_facts
+from .lifecycle.commands import restart_needed
+from .lifecycle.server import PID_FILE
 from .live import LIVE, live_result
+from .plan import Item
 from .mode import Mode
 from .remote import RemoteError
 from .report import Reporter, StepResult
@@ -65,7 +68,7 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     lbs: dict[str, LbFacts] = {}
 
     def one(host: Host) -> None:
-        facts_files = tuple(posixpath.join(host.product_home, rel) for rel in FACT_FILES) \
+        facts_files = tuple(posixpath.join(host.product_home, rel) for rel in FACT_FILES + (PID_FILE,)) \
             if (with_cluster or live) and host.is_esb else ()
         prefetch(work.get(host.name, []), host, session, facts_files)
         for step in work.get(host.name, []):
@@ -96,7 +99,11 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     """Run the checks (and, live, the checks from every node) and hand the reporter its table (steps x hosts)."""
     facts, errors, _ = gather(inv, hosts, steps, with_cluster, session, reporter.emit, live=live)
     if with_cluster:
+        needed = restart_needed(inv, [h for h in hosts if h.name in facts], session)
         for r in cluster_results(inv, facts, errors):
+            if r.host in needed:
+                r.warnings.append(Item("restart needed", ", ".join(needed[r.host]), "read by the running server",
+                                       "changed after it started; fab rolling-restart --needed"))
             reporter.emit(r)
     reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []) + ([LIVE] if live else []),
                       [h.name for h in hosts])

@@ -1,13 +1,17 @@
-"""The README's first command: a local demo cluster on loopback, set up by `fab setup-cluster`, then `fab verify`.
+"""The README's first command: a local demo cluster on loopback, set up by `fab setup-cluster`, verified, started.
 
 Starts three ESB "hosts" (esb-mgr 127.0.0.2, esb-w1 .3, esb-w2 .4), a db host (db1 .5) and a load
 balancer (lb1 .6), each a real sshd with its own files (the ESB hosts a copy of the shipped WSO2 ESB
 4.9.0 files); a real MariaDB on 127.0.0.1 (reached through db1's SSH); a real svnserve on the
 manager's address; Debian's nginx on lb1's address, which configure-lb configures.  The jars are
-small stand-ins (the real ones cannot be downloaded here), and so are the Carbon servers behind the
-balancer (no JDK 7/8 here): small HTTP(S) servers on each node's ports that answer with the node's
-name, so the last request shows where the balancer sent it.  Secrets are random and live only in
-the demo's .env.  Everything is removed at the end unless --keep is given.
+small stand-ins (the real ones cannot be downloaded here), and so is the JDK the nodes start with (no
+JDK 7/8 here): `fab start` runs each node's real bin/wso2server.sh, whose `java` is a stand-in that runs
+a stand-in Carbon (tests/standin/): it writes its pid file, listens on the node's ports, answers with its
+node's address, forms membership over TCP and logs Carbon's own lines.  The demo runs setup-cluster
+--dry-run, setup-cluster, verify, diagram, start, verify --live, status, a rolling restart under a client
+loop through nginx (it prints how many requests were answered and how many failed), then stops the
+servers.  Secrets are random and live only in the demo's .env.  Everything is removed at the end unless
+--keep is given.
 """
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ import subprocess
 import sys
 
 from tests.lab import REPO, Lab, fab_bin, make_jar
-from tests.lblab import Backends, Nginx, free_port_on, request
+from tests.lblab import Nginx, free_port_on, request
+from tests.standin.clients import Clients
+from tests.standin.jdk import make_jdk
 from tests.mariadb import MariaDB
 from tests.svnlab import start_svnserve
 
@@ -45,21 +51,6 @@ def fab_summary(lab: Lab, *args: str) -> int:
     return r.returncode
 
 
-def stand_in_jdk(d) -> str:
-    """A stand-in JDK (Debian has no JDK 7/8, which Carbon 4.4 needs): bin/java answers -version as 1.8, and the
-    machine's own keytool makes the nodes' keys."""
-    import shutil
-    (d / "bin").mkdir(parents=True, exist_ok=True)
-    java = d / "bin" / "java"
-    java.write_text('#!/bin/sh\necho \'java version "1.8.0_392" (a stand-in)\' >&2\n')
-    os.chmod(java, 0o755)
-    (d / "release").write_text('JAVA_VERSION="1.8.0_392"\n')
-    keytool = shutil.which("keytool")
-    if keytool and not (d / "bin" / "keytool").exists():
-        os.symlink(keytool, d / "bin" / "keytool")
-    return str(d)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2, help="number of worker hosts (default 2)")
@@ -68,25 +59,24 @@ def main(argv: list[str] | None = None) -> int:
 
     print("starting the demo lab: sshd per host, MariaDB, svnserve ...", flush=True)
     lab = Lab.create(n_workers=args.workers, extra_roles=("db", "lb"))
-    db = svn = nginx = backends = None
+    db = svn = nginx = None
     try:
         db = MariaDB.start()
         svn = start_svnserve(lab)
         lb = lab.hosts["lb1"]
         nginx = Nginx.prepare(lab.dir / "nginx")
         nginx.start()
-        backends = Backends.create()
-        for h in lab.hosts.values():
-            if h.role in ("manager", "worker"):
-                backends.serve_node(h.name, h.address, 0, h.role)
         http_port, https_port = free_port_on(lb.address), free_port_on(lb.address)
-        arts = {k: make_jar(lab.dir / "artifacts" / name, f"demo stand-in for {name}") for k, name in JARS.items()}
+        arts = {k: make_jar(lab.dir / "artifacts" / name, f"demo stand-in for {name}",
+                            ("com.mysql.jdbc.Driver",) if k == "mysql_connector_jar" else ())
+                for k, name in JARS.items()}
         # the nodes reach MariaDB where it listens (127.0.0.1), as verify --live logs in from each node
         lab.extra_toml = (db.toml(extra='grant_hosts = ["127.0.0.1"]\n') + f'\n[certs]\ndir = "{lb.root / "ssl"}"\n\n[artifacts]\n'
                           + "".join(f'{k} = "{v}"\n' for k, v in arts.items()) + nginx.toml(lb.address)
                           + "\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n"
+                          + "\n[run]\nstart_timeout = 60\ndrain_seconds = 2\n"
                           + '\n[hosts_map]\n"carbondb.mysql-wso2.com" = "127.0.0.1"\n')
-        jdk = stand_in_jdk(lab.dir / "jdk8-stand-in")
+        jdk = make_jdk(lab.dir / "jdk8-stand-in")  # a stand-in JDK 1.8 running a stand-in Carbon (tests/standin/)
         lab.write_toml(lab.toml().replace("lb_http_port = 80\n", f"lb_http_port = {http_port}\n")
                        .replace("lb_https_port = 443\n", f"lb_https_port = {https_port}\n")
                        .replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1))
@@ -99,25 +89,39 @@ def main(argv: list[str] | None = None) -> int:
         dry = fab_summary(lab, "setup-cluster", "--dry-run")
         setup = fab(lab, "setup-cluster")
         check = fab(lab, "verify")
+        started = fab(lab, "start")
         live = fab(lab, "verify", "--live", "--steps", "live")
+        state = fab(lab, "status")
         pictures = [fab(lab, "diagram", "--output", str(REPO / f"demo-cluster.{ext}")) for ext in ("svg", "png")]
+        print(f"\nthrough the load balancer during a rolling restart of every node (4 clients POSTing to "
+              f"http://esb.wso2.com:{http_port}/):", flush=True)
+        with Clients(lb.address, http_port, "esb.wso2.com") as clients:
+            rolled = fab(lab, "rolling-restart")
+        print(f"  {clients.ok} requests answered by a node, {clients.failed} failed")
         print(f"\nsetup-cluster --dry-run exit {dry}, setup-cluster exit {setup}, verify exit {check} (0 = the whole "
-              f"cluster matches the guide), verify --live exit {live}; "
+              f"cluster matches the guide), start exit {started}, verify --live exit {live}, status exit {state}, "
+              f"rolling-restart exit {rolled}; "
               f"the picture: demo-cluster.svg and demo-cluster.png (diagram exit {max(pictures)})")
-        print(f"\nthrough the load balancer (nginx on {lb.address}; stand-in backends answer with their node):")
+        print(f"\nthrough the load balancer (nginx on {lb.address}; the stand-in Carbons answer with their node):")
         for name, port, tls in (("esb.wso2.com", http_port, False), ("esb.wso2.com", https_port, True),
                                 ("mgt.esb.wso2.com", https_port, True)):
             status, body = request(lb.address, port, name, tls, lb.root / "ssl" / f"{name}.crt")
             print(f"  GET {'https' if tls else 'http'}://{name}:{port}/  ->  {status} from {body.split()[0]}")
         if args.keep:
-            print(f"\nthe demo keeps running; try: ESB_HOSTS={lab.hosts_toml} fab verify --json")
+            print(f"\nthe demo keeps running; try: ESB_HOSTS={lab.hosts_toml} fab status")
             input("press Enter to stop it ")
-        return dry or setup or check or live or max(pictures)
+        stopped = fab(lab, "stop")
+        return stopped or dry or setup or check or started or live or state or rolled or clients.failed or max(pictures)
     finally:
         if nginx:
             nginx.stop()
-        if backends:
-            backends.close()
+        for h in lab.hosts.values():  # a server the demo started and did not stop (an error on the way)
+            pid_file = h.home / "wso2carbon.pid" if h.member_port else None
+            if pid_file and pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text()), 9)
+                except (ValueError, ProcessLookupError):
+                    pass
         if svn:
             svn.proc.terminate()
         if db:

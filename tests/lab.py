@@ -178,8 +178,8 @@ class Lab:
         h.root.mkdir(parents=True)
         if h.role in ("manager", "worker"):
             shutil.copytree(self.fixture or product_fixture(), h.home, ignore=shutil.ignore_patterns("PROVENANCE.md"))
-            for p in h.home.rglob("*"):
-                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+            for p in h.home.rglob("*"):  # as the product's zip unpacks: folders and bin/*.sh executable
+                os.chmod(p, 0o755 if p.is_dir() or (p.parent.name == "bin" and p.suffix == ".sh") else 0o644)
             (h.home / "repository" / "components" / "lib").mkdir(parents=True, exist_ok=True)
             (h.home / "repository" / "components" / "dropins").mkdir(parents=True, exist_ok=True)
         h.hosts_file.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
