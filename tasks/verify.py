@@ -14,6 +14,7 @@ from .facts import FACT_FILES, LbFacts, NodeFacts, read_facts, read_lb_facts
 from .lifecycle.commands import restart_needed
 from .lifecycle.server import PID_FILE
 from .live import LIVE, live_result
+from .nextsteps import command_list, with_fix
 from .plan import Item
 from .mode import Mode
 from .remote import RemoteError
@@ -101,9 +102,14 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     if with_cluster:
         needed = restart_needed(inv, [h for h in hosts if h.name in facts], session)
         for r in cluster_results(inv, facts, errors):
+            r.items = [with_fix(r.host, i) for i in r.items]
             if r.host in needed:
                 r.warnings.append(Item("restart needed", ", ".join(needed[r.host]), "read by the running server",
                                        "changed after it started; fab rolling-restart --needed"))
             reporter.emit(r)
     reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []) + ([LIVE] if live else []),
                       [h.name for h in hosts])
+    todo = command_list(reporter.results, STEPS, list(inv.hosts))
+    if todo:
+        reporter.extra["next"] = todo
+        reporter.footer += ["to bring the cluster in sync, run in this order:"] + [f"  {c}" for c in todo]
