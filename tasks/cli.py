@@ -101,7 +101,7 @@ class CommandLine:
         except ConfigError as e:
             reporter.error(str(e))
             self.error = True
-            raise Exit(code=1)
+            raise Exit(code=1) from None
 
     def end(self) -> int:
         """Close the run (prune, unlock, disconnect), print every reporter's summary; the command line's exit code
@@ -150,7 +150,7 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True)
         body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
-        raise Exit(code=1)
+        raise Exit(code=1) from None
     finally:
         if session is not None:
             session.close()

@@ -28,7 +28,7 @@ def status_table(results: Iterable["StepResult"], steps: list[str], hosts: list[
     by_key = {(r.host, r.step): r for r in results}
     rows = [["step", *hosts]] + [[s, *(cell(by_key.get((h, s))) for h in hosts)] for s in steps]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     if any(r.warnings for r in by_key.values()):
         lines.append("(* ok with warnings, listed below)")
     return "\n".join(lines)

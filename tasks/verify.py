@@ -60,7 +60,8 @@ def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[st
 
 
 def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
-           emit, with_lb: bool = False, live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
+           emit, with_lb: bool = False,
+           live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
     """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB nodes' facts
     (and, with_lb, the balancers' files): what verify and diagram both show."""
     work = dict((h.name, s) for h, s in host_work(hosts, steps, inv, enabled_only=False))

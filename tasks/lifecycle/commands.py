@@ -370,7 +370,8 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
         if h.role != "worker":
             return "skipped", "not a worker: the balancer's worker upstreams do not list it"
         if dry:
-            return "changed", f"would mark it {'back' if undo else 'down'} in {', '.join(l.name for l in balancer.lbs)}"
+            lbs = ", ".join(lb.name for lb in balancer.lbs)
+            return "changed", f"would mark it {'back' if undo else 'down'} in {lbs}"
         done = balancer.mark(h, down=not undo)
         if not done:
             return "ok", f"already {'in' if undo else 'out of'} the balancer"

@@ -303,7 +303,8 @@ class AdminLink:
             try:
                 self._conn = self.route.connect(self.user, self.password)
             except AccessDenied as e:
-                raise StepError(f"MySQL refused the admin user {self.user!r} (check MYSQL_ADMIN_PASSWORD): {e}") from None
+                raise StepError(f"MySQL refused the admin user {self.user!r} (check MYSQL_ADMIN_PASSWORD): "
+                                f"{e}") from None
         return self._conn
 
     def close(self) -> None:

@@ -29,7 +29,7 @@ PASSWD_MODE = 0o600
 
 def _section_bounds(lines: list[str], section: str) -> tuple[int | None, int]:
     """(index of the `[section]` header or None, index where the section ends)."""
-    start = next((i for i, l in enumerate(lines) if re.match(rf"\[{re.escape(section)}\]\s*$", l, re.I)), None)
+    start = next((i for i, ln in enumerate(lines) if re.match(rf"\[{re.escape(section)}\]\s*$", ln, re.I)), None)
     if start is None:
         return None, len(lines)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
@@ -50,7 +50,7 @@ def ini_values(data: bytes | None, section: str) -> list[str]:
     start, end = _section_bounds(lines, section)
     if start is None:
         return []
-    return [_value(l) for l in lines[start + 1:end] if re.match(r"[^#;\s\[][^:=]*[:=]", l)]
+    return [_value(ln) for ln in lines[start + 1:end] if re.match(r"[^#;\s\[][^:=]*[:=]", ln)]
 
 
 def set_ini_keys(data: bytes, section: str, wanted, label: str, secret: bool = False,
