@@ -130,8 +130,9 @@ def plan_config(ctx: StepContext, repo: str, user: str, password: str) -> Plan:
     return plan
 
 
-def check_parent(ctx: StepContext, repo: str) -> None:
-    """The repository's parent must be an existing directory the login user can write."""
+def check_parent(ctx: StepContext, repo: str) -> bool:
+    """The repository's parent must be an existing directory the login user can write, or, with sudo, any
+    existing directory: True when `svnadmin create` must go through sudo."""
     parent = posixpath.dirname(repo)
     st = ctx.remote.stat(parent)
     where = f"[svn].repo_path {repo}: parent directory {parent}"
@@ -139,8 +140,12 @@ def check_parent(ctx: StepContext, repo: str) -> None:
         raise StepError(f"{where} does not exist on {ctx.host.name} (create it, writable by {ctx.host.user})")
     if not st.is_dir:
         raise StepError(f"{where} on {ctx.host.name} is not a directory")
-    if ctx.remote.run(f"test -w {shlex.quote(parent)}", check=False)[0] != 0:
-        raise StepError(f"{where} is not writable by {ctx.host.user} on {ctx.host.name}")
+    if ctx.remote.run(f"test -w {shlex.quote(parent)}", check=False)[0] == 0:
+        return False
+    if ctx.remote.can_sudo:
+        return True
+    raise StepError(f"{where} is not writable by {ctx.host.user} on {ctx.host.name} (make it so, or set "
+                    f"sudo = true and SUDO_PASSWORD)")
 
 
 def round_trip_script(url: str, user: str) -> str:
@@ -217,14 +222,17 @@ class CreateSvnRepo(Step):
 
     def plan_new(self, ctx: StepContext, repo: str, user: str, password: str) -> Plan:
         """An absent repository: create it, then configure the files svnadmin made."""
-        check_parent(ctx, repo)
+        as_root = check_parent(ctx, repo)
         conf, pwfile = f"{repo}/conf/svnserve.conf", f"{repo}/conf/passwd"
         items = [Item(repo, "repository", "present", None)]
         items += [Item(conf, f"[general] {k}", v, None) for k, v in SERVE_KEYS]
         items.append(Item(pwfile, f"[users] {user}", password, None, secret=True))
-        return Plan(items=items, actions=[
-            Command(("svnadmin", "create", repo), f"svnadmin create {repo} failed on {ctx.host.name}"),
-            ConfigureRepo(repo, user)])
+        create = Command(("svnadmin", "create", repo), f"svnadmin create {repo} failed on {ctx.host.name}")
+        if as_root:  # the login may not write the parent: root makes it, for the parent folder's owner
+            q, parent = shlex.quote, posixpath.dirname(repo)
+            create = Command(("sh", "-c", f"svnadmin create {q(repo)} && chown -R --reference={q(parent)} {q(repo)}"),
+                             create.failure, sudo=True)
+        return Plan(items=items, actions=[create, ConfigureRepo(repo, user)])
 
 
 @dataclass(frozen=True)
