@@ -101,7 +101,7 @@ class CommandLine:
         except ConfigError as e:
             reporter.error(str(e))
             self.error = True
-            raise Exit(code=1)
+            raise Exit(code=1) from None
 
     def end(self) -> int:
         """Close the run (prune, unlock, disconnect), print every reporter's summary; the command line's exit code
@@ -150,7 +150,7 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True)
         body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
-        raise Exit(code=1)
+        raise Exit(code=1) from None
     finally:
         if session is not None:
             session.close()
@@ -212,10 +212,12 @@ def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False)
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
                            "json": FLAG_HELP["json"],
-                           "live": "also check from every ESB node: database logins, driver, svn, java, members, lb"})
-def verify_task(c, steps="", json=False, live=False):
+                           "live": "also check from every ESB node: database logins, driver, svn, java, members, lb",
+                           "verbose": "every warning on its own line (default: one line per node and step)"})
+def verify_task(c, steps="", json=False, live=False, verbose=False):
     """every step on every host (or -H), read-only, plus cluster consistency: one table; exit 0/2/1"""
     def body(inv, session, reporter):
+        reporter.verbose = verbose
         chosen, with_cluster = select_steps(steps, live)
         verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
@@ -294,7 +296,20 @@ def rolling_restart_task(c, dry_run=False, json=False, needed=False):
              lambda inv, session, rep: rolling_restart(inv, esb_targets(inv), session, rep, needed))
 
 
+@task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer"})
+def drain_task(c, dry_run=False, json=False, undo=False):
+    """take workers out of the balancer (down in every upstream, nginx -t, reload) and wait [run].drain_seconds"""
+    from .lifecycle.commands import drain
+
+    def body(inv, session, rep):
+        if CLI_TARGETS["hosts"] is None:
+            raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
+        drain(inv, esb_targets(inv), session, rep, undo)
+
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
+
+
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   node_task("worker", "setup-worker", "workers"),
                   setup_cluster_task, verify_task, diagram_task, rollback_task,
-                  start_task, stop_task, restart_task, status_task, rolling_restart_task]
+                  start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task]

@@ -335,7 +335,8 @@ def _hosts(p: Path, data: dict, cluster: Cluster) -> dict[str, Host]:
         if not NAME_RE.match(name) or name == "all":
             raise at.err(f"host name {name!r} must be letters, digits, '.', '_' or '-' (and not 'all')")
         if name in GROUP_OF_ROLE.values():
-            raise at.err(f"host name {name!r} is the name of a group every role makes ({', '.join(GROUP_OF_ROLE.values())}); "
+            groups = ", ".join(GROUP_OF_ROLE.values())
+            raise at.err(f"host name {name!r} is the name of a group every role makes ({groups}); "
                          f"-H {name} could not tell the host from the group: choose another name")
         row = {**defaults, **tbl} if isinstance(tbl, dict) else None  # a non-table is refused by build
         hosts[name] = build(Host, at, tbl, row=row, name=name)

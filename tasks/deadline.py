@@ -65,8 +65,9 @@ class Watchdog:
                                 f"(the host stopped answering; [run].op_timeout)")
                 try:
                     self._expire(self.expired)
-                finally:
-                    return
+                except Exception:  # the watchdog ends here whatever ending the connection raised
+                    pass
+                return
 
     def stop(self) -> None:
         """End the watchdog thread (the connection is closing)."""

@@ -118,7 +118,8 @@ def build_dot(inv: Inventory, facts: dict[str, NodeFacts], lbs: dict[str, LbFact
                              {"shape": "folder", "style": "filled", "fillcolor": "#f7f3d9"}))
     for name in sorted(facts):
         f, mine = facts[name], findings.get(name, [])
-        red = {k: [_short(i) for i in mine if target_of(i) == k] for k in ("members", "depsync", "mount", "datasources")}
+        red = {k: [_short(i) for i in mine if target_of(i) == k]
+               for k in ("members", "depsync", "mount", "datasources")}
         for host, port in sorted(set(f.members)):
             peer = by_endpoint.get((host, port))
             if peer is None:  # a member no node listens as: its own (red) node

@@ -214,7 +214,7 @@ def unprotect(entry: KeyEntry, password: str) -> bytes:
     while len(stream) < len(body):
         digest = hashlib.sha1(pw + digest).digest()
         stream += digest
-    key = bytes(a ^ b for a, b in zip(body, stream))
+    key = bytes(a ^ b for a, b in zip(body, stream, strict=False))
     if not hmac.compare_digest(hashlib.sha1(pw + key).digest(), check):
         raise JksError("the key password does not open the key")
     return key
@@ -242,5 +242,6 @@ def decrypt(key: rsa.RSAPrivateKey, cipher: bytes) -> str | None:
         return None
 
 
-__all__ = ["Keystore", "KeyEntry", "JksError", "parse", "with_trusted", "trusted_entry", "store_type", "unprotect", "private_key", "encrypt",
+__all__ = ["Keystore", "KeyEntry", "JksError", "parse", "with_trusted", "trusted_entry", "store_type", "unprotect",
+           "private_key", "encrypt",
            "decrypt", "password_bytes"]

@@ -264,7 +264,7 @@ def http_exchange(remote: RemoteHost, address: str, port: int, host: str, tls: b
                         chan.sendall(out.read())
                     data = chan.recv(65536)
                     if not data:
-                        raise OSError("the server closed the connection")
+                        raise OSError("the server closed the connection") from None
                     inc.write(data)
             raise OSError("no answer in time")
 
@@ -286,9 +286,11 @@ def http_exchange(remote: RemoteHost, address: str, port: int, host: str, tls: b
         chan.close()
 
 
-def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bool, timeout: float) -> tuple[int | None, str]:
+def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bool,
+                 timeout: float) -> tuple[int | None, str]:
     """A GET through the balancer from the node: (status, why-not)."""
-    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: wso2-esb-cluster-live\r\n\r\n".encode()
+    request = (f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+               "User-Agent: wso2-esb-cluster-live\r\n\r\n").encode()
     head, why = http_exchange(remote, address, port, host, tls, timeout, request)
     return (None, why) if head is None else (http_status(head), "")
 
@@ -511,7 +513,8 @@ class Live:
         version = java_version(err or out)
         where = f"{java} (java_home)" if home else "java on the login PATH"
         if code != 0 or version is None:
-            self.drift("java", where, "JDK 1.7 or 1.8", (err or out).strip().splitlines()[-1:][0] if (err or out).strip()
+            said = (err or out).strip()
+            self.drift("java", where, "JDK 1.7 or 1.8", said.splitlines()[-1] if said
                        else f"exit {code}")
         elif not java_ok(version):
             self.drift("java", where, "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses others)", version)

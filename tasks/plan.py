@@ -22,17 +22,21 @@ class Item:
     wanted: str | None
     actual: str | None
     secret: bool = False
+    fix: str | None = None  # the command that fixes it, where another step does (verify's cluster row)
 
     def as_dict(self) -> dict:
         w, a = (MASK if self.wanted is not None else None, MASK if self.actual is not None else None) \
             if self.secret else (self.wanted, self.actual)
-        return {"file": self.file, "what": self.what, "wanted": redact(w) if w else w,
-                "actual": redact(a) if a else a}
+        d = {"file": self.file, "what": self.what, "wanted": redact(w) if w else w, "actual": redact(a) if a else a}
+        if self.fix:
+            d["fix"] = self.fix
+        return d
 
     def line(self) -> str:
         d = self.as_dict()
         fmt = lambda v: "(absent)" if v is None else repr(v)
-        return f"{d['file']}: {d['what']}: wanted {fmt(d['wanted'])}, actual {fmt(d['actual'])}"
+        return (f"{d['file']}: {d['what']}: wanted {fmt(d['wanted'])}, actual {fmt(d['actual'])}"
+                + (f" (fix: {self.fix})" if self.fix else ""))
 
 
 @dataclass

@@ -48,16 +48,16 @@ def set_values(text: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
             continue
         changed.append(key)
         new = f"{key}={val}"
-        active = next((i for i, l in enumerate(lines) if (kv := _split(l)) and unescape(kv[0]) == key), None)
+        active = next((i for i, ln in enumerate(lines) if (kv := _split(ln)) and unescape(kv[0]) == key), None)
         if active is not None:
             lines[active] = new
             continue
-        commented = next((i for i, l in enumerate(lines)
-                          if re.match(r"#\s*" + re.escape(key) + r"\s*[=:]", l) and not l.startswith("##")), None)
+        commented = next((i for i, ln in enumerate(lines)
+                          if re.match(r"#\s*" + re.escape(key) + r"\s*[=:]", ln) and not ln.startswith("##")), None)
         if commented is not None:
             lines[commented] = new
         else:  # after the last line that is not blank (trailing blank lines stay trailing)
-            last = max((i for i, l in enumerate(lines) if l.strip()), default=-1)
+            last = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
             lines.insert(last + 1, new)
     if not changed:
         return text, []

@@ -74,14 +74,47 @@ class Reporter:
         self.extra: dict = {}
         self.footer: list[str] = []
         self.table: tuple[list[str], list[str]] | None = None
+        self.verbose = False  # verify --verbose: every warning on its own line
+        self._queue: list[str] = []  # hosts whose progress lines print in this order (each host's together)
+        self._held: dict[str, list[str]] = {}
+        self._done: set[str] = set()
 
     def emit(self, r: StepResult) -> None:
-        """Record a result and, in text mode, print it at once."""
+        """Record a result and, in text mode, print it: at once, or (hosts working in parallel, see `hosts`)
+        with the rest of its host's lines, hosts in hosts.toml order, whatever order they finish in."""
         with self._lock:
             self.results.append(r)
             if self.as_json or not self.progress:
                 return
+            if r.host in self._held:
+                self._held[r.host].append(self._text(r))
+                return
             self.out.write(self._text(r))
+            self.out.flush()
+
+    def hosts(self, names: list[str]) -> None:
+        """These hosts work in parallel: hold each one's lines until it is done, print them host by host in this
+        order (a stable order, lines of one host together)."""
+        with self._lock:
+            self._queue = list(names)
+            self._held = {n: [] for n in names}
+            self._done = set()
+
+    def host_done(self, name: str) -> None:
+        """A host of `hosts` finished: print what can be printed in order."""
+        with self._lock:
+            self._done.add(name)
+            while self._queue and self._queue[0] in self._done:
+                head = self._queue.pop(0)
+                self.out.write("".join(self._held.pop(head, [])))
+            self.out.flush()
+
+    def release(self) -> None:
+        """Print whatever is still held (the parallel work ended)."""
+        with self._lock:
+            for name in self._queue:
+                self.out.write("".join(self._held.pop(name, [])))
+            self._queue, self._held, self._done = [], {}, set()
             self.out.flush()
 
     def label(self, status: str) -> str:
@@ -139,7 +172,7 @@ class Reporter:
         else:
             if self.table:
                 self.out.write(status_table(self.results, *self.table) + "\n\n")
-                self.out.write(details(self.results))
+                self.out.write(details(self.results, self.table[0], self.verbose))
             counts = self.counts()
             hosts = sorted({r.host for r in self.results})
             summary = ", ".join(f"{n} {self.label(s)}" for s, n in counts.items() if n)

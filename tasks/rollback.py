@@ -400,7 +400,7 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
         except RemoteError as e:
             return None, redact(str(e))
 
-    found = dict(zip([h.name for h in hosts], in_parallel(hosts, newest, inv.run.parallel)))
+    found = dict(zip([h.name for h in hosts], in_parallel(hosts, newest, inv.run.parallel), strict=False))
     for h, (_, err) in found.items():
         if err:
             reporter.emit(StepResult(h, Rollback.name, "failed", message=err))

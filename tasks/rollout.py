@@ -35,7 +35,8 @@ NODE_STEPS = steps_of("nodes")
 #: "nodes" phase run twice: the manager first, then the workers in parallel
 CLUSTER_PHASES: tuple[tuple[str, tuple[str, ...], str | None], ...] = tuple(
     (name, steps_of(phase), role) for p in PHASES
-    for name, phase, role in ([("manager", p, "manager"), ("workers", p, "worker")] if p == "nodes" else [(p, p, None)]))
+    for name, phase, role in ([("manager", p, "manager"), ("workers", p, "worker")] if p == "nodes"
+                              else [(p, p, None)]))
 TASK = "setup-cluster"
 
 

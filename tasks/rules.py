@@ -125,7 +125,8 @@ def datasource_passwords(inv: Inventory, host: Host) -> list[Protected]:
     """The passwords of the datasources configure-datasources writes on this node."""
     d = inv.database
     return [Protected(f"Datasources.{name}.Configuration.Password", MASTER,
-                      f"datasources/datasource[name='{name}']/definition/configuration/password", "WSO2_DB_PASSWORD", optional=True,
+                      f"datasources/datasource[name='{name}']/definition/configuration/password", "WSO2_DB_PASSWORD",
+                      optional=True,
                       tool_path=f"datasources/datasource[name='{name}']/definition[@type='RDBMS']/configuration/password")
             for name in (local_registry_db(inv, host), d.registry_db, d.user_db)]
 

@@ -208,6 +208,7 @@ def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Repo
         results.append(r)
         for extra in r.also:
             reporter.emit(extra)
+    reporter.host_done(host.name)
     return results
 
 
@@ -215,7 +216,12 @@ def run_hosts(work: list[tuple[Host, list[Step]]], session: Session, reporter: R
     """Each host runs its own step sequence; hosts in parallel, at most [run].parallel at once.
 
     One host failing or unreachable never stops another's steps."""
-    per_host = in_parallel(work, lambda hw: run_sequence(hw[1], hw[0], session, reporter), session.inv.run.parallel)
+    reporter.hosts([h.name for h, _ in work])
+    try:
+        per_host = in_parallel(work, lambda hw: run_sequence(hw[1], hw[0], session, reporter),
+                               session.inv.run.parallel)
+    finally:
+        reporter.release()
     return [r for rs in per_host for r in rs]
 
 

@@ -32,7 +32,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
-DNS_RE = re.compile(r"^(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+DNS_RE = re.compile(r"^(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
 IDENT_RE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
 SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9_./~+@:-]+\Z")
 SECRET_LIKE = re.compile(r"pass(word)?|secret|token", re.I)
@@ -97,7 +98,8 @@ def check_table(at: At, table: Any, spec: dict[str, type]) -> dict:
         raise at.err("must be a table")
     for name, value in table.items():
         if name not in spec:
-            hint = " (secrets belong in the environment or .env, never in hosts.toml)" if SECRET_LIKE.search(name) else ""
+            hint = (" (secrets belong in the environment or .env, never in hosts.toml)"
+                    if SECRET_LIKE.search(name) else "")
             raise at.key(name).err(f"unknown key; known keys: {', '.join(sorted(spec))}{hint}")
         want = spec[name]
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):

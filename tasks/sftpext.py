@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import stat as statmod
 
 from paramiko.message import Message
-from paramiko.sftp import (CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_STATUS, CMD_WRITE, CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_HANDLE, CMD_OPEN,
-                           CMD_LSTAT, CMD_READ, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_READ, SFTP_FLAG_TRUNC,
-                           SFTP_FLAG_WRITE, SFTPError, int64)
+from paramiko.sftp import (CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_STATUS, CMD_WRITE, CMD_EXTENDED, CMD_EXTENDED_REPLY,
+                           CMD_HANDLE, CMD_OPEN, CMD_LSTAT, CMD_READ, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL,
+                           SFTP_FLAG_READ, SFTP_FLAG_TRUNC, SFTP_FLAG_WRITE, SFTPError, int64)
 from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_file import SFTPFile
 
@@ -131,7 +131,7 @@ def read_many(sftp, paths: list[str], limit: int) -> dict[str, tuple[object, byt
     out: dict[str, tuple[object, bytes | None]] = {}
     stats = _round(sftp, [(CMD_LSTAT, sftp._adjust_cwd(p)) for p in paths])
     files = []
-    for p, (t, msg) in zip(paths, stats):
+    for p, (t, msg) in zip(paths, stats, strict=False):
         if t == CMD_ATTRS:
             a = SFTPAttributes._from_msg(msg)
             if statmod.S_ISREG(a.st_mode or 0) and (a.st_size or 0) <= limit:
@@ -143,7 +143,7 @@ def read_many(sftp, paths: list[str], limit: int) -> dict[str, tuple[object, byt
     if not files:
         return out
     opened = _round(sftp, [(CMD_OPEN, sftp._adjust_cwd(p), SFTP_FLAG_READ, SFTPAttributes()) for p, _ in files])
-    handles = [(p, a, msg.get_binary()) for (p, a), (t, msg) in zip(files, opened) if t == CMD_HANDLE]
+    handles = [(p, a, msg.get_binary()) for (p, a), (t, msg) in zip(files, opened, strict=False) if t == CMD_HANDLE]
     reads, index = [], []
     for p, a, h in handles:
         size = (a.st_size or 0) + 1  # one byte more: a file that grew since the stat is seen
@@ -152,7 +152,7 @@ def read_many(sftp, paths: list[str], limit: int) -> dict[str, tuple[object, byt
             index.append(p)
     chunks: dict[str, list[bytes]] = {p: [] for p, _, _ in handles}
     ok = {p: True for p, _, _ in handles}
-    for p, (t, msg) in zip(index, _round(sftp, reads)):
+    for p, (t, msg) in zip(index, _round(sftp, reads), strict=False):
         if t == CMD_DATA:
             chunks[p].append(msg.get_string())
         elif msg is None or msg.get_int() != 1:  # anything but EOF (SSH_FX_EOF)
@@ -187,7 +187,7 @@ def put_many(sftp, files: list[tuple[str, bytes, int]]) -> None:
         opens.append((CMD_OPEN, sftp._adjust_cwd(path), flags, attrs))
     failure = None
     handles = []
-    for (path, data, _), (t, msg) in zip(files, _round(sftp, opens)):
+    for (path, data, _), (t, msg) in zip(files, _round(sftp, opens), strict=False):
         if t == CMD_HANDLE:
             handles.append((data, msg.get_binary()))
         elif failure is None:

@@ -14,6 +14,7 @@ from .facts import FACT_FILES, LbFacts, NodeFacts, read_facts, read_lb_facts
 from .lifecycle.commands import restart_needed
 from .lifecycle.server import PID_FILE
 from .live import LIVE, live_result
+from .nextsteps import command_list, with_fix
 from .plan import Item
 from .mode import Mode
 from .remote import RemoteError
@@ -59,7 +60,8 @@ def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[st
 
 
 def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
-           emit, with_lb: bool = False, live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
+           emit, with_lb: bool = False,
+           live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
     """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB nodes' facts
     (and, with_lb, the balancers' files): what verify and diagram both show."""
     work = dict((h.name, s) for h, s in host_work(hosts, steps, inv, enabled_only=False))
@@ -101,9 +103,14 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     if with_cluster:
         needed = restart_needed(inv, [h for h in hosts if h.name in facts], session)
         for r in cluster_results(inv, facts, errors):
+            r.items = [with_fix(r.host, i) for i in r.items]
             if r.host in needed:
                 r.warnings.append(Item("restart needed", ", ".join(needed[r.host]), "read by the running server",
                                        "changed after it started; fab rolling-restart --needed"))
             reporter.emit(r)
     reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []) + ([LIVE] if live else []),
                       [h.name for h in hosts])
+    todo = command_list(reporter.results, STEPS, list(inv.hosts))
+    if todo:
+        reporter.extra["next"] = todo
+        reporter.footer += ["to bring the cluster in sync, run in this order:"] + [f"  {c}" for c in todo]

@@ -112,7 +112,7 @@ def _index(p: "_Parsed", path: str) -> None:
     nodes = list(_nodes(p.root))
     if len(nodes) != len(tokens):
         raise XmlError(f"{path}: cannot map {len(nodes)} nodes onto {len(tokens)} tags")
-    for node, (kind, name, span) in zip(nodes, tokens):
+    for node, (kind, name, span) in zip(nodes, tokens, strict=False):
         if isinstance(node, etree._Comment):
             ok = kind == "comment"
         elif isinstance(node, etree._ProcessingInstruction):

@@ -356,3 +356,27 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
                      else "")
             reporter.emit(StepResult(h.name, "rolling-restart", "failed",
                                      message=redact(f"{h.name} did not come back: {e}{where}")))
+
+
+def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, undo: bool = False) -> None:
+    """Workers out of the balancer (`down` in every upstream of the lb hosts, nginx -t, reload), then
+    [run].drain_seconds for requests in flight; `undo` puts them back. The first step of a decommission."""
+    balancer = Balancer(inv, session)
+    dry = session.mode is Mode.DRY_RUN
+    if not balancer.lbs:
+        raise StepError("no lb host in hosts.toml: there is no balancer to take a node out of")
+
+    def one(h: Host) -> Outcome:
+        if h.role != "worker":
+            return "skipped", "not a worker: the balancer's worker upstreams do not list it"
+        if dry:
+            lbs = ", ".join(lb.name for lb in balancer.lbs)
+            return "changed", f"would mark it {'back' if undo else 'down'} in {lbs}"
+        done = balancer.mark(h, down=not undo)
+        if not done:
+            return "ok", f"already {'in' if undo else 'out of'} the balancer"
+        return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}"
+
+    rows = run_rows("drain", hosts, one, session, reporter, parallel=False)
+    if not undo and not dry and any(r.status == "changed" for r in rows):
+        time.sleep(inv.run.drain_seconds)

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ..config import Host, Inventory
 from ..remote import RemoteError, RemoteHost
-from ..rules import java_ok, java_version, CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT
+from ..rules import (CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT, java_ok,
+                     java_version)
 from ..secrets import Secrets
 from ..steps.base import StepError
 from . import logs
@@ -257,5 +258,5 @@ class NodeServer:
 
 
 def last_lines(text: str, n: int = 2) -> str:
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return " | ".join(lines[-n:])[-300:]

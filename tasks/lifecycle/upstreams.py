@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_SERVER = re.compile(rb"(?m)^(?P<lead>[ \t]*server[ \t]+)(?P<addr>[^\s;]+)(?P<params>(?:[ \t]+[^\s;]+)*)(?P<end>[ \t]*;)")
+_SERVER = re.compile(rb"(?m)^(?P<lead>[ \t]*server[ \t]+)(?P<addr>[^\s;]+)"
+                     rb"(?P<params>(?:[ \t]+[^\s;]+)*)(?P<end>[ \t]*;)")
 
 
 def set_down(conf: bytes, servers: set[str], down: bool) -> bytes:

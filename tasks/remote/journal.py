@@ -81,7 +81,7 @@ class Journal:
             if copies:
                 self.mkdir_p(f"{self.backup_dir}/files", 0o700)
                 self.run(" && ".join(copies), sudo=sudo)
-            for (path, st), name in zip(todo, names):
+            for (path, st), name in zip(todo, names, strict=False):
                 self._record(path, name, st, on_host=True)
 
     def _entry(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False,

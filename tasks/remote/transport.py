@@ -109,7 +109,8 @@ class Transport:
         except paramiko.BadHostKeyException:
             raise Unreachable(f"host key of {hostport} does not match {h.known_hosts} (refused)") from None
         except paramiko.AuthenticationException:
-            raise Unreachable(f"authentication failed for {self.where} (key {h.key_filename or 'from agent/~/.ssh'} refused)") from None
+            key = h.key_filename or "from agent/~/.ssh"
+            raise Unreachable(f"authentication failed for {self.where} (key {key} refused)") from None
         except paramiko.SSHException as e:
             msg = str(e)
             if "not found in known_hosts" in msg:
@@ -171,7 +172,8 @@ class Transport:
             else:  # passwordless sudo (NOPASSWD) or a clear refusal, never a prompt waiting forever
                 command = "sudo -n " + command
         try:
-            result = self._conn.run(command, hide=True, warn=True, in_stream=io.StringIO((stdin or b"").decode()) if stdin is not None else False)
+            feed = io.StringIO((stdin or b"").decode()) if stdin is not None else False
+            result = self._conn.run(command, hide=True, warn=True, in_stream=feed)
         except UnexpectedExit as e:  # pragma: no cover - warn=True prevents it
             result = e.result
         except (paramiko.SSHException, OSError) as e:
@@ -179,7 +181,8 @@ class Transport:
         if sudo and self.can_sudo and result.exited != 0:
             self._check_sudo_auth(result.stderr or "")
         if check and result.exited != 0:
-            err = redact((result.stderr or result.stdout).strip().splitlines()[-1:] and (result.stderr or result.stdout).strip().splitlines()[-1] or "")
+            said = (result.stderr or result.stdout).strip().splitlines()
+            err = redact(said[-1] if said else "")
             raise RemoteError(f"`{redact(command.split()[0])}` exited {result.exited}: {err}")
         return result.exited, result.stdout, result.stderr
 

@@ -71,7 +71,8 @@ class SetAdminPassword(XmlStep):
     phase = "nodes"
     switch = "admin_password"
     secrets = (SECRET,)
-    help = "user-mgt.xml AdminUser/Password = ADMIN_PASSWORD; the admin row of WSO2_USER_DB no longer 'admin' ([security].admin_password)"
+    help = ("user-mgt.xml AdminUser/Password = ADMIN_PASSWORD; the admin row of WSO2_USER_DB no longer 'admin' "
+            "([security].admin_password)")
     files = ((USER_MGT, _admin_planner),)
 
     def preflight(self, inv: Inventory, secrets: Secrets) -> None:

@@ -64,7 +64,7 @@ def _members(e: XmlEdits, cl, wanted: list[tuple[str, str]]) -> None:
         return
     fmt = lambda ms: ", ".join(f"{h}:{p}" for h, p in ms) or "(none)"
     e.item("clustering/members", fmt(wanted), fmt(actual))
-    for m, (h, p) in zip(have, wanted):
+    for m, (h, p) in zip(have, wanted, strict=False):
         for tag, value in (("hostName", h), ("port", p)):
             el = m.find(tag)
             if el is None:

@@ -66,7 +66,7 @@ class Snippet:
         sp = self.doc.span(node)
         lines = self.doc.text[sp.start:sp.end].split("\n")
         ind = self.doc.indent_of(node)
-        return "\n".join([lines[0]] + [l[len(ind):] if l.startswith(ind) else l.lstrip() for l in lines[1:]])
+        return "\n".join([lines[0]] + [ln[len(ind):] if ln.startswith(ind) else ln.lstrip() for ln in lines[1:]])
 
 
 class Inserts:

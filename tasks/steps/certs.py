@@ -108,7 +108,8 @@ def check_cert(cert: x509.Certificate, hostname: str, label: str, key_bits: int,
     elif pub.key_size < key_bits:
         items.append(Item(label, "RSA key bits", f">= {key_bits}", str(pub.key_size)))
     if cert.not_valid_before_utc > now + CLOCK_SKEW:  # a node's clock a little ahead of this machine's is fine
-        items.append(Item(label, "notBefore", f"<= {now:%Y-%m-%d %H:%M}Z", f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z"))
+        items.append(Item(label, "notBefore", f"<= {now:%Y-%m-%d %H:%M}Z",
+                          f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z"))
     after = cert.not_valid_after_utc
     if after - now < EXPIRY_MARGIN:
         state = "expired" if after <= now else f"expires in {(after - now).days} days"
@@ -166,7 +167,7 @@ def parse_pubkeys(out: str) -> dict[str, tuple[bytes | None, str | None]]:
         if m:
             result[path] = (m.group().encode(), None)
         else:
-            first = next((l.strip() for l in text.splitlines() if l.strip()), "openssl printed nothing")
+            first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "openssl printed nothing")
             result[path] = (None, f"unreadable or encrypted ({first})")
     return result
 
@@ -176,7 +177,7 @@ def renew_script(d: str, hostnames: list[str], bits: int, days: int) -> str:
     q = shlex.quote
     lines = ["set -e", "umask 022", f"mkdir -p {q(d)}", f"cd {q(d)}", "umask 077",
              "trap 'rm -f .esb-certs.cnf .*.esb-new' EXIT",
-             "printf '%s\\n' " + " ".join(q(l) for l in OPENSSL_CNF) + " > .esb-certs.cnf"]
+             "printf '%s\\n' " + " ".join(q(ln) for ln in OPENSSL_CNF) + " > .esb-certs.cnf"]
     for h in hostnames:
         lines += [f"ESB_CN={q(h)} openssl req -x509 -new -newkey rsa:{bits} -nodes -sha256 -days {days} "
                   f"-config .esb-certs.cnf -keyout .{h}.key.esb-new -out .{h}.crt.esb-new",
@@ -192,7 +193,8 @@ def read_pairs(ctx: StepContext, d: str, hostnames: list[str]) -> list[PairState
         st = ctx.remote.stat(key)
         if st is not None and not st.is_file:
             raise StepError(f"{key} on {ctx.host.name} is not a regular file")
-        states.append(PairState(h, None if st is None else statmod.S_IMODE(st.mode), cert=ctx.remote.read(crt, SMALL_LIMIT, "a certificate")))
+        states.append(PairState(h, None if st is None else statmod.S_IMODE(st.mode),
+                                cert=ctx.remote.read(crt, SMALL_LIMIT, "a certificate")))
     present = [s for s in states if s.key_mode is not None]
     if present:
         _, out, _ = ctx.remote.run(pubkey_command([pair_paths(d, s.hostname)[0] for s in present]),

@@ -74,11 +74,13 @@ class State:
     charsets: dict[str, str] = field(default_factory=dict)  # existing database -> default charset
     tables: dict[str, frozenset[str]] = field(default_factory=dict)  # database -> tables, lower case
     accounts: dict[str, Account] = field(default_factory=dict)  # grant host -> account
+    #: the application user's accounts for hosts no node of hosts.toml has (a node removed: scale in)
+    strays: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Op:
-    """One change: create-db, alter-charset, load, create-user, alter-user or grant."""
+    """One change: create-db, alter-charset, load, create-user, alter-user, grant or drop-user."""
 
     kind: str
     db: str = ""
@@ -96,6 +98,8 @@ class Op:
             return f"{verb} {acct} IDENTIFIED BY '********'"
         if self.kind == "grant":
             return f"GRANT ALL PRIVILEGES ON {quote_ident(self.db)}.* TO {acct}"
+        if self.kind == "drop-user":
+            return f"DROP USER {acct}  (no node of hosts.toml has this address)"
         verb = "CREATE" if self.kind == "create-db" else "ALTER"
         return f"{verb} DATABASE {quote_ident(self.db)} CHARACTER SET {w.charset}"
 
@@ -121,6 +125,10 @@ def plan_databases(w: Wanted, s: State) -> Outcome:
         _plan_database(out, w, s, db, scripts)
     for host in w.grant_hosts:
         _plan_account(out, w, s.accounts.get(host, Account()), host)
+    for host in s.strays:  # scale in: the account of a node that left hosts.toml goes with it
+        out.items.append(Item(f"user {account_label(w.user, host)}", "account",
+                              None, "present (no node of hosts.toml has this address)"))
+        out.ops.append(Op("drop-user", host=host))
     return out
 
 
@@ -191,6 +199,8 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
     s.tables = {k: frozenset(v) for k, v in tables.items()}
     rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (w.user,),
                                                   dicts=True)}
+    wanted_hosts = {h.lower() for h in w.grant_hosts}
+    s.strays = tuple(r["Host"] for k, r in sorted(rows.items()) if k not in wanted_hosts)
     for host in w.grant_hosts:
         row = rows.get(host.lower())
         if row is None:
@@ -293,7 +303,8 @@ class AdminLink:
             try:
                 self._conn = self.route.connect(self.user, self.password)
             except AccessDenied as e:
-                raise StepError(f"MySQL refused the admin user {self.user!r} (check MYSQL_ADMIN_PASSWORD): {e}") from None
+                raise StepError(f"MySQL refused the admin user {self.user!r} (check MYSQL_ADMIN_PASSWORD): "
+                                f"{e}") from None
         return self._conn
 
     def close(self) -> None:
@@ -399,3 +410,5 @@ class Sql(ops.Op):
                     "ALTER USER")
         elif op.kind == "grant":
             execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)
+        elif op.kind == "drop-user":
+            execute(conn, "DROP USER IF EXISTS %s@%s", acct, "DROP USER")

@@ -140,9 +140,9 @@ def plan_hosts(text: str, wanted: dict[str, str], label: str) -> tuple[str, list
     items: list[Item] = []
     added: list[str] = []
     for name, ip in wanted.items():
-        holding = [l for l in lines if not l.dropped and l.has(name)]
-        keeper = next((l for l in holding if len(l.names) == 1), None) \
-            or next((l for l in holding if _same_ip(l.ip, ip)), None)
+        holding = [ln for ln in lines if not ln.dropped and ln.has(name)]
+        keeper = next((ln for ln in holding if len(ln.names) == 1), None) \
+            or next((ln for ln in holding if _same_ip(ln.ip, ip)), None)
         if keeper is None:
             items.append(Item(label, name, ip, None))
             added.append(f"{ip}\t{name}")
@@ -153,7 +153,7 @@ def plan_hosts(text: str, wanted: dict[str, str], label: str) -> tuple[str, list
             if other is not keeper:
                 items.append(Item(label, f"{name} on line {other.number}", None, other.shown()))
                 other.drop_name(name)
-    out = "".join(l.text() for l in lines)
+    out = "".join(ln.text() for ln in lines)
     if added:
         nl = "\r\n" if "\r\n" in text else "\n"
         if out and not out.endswith("\n"):

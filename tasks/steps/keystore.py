@@ -115,7 +115,8 @@ def check_keystore(data: bytes | None, label: str, password: str | None, cn: str
         return s
     if is_shipped(ks):
         s.shipped = s.renew = True
-        s.items.append(Item(label, "private key", "the node's own", "the shipped one (CN=localhost, in every download)"))
+        s.items.append(Item(label, "private key", "the node's own",
+                            "the shipped one (CN=localhost, in every download)"))
         return s
     if password is None:
         return s
@@ -140,13 +141,15 @@ def check_keystore(data: bytes | None, label: str, password: str | None, cn: str
     return s
 
 
-def check_truststore(data: bytes | None, label: str, password: str, wanted: dict[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
+def check_truststore(data: bytes | None, label: str, password: str,
+                     wanted: dict[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
     """Pure: (items, certificates to add by alias, why it cannot be fixed) for a trust store that must trust
     every node of `wanted` (name -> DER; None: the node's certificate is about to be made) and open with
     `password`."""
     items: list[Item] = []
     if data is None:
-        return [Item(label, "trust store", "present", None)], {}, f"{label} is missing (the shipped trust store is expected)"
+        return ([Item(label, "trust store", "present", None)], {},
+                f"{label} is missing (the shipped trust store is expected)")
     ts = parse_store(data, label)
     if not ts.opens_with(password):
         if not ts.opens_with(SHIPPED_STORE_PASSWORD):

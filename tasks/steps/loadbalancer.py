@@ -109,8 +109,8 @@ def nginx_command(inv: Inventory, *args: str) -> str:
 
 def nginx_message(text: str) -> str:
     """nginx's own complaint: its [emerg] line(s), without the 'configuration file test failed' trailer."""
-    lines = [l.strip() for l in (text or "").splitlines() if l.strip()]
-    emerg = [l for l in lines if "[emerg]" in l or "[alert]" in l or "[crit]" in l]
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    emerg = [ln for ln in lines if "[emerg]" in ln or "[alert]" in ln or "[crit]" in ln]
     return "; ".join(emerg) if emerg else last_line(text)
 
 

@@ -29,7 +29,7 @@ PASSWD_MODE = 0o600
 
 def _section_bounds(lines: list[str], section: str) -> tuple[int | None, int]:
     """(index of the `[section]` header or None, index where the section ends)."""
-    start = next((i for i, l in enumerate(lines) if re.match(rf"\[{re.escape(section)}\]\s*$", l, re.I)), None)
+    start = next((i for i, ln in enumerate(lines) if re.match(rf"\[{re.escape(section)}\]\s*$", ln, re.I)), None)
     if start is None:
         return None, len(lines)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
@@ -50,7 +50,7 @@ def ini_values(data: bytes | None, section: str) -> list[str]:
     start, end = _section_bounds(lines, section)
     if start is None:
         return []
-    return [_value(l) for l in lines[start + 1:end] if re.match(r"[^#;\s\[][^:=]*[:=]", l)]
+    return [_value(ln) for ln in lines[start + 1:end] if re.match(r"[^#;\s\[][^:=]*[:=]", ln)]
 
 
 def set_ini_keys(data: bytes, section: str, wanted, label: str, secret: bool = False,
@@ -130,8 +130,9 @@ def plan_config(ctx: StepContext, repo: str, user: str, password: str) -> Plan:
     return plan
 
 
-def check_parent(ctx: StepContext, repo: str) -> None:
-    """The repository's parent must be an existing directory the login user can write."""
+def check_parent(ctx: StepContext, repo: str) -> bool:
+    """The repository's parent must be an existing directory the login user can write, or, with sudo, any
+    existing directory: True when `svnadmin create` must go through sudo."""
     parent = posixpath.dirname(repo)
     st = ctx.remote.stat(parent)
     where = f"[svn].repo_path {repo}: parent directory {parent}"
@@ -139,8 +140,12 @@ def check_parent(ctx: StepContext, repo: str) -> None:
         raise StepError(f"{where} does not exist on {ctx.host.name} (create it, writable by {ctx.host.user})")
     if not st.is_dir:
         raise StepError(f"{where} on {ctx.host.name} is not a directory")
-    if ctx.remote.run(f"test -w {shlex.quote(parent)}", check=False)[0] != 0:
-        raise StepError(f"{where} is not writable by {ctx.host.user} on {ctx.host.name}")
+    if ctx.remote.run(f"test -w {shlex.quote(parent)}", check=False)[0] == 0:
+        return False
+    if ctx.remote.can_sudo:
+        return True
+    raise StepError(f"{where} is not writable by {ctx.host.user} on {ctx.host.name} (make it so, or set "
+                    f"sudo = true and SUDO_PASSWORD)")
 
 
 def round_trip_script(url: str, user: str) -> str:
@@ -217,14 +222,17 @@ class CreateSvnRepo(Step):
 
     def plan_new(self, ctx: StepContext, repo: str, user: str, password: str) -> Plan:
         """An absent repository: create it, then configure the files svnadmin made."""
-        check_parent(ctx, repo)
+        as_root = check_parent(ctx, repo)
         conf, pwfile = f"{repo}/conf/svnserve.conf", f"{repo}/conf/passwd"
         items = [Item(repo, "repository", "present", None)]
         items += [Item(conf, f"[general] {k}", v, None) for k, v in SERVE_KEYS]
         items.append(Item(pwfile, f"[users] {user}", password, None, secret=True))
-        return Plan(items=items, actions=[
-            Command(("svnadmin", "create", repo), f"svnadmin create {repo} failed on {ctx.host.name}"),
-            ConfigureRepo(repo, user)])
+        create = Command(("svnadmin", "create", repo), f"svnadmin create {repo} failed on {ctx.host.name}")
+        if as_root:  # the login may not write the parent: root makes it, for the parent folder's owner
+            q, parent = shlex.quote, posixpath.dirname(repo)
+            create = Command(("sh", "-c", f"svnadmin create {q(repo)} && chown -R --reference={q(parent)} {q(repo)}"),
+                             create.failure, sudo=True)
+        return Plan(items=items, actions=[create, ConfigureRepo(repo, user)])
 
 
 @dataclass(frozen=True)

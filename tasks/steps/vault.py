@@ -54,7 +54,7 @@ NEW_SECRET_FILE_MODE = 0o640
 def _vault_planner(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
     entries = [p for p in vault_entries(inv, host) if p.file == e.label]
     for p in entries:
-        for el in plain_text(e, p):
+        for _ in plain_text(e, p):
             e.advise(f"{p.path}{'/@' + p.attr if p.attr else ''}", "a Secure Vault reference", "a plain-text password")
     declare_svns(e)
     for p in entries:

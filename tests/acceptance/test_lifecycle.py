@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cluster import ESB
+from tests.acceptance.cluster import ESB, cluster, svnserve  # noqa: F401
 from tests.lab import Lab, free_port
 from tests.lblab import Nginx, free_port_on
 from tests.standin.clients import Clients
@@ -320,3 +320,27 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
         other.kill()
     assert not pid(lab, "esb-w1") or case == "foreign-pid"  # nothing left running
     assert not (w1.home / "password-tmp").exists()
+
+
+def test_after_setup_cluster_start_brings_every_node_up_and_each_sees_every_other(cluster, tmp_path):
+    """The whole guide (databases, SVN, every node step), then `start`, as the README says."""
+    lab = cluster
+    jdk = make_jdk(tmp_path / "jdk8-stand-in")
+    lab.write_toml(lab.toml().replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1)
+                   + "\n[run]\nstart_timeout = 30\nstop_timeout = 10\n")
+    try:
+        r = lab.fab("setup-cluster")
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = lab.fab("start")
+        assert r.returncode == 0 and r.stdout.count(": changed: started, pid") == 3, r.stdout + r.stderr
+        deadline = time.monotonic() + 15
+        while (code := status(lab)[0]) != 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        code, doc = status(lab)
+        assert code == 0, json.dumps(doc, indent=1)
+        for n in ESB:
+            assert f"sees {', '.join(sorted(set(ESB) - {n}))}" in doc["hosts"][n]["status"]["message"]
+        r = lab.fab("stop")
+        assert r.returncode == 0 and not any(pid(lab, n) for n in ESB), r.stdout
+    finally:
+        kill_servers(lab)

@@ -218,3 +218,23 @@ def test_a_password_file_written_through_sudo_is_never_readable_by_others(sudo_l
         assert "Contraseña-sudo".encode("latin-1") in f.read_bytes() or "Contraseña-sudo".encode() in f.read_bytes()
     assert staged_copies() == []
     assert lab.fab("configure-datasources", "--verify").returncode == 0
+
+
+def test_svnadmin_create_goes_through_sudo_when_the_parent_is_root_s(sudo_lab, tmp_path):
+    """[svn].repo_path under a folder only root may write: the repository is made through sudo and belongs to
+    that folder's owner; its passwd is written through sudo too (issue 23)."""
+    lab, password, _ = sudo_lab
+    parent = lab.dir / "svnroot"
+    parent.mkdir(mode=0o755)
+    repo = parent / "depsyncrepo"
+    text = lab.hosts_toml.read_text()
+    old = next(line for line in text.splitlines() if line.startswith("repo_path = "))
+    lab.write_toml(text.replace(old, f'repo_path = "{repo}"'))
+    lab.write_env(SUDO_PASSWORD=password, SVN_PASSWORD="Svn-pw-12345678")
+    r = lab.fab("create-svn-repo")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (repo / "format").exists() and repo.stat().st_uid == 0
+    assert b"repouser = " in (repo / "conf" / "passwd").read_bytes()
+    assert password not in r.stdout + r.stderr
+    r = lab.fab("create-svn-repo")
+    assert r.returncode == 0 and "create-svn-repo: ok" in r.stdout, r.stdout

@@ -68,3 +68,24 @@ def test_json_lists_hosts_by_name_whatever_order_they_finished_in():
     hosts = json.loads(out.getvalue())["hosts"]
     assert list(hosts) == ["esb-mgr", "esb-w1", "esb-w2"]
     assert list(hosts["esb-w2"]) == ["map-hosts", "patch-axis2"]  # a host's steps keep their run order
+
+
+def test_warnings_of_one_step_on_one_node_fold_into_one_line_unless_verbose():
+    from tasks.plan import Item
+    from tasks.report import StepResult
+    from tasks.table import details
+    many = [Item("repository/conf/carbon.xml", f"Security/Password{i}", "a Secure Vault reference",
+                 "a plain-text password") for i in range(14)]
+    results = [StepResult("esb-w2", "secure-vault", "ok", warnings=many),
+               StepResult("esb-w1", "cluster", "ok", warnings=many[:1]),
+               StepResult("esb-w1", "secure-vault", "ok", warnings=many)]
+    text = details(results, ["secure-vault", "cluster"])
+    lines = text.splitlines()
+    assert lines[1:] == [
+        "  [esb-w1] secure-vault: 14 warnings: wanted 'a Secure Vault reference', actual 'a plain-text password' "
+        "(repository/conf/carbon.xml: Security/Password0 and 13 more; --verbose lists them)",
+        "  [esb-w1] cluster: repository/conf/carbon.xml: Security/Password0: wanted 'a Secure Vault reference', "
+        "actual 'a plain-text password'",
+        "  [esb-w2] secure-vault: 14 warnings: wanted 'a Secure Vault reference', actual 'a plain-text password' "
+        "(repository/conf/carbon.xml: Security/Password0 and 13 more; --verbose lists them)"]
+    assert len(details(results, ["secure-vault", "cluster"], verbose=True).splitlines()) == 1 + 14 + 1 + 14

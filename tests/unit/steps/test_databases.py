@@ -154,3 +154,15 @@ def test_targets_grant_hosts_and_route_from_hosts_toml():
     ctx = StepContext(inv.hosts["esb-mgr"], inv, Secrets({}), remote="mgr-connection")
     assert route_for(ctx).dests == ("10.1.1.1",)
     assert db_hosts(inv) == []
+
+
+def test_an_account_for_an_address_no_node_has_is_drift_and_dropped():
+    """Scale in: a worker left hosts.toml; its account (and with it its grants) goes too (issue 23)."""
+    s = in_sync()
+    s.strays = ("192.168.1.14",)
+    w = wanted()
+    out = plan_databases(w, s)
+    assert lines(out) == ["user 'regadmin'@'192.168.1.14': account: wanted (absent), actual 'present (no node of "
+                          "hosts.toml has this address)'"]
+    assert [(o.kind, o.host) for o in out.ops] == [("drop-user", "192.168.1.14")]
+    assert out.ops[0].describe(w) == "DROP USER 'regadmin'@'192.168.1.14'  (no node of hosts.toml has this address)"
