@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
                      native_password_hash, query, quote_ident, run_script)
-from .. import ops
+from .. import dbundo, ops
 from ..plan import Item, Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
 from ..sqlscript import ScriptError, Statement, created_tables, split_statements
@@ -317,6 +317,11 @@ class AdminLink:
             self._conn = None
 
 
+#: the changes to an account that rollback can undo (the account as it was: dropped, or recreated with its hash
+#: and grants)
+ACCOUNT_CHANGES = ("create-user", "alter-user", "grant", "drop-user")
+
+
 @dataclass
 class DbPlan(Plan):
     """A Plan whose actions share one admin connection, closed after apply."""
@@ -366,8 +371,14 @@ class CreateDbs(Step):
         return plan
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Run the operations in order on one admin connection."""
+        """Keep the undo of the accounts it is about to change (with the run's backups), then run the operations
+        in order on one admin connection."""
         try:
+            hosts = list(dict.fromkeys(a.change.host for a in plan.actions
+                                       if isinstance(a, Sql) and a.change.kind in ACCOUNT_CHANGES))
+            if hosts and isinstance(plan, DbPlan) and plan.link:
+                w = next(a.w for a in plan.actions if isinstance(a, Sql))
+                ctx.remote.keep_sql(self.name, dbundo.dump(dbundo.account_undo(plan.link.open(), w.user, hosts)))
             super().apply(ctx, plan)
         except (DbError, ScriptError) as e:
             raise StepError(str(e)) from None
