@@ -327,6 +327,19 @@ class DbPlan(Plan):
     """A Plan whose actions share one admin connection, closed after apply."""
 
     link: AdminLink | None = None
+    undo_kept: bool = False
+
+    def keep_undo(self, ctx: StepContext) -> None:
+        """Right before the first account change: the SQL that puts every account this plan changes back as it
+        is now, kept with the run's backups (rollback runs it)."""
+        if self.undo_kept or self.link is None:
+            return
+        sqls = [a for a in self.actions if isinstance(a, Sql)]
+        hosts = list(dict.fromkeys(a.change.host for a in sqls if a.change.kind in ACCOUNT_CHANGES))
+        if hosts:
+            undo = dbundo.account_undo(self.link.open(), sqls[0].w.user, hosts)
+            ctx.remote.keep_sql(CreateDbs.name, dbundo.dump(undo))
+        self.undo_kept = True
 
 
 class CreateDbs(Step):
@@ -371,14 +384,9 @@ class CreateDbs(Step):
         return plan
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Keep the undo of the accounts it is about to change (with the run's backups), then run the operations
-        in order on one admin connection."""
+        """Run the operations in order on one admin connection (the first account change keeps the undo of every
+        account the plan changes, with the run's backups)."""
         try:
-            hosts = list(dict.fromkeys(a.change.host for a in plan.actions
-                                       if isinstance(a, Sql) and a.change.kind in ACCOUNT_CHANGES))
-            if hosts and isinstance(plan, DbPlan) and plan.link:
-                w = next(a.w for a in plan.actions if isinstance(a, Sql))
-                ctx.remote.keep_sql(self.name, dbundo.dump(dbundo.account_undo(plan.link.open(), w.user, hosts)))
             super().apply(ctx, plan)
         except (DbError, ScriptError) as e:
             raise StepError(str(e)) from None
@@ -401,6 +409,8 @@ class Sql(ops.Op):
 
     def perform(self, ctx: StepContext, plan: Plan) -> None:
         op, w = self.change, self.w
+        if op.kind in ACCOUNT_CHANGES and isinstance(plan, DbPlan):
+            plan.keep_undo(ctx)
         conn = plan.link.open()
         acct = (w.user, op.host)
         if op.kind == "create-db":
