@@ -182,7 +182,7 @@ def open_runs(remote: RemoteHost):
         except ValueError:
             raise RemoteError(f"the manifest of run {folder} on {remote.host.name} is not JSON; "
                               f"move {remote.backups_root}/{folder} away to roll back further") from None
-        if isinstance(manifest, dict) and manifest.get("files"):
+        if isinstance(manifest, dict) and (manifest.get("files") or manifest.get("sql")):
             yield folder, manifest
 
 
@@ -252,12 +252,18 @@ class Rollback(Step):
         files = manifest.get("files") if isinstance(manifest, dict) else None
         if not isinstance(files, list):
             raise StepError(f"the manifest of run {run} on {ctx.host.name} lists no files; nothing restored")
+        undo = sql_entries(manifest, ctx.host, ctx.inv, run)
         for rec in files:  # every entry checked before any is planned: a refusal restores nothing
             check_entry(rec, ctx.host, ctx.inv, run)
         plain_manifest(remote, ctx.host, folder)
         reach = Reach(remote, ctx.host, ctx.inv, run, signed(manifest))
         for rec in files:
             self._plan_file(remote, rec, plan, reach, f"backups/{folder}/files", f"as before run {run}")
+        for entry in undo:  # after the files: what the run changed in the database, through the same route
+            path = reach.backup(f"backups/{folder}/sql", entry["name"])
+            plan.items.append(Item(f"database ({entry['step']})", f"what run {run} changed there",
+                                   "as before the run", "as the run left it"))
+            plan.actions.append(RestoreSql(path, entry["step"], entry.get("via"), entry.get("db")))
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
         plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
@@ -326,6 +332,56 @@ class RestoreOnHost(Op):
 
     def perform(self, ctx: StepContext, plan: Plan) -> None:
         ctx.remote.run(restore_on_host_command(self.backup, self.target, self.mode, self.owner), sudo=True)
+
+
+def sql_entries(manifest: dict, host: Host, inv: Inventory, run: str) -> list[dict]:
+    """The manifest's database undo files, each checked (a plain name of its sql folder, a step that keeps one, a
+    known host as its route); a malformed one refuses the whole rollback."""
+    entries = manifest.get("sql") or []
+    if not isinstance(entries, list):
+        raise StepError(f"the manifest of run {run} on {host.name} has a malformed sql list; nothing restored")
+    for e in entries:
+        ok = (isinstance(e, dict) and isinstance(e.get("name"), str) and "/" not in e["name"]
+              and not e["name"].startswith(".") and e.get("step") in ("create-dbs", "set-admin-password")
+              and (e.get("via") is None or e.get("via") in inv.hosts)
+              and (e.get("db") is None or isinstance(e.get("db"), str)))
+        if not ok:
+            raise StepError(f"the manifest of run {run} on {host.name} names a database undo {e!r:.80} that is "
+                            f"not one of its own; refused, nothing restored")
+    return entries
+
+
+@dataclass(frozen=True)
+class RestoreSql(Op):
+    """A database change put back: the undo kept before it (tasks/dbundo.py), run through the route the step used
+    (the admin login; `via`: the host whose route reaches the server). Its statements are never shown."""
+
+    path: str
+    step: str
+    via: str | None = None
+    db: str | None = None
+
+    def describe(self) -> str:
+        return f"restore what {self.step} changed in the database, from {posixpath.basename(self.path)}"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        from .dbundo import statements
+        from .mysql import DbError, execute
+        from .steps.databases import route_for
+        data = ctx.remote.read(self.path, SCRIPT_LIMIT, "a database undo", cache=False)
+        if data is None:
+            raise StepError(f"{self.path} is gone; the database is not restored")
+        dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
+        try:
+            conn = route_for(dbctx).connect(ctx.inv.database.admin_user,
+                                            dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
+            try:
+                for sql in statements(data):
+                    execute(conn, sql, what=f"restoring what {self.step} changed")
+            finally:
+                conn.close()
+        except DbError as e:
+            raise StepError(str(e)) from None
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ KEY_ALIAS = "wso2carbon"
 SHIPPED_STORE_PASSWORD = "wso2carbon"
 #: the product's own start script (CONTRACT §10): what starts a node
 START_SCRIPT = "bin/wso2server.sh"
+#: where Carbon's JVM writes its pid (org.wso2.carbon.server.Main), in the product home
+PID_FILE = "wso2carbon.pid"
 
 #: the passwords WSO2 ships in its configuration files, the same in every download (public words, not secrets:
 #: masking them would mask `set-admin-password` and the shipped user `wso2carbon` in every line)

@@ -114,7 +114,7 @@ class Session:
         """Prune old backups where this run wrote, release locks, close connections."""
         for r in self._remotes.values():
             try:
-                if r.written:
+                if r.written or r.sql:
                     r.prune_backups(self.inv.run.keep_backups)
             except RemoteError:
                 pass

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 
 from ..config import Host, Inventory
 from ..remote import RemoteError, RemoteHost
-from ..rules import (CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT, java_ok,
-                     java_version)
+from ..rules import (CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PID_FILE, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT,
+                     java_ok, java_version)
 from ..secrets import Secrets
 from ..steps.base import StepError
 from . import logs
 
-PID_FILE = "wso2carbon.pid"
 PASSWORD_TMP = "password-tmp"
 #: the ports a running node listens on, before its offset
 PORTS = (MGT_HTTPS_PORT, MGT_HTTP_PORT, PT_HTTP_PORT, PT_HTTPS_PORT)

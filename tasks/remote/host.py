@@ -44,6 +44,7 @@ class RemoteHost(Transport, Files, Journal, Lock, Sudo):
         self._backed_up: dict[str, str | None] = {}
         self._run_dir: str | None = None  # this run's backup folder on the node (numbered at its first backup)
         self.peers: set[str] = set()  # other hosts this run wrote on this host's behalf (journal: rollback's reach)
+        self.sql: list[dict] = []  # database undo files of this run (journal.keep_sql)
         self._seen: dict[str, FileStat] = {}  # stats taken by reads this run (dropped when the run writes the path)
         self._umask = 0o022  # what the SFTP server's umask takes from a new file's mode (learnt by _settle)
         self._new_owner: dict[str, tuple[int, int]] = {}  # folder -> (uid, gid) a new file gets there

@@ -101,6 +101,16 @@ class Journal:
         self.written.append(self._entry(path, name, st, on_host, real))
         self._write_manifest()
 
+    def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None:
+        """A database change's undo (tasks/dbundo.py): kept with this run's backups (mode 0600) and named in the
+        manifest with the route to run it through (`via`: the host whose route reaches the server)."""
+        with self._io, self.deadline("keeping the database undo"):
+            name = f"{len(self.sql):04d}-{step}.sql"
+            self.mkdir_p(f"{self.backup_dir}/sql", 0o700)
+            self._put_state(f"{self.backup_dir}/sql/{name}", data, fresh=True)
+            self.sql.append({"name": name, "step": step, "via": via, "db": db})
+            self._write_manifest()
+
     def note_peer(self, name: str) -> None:
         """This run also wrote another host of the cluster (a trust store): its rollback of this run undoes the
         writes there too (the manifest names the host)."""
@@ -120,6 +130,8 @@ class Journal:
                               for w in records]}
         if self.peers:
             manifest["peers"] = sorted(self.peers)
+        if self.sql:
+            manifest["sql"] = list(self.sql)
         return json.dumps(sign(manifest), indent=1).encode()
 
     def _write_manifest(self) -> None:
@@ -141,7 +153,7 @@ class Journal:
             if name:
                 self.counters.sftp_ops += 1
                 self.sftp.remove(f"{self.backup_dir}/files/{name}")
-            if self.written:
+            if self.written or self.sql:
                 self._write_manifest()
             else:
                 self._made = {d for d in self._made if not d.startswith(self.backups_root)}

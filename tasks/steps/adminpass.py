@@ -133,6 +133,7 @@ class SetUserPassword(Op):
         return f"UPDATE {self.user_db}.UM_USER: the password of {self.user!r} (salted SHA-256)"
 
     def perform(self, ctx: StepContext, plan: Plan) -> None:
+        from ..dbundo import dump, user_row_undo
         from .databases import route_for
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
         d, user = dbctx.inv.database, self.user
@@ -141,6 +142,9 @@ class SetUserPassword(Op):
         salt = new_salt()
         conn = route_for(dbctx).connect(d.admin_user, dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
         try:
+            undo = user_row_undo(conn, self.user_db, user)
+            if undo:  # the row as it is, kept with the run's backups: rollback puts it back
+                ctx.remote.keep_sql(SetAdminPassword.name, dump(undo), via=self.via)
             conn.select_db(self.user_db)
             execute(conn, "UPDATE UM_USER SET UM_USER_PASSWORD=%s, UM_SALT_VALUE=%s, UM_CHANGED_TIME=NOW() "
                           "WHERE UM_USER_NAME=%s AND UM_TENANT_ID=%s",

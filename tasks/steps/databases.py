@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
                      native_password_hash, query, quote_ident, run_script)
-from .. import ops
+from .. import dbundo, ops
 from ..plan import Item, Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
 from ..sqlscript import ScriptError, Statement, created_tables, split_statements
@@ -317,11 +317,29 @@ class AdminLink:
             self._conn = None
 
 
+#: the changes to an account that rollback can undo (the account as it was: dropped, or recreated with its hash
+#: and grants)
+ACCOUNT_CHANGES = ("create-user", "alter-user", "grant", "drop-user")
+
+
 @dataclass
 class DbPlan(Plan):
     """A Plan whose actions share one admin connection, closed after apply."""
 
     link: AdminLink | None = None
+    undo_kept: bool = False
+
+    def keep_undo(self, ctx: StepContext) -> None:
+        """Right before the first account change: the SQL that puts every account this plan changes back as it
+        is now, kept with the run's backups (rollback runs it)."""
+        if self.undo_kept or self.link is None:
+            return
+        sqls = [a for a in self.actions if isinstance(a, Sql)]
+        hosts = list(dict.fromkeys(a.change.host for a in sqls if a.change.kind in ACCOUNT_CHANGES))
+        if hosts:
+            undo = dbundo.account_undo(self.link.open(), sqls[0].w.user, hosts)
+            ctx.remote.keep_sql(CreateDbs.name, dbundo.dump(undo))
+        self.undo_kept = True
 
 
 class CreateDbs(Step):
@@ -366,7 +384,8 @@ class CreateDbs(Step):
         return plan
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Run the operations in order on one admin connection."""
+        """Run the operations in order on one admin connection (the first account change keeps the undo of every
+        account the plan changes, with the run's backups)."""
         try:
             super().apply(ctx, plan)
         except (DbError, ScriptError) as e:
@@ -390,6 +409,8 @@ class Sql(ops.Op):
 
     def perform(self, ctx: StepContext, plan: Plan) -> None:
         op, w = self.change, self.w
+        if op.kind in ACCOUNT_CHANGES and isinstance(plan, DbPlan):
+            plan.keep_undo(ctx)
         conn = plan.link.open()
         acct = (w.user, op.host)
         if op.kind == "create-db":

@@ -12,7 +12,7 @@ import re
 
 from ..config import Host, Inventory
 from ..plan import FileChange, Item, Plan
-from ..rules import START_SCRIPT
+from ..rules import PID_FILE, START_SCRIPT
 from .base import Step, StepContext, StepError
 
 #: the JVM option of the start script's java command line (the last -D of a name wins: the script's own)
@@ -38,7 +38,9 @@ class SetWorkerProfile(Step):
             "clustering: the worker profile)")
 
     def reads(self, host: Host, inv: Inventory) -> list[str]:
-        return [f"{host.product_home}/{START_SCRIPT}"]
+        # and the server's pid file, read ahead with the rest: after a patch, whether a running server needs a
+        # restart is then known without another round trip where none runs
+        return [f"{host.product_home}/{START_SCRIPT}", f"{host.product_home}/{PID_FILE}"]
 
     def plan(self, ctx: StepContext) -> Plan:
         path = ctx.home(START_SCRIPT)

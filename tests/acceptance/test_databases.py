@@ -235,3 +235,31 @@ def test_failing_statement_is_named_with_its_line(lab, db):
     assert set(db.databases()) == {"WSO2_USER_DB"}  # it stopped at the first failure
     assert db.tables("WSO2_USER_DB") == SCRIPT_TABLES  # the statements before the bad one, nothing more
     assert lab.snapshot() == snap  # no file on any host, no lock or backup left in a state_dir
+
+
+def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
+    """create-dbs on an existing server (a new password, a dropped account of a node that left): the SQL that puts
+    the accounts back is kept with the run's backups on db1 (mode 0600, never shown), and rollback runs it: the old
+    password logs in again, the dropped account is back with its grants (issue 23)."""
+    import os
+    assert lab.fab("create-dbs").returncode == 0
+    db.sql("CREATE USER %s@'127.0.0.9' IDENTIFIED BY 'old-node-pw-1'", (APP_USER,))
+    db.sql("GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO %s@'127.0.0.9'", (APP_USER,))
+    grants_before = {h: sorted(r[0] for r in db.sql(f"SHOW GRANTS FOR '{APP_USER}'@'{h}'"))
+                     for h in GRANT_HOSTS + ("127.0.0.9",)}
+    new_pw = "new-App-pw-7731"
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=new_pw)
+    r = lab.fab("create-dbs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"user '{APP_USER}'@'127.0.0.9': account: wanted (absent)" in r.stdout, r.stdout
+    assert not db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
+    undo = sorted(lab.state_dir("db1").glob("backups/*/sql/*-create-dbs.sql"))  # a run each: both changed accounts
+    assert len(undo) == 2 and os.stat(undo[-1]).st_mode & 0o777 == 0o600, undo
+    r = lab.fab("-H", "db1", "rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "database (create-dbs): what run " in r.stdout, r.stdout
+    assert "PASSWORD" not in r.stdout + r.stderr and new_pw not in r.stdout + r.stderr  # no hash, no secret shown
+    grants_after = {h: sorted(r[0] for r in db.sql(f"SHOW GRANTS FOR '{APP_USER}'@'{h}'"))
+                    for h in GRANT_HOSTS + ("127.0.0.9",)}
+    assert grants_after == grants_before
+    login(db, GRANT_HOSTS[0], APP_PW).close()  # the password of before the run logs in again

@@ -76,11 +76,13 @@ def test_each_node_gets_its_own_key_then_secure_vault_and_java_reads_it_all(lab:
     # the guide's state: verify warns (ok*) on every node, exit 0, and changes nothing
     before = lab.snapshot()
     before_guide = lab.snapshot(state=False)
-    r = lab.fab("verify", "--steps", "create-keystore,secure-vault,set-admin-password")
+    r = lab.fab("verify", "--verbose", "--steps", "create-keystore,secure-vault,set-admin-password")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("the shipped one (CN=localhost") == 3, r.stdout
     inv = load_inventory(lab.hosts_toml)
     assert r.stdout.count("a plain-text password") == 3 * len(vault_entries(inv, inv.hosts["esb-mgr"])) and r.stdout.count("not the shipped 'admin'") == 3
+    folded = lab.fab("verify", "--steps", "create-keystore,secure-vault,set-admin-password").stdout
+    assert folded.count("secure-vault: ") == 3 and folded.count("--verbose lists them") == 3, folded  # a line a node
     assert lab.snapshot() == before
     no_secret(r)
 
@@ -278,7 +280,7 @@ def test_the_admin_user_in_the_user_store_no_longer_has_admin(cluster, tmp_path)
                     "UM_CHANGED_TIME, UM_TENANT_ID) VALUES ('admin', %s, %s, 0, NOW(), -1234)",
                     (java_hash(tmp_path, "admin", salt), salt), database="WSO2_USER_DB")
     # switched off, verify only warns; the step's own verify reports the drift
-    r = lab.fab("verify", "--steps", "set-admin-password")
+    r = lab.fab("verify", "--verbose", "--steps", "set-admin-password")
     assert r.returncode == 0 and "WSO2_USER_DB.UM_USER: password of 'admin'" in r.stdout, r.stdout
     r = lab.fab("-H", "esb-mgr", "set-admin-password", "--verify")
     assert r.returncode == 2 and "WSO2_USER_DB.UM_USER: password of 'admin'" in r.stdout, r.stdout
@@ -290,6 +292,13 @@ def test_the_admin_user_in_the_user_store_no_longer_has_admin(cluster, tmp_path)
     assert new_salt != salt and stored == java_hash(tmp_path, ADMIN_PW, new_salt)  # what Carbon checks at login
     r = lab.fab("-H", "esb-mgr", "set-admin-password")
     assert r.returncode == 0 and "set-admin-password: ok" in r.stdout, r.stdout
+    # rollback puts the row back as it was, from the undo kept with the run's backups (issue 23)
+    r = lab.fab("-H", "esb-mgr", "rollback")
+    assert r.returncode == 0 and "database (set-admin-password)" in r.stdout, r.stdout + r.stderr
+    no_secret(r)
+    (stored, back_salt), = lab.mariadb.sql("SELECT UM_USER_PASSWORD, UM_SALT_VALUE FROM UM_USER WHERE "
+                                           "UM_USER_NAME='admin'", database="WSO2_USER_DB")
+    assert (stored, back_salt) == (java_hash(tmp_path, "admin", salt), salt)
 
 
 def test_a_targeted_run_reports_its_writes_on_other_nodes_under_them_and_its_rollback_undoes_them(lab: Lab, tmp_path):
