@@ -64,8 +64,9 @@ def test_a_frozen_host_fails_by_name_and_the_others_finish(lab: Lab, mode, tmp_p
         timeout = 3
         lab.extra_toml = f"[run]\nop_timeout = {timeout}\n\n" + lab.extra_toml
         lab.write_toml()
-        # every node step and the cluster checks: enough work that the freeze lands in the middle of it
-        args = ("verify", "--steps", ",".join(NODE_STEPS) + ",cluster", "--json")
+        # every node step, the cluster checks and the live checks: the live row talks to the host after everything
+        # else was read ahead, so the freeze always lands before the host's work is done
+        args = ("verify", "--live", "--steps", ",".join(NODE_STEPS) + ",cluster", "--json")
     else:  # no [run] table at all: the default a user gets
         timeout = 30
         args = ("setup-worker", "--json")
