@@ -62,7 +62,7 @@ class NodeServer:
     def state(self) -> ServerState:
         """The pid file, whether that process lives and is this node's Carbon, since when: one command."""
         q = shlex.quote
-        script = (f"date +%s; f={q(self.path(PID_FILE))}; if [ -f \"$f\" ]; then "
+        script = (f"date +%s; f={q(self.path(PID_FILE))}; if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then "
                   "p=$(head -c 32 \"$f\" | tr -dc 0-9); echo \"pid $p\"; "
                   "if [ -n \"$p\" ] && [ -d /proc/$p ]; then echo \"etimes $(ps -o etimes= -p $p | tr -d ' ')\"; "
                   "printf 'cmd '; tr '\\0' ' ' < /proc/$p/cmdline | head -c 16384; echo; fi; fi")
@@ -105,7 +105,11 @@ class NodeServer:
         return out
 
     def log_size(self) -> int:
-        st = self.remote.stat(self.path(CARBON_LOG))
+        """The log's size; a log that is not a plain file (a link a node planted to a file it may not read) is
+        refused: its lines are parsed and quoted in messages."""
+        st = self.remote.lstat(self.path(CARBON_LOG))
+        if st is not None and not st.is_file:
+            raise StepError(f"{CARBON_LOG} is not a plain file (a link?); refused: Carbon writes its log itself")
         return st.size if st else 0
 
     def log_since(self, offset: int) -> str:
@@ -187,11 +191,18 @@ class NodeServer:
         try:
             if vault:
                 password = self.secrets.require("KEYSTORE_PASSWORD")
+                left = self.remote.lstat(tmp)
+                if left is not None and not left.is_file:  # a write would follow a link a node planted
+                    raise StepError(f"{tmp} is not a plain file (a link?); refused: the keystore password "
+                                    f"never goes through it")
+                if left is not None:
+                    self.remote.remove(tmp, backup=False)  # a stale one: the password goes into a new file
                 self.remote.write(tmp, password.encode("utf-8"), mode=0o600, backup=False)
             self.remote.run(self._script("--start"))
             return self._wait_up(offset)
         finally:
-            if vault and self.remote.stat(tmp) is not None:
+            left = self.remote.lstat(tmp) if vault else None
+            if left is not None and left.is_file:
                 self.remote.remove(tmp, backup=False)
 
     def _wait_up(self, offset: int) -> str:

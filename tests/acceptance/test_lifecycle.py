@@ -344,3 +344,31 @@ def test_after_setup_cluster_start_brings_every_node_up_and_each_sees_every_othe
         assert r.returncode == 0 and not any(pid(lab, n) for n in ESB), r.stdout
     finally:
         kill_servers(lab)
+
+
+def test_links_a_node_planted_are_not_followed_by_start_or_status(life, tmp_path):
+    """password-tmp planted as a link (the keystore password would land where the node chose) and the log planted
+    as a link to a file only root may read (its lines are quoted in messages): both refused, nothing written or
+    shown (issue 24's rule for the lifecycle files)."""
+    lab = life
+    lab.write_toml(toml(lab, "\n[security]\nkeystore = true\nvault = true\n"))
+    lab.write_env(SVN_PASSWORD="svn-pw-12345678", KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD="Admin-pw-1",
+                  WSO2_DB_PASSWORD="db-pw-12345678")
+    assert lab.fab("-H", "manager,workers", "create-keystore", "secure-vault").returncode == 0
+    w1 = lab.hosts["esb-w1"]
+    catch = tmp_path / "catch"
+    os.symlink(catch, w1.home / "password-tmp")
+    r = lab.fab("-H", "esb-w1", "start")
+    assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
+    assert not catch.exists() and not pid(lab, "esb-w1")
+    (w1.home / "password-tmp").unlink()
+    secret = tmp_path / "root-only"
+    secret.write_text("TOPSECRET Member joined [x]: /1.2.3.4:5\n")
+    os.chmod(secret, 0o600)
+    log = w1.home / "repository/logs/wso2carbon.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    os.symlink(secret, log)
+    r = lab.fab("-H", "esb-w1", "start")
+    assert r.returncode == 1 and "wso2carbon.log is not a plain file (a link?); refused" in r.stdout, r.stdout
+    assert "TOPSECRET" not in r.stdout + r.stderr and not (w1.home / "password-tmp").exists()
