@@ -249,6 +249,12 @@ def rollback_task(c, dry_run=False, json=False, all=False):
 LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", "json": FLAG_HELP["json"]}
 
 
+def run_lifecycle(dry_run: bool, as_json: bool, act) -> None:
+    """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run."""
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json,
+             lambda inv, session, rep: act(inv, esb_targets(inv), session, rep))
+
+
 def esb_targets(inv: Inventory) -> list:
     hosts = targets(inv, inv.esb_nodes)
     others = [h.name for h in hosts if not h.is_esb]
@@ -261,24 +267,21 @@ def esb_targets(inv: Inventory) -> list:
 def start_task(c, dry_run=False, json=False):
     """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up"""
     from .lifecycle.commands import start
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: start(inv, esb_targets(inv), session, rep))
+    run_lifecycle(dry_run, json, start)
 
 
 @task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
 def stop_task(c, dry_run=False, json=False, force=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
     from .lifecycle.commands import stop
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: stop(inv, esb_targets(inv), session, rep, force))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force))
 
 
 @task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
 def restart_task(c, dry_run=False, json=False, force=False):
     """stop, then start, node by node (behind a balancer: rolling-restart drops no request)"""
     from .lifecycle.commands import restart
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: restart(inv, esb_targets(inv), session, rep, force))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force))
 
 
 @task(name="status", help={"json": FLAG_HELP["json"]})
@@ -292,8 +295,7 @@ def status_task(c, json=False):
 def rolling_restart_task(c, dry_run=False, json=False, needed=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
     from .lifecycle.commands import rolling_restart
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: rolling_restart(inv, esb_targets(inv), session, rep, needed))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed))
 
 
 @task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer"})

@@ -54,6 +54,13 @@ def run_rows(task: str, hosts: list[Host], fn: Callable[[Host], Outcome], sessio
     return [one(h) for h in hosts]
 
 
+def checked_state(srv: NodeServer) -> ServerState:
+    """The node's server state; a pid file naming another process is refused here, before anything acts."""
+    st = srv.state()
+    srv.refuse_foreign(st)
+    return st
+
+
 def managers_then_workers(hosts: list[Host]) -> tuple[list[Host], list[Host]]:
     return [h for h in hosts if h.role == "manager"], [h for h in hosts if h.role == "worker"]
 
@@ -76,8 +83,7 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
 
     def one(h: Host) -> Outcome:
         srv = server(session, h)
-        st = srv.state()
-        srv.refuse_foreign(st)
+        st = checked_state(srv)
         if st.running:
             return "ok", f"running (pid {st.pid})"
         if dry:
@@ -100,8 +106,7 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
     def one(h: Host) -> Outcome:
         srv = server(session, h)
         if dry:
-            st = srv.state()
-            srv.refuse_foreign(st)
+            st = checked_state(srv)
             return ("changed", f"would stop pid {st.pid} (TERM through bin/wso2server.sh --stop)") if st.running \
                 else ("ok", "not running")
         message = srv.stop(force)
@@ -124,8 +129,7 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
     def one(h: Host) -> Outcome:
         srv = server(session, h)
         if dry:
-            st = srv.state()
-            srv.refuse_foreign(st)
+            st = checked_state(srv)
             return "changed", ("would stop pid %s, then start it" % st.pid) if st.running else "would start it"
         return "changed", restart_one(srv, force)
 
@@ -241,14 +245,9 @@ def restart_hint(needed: dict[str, list[str]]) -> list[str]:
 
 
 def needs_restart(inv: Inventory, hosts: list[Host], session: Session) -> list[Host]:
-    """The running nodes whose managed files changed after their server started."""
-    out = []
-    for h in hosts:
-        srv = server(session, h)
-        st = srv.state()
-        if st.running and srv.managed_changed_since(st.since, managed_files(h, inv)):
-            out.append(h)
-    return out
+    """The running nodes whose managed files changed after their server started (restart_needed's hosts)."""
+    needed = restart_needed(inv, hosts, session)
+    return [h for h in hosts if h.name in needed]
 
 
 # ---------------------------------------------------------------- rolling restart
