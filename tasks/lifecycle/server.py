@@ -33,7 +33,9 @@ POLL = 0.4
 
 @dataclass
 class ServerState:
-    """What the pid file and the process say; `since` is the node's own clock (epoch seconds)."""
+    """What the pid file and the process say. `since` is the pid file's mtime (Carbon writes it first thing at its
+    start): the same clock as the managed files' mtimes it is compared with, so a start is never placed before a
+    file written just before it (a process's elapsed time against `date` mixes two clocks and rounds twice)."""
 
     pid: int | None = None
     alive: bool = False
@@ -63,22 +65,33 @@ class NodeServer:
         """The pid file, whether that process lives and is this node's Carbon, since when: one command."""
         q = shlex.quote
         script = (f"date +%s; f={q(self.path(PID_FILE))}; if [ -f \"$f\" ] && [ ! -L \"$f\" ]; then "
-                  "p=$(head -c 32 \"$f\" | tr -dc 0-9); echo \"pid $p\"; "
-                  "if [ -n \"$p\" ] && [ -d /proc/$p ]; then echo \"etimes $(ps -o etimes= -p $p | tr -d ' ')\"; "
+                  "p=$(head -c 32 \"$f\" | tr -dc 0-9); echo \"pid $p\"; echo \"mtime $(stat -c %Y \"$f\")\"; "
+                  "if [ -n \"$p\" ] && [ -d /proc/$p ]; then echo \"state $(sed 's/.*) //' /proc/$p/stat | cut -c1)\"; "
+                  "echo \"etimes $(ps -o etimes= -p $p | tr -d ' ')\"; "
                   "printf 'cmd '; tr '\\0' ' ' < /proc/$p/cmdline | head -c 16384; echo; fi; fi")
         out = self.remote.run(f"sh -c {q(script)}")[1]
         st = ServerState()
         lines = out.splitlines()
         st.now = int(lines[0]) if lines and lines[0].strip().isdigit() else int(time.time())
-        cmd = ""
+        cmd, mtime = "", None
         for line in lines[1:]:
             key, _, value = line.partition(" ")
             if key == "pid" and value.strip().isdigit():
                 st.pid = int(value)
+            elif key == "mtime" and value.strip().isdigit():
+                mtime = int(value)
+            elif key == "state":
+                st.alive = value.strip() not in ("Z", "X", "")  # a zombie is gone, only not yet reaped
             elif key == "etimes" and value.strip().isdigit():
-                st.alive, st.since = True, st.now - int(value)
+                st.since = st.now - int(value)
             elif key == "cmd":
                 cmd = value
+        if not st.alive:
+            st.since = None
+        elif mtime is not None:
+            st.since = mtime
+        elif st.since is None:
+            st.since = st.now
         if st.alive:
             homes = {self.home, self.remote.realpath(self.home)}
             st.ours = any(f"-Dcarbon.home={h} " in cmd + " " for h in homes)
@@ -188,6 +201,7 @@ class NodeServer:
         vault = self.inv.security.vault
         tmp = self.path(PASSWORD_TMP)
         offset = self.log_size()
+        before = self.state().pid  # a pid file left by the last server: its dead pid says nothing of this start
         try:
             if vault:
                 password = self.secrets.require("KEYSTORE_PASSWORD")
@@ -199,23 +213,28 @@ class NodeServer:
                     self.remote.remove(tmp, backup=False)  # a stale one: the password goes into a new file
                 self.remote.write(tmp, password.encode("utf-8"), mode=0o600, backup=False)
             self.remote.run(self._script("--start"))
-            return self._wait_up(offset)
+            return self._wait_up(offset, before)
         finally:
             left = self.remote.lstat(tmp) if vault else None
             if left is not None and left.is_file:
                 self.remote.remove(tmp, backup=False)
 
-    def _wait_up(self, offset: int) -> str:
+    def _wait_up(self, offset: int, before: int | None) -> str:
         timeout = self.inv.run.start_timeout
         deadline = time.monotonic() + timeout
         st, text, ports = ServerState(), "", {}
+        gone = None  # a new pid seen dead once: dead again at the next look is an exit, not a race
         while time.monotonic() < deadline:
             st = self.state()
             text = self.log_since(offset)
             if st.alive and not st.ours:
                 raise StepError(f"the pid in {PID_FILE} is not this node's Carbon ({st.other}); not started")
-            if not st.alive and st.pid is not None and logs.STARTING in text:
-                raise StepError(f"the server exited during its start: {last_lines(text)}")
+            if not st.alive and st.pid is not None and st.pid != before and logs.STARTING in text:
+                if gone == st.pid:
+                    raise StepError(f"the server (pid {st.pid}) exited during its start: {last_lines(text)}")
+                gone = st.pid
+            else:
+                gone = None
             if st.running and logs.started(text):
                 ports = self.accepting()
                 if all(ports.values()):
@@ -264,7 +283,11 @@ class NodeServer:
         raise StepError(f"pid {st.pid} survived KILL")
 
     def _alive(self, pid: int | None) -> bool:
-        return pid is not None and self.remote.run(f"test -d /proc/{int(pid)}", check=False)[0] == 0
+        """The process lives (a zombie, gone but not yet reaped, does not)."""
+        if pid is None:
+            return False
+        probe = f"s=$(sed 's/.*) //' /proc/{int(pid)}/stat 2>/dev/null | cut -c1); [ -n \"$s\" ] && [ \"$s\" != Z ]"
+        return self.remote.run(f"sh -c {shlex.quote(probe)}", check=False)[0] == 0
 
 
 def last_lines(text: str, n: int = 2) -> str:

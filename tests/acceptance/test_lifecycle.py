@@ -86,6 +86,17 @@ def pid(lab, n: str) -> int | None:
         return None
 
 
+def warnings_of(doc: dict) -> dict:
+    return {n: doc["hosts"][n]["status"].get("warnings") for n in ESB if doc["hosts"][n]["status"].get("warnings")}
+
+
+def logs_of(lab, n: str) -> str:
+    """A node's log end and the stand-in's own fault file: what a failed assertion shows."""
+    d = lab.hosts[n].home / "repository/logs"
+    return "\n".join(f"--- {n}: {f.name}\n" + f.read_text(errors="replace")[-3000:]
+                     for f in (d / "wso2carbon.log", d / "standin-faults.log") if f.exists())
+
+
 def status(lab) -> tuple[int, dict]:
     r = lab.fab("status", "--json")
     assert "Traceback" not in r.stderr, r.stderr
@@ -151,7 +162,7 @@ def test_a_change_after_the_start_needs_a_restart_on_exactly_that_node(life):
     lab = life
     assert lab.fab("start").returncode == 0
     code, doc = status(lab)
-    assert not any(doc["hosts"][n]["status"].get("warnings") for n in ESB), doc
+    assert not warnings_of(doc), warnings_of(doc)
     time.sleep(1.1)  # a file's mtime is in whole seconds on the node
     carbon = lab.hosts["esb-w1"].conf("carbon.xml")
     carbon.write_text(carbon.read_text(encoding="latin-1").replace("<HostName>esb.wso2.com</HostName>",
@@ -174,7 +185,7 @@ def test_a_change_after_the_start_needs_a_restart_on_exactly_that_node(life):
     after = {n: pid(lab, n) for n in ESB}
     assert after["esb-w1"] != before["esb-w1"] and all(after[n] == before[n] for n in ("esb-mgr", "esb-w2"))
     code, doc = status(lab)
-    assert not any(doc["hosts"][n]["status"].get("warnings") for n in ESB), doc
+    assert not warnings_of(doc), warnings_of(doc)
     r = lab.fab("rolling-restart", "--needed")
     assert r.returncode == 0 and "no node needs a restart" in r.stdout, r.stdout
 
@@ -195,7 +206,7 @@ def test_a_rolling_restart_of_every_node_drops_no_request_and_a_plain_restart_do
         time.sleep(1)
         r = lab.fab("-H", "workers", "restart")
         time.sleep(1)
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr + logs_of(lab, "esb-w1") + logs_of(lab, "esb-w2")
     print(f"plain restart of the workers: {plain.ok} requests answered, {plain.failed} failed")
     assert plain.failed > 0  # the test can fail: a restart without the balancer loses requests in flight
 
