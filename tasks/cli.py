@@ -311,7 +311,17 @@ def drain_task(c, dry_run=False, json=False, undo=False):
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
 
 
+@task(name="rotate-passwords", help=LIFE_HELP)
+def rotate_passwords_task(c, dry_run=False, json=False):
+    """bring a new WSO2_DB_PASSWORD / SVN_PASSWORD (.env) to the running cluster: the database accepts both, node
+    files, svn, rolling-restart --needed, then the old database password retired; no request lost"""
+    from .lifecycle.rotation import rotate_passwords
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
+             lambda inv, session, rep: rotate_passwords(inv, session, rep, CLI_TARGETS["hosts"]))
+
+
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   node_task("worker", "setup-worker", "workers"),
                   setup_cluster_task, verify_task, diagram_task, rollback_task,
-                  start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task]
+                  start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
+                  rotate_passwords_task]

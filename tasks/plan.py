@@ -102,6 +102,8 @@ class Plan:
     #: what the step writes on other hosts of the cluster (a new certificate in their trust stores): host name ->
     #: items, reported under that host; planned (dry-run shows it), then what patch really wrote
     peers: dict[str, list[Item]] = field(default_factory=dict)
+    #: what verify and patch show as warnings whatever the outcome (not drift: nothing for patch to do now)
+    warnings: list[Item] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.items or self.files or self.actions)
@@ -114,6 +116,7 @@ class Plan:
         self.advisories += other.advisories
         self.refusals += other.refusals
         self.peers.update(other.peers)
+        self.warnings += other.warnings
 
     def diff(self) -> str:
         parts = [f.diff() for f in self.files]

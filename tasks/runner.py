@@ -150,16 +150,17 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     if plan.refusals and mode is not Mode.VERIFY:
         raise StepError("; ".join(plan.refusals) + " (nothing was changed)")
     plan.notes += [f"patch would refuse: {r}" for r in plan.refusals]
+    warned = plan.warnings
     if not plan:
-        return StepResult(host.name, step.name, "ok", notes=plan.notes)
+        return StepResult(host.name, step.name, "ok", notes=plan.notes, warnings=warned)
     if mode is Mode.VERIFY:
-        return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes)
+        return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes, warnings=warned)
     if mode is Mode.DRY_RUN:
         return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes,
-                          also=peer_results(step, host, plan))
+                          also=peer_results(step, host, plan), warnings=warned)
     step.apply(ctx, plan)
     return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes,
-                      also=peer_results(step, host, plan))
+                      also=peer_results(step, host, plan), warnings=warned)
 
 
 def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:

@@ -309,14 +309,14 @@ def wait_members(srv: NodeServer, inv: Inventory, running: set[str], deadline: f
 
 
 def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter,
-                    needed: bool = False) -> None:
+                    needed: bool = False) -> bool:
     """One node at a time, workers through the balancer, then the manager; stops at the first that does not come
-    back (it stays out of the balancer; exit 1)."""
+    back (it stays out of the balancer; exit 1). True when every node it took came back."""
     if needed:
         hosts = needs_restart(inv, hosts, session)
         if not hosts:
             reporter.note("no node needs a restart: every running server started after its files last changed")
-            return
+            return True
     managers, workers = managers_then_workers(hosts)
     order = workers + managers
     balancer = Balancer(inv, session)
@@ -355,6 +355,7 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
                      else "")
             reporter.emit(StepResult(h.name, "rolling-restart", "failed",
                                      message=redact(f"{h.name} did not come back: {e}{where}")))
+    return stopped_at is None
 
 
 def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, undo: bool = False) -> None:

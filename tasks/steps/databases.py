@@ -6,10 +6,17 @@ wants, it lists drift items, the operations patch would run, and the errors that
 (a half-loaded database, a foreign table in a database to load, a wrong charset under tables).
 Nothing is ever dropped.  `CreateDbs` reads the snapshot (reads only), and applies the operations
 with one admin connection, reached directly or through the target host's SSH connection.
+
+A password change never cuts running servers off (issue 23): where the server can hold two credentials for one
+account (MariaDB 10.4+: `IDENTIFIED VIA ... OR ...`; MySQL 8.0.14+: `RETAIN CURRENT PASSWORD`), `alter-user` makes
+the account accept WSO2_DB_PASSWORD *and* the hash it had, so a node still running with the old password in its
+files keeps opening connections until it restarts. verify warns while an older password is accepted;
+`fab rotate-passwords` retires it (`retire-old`) once no running node needs a restart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
@@ -56,6 +63,11 @@ class Wanted:
     user: str
     grant_hosts: tuple[str, ...]
     loads: dict[str, tuple[Script, ...]]
+    retire: bool = False  # a rotation ends: an older password still accepted is retired
+
+
+#: the warning while an account accepts an older password beside WSO2_DB_PASSWORD
+OLDER_ACCEPTED = "an older password is still accepted beside WSO2_DB_PASSWORD (a rotation not finished)"
 
 
 @dataclass
@@ -65,6 +77,7 @@ class Account:
     exists: bool = False
     all_on: frozenset[str] = frozenset()
     password: str | None = None  # "ok", "login refused", "stored hash differs", None = not checked
+    older: bool = False  # also accepts an older password (a rotation not finished)
 
 
 @dataclass
@@ -76,16 +89,19 @@ class State:
     accounts: dict[str, Account] = field(default_factory=dict)  # grant host -> account
     #: the application user's accounts for hosts no node of hosts.toml has (a node removed: scale in)
     strays: tuple[str, ...] = ()
+    #: how the server keeps an old password beside a new one: "mariadb", "mysql" or "" (it cannot)
+    dual: str = ""
 
 
 @dataclass(frozen=True)
 class Op:
-    """One change: create-db, alter-charset, load, create-user, alter-user, grant or drop-user."""
+    """One change: create-db, alter-charset, load, create-user, alter-user, grant, drop-user or retire-old."""
 
     kind: str
     db: str = ""
     host: str = ""
     script: Script | None = None
+    dual: str = ""  # alter-user, retire-old: how the server holds two passwords (State.dual)
 
     def describe(self, w: Wanted) -> str:
         """What --dry-run prints: the SQL with every password shown as ********."""
@@ -93,9 +109,13 @@ class Op:
         if self.kind == "load":
             return (f"load {self.script.label} into {self.db} ({len(self.script.statements)} statements, "
                     f"{len(self.script.tables)} tables)")
-        if self.kind in ("create-user", "alter-user"):
-            verb = "CREATE USER IF NOT EXISTS" if self.kind == "create-user" else "ALTER USER"
-            return f"{verb} {acct} IDENTIFIED BY '********'"
+        if self.kind == "create-user":
+            return f"CREATE USER IF NOT EXISTS {acct} IDENTIFIED BY '********'"
+        if self.kind == "alter-user":
+            return (f"ALTER USER {acct} IDENTIFIED BY '********'" + (
+                "  (the old password still accepted beside it until the nodes restart)" if self.dual else ""))
+        if self.kind == "retire-old":
+            return f"ALTER USER {acct}: only WSO2_DB_PASSWORD accepted (the older password retired)"
         if self.kind == "grant":
             return f"GRANT ALL PRIVILEGES ON {quote_ident(self.db)}.* TO {acct}"
         if self.kind == "drop-user":
@@ -111,6 +131,8 @@ class Outcome:
     items: list[Item] = field(default_factory=list)
     ops: list[Op] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[Item] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def account_label(user: str, host: str) -> str:
@@ -124,7 +146,7 @@ def plan_databases(w: Wanted, s: State) -> Outcome:
     for db, scripts in w.loads.items():
         _plan_database(out, w, s, db, scripts)
     for host in w.grant_hosts:
-        _plan_account(out, w, s.accounts.get(host, Account()), host)
+        _plan_account(out, w, s.accounts.get(host, Account()), host, s.dual)
     for host in s.strays:  # scale in: the account of a node that left hosts.toml goes with it
         out.items.append(Item(f"user {account_label(w.user, host)}", "account",
                               None, "present (no node of hosts.toml has this address)"))
@@ -166,14 +188,28 @@ def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Sc
         earlier |= set(want)
 
 
-def _plan_account(out: Outcome, w: Wanted, a: Account, host: str) -> None:
+def _plan_account(out: Outcome, w: Wanted, a: Account, host: str, dual: str = "") -> None:
     label = f"user {account_label(w.user, host)}"
     if not a.exists:
         out.items.append(Item(label, "account", "present", None))
         out.ops.append(Op("create-user", host=host))
     elif a.password not in (None, "ok"):
         out.items.append(Item(label, "password", "WSO2_DB_PASSWORD", a.password))
-        out.ops.append(Op("alter-user", host=host))
+        out.ops.append(Op("alter-user", host=host, dual=dual))
+        note = (f"{w.user!r}: the old password stays accepted beside the new one, so that running "
+                f"servers keep their database access; `fab rotate-passwords` brings the new one to every node "
+                f"without a lost request and then retires the old one") if dual else (
+                f"{w.user!r}: this server cannot accept two passwords at once (MariaDB 10.4+ or "
+                f"MySQL 8.0.14+ can): running servers lose new database connections until they restart with the "
+                f"new password (fab rotate-passwords restarts them at once)")
+        if note not in out.notes:
+            out.notes.append(note)
+    elif a.older and w.retire:
+        out.items.append(Item(label, "password", "WSO2_DB_PASSWORD only", "WSO2_DB_PASSWORD and an older one"))
+        out.ops.append(Op("retire-old", host=host, dual=dual))
+    elif a.older:
+        out.warnings.append(Item(label, "password", "WSO2_DB_PASSWORD only", OLDER_ACCEPTED,
+                                 fix="fab rotate-passwords"))
     if "*" in a.all_on:
         return
     lacking = [db for db in w.loads if db not in a.all_on]
@@ -199,6 +235,7 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
     s.tables = {k: frozenset(v) for k, v in tables.items()}
     rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (w.user,),
                                                   dicts=True)}
+    s.dual, older = older_passwords(conn, w.user)
     wanted_hosts = {h.lower() for h in w.grant_hosts}
     s.strays = tuple(r["Host"] for k, r in sorted(rows.items()) if k not in wanted_hosts)
     for host in w.grant_hosts:
@@ -207,8 +244,48 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
             s.accounts[host] = Account()
             continue
         grants = [r[0] for r in query(conn, "SHOW GRANTS FOR %s@%s", (w.user, row["Host"]))]
-        s.accounts[host] = Account(True, frozenset(all_privilege_dbs(grants)))
+        s.accounts[host] = Account(True, frozenset(all_privilege_dbs(grants)), older=row["Host"].lower() in older)
     return s, rows
+
+
+def older_passwords(conn, user: str) -> tuple[str, set[str]]:
+    """How this server keeps two passwords for one account ("mariadb", "mysql", or "" when it cannot), and the
+    hosts (lower case) of the user's accounts that accept an older password beside their current one."""
+    version = (query(conn, "SELECT VERSION()")[0][0] or "").lower()
+    if "mariadb" in version:
+        if _version_tuple(version) < (10, 4):
+            return "", set()
+        rows = query(conn, "SELECT Host, JSON_LENGTH(Priv, '$.auth_or') FROM mysql.global_priv WHERE User = %s",
+                     (user,))
+        return "mariadb", {h.lower() for h, n in rows if (n or 0) > 1}
+    if _version_tuple(version) < (8, 0, 14):
+        return "", set()
+    rows = query(conn, "SELECT Host, JSON_EXTRACT(User_attributes, '$.additional_password') IS NOT NULL "
+                       "FROM mysql.user WHERE User = %s", (user,))
+    return "mysql", {h.lower() for h, yes in rows if yes}
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    return tuple(int(x) for x in m.groups(default="0")) if m else (0,)
+
+
+def alter_password_sql(dual: str, keep_old: bool) -> str:
+    """The ALTER USER (parameters: user, host, password[, the old hash]) that sets WSO2_DB_PASSWORD; with keep_old
+    the account goes on accepting its current password too (MariaDB: the current hash as a second
+    mysql_native_password credential; MySQL 8: RETAIN CURRENT PASSWORD)."""
+    if keep_old and dual == "mariadb":
+        return ("ALTER USER %s@%s IDENTIFIED VIA mysql_native_password USING PASSWORD(%s) "
+                "OR mysql_native_password USING %s")
+    if keep_old and dual == "mysql":
+        return "ALTER USER %s@%s IDENTIFIED BY %s RETAIN CURRENT PASSWORD"
+    return "ALTER USER %s@%s IDENTIFIED BY %s"
+
+
+def retire_sql(dual: str) -> str:
+    """The ALTER USER that leaves only the current password (MariaDB: set again, one credential; MySQL 8: DISCARD
+    OLD PASSWORD; parameters as alter_password_sql's without the old hash)."""
+    return "ALTER USER %s@%s DISCARD OLD PASSWORD" if dual == "mysql" else "ALTER USER %s@%s IDENTIFIED BY %s"
 
 
 def check_passwords(s: State, rows: dict[str, dict], route: Route, w: Wanted, password: str) -> list[str]:
@@ -319,7 +396,7 @@ class AdminLink:
 
 #: the changes to an account that rollback can undo (the account as it was: dropped, or recreated with its hash
 #: and grants)
-ACCOUNT_CHANGES = ("create-user", "alter-user", "grant", "drop-user")
+ACCOUNT_CHANGES = ("create-user", "alter-user", "grant", "drop-user", "retire-old")
 
 
 @dataclass
@@ -367,8 +444,13 @@ class CreateDbs(Step):
         except (DbError, ScriptError) as e:
             raise StepError(str(e)) from None
 
+    #: rotate-passwords' last phase: an older password still accepted beside WSO2_DB_PASSWORD is retired
+    retire_old = False
+
     def _plan(self, ctx: StepContext) -> DbPlan:
         w, notes = wanted(ctx)
+        if self.retire_old:
+            w = replace(w, retire=True)
         admin_pw = ctx.secrets.require("MYSQL_ADMIN_PASSWORD")
         app_pw = ctx.secrets.require("WSO2_DB_PASSWORD")
         route = route_for(ctx)
@@ -379,7 +461,8 @@ class CreateDbs(Step):
             link.close()
         notes += check_passwords(state, rows, route, w, app_pw)
         out = plan_databases(w, state)
-        plan = DbPlan(items=out.items, notes=notes, link=link, refusals=list(out.errors))
+        plan = DbPlan(items=out.items, notes=notes + out.notes, link=link, refusals=list(out.errors),
+                      warnings=out.warnings)
         plan.actions = [Sql(op, w) for op in out.ops]
         return plan
 
@@ -393,6 +476,13 @@ class CreateDbs(Step):
         finally:
             if isinstance(plan, DbPlan) and plan.link:
                 plan.link.close()
+
+
+class RetireOldPassword(CreateDbs):
+    """create-dbs as rotate-passwords ends: also retires an older password still accepted beside WSO2_DB_PASSWORD
+    (run only when no running node needs a restart: none still uses the old one)."""
+
+    retire_old = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -427,9 +517,25 @@ class Sql(ops.Op):
             execute(conn, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
                     (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")), "CREATE USER")
         elif op.kind == "alter-user":
-            execute(conn, "ALTER USER %s@%s IDENTIFIED BY %s", (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")),
-                    "ALTER USER")
+            password = ctx.secrets.require("WSO2_DB_PASSWORD")
+            old = current_hash(conn, *acct) if op.dual == "mariadb" else None
+            keep = op.dual == "mysql" or bool(old)
+            args = (*acct, password) + ((old,) if keep and op.dual == "mariadb" else ())
+            execute(conn, alter_password_sql(op.dual, keep), args, "ALTER USER")
+        elif op.kind == "retire-old":
+            args = acct if op.dual == "mysql" else (*acct, ctx.secrets.require("WSO2_DB_PASSWORD"))
+            execute(conn, retire_sql(op.dual), args, "ALTER USER")
         elif op.kind == "grant":
             execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)
         elif op.kind == "drop-user":
             execute(conn, "DROP USER IF EXISTS %s@%s", acct, "DROP USER")
+
+
+def current_hash(conn, user: str, host: str) -> str | None:
+    """The account's mysql_native_password hash now (the credential a running node still uses), or None when it
+    has none (another plugin: nothing to keep)."""
+    rows = query(conn, "SELECT plugin, authentication_string FROM mysql.user WHERE User = %s AND Host = %s",
+                 (user, host))
+    if rows and rows[0][0] in ("mysql_native_password", "") and str(rows[0][1] or "").startswith("*"):
+        return str(rows[0][1])
+    return None

@@ -13,6 +13,12 @@ Carbon does (org.wso2.carbon.server.Main, HazelcastGroupManagementAgent, Startup
   port and forms membership over real TCP with the members and with those they know (as Hazelcast does from
   its WKA members), logging Carbon's own `Member joined [uuid]: /ip:port` and `Member left [uuid]: /ip:port`;
 - honours -DworkerNode (the last -D of a name wins, as in the JVM) and logs it;
+- opens its MySQL datasources (master-datasources.xml, `jdbc:mysql://` URLs) with the user and password it read
+  at its start (a `svns:secretAlias` resolved from cipher-text.properties with the node's key, as Carbon does),
+  from its member address, and goes on opening a new connection every 0.5 s as a pool does: a refused one is
+  logged as Carbon's pool logs it (`Cannot get a connection ... Access denied`), the login that works again
+  too. The JVM resolves the URL's host through /etc/hosts, which a lab cannot write: `hosts` in standin.json
+  maps those names;
 - logs `Starting WSO2 Carbon...` at once and `WSO2 Carbon started in N sec` after a delay;
 - on TERM keeps serving for a while (shutting down), then exits 0: a request in flight at that moment is lost.
 
@@ -83,6 +89,7 @@ def check_vault() -> None:
         log("ERROR", "org.wso2.securevault.SecretManager", "Secure Vault: no password-tmp and no console; exiting")
         sys.exit(1)
     password = tmp.read_text(encoding="utf-8").strip()
+    VAULT["password"] = password
     tmp.unlink()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tasks import jks
@@ -91,6 +98,88 @@ def check_vault() -> None:
         log("ERROR", "org.wso2.securevault.SecretManager", "Secure Vault: the keystore password is wrong; exiting")
         sys.exit(1)
     log("INFO", "org.wso2.securevault.SecretManager", "Secure Vault: keystore password read from password-tmp")
+
+
+VAULT: dict[str, str] = {}  # the keystore password Carbon was given at its start (Secure Vault on)
+POOL = "org.apache.tomcat.jdbc.pool.ConnectionPool"
+
+
+def vault_value(alias: str) -> str | None:
+    """What Carbon resolves a svns:secretAlias to: cipher-text.properties decrypted with the node's key."""
+    import base64
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tasks import jks, props
+    text = (HOME / "repository/conf/security/cipher-text.properties").read_text(errors="replace")
+    raw = props.value(text, alias)
+    if raw is None or "password" not in VAULT:
+        return None
+    store = jks.parse((HOME / "repository/resources/security/wso2carbon.jks").read_bytes())
+    key = jks.private_key(store.keys["wso2carbon"], VAULT["password"])
+    return jks.decrypt(key, base64.b64decode(raw))
+
+
+def mysql_datasources() -> list[dict]:
+    """The jdbc:mysql datasources of master-datasources.xml (read as an XML parser reads it: entities and character
+    references resolved): name, host, port, database, user, password."""
+    import xml.etree.ElementTree as ET
+    f = HOME / "repository/conf/datasources/master-datasources.xml"
+    if not f.exists():
+        return []
+    out = []
+    for ds in ET.parse(f).getroot().iter("datasource"):
+        conf = ds.find("definition/configuration")
+        url = re.match(r"jdbc:mysql://([^:/]+)(?::(\d+))?/([^?]+)", (conf.findtext("url") or "").strip()) \
+            if conf is not None else None
+        if not url:
+            continue
+        pw = conf.find("password")
+        alias = next((v for k, v in (pw.attrib.items() if pw is not None else ()) if k.endswith("secretAlias")),
+                     None)
+        password = vault_value(alias) if alias else (pw.text or "" if pw is not None else "")
+        out.append({"name": (ds.findtext("name") or "").strip(), "host": url.group(1),
+                    "port": int(url.group(2) or 3306), "db": url.group(3),
+                    "user": (conf.findtext("username") or "").strip(), "password": password})
+    return out
+
+
+class Pools:
+    """Carbon's datasource pools, as far as a password matters: a new connection every 0.5 s per datasource,
+    made with what the server read at its start; failures and recoveries logged."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.sources = mysql_datasources()
+        names = CONF.get("hosts", {})
+        for d in self.sources:
+            d["address"] = names.get(d["host"], d["host"])
+        if self.sources:
+            threading.Thread(target=self.run, daemon=True).start()
+
+    def connect(self, d: dict) -> str | None:
+        import pymysql
+        if d["password"] is None:
+            return "its Secure Vault value could not be resolved"
+        try:
+            pymysql.connect(host=d["address"], port=d["port"], user=d["user"], password=d["password"].encode(),
+                            database=d["db"], bind_address=self.source, connect_timeout=3,
+                            charset="utf8mb4").close()  # Connector/J 5.1 sends a password as UTF-8 (bytes:
+            # pymysql would send a str as Latin-1)
+            return None
+        except pymysql.MySQLError as e:
+            return str(e.args[-1] if e.args else e)
+
+    def run(self):
+        failing: dict[str, bool] = {}
+        while True:
+            for d in self.sources:
+                error = self.connect(d)
+                if error:
+                    log("ERROR", POOL, f"Cannot get a connection for datasource {d['name']}: {error}")
+                elif failing.get(d["name"]) is not False:
+                    log("INFO", POOL, f"datasource {d['name']}: connected to {d['host']}:{d['port']}/{d['db']} "
+                                      f"as {d['user']}")
+                failing[d["name"]] = bool(error)
+            time.sleep(0.5)
 
 
 class Membership:
@@ -139,7 +228,8 @@ class Membership:
                 conn.close()
                 return
             peer, addr = line[1], (line[2], int(line[3]))
-            learnt = {(h, int(p)) for h, p in (x.rsplit(":", 1) for x in (line[4].split(";") if len(line) > 4 and line[4] else []))}
+            told = line[4].split(";") if len(line) > 4 and line[4] else []
+            learnt = {(h, int(p)) for h, p in (x.rsplit(":", 1) for x in told)}
         except (OSError, ValueError):
             conn.close()
             return
@@ -219,6 +309,7 @@ def main() -> None:
         for port, tls in ((9763, False), (9443, True), (8280, False), (8243, True)):
             serve(host, port + offset, tls, name)
         Membership(host, mport, wka)
+        Pools(host)
     except OSError as e:
         log("ERROR", "org.wso2.carbon.core.internal.CarbonCoreActivator", f"cannot listen: {e}")
         sys.exit(1)
@@ -232,5 +323,24 @@ def main() -> None:
     os._exit(0)
 
 
+def run() -> None:
+    """main(), with whatever ends it early logged (a test that sees a node gone can then say why)."""
+    import faulthandler
+    LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
+    faults = open(LOG_PATH.parent / "standin-faults.log", "a")  # noqa: SIM115 (open for the process's life)
+    faulthandler.enable(faults)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:  # under nohup, as the start script runs it: noted
+        signal.signal(signal.SIGHUP, lambda *a: log("WARN", "stand-in", "SIGHUP received and ignored (nohup)"))
+    threading.excepthook = lambda a: log("ERROR", "stand-in", f"a stand-in thread crashed: {a.exc_type.__name__}: "
+                                                             f"{a.exc_value}")
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 (a stand-in's own crash, logged for the test that sees it)
+        log("ERROR", "stand-in", f"the stand-in crashed: {type(e).__name__}: {e}")
+        raise
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -14,7 +14,9 @@ from pathlib import Path
 CARBON = Path(__file__).resolve().parent / "carbon.py"
 
 
-def make_jdk(d: Path, version: str = "1.8.0_392", start_delay: float = 1.0, stop_delay: float = 0.5) -> Path:
+def make_jdk(d: Path, version: str = "1.8.0_392", start_delay: float = 1.0, stop_delay: float = 0.5,
+             hosts: dict[str, str] | None = None) -> Path:
+    """The stand-in JDK in d; `hosts` maps the names the nodes' /etc/hosts would (datasource URLs)."""
     (d / "bin").mkdir(parents=True, exist_ok=True)
     java = d / "bin" / "java"
     java.write_text(f"""#!/bin/sh
@@ -35,5 +37,6 @@ exec {sys.executable} {CARBON} "$@"
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
                         "/CN=stand-in carbon", "-keyout", str(d / "standin-tls.key"), "-out",
                         str(d / "standin-tls.crt")], check=True, capture_output=True)
-    (d / "standin.json").write_text(json.dumps({"start_delay": start_delay, "stop_delay": stop_delay}))
+    (d / "standin.json").write_text(json.dumps({"start_delay": start_delay, "stop_delay": stop_delay,
+                                                "hosts": hosts or {}}))
     return d

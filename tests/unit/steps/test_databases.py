@@ -5,8 +5,8 @@ from __future__ import annotations
 from tasks.mysql import Route, native_password_hash
 from tasks.secrets import Secrets
 from tasks.steps.base import StepContext
-from tasks.steps.databases import (Account, CreateDbs, Script, State, Wanted, check_passwords, db_hosts,
-                                   grant_hosts, plan_databases, route_for)
+from tasks.steps.databases import (Account, CreateDbs, Script, State, Wanted, _version_tuple, alter_password_sql,
+                                   check_passwords, db_hosts, grant_hosts, plan_databases, retire_sql, route_for)
 from tests.lab import product_fixture
 from tests.unit.helpers import base_data, inventory
 
@@ -166,3 +166,44 @@ def test_an_account_for_an_address_no_node_has_is_drift_and_dropped():
                           "hosts.toml has this address)'"]
     assert [(o.kind, o.host) for o in out.ops] == [("drop-user", "192.168.1.14")]
     assert out.ops[0].describe(w) == "DROP USER 'regadmin'@'192.168.1.14'  (no node of hosts.toml has this address)"
+
+
+def test_a_new_password_keeps_the_old_one_accepted_where_the_server_can_hold_two():
+    s = in_sync()
+    s.accounts["192.168.1.12"] = Account(True, frozenset(DBS), "login refused")
+    w = wanted()
+    for dual, kept in (("mariadb", True), ("mysql", True), ("", False)):
+        s.dual = dual
+        out = plan_databases(w, s)
+        assert [(o.kind, o.host, o.dual) for o in out.ops] == [("alter-user", "192.168.1.12", dual)]
+        said = out.ops[0].describe(w)
+        assert ("old password still accepted" in said) is kept, said
+        assert len(out.notes) == 1 and ("stays accepted" in out.notes[0]) is kept, out.notes
+        assert "cannot accept two passwords" in out.notes[0] or kept
+
+
+def test_an_older_password_still_accepted_is_a_warning_and_retired_only_when_asked():
+    s = in_sync()
+    s.dual = "mariadb"
+    s.accounts["192.168.1.13"] = Account(True, frozenset(DBS), "ok", older=True)
+    out = plan_databases(wanted(), s)
+    assert out.ops == [] and out.items == []
+    assert [(i.file, i.fix) for i in out.warnings] == [("user 'regadmin'@'192.168.1.13'", "fab rotate-passwords")]
+    w = Wanted("latin1", "regadmin", HOSTS, wanted().loads, retire=True)
+    out = plan_databases(w, s)
+    assert [(o.kind, o.host) for o in out.ops] == [("retire-old", "192.168.1.13")] and out.warnings == []
+    assert out.ops[0].describe(w).endswith("only WSO2_DB_PASSWORD accepted (the older password retired)")
+    s.accounts["192.168.1.13"].password = "login refused"  # a second new password before the first rotation ended
+    out = plan_databases(w, s)
+    assert [o.kind for o in out.ops] == ["alter-user"]
+
+
+def test_the_sql_that_keeps_and_retires_an_old_password():
+    assert alter_password_sql("mariadb", True) == ("ALTER USER %s@%s IDENTIFIED VIA mysql_native_password USING "
+                                                   "PASSWORD(%s) OR mysql_native_password USING %s")
+    assert alter_password_sql("mysql", True) == "ALTER USER %s@%s IDENTIFIED BY %s RETAIN CURRENT PASSWORD"
+    assert alter_password_sql("mariadb", False) == alter_password_sql("", True) == "ALTER USER %s@%s IDENTIFIED BY %s"
+    assert retire_sql("mysql") == "ALTER USER %s@%s DISCARD OLD PASSWORD"
+    assert retire_sql("mariadb") == "ALTER USER %s@%s IDENTIFIED BY %s"
+    assert [_version_tuple(v) for v in ("10.11.19-mariadb-0+deb12u1", "8.0.36", "5.7", "x")] == [
+        (10, 11, 19), (8, 0, 36), (5, 7, 0), (0,)]
