@@ -320,8 +320,26 @@ def rotate_passwords_task(c, dry_run=False, json=False):
              lambda inv, session, rep: rotate_passwords(inv, session, rep, CLI_TARGETS["hosts"]))
 
 
+@task(name="rotate-keystore", help={**LIFE_HELP, "force": "renew the key even when it is not due (one to replace now)"})
+def rotate_keystore_task(c, dry_run=False, json=False, force=False):
+    """renew node keys that expire within 30 days (--force: now): Secure Vault values re-encrypted, every trust
+    store updated; then rolling-restart --needed"""
+    from .rollout import next_after_patch
+    from .steps.keystore import RotateKeystore
+    step = RotateKeystore()
+    step.force = force
+
+    def body(inv, session, rep):
+        hosts = esb_targets(inv)
+        run_step(step, hosts, session, rep)
+        if session.mode is Mode.PATCH:
+            rep.footer += next_after_patch(inv, inv.esb_nodes, session)
+
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
+
+
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   node_task("worker", "setup-worker", "workers"),
                   setup_cluster_task, verify_task, diagram_task, rollback_task,
                   start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
-                  rotate_passwords_task]
+                  rotate_passwords_task, rotate_keystore_task]

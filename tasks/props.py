@@ -38,6 +38,16 @@ def value(text: str, key: str) -> str | None:
     return None
 
 
+def items(text: str) -> list[tuple[str, str]]:
+    """Every (key, value) the file sets, the first line of a key winning (as `value` reads it)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        kv = _split(line)
+        if kv:
+            out.setdefault(unescape(kv[0]), unescape(kv[1].rstrip("\r\n")))
+    return list(out.items())
+
+
 def set_values(text: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
     """The text with every key set to its value, and the keys that changed."""
     nl = "\r\n" if "\r\n" in text else "\n"

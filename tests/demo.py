@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                           + "\n[security]\nkeystore = true\nvault = true\nadmin_password = true\n"
                           + "\n[run]\nstart_timeout = 60\ndrain_seconds = 2\n"
                           + '\n[hosts_map]\n"carbondb.mysql-wso2.com" = "127.0.0.1"\n')
-        jdk = make_jdk(lab.dir / "jdk8-stand-in")  # a stand-in JDK 1.8 running a stand-in Carbon (tests/standin/)
+        # a stand-in JDK 1.8 running a stand-in Carbon (tests/standin/); its hosts map as [hosts_map] says
+        jdk = make_jdk(lab.dir / "jdk8-stand-in", hosts={"carbondb.mysql-wso2.com": "127.0.0.1"},
+                       from_member_host=False)
         lab.write_toml(lab.toml().replace("lb_http_port = 80\n", f"lb_http_port = {http_port}\n")
                        .replace("lb_https_port = 443\n", f"lb_https_port = {https_port}\n")
                        .replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1))

@@ -22,24 +22,26 @@ encrypted under KEYSTORE_PASSWORD and is never written on this machine.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import posixpath
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from ipaddress import ip_address
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from .. import jks
+from .. import jks, props
 from ..config import Host, Inventory
 from ..ops import Op, last_line
 from ..plan import Item, Plan
 from ..remote import RemoteError, SMALL_LIMIT
 from ..remote.replace import settle
-from ..rules import (CARBON_LOG, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
+from ..rules import (CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
                      SHIPPED_STORE_PASSWORD, TRUSTSTORE, keystore_cn)
-from ..secrets import Secrets
+from ..secrets import Secrets, register
 from .base import SECRET_MODE_MASK, StepContext, StepError, XmlEdits, XmlStep
 from .certs import check_cert, subject_alt_names
 from .protect import set_password
@@ -89,6 +91,14 @@ class KeystoreState:
     refuse: str | None = None     # why patch must not replace it
     cert: bytes | None = None     # DER of the node's certificate when the keystore is the node's own and opens
     shipped: bool = False
+    expiring: list[Item] = field(default_factory=list)  # valid now, not for 30 more days: a warning, not drift
+
+
+def split_expiring(items: list[Item]) -> tuple[list[Item], list[Item]]:
+    """Pure: (drift, warnings) of a node certificate's findings: one that expires within 30 days but still works
+    is a warning (the server runs; rotate-keystore renews it in time), an expired one is drift."""
+    soon = [i for i in items if i.what == "notAfter" and "(expired)" not in (i.actual or "")]
+    return [i for i in items if i not in soon], soon
 
 
 def parse_store(data: bytes, label: str) -> jks.Keystore:
@@ -132,7 +142,7 @@ def check_keystore(data: bytes | None, label: str, password: str | None, cn: str
         s.refuse = f"the key {KEY_ALIAS!r} in {label} does not open with {SECRET}: not replaced"
         return s
     cert = entry.cert
-    items = check_cert(cert, cn, label, key_bits, now)
+    items, s.expiring = split_expiring(check_cert(cert, cn, label, key_bits, now))
     if f"IP:{ip_address(ip)}" not in (subject_alt_names(cert) or "").split(", "):
         items.append(Item(label, "subjectAltName", f"IP:{ip}", subject_alt_names(cert)))
     s.items += items
@@ -217,6 +227,11 @@ class CreateKeystore(XmlStep):
     def reads(self, host: Host, inv: Inventory) -> list[str]:
         return super().reads(host, inv) + [posixpath.join(host.product_home, r) for r in (KEYSTORE, TRUSTSTORE)]
 
+    #: rotate-keystore: also renew a key that expires within 30 days (or any key: `force`), on a node whose server
+    #: has run, its Secure Vault values re-encrypted for the new key
+    rotate = False
+    force = False
+
     def plan(self, ctx: StepContext) -> Plan:
         password = keystore_password(ctx.secrets)
         host, inv = ctx.host, ctx.inv
@@ -225,10 +240,18 @@ class CreateKeystore(XmlStep):
         mine = check_keystore(ctx.remote.read(path, SMALL_LIMIT, "a keystore"), KEYSTORE, password, cn,
                               host.member_host, inv.certs.key_bits, datetime.now(timezone.utc))
         plan = Plan()
+        if self.rotate and mine.refuse is None and not mine.renew and (mine.expiring or self.force):
+            mine.items += mine.expiring or [Item(KEYSTORE, "private key", "a new one (--force)", "the current one")]
+            mine.renew, mine.expiring = True, []
         plan.items += mine.items
+        plan.warnings += [replace(i, fix=f"fab -H {host.name} rotate-keystore") for i in mine.expiring]
         if mine.shipped:
             plan.advisories += mine.items
-        if mine.renew and mine.refuse is None:
+        carried: dict[str, str] = {}
+        if mine.renew and mine.refuse is None and self.rotate and password is not None:
+            carried, why = vault_values(ctx, password)
+            mine.refuse = why
+        elif mine.renew and mine.refuse is None:
             mine.refuse = server_has_run(ctx)
         if password is None:
             plan.refusals += [mine.refuse] if mine.refuse else []
@@ -243,6 +266,8 @@ class CreateKeystore(XmlStep):
         plan.items += t_items
         if mine.renew:  # the key first (the files then name it), the trust stores last
             plan.actions.append(NewKey(host.name, cn, san(host, cn), inv.certs.key_bits, inv.certs.days))
+            if carried:
+                plan.actions.append(ReEncrypt(tuple(sorted(carried.items()))))
             plan.peers = {n: [Item(TRUSTSTORE, f"certificate of {host.name}", "its new key, trusted",
                                    "its old key or none")] for n in peers_to_tell(ctx, password)}
         if t_items or mine.renew:
@@ -319,8 +344,65 @@ def server_has_run(ctx: StepContext) -> str | None:
     st = ctx.remote.stat(ctx.home(CARBON_LOG))
     if st is not None and st.size:
         return (f"the server on {ctx.host.name} has run ({CARBON_LOG} is not empty): a new key would make what "
-                f"Carbon encrypted with the old one unreadable; not replaced")
+                f"Carbon encrypted with the old one unreadable; not replaced (fab -H {ctx.host.name} "
+                f"rotate-keystore renews it and re-encrypts its Secure Vault values)")
     return None
+
+
+def vault_values(ctx: StepContext, password: str) -> tuple[dict[str, str], str | None]:
+    """Every value of the node's cipher-text.properties decrypted with its current key (alias -> plain text, each
+    registered as a secret: never shown), to be encrypted again for the new key; or why the key must not be
+    replaced (a value that does not decrypt would be lost)."""
+    data = ctx.remote.read(ctx.home(CIPHER_TEXT))
+    if data is None:
+        return {}, None
+    store = ctx.remote.read(ctx.home(KEYSTORE), SMALL_LIMIT, "a keystore")
+    try:
+        key = jks.private_key(parse_store(store, KEYSTORE).keys[KEY_ALIAS], password)
+    except (jks.JksError, KeyError) as e:
+        return {}, f"{KEYSTORE}: {e}: its Secure Vault values cannot be carried to a new key; not replaced"
+    out, lost = {}, []
+    for alias, raw in props.items(data.decode("utf-8", "replace")):
+        if raw.startswith("["):  # plain text waiting for cipher-tool: it does not depend on the key
+            continue
+        try:
+            plain = jks.decrypt(key, base64.b64decode(raw, validate=True))
+        except (binascii.Error, ValueError):
+            plain = None
+        if plain is None:
+            lost.append(alias)
+        else:
+            register(plain)
+            out[alias] = plain
+    if lost:
+        return {}, (f"{CIPHER_TEXT}: {', '.join(lost)} do not decrypt with the current key: a new key would "
+                    f"lose them; not replaced (fix them with secure-vault first)")
+    return out, None
+
+
+@dataclass(frozen=True)
+class ReEncrypt(Op):
+    """After NewKey: every Secure Vault value the old key decrypted, encrypted again for the new certificate, in
+    cipher-text.properties (written like any file: atomic, backed up, mode kept less others' access)."""
+
+    values: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        return f"re-encrypt {len(self.values)} Secure Vault values in {CIPHER_TEXT} for the new key"
+
+    def perform(self, ctx: StepContext, plan: Plan) -> None:
+        password = ctx.secrets.require(SECRET)
+        cert_der = own_cert(ctx.remote.read(ctx.home(KEYSTORE), SMALL_LIMIT, "a keystore"), password, KEYSTORE)
+        if cert_der is None:
+            raise StepError(f"the new key of {ctx.host.name} does not open with {SECRET}; {CIPHER_TEXT} not changed")
+        cert = x509.load_der_x509_certificate(cert_der)
+        path = ctx.home(CIPHER_TEXT)
+        old = ctx.remote.read(path) or b""
+        text, _ = props.set_values(old.decode("utf-8", "surrogateescape"),
+                                   {a: base64.b64encode(jks.encrypt(cert, v)).decode() for a, v in self.values})
+        st = ctx.remote.known_stat(path)
+        mode = (st.mode & 0o7777 & ~SECRET_MODE_MASK) if st is not None else 0o600
+        ctx.remote.write(path, text.encode("utf-8", "surrogateescape"), mode=mode)
 
 
 def own_cert(data: bytes | None, password: str, label: str) -> bytes | None:
@@ -420,4 +502,19 @@ def push(ctx: StepContext, password: str, cert: bytes) -> dict[str, list[Item]]:
     return written
 
 
-__all__ = ["CreateKeystore", "check_keystore", "check_truststore", "check_password", "genkey_script", "is_shipped"]
+class RotateKeystore(CreateKeystore):
+    """rotate-keystore: create-keystore that also renews a key expiring within 30 days (any key with --force) on a
+    node whose server has run, carrying its Secure Vault values to the new key; every trust store follows; the
+    node then needs a restart (its server holds the old key until then)."""
+
+    name = "rotate-keystore"
+    rotate = True
+    help = ("renew a node's key when it expires within 30 days (--force: now): Secure Vault values re-encrypted, "
+            "every node's trust store updated; then rolling-restart --needed")
+
+    def reads(self, host: Host, inv: Inventory) -> list[str]:
+        return super().reads(host, inv) + [posixpath.join(host.product_home, CIPHER_TEXT)]
+
+
+__all__ = ["CreateKeystore", "RotateKeystore", "check_keystore", "check_truststore", "check_password", "genkey_script",
+           "is_shipped", "split_expiring"]

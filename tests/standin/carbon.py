@@ -142,6 +142,15 @@ def mysql_datasources() -> list[dict]:
     return out
 
 
+def is_ip(text: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
 class Pools:
     """Carbon's datasource pools, as far as a password matters: a new connection every 0.5 s per datasource,
     made with what the server read at its start; failures and recoveries logged."""
@@ -151,7 +160,11 @@ class Pools:
         self.sources = mysql_datasources()
         names = CONF.get("hosts", {})
         for d in self.sources:
-            d["address"] = names.get(d["host"], d["host"])
+            d["address"] = names.get(d["host"]) or (d["host"] if is_ip(d["host"]) else None)
+            if d["address"] is None:  # never a DNS query: the lab reaches nothing beyond loopback
+                log("ERROR", POOL, f"datasource {d['name']}: {d['host']} is not in the stand-in's hosts map; "
+                                   f"not opened")
+        self.sources = [d for d in self.sources if d["address"]]
         if self.sources:
             threading.Thread(target=self.run, daemon=True).start()
 
@@ -161,7 +174,8 @@ class Pools:
             return "its Secure Vault value could not be resolved"
         try:
             pymysql.connect(host=d["address"], port=d["port"], user=d["user"], password=d["password"].encode(),
-                            database=d["db"], bind_address=self.source, connect_timeout=3,
+                            database=d["db"], bind_address=self.source if CONF.get("from_member_host", True) else None,
+                            connect_timeout=3,
                             charset="utf8mb4").close()  # Connector/J 5.1 sends a password as UTF-8 (bytes:
             # pymysql would send a str as Latin-1)
             return None

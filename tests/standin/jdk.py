@@ -15,8 +15,10 @@ CARBON = Path(__file__).resolve().parent / "carbon.py"
 
 
 def make_jdk(d: Path, version: str = "1.8.0_392", start_delay: float = 1.0, stop_delay: float = 0.5,
-             hosts: dict[str, str] | None = None) -> Path:
-    """The stand-in JDK in d; `hosts` maps the names the nodes' /etc/hosts would (datasource URLs)."""
+             hosts: dict[str, str] | None = None, from_member_host: bool = True) -> Path:
+    """The stand-in JDK in d; `hosts` maps the names the nodes' /etc/hosts would (datasource URLs);
+    `from_member_host`: database connections leave from the node's own address (as from a machine of its own),
+    else from the address the system picks (loopback: 127.0.0.1)."""
     (d / "bin").mkdir(parents=True, exist_ok=True)
     java = d / "bin" / "java"
     java.write_text(f"""#!/bin/sh
@@ -38,5 +40,5 @@ exec {sys.executable} {CARBON} "$@"
                         "/CN=stand-in carbon", "-keyout", str(d / "standin-tls.key"), "-out",
                         str(d / "standin-tls.crt")], check=True, capture_output=True)
     (d / "standin.json").write_text(json.dumps({"start_delay": start_delay, "stop_delay": stop_delay,
-                                                "hosts": hosts or {}}))
+                                                "hosts": hosts or {}, "from_member_host": from_member_host}))
     return d

@@ -30,3 +30,10 @@ def test_a_commented_setting_is_uncommented_in_place_and_crlf_survives():
     assert all(l in lines for l in old.splitlines() if l.startswith("##"))
     crlf, _ = props.set_values("a=1\r\nb=2\r\n", {"b": "3"})
     assert crlf == "a=1\r\nb=3\r\n"
+
+
+def test_items_lists_every_key_once_as_value_reads_it():
+    from tasks import props
+    text = "# a comment\n! another\nA.B=1\nC : two\\=2\nA.B=3\n\n"
+    assert props.items(text) == [("A.B", "1"), ("C", "two=2")]
+    assert all(props.value(text, k) == v for k, v in props.items(text))

@@ -82,3 +82,13 @@ def test_a_keystore_of_another_password_is_refused_and_ours_is_kept(tmp_path):
     assert s.items == [] and not s.renew and s.refuse is None and s.cert is not None  # the node's own: kept
     s = check_keystore(ks.read_bytes(), KEYSTORE, "Other-pass-1", "mgt.esb.wso2.com", "192.168.1.13", 2048, now)
     assert s.renew and [i.what for i in s.items][:2] == ["subject CN", "subjectAltName"]  # another name: a new key
+
+
+def test_a_certificate_that_still_works_for_under_30_days_is_a_warning_an_expired_one_drift():
+    from tasks.plan import Item
+    from tasks.steps.keystore import split_expiring
+    soon = Item("k", "notAfter", "more than 30 days ahead", "2027-01-01 00:00Z (expires in 12 days)")
+    gone = Item("k", "notAfter", "more than 30 days ahead", "2026-01-01 00:00Z (expired)")
+    cn = Item("k", "subject CN", "a", "b")
+    assert split_expiring([cn, soon]) == ([cn], [soon])
+    assert split_expiring([gone, cn]) == ([gone, cn], [])
