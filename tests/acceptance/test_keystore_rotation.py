@@ -18,7 +18,7 @@ from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE
 from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, node_config
 from tests.acceptance.test_hardening import ADMIN_PW, JAVA, KEYTOOL, KS_PW, SECRETS, java_decrypt, pwfile
 from tests.lab import REPO, Lab, fab_bin
-from tests.standin.jdk import make_jdk
+from tests.standin.jdk import kill_servers, make_jdk
 
 pytestmark = [pytest.mark.skipif(not (JAVA and KEYTOOL), reason="needs Java (default-jre-headless)"),
               pytest.mark.skipif(not shutil.which("faketime"), reason="needs faketime (libfaketime)")]
@@ -42,10 +42,7 @@ def hardened(tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         yield lab
     finally:
-        for n in ESB:
-            pid = lab.hosts[n].home / "wso2carbon.pid"
-            if pid.exists():
-                subprocess.run(["kill", "-9", pid.read_text().strip()], capture_output=True)
+        kill_servers(lab)
         lab.close()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import threading
 import time
@@ -18,7 +17,7 @@ from tests.acceptance.cluster import ESB, cluster, svnserve  # noqa: F401
 from tests.lab import Lab, free_port
 from tests.lblab import Nginx, free_port_on
 from tests.standin.clients import Clients
-from tests.standin.jdk import make_jdk
+from tests.standin.jdk import kill_servers, make_jdk
 
 HOST = "esb.wso2.com"
 
@@ -35,16 +34,6 @@ def life_session():
     kill_servers(lab)
     lab.nginx.stop()
     lab.close()
-
-
-def kill_servers(lab: Lab) -> None:
-    for n in ESB:
-        pid_file = lab.hosts[n].home / "wso2carbon.pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except (ValueError, ProcessLookupError):
-                pass
 
 
 def toml(lab: Lab, extra: str = "") -> str:

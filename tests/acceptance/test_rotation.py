@@ -18,7 +18,7 @@ from tests.lab import Lab
 from tests.lblab import Nginx, free_port_on
 from tests.mariadb import APP_USER
 from tests.standin.clients import Clients
-from tests.standin.jdk import make_jdk
+from tests.standin.jdk import kill_servers, make_jdk
 from tests.svnlab import start_svnserve
 
 HOST = "esb.wso2.com"
@@ -54,10 +54,7 @@ def running(mariadb, tmp_path):
         wait_connected(lab)
         yield lab
     finally:
-        for n in ESB:
-            pid = lab.hosts[n].home / "wso2carbon.pid"
-            if pid.exists():
-                subprocess.run(["kill", "-9", pid.read_text().strip()], capture_output=True)
+        kill_servers(lab)
         nginx.stop()
         svn.proc.terminate()
         lab.close()

@@ -42,3 +42,15 @@ exec {sys.executable} {CARBON} "$@"
     (d / "standin.json").write_text(json.dumps({"start_delay": start_delay, "stop_delay": stop_delay,
                                                 "hosts": hosts or {}, "from_member_host": from_member_host}))
     return d
+
+
+def kill_servers(lab) -> None:
+    """SIGKILL every stand-in server a lab's ESB nodes run (by their pid files): a test's cleanup."""
+    import signal
+    for h in lab.hosts.values():
+        pid_file = h.home / "wso2carbon.pid"
+        if h.member_port and pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except (ValueError, ProcessLookupError):
+                pass
