@@ -28,7 +28,6 @@ import posixpath
 import re
 import shlex
 import ssl
-import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -73,21 +72,7 @@ def jdbc_target(url: str | None) -> tuple[str, int, str] | None:
 def zip_names(tail: bytes) -> list[str] | None:
     """Entry names of a zip file from its last bytes (end-of-central-directory record and the directory);
     None when the bytes hold no complete directory."""
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) < at + 22:
-        return None
-    _, _, _, _, count, size, offset, _ = struct.unpack("<4sHHHHIIH", tail[at:at + 22])
-    start = at - size
-    if start < 0:
-        return None
-    names, pos = [], start
-    for _ in range(count):
-        if tail[pos:pos + 4] != b"PK\x01\x02":
-            return None
-        n, m, k = struct.unpack("<HHH", tail[pos + 28:pos + 34])
-        names.append(tail[pos + 46:pos + 46 + n].decode("utf-8", "replace"))
-        pos += 46 + n + m + k
-    return names
+    return zipdir.names(tail)
 
 
 class SvnProtocolError(Exception):
@@ -457,8 +442,8 @@ class Live:
         classes: set[str] = set()
         for n in sorted(n for n in names if n.lower().endswith(".jar")):
             jar = posixpath.join(lib, n)
-            cd = zipdir.fetch(lambda offset, length, jar=jar: self.ctx.remote.read_range(jar, offset, length))
-            entries = zip_names(cd) if cd is not None else None
+            found = zipdir.entries(lambda offset, length, jar=jar: self.ctx.remote.read_range(jar, offset, length))
+            entries = None if found is None else [e[0] for e in found]
             if entries is None:
                 self.drift("driver", f"{LIB}/{n}", "a jar (zip) file", "no zip directory at its end")
                 continue

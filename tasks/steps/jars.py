@@ -51,9 +51,9 @@ class LocalJar:
     sha256: str
 
     @property
-    def directory(self) -> bytes | None:
-        """The jar's zip central directory (what a remote jar of the same size is compared by)."""
-        return zipdir.directory(self.data)
+    def directory(self) -> zipdir.Entries | None:
+        """The jar's zip entries: name, CRC-32, sizes (what a remote jar of the same size is compared by)."""
+        return zipdir.local_entries(self.data)
 
     @property
     def name(self) -> str:
@@ -137,9 +137,9 @@ def remote_sha(ctx: StepContext, path: str, jar: LocalJar) -> str | None:
     return jar.sha256 if same else "other bytes (the same size, another zip directory)"
 
 
-def remote_directory(ctx: StepContext, path: str, size: int) -> bytes | None:
-    """A remote zip's central directory, from its last bytes (zipdir.fetch): a few KiB of a jar of megabytes."""
-    return zipdir.fetch(lambda offset, length: ctx.remote.read_range(path, offset, length))
+def remote_directory(ctx: StepContext, path: str, size: int) -> zipdir.Entries | None:
+    """A remote zip's entries, from its directory at its end (zipdir): a few KiB of a jar of megabytes."""
+    return zipdir.entries(lambda offset, length: ctx.remote.read_range(path, offset, length))
 
 
 @dataclass(frozen=True)

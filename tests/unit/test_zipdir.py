@@ -1,4 +1,4 @@
-"""tasks.zipdir: a zip's central directory from its last bytes, as jars are compared without reading them."""
+"""tasks.zipdir: a zip's entries through zipfile over a ranged reader, as jars are compared without reading them."""
 from __future__ import annotations
 
 import io
@@ -16,39 +16,52 @@ def make(entries: int, comment: bytes = b"", payload: bytes = b"x" * 100) -> byt
     return buf.getvalue()
 
 
-def test_the_directory_of_a_small_and_a_commented_zip():
+def ranged(data: bytes, asked: list[int] | None = None):
+    def read_range(offset, length):
+        if asked is not None:
+            asked.append(length)
+        start = max(0, len(data) + offset) if offset < 0 else offset
+        return data[start:start + length], len(data)
+    return read_range
+
+
+def test_the_entries_of_a_small_and_a_commented_zip():
     for data in (make(3), make(3, b"c" * 60000)):
-        d = zipdir.directory(data)
-        assert d.startswith(b"PK\x01\x02") and d[-22:].startswith(b"PK\x05\x06")  # directory, then end record
-        where = zipdir.locate(data[-zipdir.TAIL:], len(data))
-        assert where[0] + where[1] == len(data) - len(zipfile.ZipFile(io.BytesIO(data)).comment)
+        e = zipdir.local_entries(data)
+        assert [n for n, *_ in e] == [f"org/example/C{i}.class" for i in range(3)]
+        assert all(size == 100 and crc == zipfile.crc32(b"x" * 100) for _, crc, _, size in e)
+        assert zipdir.entries(ranged(data)) == e
 
 
-def test_a_directory_larger_than_the_tail_is_located_before_it():
-    data = make(3000)  # ~130 kB of directory: it begins before the last 64 kB
-    tail = data[-zipdir.TAIL:]
-    offset, length = zipdir.locate(tail, len(data))
-    assert offset < len(data) - len(tail) and data[offset:offset + 4] == b"PK\x01\x02"
-    assert zipdir.directory(data) == data[offset:offset + length]
+def test_a_directory_larger_than_the_first_read_is_read_before_it():
+    data = make(3000)  # ~130 kB of directory: it begins before the last 8 KiB
+    assert len(zipdir.entries(ranged(data))) == 3000 == len(zipdir.local_entries(data))
 
 
-def test_other_contents_of_the_same_size_give_another_directory_and_junk_gives_none():
+def test_other_contents_of_the_same_size_give_other_entries_and_junk_gives_none():
     a, b = make(2, payload=b"a" * 100), make(2, payload=b"b" * 100)
-    assert len(a) == len(b) and zipdir.directory(a) != zipdir.directory(b)
-    assert zipdir.directory(b"not a zip at all") is None
+    assert len(a) == len(b) and zipdir.local_entries(a) != zipdir.local_entries(b)
+    assert zipdir.local_entries(b"not a zip at all") is None
+    assert zipdir.entries(lambda o, n: (b"not a zip"[-n:], 9)) is None
 
 
-def test_fetch_reads_a_few_kib_of_a_big_jar_and_a_long_directory_in_two_reads():
+def test_a_few_kib_of_a_big_jar_are_read_and_a_long_directory_or_comment_costs_one_read_more():
     for data, reads in ((make(3, payload=b"p" * 2_000_000), 1), (make(3000), 2), (make(2, b"c" * 30000), 2)):
-        asked = []
+        asked: list[int] = []
+        assert zipdir.entries(ranged(data, asked)) == zipdir.local_entries(data)
+        assert len(asked) == reads, asked  # the 2 MB jar: its last 8 KiB
+        assert sum(asked) <= 8192 + 70000 + 140000
 
-        def read_range(offset, length, data=data):
-            asked.append(length if offset < 0 else length)
-            start = max(0, len(data) + offset) if offset < 0 else offset
-            return data[start:start + length], len(data)
 
-        assert zipdir.fetch(read_range) == zipdir.directory(data)
-        cd = zipdir.directory(data)
-        assert sum(asked) <= len(cd) + zipdir.SHORT + zipdir.TAIL and len(asked) <= 3
-        assert len(asked) == reads  # the 2 MB jar: its last 8 KiB; a long directory or comment: one read more
-    assert zipdir.fetch(lambda o, n: (b"not a zip"[-n:], 9)) is None
+def test_zip64_and_names_from_a_tail_only():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a/B.class", b"b")
+    z64 = io.BytesIO()
+    with zipfile.ZipFile(z64, "w", allowZip64=True) as z:
+        with z.open("big.bin", "w", force_zip64=True) as f:
+            f.write(b"0" * 10)
+    assert [e[0] for e in zipdir.entries(ranged(z64.getvalue()))] == ["big.bin"]
+    data = buf.getvalue()
+    assert zipdir.names(data[-120:]) == ["a/B.class"]
+    assert zipdir.names(data[-30:]) is None
