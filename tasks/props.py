@@ -1,77 +1,82 @@
 """Java .properties files, edited line by line: what Carbon's repository/conf/security files are.
 
-`value` reads one key as java.util.Properties would (the first `=` or `:` separates; `\\` escapes);
-`set_values` sets keys in place, uncommenting a `#key=...` line where the shipped file has one and
-appending the rest, so comments, order and line endings survive.
+Reading is javaproperties' (a well-kept reader of the format): `\\` continuations, `\\uXXXX`, escaped
+separators, and, as java.util.Properties.load, the last line of a key wins. Editing is this module's own line
+splicing, which no library does: `set_values` rewrites every active line of a key in place (a value
+continued over several lines becomes one), uncomments a `#key=...` line where the shipped file has one and
+appends the rest, so comments, order and line endings survive. What is written reads back as the value: keys
+are escaped with javaproperties, and a value is written as it is when Java reads it back unchanged (base64
+keeps its `=`), else escaped (a backslash, leading blanks, line breaks, letters outside ASCII as `\\uXXXX`).
 """
 from __future__ import annotations
 
 import re
 
-_SEP = re.compile(r"(?<!\\)[=:]|(?<!\\)\s")
+import javaproperties
+
+#: a value Java's Properties.load reads back as written: printable ASCII, no backslash, no leading blank
+_PLAIN = re.compile(r"(?:[!-\[\]-~][ -\[\]-~]*)?")
 
 
-def _split(line: str) -> tuple[str, str] | None:
-    """(key, raw value) of an active line, or None for a comment or blank line."""
-    s = line.lstrip()
-    if not s or s[0] in "#!":
-        return None
-    m = _SEP.search(s)
-    if m is None:
-        return s, ""
-    key, rest = s[:m.start()], s[m.end():].lstrip()
-    if m.group().isspace() and rest[:1] in ("=", ":"):
-        rest = rest[1:].lstrip()
-    return key, rest
-
-
-def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(m.group(1), m.group(1)), text)
+def _pairs(text: str) -> list[javaproperties.KeyValue]:
+    return [e for e in javaproperties.parse(text) if isinstance(e, javaproperties.KeyValue)]
 
 
 def value(text: str, key: str) -> str | None:
-    """The value of key (the first active line that sets it), or None."""
-    for line in text.splitlines():
-        kv = _split(line)
-        if kv and unescape(kv[0]) == key:
-            return unescape(kv[1].rstrip("\r\n"))
-    return None
+    """The value of key as java.util.Properties reads the file (its last line wins), or None."""
+    found = [e.value for e in _pairs(text) if e.key == key]
+    return found[-1] if found else None
 
 
 def items(text: str) -> list[tuple[str, str]]:
-    """Every (key, value) the file sets, the first line of a key winning (as `value` reads it)."""
+    """Every (key, value) the file sets, as java.util.Properties reads it (in the order keys first appear)."""
     out: dict[str, str] = {}
-    for line in text.splitlines():
-        kv = _split(line)
-        if kv:
-            out.setdefault(unescape(kv[0]), unescape(kv[1].rstrip("\r\n")))
+    for e in _pairs(text):
+        out[e.key] = e.value
     return list(out.items())
+
+
+def unescape(text: str) -> str:
+    """A key or value as written in the file, as Java reads it."""
+    return javaproperties.unescape(text)
+
+
+def line(key: str, val: str) -> str:
+    """`key=value` as written here (see the module's docstring), without its line break."""
+    return f"{javaproperties.escape(key)}={val if _PLAIN.fullmatch(val) else javaproperties.escape(val)}"
 
 
 def set_values(text: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
     """The text with every key set to its value, and the keys that changed."""
     nl = "\r\n" if "\r\n" in text else "\n"
-    lines = text.splitlines()
-    changed: list[str] = []
-    for key, val in wanted.items():
-        if value("\n".join(lines), key) == val:
-            continue
-        changed.append(key)
-        new = f"{key}={val}"
-        active = next((i for i, ln in enumerate(lines) if (kv := _split(ln)) and unescape(kv[0]) == key), None)
-        if active is not None:
-            lines[active] = new
-            continue
-        commented = next((i for i, ln in enumerate(lines)
-                          if re.match(r"#\s*" + re.escape(key) + r"\s*[=:]", ln) and not ln.startswith("##")), None)
-        if commented is not None:
-            lines[commented] = new
-        else:  # after the last line that is not blank (trailing blank lines stay trailing)
-            last = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
-            lines.insert(last + 1, new)
+    events = list(javaproperties.parse(text))
+    changed = [k for k, v in wanted.items() if value(text, k) != v]
     if not changed:
         return text, []
-    return nl.join(lines) + nl, changed
+    pieces = [e.source for e in events]
+    todo = []
+    for key in changed:
+        active = [i for i, e in enumerate(events) if isinstance(e, javaproperties.KeyValue) and e.key == key]
+        for i in active:  # every line Java reads for it (the last wins): all of them say the new value
+            pieces[i] = line(key, wanted[key]) + _eol(pieces[i], nl)
+        if not active:
+            todo.append(key)
+    for key in todo:
+        commented = next((i for i, e in enumerate(events) if isinstance(e, javaproperties.Comment)
+                          and re.match(r"[#!]\s*" + re.escape(key) + r"\s*[=:]", e.source)
+                          and not e.source.startswith("##")), None)
+        if commented is not None:
+            pieces[commented] = line(key, wanted[key]) + _eol(pieces[commented], nl)
+        else:  # after the last piece that is not blank (trailing blank lines stay trailing)
+            last = max((i for i, p in enumerate(pieces) if p.strip()), default=-1)
+            if last >= 0 and not pieces[last].endswith(("\n", "\r")):
+                pieces[last] += nl
+            pieces.insert(last + 1, line(key, wanted[key]) + nl)
+    return "".join(pieces), changed
 
 
-__all__ = ["value", "set_values", "unescape"]
+def _eol(source: str, default: str) -> str:
+    return source[len(source.rstrip("\r\n")):] or default
+
+
+__all__ = ["items", "line", "set_values", "unescape", "value"]

@@ -32,8 +32,22 @@ def test_a_commented_setting_is_uncommented_in_place_and_crlf_survives():
     assert crlf == "a=1\r\nb=3\r\n"
 
 
-def test_items_lists_every_key_once_as_value_reads_it():
-    from tasks import props
+def test_items_lists_every_key_once_as_java_reads_it():
     text = "# a comment\n! another\nA.B=1\nC : two\\=2\nA.B=3\n\n"
-    assert props.items(text) == [("A.B", "1"), ("C", "two=2")]
+    assert props.items(text) == [("A.B", "3"), ("C", "two=2")]  # Properties.load: the last line of a key wins
     assert all(props.value(text, k) == v for k, v in props.items(text))
+
+
+def test_continuations_and_unicode_escapes_are_read_as_java_reads_them():
+    text = "path=a\\\n    b\\\n  c\ncity=M\\u00e1laga\\u20ac\nk\\=ey=v\n"
+    assert props.items(text) == [("path", "abc"), ("city", "Málaga€"), ("k=ey", "v")]
+
+
+def test_every_line_java_reads_for_a_key_is_set_and_what_is_written_reads_back():
+    text = "a=1\nb=2\\\n  2\na=3\n"
+    new, changed = props.set_values(text, {"a": "x", "b": "QUJD+/=="})
+    assert changed == ["a", "b"] and new == "a=x\nb=QUJD+/==\na=x\n"  # base64 stays as it is
+    for v in ("back\\slash", "  leading", "línea€", "two\nlines", "#hash", "x=y:z"):
+        out, _ = props.set_values("# c\n", {"k.é": v})
+        assert props.value(out, "k.é") == v, (v, out)
+        assert out.isascii(), out  # Java reads ISO-8859-1: what is beyond it is written as \\uXXXX
