@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from .config import Host
 from .secrets import register
 from .rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
-from .steps.base import StepContext, vault_alias
+from .context import StepContext
+from .securevault import vault_alias
 from .xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home

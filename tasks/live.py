@@ -40,7 +40,7 @@ from .plan import Item
 from .remote import RemoteError, RemoteHost
 from .report import StepResult
 from .secrets import redact
-from .steps.base import StepContext, StepError
+from .context import StepContext, StepError
 from .rules import CIPHER_TEXT, java_ok, java_version
 from .steps.jars import DROPINS, LIB, jar_family
 from .steps.vault import resolved_values

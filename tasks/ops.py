@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # the step context and plan are only passed through
     from .plan import Plan
-    from .steps.base import StepContext
+    from .context import StepContext
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def last_line(text: str | None) -> str:
 def run_or_fail(ctx: "StepContext", command: str, failure: str, sudo: bool = True, extra_time: float = 0.0) -> None:
     """Run a command on the host (sudo where configured); a non-zero exit fails the step with `failure` and the
     command's last error line."""
-    from .steps.base import StepError
+    from .context import StepError
     code, _, err = ctx.remote.run(command, sudo=sudo, check=False, extra_time=extra_time)
     if code != 0:
         raise StepError(f"{failure}: {last_line(err)}")

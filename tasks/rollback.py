@@ -29,7 +29,8 @@ from .runkey import signed
 from .report import Reporter, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
-from .steps.base import Step, StepContext, StepError
+from .steps.base import Step
+from .context import StepContext, StepError
 from .steps.loadbalancer import NginxReload, nginx_command
 
 MARK = "rolled-back.json"

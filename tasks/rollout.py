@@ -19,7 +19,8 @@ from .runner import Session, run_hosts
 from .runstate import inventory_digest, load_state, save_state, state_path
 from .steps import STEPS
 from .secrets import SecretMissing, redact
-from .steps.base import PHASES, Step, StepError
+from .steps.base import PHASES, Step
+from .context import StepError
 from .targets import resolve
 
 

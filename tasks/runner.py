@@ -19,7 +19,8 @@ from .remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, StepResult
 from .secrets import SecretMissing, Secrets, redact, safe_error
-from .steps.base import Step, StepContext, StepError
+from .steps.base import Step
+from .context import StepContext, StepError
 from .xmldoc import XmlError
 
 MODES = tuple(m.value for m in (Mode.PATCH, Mode.VERIFY, Mode.DRY_RUN))
@@ -57,6 +58,12 @@ class Session:
     def switch(self, mode: Mode) -> None:
         """The next task of the command line runs in this mode (one session, one lock and run id per host)."""
         self.mode = Mode(mode)
+
+    def context(self, host: Host, remote: RemoteHost | None = None) -> StepContext:
+        """The step context of a host in this run (its connection, the run's checks, the other hosts' connections
+        and the memo): the one place it is assembled."""
+        return StepContext(host, self.inv, self.secrets, remote or self.remote(host), self.mode.checks, self.remote,
+                           self.memo)
 
     def remote(self, host: Host) -> RemoteHost:
         """The host's connected RemoteHost (locked for writing in patch mode); Unreachable once failed."""
@@ -143,7 +150,7 @@ def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) 
 
 def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool) -> StepResult:
     mode = session.mode
-    ctx = StepContext(host, session.inv, session.secrets, remote, mode.checks, session.remote, session.memo)
+    ctx = session.context(host, remote)
     plan: Plan = step.plan(ctx)
     if advise:
         return StepResult(host.name, step.name, "ok", warnings=plan.advisories, notes=plan.notes)

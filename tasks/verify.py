@@ -16,14 +16,14 @@ from .lifecycle.server import PID_FILE
 from .live import LIVE, live_result
 from .nextsteps import command_list, with_fix
 from .plan import Item
-from .mode import Mode
 from .remote import RemoteError
 from .report import Reporter, StepResult
 from .rollout import host_work
 from .runner import Session, in_parallel, prefetch, run_on_host
 from .secrets import redact
 from .steps import STEPS
-from .steps.base import Step, StepContext, StepError
+from .steps.base import Step
+from .context import StepError
 from .steps.loadbalancer import FILES as LB_FILES
 from .xmldoc import XmlError
 
@@ -77,14 +77,12 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
             emit(run_on_host(step, host, session, advise=not step.enabled(inv)))
         try:
             if (with_cluster or live) and host.is_esb:
-                ctx = StepContext(host, inv, session.secrets, session.remote(host), Mode.VERIFY.checks,
-                                  session.remote, session.memo)
+                ctx = session.context(host)
                 facts[host.name] = read_facts(ctx)
                 if live:
                     emit(live_result(ctx, facts[host.name]))
             if with_lb and host.role == "lb":
-                ctx = StepContext(host, inv, session.secrets, session.remote(host), Mode.VERIFY.checks,
-                                  session.remote)
+                ctx = session.context(host)
                 lbs[host.name] = read_lb_facts(ctx, inv.lb.conf_dir, LB_FILES)
         except (RemoteError, StepError, XmlError) as e:
             errors[host.name] = redact(str(e))

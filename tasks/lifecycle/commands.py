@@ -23,7 +23,7 @@ from ..plan import Item
 from ..runner import Session, in_parallel
 from ..secrets import SecretMissing, redact, safe_error
 from ..steps import STEPS
-from ..steps.base import StepError
+from ..context import StepError
 from ..steps.loadbalancer import FILES as LB_FILES, nginx_command, nginx_message
 from . import logs
 from .server import PID_FILE, NodeServer, ServerState

@@ -20,7 +20,7 @@ from ..remote import RemoteError, RemoteHost
 from ..rules import (CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PID_FILE, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT,
                      java_ok, java_version)
 from ..secrets import Secrets
-from ..steps.base import StepError
+from ..context import StepError
 from . import logs
 
 PASSWORD_TMP = "password-tmp"

@@ -22,7 +22,8 @@ from ..ops import Op
 from ..plan import Item, Plan
 from ..rules import ADMIN_PASSWORD, USER_MGT, is_manager
 from ..secrets import Secrets
-from .base import StepContext, StepError, XmlEdits, XmlStep
+from .base import XmlEdits, XmlStep
+from ..context import StepContext, StepError
 from .protect import current, elements, is_reference, set_password
 
 SECRET = "ADMIN_PASSWORD"

@@ -5,7 +5,8 @@ from ..config import Host, Inventory
 from ..rules import AXIS2, sub_domain, wka_peers
 from ..secrets import Secrets
 from ..xmldoc import element_markup
-from .base import StepError, XmlEdits, XmlStep
+from .base import XmlEdits, XmlStep
+from ..context import StepError
 
 LISTENERS = {
     "http": "org.apache.synapse.transport.passthru.PassThroughHttpListener",

@@ -1,4 +1,4 @@
-"""What every step shares: its context, the Step contract, and the XML-file step pattern.
+"""The Step contract and the XML-file step pattern (a step's context and error: tasks/context.py).
 
 A step's `plan(ctx)` reads remote state and returns a Plan without changing
 anything; `apply(ctx, plan)` performs it.  XML steps only write pure planner
@@ -8,65 +8,16 @@ splices; `XmlStep` reads, plans, renders, proves convergence and diffs.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import Host, Inventory
-from ..mode import Checks
 from ..ops import apply_plan
 from ..plan import FileChange, Item, Plan
-from ..remote import CONFIG_LIMIT, RemoteError, RemoteHost
+from ..context import StepContext, StepError
+from ..remote import RemoteError
 from ..secrets import Secrets
+from ..securevault import VAULT_PLACEHOLDER, vault_alias
 from ..xmldoc import XmlDoc, XmlError, element_markup, escape
-
-
-#: Secure Vault's namespace and the attribute that makes an element's value a vault reference (Carbon 4.4)
-SVNS = "http://org.wso2.securevault/configuration"
-SECRET_ALIAS = f"{{{SVNS}}}secretAlias"
-#: the text a vault-protected element carries instead of its value (WSO2's cipher tool writes it)
-VAULT_PLACEHOLDER = "password"
-
-
-def vault_alias(el) -> str | None:
-    """The Secure Vault alias an element's value is read from (svns:secretAlias), or None."""
-    return el.get(SECRET_ALIAS)
-
-
-class StepError(Exception):
-    """A step cannot proceed on a host; the message says why (no secrets)."""
-
-
-@dataclass
-class StepContext:
-    host: Host
-    inv: Inventory
-    secrets: Secrets
-    remote: RemoteHost
-    checks: Checks = field(default_factory=Checks)  # what the run asks of the plan (steps never see the mode)
-    remote_for: Callable[[Host], RemoteHost] | None = None  # another host's RemoteHost of the same run
-    memo: dict | None = None  # the run's memo (Session.memo): what one read serves every host of the run
-
-    def other(self, host: Host) -> "StepContext":
-        """A context for another host of the run (its own connection), e.g. to read the manager's files."""
-        if host.name == self.host.name:
-            return self
-        if self.remote_for is None:
-            raise StepError(f"{host.name}: no connection available (step run without a session)")
-        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.checks, self.remote_for, self.memo)
-
-    def home(self, rel: str) -> str:
-        """Absolute remote path inside the product home."""
-        return posixpath.join(self.host.product_home, rel)
-
-    def read_required(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes:
-        """A remote file the step needs; a clear error naming the product home when absent."""
-        data = self.remote.read(path, limit, kind)
-        if data is None:
-            home = self.host.product_home
-            if path.startswith(home + "/") and self.remote.stat(home) is None:
-                raise StepError(f"product home {home} does not exist on {self.host.name}")
-            raise StepError(f"{path} is missing on {self.host.name}")
-        return data
 
 
 #: the phases of setup-cluster a step may declare, in the order they run ("nodes": the manager, then the workers)

@@ -17,7 +17,8 @@ from typing import Callable
 from xml.sax.saxutils import escape
 
 from ..xmldoc import XmlDoc, element_markup
-from .base import StepError, XmlEdits
+from .base import XmlEdits
+from ..context import StepError
 
 SNIPPETS = Path(__file__).resolve().parents[2] / "snippets"
 STEP = "    "  # the snippets' own indentation step

@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..config import Host, Inventory
 from ..rules import CARBON, auto_commit, has_mgt_hostname
 from ..secrets import Secrets
-from .base import StepError, XmlEdits, XmlStep
+from .base import XmlEdits, XmlStep
+from ..context import StepError
 
 
 

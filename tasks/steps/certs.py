@@ -26,7 +26,8 @@ from ..ops import Op, run_or_fail
 from ..plan import Item, Plan
 from ..remote import SMALL_LIMIT
 from ..remote.replace import settle
-from .base import Step, StepContext, StepError
+from .base import Step
+from ..context import StepContext, StepError
 
 KEY_MODE = 0o600
 EXPIRY_MARGIN = timedelta(days=30)

@@ -25,7 +25,8 @@ from .. import dbundo, ops
 from ..plan import Item, Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
 from ..sqlscript import ScriptError, Statement, created_tables, split_statements
-from .base import Step, StepContext, StepError
+from .base import Step
+from ..context import StepContext, StepError
 
 MAIN_SCRIPT = "dbscripts/mysql.sql"
 IDENTITY_SCRIPT = "dbscripts/identity/mysql.sql"

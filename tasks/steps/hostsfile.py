@@ -28,7 +28,8 @@ from ..config import Host, Inventory
 from ..schema import is_ip as _is_ip
 from ..plan import FileChange, Item, Plan
 from ..remote import SMALL_LIMIT
-from .base import Step, StepContext, StepError
+from .base import Step
+from ..context import StepContext, StepError
 
 
 def _same_ip(a: str, b: str) -> bool:

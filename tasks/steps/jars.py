@@ -22,7 +22,8 @@ from .. import zipdir
 from ..ops import MakeDir, Remove, Upload
 from ..plan import Item, Plan
 from ..remote import RemoteError
-from .base import Step, StepContext, StepError
+from .base import Step
+from ..context import StepContext, StepError
 
 LIB = "repository/components/lib"
 DROPINS = "repository/components/dropins"

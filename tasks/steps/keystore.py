@@ -42,7 +42,8 @@ from ..remote.replace import settle
 from ..rules import (CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
                      SHIPPED_STORE_PASSWORD, TRUSTSTORE, keystore_cn)
 from ..secrets import Secrets, register
-from .base import SECRET_MODE_MASK, StepContext, StepError, XmlEdits, XmlStep
+from .base import SECRET_MODE_MASK, XmlEdits, XmlStep
+from ..context import StepContext, StepError
 from .certs import check_cert, subject_alt_names
 from .protect import set_password
 

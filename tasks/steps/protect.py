@@ -8,7 +8,9 @@ element, the placeholder `password` as its value, the svns namespace declared on
 from __future__ import annotations
 
 from ..rules import Protected
-from .base import SECRET_ALIAS, SVNS, VAULT_PLACEHOLDER, StepError, XmlEdits, vault_alias
+from .base import XmlEdits
+from ..context import StepError
+from ..securevault import SECRET_ALIAS, SVNS, VAULT_PLACEHOLDER, vault_alias
 
 
 def elements(e: XmlEdits, p: Protected) -> list:

@@ -27,7 +27,8 @@ from ..remote import SMALL_LIMIT
 from ..rules import (AXIS2, CARBON, CATALINA, CIPHER_TEXT, CIPHER_TOOL, KEY_ALIAS, KEYSTORE, MASTER,
                      SECRET_CONF, USER_MGT, vault_entries)
 from ..secrets import Secrets
-from .base import SECRET_MODE_MASK, StepContext, StepError, XmlEdits, XmlStep, secret_file_mode
+from .base import SECRET_MODE_MASK, XmlEdits, XmlStep, secret_file_mode
+from ..context import StepContext, StepError
 from .keystore import SECRET, is_shipped, keystore_password, parse_store
 from .protect import declare_svns, make_reference, plain_text
 

@@ -14,7 +14,7 @@ from tasks.config import load_inventory
 from tasks.ops import Chmod, Command, MakeDir, Op, Remove, Upload, apply_plan
 from tasks.plan import FileChange, Plan
 from tasks.secrets import Secrets
-from tasks.steps.base import StepContext, StepError
+from tasks.context import StepContext, StepError
 from tests.unit.remote.conftest import remote  # noqa: F401  (the fixture)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tasks.mysql import Route, native_password_hash
 from tasks.secrets import Secrets
-from tasks.steps.base import StepContext
+from tasks.context import StepContext
 from tasks.steps.databases import (Account, CreateDbs, Script, State, Wanted, _version_tuple, alter_password_sql,
                                    check_passwords, db_hosts, grant_hosts, plan_databases, retire_sql, route_for)
 from tests.lab import product_fixture

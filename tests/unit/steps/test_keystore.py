@@ -7,7 +7,7 @@ import pytest
 
 from tasks import jks
 from tasks.rules import KEYSTORE, TRUSTSTORE
-from tasks.steps.base import StepError
+from tasks.context import StepError
 from tasks.steps.keystore import check_keystore, check_password, check_truststore, genkey_script, is_shipped
 from tests.unit.helpers import inventory, shipped
 

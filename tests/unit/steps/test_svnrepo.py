@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from tasks.plan import FileChange
-from tasks.steps.base import StepError
+from tasks.context import StepError
 from tasks.steps.svnrepo import (SERVE_KEYS, CreateSvnRepo, check_password, ini_values, round_trip_items,
                                  set_ini_keys)
 from tests.unit.helpers import base_data, inventory
