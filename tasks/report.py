@@ -9,13 +9,24 @@ import json
 import sys
 import threading
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .mode import Mode
 from .plan import Item
 from .secrets import redact
 from .table import details, status_table
 
-STATUSES = ("ok", "changed", "drift", "failed", "skipped")
+class Status(StrEnum):
+    """What a step did on a host (a str: JSON, text and comparisons with the literals are unchanged)."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    DRIFT = "drift"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+STATUSES = tuple(s.value for s in Status)
 
 
 @dataclass
@@ -24,7 +35,7 @@ class StepResult:
 
     host: str
     step: str
-    status: str
+    status: Status
     items: list[Item] = field(default_factory=list)
     message: str = ""
     diff: str = ""
@@ -33,9 +44,12 @@ class StepResult:
     passed: list[str] = field(default_factory=list)  # checks that held (live): shown, so one can tell they ran
     also: list["StepResult"] = field(default_factory=list)  # the step's writes on other hosts, each under its host
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # a status that is none of the five is a bug, caught where it is made
+
     def as_dict(self) -> dict:
         """The JSON form, every text redacted."""
-        d = {"status": self.status, "items": [i.as_dict() for i in self.items],
+        d = {"status": self.status.value, "items": [i.as_dict() for i in self.items],
              "message": redact(self.message)}
         if self.diff:
             d["diff"] = self.diff
