@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Callable, ClassVar
 
 from ..config import Host, Inventory
 from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
@@ -96,33 +97,117 @@ class State:
 
 @dataclass(frozen=True)
 class Op:
-    """One change: create-db, alter-charset, load, create-user, alter-user, grant, drop-user or retire-old."""
+    """One change of the server for the wanted state: a kind of its own per class (`kind` names it), what it says
+    in a dry-run (`describe`, every password as ********) and what it runs (`run`, on the admin connection)."""
 
-    kind: str
+    kind: ClassVar[str] = ""
+    account: ClassVar[bool] = False  # changes the application user's account (rollback can undo it)
     db: str = ""
     host: str = ""
     script: Script | None = None
-    dual: str = ""  # alter-user, retire-old: how the server holds two passwords (State.dual)
+    dual: str = ""  # AlterUser, RetireOld: how the server holds two passwords (State.dual)
 
     def describe(self, w: Wanted) -> str:
-        """What --dry-run prints: the SQL with every password shown as ********."""
-        acct = account_label(w.user, self.host)
-        if self.kind == "load":
-            return (f"load {self.script.label} into {self.db} ({len(self.script.statements)} statements, "
-                    f"{len(self.script.tables)} tables)")
-        if self.kind == "create-user":
-            return f"CREATE USER IF NOT EXISTS {acct} IDENTIFIED BY '********'"
-        if self.kind == "alter-user":
-            return (f"ALTER USER {acct} IDENTIFIED BY '********'" + (
-                "  (the old password still accepted beside it until the nodes restart)" if self.dual else ""))
-        if self.kind == "retire-old":
-            return f"ALTER USER {acct}: only WSO2_DB_PASSWORD accepted (the older password retired)"
-        if self.kind == "grant":
-            return f"GRANT ALL PRIVILEGES ON {quote_ident(self.db)}.* TO {acct}"
-        if self.kind == "drop-user":
-            return f"DROP USER {acct}  (no node of hosts.toml has this address)"
-        verb = "CREATE" if self.kind == "create-db" else "ALTER"
-        return f"{verb} DATABASE {quote_ident(self.db)} CHARACTER SET {w.charset}"
+        raise NotImplementedError
+
+    def run(self, conn, w: Wanted, password: Callable[[], str]) -> None:
+        """Run the change; `password()` reads WSO2_DB_PASSWORD only when a statement needs it."""
+        raise NotImplementedError
+
+
+class CreateDb(Op):
+    kind = "create-db"
+
+    def describe(self, w: Wanted) -> str:
+        return f"CREATE DATABASE {quote_ident(self.db)} CHARACTER SET {w.charset}"
+
+    def run(self, conn, w: Wanted, password) -> None:
+        execute(conn, f"CREATE DATABASE IF NOT EXISTS {quote_ident(self.db)} CHARACTER SET %s", (w.charset,))
+
+
+class AlterCharset(Op):
+    kind = "alter-charset"
+
+    def describe(self, w: Wanted) -> str:
+        return f"ALTER DATABASE {quote_ident(self.db)} CHARACTER SET {w.charset}"
+
+    def run(self, conn, w: Wanted, password) -> None:
+        execute(conn, f"ALTER DATABASE {quote_ident(self.db)} CHARACTER SET %s", (w.charset,))
+
+
+class Load(Op):
+    kind = "load"
+
+    def describe(self, w: Wanted) -> str:
+        return (f"load {self.script.label} into {self.db} ({len(self.script.statements)} statements, "
+                f"{len(self.script.tables)} tables)")
+
+    def run(self, conn, w: Wanted, password) -> None:
+        have = {r[0].lower() for r in query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES "
+                                                  "WHERE TABLE_SCHEMA = %s", (self.db,))}
+        if have & {t.lower() for t in self.script.tables}:
+            raise StepError(f"{self.db} gained tables since the plan; {self.script.label} not loaded")
+        run_script(conn, self.db, list(self.script.statements), self.script.label)
+
+
+class CreateUser(Op):
+    kind, account = "create-user", True
+
+    def describe(self, w: Wanted) -> str:
+        return f"CREATE USER IF NOT EXISTS {account_label(w.user, self.host)} IDENTIFIED BY '********'"
+
+    def run(self, conn, w: Wanted, password) -> None:
+        execute(conn, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (w.user, self.host, password()),
+                "CREATE USER")
+
+
+class AlterUser(Op):
+    """WSO2_DB_PASSWORD for an existing account; where the server can (`dual`), its current password stays
+    accepted beside it."""
+
+    kind, account = "alter-user", True
+
+    def describe(self, w: Wanted) -> str:
+        return (f"ALTER USER {account_label(w.user, self.host)} IDENTIFIED BY '********'" + (
+            "  (the old password still accepted beside it until the nodes restart)" if self.dual else ""))
+
+    def run(self, conn, w: Wanted, password) -> None:
+        old = current_hash(conn, w.user, self.host) if self.dual == "mariadb" else None
+        keep = self.dual == "mysql" or bool(old)
+        args = (w.user, self.host, password()) + ((old,) if keep and self.dual == "mariadb" else ())
+        execute(conn, alter_password_sql(self.dual, keep), args, "ALTER USER")
+
+
+class RetireOld(Op):
+    kind, account = "retire-old", True
+
+    def describe(self, w: Wanted) -> str:
+        return (f"ALTER USER {account_label(w.user, self.host)}: only WSO2_DB_PASSWORD accepted (the older "
+                f"password retired)")
+
+    def run(self, conn, w: Wanted, password) -> None:
+        args = (w.user, self.host) if self.dual == "mysql" else (w.user, self.host, password())
+        execute(conn, retire_sql(self.dual), args, "ALTER USER")
+
+
+class Grant(Op):
+    kind, account = "grant", True
+
+    def describe(self, w: Wanted) -> str:
+        return f"GRANT ALL PRIVILEGES ON {quote_ident(self.db)}.* TO {account_label(w.user, self.host)}"
+
+    def run(self, conn, w: Wanted, password) -> None:
+        execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(self.db)}.* TO %s@%s", (w.user, self.host))
+
+
+class DropUser(Op):
+    kind, account = "drop-user", True
+
+    def describe(self, w: Wanted) -> str:
+        return f"DROP USER {account_label(w.user, self.host)}  (no node of hosts.toml has this address)"
+
+    def run(self, conn, w: Wanted, password) -> None:
+        execute(conn, "DROP USER IF EXISTS %s@%s", (w.user, self.host), "DROP USER")
 
 
 @dataclass
@@ -151,7 +236,7 @@ def plan_databases(w: Wanted, s: State) -> Outcome:
     for host in s.strays:  # scale in: the account of a node that left hosts.toml goes with it
         out.items.append(Item(f"user {account_label(w.user, host)}", "account",
                               None, "present (no node of hosts.toml has this address)"))
-        out.ops.append(Op("drop-user", host=host))
+        out.ops.append(DropUser(host=host))
     return out
 
 
@@ -160,14 +245,14 @@ def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Sc
     present = s.tables.get(db, frozenset())
     if db not in s.charsets:
         out.items.append(Item(label, "database", f"present, charset {w.charset}", None))
-        out.ops.append(Op("create-db", db))
+        out.ops.append(CreateDb(db))
     elif s.charsets[db].lower() != w.charset.lower():
         out.items.append(Item(label, "charset", w.charset, s.charsets[db]))
         if present:
             out.errors.append(f"{db} has charset {s.charsets[db]}, not {w.charset}, and already holds tables; "
                               f"nothing is dropped or converted: fix it by hand")
         else:
-            out.ops.append(Op("alter-charset", db))
+            out.ops.append(AlterCharset(db))
     earlier: set[str] = set()
     for script in scripts:
         want = {t.lower(): t for t in script.tables}
@@ -185,7 +270,7 @@ def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Sc
                 out.errors.append(f"{db} is not empty (it holds {', '.join(foreign)}, which {script.label} "
                                   f"does not create); the script runs only into an empty database")
             else:
-                out.ops.append(Op("load", db, script=script))
+                out.ops.append(Load(db, script=script))
         earlier |= set(want)
 
 
@@ -193,10 +278,10 @@ def _plan_account(out: Outcome, w: Wanted, a: Account, host: str, dual: str = ""
     label = f"user {account_label(w.user, host)}"
     if not a.exists:
         out.items.append(Item(label, "account", "present", None))
-        out.ops.append(Op("create-user", host=host))
+        out.ops.append(CreateUser(host=host))
     elif a.password not in (None, "ok"):
         out.items.append(Item(label, "password", "WSO2_DB_PASSWORD", a.password))
-        out.ops.append(Op("alter-user", host=host, dual=dual))
+        out.ops.append(AlterUser(host=host, dual=dual))
         note = (f"{w.user!r}: the old password stays accepted beside the new one, so that running "
                 f"servers keep their database access; `fab rotate-passwords` brings the new one to every node "
                 f"without a lost request and then retires the old one") if dual else (
@@ -207,7 +292,7 @@ def _plan_account(out: Outcome, w: Wanted, a: Account, host: str, dual: str = ""
             out.notes.append(note)
     elif a.older and w.retire:
         out.items.append(Item(label, "password", "WSO2_DB_PASSWORD only", "WSO2_DB_PASSWORD and an older one"))
-        out.ops.append(Op("retire-old", host=host, dual=dual))
+        out.ops.append(RetireOld(host=host, dual=dual))
     elif a.older:
         out.warnings.append(Item(label, "password", "WSO2_DB_PASSWORD only", OLDER_ACCEPTED,
                                  fix="fab rotate-passwords"))
@@ -217,7 +302,7 @@ def _plan_account(out: Outcome, w: Wanted, a: Account, host: str, dual: str = ""
     if lacking:
         fmt = lambda dbs: "ALL PRIVILEGES ON " + ", ".join(f"{d}.*" for d in dbs) if dbs else None
         out.items.append(Item(label, "grants", fmt(list(w.loads)), fmt([d for d in w.loads if d in a.all_on])))
-        out.ops += [Op("grant", db, host) for db in lacking]
+        out.ops += [Grant(db, host) for db in lacking]
 
 
 # ---------------------------------------------------------------- reading the server
@@ -395,9 +480,6 @@ class AdminLink:
             self._conn = None
 
 
-#: the changes to an account that rollback can undo (the account as it was: dropped, or recreated with its hash
-#: and grants)
-ACCOUNT_CHANGES = ("create-user", "alter-user", "grant", "drop-user", "retire-old")
 
 
 @dataclass
@@ -413,7 +495,7 @@ class DbPlan(Plan):
         if self.undo_kept or self.link is None:
             return
         sqls = [a for a in self.actions if isinstance(a, Sql)]
-        hosts = list(dict.fromkeys(a.change.host for a in sqls if a.change.kind in ACCOUNT_CHANGES))
+        hosts = list(dict.fromkeys(a.change.host for a in sqls if a.change.account))
         if hosts:
             undo = dbundo.account_undo(self.link.open(), sqls[0].w.user, hosts)
             ctx.remote.keep_sql(CreateDbs.name, dbundo.dump(undo))
@@ -488,9 +570,8 @@ class RetireOldPassword(CreateDbs):
 
 @dataclass(frozen=True, eq=False)
 class Sql(ops.Op):
-    """One change of the server (`change`: create-db, alter-charset, load, create-user, alter-user or grant) for
-    the wanted state `w`, run on the plan's admin connection; the application password is read when it runs and
-    shown as ******** (its description is the SQL)."""
+    """One change of the server (`change`, an Op) for the wanted state `w`, run on the plan's admin connection; the
+    application password is read when it runs and shown as ******** (its description is the SQL)."""
 
     change: Op
     w: Wanted
@@ -499,37 +580,9 @@ class Sql(ops.Op):
         return self.change.describe(self.w)
 
     def perform(self, ctx: StepContext, plan: Plan) -> None:
-        op, w = self.change, self.w
-        if op.kind in ACCOUNT_CHANGES and isinstance(plan, DbPlan):
-            plan.keep_undo(ctx)
-        conn = plan.link.open()
-        acct = (w.user, op.host)
-        if op.kind == "create-db":
-            execute(conn, f"CREATE DATABASE IF NOT EXISTS {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
-        elif op.kind == "alter-charset":
-            execute(conn, f"ALTER DATABASE {quote_ident(op.db)} CHARACTER SET %s", (w.charset,))
-        elif op.kind == "load":
-            have = {r[0].lower() for r in query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES "
-                                                      "WHERE TABLE_SCHEMA = %s", (op.db,))}
-            if have & {t.lower() for t in op.script.tables}:
-                raise StepError(f"{op.db} gained tables since the plan; {op.script.label} not loaded")
-            run_script(conn, op.db, list(op.script.statements), op.script.label)
-        elif op.kind == "create-user":
-            execute(conn, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
-                    (*acct, ctx.secrets.require("WSO2_DB_PASSWORD")), "CREATE USER")
-        elif op.kind == "alter-user":
-            password = ctx.secrets.require("WSO2_DB_PASSWORD")
-            old = current_hash(conn, *acct) if op.dual == "mariadb" else None
-            keep = op.dual == "mysql" or bool(old)
-            args = (*acct, password) + ((old,) if keep and op.dual == "mariadb" else ())
-            execute(conn, alter_password_sql(op.dual, keep), args, "ALTER USER")
-        elif op.kind == "retire-old":
-            args = acct if op.dual == "mysql" else (*acct, ctx.secrets.require("WSO2_DB_PASSWORD"))
-            execute(conn, retire_sql(op.dual), args, "ALTER USER")
-        elif op.kind == "grant":
-            execute(conn, f"GRANT ALL PRIVILEGES ON {quote_ident(op.db)}.* TO %s@%s", acct)
-        elif op.kind == "drop-user":
-            execute(conn, "DROP USER IF EXISTS %s@%s", acct, "DROP USER")
+        if self.change.account and isinstance(plan, DbPlan):
+            plan.keep_undo(ctx)  # the accounts as they are, kept before the first change of one
+        self.change.run(plan.link.open(), self.w, lambda: ctx.secrets.require("WSO2_DB_PASSWORD"))
 
 
 def current_hash(conn, user: str, host: str) -> str | None:
