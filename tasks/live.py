@@ -38,7 +38,7 @@ from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
 from .plan import Item
 from .remote import RemoteError, RemoteHost
-from .report import StepResult
+from .report import Status, StepResult
 from .secrets import redact
 from .context import StepContext, StepError
 from .rules import CIPHER_TEXT, java_ok, java_version
@@ -566,10 +566,10 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
         live = Live(ctx, f)
         live.run()
     except (RemoteError, StepError) as e:
-        return StepResult(ctx.host.name, LIVE, "failed", message=redact(str(e)))
+        return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)))
     n = len(live.passed)
-    return StepResult(ctx.host.name, LIVE, "drift" if live.items else "ok", live.items, warnings=live.warnings,
-                      message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
+    return StepResult(ctx.host.name, LIVE, Status.DRIFT if live.items else Status.OK, live.items,
+                      warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
 
 
 __all__ = ["LIVE", "Live", "live_result", "resolve_in_hosts", "jdbc_target", "zip_names", "java_version",

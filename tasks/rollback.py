@@ -26,7 +26,7 @@ from .remote.common import is_private
 from .remote.journal import run_order
 from .remote.replace import replace
 from .runkey import signed
-from .report import Reporter, StepResult
+from .report import Reporter, Status, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
 from .steps.base import Step
@@ -460,7 +460,7 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     found = dict(zip([h.name for h in hosts], in_parallel(hosts, newest, inv.run.parallel), strict=False))
     for h, (_, err) in found.items():
         if err:
-            reporter.emit(StepResult(h, Rollback.name, "failed", message=err))
+            reporter.emit(StepResult(h, Rollback.name, Status.FAILED, message=err))
     tops = {h: top for h, (top, _) in found.items() if top}
     if not tops:
         reporter.note("nothing to roll back: no backup run that is not rolled back yet on "
@@ -476,7 +476,7 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     reporter.note(f"rolling back {describe_run(run, manifest)} on {', '.join(h.name for h in holders)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:
-            reporter.emit(StepResult(h.name, Rollback.name, "ok", message=f"nothing from run {run} here"))
+            reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here"))
     run_step(Rollback(run), holders, session, reporter)
 
 

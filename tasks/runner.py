@@ -17,7 +17,7 @@ from .mode import Mode
 from .readcache import ReadCache
 from .remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
-from .report import Reporter, StepResult
+from .report import Reporter, Status, StepResult
 from .secrets import SecretMissing, Secrets, redact, safe_error
 from .steps.base import Step
 from .context import StepContext, StepError
@@ -136,16 +136,16 @@ def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) 
     advise (verify of a step whose [security] switch is off): its advisories become warnings (ok*), no drift."""
     skip = step.applies_to(host, session.inv)
     if skip:
-        return StepResult(host.name, step.name, "skipped", message=skip)
+        return StepResult(host.name, step.name, Status.SKIPPED, message=skip)
     try:
         remote = session.remote(host)
         with session.shared(host, remote) if step.shared else nullcontext(), \
                 session.serial(step) if step.serial else nullcontext():
             return _plan_and_apply(step, host, session, remote, advise)
     except (StepError, RemoteError, XmlError, SecretMissing) as e:
-        return StepResult(host.name, step.name, "failed", message=redact(str(e)))
+        return StepResult(host.name, step.name, Status.FAILED, message=redact(str(e)))
     except Exception as e:  # a bug must still not hide the other hosts' results
-        return StepResult(host.name, step.name, "failed", message=safe_error(e))
+        return StepResult(host.name, step.name, Status.FAILED, message=safe_error(e))
 
 
 def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool) -> StepResult:
@@ -153,27 +153,27 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     ctx = session.context(host, remote)
     plan: Plan = step.plan(ctx)
     if advise:
-        return StepResult(host.name, step.name, "ok", warnings=plan.advisories, notes=plan.notes)
+        return StepResult(host.name, step.name, Status.OK, warnings=plan.advisories, notes=plan.notes)
     if plan.refusals and mode is not Mode.VERIFY:
         raise StepError("; ".join(plan.refusals) + " (nothing was changed)")
     plan.notes += [f"patch would refuse: {r}" for r in plan.refusals]
     warned = plan.warnings
     if not plan:
-        return StepResult(host.name, step.name, "ok", notes=plan.notes, warnings=warned)
+        return StepResult(host.name, step.name, Status.OK, notes=plan.notes, warnings=warned)
     if mode is Mode.VERIFY:
-        return StepResult(host.name, step.name, "drift", plan.items, notes=plan.notes, warnings=warned)
+        return StepResult(host.name, step.name, Status.DRIFT, plan.items, notes=plan.notes, warnings=warned)
     if mode is Mode.DRY_RUN:
-        return StepResult(host.name, step.name, "changed", plan.items, diff=plan.diff(), notes=plan.notes,
+        return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=plan.diff(), notes=plan.notes,
                           also=peer_results(step, host, plan), warnings=warned)
     step.apply(ctx, plan)
-    return StepResult(host.name, step.name, "changed", plan.items, notes=plan.notes,
+    return StepResult(host.name, step.name, Status.CHANGED, plan.items, notes=plan.notes,
                       also=peer_results(step, host, plan), warnings=warned)
 
 
 def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:
     """A row under each other host the step writes (planned, or written by patch): a write to a host is reported
     under that host, and the run's rollback there undoes it."""
-    return [StepResult(name, f"{step.name} (from {host.name})", "changed", items,
+    return [StepResult(name, f"{step.name} (from {host.name})", Status.CHANGED, items,
                        notes=[f"written by {step.name} on {host.name}; backed up on {name}, undone by this "
                               f"run's rollback"])
             for name, items in sorted(plan.peers.items())]
@@ -211,7 +211,7 @@ def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Repo
             if r.status == "failed":
                 failed = session.failed[host.name] = step.name
         else:
-            r = StepResult(host.name, step.name, "skipped", message=f"not run: {failed} failed on this host")
+            r = StepResult(host.name, step.name, Status.SKIPPED, message=f"not run: {failed} failed on this host")
         reporter.emit(r)
         results.append(r)
         for extra in r.also:

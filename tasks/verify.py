@@ -17,7 +17,7 @@ from .live import LIVE, live_result
 from .nextsteps import command_list, with_fix
 from .plan import Item
 from .remote import RemoteError
-from .report import Reporter, StepResult
+from .report import Reporter, Status, StepResult
 from .rollout import host_work
 from .runner import Session, in_parallel, prefetch, run_on_host
 from .secrets import redact
@@ -49,12 +49,12 @@ def select_steps(spec: str | None, live: bool = False) -> tuple[list[Step], bool
 def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[str, str]) -> list[StepResult]:
     """The `cluster` row: per ESB node, its consistency findings (drift items and warnings)."""
     findings = run_checks(inv, facts)
-    out = [StepResult(h, CLUSTER, "failed", message=f"cannot read the node's files: {why}")
+    out = [StepResult(h, CLUSTER, Status.FAILED, message=f"cannot read the node's files: {why}")
            for h, why in errors.items()]
     for h in facts:
         mine = [f for f in findings if f.host == h]
         items = [f.item for f in mine if not f.warning]
-        out.append(StepResult(h, CLUSTER, "drift" if items else "ok", items,
+        out.append(StepResult(h, CLUSTER, Status.DRIFT if items else Status.OK, items,
                               warnings=[f.item for f in mine if f.warning]))
     return out
 
@@ -87,7 +87,8 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
         except (RemoteError, StepError, XmlError) as e:
             errors[host.name] = redact(str(e))
             if live and host.is_esb:
-                emit(StepResult(host.name, LIVE, "failed", message=f"cannot read the node's files: {redact(str(e))}"))
+                emit(StepResult(host.name, LIVE, Status.FAILED,
+                                message=f"cannot read the node's files: {redact(str(e))}"))
 
     in_parallel(hosts, one, inv.run.parallel)
     ordered = {h.name: facts[h.name] for h in hosts if h.name in facts}

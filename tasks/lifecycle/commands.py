@@ -18,7 +18,7 @@ from typing import Callable
 from ..config import Host, Inventory
 from ..mode import Mode
 from ..remote import RemoteError
-from ..report import Reporter, StepResult
+from ..report import Reporter, Status, StepResult
 from ..plan import Item
 from ..runner import Session, in_parallel
 from ..secrets import SecretMissing, redact, safe_error
@@ -29,7 +29,7 @@ from . import logs
 from .server import PID_FILE, NodeServer, ServerState
 from .upstreams import set_down
 
-Outcome = tuple[str, str]  # (status, message)
+Outcome = tuple[Status | str, str]  # (status, message)
 
 
 def server(session: Session, host: Host) -> NodeServer:
@@ -42,11 +42,11 @@ def run_rows(task: str, hosts: list[Host], fn: Callable[[Host], Outcome], sessio
     def one(h: Host) -> StepResult:
         try:
             status, message = fn(h)
-            r = StepResult(h.name, task, status, message=message)
+            r = StepResult(h.name, task, Status(status), message=message)
         except (StepError, RemoteError, SecretMissing) as e:
-            r = StepResult(h.name, task, "failed", message=redact(str(e)))
+            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)))
         except Exception as e:  # a bug must not hide the other hosts' rows
-            r = StepResult(h.name, task, "failed", message=safe_error(e))
+            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e))
         reporter.emit(r)
         return r
     if parallel:
@@ -157,7 +157,7 @@ def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running
     (drift), restart needed (a warning)."""
     srv.refuse_foreign(st)
     if not st.running:
-        return StepResult(h.name, "status", "ok", message="stopped" + (f" ({st.notes[0]})" if st.notes else ""))
+        return StepResult(h.name, "status", Status.OK, message="stopped" + (f" ({st.notes[0]})" if st.notes else ""))
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(st.since))
     ports = srv.accepting()
     items, warnings = [], []
@@ -182,7 +182,7 @@ def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running
     names = sorted(want[k] for k in want if k in seen)
     message = (f"running, pid {st.pid} since {since}; ports {', '.join(str(p) for p in ports)}; sees "
                f"{', '.join(names) or 'no other member'}")
-    return StepResult(h.name, "status", "drift" if items else "ok", items, message=message, warnings=warnings)
+    return StepResult(h.name, "status", Status.DRIFT if items else Status.OK, items, message=message, warnings=warnings)
 
 
 def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
@@ -201,12 +201,12 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
 
     def one(h: Host) -> StepResult:
         if h.name in errors:
-            r = StepResult(h.name, "status", "failed", message=errors[h.name])
+            r = StepResult(h.name, "status", Status.FAILED, message=errors[h.name])
         else:
             try:
                 r = status_of(inv, h, *states[h.name], running)
             except (RemoteError, StepError) as e:
-                r = StepResult(h.name, "status", "failed", message=redact(str(e)))
+                r = StepResult(h.name, "status", Status.FAILED, message=redact(str(e)))
         reporter.emit(r)
         return r
     in_parallel(hosts, one, inv.run.parallel)
@@ -326,7 +326,7 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
     stopped_at = None
     for h in order:
         if stopped_at:
-            reporter.emit(StepResult(h.name, "rolling-restart", "skipped",
+            reporter.emit(StepResult(h.name, "rolling-restart", Status.SKIPPED,
                                      message=f"not run: the rolling restart stopped at {stopped_at}"))
             continue
         srv = server(session, h)
@@ -335,7 +335,7 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
             plan = (f"would take it out of {', '.join(lbs)} (down, nginx -t, reload), wait {inv.run.drain_seconds} s, "
                     if lbs else "would ") + ("restart it" if h.name in running else "start it") + \
                 ", wait until it is up and sees the other running members" + (", put it back" if lbs else "")
-            reporter.emit(StepResult(h.name, "rolling-restart", "changed", message=plan))
+            reporter.emit(StepResult(h.name, "rolling-restart", Status.CHANGED, message=plan))
             continue
         out_of = []
         try:
@@ -347,13 +347,13 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
             wait_members(srv, inv, running, time.monotonic() + inv.run.start_timeout)
             if out_of:
                 balancer.mark(h, down=False)
-            reporter.emit(StepResult(h.name, "rolling-restart", "changed",
+            reporter.emit(StepResult(h.name, "rolling-restart", Status.CHANGED,
                                      message=message + (f"; back in {', '.join(out_of)}" if out_of else "")))
         except (StepError, RemoteError, SecretMissing) as e:
             stopped_at = h.name
             where = (f"; it stays out of the balancer ({', '.join(out_of)}), the other nodes serve" if out_of
                      else "")
-            reporter.emit(StepResult(h.name, "rolling-restart", "failed",
+            reporter.emit(StepResult(h.name, "rolling-restart", Status.FAILED,
                                      message=redact(f"{h.name} did not come back: {e}{where}")))
     return stopped_at is None
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..config import ConfigError, Host, Inventory
 from ..mode import Mode
-from ..report import Reporter, StepResult
+from ..report import Reporter, Status, StepResult
 from ..rollout import host_work, preflight
 from ..runner import Session, run_hosts
 from ..steps import STEPS, by_name
@@ -70,7 +70,7 @@ def rotate_passwords(inv: Inventory, session: Session, reporter: Reporter, spec:
     still = restart_needed(inv, nodes, session)
     if still:
         for h in dbs:
-            reporter.emit(StepResult(h.name, "create-dbs", "failed",
+            reporter.emit(StepResult(h.name, "create-dbs", Status.FAILED,
                                      message=f"the old password stays accepted: {', '.join(still)} still run "
                                              f"with it (restart needed); run rotate-passwords again after"))
         return
