@@ -1,2 +1,4 @@
-"""Entry point for `fab`: the task collection lives in tasks/."""
-from tasks import ns  # noqa: F401
+"""Entry point for `fab`: the task collection, built from tasks/ (one task per step, plus the umbrella tasks)."""
+from tasks.cli import build_collection
+
+ns = build_collection()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from fabric.executor import Executor
-from invoke import Exit, task
+from invoke import Collection, Exit, task
 
 from .config import ConfigError, Inventory, load_inventory
 from .mode import Mode
@@ -25,12 +25,10 @@ from .rollback import rollback
 from .rollout import NODE_STEPS, setup_cluster, setup_node
 from .runner import Session, run_step
 from .secrets import load_secrets
-from .steps import Step, by_name
+from .steps import STEPS, Step, by_name
 from .targets import resolve
 from .verify import select_steps, verify
 
-#: the raw -H value of this fab invocation
-CLI_TARGETS: dict[str, str | None] = {"hosts": None}
 
 FLAG_HELP = {
     "verify": "read-only drift check; exit 2 on drift",
@@ -44,14 +42,13 @@ class TargetsExecutor(Executor):
     one run (a CommandLine around every task it names)."""
 
     def expand_calls(self, calls, apply_hosts=True):
-        if apply_hosts:
-            CLI_TARGETS["hosts"] = self.core[0].args.hosts.value  # "" (an empty variable) is refused, not "all"
         return super().expand_calls(calls, apply_hosts=False)
 
     def execute(self, *tasks):
         calls = self.normalize(tasks)
         upcoming = [by_name(c.task.name) for c in calls if is_step(c.task.name)]
-        line = CommandLine.begin(upcoming)
+        # the raw -H value ("" from an empty variable is refused later, never taken as "all")
+        line = CommandLine.begin(upcoming, self.core[0].args.hosts.value if self.core else None)
         try:
             results = super().execute(*tasks)
         except BaseException:
@@ -77,15 +74,16 @@ class CommandLine:
 
     current: "CommandLine | None" = None
 
-    def __init__(self, upcoming: list[Step]):
+    def __init__(self, upcoming: list[Step], hosts: str | None = None):
         self.upcoming = upcoming  # the steps the command line names: read ahead together on each host
+        self.hosts = hosts  # the -H value as typed (None: no -H)
         self.session: Session | None = None
         self.reporters: dict[tuple, Reporter] = {}
         self.error = False
 
     @classmethod
-    def begin(cls, upcoming: list[Step]) -> "CommandLine":
-        cls.current = cls(upcoming)
+    def begin(cls, upcoming: list[Step], hosts: str | None = None) -> "CommandLine":
+        cls.current = cls(upcoming, hosts)
         return cls.current
 
     def run(self, mode: Mode, as_json: bool, body: Body, progress: bool) -> None:
@@ -159,9 +157,14 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True)
         raise Exit(code=code)
 
 
+def cli_hosts() -> str | None:
+    """The -H value of the command line being run (None: no -H, or a task called outside a command line)."""
+    return CommandLine.current.hosts if CommandLine.current is not None else None
+
+
 def targets(inv: Inventory, default: list) -> list:
     """The -H hosts, or default; an error when that leaves none."""
-    hosts = resolve(inv, CLI_TARGETS["hosts"], default)
+    hosts = resolve(inv, cli_hosts(), default)
     if not hosts:
         raise ConfigError("no targets (no host in hosts.toml has the role this runs on; use -H)")
     return hosts
@@ -207,7 +210,7 @@ def node_task(role: str, name: str, group: str):
 def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False):
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
     run_task(mode_of(verify, dry_run, json), json,
-             lambda inv, session, rep: setup_cluster(inv, CLI_TARGETS["hosts"], resume, session, rep))
+             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep))
 
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
@@ -304,7 +307,7 @@ def drain_task(c, dry_run=False, json=False, undo=False):
     from .lifecycle.commands import drain
 
     def body(inv, session, rep):
-        if CLI_TARGETS["hosts"] is None:
+        if cli_hosts() is None:
             raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
         drain(inv, esb_targets(inv), session, rep, undo)
 
@@ -317,7 +320,7 @@ def rotate_passwords_task(c, dry_run=False, json=False):
     files, svn, rolling-restart --needed, then the old database password retired; no request lost"""
     from .lifecycle.rotation import rotate_passwords
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: rotate_passwords(inv, session, rep, CLI_TARGETS["hosts"]))
+             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()))
 
 
 @task(name="rotate-keystore", help={**LIFE_HELP, "force": "renew the key even when it is not due (one to replace now)"})
@@ -343,3 +346,13 @@ UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   setup_cluster_task, verify_task, diagram_task, rollback_task,
                   start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
                   rotate_passwords_task, rotate_keystore_task]
+
+
+def build_collection() -> Collection:
+    """The explicit task namespace `fab` shows: a task per step, then the umbrella tasks."""
+    ns = Collection()
+    for step in STEPS:
+        ns.add_task(step_task(step))
+    for t in UMBRELLA_TASKS:
+        ns.add_task(t)
+    return ns
