@@ -9,6 +9,7 @@ from typing import Callable
 from .config import Host, Inventory
 from .mode import Checks
 from .remote import CONFIG_LIMIT, RemoteHost
+from .remote.protocol import NodeIO
 from .secrets import Secrets
 
 
@@ -24,9 +25,9 @@ class StepContext:
     host: Host
     inv: Inventory
     secrets: Secrets
-    remote: RemoteHost
+    remote: NodeIO  # the narrow face of the host's RemoteHost (tasks/remote/protocol.py)
     checks: Checks = field(default_factory=Checks)  # what the run asks of the plan (steps never see the mode)
-    remote_for: Callable[[Host], RemoteHost] | None = None  # another host's RemoteHost of the same run
+    remote_for: Callable[[Host], NodeIO] | None = None  # another host's RemoteHost of the same run
     memo: dict | None = None  # the run's memo (Session.memo): what one read serves every host of the run
 
     def other(self, host: Host) -> "StepContext":
@@ -50,3 +51,10 @@ class StepContext:
                 raise StepError(f"product home {home} does not exist on {self.host.name}")
             raise StepError(f"{path} is missing on {self.host.name}")
         return data
+
+
+def engine_io(ctx: StepContext) -> RemoteHost:
+    """The whole RemoteHost behind a context, for the engine's own parts that run as steps (rollback reads the
+    run journal and the manifests): a step proper has only NodeIO."""
+    assert isinstance(ctx.remote, RemoteHost), type(ctx.remote)
+    return ctx.remote

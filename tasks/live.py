@@ -37,7 +37,8 @@ from .schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
 from .plan import Item
-from .remote import RemoteError, RemoteHost
+from .remote import RemoteError
+from .remote.protocol import NodeIO
 from .report import Status, StepResult
 from .secrets import redact
 from .context import StepContext, StepError
@@ -163,7 +164,7 @@ class _SvnReader:
             self.buf += chunk
 
 
-def svn_login(remote: RemoteHost, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_login(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
     """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
     m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", url or "")
     if not m:
@@ -215,7 +216,7 @@ def _svn_error(item) -> str:
         return str(item)
 
 
-def http_exchange(remote: RemoteHost, address: str, port: int, host: str, tls: bool, timeout: float,
+def http_exchange(remote: NodeIO, address: str, port: int, host: str, tls: bool, timeout: float,
                   request: bytes) -> tuple[bytes | None, str]:
     """One HTTP request from the node over its SSH connection: (the response head, why-not). TLS runs over the
     channel with SNI = host; the certificate is not verified here (create-certs' own check covers it)."""
@@ -271,7 +272,7 @@ def http_exchange(remote: RemoteHost, address: str, port: int, host: str, tls: b
         chan.close()
 
 
-def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bool,
+def http_through(remote: NodeIO, address: str, port: int, host: str, tls: bool,
                  timeout: float) -> tuple[int | None, str]:
     """A GET through the balancer from the node: (status, why-not)."""
     request = (f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
@@ -283,7 +284,7 @@ def http_through(remote: RemoteHost, address: str, port: int, host: str, tls: bo
 _HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(/[^?#]*)?")
 
 
-def svn_over_http(remote: RemoteHost, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
     """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with the node's
     credentials (Basic, as DepSync sends them); None when a Subversion repository answers and takes the login,
     else why (401: login refused; 404: no repository there; no DAV svn header: not a Subversion server)."""
@@ -313,7 +314,7 @@ def svn_over_http(remote: RemoteHost, url: str, user: str, password: str, timeou
     return None
 
 
-def svn_reachable(remote: RemoteHost, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
     """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme as DepSync
     speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh:// is refused: Carbon's
     DepSync does not support it. None when it works, else why."""

@@ -17,7 +17,8 @@ import pymysql.cursors
 from pymysql.constants import ER
 
 from .schema import IDENT_RE
-from .remote import RemoteError, RemoteHost
+from .remote import RemoteError
+from .remote.protocol import NodeIO
 from .secrets import redact
 from .sqlscript import Statement
 
@@ -79,7 +80,7 @@ class Route:
 
     dests: tuple[str, ...]
     port: int
-    via: RemoteHost | None = None
+    via: NodeIO | None = None
     timeout: int = 10
     op_timeout: float = 30  # the most one reply of the server may take ([run].op_timeout)
     used: str | None = field(default=None, init=False)  # the dest that answered

@@ -30,7 +30,7 @@ from .report import Reporter, Status, StepResult
 from .runner import Session, in_parallel, run_step
 from .secrets import redact
 from .steps.base import Step
-from .context import StepContext, StepError
+from .context import StepContext, StepError, engine_io
 from .steps.loadbalancer import NginxReload, nginx_command
 
 MARK = "rolled-back.json"
@@ -243,7 +243,7 @@ class Rollback(Step):
 
     def plan(self, ctx: StepContext) -> Plan:
         """What putting the run's backups back would do on this host (reads only)."""
-        remote, run = ctx.remote, self.run_id
+        remote, run = engine_io(ctx), self.run_id
         folder = remote.run_dir(run)
         manifest = remote.read_manifest(folder) if folder else None
         plan = Plan()
@@ -493,7 +493,7 @@ class RollbackAll(Step):
     esb_only = False
 
     def plan(self, ctx: StepContext) -> Plan:
-        remote, host = ctx.remote, ctx.host
+        remote, host = engine_io(ctx), ctx.host
         plan = Plan()
         firsts = first_backups(remote, host, ctx.inv)
         if not firsts:

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 from ..config import Host, Inventory
-from ..remote import RemoteError, RemoteHost
+from ..remote import RemoteError
+from ..remote.protocol import NodeIO
 from ..rules import (CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PID_FILE, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT,
                      java_ok, java_version)
 from ..secrets import Secrets
@@ -53,7 +54,7 @@ class ServerState:
 class NodeServer:
     """The server of one ESB node."""
 
-    def __init__(self, host: Host, inv: Inventory, remote: RemoteHost, secrets: Secrets):
+    def __init__(self, host: Host, inv: Inventory, remote: NodeIO, secrets: Secrets):
         self.host, self.inv, self.remote, self.secrets = host, inv, remote, secrets
         self.home = host.product_home
 
