@@ -14,8 +14,8 @@ from .config import Host
 from .secrets import register
 from .rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
 from .context import StepContext
-from .securevault import vault_alias
-from .xmldoc import XmlDoc
+from .formats.securevault import vault_alias
+from .formats.xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home
 FACT_FILES = (AXIS2, CARBON, REGISTRY, MASTER)

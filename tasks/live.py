@@ -32,7 +32,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import zipdir
+from .formats import zipdir
+from .formats.hostsfile import resolve as resolve_in_hosts
 from .schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
 from .mysql import DbError, Route, query
@@ -54,15 +55,6 @@ _JDBC = re.compile(r"^jdbc:mysql://([^/:?;]+)(?::(\d+))?/([^?;]*)")
 
 
 # ---------------------------------------------------------------- pure parsers
-
-def resolve_in_hosts(text: str, name: str) -> str | None:
-    """The address a hosts file gives a name (first matching line, as the resolver reads it), else None."""
-    for line in text.splitlines():
-        fields = line.split("#", 1)[0].split()
-        if len(fields) >= 2 and name.lower() in (f.lower() for f in fields[1:]):
-            return fields[0]
-    return None
-
 
 def jdbc_target(url: str | None) -> tuple[str, int, str] | None:
     """(host, port, database) of a jdbc:mysql URL, else None."""
@@ -573,5 +565,5 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
                       warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
 
 
-__all__ = ["LIVE", "Live", "live_result", "resolve_in_hosts", "jdbc_target", "zip_names", "java_version",
+__all__ = ["LIVE", "Live", "live_result", "jdbc_target", "zip_names", "java_version",
            "svn_item", "cram_md5", "http_status"]

@@ -20,7 +20,7 @@ from .schema import IDENT_RE
 from .remote import RemoteError
 from .remote.protocol import NodeIO
 from .secrets import redact
-from .sqlscript import Statement
+from .formats.sqlscript import Statement
 
 #: session sql_mode for loading the product scripts: no strict mode, no NO_ZERO_DATE, so
 #: `TIMESTAMP ... DEFAULT 0` is accepted on MariaDB 10.x, MySQL 5.7 and 8.0

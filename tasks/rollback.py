@@ -260,7 +260,9 @@ class Rollback(Step):
         reach = Reach(remote, ctx.host, ctx.inv, run, signed(manifest))
         for rec in files:
             self._plan_file(remote, rec, plan, reach, f"backups/{folder}/files", f"as before run {run}")
-        for entry in undo:  # after the files: what the run changed in the database, through the same route
+        # after the files: what the run changed in the database, through the same route, the newest change first
+        # (one command line may change an account twice: rotate-passwords' two create-dbs phases)
+        for entry in reversed(undo):
             path = reach.backup(f"backups/{folder}/sql", entry["name"])
             plan.items.append(Item(f"database ({entry['step']})", f"what run {run} changed there",
                                    "as before the run", "as the run left it"))

@@ -21,7 +21,7 @@ from .report import Reporter, Status, StepResult
 from .secrets import SecretMissing, Secrets, redact, safe_error
 from .steps.base import Step
 from .context import StepContext, StepError
-from .xmldoc import XmlError
+from .formats.xmldoc import XmlError
 
 MODES = tuple(m.value for m in (Mode.PATCH, Mode.VERIFY, Mode.DRY_RUN))
 

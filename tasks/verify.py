@@ -25,7 +25,7 @@ from .steps import STEPS
 from .steps.base import Step
 from .context import StepError
 from .steps.loadbalancer import FILES as LB_FILES
-from .xmldoc import XmlError
+from .formats.xmldoc import XmlError
 
 CLUSTER = "cluster"
 

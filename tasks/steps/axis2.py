@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..config import Host, Inventory
 from ..rules import AXIS2, sub_domain, wka_peers
 from ..secrets import Secrets
-from ..xmldoc import element_markup
+from ..formats.xmldoc import element_markup
 from .base import XmlEdits, XmlStep
 from ..context import StepError
 

@@ -16,8 +16,8 @@ from ..plan import FileChange, Item, Plan
 from ..context import StepContext, StepError
 from ..remote import RemoteError
 from ..secrets import Secrets
-from ..securevault import VAULT_PLACEHOLDER, vault_alias
-from ..xmldoc import XmlDoc, XmlError, element_markup, escape
+from ..formats.securevault import VAULT_PLACEHOLDER, vault_alias
+from ..formats.xmldoc import XmlDoc, XmlError, element_markup, escape
 
 
 #: the phases of setup-cluster a step may declare, in the order they run ("nodes": the manager, then the workers)

@@ -16,7 +16,7 @@ from string import Template
 from typing import Callable
 from xml.sax.saxutils import escape
 
-from ..xmldoc import XmlDoc, element_markup
+from ..formats.xmldoc import XmlDoc, element_markup
 from .base import XmlEdits
 from ..context import StepError
 

@@ -25,7 +25,7 @@ from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, i
 from .. import dbundo, ops
 from ..plan import Item, Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
-from ..sqlscript import ScriptError, Statement, created_tables, split_statements
+from ..formats.sqlscript import ScriptError, Statement, created_tables, split_statements
 from .base import Step
 from ..context import StepContext, StepError
 

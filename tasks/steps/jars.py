@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..config import ConfigError, Inventory
-from .. import zipdir
+from ..formats import zipdir
 from ..ops import MakeDir, Remove, Upload
 from ..plan import Item, Plan
 from ..remote import RemoteError

@@ -14,7 +14,7 @@ The shipped keystore holds one private key for every download (CN=localhost, 102
   keystorePass and axis2.xml's PassThrough HTTPS listener and sender (a value Secure Vault holds is kept);
 - keeps every shipped entry of client-truststore.jks, adds each ESB node's certificate under the node's
   name and re-keys the store's integrity check to KEYSTORE_PASSWORD.  A trust store holds no private key:
-  it is rewritten here (tasks.jks) and written like any file (atomic, backed up).  In patch mode the nodes
+  it is rewritten here (tasks.formats.jks) and written like any file (atomic, backed up).  In patch mode the nodes
   take turns; a node whose key is new adds its certificate to the nodes that already took theirs.
 
 verify reads each node's keystore once per run (SFTP) to learn its certificate; the key inside stays
@@ -33,7 +33,7 @@ from ipaddress import ip_address
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from .. import jks, props
+from ..formats import jks, props
 from ..config import Host, Inventory
 from ..ops import Op, last_line
 from ..plan import Item, Plan

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..rules import Protected
 from .base import XmlEdits
 from ..context import StepError
-from ..securevault import SECRET_ALIAS, SVNS, VAULT_PLACEHOLDER, vault_alias
+from ..formats.securevault import SECRET_ALIAS, SVNS, VAULT_PLACEHOLDER, vault_alias
 
 
 def elements(e: XmlEdits, p: Protected) -> list:

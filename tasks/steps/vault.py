@@ -20,7 +20,7 @@ import base64
 import binascii
 import posixpath
 
-from .. import jks, props
+from ..formats import jks, props
 from ..config import Host, Inventory
 from ..plan import FileChange, Item, Plan
 from ..remote import SMALL_LIMIT
@@ -84,7 +84,7 @@ def cipher_state(text: str, key, cert, values: dict[str, str]) -> tuple[dict[str
 def present_entries(ctx: StepContext) -> list:
     """The passwords of vault_entries the node's files hold (a datasource configure-datasources has not written
     yet is left out, and said in a note by the caller)."""
-    from ..xmldoc import XmlDoc
+    from ..formats.xmldoc import XmlDoc
     out = []
     docs: dict[str, XmlDoc] = {}
     for p in vault_entries(ctx.inv, ctx.host):

@@ -11,7 +11,7 @@ import shutil
 import pymysql
 import pytest
 
-from tasks.sqlscript import created_tables, split_statements
+from tasks.formats.sqlscript import created_tables, split_statements
 from tests.lab import product_fixture
 from tests.mariadb import APP_USER, DATABASES, READ_COUNTERS
 

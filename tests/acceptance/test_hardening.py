@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from lxml import etree
 
-from tasks import jks
+from tasks.formats import jks
 from tasks.config import load_inventory
 from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE, vault_entries
 from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, cluster, node_config, svnserve  # noqa: F401

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from cryptography import x509
 
-from tasks import jks
+from tasks.formats import jks
 from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE
 from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, node_config
 from tests.acceptance.test_hardening import ADMIN_PW, JAVA, KEYTOOL, KS_PW, SECRETS, java_decrypt, pwfile

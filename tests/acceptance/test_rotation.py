@@ -88,6 +88,14 @@ def datasources(lab, n: str) -> str:
     return "\n".join(ln for ln in f.read_text(errors="replace").splitlines() if "jdbc:" in ln or "<name>" in ln)
 
 
+def datasources_password_bytes(lab) -> dict[str, bytes]:
+    """Every node file a rotation writes, as bytes."""
+    rels = ("repository/conf/datasources/master-datasources.xml", "repository/conf/carbon.xml",
+            "repository/conf/security/cipher-text.properties")
+    return {f"{n}:{r}": (lab.hosts[n].home / r).read_bytes() for n in ESB for r in rels
+            if (lab.hosts[n].home / r).exists()}
+
+
 def refused_since(lab, sizes: dict[str, int]) -> dict[str, list[str]]:
     out = {}
     for n in ESB:
@@ -125,6 +133,7 @@ def test_rotate_passwords_on_a_running_cluster_loses_no_request_and_no_database_
     assert NEW_DB_PW not in r.stdout + r.stderr and NEW_SVN_PW not in r.stdout + r.stderr
     assert login(lab, DB_PW, lab.hosts["esb-w1"].address) and not login(lab, NEW_DB_PW, lab.hosts["esb-w1"].address)
     sizes = {n: len(log(lab, n)) for n in ESB}
+    before_rotation = datasources_password_bytes(lab)
     with Clients(lab.hosts["lb1"].address, lab.http_port, HOST) as clients:
         time.sleep(1)
         r = lab.fab("rotate-passwords")
@@ -152,6 +161,15 @@ def test_rotate_passwords_on_a_running_cluster_loses_no_request_and_no_database_
     r = lab.fab("rotate-passwords")  # again: nothing to do, no restart
     assert r.returncode == 0 and "no node needs a restart" in r.stdout, r.stdout
     assert not re.search(r"\] (create-dbs|configure-datasources|enable-depsync|create-svn-repo): changed", r.stdout)
+
+    # rollback undoes the whole command line: the files, and both database changes, newest first
+    r = lab.fab("rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for n in ESB:
+        source = lab.hosts[n].address
+        assert login(lab, DB_PW, source) and not login(lab, NEW_DB_PW, source), n
+    assert datasources_password_bytes(lab) == before_rotation
+    assert svn_login(lab, SVN_PW)
 
     # the check can fail: the password changed the old way (the account alone) cuts the running nodes off
     sizes = {n: len(log(lab, n)) for n in ESB}

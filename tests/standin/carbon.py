@@ -92,7 +92,7 @@ def check_vault() -> None:
     VAULT["password"] = password
     tmp.unlink()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tasks import jks
+    from tasks.formats import jks
     store = jks.parse((HOME / "repository/resources/security/wso2carbon.jks").read_bytes())
     if not store.opens_with(password):
         log("ERROR", "org.wso2.securevault.SecretManager", "Secure Vault: the keystore password is wrong; exiting")
@@ -108,7 +108,7 @@ def vault_value(alias: str) -> str | None:
     """What Carbon resolves a svns:secretAlias to: cipher-text.properties decrypted with the node's key."""
     import base64
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tasks import jks, props
+    from tasks.formats import jks, props
     text = (HOME / "repository/conf/security/cipher-text.properties").read_text(errors="replace")
     raw = props.value(text, alias)
     if raw is None or "password" not in VAULT:

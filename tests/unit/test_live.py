@@ -7,14 +7,7 @@ import zipfile
 import pytest
 
 from tasks.live import (SvnProtocolError, cram_md5, http_status, java_ok, java_version, jdbc_target,
-                        resolve_in_hosts, svn_item, zip_names)
-
-
-def test_hosts_file_resolution_is_the_first_matching_line_case_insensitive():
-    text = "127.0.0.1 localhost\n# 10.0.0.9 carbondb\n10.0.0.5\tCarbonDB.example other  # db\n10.0.0.6 carbondb.example\n"
-    assert resolve_in_hosts(text, "carbondb.example") == "10.0.0.5"
-    assert resolve_in_hosts(text, "other") == "10.0.0.5"
-    assert resolve_in_hosts(text, "missing") is None
+                        svn_item, zip_names)
 
 
 def test_jdbc_urls():

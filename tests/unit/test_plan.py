@@ -55,7 +55,7 @@ NON_ASCII = ["Contraseña-2024", "Pass€word-77", "Ünïcødé&<x>'\"", "пар
 def test_a_secret_in_any_alphabet_is_masked_as_the_file_writes_it(secret, encoding):
     """The XML layer writes a secret in the file's encoding (letters it cannot hold as character references);
     an old value may be spelled with references by hand: every form is masked, old and new."""
-    from tasks.xmldoc import XmlDoc
+    from tasks.formats.xmldoc import XmlDoc
     decl = f'<?xml version="1.0" encoding="{encoding}"?>\n'
     by_ref = "".join(f"&#{ord(c)};" for c in secret)  # an old value written with references only
     old = (decl + f"<a>\n  <Password>{by_ref}</Password>\n  <Other>x</Other>\n</a>\n").encode(encoding.lower())

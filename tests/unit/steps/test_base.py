@@ -6,7 +6,7 @@ import pytest
 from tasks.plan import FileChange
 from tasks.secrets import MASK
 from tasks.steps.base import XmlEdits
-from tasks.xmldoc import XmlDoc
+from tasks.formats.xmldoc import XmlDoc
 
 OLD = "Old-4f2a&<q>'\"%"
 

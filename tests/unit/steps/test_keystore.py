@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tasks import jks
+from tasks.formats import jks
 from tasks.rules import KEYSTORE, TRUSTSTORE
 from tasks.context import StepError
 from tasks.steps.keystore import check_keystore, check_password, check_truststore, genkey_script, is_shipped

@@ -6,11 +6,11 @@ import hashlib
 
 from lxml import etree
 
-from tasks import jks
+from tasks.formats import jks
 from tasks.rules import CARBON, CATALINA, KEYSTORE, USER_MGT, vault_entries
 from tasks.secrets import Secrets
 from tasks.steps.adminpass import _admin_planner, carbon_hash
-from tasks.securevault import SVNS
+from tasks.formats.securevault import SVNS
 from tasks.steps.keystore import _keystore_planner
 from tasks.steps.vault import _vault_planner, cipher_state
 from tests.unit.helpers import changed_lines, inventory, run_planner, shipped

@@ -1,10 +1,10 @@
-"""tasks.zipdir: a zip's entries through zipfile over a ranged reader, as jars are compared without reading them."""
+"""tasks.formats.zipdir: a zip's entries through zipfile over a ranged reader, as jars are compared without reading them."""
 from __future__ import annotations
 
 import io
 import zipfile
 
-from tasks import zipdir
+from tasks.formats import zipdir
 
 
 def make(entries: int, comment: bytes = b"", payload: bytes = b"x" * 100) -> bytes:

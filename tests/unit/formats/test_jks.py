@@ -1,4 +1,4 @@
-"""tasks.jks against the keystores WSO2 ships (store and key password wso2carbon), and against keytool itself."""
+"""tasks.formats.jks against the keystores WSO2 ships (store and key password wso2carbon), and against keytool itself."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tasks import jks
+from tasks.formats import jks
 from tasks.rules import KEYSTORE, TRUSTSTORE
 from tests.unit.helpers import shipped
 

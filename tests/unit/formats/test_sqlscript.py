@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.sqlscript import ScriptError, created_tables, split_statements
+from tasks.formats.sqlscript import ScriptError, created_tables, split_statements
 from tests.lab import SHARED_FIXTURE, product_fixture
 
 SHIPPED = product_fixture() / "dbscripts/mysql.sql"

@@ -1,7 +1,7 @@
-"""tasks.props: Java .properties edited line by line (the shipped repository/conf/security files)."""
+"""tasks.formats.props: Java .properties edited line by line (the shipped repository/conf/security files)."""
 from __future__ import annotations
 
-from tasks import props
+from tasks.formats import props
 from tests.unit.helpers import shipped
 
 
