@@ -164,23 +164,14 @@ class Journal:
             pass
 
     def _put_state(self, path: str, data: bytes, rename_to: str | None = None, fresh: bool = False) -> None:
-        """A private (0600) file under state_dir, optionally renamed into place; a RemoteError naming it. A folder
-        this run made and that is gone since (the run's made-folder memo is then stale) is made again, once."""
-        for attempt in (1, 2):
-            try:
-                self._put(path, data, 0o600, fresh)
-                if rename_to:
-                    self.counters.sftp_ops += 1
-                    self.sftp.posix_rename(path, rename_to)
-                return
-            except FileNotFoundError:
-                folder = posixpath.dirname(path)
-                if attempt == 2 or folder not in self._made or not folder.startswith(self.state_dir):
-                    raise RemoteError(f"{rename_to or path}: cannot write (No such file)") from None
-                self._made = {d for d in self._made if not folder.startswith(d) and d != folder}
-                self.mkdir_p(folder, 0o700)
-            except _IO_ERRORS as e:
-                raise RemoteError(f"{rename_to or path}: cannot write ({self._cause(e, path)})") from None
+        """A private (0600) file under state_dir, optionally renamed into place; a RemoteError naming it."""
+        try:
+            self._put(path, data, 0o600, fresh)
+            if rename_to:
+                self.counters.sftp_ops += 1
+                self.sftp.posix_rename(path, rename_to)
+        except _IO_ERRORS as e:
+            raise RemoteError(f"{rename_to or path}: cannot write ({self._cause(e, path)})") from None
 
     def backup_runs(self) -> list[str]:
         """The folders of the runs with backups on this host, oldest first by the node's own sequence."""
