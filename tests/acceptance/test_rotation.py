@@ -27,9 +27,15 @@ NEW_SVN_PW = "Otra&Señal<8>pw€"
 REFUSED = "Cannot get a connection"
 
 
+VAULT = "\n[security]\nkeystore = true\nvault = true\n"  # the demo's configuration
+KS_PW = "Llavé€Almacén9"
+
+
 @pytest.fixture
-def running(mariadb, tmp_path):
-    """A manager, two workers, db1 and lb1; setup-cluster done, every node started and connected to MariaDB."""
+def running(request, mariadb, tmp_path):
+    """A manager, two workers, db1 and lb1; setup-cluster done, every node started and connected to MariaDB (with
+    `request.param` = "vault": each node's own key and every password in Secure Vault, as the demo runs)."""
+    vault = getattr(request, "param", "") == "vault"
     lab = Lab.create(n_workers=2, extra_roles=("db", "lb"), first_octet=100)
     svn = start_svnserve(lab)
     nginx = Nginx.prepare(lab.dir / "nginx")
@@ -40,8 +46,11 @@ def running(mariadb, tmp_path):
         lb = lab.hosts["lb1"]
         http, https = free_port_on(lb.address), free_port_on(lb.address)
         lab.extra_toml = (sections(lab, tmp_path, mariadb.toml()) + nginx.toml(lb.address)
-                          + "\n[run]\nstart_timeout = 30\nstop_timeout = 10\ndrain_seconds = 1\n")
-        lab.write_env(MYSQL_ADMIN_PASSWORD=mariadb.root_password, WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW)
+                          + "\n[run]\nstart_timeout = 30\nstop_timeout = 10\ndrain_seconds = 1\n"
+                          + (VAULT if vault else ""))
+        lab.vault_env = {"KEYSTORE_PASSWORD": KS_PW, "ADMIN_PASSWORD": "Admín€Clave7"} if vault else {}
+        lab.write_env(MYSQL_ADMIN_PASSWORD=mariadb.root_password, WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW,
+                      **lab.vault_env)
         lab.write_toml(lab.toml().replace("lb_http_port = 80\n", f"lb_http_port = {http}\n")
                        .replace("lb_https_port = 443\n", f"lb_https_port = {https}\n")
                        .replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1))
@@ -113,11 +122,12 @@ def svn_login(lab, password: str) -> bool:
     return r.returncode == 0
 
 
+@pytest.mark.parametrize("running", ["plain", "vault"], indirect=True)
 def test_rotate_passwords_on_a_running_cluster_loses_no_request_and_no_database_access(running):
     lab = running
     pids = {n: (lab.hosts[n].home / "wso2carbon.pid").read_text().strip() for n in ESB}
     lab.write_env(MYSQL_ADMIN_PASSWORD=lab.mariadb.root_password, WSO2_DB_PASSWORD=NEW_DB_PW,
-                  SVN_PASSWORD=NEW_SVN_PW)
+                  SVN_PASSWORD=NEW_SVN_PW, **lab.vault_env)
     r = lab.fab("rotate-passwords", "--dry-run")
     assert r.returncode == 0, r.stdout + r.stderr
     assert NEW_DB_PW not in r.stdout + r.stderr and NEW_SVN_PW not in r.stdout + r.stderr
@@ -173,7 +183,8 @@ def test_create_dbs_alone_keeps_the_old_password_for_running_nodes_and_verify_wa
     """The way the issue found it: a new WSO2_DB_PASSWORD and `fab create-dbs` on a running cluster. The running
     nodes keep their database access; verify warns (not drift) until rotate-passwords ends the transition."""
     lab = running
-    lab.write_env(MYSQL_ADMIN_PASSWORD=lab.mariadb.root_password, WSO2_DB_PASSWORD=NEW_DB_PW, SVN_PASSWORD=SVN_PW)
+    lab.write_env(MYSQL_ADMIN_PASSWORD=lab.mariadb.root_password, WSO2_DB_PASSWORD=NEW_DB_PW, SVN_PASSWORD=SVN_PW,
+                  **lab.vault_env)
     sizes = {n: len(log(lab, n)) for n in ESB}
     r = lab.fab("create-dbs")
     assert r.returncode == 0, r.stdout + r.stderr
