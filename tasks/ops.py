@@ -1,8 +1,10 @@
 """Typed plan records (what patch does besides writing a file) and the one applier of every plan.
 
 A record is a frozen dataclass: its fields are all it knows, `describe()` (what dry-run prints after
-"# would run:") is computed from them, and `perform(ctx, plan)` does exactly that from the same fields, so what
-is shown and what runs cannot drift apart. No record holds a closure. The generic records (a folder, an upload,
+"# would run:") is computed from them, and `perform(ctx)` does exactly that from the same fields, so what is
+shown and what runs cannot drift apart. No record holds a closure, and none sees the plan it belongs to: what it
+has to say afterwards (a note, the writes it made on other hosts) it returns as `Done`, and the applier puts that
+on the plan. The generic records (a folder, an upload,
 a removal, a chmod, a command) live here; a step's own records live in its module.
 
 `apply_plan` is the only code that applies a plan: the records marked `early` (a new key that the files then
@@ -12,12 +14,21 @@ order.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # the step context and plan are only passed through
-    from .plan import Plan
+    from .plan import Item, Plan
     from .context import StepContext
+
+
+@dataclass
+class Done:
+    """What a record reports once it ran: notes for its row, and the writes it made on other hosts of the cluster
+    (host name -> items; None: the plan's own forecast stands)."""
+
+    notes: list[str] = field(default_factory=list)
+    peers: "dict[str, list[Item]] | None" = None
 
 
 @dataclass(frozen=True)
@@ -30,21 +41,28 @@ class Op:
     def describe(self) -> str:  # pragma: no cover - every record says what it does
         raise NotImplementedError
 
-    def perform(self, ctx: "StepContext", plan: "Plan") -> None:  # pragma: no cover
+    def perform(self, ctx: "StepContext") -> "Done | None":  # pragma: no cover
         raise NotImplementedError
 
 
 def apply_plan(ctx: "StepContext", plan: "Plan", backup: bool = True) -> None:
     """Apply a plan: early records, then every file change (atomic; backed up unless `backup` is False: a
     rollback writes old bytes back), then the other records, in order."""
+    def run(op: Op) -> None:
+        done = op.perform(ctx)
+        if done is not None:
+            plan.notes += done.notes
+            if done.peers is not None:
+                plan.peers = done.peers
+
     for op in plan.actions:
         if op.early:
-            op.perform(ctx, plan)
+            run(op)
     for fc in plan.files:
         ctx.remote.write(fc.path, fc.new, mode=fc.mode, in_place_fallback=fc.in_place_fallback, backup=backup)
     for op in plan.actions:
         if not op.early:
-            op.perform(ctx, plan)
+            run(op)
 
 
 def last_line(text: str | None) -> str:
@@ -73,7 +91,7 @@ class MakeDir(Op):
     def describe(self) -> str:
         return f"mkdir -p {self.path}"
 
-    def perform(self, ctx, plan) -> None:
+    def perform(self, ctx) -> None:
         ctx.remote.mkdir_p(self.path)
 
 
@@ -90,7 +108,7 @@ class Upload(Op):
     def describe(self) -> str:
         return f"upload {self.source} -> {self.target} ({len(self.data)} bytes, sha256 {self.sha256})"
 
-    def perform(self, ctx, plan) -> None:
+    def perform(self, ctx) -> None:
         ctx.remote.write(self.target, self.data, mode=self.mode)
 
 
@@ -104,7 +122,7 @@ class Remove(Op):
     def describe(self) -> str:
         return f"remove {self.path}" + (" (backed up first)" if self.backup else "")
 
-    def perform(self, ctx, plan) -> None:
+    def perform(self, ctx) -> None:
         ctx.remote.remove(self.path, backup=self.backup)
 
 
@@ -118,7 +136,7 @@ class Chmod(Op):
     def describe(self) -> str:
         return f"chmod {self.mode:o} {self.path}"
 
-    def perform(self, ctx, plan) -> None:
+    def perform(self, ctx) -> None:
         ctx.remote.chmod(self.path, self.mode)
 
 
@@ -133,7 +151,7 @@ class Command(Op):
     def describe(self) -> str:
         return " ".join(self.argv)
 
-    def perform(self, ctx, plan) -> None:
+    def perform(self, ctx) -> None:
         run_or_fail(ctx, " ".join(shlex.quote(a) for a in self.argv), self.failure, sudo=self.sudo)
 
 

@@ -333,7 +333,7 @@ class RestoreOnHost(Op):
     def describe(self) -> str:
         return f"restore {self.path} on the host from its backup"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         ctx.remote.run(restore_on_host_command(self.backup, self.target, self.mode, self.owner), sudo=True)
 
 
@@ -367,7 +367,7 @@ class RestoreSql(Op):
     def describe(self) -> str:
         return f"restore what {self.step} changed in the database, from {posixpath.basename(self.path)}"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         from .dbundo import statements
         from .mysql import DbError, execute
         from .steps.databases import route_for
@@ -398,7 +398,7 @@ class MarkRolledBack(Op):
     def describe(self) -> str:
         return f"mark run {self.run} rolled back"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         mark = json.dumps({"run_id": self.run, "rolled_back_at": int(time.time()), "by": self.by}).encode()
         ctx.remote.write(self.path, mark, mode=0o600, backup=False)
 

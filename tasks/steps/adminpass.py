@@ -133,7 +133,7 @@ class SetUserPassword(Op):
     def describe(self) -> str:
         return f"UPDATE {self.user_db}.UM_USER: the password of {self.user!r} (salted SHA-256)"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         from ..dbundo import dump, user_row_undo
         from .databases import route_for
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx

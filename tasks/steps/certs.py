@@ -238,7 +238,7 @@ class RenewPairs(Op):
     def describe(self) -> str:
         return renew_script(self.dir, list(self.hostnames), self.key_bits, self.days)
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         ctx.remote.backup_on_host([p for h in self.hostnames for p in pair_paths(self.dir, h)], sudo=True)
         # a big RSA key takes a while: (bits / 2048)^3 seconds per pair on top of [run].op_timeout
         run_or_fail(ctx, f"sh -c {shlex.quote(self.describe())}",
@@ -255,7 +255,7 @@ class TightenKeys(Op):
     def describe(self) -> str:
         return chmod_command(list(self.keys))
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         ctx.remote.backup_on_host(list(self.keys), sudo=True)
         run_or_fail(ctx, self.describe(), f"cannot set mode 0600 on the keys on {ctx.host.name}")
 

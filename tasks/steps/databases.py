@@ -482,24 +482,28 @@ class AdminLink:
 
 
 
+class AccountUndo:
+    """The undo of the account changes of one patch, kept once, right before the first of them: the SQL that puts
+    every account the patch changes back as it is now, kept with the run's backups (rollback runs it)."""
+
+    def __init__(self, link: AdminLink, user: str, hosts: list[str]):
+        self.link, self.user, self.hosts = link, user, hosts
+        self.kept = False
+
+    def keep(self, ctx: StepContext) -> None:
+        if self.kept:
+            return
+        if self.hosts:
+            undo = dbundo.account_undo(self.link.open(), self.user, self.hosts)
+            ctx.remote.keep_sql(CreateDbs.name, dbundo.dump(undo))
+        self.kept = True
+
+
 @dataclass
 class DbPlan(Plan):
-    """A Plan whose actions share one admin connection, closed after apply."""
+    """A Plan whose actions share one admin connection (closed after apply) and one account undo."""
 
     link: AdminLink | None = None
-    undo_kept: bool = False
-
-    def keep_undo(self, ctx: StepContext) -> None:
-        """Right before the first account change: the SQL that puts every account this plan changes back as it
-        is now, kept with the run's backups (rollback runs it)."""
-        if self.undo_kept or self.link is None:
-            return
-        sqls = [a for a in self.actions if isinstance(a, Sql)]
-        hosts = list(dict.fromkeys(a.change.host for a in sqls if a.change.account))
-        if hosts:
-            undo = dbundo.account_undo(self.link.open(), sqls[0].w.user, hosts)
-            ctx.remote.keep_sql(CreateDbs.name, dbundo.dump(undo))
-        self.undo_kept = True
 
 
 class CreateDbs(Step):
@@ -546,7 +550,8 @@ class CreateDbs(Step):
         out = plan_databases(w, state)
         plan = DbPlan(items=out.items, notes=notes + out.notes, link=link, refusals=list(out.errors),
                       warnings=out.warnings)
-        plan.actions = [Sql(op, w) for op in out.ops]
+        undo = AccountUndo(link, w.user, list(dict.fromkeys(op.host for op in out.ops if op.account)))
+        plan.actions = [Sql(op, w, link, undo) for op in out.ops]
         return plan
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
@@ -575,14 +580,16 @@ class Sql(ops.Op):
 
     change: Op
     w: Wanted
+    link: AdminLink  # the plan's one admin connection
+    undo: AccountUndo  # the plan's account undo, kept before the first account change
 
     def describe(self) -> str:
         return self.change.describe(self.w)
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
-        if self.change.account and isinstance(plan, DbPlan):
-            plan.keep_undo(ctx)  # the accounts as they are, kept before the first change of one
-        self.change.run(plan.link.open(), self.w, lambda: ctx.secrets.require("WSO2_DB_PASSWORD"))
+    def perform(self, ctx: StepContext) -> None:
+        if self.change.account:
+            self.undo.keep(ctx)  # the accounts as they are, kept before the first change of one
+        self.change.run(self.link.open(), self.w, lambda: ctx.secrets.require("WSO2_DB_PASSWORD"))
 
 
 def current_hash(conn, user: str, host: str) -> str | None:

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import hashes
 
 from ..formats import jks, props
 from ..config import Host, Inventory
-from ..ops import Op, last_line
+from ..ops import Done, Op, last_line
 from ..plan import Item, Plan
 from ..remote import RemoteError, SMALL_LIMIT
 from ..remote.replace import settle
@@ -298,7 +298,7 @@ class NewKey(Op):
         return (f"keytool -genkeypair -alias {KEY_ALIAS} -keysize {self.key_bits} -dname CN={self.cn} -ext {self.san} "
                 f"on {self.node}; add the new certificate to the trust stores of the nodes that have their own key")
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         password = ctx.secrets.require(SECRET)
         check_password(password)
         host, path = ctx.host, ctx.home(KEYSTORE)
@@ -329,15 +329,13 @@ class TrustNodes(Op):
     def describe(self) -> str:
         return f"rewrite {self.truststore}: trust every node's certificate, open with {SECRET}"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> Done | None:
         password = ctx.secrets.require(SECRET)
         host = ctx.host
         cert = node_cert(ctx, host)  # the new one when NewKey ran (remembered), else the node's own
         wanted = {h.name: (cert if h.name == host.name else node_cert(ctx, h)) for h in ctx.inv.esb_nodes}
         update_truststore(ctx, password, {n: c for n, c in wanted.items() if c is not None}, self.truststore)
-        plan.peers = {}
-        if self.renewed and cert is not None:
-            plan.peers = push(ctx, password, cert)
+        return Done(peers=push(ctx, password, cert) if self.renewed and cert is not None else {})
 
 
 def server_has_run(ctx: StepContext) -> str | None:
@@ -391,7 +389,7 @@ class ReEncrypt(Op):
     def describe(self) -> str:
         return f"re-encrypt {len(self.values)} Secure Vault values in {CIPHER_TEXT} for the new key"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         password = ctx.secrets.require(SECRET)
         cert_der = own_cert(ctx.remote.read(ctx.home(KEYSTORE), SMALL_LIMIT, "a keystore"), password, KEYSTORE)
         if cert_der is None:

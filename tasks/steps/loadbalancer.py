@@ -23,7 +23,7 @@ import shlex
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..ops import Op, last_line
+from ..ops import Done, Op, last_line
 from ..plan import FileChange, Item, Plan
 from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step
@@ -154,7 +154,9 @@ class ConfigureLb(Step):
                                        None if old is None else f"{len(old)} bytes (differs)"))
                 plan.files.append(FileChange(path, old, wanted[name], mode=0o644 if old is None else None))
         if plan.files:
-            plan.actions += [NginxTest(nginx_command(inv, "-t")), NginxReload(nginx_command(inv, "-s", "reload"))]
+            restore = tuple((fc.path, fc.old) for fc in plan.files)  # what goes back if nginx -t refuses
+            plan.actions += [NginxTest(nginx_command(inv, "-t"), restore),
+                             NginxReload(nginx_command(inv, "-s", "reload"))]
         if not ctx.checks.applies or plan.files:
             self._check_binary(ctx)
         return plan
@@ -172,27 +174,29 @@ class ConfigureLb(Step):
             raise StepError(f"[lb].nginx {nginx} is not found on {ctx.host.name} (install nginx, or set the path)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NginxTest(Op):
-    """`nginx -t` on the files just written; when it fails, the previous files go back (no backup run claims
-    them) and the step fails with nginx's own message: the running nginx never sees the refused files."""
+    """`nginx -t` on the files just written; when it fails, the previous files (`restore`: path and the bytes it
+    had, None where it was new) go back (no backup run claims them) and the step fails with nginx's own message:
+    the running nginx never sees the refused files."""
 
     command: str
+    restore: tuple[tuple[str, bytes | None], ...] = ()
 
     def describe(self) -> str:
         return f"{self.command}  (the previous files back if it fails)"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> Done | None:
         r = ctx.remote
         code, out, err = r.run(self.command, sudo=True, check=False)
         if code == 0:
-            return
-        for fc in plan.files:
-            if fc.old is None:
-                r.remove(fc.path, backup=False)
+            return None
+        for path, old in self.restore:
+            if old is None:
+                r.remove(path, backup=False)
             else:
-                r.write(fc.path, fc.old, backup=False)
-            r.forget_backup(fc.path)
+                r.write(path, old, backup=False)
+            r.forget_backup(path)
         raise StepError(f"nginx -t refused the new files; the previous ones are back and nginx was not reloaded: "
                         f"{nginx_message(err or out)}")
 
@@ -206,11 +210,11 @@ class NginxReload(Op):
     def describe(self) -> str:
         return f"{self.command}  (when nginx runs)"
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> Done | None:
         code, out, err = ctx.remote.run(self.command, sudo=True, check=False)
         if code != 0:
             msg = nginx_message(err or out)
             if "nginx.pid" in msg or ".pid" in msg or "invalid PID" in msg or "No such process" in msg:
-                plan.notes.append(f"nginx is not running on {ctx.host.name}; the files take effect when it starts")
-                return
+                return Done(notes=[f"nginx is not running on {ctx.host.name}; the files take effect when it starts"])
             raise StepError(f"nginx -s reload failed on {ctx.host.name}: {msg}")
+        return None

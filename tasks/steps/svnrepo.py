@@ -249,7 +249,7 @@ class ConfigureRepo(Op):
         return (f"edit {self.repo}/conf/svnserve.conf ({keys}) and {self.repo}/conf/passwd "
                 f"([users] {self.user}, mode 0600) over SFTP")
 
-    def perform(self, ctx: StepContext, plan: Plan) -> None:
+    def perform(self, ctx: StepContext) -> None:
         apply_plan(ctx, plan_config(ctx, self.repo, self.user, ctx.secrets.require("SVN_PASSWORD")))
 
 

@@ -69,7 +69,7 @@ class _Look(Op):
     def describe(self) -> str:
         return f"look at {self.path}"
 
-    def perform(self, ctx, plan) -> None:
+    def perform(self, ctx) -> None:
         self.seen.append((self.early_flag, ctx.remote.read(self.path)))
 
 
