@@ -101,6 +101,15 @@ class NodeServer:
             st.notes.append(f"stale {PID_FILE} (pid {st.pid} is gone)")
         return st
 
+    def pid_in_file(self) -> int | None:
+        """The pid the pid file names, read over SFTP (no command); None when there is none, or it is a link."""
+        st = self.remote.lstat(self.path(PID_FILE))
+        if st is None or not st.is_file:
+            return None
+        digits = "".join(c for c in (self.remote.read(self.path(PID_FILE), 4096, "a pid file", cache=False) or b"")
+                         .decode("ascii", "replace")[:32] if c.isdigit())
+        return int(digits) if digits else None
+
     def refuse_foreign(self, st: ServerState) -> None:
         if st.alive and not st.ours:
             raise StepError(f"{self.path(PID_FILE)} names pid {st.pid}, which is not this node's Carbon "
@@ -202,7 +211,7 @@ class NodeServer:
         vault = self.inv.security.vault
         tmp = self.path(PASSWORD_TMP)
         offset = self.log_size()
-        before = self.state().pid  # a pid file left by the last server: its dead pid says nothing of this start
+        before = self.pid_in_file()  # a pid file left by the last server: its dead pid says nothing of this start
         try:
             if vault:
                 password = self.secrets.require("KEYSTORE_PASSWORD")

@@ -238,8 +238,9 @@ class CreateKeystore(XmlStep):
         host, inv = ctx.host, ctx.inv
         path, tpath = ctx.home(KEYSTORE), ctx.home(TRUSTSTORE)
         cn = keystore_cn(inv, host)
-        mine = check_keystore(ctx.remote.read(path, SMALL_LIMIT, "a keystore"), KEYSTORE, password, cn,
-                              host.member_host, inv.certs.key_bits, datetime.now(timezone.utc))
+        store = ctx.remote.read(path, SMALL_LIMIT, "a keystore")
+        mine = check_keystore(store, KEYSTORE, password, cn, host.member_host, inv.certs.key_bits,
+                              datetime.now(timezone.utc))
         plan = Plan()
         if self.rotate and mine.refuse is None and not mine.renew and (mine.expiring or self.force):
             mine.items += mine.expiring or [Item(KEYSTORE, "private key", "a new one (--force)", "the current one")]
@@ -250,7 +251,7 @@ class CreateKeystore(XmlStep):
             plan.advisories += mine.items
         carried: dict[str, str] = {}
         if mine.renew and mine.refuse is None and self.rotate and password is not None:
-            carried, why = vault_values(ctx, password)
+            carried, why = vault_values(ctx, password, store)
             mine.refuse = why
         elif mine.renew and mine.refuse is None:
             mine.refuse = server_has_run(ctx)
@@ -348,17 +349,21 @@ def server_has_run(ctx: StepContext) -> str | None:
     return None
 
 
-def vault_values(ctx: StepContext, password: str) -> tuple[dict[str, str], str | None]:
-    """Every value of the node's cipher-text.properties decrypted with its current key (alias -> plain text, each
-    registered as a secret: never shown), to be encrypted again for the new key; or why the key must not be
-    replaced (a value that does not decrypt would be lost)."""
-    data = ctx.remote.read(ctx.home(CIPHER_TEXT))
-    if data is None:
+def vault_values(ctx: StepContext, password: str, store: bytes | None) -> tuple[dict[str, str], str | None]:
+    """Every value of the node's cipher-text.properties decrypted with its current key (`store`: the keystore's
+    bytes, as the plan read them) (alias -> plain text, each registered as a secret: never shown), to be encrypted
+    again for the new key; or why the key must not be replaced (a value that does not decrypt would be lost). A
+    cipher-text.properties that is not a plain file (a link a node planted) is refused before it is read: its
+    keys would reach the message."""
+    st = ctx.remote.lstat(ctx.home(CIPHER_TEXT))
+    if st is None:
         return {}, None
-    store = ctx.remote.read(ctx.home(KEYSTORE), SMALL_LIMIT, "a keystore")
+    if not st.is_file:
+        return {}, f"{CIPHER_TEXT} is not a plain file (a link?): not read, the key not replaced"
+    data = ctx.remote.read(ctx.home(CIPHER_TEXT)) or b""
     try:
-        key = jks.private_key(parse_store(store, KEYSTORE).keys[KEY_ALIAS], password)
-    except (jks.JksError, KeyError) as e:
+        key = jks.private_key(parse_store(store or b"", KEYSTORE).keys[KEY_ALIAS], password)
+    except (jks.JksError, KeyError, StepError) as e:
         return {}, f"{KEYSTORE}: {e}: its Secure Vault values cannot be carried to a new key; not replaced"
     out, lost = {}, []
     for alias, raw in props.items(data.decode("utf-8", "replace")):

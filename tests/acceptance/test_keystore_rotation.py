@@ -7,6 +7,7 @@ libfaketime on the fab process: the node certificates are made with the real clo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -129,3 +130,14 @@ def test_rotate_keystore_force_renews_one_node_now_and_refuses_a_value_it_cannot
     r = lab.fab("-H", "esb-w1", "rotate-keystore", "--force")
     assert r.returncode == 1 and "Hand.Added.Secret" in r.stdout and "not replaced" in r.stdout, r.stdout
     assert lab.snapshot() == before
+    # a cipher-text.properties a node planted as a link (to a root-only file) is refused before it is read
+    secret = lab.dir / "root-only.properties"
+    secret.write_text("planted.key.one=x\n")
+    os.chmod(secret, 0o600)
+    ct = lab.hosts["esb-mgr"].home / CIPHER_TEXT
+    ct.unlink()
+    ct.symlink_to(secret)
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-mgr", "rotate-keystore", "--force")
+    assert r.returncode == 1 and "not a plain file" in r.stdout and "planted.key.one" not in r.stdout, r.stdout
+    assert lab.snapshot() == before and certs(lab)["esb-mgr"] == new["esb-mgr"]
