@@ -14,7 +14,7 @@ from typing import Callable
 from .config import Host, Inventory
 from .plan import Plan
 from .mode import Mode
-from .readcache import ReadCache
+from .remote.readcache import ReadCache
 from .remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, Status, StepResult

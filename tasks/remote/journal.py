@@ -1,5 +1,6 @@
-"""Journal: the backups of one run on one host and their manifest, which records what rollback needs: the mode,
-the owner, and whether the copy is private (restored on the host, never shown)."""
+"""Journal: the backups of one run on one host and their manifest, which records what rollback needs (the mode,
+the owner, whether the copy is private: restored on the host, never shown), and the writes and removals that
+back a file up before they change it (over files.py's atomic replace)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,17 @@ import shlex
 import stat as statmod
 import time
 
-from ..runkey import sign
-from .common import TMP_MARK, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private, node_state_dir
+from ..runkey import sign, signed
+from ..sftpext import SFTPError, put_many
+from .common import (TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private,
+                     node_state_dir)
+from .files import Files
+from .sftpio import SftpIO, beside
+from .transport import Transport
+
+
+#: the largest file written the fast way (a configuration file; a jar goes the plain, streamed way)
+FAST_WRITE = 1 << 20
 
 
 #: a run's folder under backups/: the node's own sequence number, then the run id (CONTRACT §11: runs are ordered
@@ -28,7 +38,113 @@ def run_order(name: str) -> tuple[int, str]:
 
 
 class Journal:
-    """Backups under the node's state_dir and the run's manifest."""
+    """Backups under the node's state_dir and the run's manifest; the writes that keep them."""
+
+    def __init__(self, transport: Transport, sftpio: SftpIO, files: Files, run_id: str, command: str = ""):
+        self.t = transport
+        self.io = sftpio
+        self.files = files
+        self.host = transport.host
+        self.run_id = run_id
+        self.command = command  # the command line of the run (its manifests record it)
+        self.written: list[WriteRecord] = []
+        self.peers: set[str] = set()  # other hosts this run wrote on this host's behalf (rollback's reach)
+        self.sql: list[dict] = []  # database undo files of this run (keep_sql)
+        self._backed_up: dict[str, str | None] = {}
+        self._run_dir: str | None = None  # this run's backup folder on the node (numbered at its first backup)
+
+    # ------------------------------------------------------------ writes that keep a backup
+    def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False,
+              backup: bool = True) -> None:
+        """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
+        (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
+        t, files = self.t, self.files
+        with t.io, t.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
+            known = files.cache.get(path)  # the bytes the plan read: the backup needs no second read
+            files.changed(path)
+            st: FileStat | None
+            if known is not None and known.plain and known.stat is not None:
+                target, st = path, known.stat  # the read-ahead's lstat: a plain file, no link to follow
+            else:
+                target, st = files.target(path)  # a symlink stays one: the file it points to is replaced
+            if st is not None and st.is_dir:
+                raise RemoteError(f"{path}: is a directory, expected a file")
+            original = None
+            if st is not None:
+                original = known.data if known is not None and known.data is not None else files.read(target)
+            fresh = backup and path not in self._backed_up
+            if fresh and original is not None and st is not None and len(data) <= FAST_WRITE and \
+                    self._fast_write(path, target, data, mode, st, original):
+                return
+            if backup:
+                self._backup(path, original, st, real=target)
+            try:
+                files.replace(target, data, mode, st, in_place_fallback)
+                files.remember(data, target, path)
+            except RemoteError as e:
+                if fresh and not getattr(e, "touched", False):
+                    self._forget_backup(path)  # the target is as it was: no backup run claims a write
+                raise
+
+    def _fast_write(self, path: str, target: str, data: bytes, mode: int | None, st: FileStat,
+                    original: bytes) -> bool:
+        """The usual first write of a file in a run, in seven round trips instead of eleven: the backup copy and the
+        manifest that records it are written together (put_many) and the manifest renamed into place, then the temp
+        file (created with its mode) is written and renamed over the target. The journal stays ahead of the change:
+        the manifest lists the file before any temp file appears beside it (a dead run's temp files are found
+        through its manifest), and a crash leaves the target old with its backup recorded, or new. False when
+        anything is out of the ordinary (a mode the server's umask would cut, a refusal): what the attempt made is
+        removed and the plain way takes over, with its messages and fallbacks (sudo, a file written in place)."""
+        t, io = self.t, self.io
+        want = mode if mode is not None else statmod.S_IMODE(st.mode)
+        if want & io.umask:
+            return False
+        io.mkdir_p(f"{self.backup_dir}/files", 0o700)
+        name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
+        saved = f"{self.backup_dir}/files/{name}"
+        mtmp = f"{self.backup_dir}/.manifest{TMP_MARK}{pysecrets.token_hex(4)}"
+        record = self._entry(path, name, st, real=target)
+        manifest = self._manifest_bytes(self.written + [record])
+        t.counters.sftp_ops += 3
+        try:
+            put_many(t.sftp, [(saved, original, 0o600), (mtmp, manifest, 0o600)])
+            t.sftp.posix_rename(mtmp, f"{self.backup_dir}/manifest.json")
+        except (*_IO_ERRORS, SFTPError):
+            for p in (saved, mtmp):
+                io.cleanup(p)
+            return False
+        t.counters.bytes_written += len(original) + len(manifest)
+        self._backed_up[path] = name
+        self.written.append(record)
+        tmp = beside(target)
+        try:
+            io.put(tmp, data, want, fresh=True)
+            io.settle(tmp, want, st)
+            io.rename(tmp, target)
+        except (*_IO_ERRORS, SFTPError):  # e.g. a full disk, a bind-mounted hosts file: the plain way says or copes
+            io.cleanup(tmp)
+            self._forget_backup(path)
+            return False
+        self.files.remember(data, target, path)
+        return True
+
+    def remove(self, path: str, backup: bool = True) -> None:
+        """Remove a file (after backing it up, unless backup=False)."""
+        t, files = self.t, self.files
+        with t.io, t.deadline(f"removing {path}"):
+            files.changed(path)
+            st = files.stat(path)
+            if st is None:
+                return
+            fresh = backup and path not in self._backed_up
+            if backup:
+                self._backup(path, files.read(path), st)
+            try:
+                files.unlink(path)
+            except RemoteError:
+                if fresh:
+                    self._forget_backup(path)  # the file is still there: no backup run claims a removal
+                raise
 
     # ------------------------------------------------------------ backups
     @property
@@ -46,7 +162,7 @@ class Journal:
         """This run's folder of backups: the node's next sequence number and the run id, numbered at the run's
         first backup on the node (the node lock is held: no other run numbers at the same time)."""
         if self._run_dir is None:
-            listed = [n for n in (self.listdir(self.backups_root) or []) if not n.startswith(".")]
+            listed = [n for n in (self.files.listdir(self.backups_root) or []) if not n.startswith(".")]
             seq = 1 + max((run_order(n)[0] for n in listed), default=0)
             self._run_dir = f"{seq:06d}-{self.run_id}"
         return f"{self.backups_root}/{self._run_dir}"
@@ -63,15 +179,15 @@ class Journal:
             return
         name = None
         if original is not None:
-            self.mkdir_p(f"{self.backup_dir}/files", 0o700)
+            self.io.mkdir_p(f"{self.backup_dir}/files", 0o700)
             name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
             self._put_state(f"{self.backup_dir}/files/{name}", original, fresh=True)
         self._record(path, name, st, real=real)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
         """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run."""
-        with self._io, self.deadline("backing up files on the host"):
-            todo = [(p, self.stat(p)) for p in dict.fromkeys(paths) if p not in self._backed_up]
+        with self.t.io, self.t.deadline("backing up files on the host"):
+            todo = [(p, self.files.stat(p)) for p in dict.fromkeys(paths) if p not in self._backed_up]
             names, copies = [], []
             for i, (path, st) in enumerate(todo):
                 name = None if st is None else f"{len(self._backed_up) + i:04d}-{posixpath.basename(path)}"
@@ -79,8 +195,8 @@ class Journal:
                     copies.append(f"cp -p {shlex.quote(path)} {shlex.quote(f'{self.backup_dir}/files/{name}')}")
                 names.append(name)
             if copies:
-                self.mkdir_p(f"{self.backup_dir}/files", 0o700)
-                self.run(" && ".join(copies), sudo=sudo)
+                self.io.mkdir_p(f"{self.backup_dir}/files", 0o700)
+                self.t.run(" && ".join(copies), sudo=sudo)
             for (path, st), name in zip(todo, names, strict=False):
                 self._record(path, name, st, on_host=True)
 
@@ -104,9 +220,9 @@ class Journal:
     def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None:
         """A database change's undo (tasks/dbundo.py): kept with this run's backups (mode 0600) and named in the
         manifest with the route to run it through (`via`: the host whose route reaches the server)."""
-        with self._io, self.deadline("keeping the database undo"):
+        with self.t.io, self.t.deadline("keeping the database undo"):
             name = f"{len(self.sql):04d}-{step}.sql"
-            self.mkdir_p(f"{self.backup_dir}/sql", 0o700)
+            self.io.mkdir_p(f"{self.backup_dir}/sql", 0o700)
             self._put_state(f"{self.backup_dir}/sql/{name}", data, fresh=True)
             self.sql.append({"name": name, "step": step, "via": via, "db": db})
             self._write_manifest()
@@ -114,7 +230,7 @@ class Journal:
     def note_peer(self, name: str) -> None:
         """This run also wrote another host of the cluster (a trust store): its rollback of this run undoes the
         writes there too (the manifest names the host)."""
-        with self._io, self.deadline("recording a write on another host"):
+        with self.t.io, self.t.deadline("recording a write on another host"):
             if name not in self.peers:
                 self.peers.add(name)
                 if self.written:
@@ -135,13 +251,13 @@ class Journal:
         return json.dumps(sign(manifest), indent=1).encode()
 
     def _write_manifest(self) -> None:
-        self.mkdir_p(self.backup_dir, 0o700)
+        self.io.mkdir_p(self.backup_dir, 0o700)
         tmp = f"{self.backup_dir}/.manifest{TMP_MARK}{pysecrets.token_hex(4)}"  # fresh: created with its mode
         self._put_state(tmp, self._manifest_bytes(self.written), f"{self.backup_dir}/manifest.json", fresh=True)
 
     def forget_backup(self, path: str) -> None:
         """A step put a file back as it was (nginx refused the new one): no backup run claims that write."""
-        with self._io, self.deadline(f"forgetting the backup of {path}"):
+        with self.t.io, self.t.deadline(f"forgetting the backup of {path}"):
             self._forget_backup(path)
 
     def _forget_backup(self, path: str) -> None:
@@ -151,36 +267,35 @@ class Journal:
         self.written = [w for w in self.written if w.path != path]
         try:
             if name:
-                self.counters.sftp_ops += 1
-                self.sftp.remove(f"{self.backup_dir}/files/{name}")
+                self.t.counters.sftp_ops += 1
+                self.t.sftp.remove(f"{self.backup_dir}/files/{name}")
             if self.written or self.sql:
                 self._write_manifest()
             else:
-                self._made = {d for d in self._made if not d.startswith(self.backups_root)}
-                self._rmtree(self.backup_dir)
-                self.counters.sftp_ops += 1
-                self.sftp.rmdir(self.backups_root)  # only when empty: the first backup run made it
+                self.io.forget_made(self.backups_root)
+                self.io.rmtree(self.backup_dir)
+                self.t.counters.sftp_ops += 1
+                self.t.sftp.rmdir(self.backups_root)  # only when empty: the first backup run made it
         except (RemoteError, *_IO_ERRORS):
             pass
 
     def _put_state(self, path: str, data: bytes, rename_to: str | None = None, fresh: bool = False) -> None:
         """A private (0600) file under state_dir, optionally renamed into place; a RemoteError naming it."""
         try:
-            self._put(path, data, 0o600, fresh)
+            self.io.put(path, data, 0o600, fresh)
             if rename_to:
-                self.counters.sftp_ops += 1
-                self.sftp.posix_rename(path, rename_to)
+                self.io.rename(path, rename_to)
         except _IO_ERRORS as e:
-            raise RemoteError(f"{rename_to or path}: cannot write ({self._cause(e, path)})") from None
+            raise RemoteError(f"{rename_to or path}: cannot write ({self.t.cause(e, path)})") from None
 
     def backup_runs(self) -> list[str]:
         """The folders of the runs with backups on this host, oldest first by the node's own sequence."""
-        names = self.listdir(self.backups_root) or []
+        names = self.files.listdir(self.backups_root) or []
         return sorted((n for n in names if not n.startswith(".")), key=run_order)
 
     def read_manifest(self, name: str) -> dict | None:
         """The manifest of the run in folder `name` of backups/, None when there is none."""
-        data = self.read(f"{self.backups_root}/{name}/manifest.json", cache=False)
+        data = self.files.read(f"{self.backups_root}/{name}/manifest.json", cache=False)
         return None if data is None else json.loads(data)
 
     def prune_backups(self, keep: int) -> None:
@@ -191,8 +306,8 @@ class Journal:
         if old_runs:
             self.keep_first_backups(old_runs)
         for old in old_runs:
-            with self.deadline(f"removing the old backups {old}"):
-                self._rmtree(f"{self.backups_root}/{old}")
+            with self.t.deadline(f"removing the old backups {old}"):
+                self.io.rmtree(f"{self.backups_root}/{old}")
 
     @property
     def originals_dir(self) -> str:
@@ -203,10 +318,9 @@ class Journal:
         backup there (moved, not copied), with its record, the run and whether that manifest was this machine's.
         The first backup of every file outlives keep_backups: `rollback --all` brings the shipped state back.
         The folders come oldest first, so the first run that touched a path is the one kept."""
-        from ..runkey import sign, signed
         idx_path = f"{self.originals_dir}/index.json"
         try:
-            raw = self.read(idx_path, cache=False)
+            raw = self.files.read(idx_path, cache=False)
             index = json.loads(raw) if raw else {"files": []}
             if not signed(index):  # never re-sign what another machine (or a node) wrote as this machine's
                 index["files"] = [{**r, "trusted": False} for r in index.get("files", []) if isinstance(r, dict)]
@@ -230,11 +344,10 @@ class Journal:
                 name = rec.get("backup")
                 if isinstance(name, str) and name and "/" not in name and not name.startswith("."):
                     kept = f"{len(index['files']):05d}-{posixpath.basename(rec['path'])}"
-                    self.mkdir_p(f"{self.originals_dir}/files", 0o700)
+                    self.io.mkdir_p(f"{self.originals_dir}/files", 0o700)
                     try:
-                        self.counters.sftp_ops += 1
-                        self.sftp.posix_rename(f"{self.backups_root}/{folder}/files/{name}",
-                                               f"{self.originals_dir}/files/{kept}")
+                        self.io.rename(f"{self.backups_root}/{folder}/files/{name}",
+                                       f"{self.originals_dir}/files/{kept}")
                     except _IO_ERRORS:
                         continue
                     rec["backup"] = kept
@@ -244,21 +357,3 @@ class Journal:
         if moved:
             tmp = f"{self.originals_dir}/.index{TMP_MARK}{pysecrets.token_hex(4)}"
             self._put_state(tmp, json.dumps(sign(index), indent=1).encode(), idx_path, fresh=True)
-
-    def _rmtree(self, path: str) -> None:
-        self.counters.sftp_ops += 1
-        try:
-            entries = self.sftp.listdir_attr(path)  # names and modes in one request
-        except FileNotFoundError:
-            return
-        except _IO_ERRORS as e:
-            raise RemoteError(f"{path}: {self._cause(e)}") from None
-        for a in entries:
-            p = f"{path}/{a.filename}"
-            if statmod.S_ISDIR(a.st_mode or 0):
-                self._rmtree(p)
-            else:
-                self.counters.sftp_ops += 1
-                self.sftp.remove(p)
-        self.counters.sftp_ops += 1
-        self.sftp.rmdir(path)

@@ -8,9 +8,15 @@ import posixpath
 import secrets as pysecrets
 import socket
 import sys
+import threading
 import time
 
 from .common import RemoteError, SMALL_LIMIT, TMP_MARK, _IO_ERRORS
+from .files import Files
+from .journal import Journal
+from .runlocks import RunLocks
+from .sftpio import SftpIO
+from .transport import Transport
 
 
 def _run_order(owner: dict) -> tuple:
@@ -20,7 +26,18 @@ def _run_order(owner: dict) -> tuple:
 
 
 class Lock:
-    """The node's and the machine's lock directories."""
+    """The node's and the machine's lock directories (a dead run's lock is broken through its journal)."""
+
+    def __init__(self, transport: Transport, sftpio: SftpIO, files: Files, journal: Journal, run_locks: RunLocks):
+        self.t = transport
+        self.io = sftpio
+        self.files = files
+        self.journal = journal
+        self.host = transport.host
+        self.run_id = journal.run_id
+        self.run_locks = run_locks  # the run's locks across hosts (the Session's)
+        self._guard = threading.Lock()  # one lock() at a time per host, however many threads ask
+        self.held: list[str] = []  # lock directories this run holds on the host (node, then machine)
 
     # ------------------------------------------------------------ lock
     def lock(self, wait: float = 60.0) -> None:
@@ -35,7 +52,7 @@ class Lock:
     @property
     def lock_path(self) -> str:
         """The node's own lock: a run writing this node's files holds it."""
-        return f"{self.state_dir}/lock"
+        return f"{self.journal.state_dir}/lock"
 
     @property
     def machine_lock_path(self) -> str:
@@ -50,18 +67,18 @@ class Lock:
     @property
     def locked(self) -> bool:
         """True once this run holds the node's lock."""
-        return self.lock_path in self._held_locks
+        return self.lock_path in self.held
 
     def _take(self, path: str, wait: float, what: str) -> None:
-        with self._lock_guard, self.deadline(f"taking {what}"):  # each answered poll is progress
-            if path not in self._held_locks:
+        with self._guard, self.t.deadline(f"taking {what}"):  # each answered poll is progress
+            if path not in self.held:
                 self._lock(wait, path)
 
     def _lock(self, wait: float, path: str) -> None:
         me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
               "time": int(time.time()), "started": self.run_locks.started}
         deadline = time.monotonic() + wait
-        self.mkdir_p(posixpath.dirname(path), 0o700)
+        self.io.mkdir_p(posixpath.dirname(path), 0o700)
         told = refused = False
         while True:
             # the lock directory is made whole (owner inside) beside its place, then renamed into it: a
@@ -69,20 +86,20 @@ class Lock:
             # no lock or a lock naming its owner (a dead pid: stale at once), never an ownerless one
             mine = f"{path}.{pysecrets.token_hex(4)}"
             try:
-                self.counters.sftp_ops += 2
-                self.sftp.mkdir(mine, 0o700)
-                self._put(f"{mine}/owner", json.dumps(me).encode(), 0o600)
-                self.sftp.posix_rename(mine, path)
+                self.t.counters.sftp_ops += 2
+                self.t.sftp.mkdir(mine, 0o700)
+                self.io.put(f"{mine}/owner", json.dumps(me).encode(), 0o600)
+                self.t.sftp.posix_rename(mine, path)
             except _IO_ERRORS as e:
                 self._discard_dir(mine)
-                if self.stat(path) is None:  # released just now, or state_dir unusable: one more try tells
+                if self.files.stat(path) is None:  # released just now, or state_dir unusable: one more try tells
                     if refused:
-                        raise RemoteError(f"{path}: cannot create the lock: {self._cause(e, path)}") from None
+                        raise RemoteError(f"{path}: cannot create the lock: {self.t.cause(e, path)}") from None
                     refused = True
                     continue
             else:
                 self.run_locks.hold(self)
-                self._held_locks.append(path)
+                self.held.append(path)
                 return
             refused = False
             holder = self._lock_holder(path)
@@ -103,7 +120,7 @@ class Lock:
 
     def _discard_dir(self, d: str) -> None:
         """Remove a directory of ours holding at most an owner file (errors ignored)."""
-        for remove, p in ((self.sftp.remove, f"{d}/owner"), (self.sftp.rmdir, d)):
+        for remove, p in ((self.t.sftp.remove, f"{d}/owner"), (self.t.sftp.rmdir, d)):
             try:
                 remove(p)
             except _IO_ERRORS:
@@ -115,13 +132,13 @@ class Lock:
     def _lock_holder(self, path: str) -> dict | None:
         """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
         try:
-            data = self.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file", cache=False)
+            data = self.files.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file", cache=False)
         except RemoteError:
-            if not self._alive():
+            if not self.t.alive():
                 raise
             return None
         if data is None:
-            st = self.stat(path)
+            st = self.files.stat(path)
             # a lock dir with no owner yet: another run is between mkdir and write; treat as held briefly
             if st is not None and time.time() - st.mtime < 10:
                 return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
@@ -151,24 +168,23 @@ class Lock:
         another (live) run's by then is put back."""
         aside = f"{path}.stale-{pysecrets.token_hex(4)}"
         try:
-            self.counters.sftp_ops += 1
-            self.sftp.posix_rename(path, aside)
+            self.io.rename(path, aside)
         except _IO_ERRORS:
-            if not self._alive():
-                raise RemoteError(f"{path}: {self._cause(OSError())}") from None
+            if not self.t.alive():
+                raise RemoteError(f"{path}: {self.t.cause(OSError())}") from None
             return  # broken or released by someone else meanwhile
         try:
-            owner = json.loads(self.read(f"{aside}/owner", cache=False) or b"null")
+            owner = json.loads(self.files.read(f"{aside}/owner", cache=False) or b"null")
         except (RemoteError, ValueError):
             owner = None
         if isinstance(owner, dict) and holder is not None and owner.get("run_id") != holder.get("run_id"):
             try:
-                self.sftp.posix_rename(aside, path)  # a fresh lock taken meanwhile: give it back
+                self.t.sftp.posix_rename(aside, path)  # a fresh lock taken meanwhile: give it back
                 return
             except _IO_ERRORS:
                 pass
         try:
-            self._rmtree(aside)
+            self.io.rmtree(aside)
         except (RemoteError, *_IO_ERRORS):
             pass
         if holder and isinstance(holder.get("run_id"), str) and holder["run_id"] not in ("?", ""):
@@ -177,24 +193,24 @@ class Lock:
     def _clean_run(self, run_id: str) -> None:
         """Remove the temp files a dead run left beside the files its manifest lists (and its manifest's)."""
         try:
-            name = self.run_dir(run_id)
-            files = [f["path"] for f in ((self.read_manifest(name) if name else None) or {}).get("files", [])]
+            name = self.journal.run_dir(run_id)
+            files = [f["path"] for f in ((self.journal.read_manifest(name) if name else None) or {}).get("files", [])]
         except (RemoteError, ValueError, TypeError, KeyError):
             return
         bases = {posixpath.basename(p) for p in files} | {"manifest"}
-        for d in {posixpath.dirname(p) for p in files} | {f"{self.backups_root}/{name or run_id}"}:
+        for d in {posixpath.dirname(p) for p in files} | {f"{self.journal.backups_root}/{name or run_id}"}:
             try:
-                names = self.listdir(d) or []
+                names = self.files.listdir(d) or []
             except RemoteError:
                 continue
             for name in names:
                 if name.startswith(".") and TMP_MARK in name and name[1:name.index(TMP_MARK)] in bases:
-                    self._cleanup(f"{d}/{name}")
+                    self.io.cleanup(f"{d}/{name}")
 
     def unlock(self, force: bool = False) -> None:
         """Release this run's lock on the host."""
-        with self._io, self.deadline("releasing the run lock"):
-            for path in reversed(self._held_locks):
+        with self.t.io, self.t.deadline("releasing the run lock"):
+            for path in reversed(self.held):
                 self._discard_dir(path)
-            self._held_locks = []
+            self.held = []
             self.run_locks.release(self)

@@ -6,27 +6,27 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .host import RemoteHost
+    from .lock import Lock
 
 
 class RunLocks:
     """What one run holds across its hosts, for the lock's deadlock rule: when it started, and which of its
-    RemoteHosts hold a lock. One per Session (a RemoteHost made alone gets its own)."""
+    Locks (one per host) hold a lock. One per Session (a RemoteHost made alone gets its own)."""
 
     def __init__(self, started: float | None = None):
         self.started = time.time() if started is None else started
         self._holders: set[int] = set()
         self._guard = threading.Lock()
 
-    def hold(self, remote: "RemoteHost") -> None:
+    def hold(self, remote: "Lock") -> None:
         with self._guard:
             self._holders.add(id(remote))
 
-    def release(self, remote: "RemoteHost") -> None:
+    def release(self, remote: "Lock") -> None:
         with self._guard:
             self._holders.discard(id(remote))
 
-    def others_held(self, remote: "RemoteHost") -> bool:
+    def others_held(self, remote: "Lock") -> bool:
         """True when another host of this run holds a lock (then waiting for an older run could deadlock)."""
         with self._guard:
             return bool(self._holders - {id(remote)})

@@ -1,10 +1,12 @@
-"""Transport: the SSH connection and SFTP session of one host, the deadline of every operation, commands and
-channels."""
+"""Transport: the SSH connection and SFTP session of one host, the deadline of every operation, commands (sudo's
+prefix, its password on stdin, its refusals told apart) and channels. The bottom part of the remote layer: it
+knows nothing of files, backups or locks."""
 from __future__ import annotations
 
 import io
 import logging
 import os
+import posixpath
 import socket
 import threading
 from contextlib import contextmanager
@@ -15,7 +17,11 @@ from invoke.exceptions import UnexpectedExit
 
 from ..secrets import redact
 from .. import sshshared
-from .common import RemoteError, Unreachable
+from ..config import Host
+from ..deadline import Watchdog
+from .readcache import ReadCache
+from ..sftpext import statvfs
+from .common import Counters, RemoteError, SudoRefused, Unreachable
 
 # paramiko logs a refused direct-tcpip channel ("Secsh channel 3 open FAILED") at ERROR; with no handler of its
 # own, Python's last-resort handler prints it on stderr. What failed is reported by the caller, in its words.
@@ -38,8 +44,39 @@ class _AcceptNew(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
+def check_sudo_auth(stderr: str, host: Host, has_password: bool) -> None:
+    """Raise SudoRefused when sudo itself said no (wrong or missing password, not in sudoers, not installed)."""
+    user = host.user
+    if "no password was provided" in stderr or "a password is required" in stderr:
+        if not has_password:
+            raise SudoRefused(f"sudo asks {user} for a password and SUDO_PASSWORD is not set")
+        raise SudoRefused(f"sudo refused the password of {user} (SUDO_PASSWORD)")
+    if "incorrect password attempt" in stderr or "Sorry, try again" in stderr:
+        raise SudoRefused(f"sudo refused the password of {user} (SUDO_PASSWORD)")
+    if "is not in the sudoers file" in stderr or "is not allowed to execute" in stderr:
+        raise SudoRefused(f"{user} may not use sudo on {host.name} (sudoers)")
+    if "sudo: command not found" in stderr or "sudo: not found" in stderr:
+        raise SudoRefused(f"sudo is not installed on {host.name}")
+
+
 class Transport:
-    """Connect (host keys, the shared key and config), every operation under its deadline, commands, channels."""
+    """Connect (host keys, the shared key and config), every operation under its deadline, commands, channels.
+
+    `io` is the host's one I/O lock: every part above takes it around a request, so that threads sharing the
+    host (a probe, the database tunnel) never interleave SFTP requests."""
+
+    def __init__(self, host: Host, counters: Counters, cache: ReadCache, op_timeout: float,
+                 sudo_password: str | None = None):
+        self.host = host
+        self.counters = counters
+        self.cache = cache  # a command may change any file: `run` empties it
+        self.op_timeout = op_timeout
+        self.sudo_password = sudo_password
+        self.io = threading.RLock()
+        self.watchdog = Watchdog(host.name, op_timeout, self._expire)
+        self._conn: Connection | None = None
+        self._opening: Connection | None = None  # the connection being opened (the watchdog may have to end it)
+        self._sftp: paramiko.SFTPClient | None = None
 
     # ------------------------------------------------------------ connect
     @property
@@ -50,7 +87,7 @@ class Transport:
         """Open the SSH connection and the SFTP session (once, even when threads race for it)."""
         if self._conn is not None and self._sftp is not None:
             return
-        with self._io, self.deadline("opening the SSH connection and SFTP session"):
+        with self.io, self.deadline("opening the SSH connection and SFTP session"):
             if self._conn is None or self._sftp is None:
                 self._connect()
 
@@ -127,12 +164,7 @@ class Transport:
         self._conn = conn
 
     def close(self) -> None:
-        """Release the lock (if held) and close SFTP and SSH; a host that stopped answering is not asked again."""
-        try:
-            if self._held_locks and not self.watchdog.expired:
-                self.unlock()
-        except Exception:
-            pass
+        """Close SFTP and SSH (the watchdog stops watching)."""
         self.watchdog.stop()
         for closer in (self._sftp, self._conn):
             try:
@@ -145,7 +177,35 @@ class Transport:
     @property
     def sftp(self) -> paramiko.SFTPClient:
         self.connect()
+        assert self._sftp is not None
         return self._sftp
+
+    def alive(self) -> bool:
+        """The connection is up and the watchdog has not ended it."""
+        t = self._conn.transport if self._conn is not None else None
+        return bool(t is not None and t.is_active() and not self.watchdog.expired)
+
+    def cause(self, e: BaseException, path: str | None = None) -> str:
+        """Why an SFTP request failed, in words: a lost connection, a read-only or full disk, or the OS reason."""
+        if self.watchdog.expired:
+            return self.watchdog.expired
+        if not self.alive():
+            return f"connection to {self.where} lost"
+        msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        if msg == "Failure" and path:  # SFTP's catch-all status: ask the file system why
+            msg = self._fs_trouble(posixpath.dirname(path) or ".") or "failure reported by the SFTP server"
+        return redact(msg)
+
+    def _fs_trouble(self, path: str) -> str | None:
+        """'read-only file system' or 'no space left on device' for path's file system (statvfs@openssh.com)."""
+        fs = statvfs(self.sftp, path)
+        if fs is None:
+            return None
+        if fs.read_only:
+            return "read-only file system"
+        if fs.full:
+            return "no space left on device"
+        return None
 
     # ------------------------------------------------------------ commands
     @property
@@ -162,7 +222,7 @@ class Transport:
             return self._run(command, stdin, sudo, check)
 
     def _run(self, command: str, stdin: bytes | None, sudo: bool, check: bool):
-        if not self._alive():
+        if not self.alive() or self._conn is None:
             raise RemoteError(f"`{redact(command.split()[0])}` not run: connection to {self.where} lost")
         self.counters.commands += 1
         if sudo and self.can_sudo:
@@ -179,7 +239,7 @@ class Transport:
         except (paramiko.SSHException, OSError) as e:
             raise RemoteError(f"command failed to start: {redact(str(e))}") from None
         if sudo and self.can_sudo and result.exited != 0:
-            self._check_sudo_auth(result.stderr or "")
+            check_sudo_auth(result.stderr or "", self.host, bool(self.sudo_password))
         if check and result.exited != 0:
             said = (result.stderr or result.stdout).strip().splitlines()
             err = redact(said[-1] if said else "")
@@ -193,6 +253,7 @@ class Transport:
         self.counters.channels += 1
         try:
             with self.deadline(f"opening a channel to {dest}:{port}"):
+                assert self._conn is not None
                 chan = self._conn.transport.open_channel("direct-tcpip", (dest, port), ("127.0.0.1", 0),
                                                          timeout=timeout or self.host.connect_timeout)
             chan.settimeout(self.op_timeout)  # a read through the tunnel (a database reply) has the deadline too

@@ -15,8 +15,8 @@ def remote(lab):
     inv = load_inventory(lab.hosts_toml)
     made = []
 
-    def make(name: str = "esb-w1", **kw) -> RemoteHost:
-        r = RemoteHost(inv.hosts[name], new_run_id(), **kw)
+    def make(name: str = "esb-w1", run_id: str | None = None, **kw) -> RemoteHost:
+        r = RemoteHost(inv.hosts[name], run_id or new_run_id(), **kw)
         made.append(r)
         return r
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from tasks.readcache import ReadCache
+from tasks.remote.readcache import ReadCache
 
 
 def test_a_second_read_is_answered_from_the_cache_until_the_file_changes(lab, remote):

@@ -41,8 +41,7 @@ def test_each_run_is_numbered_by_the_node_whatever_its_id_says(lab, remote):
     target = f"{home}/repository/conf/carbon.xml"
     folders = []
     for run_id in ("20990101T000000.000000-1", "19990101T000000.000000-2"):
-        r = remote()
-        r.run_id = run_id
+        r = remote(run_id=run_id)
         r.lock()
         r.write(target, r.read(target) + b"\n")
         folders.append(os.path.basename(r.backup_dir))

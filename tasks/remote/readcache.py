@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .common import FileStat
 
 
 @dataclass(frozen=True)
 class Entry:
     data: bytes | None  # None: the file did not exist
-    stat: object | None  # the FileStat the read took (None for a missing file)
+    stat: FileStat | None  # the FileStat the read took (None for a missing file)
     plain: bool = False  # the path itself is a regular file (an lstat said so): a write needs no link check
 
 
 class ReadCache:
     """path -> Entry for one machine, for one run."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self._gen = 0
         self._lock = threading.Lock()
@@ -45,7 +49,7 @@ class ReadCache:
         """Taken before a read: `put` keeps the result only when nothing changed meanwhile."""
         return self._gen
 
-    def put(self, path: str, data: bytes | None, stat, gen: int, plain: bool = False) -> None:
+    def put(self, path: str, data: bytes | None, stat: FileStat | None, gen: int, plain: bool = False) -> None:
         with self._lock:
             if gen == self._gen:
                 self._entries[path] = Entry(data, stat, plain)
