@@ -18,16 +18,16 @@ from fabric.executor import Executor
 from invoke import Collection, Exit, task
 
 from .config import ConfigError, Inventory, load_inventory
-from .mode import Mode
-from .diagram import check_output, diagram
-from .report import Reporter
-from .rollback import rollback
-from .rollout import NODE_STEPS, setup_cluster, setup_node
-from .runner import Session, run_step
+from .engine.mode import Mode
+from .commands.diagram import check_output, diagram
+from .engine.report import Reporter
+from .commands.rollback import rollback
+from .commands.rollout import NODE_STEPS, setup_cluster, setup_node
+from .engine.runner import Session, run_step
 from .secrets import load_secrets
 from .steps import STEPS, Step, by_name
-from .targets import resolve
-from .verify import select_steps, verify
+from .engine.targets import resolve
+from .commands.verify import select_steps, verify
 
 
 FLAG_HELP = {
@@ -269,42 +269,42 @@ def esb_targets(inv: Inventory) -> list:
 @task(name="start", help=LIFE_HELP)
 def start_task(c, dry_run=False, json=False):
     """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up"""
-    from .lifecycle.commands import start
+    from .commands.lifecycle.commands import start
     run_lifecycle(dry_run, json, start)
 
 
 @task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
 def stop_task(c, dry_run=False, json=False, force=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
-    from .lifecycle.commands import stop
+    from .commands.lifecycle.commands import stop
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force))
 
 
 @task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
 def restart_task(c, dry_run=False, json=False, force=False):
     """stop, then start, node by node (behind a balancer: rolling-restart drops no request)"""
-    from .lifecycle.commands import restart
+    from .commands.lifecycle.commands import restart
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force))
 
 
 @task(name="status", help={"json": FLAG_HELP["json"]})
 def status_task(c, json=False):
     """running or stopped, pid and since when, ports, members seen, restart needed; read-only (exit as verify)"""
-    from .lifecycle.commands import status
+    from .commands.lifecycle.commands import status
     run_task(Mode.VERIFY, json, lambda inv, session, rep: status(inv, esb_targets(inv), session, rep))
 
 
 @task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
 def rolling_restart_task(c, dry_run=False, json=False, needed=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
-    from .lifecycle.commands import rolling_restart
+    from .commands.lifecycle.commands import rolling_restart
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed))
 
 
 @task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer"})
 def drain_task(c, dry_run=False, json=False, undo=False):
     """take workers out of the balancer (down in every upstream, nginx -t, reload) and wait [run].drain_seconds"""
-    from .lifecycle.commands import drain
+    from .commands.lifecycle.commands import drain
 
     def body(inv, session, rep):
         if cli_hosts() is None:
@@ -318,7 +318,7 @@ def drain_task(c, dry_run=False, json=False, undo=False):
 def rotate_passwords_task(c, dry_run=False, json=False):
     """bring a new WSO2_DB_PASSWORD / SVN_PASSWORD (.env) to the running cluster: the database accepts both, node
     files, svn, rolling-restart --needed, then the old database password retired; no request lost"""
-    from .lifecycle.rotation import rotate_passwords
+    from .commands.lifecycle.rotation import rotate_passwords
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
              lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()))
 
@@ -327,7 +327,7 @@ def rotate_passwords_task(c, dry_run=False, json=False):
 def rotate_keystore_task(c, dry_run=False, json=False, force=False):
     """renew node keys that expire within 30 days (--force: now): Secure Vault values re-encrypted, every trust
     store updated; then rolling-restart --needed"""
-    from .rollout import next_after_patch
+    from .commands.rollout import next_after_patch
     from .steps.keystore import RotateKeystore
     step = RotateKeystore()
     step.force = force

@@ -9,7 +9,7 @@ import hashlib
 import posixpath
 import stat as statmod
 
-from ..sftpext import SFTPError, read_many
+from .sftpext import SFTPError, read_many
 from .common import CONFIG_LIMIT, FileStat, JAR_LIMIT, RemoteError, _IO_ERRORS
 from .sftpio import SftpIO, beside, file_stat
 from .sudo import Sudo

@@ -12,8 +12,8 @@ import shlex
 import stat as statmod
 import time
 
-from ..runkey import sign, signed
-from ..sftpext import SFTPError, put_many
+from ..engine.runkey import sign, signed
+from .sftpext import SFTPError, put_many
 from .common import (TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private,
                      node_state_dir)
 from .files import Files
@@ -218,7 +218,7 @@ class Journal:
         self._write_manifest()
 
     def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None:
-        """A database change's undo (tasks/dbundo.py): kept with this run's backups (mode 0600) and named in the
+        """A database change's undo (tasks/remote/dbundo.py): kept with this run's backups (mode 0600) and named in the
         manifest with the route to run it through (`via`: the host whose route reaches the server)."""
         with self.t.io, self.t.deadline("keeping the database undo"):
             name = f"{len(self.sql):04d}-{step}.sql"

@@ -7,7 +7,7 @@ import posixpath
 import secrets as pysecrets
 import stat as statmod
 
-from ..sftpext import create, finish
+from .sftpext import create, finish
 from .common import TMP_MARK, _IO_ERRORS, FileStat, RemoteError
 from .transport import Transport
 

@@ -16,11 +16,11 @@ from fabric import Connection
 from invoke.exceptions import UnexpectedExit
 
 from ..secrets import redact
-from .. import sshshared
+from . import sshshared
 from ..config import Host
-from ..deadline import Watchdog
+from ..engine.deadline import Watchdog
 from .readcache import ReadCache
-from ..sftpext import statvfs
+from .sftpext import statvfs
 from .common import Counters, RemoteError, SudoRefused, Unreachable
 
 # paramiko logs a refused direct-tcpip channel ("Secsh channel 3 open FAILED") at ERROR; with no handler of its

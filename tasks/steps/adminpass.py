@@ -17,13 +17,13 @@ import secrets as pysecrets
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..mysql import DbError, execute, query
-from ..ops import Op
-from ..plan import Item, Plan
+from ..remote.mysql import DbError, execute, query
+from ..engine.ops import Op
+from ..engine.plan import Item, Plan
 from ..rules import ADMIN_PASSWORD, USER_MGT, is_manager
 from ..secrets import Secrets
 from .base import XmlEdits, XmlStep
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 from .protect import current, elements, is_reference, set_password
 
 SECRET = "ADMIN_PASSWORD"
@@ -134,7 +134,7 @@ class SetUserPassword(Op):
         return f"UPDATE {self.user_db}.UM_USER: the password of {self.user!r} (salted SHA-256)"
 
     def perform(self, ctx: StepContext) -> None:
-        from ..dbundo import dump, user_row_undo
+        from ..remote.dbundo import dump, user_row_undo
         from .databases import route_for
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
         d, user = dbctx.inv.database, self.user

@@ -6,7 +6,7 @@ from ..rules import AXIS2, sub_domain, wka_peers
 from ..secrets import Secrets
 from ..formats.xmldoc import element_markup
 from .base import XmlEdits, XmlStep
-from ..context import StepError
+from ..engine.context import StepError
 
 LISTENERS = {
     "http": "org.apache.synapse.transport.passthru.PassThroughHttpListener",

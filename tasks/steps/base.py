@@ -1,4 +1,4 @@
-"""The Step contract and the XML-file step pattern (a step's context and error: tasks/context.py).
+"""The Step contract and the XML-file step pattern (a step's context and error: tasks/engine/context.py).
 
 A step's `plan(ctx)` reads remote state and returns a Plan without changing
 anything; `apply(ctx, plan)` performs it.  XML steps only write pure planner
@@ -11,9 +11,9 @@ import posixpath
 from typing import Callable
 
 from ..config import Host, Inventory
-from ..ops import apply_plan
-from ..plan import FileChange, Item, Plan
-from ..context import StepContext, StepError
+from ..engine.ops import apply_plan
+from ..engine.plan import FileChange, Item, Plan
+from ..engine.context import StepContext, StepError
 from ..remote import RemoteError
 from ..secrets import Secrets
 from ..formats.securevault import VAULT_PLACEHOLDER, vault_alias
@@ -69,7 +69,7 @@ class Step:
         raise NotImplementedError
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Apply the plan (tasks/ops.apply_plan: early records, every file change atomic and backed up, the other
+        """Apply the plan (tasks/engine/ops.apply_plan: early records, every file change atomic and backed up, the other
         records); a step overrides this only to wrap it (its checks before, its cleanup after)."""
         apply_plan(ctx, plan)
 

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from ..formats.xmldoc import XmlDoc, element_markup
 from .base import XmlEdits
-from ..context import StepError
+from ..engine.context import StepError
 
 SNIPPETS = Path(__file__).resolve().parents[2] / "snippets"
 STEP = "    "  # the snippets' own indentation step

@@ -11,7 +11,7 @@ from ..config import Host, Inventory
 from ..rules import CARBON, auto_commit, has_mgt_hostname
 from ..secrets import Secrets
 from .base import XmlEdits, XmlStep
-from ..context import StepError
+from ..engine.context import StepError
 
 
 

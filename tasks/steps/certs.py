@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 from cryptography.x509.oid import NameOID
 
 from ..config import Host, Inventory
-from ..ops import Op, run_or_fail
-from ..plan import Item, Plan
+from ..engine.ops import Op, run_or_fail
+from ..engine.plan import Item, Plan
 from ..remote import SMALL_LIMIT
 from ..remote.replace import settle
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 
 KEY_MODE = 0o600
 EXPIRY_MARGIN = timedelta(days=30)

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, ClassVar
 
 from ..config import Host, Inventory
-from ..mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
+from ..remote.mysql import (AccessDenied, DbError, Route, all_privilege_dbs, execute, is_loopback,
                      native_password_hash, query, quote_ident, run_script)
-from .. import dbundo, ops
-from ..plan import Item, Plan
+from ..remote import dbundo
+from ..engine import ops
+from ..engine.plan import Item, Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
 from ..formats.sqlscript import ScriptError, Statement, created_tables, split_statements
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 
 MAIN_SCRIPT = "dbscripts/mysql.sql"
 IDENTITY_SCRIPT = "dbscripts/identity/mysql.sql"

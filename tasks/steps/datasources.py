@@ -25,7 +25,7 @@ from ..rules import MASTER, REGISTRY, USER_MGT, local_registry_db
 from ..secrets import Secrets
 from ..formats.xmldoc import XmlDoc
 from .base import XmlEdits, XmlStep
-from ..context import StepError
+from ..engine.context import StepError
 from .blocks import Block, Snippet, children_where, ensure_blocks, indent_unit, text_of
 
 

@@ -25,10 +25,10 @@ import re
 
 from ..config import Host, Inventory
 from ..schema import is_ip as _is_ip
-from ..plan import FileChange, Item, Plan
+from ..engine.plan import FileChange, Item, Plan
 from ..remote import SMALL_LIMIT
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 from ..formats.hostsfile import HostsLine
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from ..config import ConfigError, Inventory
 from ..formats import zipdir
-from ..ops import MakeDir, Remove, Upload
-from ..plan import Item, Plan
+from ..engine.ops import MakeDir, Remove, Upload
+from ..engine.plan import Item, Plan
 from ..remote import RemoteError
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 
 LIB = "repository/components/lib"
 DROPINS = "repository/components/dropins"

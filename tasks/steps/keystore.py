@@ -35,15 +35,15 @@ from cryptography.hazmat.primitives import hashes
 
 from ..formats import jks, props
 from ..config import Host, Inventory
-from ..ops import Done, Op, last_line
-from ..plan import Item, Plan
+from ..engine.ops import Done, Op, last_line
+from ..engine.plan import Item, Plan
 from ..remote import RemoteError, SMALL_LIMIT
 from ..remote.replace import settle
 from ..rules import (CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
                      SHIPPED_STORE_PASSWORD, TRUSTSTORE, keystore_cn)
 from ..secrets import Secrets, register
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 from .certs import check_cert, subject_alt_names
 from .protect import set_password
 

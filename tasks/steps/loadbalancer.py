@@ -23,11 +23,11 @@ import shlex
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..ops import Done, Op, last_line
-from ..plan import FileChange, Item, Plan
+from ..engine.ops import Done, Op, last_line
+from ..engine.plan import FileChange, Item, Plan
 from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 
 #: Carbon's ports before the offset (tasks/rules.py): PassThrough HTTP and HTTPS, the management console
 HTTP_PORT, HTTPS_PORT, MGT_PORT = PT_HTTP_PORT, PT_HTTPS_PORT, MGT_HTTPS_PORT

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 from ..config import Host, Inventory
-from ..plan import FileChange, Item, Plan
+from ..engine.plan import FileChange, Item, Plan
 from ..rules import PID_FILE, START_SCRIPT
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 
 #: the JVM option of the start script's java command line (the last -D of a name wins: the script's own)
 _FLAG = re.compile(rb"(?m)^(\s*-DworkerNode=)(true|false)(\s*\\?\s*)$")

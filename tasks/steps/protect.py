@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..rules import Protected
 from .base import XmlEdits
-from ..context import StepError
+from ..engine.context import StepError
 from ..formats.securevault import SECRET_ALIAS, SVNS, VAULT_PLACEHOLDER, vault_alias
 
 

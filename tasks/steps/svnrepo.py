@@ -17,10 +17,10 @@ import stat as statmod
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..ops import Chmod, Command, Op, apply_plan
-from ..plan import FileChange, Item, Plan
+from ..engine.ops import Chmod, Command, Op, apply_plan
+from ..engine.plan import FileChange, Item, Plan
 from .base import Step
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 
 SERVE_KEYS = (("anon-access", "none"), ("auth-access", "write"), ("password-db", "passwd"))
 PASSWD_MODE = 0o600

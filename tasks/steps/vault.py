@@ -22,13 +22,13 @@ import posixpath
 
 from ..formats import jks, props
 from ..config import Host, Inventory
-from ..plan import FileChange, Item, Plan
+from ..engine.plan import FileChange, Item, Plan
 from ..remote import SMALL_LIMIT
 from ..rules import (AXIS2, CARBON, CATALINA, CIPHER_TEXT, CIPHER_TOOL, KEY_ALIAS, KEYSTORE, MASTER,
                      SECRET_CONF, USER_MGT, vault_entries)
 from ..secrets import Secrets
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep, secret_file_mode
-from ..context import StepContext, StepError
+from ..engine.context import StepContext, StepError
 from .keystore import SECRET, is_shipped, keystore_password, parse_store
 from .protect import declare_svns, make_reference, plain_text
 

@@ -14,7 +14,7 @@ from tests.mariadb import DATABASES, READ_COUNTERS
 
 import pytest
 
-from tasks.rollout import NODE_STEPS as ALL_NODE_STEPS
+from tasks.commands.rollout import NODE_STEPS as ALL_NODE_STEPS
 from tasks.steps import by_name
 
 #: the node steps setup-* runs on the lab (whose hosts.toml has no [security] switch on)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.acceptance.cluster import node_config
 from tests.acceptance.test_faults import descendants, start_fab
-from tasks.rollout import NODE_STEPS
+from tasks.commands.rollout import NODE_STEPS
 from tests.lab import Lab
 
 FROZEN = "esb-w1"

@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 
 from tasks.config import Inventory, parse_inventory
-from tasks.plan import FileChange
+from tasks.engine.plan import FileChange
 from tasks.secrets import Secrets
 from tasks.steps.base import XmlEdits, plan_xml
 from tests.lab import CLUSTER_TOML, product_fixture

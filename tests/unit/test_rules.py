@@ -28,7 +28,7 @@ def test_local_registry_database_and_mgt_hostname_per_role():
 def test_planners_and_consistency_checks_use_the_same_rules():
     """No module but rules.py spells a role's value: the two sides cannot drift apart."""
     import inspect
-    from tasks import consistency
+    from tasks.probes import consistency
     from tasks.steps import axis2, carbon, datasources, registry
     for mod in (consistency, axis2, carbon, datasources, registry):
         src = inspect.getsource(mod)

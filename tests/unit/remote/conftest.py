@@ -5,7 +5,7 @@ import pytest
 
 from tasks.config import load_inventory
 from tasks.remote import RemoteHost
-from tasks.runner import new_run_id
+from tasks.engine.runner import new_run_id
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from tasks.remote import RemoteError, RemoteHost, Unreachable
-from tasks.runner import new_run_id
+from tasks.engine.runner import new_run_id
 
 
 def test_commands_share_one_connection_and_return_exit_stdout_stderr(remote):

@@ -5,7 +5,7 @@ import pytest
 from lxml import etree
 
 from tasks.steps.axis2 import AXIS2, PatchAxis2, plan_axis2, wanted_members
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.plan import FileChange
+from tasks.engine.plan import FileChange
 from tasks.secrets import MASK
 from tasks.steps.base import XmlEdits
 from tasks.formats.xmldoc import XmlDoc

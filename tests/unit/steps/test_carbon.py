@@ -8,7 +8,7 @@ from lxml import etree
 
 from tasks.secrets import MASK, SecretMissing, Secrets
 from tasks.steps.base import plan_xml
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.carbon import CARBON, plan_depsync, plan_hostnames
 from tasks.formats.xmldoc import XmlDoc
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped

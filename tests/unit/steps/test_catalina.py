@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.catalina import CATALINA, SetProxyPorts, plan_catalina
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped
 

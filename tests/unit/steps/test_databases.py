@@ -2,9 +2,9 @@
 the password check without a login route; targets, grant hosts and the route from hosts.toml."""
 from __future__ import annotations
 
-from tasks.mysql import Route, native_password_hash
+from tasks.remote.mysql import Route, native_password_hash
 from tasks.secrets import Secrets
-from tasks.context import StepContext
+from tasks.engine.context import StepContext
 from tasks.steps.databases import (Account, CreateDbs, Script, State, Wanted, _version_tuple, alter_password_sql,
                                    check_passwords, db_hosts, grant_hosts, plan_databases, retire_sql, route_for)
 from tests.lab import product_fixture

@@ -5,7 +5,7 @@ import pytest
 from lxml import etree
 
 from tasks.secrets import MASK, SecretMissing, Secrets
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.datasources import (MASTER, REGISTRY, USER_MGT, jdbc_url, plan_master_datasources,
                                      plan_registry_dbconfig, plan_user_mgt)
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped

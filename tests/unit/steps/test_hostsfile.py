@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.hostsfile import plan_hosts, wanted_entries
 from tests.unit.helpers import base_data, inventory
 

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.jars import LocalJar, jar_family, load_local_jar, plan_jar
 from tests.unit.helpers import base_data, inventory
 

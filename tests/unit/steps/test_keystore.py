@@ -7,7 +7,7 @@ import pytest
 
 from tasks.formats import jks
 from tasks.rules import KEYSTORE, TRUSTSTORE
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.keystore import check_keystore, check_password, check_truststore, genkey_script, is_shipped
 from tests.unit.helpers import inventory, shipped
 
@@ -85,7 +85,7 @@ def test_a_keystore_of_another_password_is_refused_and_ours_is_kept(tmp_path):
 
 
 def test_a_certificate_that_still_works_for_under_30_days_is_a_warning_an_expired_one_drift():
-    from tasks.plan import Item
+    from tasks.engine.plan import Item
     from tasks.steps.keystore import split_expiring
     soon = Item("k", "notAfter", "more than 30 days ahead", "2027-01-01 00:00Z (expires in 12 days)")
     gone = Item("k", "notAfter", "more than 30 days ahead", "2026-01-01 00:00Z (expired)")

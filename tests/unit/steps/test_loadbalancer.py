@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tasks.config import ConfigError
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.loadbalancer import nginx_message, render
 from tests.unit.helpers import base_data, inventory
 

@@ -5,7 +5,7 @@ import difflib
 
 import pytest
 
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.profile import profile_edit
 from tests.lab import REPO, product_fixture
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tasks.context import StepError
+from tasks.engine.context import StepError
 from tasks.steps.datasources import REGISTRY, plan_registry_dbconfig
 from tasks.steps.registry import cache_id, plan_registry_mount
 from tests.unit.helpers import base_data, inventory, run_planner, shipped

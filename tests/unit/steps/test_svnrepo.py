@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from tasks.plan import FileChange
-from tasks.context import StepError
+from tasks.engine.plan import FileChange
+from tasks.engine.context import StepError
 from tasks.steps.svnrepo import (SERVE_KEYS, CreateSvnRepo, check_password, ini_values, round_trip_items,
                                  set_ini_keys)
 from tests.unit.helpers import base_data, inventory

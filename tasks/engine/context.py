@@ -1,0 +1,60 @@
+"""A step's context on one host and the error that stops a step there: what the engine (runner, verify, live,
+rollback, lifecycle) and every step share. `Session.context` assembles it, in one place."""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..config import Host, Inventory
+from .mode import Checks
+from ..remote import CONFIG_LIMIT, RemoteHost
+from ..remote.protocol import NodeIO
+from ..secrets import Secrets
+
+
+class StepError(Exception):
+    """A step cannot proceed on a host; the message says why (no secrets)."""
+
+
+@dataclass
+class StepContext:
+    """One host of a run as a step sees it: the host, hosts.toml, the secrets, the host's connection, what the run
+    asks of the plan, the other hosts' connections and the run's memo."""
+
+    host: Host
+    inv: Inventory
+    secrets: Secrets
+    remote: NodeIO  # the narrow face of the host's RemoteHost (tasks/remote/protocol.py)
+    checks: Checks = field(default_factory=Checks)  # what the run asks of the plan (steps never see the mode)
+    remote_for: Callable[[Host], NodeIO] | None = None  # another host's RemoteHost of the same run
+    memo: dict | None = None  # the run's memo (Session.memo): what one read serves every host of the run
+
+    def other(self, host: Host) -> "StepContext":
+        """A context for another host of the run (its own connection), e.g. to read the manager's files."""
+        if host.name == self.host.name:
+            return self
+        if self.remote_for is None:
+            raise StepError(f"{host.name}: no connection available (step run without a session)")
+        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.checks, self.remote_for, self.memo)
+
+    def home(self, rel: str) -> str:
+        """Absolute remote path inside the product home."""
+        return posixpath.join(self.host.product_home, rel)
+
+    def read_required(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file") -> bytes:
+        """A remote file the step needs; a clear error naming the product home when absent."""
+        data = self.remote.read(path, limit, kind)
+        if data is None:
+            home = self.host.product_home
+            if path.startswith(home + "/") and self.remote.stat(home) is None:
+                raise StepError(f"product home {home} does not exist on {self.host.name}")
+            raise StepError(f"{path} is missing on {self.host.name}")
+        return data
+
+
+def engine_io(ctx: StepContext) -> RemoteHost:
+    """The whole RemoteHost behind a context, for the engine's own parts that run as steps (rollback reads the
+    run journal and the manifests): a step proper has only NodeIO."""
+    assert isinstance(ctx.remote, RemoteHost), type(ctx.remote)
+    return ctx.remote

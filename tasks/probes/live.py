@@ -1,0 +1,569 @@
+"""`fab verify --live` (CONTRACT §7): prove from every ESB node that the cluster its files describe can work.
+
+Every check runs from the node's own network position over its existing SSH connection (direct-tcpip
+channels; nothing installed or run on the node but `java -version`), with the values the node's files
+actually hold (tasks/probes/facts.py), never hosts.toml's:
+
+- db: each MySQL datasource of master-datasources.xml: the URL's host resolved through the node's hosts
+  file (as the JVM will), a connection from the node, login with the datasource's user and password, the
+  database usable, the product's tables present;
+- driver: each datasource's driverClassName is a class inside a jar of repository/components/lib (the
+  jar's zip directory, read from its end; file names are not trusted);
+- svn: with DepSync enabled, the svn protocol to SvnUrl from the node: greeting, the repository found,
+  CRAM-MD5 login with SvnUser/SvnPassword; the SVNKit bundle in dropins, trilead in lib;
+- java: the JDK the node starts with (host field java_home, else `java` on the login PATH) is 1.7 or 1.8;
+- members: each WKA member's host:port from the node: accepted; refused (a warning: servers stopped);
+  no answer (drift);
+- lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a backend's
+  answer (nginx's own 502/504 is drift).
+
+The parsers (hosts file, JDBC URL, zip directory, svn protocol, java version, HTTP status) are pure.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import posixpath
+import re
+import shlex
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ..formats import zipdir
+from ..formats.hostsfile import resolve as resolve_in_hosts
+from ..schema import is_ip as _is_ip
+from .facts import NodeFacts, read_facts
+from ..remote.mysql import DbError, Route, query
+from ..engine.plan import Item
+from ..remote import RemoteError
+from ..remote.protocol import NodeIO
+from ..engine.report import Status, StepResult
+from ..secrets import redact
+from ..engine.context import StepContext, StepError
+from ..rules import CIPHER_TEXT, java_ok, java_version
+from ..steps.jars import DROPINS, LIB, jar_family
+from ..steps.vault import resolved_values
+
+LIVE = "live"
+CHECKS = ("db", "driver", "svn", "java", "members", "lb")
+#: a table each kind of database holds once the product's dbscripts are loaded
+PRODUCT_TABLES = ("REG_RESOURCE", "UM_USER")
+_JDBC = re.compile(r"^jdbc:mysql://([^/:?;]+)(?::(\d+))?/([^?;]*)")
+
+
+# ---------------------------------------------------------------- pure parsers
+
+def jdbc_target(url: str | None) -> tuple[str, int, str] | None:
+    """(host, port, database) of a jdbc:mysql URL, else None."""
+    m = _JDBC.match(url or "")
+    return (m.group(1), int(m.group(2) or 3306), m.group(3)) if m else None
+
+
+def zip_names(tail: bytes) -> list[str] | None:
+    """Entry names of a zip file from its last bytes (end-of-central-directory record and the directory);
+    None when the bytes hold no complete directory."""
+    return zipdir.names(tail)
+
+
+class SvnProtocolError(Exception):
+    """The server's answer was not what the svn protocol says."""
+
+
+def svn_item(data: bytes) -> tuple[object, int] | None:
+    """The first whole ra_svn item of data (`( word 12:string 42 ( ... ) )` -> nested lists of str, bytes, int)
+    and the bytes it took; None while it is incomplete."""
+    pos = 0
+    stack: list[list] = []
+    while pos < len(data):
+        c = data[pos:pos + 1]
+        if c in b" \n":
+            pos += 1
+            continue
+        if c == b"(":
+            stack.append([])
+            pos += 1
+            continue
+        if c == b")":
+            if not stack:
+                raise SvnProtocolError("unbalanced ')'")
+            done = stack.pop()
+            pos += 1
+            if not stack:
+                return done, pos
+            stack[-1].append(done)
+            continue
+        m = re.match(rb"(\d+)(:?)|([A-Za-z][A-Za-z0-9-]*)", data[pos:])
+        if not m:
+            raise SvnProtocolError(f"unexpected byte {c!r}")
+        if m.group(3):
+            value, pos = m.group(3).decode(), pos + m.end()
+            if pos >= len(data):
+                return None  # a word may go on in the next chunk
+        elif m.group(2):
+            start = pos + m.end()
+            n = int(m.group(1))
+            if start + n > len(data):
+                return None
+            value, pos = data[start:start + n], start + n
+        else:
+            if pos + m.end() >= len(data):
+                return None
+            value, pos = int(m.group(1)), pos + m.end()
+        if not stack:
+            return value, pos
+        stack[-1].append(value)
+    return None
+
+
+def svn_string(b: bytes | str) -> bytes:
+    b = b.encode() if isinstance(b, str) else b
+    return str(len(b)).encode() + b":" + b
+
+
+def cram_md5(user: str, password: str, challenge: bytes) -> bytes:
+    """The CRAM-MD5 answer svnserve wants: 'user hex(hmac-md5(password, challenge))'."""
+    return user.encode() + b" " + hmac.new(password.encode(), challenge, hashlib.md5).hexdigest().encode()
+
+
+def http_status(head: bytes) -> int | None:
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return int(m.group(1)) if m else None
+
+
+# ---------------------------------------------------------------- I/O over the node's channels
+
+class _SvnReader:
+    """Items from an svn connection, one at a time (bytes after an item wait for the next call)."""
+
+    def __init__(self, chan, deadline: float):
+        self.chan, self.deadline, self.buf = chan, deadline, b""
+
+    def item(self) -> list:
+        while True:
+            got = svn_item(self.buf)
+            if got is not None:
+                value, used = got
+                self.buf = self.buf[used:]
+                return value
+            if time.monotonic() > self.deadline:
+                raise SvnProtocolError("no complete answer in time")
+            chunk = self.chan.recv(65536)
+            if not chunk:
+                raise SvnProtocolError("the server closed the connection")
+            self.buf += chunk
+
+
+def svn_login(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+    """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
+    m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", url or "")
+    if not m:
+        return f"{url!r} is not an svn:// URL (only svn:// is checked live)"
+    host, port = m.group(1), int(m.group(2) or 3690)
+    try:
+        chan = remote.open_channel(host, port, timeout)
+    except RemoteError as e:
+        return f"no connection to {host}:{port} from the node ({e})"
+    read = _SvnReader(chan, time.monotonic() + timeout).item
+    try:
+        greeting = read()
+        if not greeting or greeting[0] != "success":
+            return f"unexpected greeting {greeting!r}"
+        chan.sendall(b"( 2 ( edit-pipeline svndiff1 absent-entries depth mergeinfo log-revprops ) "
+                     + svn_string(url) + b" " + svn_string("wso2-esb-cluster-live") + b" ( ) ) ")
+        auth = read()
+        if auth[0] == "failure":
+            return f"the server refused: {_svn_error(auth)}"
+        mechs = auth[1][0] if auth[0] == "success" else []
+        if "CRAM-MD5" not in mechs:
+            return f"the server offers no CRAM-MD5 login (mechanisms {mechs})"
+        chan.sendall(b"( CRAM-MD5 ( ) ) ")
+        step = read()
+        if step[0] != "step":
+            return f"the server refused the login: {_svn_error(step)}"
+        chan.sendall(svn_string(cram_md5(user, password, step[1][0])) + b" ")
+        done = read()
+        if done[0] != "success":
+            return f"login as {user!r} refused: {_svn_error(done)}"
+        info = read()  # repos-info: uuid, root URL, capabilities
+        if info[0] != "success":
+            return f"the repository is not usable: {_svn_error(info)}"
+        return None
+    except SvnProtocolError as e:
+        return f"svn protocol: {e}"
+    except OSError as e:
+        return f"connection to {host}:{port} broke: {e}"
+    finally:
+        chan.close()
+
+
+def _svn_error(item) -> str:
+    """The message of an svn failure item ( failure ( ( code message file line ) ) )."""
+    try:
+        err = item[1][0]
+        return err[1].decode("utf-8", "replace") if isinstance(err[1], bytes) else str(err[1])
+    except (IndexError, TypeError, AttributeError):
+        return str(item)
+
+
+def http_exchange(remote: NodeIO, address: str, port: int, host: str, tls: bool, timeout: float,
+                  request: bytes) -> tuple[bytes | None, str]:
+    """One HTTP request from the node over its SSH connection: (the response head, why-not). TLS runs over the
+    channel with SNI = host; the certificate is not verified here (create-certs' own check covers it)."""
+    try:
+        chan = remote.open_channel(address, port, timeout)
+    except RemoteError as e:
+        return None, str(e)
+    deadline = time.monotonic() + timeout
+    try:
+        if not tls:
+            chan.sendall(request)
+            head = b""
+            while b"\r\n\r\n" not in head and time.monotonic() < deadline:
+                chunk = chan.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            return head, ""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        s = ctx.wrap_bio(inc, out, server_hostname=host)
+
+        def pump(fn):
+            while time.monotonic() < deadline:
+                try:
+                    return fn()
+                except ssl.SSLWantReadError:
+                    if out.pending:
+                        chan.sendall(out.read())
+                    data = chan.recv(65536)
+                    if not data:
+                        raise OSError("the server closed the connection") from None
+                    inc.write(data)
+            raise OSError("no answer in time")
+
+        pump(s.do_handshake)
+        if out.pending:
+            chan.sendall(out.read())
+        s.write(request)
+        chan.sendall(out.read())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = pump(lambda: s.read(4096))
+            if not chunk:
+                break
+            head += chunk
+        return head, ""
+    except (OSError, ssl.SSLError) as e:
+        return None, str(e)
+    finally:
+        chan.close()
+
+
+def http_through(remote: NodeIO, address: str, port: int, host: str, tls: bool,
+                 timeout: float) -> tuple[int | None, str]:
+    """A GET through the balancer from the node: (status, why-not)."""
+    request = (f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+               "User-Agent: wso2-esb-cluster-live\r\n\r\n").encode()
+    head, why = http_exchange(remote, address, port, host, tls, timeout, request)
+    return (None, why) if head is None else (http_status(head), "")
+
+
+_HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(/[^?#]*)?")
+
+
+def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+    """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with the node's
+    credentials (Basic, as DepSync sends them); None when a Subversion repository answers and takes the login,
+    else why (401: login refused; 404: no repository there; no DAV svn header: not a Subversion server)."""
+    m = _HTTP_URL.match(url or "")
+    if not m:
+        return f"{url!r} is not an http(s):// URL"
+    scheme, host, port = m.group(1), m.group(2).strip("[]"), int(m.group(3) or (443 if m.group(1) == "https" else 80))
+    path = m.group(4) or "/"
+    auth = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode()
+    name = m.group(2) + (f":{m.group(3)}" if m.group(3) else "")
+    request = (f"OPTIONS {path} HTTP/1.1\r\nHost: {name}\r\nAuthorization: Basic {auth}\r\nContent-Length: 0\r\n"
+               f"Connection: close\r\nUser-Agent: SVN/1.8 wso2-esb-cluster-live\r\n\r\n").encode()
+    head, why = http_exchange(remote, host, port, host, scheme == "https", timeout, request)
+    if head is None:
+        return f"no connection to {host}:{port} from the node ({why})"
+    status = http_status(head)
+    if status == 401:
+        return f"login as {user!r} refused (HTTP 401)"
+    if status == 403:
+        return f"{user!r} may not read the repository (HTTP 403)"
+    if status == 404:
+        return f"no repository at {path} (HTTP 404)"
+    if status != 200:
+        return f"HTTP {status} to OPTIONS {path}" if status else "no HTTP answer"
+    if b"subversion.tigris.org/xmlns/dav/svn" not in head and b"\r\nSVN-" not in head:
+        return "the server answers, but not as a Subversion repository (no DAV svn headers)"
+    return None
+
+
+def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme as DepSync
+    speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh:// is refused: Carbon's
+    DepSync does not support it. None when it works, else why."""
+    scheme = (url or "").split("://", 1)[0].lower()
+    if scheme == "svn":
+        return svn_login(remote, url, user, password, timeout)
+    if scheme in ("http", "https"):
+        return svn_over_http(remote, url, user, password, timeout)
+    if scheme == "svn+ssh":
+        return "svn+ssh:// is not supported by Carbon's deployment synchronizer; use svn:// or http(s)://"
+    return f"{url!r}: only svn:// and http(s):// repositories are checked live"
+
+
+# ---------------------------------------------------------------- the checks of one node
+
+class Live:
+    """The live checks of one ESB node; each adds drift items (or warnings) naming the check and the cause."""
+
+    def __init__(self, ctx: StepContext, facts: NodeFacts):
+        self.ctx, self.f = ctx, facts
+        self.items: list[Item] = []
+        self.warnings: list[Item] = []
+        self.passed: list[str] = []  # the checks that held, one line each (shown: one can tell they ran)
+        self.timeout = min(ctx.host.connect_timeout, ctx.inv.run.op_timeout)
+        self._listed: dict[str, list[str]] = {}
+        self._listed_guard = threading.Lock()
+        self._vault: dict[str, str] | None = None
+        self._vault_guard = threading.Lock()
+
+    def password(self, value: str | None, alias: str | None) -> str:
+        """The password Carbon would use: the file's value, or the Secure Vault value behind its alias (never
+        the placeholder `password` the element holds). A StepError when the alias does not resolve."""
+        if not alias:
+            return value or ""
+        with self._vault_guard:
+            if self._vault is None:
+                aliases = [d.password_alias for d in self.f.datasources if d.password_alias]
+                aliases += [self.f.svn_password_alias] if self.f.svn_password_alias else []
+                self._vault = resolved_values(self.ctx, aliases)
+        if alias not in self._vault:
+            raise StepError(f"Secure Vault alias {alias}: no value in {CIPHER_TEXT} that decrypts with the "
+                            f"node's key (Carbon would not resolve it)")
+        return self._vault[alias]
+
+    def listing(self, rel: str) -> list[str]:
+        """A folder of the product home, listed once for every check that needs it (driver and svn both look
+        into lib)."""
+        with self._listed_guard:
+            if rel not in self._listed:
+                self._listed[rel] = self.ctx.remote.listdir(self.ctx.home(rel)) or []
+            return self._listed[rel]
+
+    def drift(self, check: str, what: str, wanted: str, actual: str) -> None:
+        self.items.append(Item(f"live {check}", what, wanted, redact(actual)))
+
+    def ok(self, check: str, what: str) -> None:
+        self.passed.append(redact(f"{check}: {what}"))
+
+    def warn(self, check: str, what: str, wanted: str, actual: str) -> None:
+        self.warnings.append(Item(f"live {check}", what, wanted, redact(actual)))
+
+    def run(self) -> None:
+        """Every check at once (they wait on the network, each over its own channel of the one SSH connection);
+        the items in the order of CHECKS, whatever order they finished in."""
+        def one(check: str) -> None:
+            try:
+                getattr(self, f"check_{check}")()
+            except (RemoteError, StepError, DbError) as e:
+                self.drift(check, "the check itself", "could run", str(e))
+
+        with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
+            list(pool.map(one, CHECKS))
+        order = {f"live {c}": i for i, c in enumerate(CHECKS)}
+        self.items.sort(key=lambda i: (order[i.file], i.what))
+        self.warnings.sort(key=lambda i: (order[i.file], i.what))
+        self.passed.sort(key=lambda p: (CHECKS.index(p.split(":", 1)[0]), p))
+
+    # -- db
+    def check_db(self) -> None:
+        targets = [(ds, jdbc_target(ds.url)) for ds in self.f.datasources]
+        targets = [(ds, t) for ds, t in targets if t is not None]
+        hosts_text = None
+        if any(not _is_ip(t[0]) for _, t in targets):
+            raw = self.ctx.remote.read(self.ctx.host.hosts_file)
+            hosts_text = (raw or b"").decode("utf-8", "replace")
+        with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:  # one login per datasource, at once
+            list(pool.map(lambda dt: self._check_datasource(dt[0], dt[1], hosts_text), targets))
+
+    def _check_datasource(self, ds, target, hosts_text: str | None) -> None:
+        name, port, db = target
+        what = f"datasource {ds.name} ({name}:{port}/{db} as {ds.username})"
+        ip = name
+        if not _is_ip(name):
+            ip = resolve_in_hosts(hosts_text or "", name)
+            if ip is None:
+                self.drift("db", what, f"{name} mapped in {self.ctx.host.hosts_file}", "not mapped on this node")
+                return
+        route = Route((ip,), port, via=self.ctx.remote, timeout=self.timeout, op_timeout=self.ctx.inv.run.op_timeout)
+        try:
+            conn = route.connect(ds.username or "", self.password(ds.password, ds.password_alias))
+        except StepError as e:
+            self.drift("db", what, "a password Carbon can resolve", str(e))
+            return
+        except DbError as e:
+            self.drift("db", what, "a login from this node", f"{ip}:{port}: {e}")
+            return
+        try:
+            try:
+                conn.select_db(db)
+            except Exception as e:  # pymysql's OperationalError: unknown database, no privilege
+                self.drift("db", what, f"database {db} usable", redact(str(e.args[-1] if e.args else e)))
+                return
+            tables = {t[0].upper() for t in query(conn, "SHOW TABLES")}
+            if not any(t in tables for t in PRODUCT_TABLES):
+                self.drift("db", what, f"the product's tables ({' or '.join(PRODUCT_TABLES)})",
+                           f"{len(tables)} tables, none of them")
+            else:
+                self.ok("db", f"{what}: login from {self.ctx.host.name}, {len(tables)} tables")
+        finally:
+            conn.close()
+
+    # -- driver
+    def check_driver(self) -> None:
+        lib = self.ctx.home(LIB)
+        names = self.listing(LIB)
+        classes: set[str] = set()
+        for n in sorted(n for n in names if n.lower().endswith(".jar")):
+            jar = posixpath.join(lib, n)
+            found = zipdir.entries(lambda offset, length, jar=jar: self.ctx.remote.read_range(jar, offset, length))
+            entries = None if found is None else [e[0] for e in found]
+            if entries is None:
+                self.drift("driver", f"{LIB}/{n}", "a jar (zip) file", "no zip directory at its end")
+                continue
+            classes |= {e[:-6].replace("/", ".") for e in entries if e.endswith(".class")}
+        for ds in self.f.datasources:
+            if (ds.url or "").startswith("jdbc:h2:"):
+                continue  # the H2 driver ships as an OSGi bundle in repository/components/plugins
+            if ds.driver and ds.driver not in classes:
+                self.drift("driver", f"datasource {ds.name} driverClassName", f"{ds.driver} in a jar of {LIB}",
+                           f"no jar of {LIB} holds it ({len([n for n in names if n.endswith('.jar')])} jars)")
+            elif ds.driver:
+                self.ok("driver", f"datasource {ds.name}: {ds.driver} in a jar of {LIB}")
+
+    # -- svn
+    def check_svn(self) -> None:
+        if (self.f.depsync_enabled or "").lower() != "true":
+            return
+        dropins = self.listing(DROPINS)
+        lib = self.listing(LIB)
+        if not any(jar_family(n).startswith("svnkit") for n in dropins if n.endswith(".jar")):
+            self.drift("svn", f"{DROPINS}/svnkit*.jar", "the SVNKit bundle", "absent (DepSync: No Repository found "
+                       "for type svn)")
+        if not any(jar_family(n).startswith("trilead") for n in lib if n.endswith(".jar")):
+            self.drift("svn", f"{LIB}/trilead-ssh2*.jar", "the trilead jar", "absent")
+        try:
+            password = self.password(self.f.svn_password, self.f.svn_password_alias)
+        except StepError as e:
+            self.drift("svn", f"SvnPassword of {self.f.svn_user}", "a password Carbon can resolve", str(e))
+            return
+        why = svn_reachable(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
+        if why:
+            self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
+        else:
+            self.ok("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}: login accepted")
+
+    # -- java
+    def check_java(self) -> None:
+        home = self.ctx.host.java_home
+        if home:  # the JDK's own `release` file says its version: a read, not a program run
+            raw = self.ctx.remote.read(posixpath.join(home, "release"), 1 << 20, "a JDK release file")
+            m = re.search(rb'^JAVA_VERSION="([^"]+)"', raw or b"", re.M)
+            if m:
+                version = m.group(1).decode("utf-8", "replace")
+                if not java_ok(version):
+                    self.drift("java", f"{home} (java_home)", "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses "
+                               "others)", version)
+                else:
+                    self.ok("java", f"{home} (java_home): {version}")
+                return
+        java = posixpath.join(home, "bin", "java") if home else "java"
+        code, out, err = self.ctx.remote.run(f"{shlex.quote(java)} -version", check=False)
+        version = java_version(err or out)
+        where = f"{java} (java_home)" if home else "java on the login PATH"
+        if code != 0 or version is None:
+            said = (err or out).strip()
+            self.drift("java", where, "JDK 1.7 or 1.8", said.splitlines()[-1] if said
+                       else f"exit {code}")
+        elif not java_ok(version):
+            self.drift("java", where, "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses others)", version)
+        else:
+            self.ok("java", f"{where}: {version}")
+
+    # -- members
+    def check_members(self) -> None:
+        """Where the node's server runs, the members it sees now, from its log (Carbon's `Member joined/left`
+        lines since its start); each WKA member it does not see is then opened from the node: refused is a
+        warning (that server is stopped), accepting is drift (it runs, but this server does not see it). Where
+        the server does not run, each WKA member's port is opened from the node as before."""
+        from ..commands.lifecycle import logs
+        from ..commands.lifecycle.server import NodeServer
+        srv = NodeServer(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets)
+        seen = None
+        if self.ctx.remote.read(srv.path("wso2carbon.pid"), 4096, "a pid file") is not None and srv.state().running:
+            seen = logs.members(srv.log_tail())
+        for host, port in self.f.members:
+            what = f"WKA member {host}:{port}"
+            if not port.isdigit():
+                self.drift("members", what, "a port", port)
+                continue
+            if seen is not None and (host, int(port)) in seen:
+                self.ok("members", f"{what}: a member the running server sees")
+                continue
+            try:
+                self.ctx.remote.open_channel(host, int(port), self.timeout).close()
+                if seen is None:
+                    self.ok("members", f"{what}: accepting")
+                else:
+                    self.drift("members", what, "a member the running server sees", "accepting, but not seen "
+                               "(the servers run and have not formed one cluster: domain, members, ports?)")
+            except RemoteError as e:
+                msg = str(e)
+                if "Connect failed" in msg or "refused" in msg.lower():  # sshd's answer: the port said no
+                    self.warn("members", what, "accepting", "refused (the server is not running?)")
+                else:  # no answer within the timeout: a firewall or a wrong address
+                    self.drift("members", what, "an answer from this node", msg)
+
+    # -- lb
+    def check_lb(self) -> None:
+        c = self.ctx.inv.cluster
+        for lb in self.ctx.inv.by_role("lb"):
+            address = self.ctx.inv.lb.listen or lb.member_host or lb.address
+            for name in (c.hostname, c.mgt_hostname):
+                for tls, port in ((False, c.lb_http_port), (True, c.lb_https_port)):
+                    if name == c.mgt_hostname and not tls:
+                        continue  # the console is served over HTTPS only
+                    status, why = http_through(self.ctx.remote, address, port, name, tls, self.timeout)
+                    what = f"{'https' if tls else 'http'}://{name}:{port}/ through {lb.name}"
+                    if status is None:
+                        self.drift("lb", what, "a backend's answer", why or "no HTTP answer")
+                    elif status in (502, 503, 504):
+                        self.drift("lb", what, "a backend's answer", f"nginx's own {status}")
+                    else:
+                        self.ok("lb", f"{what}: HTTP {status} from a backend")
+
+
+def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
+    """The `live` row of one node (never raises)."""
+    try:
+        f = facts or read_facts(ctx)
+        live = Live(ctx, f)
+        live.run()
+    except (RemoteError, StepError) as e:
+        return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)))
+    n = len(live.passed)
+    return StepResult(ctx.host.name, LIVE, Status.DRIFT if live.items else Status.OK, live.items,
+                      warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
+
+
+__all__ = ["LIVE", "Live", "live_result", "jdbc_target", "zip_names", "java_version",
+           "svn_item", "cram_md5", "http_status"]

@@ -1,0 +1,170 @@
+"""MySQL/MariaDB access for create-dbs: a Route to the server (direct TCP, or a direct-tcpip channel over
+a host's SSH connection), PyMySQL connections with clear errors, and small SQL helpers.
+
+Identifiers are validated and backtick-quoted here; account names, passwords and every other
+value go to the server as query parameters (PyMySQL escapes them), never spliced by hand.
+Error messages never hold a password (they pass through `redact`).
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import ER
+
+from ..schema import IDENT_RE
+from . import RemoteError
+from .protocol import NodeIO
+from ..secrets import redact
+from ..formats.sqlscript import Statement
+
+#: session sql_mode for loading the product scripts: no strict mode, no NO_ZERO_DATE, so
+#: `TIMESTAMP ... DEFAULT 0` is accepted on MariaDB 10.x, MySQL 5.7 and 8.0
+LOAD_SQL_MODE = "NO_ENGINE_SUBSTITUTION"
+GRANT_RE = re.compile(r"^GRANT\s+(.+?)\s+ON\s+(\*|`(?:[^`]|``)+`|[\w$]+)\.\*\s+TO\s", re.I | re.S)
+CLIENT_ERRORS = (2003, 2005, 2006, 2013)  # can't connect, unknown host, gone away, lost connection
+
+
+class DbError(Exception):
+    """The database refused or failed an operation; the message says which and why (no secrets)."""
+
+
+class DbUnreachable(DbError):
+    """No connection to the server could be made."""
+
+
+class AccessDenied(DbError):
+    """The server refused the user name or password."""
+
+
+def quote_ident(name: str) -> str:
+    """`name`, after checking it is a plain identifier (letters, digits, _)."""
+    if not IDENT_RE.match(name):
+        raise DbError(f"{name!r} is not a plain identifier (letters, digits, _)")
+    return f"`{name}`"
+
+
+def native_password_hash(password: str) -> str:
+    """What mysql_native_password stores for a password: '*' + SHA1(SHA1(pw)) in upper-case hex."""
+    return "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()
+
+
+def all_privilege_dbs(grant_lines: list[str]) -> set[str]:
+    """Databases a SHOW GRANTS result gives ALL PRIVILEGES on ("*" for *.*)."""
+    out = set()
+    for line in grant_lines:
+        m = GRANT_RE.match(line)
+        if m and re.fullmatch(r"ALL(\s+PRIVILEGES)?", m.group(1).strip(), re.I):
+            db = m.group(2)
+            if db.startswith("`"):
+                db = db[1:-1].replace("``", "`")
+            out.add(db.replace("\\_", "_").replace("\\%", "%"))
+    return out
+
+
+def is_loopback(address: str) -> bool:
+    """True for an IP address of the loopback network (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Route:
+    """How to reach the server: `dests` (first that answers) on `port`, through `via`'s SSH when set."""
+
+    dests: tuple[str, ...]
+    port: int
+    via: NodeIO | None = None
+    timeout: int = 10
+    op_timeout: float = 30  # the most one reply of the server may take ([run].op_timeout)
+    used: str | None = field(default=None, init=False)  # the dest that answered
+
+    @property
+    def label(self) -> str:
+        return self.where(self.used or "/".join(self.dests))
+
+    def where(self, dest: str) -> str:
+        """dest:port, and the SSH hop when tunnelled (for messages)."""
+        return f"{dest}:{self.port}" + (f" through SSH to {self.via.host.name}" if self.via else "")
+
+    @property
+    def local(self) -> bool:
+        """True when the server answers on this machine's loopback (so a loopback source can be chosen)."""
+        dest = self.used or self.dests[0]
+        return is_loopback(dest) and (self.via is None or is_loopback(self.via.host.address))
+
+    def connect(self, user: str, password: str, bind_address: str | None = None) -> pymysql.Connection:
+        """A connection as user (autocommit); DbUnreachable or AccessDenied with a clear message."""
+        if bind_address is not None:
+            return self._open(self.used or self.dests[0], user, password, None, bind_address)
+        last: Exception | None = None
+        for dest in ([self.used] if self.used else list(self.dests)):
+            try:
+                sock = self.via.open_channel(dest, self.port, self.timeout) if self.via else None
+                conn = self._open(dest, user, password, sock, None)
+                self.used = dest
+                return conn
+            except (RemoteError, DbUnreachable) as e:
+                last = e
+        raise DbUnreachable(f"database unreachable at {self.label}: {last}")
+
+    def _open(self, dest: str, user: str, password: str, sock, bind: str | None) -> pymysql.Connection:
+        # the password as UTF-8 bytes, as Connector/J sends it (PyMySQL would encode a str as Latin-1: a
+        # non-ASCII password never matched what CREATE USER stored, and '€' raised an error quoting it)
+        # through an SSH channel the link is encrypted already: no TLS on top (PyMySQL would build a TLS context for
+        # every connection); a direct connection keeps PyMySQL's preferred TLS
+        conn = pymysql.connect(host=dest, port=self.port, user=user, password=password.encode("utf-8"),
+                               autocommit=True, charset="utf8mb4", connect_timeout=self.timeout, bind_address=bind,
+                               read_timeout=self.op_timeout, write_timeout=self.op_timeout, defer_connect=True,
+                               ssl_disabled=sock is not None)
+        try:
+            conn.connect(sock)
+        except pymysql.err.OperationalError as e:
+            code = e.args[0] if e.args else 0
+            msg = redact(str(e.args[1] if len(e.args) > 1 else e))
+            if code == ER.ACCESS_DENIED_ERROR:
+                raise AccessDenied(f"access denied for {user!r} at {self.where(dest)}: {msg}") from None
+            if code in CLIENT_ERRORS:
+                raise DbUnreachable(msg) from None
+            raise DbError(f"{self.where(dest)}: {msg}") from None
+        except OSError as e:
+            raise DbUnreachable(str(e)) from None
+        return conn
+
+
+def query(conn: pymysql.Connection, sql: str, args=None, dicts: bool = False) -> list:
+    """Rows of a read (tuples, or dicts by column name); DbError with the server's message on failure."""
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor if dicts else None) as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    except pymysql.MySQLError as e:
+        raise DbError(redact(f"{sql.split()[0]} failed: {e.args[-1] if e.args else e}")) from None
+
+
+def execute(conn: pymysql.Connection, sql: str, args=None, what: str | None = None) -> None:
+    """Run one change; DbError naming `what` (or the statement's verb) on failure."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+    except pymysql.MySQLError as e:
+        raise DbError(redact(f"{what or sql.split()[0]} failed: {e.args[-1] if e.args else e}")) from None
+
+
+def run_script(conn: pymysql.Connection, db: str, statements: list[Statement], label: str) -> None:
+    """Run a product script's statements into db, with the tolerant LOAD_SQL_MODE for this session."""
+    conn.select_db(db)
+    execute(conn, "SET SESSION sql_mode = %s", (LOAD_SQL_MODE,))
+    for s in statements:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(s.text)  # no args: the text goes as is, '%' included
+        except pymysql.MySQLError as e:
+            raise DbError(redact(f"{label} into {db}: the statement at line {s.line} ({s.head()}) failed: "
+                                 f"{e.args[-1] if e.args else e}; {db} is now partly loaded")) from None

@@ -1,0 +1,35 @@
+"""tasks/commands/nextsteps.py: which step fixes a cluster finding, and the shortest command list after a scale out."""
+from __future__ import annotations
+
+from tasks.commands.nextsteps import command_list, fixing_step, with_fix
+from tasks.engine.plan import Item
+from tasks.engine.report import StepResult
+from tasks.rules import AXIS2, CARBON, REGISTRY
+from tasks.steps import STEPS
+
+ORDER = STEPS
+
+
+def test_each_file_part_is_fixed_by_the_step_that_writes_it():
+    assert fixing_step(Item(AXIS2, "clustering/members", "a", "b")) == "patch-axis2"
+    assert fixing_step(Item(CARBON, "DeploymentSynchronizer/SvnUrl", "a", "b")) == "enable-depsync"
+    assert fixing_step(Item(CARBON, "Ports/Offset", "1", "0")) == "set-hostnames"
+    assert fixing_step(Item(REGISTRY, "remoteInstance/cacheId", "a", "b")) == "mount-registry"
+    assert fixing_step(Item("hosts file", "x", "a", "b")) is None
+    assert with_fix("esb-mgr", Item(AXIS2, "m", "a", "b")).line().endswith("(fix: fab -H esb-mgr patch-axis2)")
+
+
+def test_a_scale_out_gives_one_line_per_host_set_in_guide_order():
+    w3 = [StepResult("esb-w3", s, "drift") for s in ("map-hosts", "install-jdbc-driver", "configure-datasources",
+                                                     "patch-axis2", "set-hostnames", "set-worker-profile")]
+    mgr = StepResult("esb-mgr", "cluster", "drift", [with_fix("esb-mgr", Item(AXIS2, "clustering/members", "a", "b"))])
+    other = [StepResult("db1", "create-dbs", "drift"), StepResult("lb1", "configure-lb", "drift"),
+             StepResult("esb-w1", "patch-axis2", "ok")]
+    hosts = ["esb-mgr", "esb-w1", "esb-w2", "esb-w3", "db1", "lb1"]
+    assert command_list(w3 + [mgr] + other, ORDER, hosts) == [
+        "fab -H db1 create-dbs",
+        "fab -H esb-mgr patch-axis2",
+        "fab -H esb-w3 map-hosts install-jdbc-driver configure-datasources patch-axis2 set-hostnames "
+        "set-worker-profile",
+        "fab -H lb1 configure-lb"]
+    assert command_list(other, ORDER, hosts) == ["fab -H db1 create-dbs", "fab -H lb1 configure-lb"]

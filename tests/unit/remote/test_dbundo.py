@@ -1,0 +1,15 @@
+"""tasks/remote/dbundo.py: the undo of a database change, one statement a line, read back as written."""
+from __future__ import annotations
+
+from tasks.remote.dbundo import dump, statements
+
+
+def test_statements_round_trip_one_a_line():
+    sql = ["DROP USER IF EXISTS 'regadmin'@'10.0.0.9'",
+           "CREATE USER `regadmin`@`10.0.0.9` IDENTIFIED BY PASSWORD '*0123456789ABCDEF0123456789ABCDEF01234567'",
+           "GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO `regadmin`@`10.0.0.9`",
+           "UPDATE `WSO2_USER_DB`.UM_USER SET UM_USER_PASSWORD='a;b', UM_SALT_VALUE='c' WHERE UM_USER_NAME='admin'"]
+    data = dump(sql)
+    assert data.count(b"\n") == len(sql)
+    assert statements(data) == sql
+    assert statements(dump(["SELECT 1\nFROM dual"])) == ["SELECT 1 FROM dual"]  # never two lines for one
