@@ -58,3 +58,4 @@ def engine_io(ctx: StepContext) -> RemoteHost:
     run journal and the manifests): a step proper has only NodeIO."""
     assert isinstance(ctx.remote, RemoteHost), type(ctx.remote)
     return ctx.remote
+

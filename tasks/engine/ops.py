@@ -14,38 +14,15 @@ order.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
 
-if TYPE_CHECKING:  # the step context and plan are only passed through
-    from .plan import Item, Plan
-    from .context import StepContext
+from .context import StepContext, StepError
+from .plan import Done, Op, Plan
 
-
-@dataclass
-class Done:
-    """What a record reports once it ran: notes for its row, and the writes it made on other hosts of the cluster
-    (host name -> items; None: the plan's own forecast stands)."""
-
-    notes: list[str] = field(default_factory=list)
-    peers: "dict[str, list[Item]] | None" = None
+__all__ = ["Done", "Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "Upload", "Remove", "Chmod", "Command"]
 
 
-@dataclass(frozen=True)
-class Op:
-    """A typed change of a plan: describe() from its fields, perform() from the same fields."""
-
-    #: performed before the plan's file changes (the files then refer to what it made)
-    early: ClassVar[bool] = False
-
-    def describe(self) -> str:  # pragma: no cover - every record says what it does
-        raise NotImplementedError
-
-    def perform(self, ctx: "StepContext") -> "Done | None":  # pragma: no cover
-        raise NotImplementedError
-
-
-def apply_plan(ctx: "StepContext", plan: "Plan", backup: bool = True) -> None:
+def apply_plan(ctx: StepContext, plan: Plan, backup: bool = True) -> None:
     """Apply a plan: early records, then every file change (atomic; backed up unless `backup` is False: a
     rollback writes old bytes back), then the other records, in order."""
     def run(op: Op) -> None:
@@ -71,10 +48,9 @@ def last_line(text: str | None) -> str:
     return lines[-1] if lines else "no message"
 
 
-def run_or_fail(ctx: "StepContext", command: str, failure: str, sudo: bool = True, extra_time: float = 0.0) -> None:
+def run_or_fail(ctx: StepContext, command: str, failure: str, sudo: bool = True, extra_time: float = 0.0) -> None:
     """Run a command on the host (sudo where configured); a non-zero exit fails the step with `failure` and the
     command's last error line."""
-    from .context import StepError
     code, _, err = ctx.remote.run(command, sudo=sudo, check=False, extra_time=extra_time)
     if code != 0:
         raise StepError(f"{failure}: {last_line(err)}")

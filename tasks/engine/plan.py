@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from .ops import Op
+from typing import TYPE_CHECKING, ClassVar
 from ..secrets import MASK, byte_forms, redact
+
+if TYPE_CHECKING:  # a record is handed the context it performs in; the plan never looks into it
+    from .context import StepContext
 
 _MASK_BYTES = MASK.encode()
 
@@ -84,6 +87,29 @@ def _display_encoding(*blobs: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+@dataclass
+class Done:
+    """What a record reports once it ran: notes for its row, and the writes it made on other hosts of the cluster
+    (host name -> items; None: the plan's own forecast stands)."""
+
+    notes: list[str] = field(default_factory=list)
+    peers: dict[str, list[Item]] | None = None
+
+
+@dataclass(frozen=True)
+class Op:
+    """A typed change of a plan: describe() from its fields, perform() from the same fields."""
+
+    #: performed before the plan's file changes (the files then refer to what it made)
+    early: ClassVar[bool] = False
+
+    def describe(self) -> str:  # pragma: no cover - every record says what it does
+        raise NotImplementedError
+
+    def perform(self, ctx: "StepContext") -> "Done | None":  # pragma: no cover
+        raise NotImplementedError
 
 
 @dataclass

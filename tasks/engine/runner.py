@@ -9,7 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..config import Host, Inventory
 from .plan import Plan
@@ -19,8 +19,8 @@ from ..remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, Status, StepResult
 from ..secrets import SecretMissing, Secrets, redact, safe_error
-from ..steps.base import Step
 from .context import StepContext, StepError
+from .runnable import Runnable as Step
 from ..formats.xmldoc import XmlError
 
 MODES = tuple(m.value for m in (Mode.PATCH, Mode.VERIFY, Mode.DRY_RUN))
@@ -36,7 +36,7 @@ class Session:
     """Every RemoteHost of one fab run; connections are opened lazily and reused by every step."""
 
     def __init__(self, inv: Inventory, secrets: Secrets, mode: Mode | str, run_id: str | None = None,
-                 command: str = "", upcoming: list[Step] | None = None):
+                 command: str = "", upcoming: Sequence[Step] | None = None):
         self.inv = inv
         self.secrets = secrets
         self.mode = Mode(mode)
@@ -179,7 +179,7 @@ def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:
             for name, items in sorted(plan.peers.items())]
 
 
-def in_parallel(items: list, fn: Callable, parallel: int) -> list:
+def in_parallel(items: Sequence, fn: Callable, parallel: int) -> list:
     """fn over items in a pool of at most `parallel` threads; results in item order."""
     if not items:
         return []
@@ -187,7 +187,7 @@ def in_parallel(items: list, fn: Callable, parallel: int) -> list:
         return list(pool.map(fn, items))
 
 
-def prefetch(steps: list[Step], host: Host, session: Session, more: tuple[str, ...] = ()) -> None:
+def prefetch(steps: Sequence[Step], host: Host, session: Session, more: tuple[str, ...] = ()) -> None:
     """Read ahead, in one pipelined batch, every file the host's steps will read (and `more`); never raises: a
     host that cannot be reached, or a file that cannot be read, is reported by the step that needs it."""
     paths = [p for s in steps if not s.applies_to(host, session.inv) for p in s.reads(host, session.inv)]
@@ -199,12 +199,12 @@ def prefetch(steps: list[Step], host: Host, session: Session, more: tuple[str, .
         pass
 
 
-def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Reporter) -> list[StepResult]:
+def run_sequence(steps: Sequence[Step], host: Host, session: Session, reporter: Reporter) -> list[StepResult]:
     """Run steps in order on one host, reporting each as it finishes; after a failure the rest are skipped, in
     this task and in the later tasks of the command line (the run remembers where a host failed)."""
     results: list[StepResult] = []
     failed = session.failed.get(host.name)
-    prefetch(list(dict.fromkeys(steps + session.upcoming)), host, session)  # the whole command line's reads
+    prefetch(list(dict.fromkeys([*steps, *session.upcoming])), host, session)  # the whole command line's reads
     for step in steps:
         if failed is None:
             r = run_on_host(step, host, session)
@@ -220,7 +220,7 @@ def run_sequence(steps: list[Step], host: Host, session: Session, reporter: Repo
     return results
 
 
-def run_hosts(work: list[tuple[Host, list[Step]]], session: Session, reporter: Reporter) -> list[StepResult]:
+def run_hosts(work: Sequence[tuple[Host, Sequence[Step]]], session: Session, reporter: Reporter) -> list[StepResult]:
     """Each host runs its own step sequence; hosts in parallel, at most [run].parallel at once.
 
     One host failing or unreachable never stops another's steps."""

@@ -6,24 +6,22 @@ functions over StepResults; `details` lists the drift items and warnings under i
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from ..secrets import redact
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .report import StepResult
+from .results import StepResult
 
 NOT_RUN = "-"
 
 
-def cell(r: "StepResult | None") -> str:
+def cell(r: StepResult | None) -> str:
     """The table text for one result."""
     if r is None:
         return NOT_RUN
     return r.status + ("*" if r.warnings and r.status == "ok" else "")
 
 
-def status_table(results: Iterable["StepResult"], steps: list[str], hosts: list[str]) -> str:
+def status_table(results: Iterable[StepResult], steps: list[str], hosts: list[str]) -> str:
     """Rows = steps in the given order, columns = hosts; padded plain text, no trailing spaces."""
     by_key = {(r.host, r.step): r for r in results}
     rows = [["step", *hosts]] + [[s, *(cell(by_key.get((h, s))) for h in hosts)] for s in steps]
@@ -34,7 +32,7 @@ def status_table(results: Iterable["StepResult"], steps: list[str], hosts: list[
     return "\n".join(lines)
 
 
-def details(results: Iterable["StepResult"], steps: list[str] | None = None, verbose: bool = False) -> str:
+def details(results: Iterable[StepResult], steps: list[str] | None = None, verbose: bool = False) -> str:
     """The drift items and the warnings of every result, by host, then step in the table's order (a stable
     order, whatever order the hosts finished in). Without `verbose`, the warnings of one step on one node fold
     into one line (secure-vault alone has a dozen on a node with hardening off)."""

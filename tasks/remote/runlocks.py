@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .lock import Lock
 
 
 class RunLocks:
@@ -18,15 +14,15 @@ class RunLocks:
         self._holders: set[int] = set()
         self._guard = threading.Lock()
 
-    def hold(self, remote: "Lock") -> None:
+    def hold(self, holder: object) -> None:
         with self._guard:
-            self._holders.add(id(remote))
+            self._holders.add(id(holder))
 
-    def release(self, remote: "Lock") -> None:
+    def release(self, holder: object) -> None:
         with self._guard:
-            self._holders.discard(id(remote))
+            self._holders.discard(id(holder))
 
-    def others_held(self, remote: "Lock") -> bool:
+    def others_held(self, holder: object) -> bool:
         """True when another host of this run holds a lock (then waiting for an older run could deadlock)."""
         with self._guard:
-            return bool(self._holders - {id(remote)})
+            return bool(self._holders - {id(holder)})

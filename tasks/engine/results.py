@@ -1,0 +1,55 @@
+"""What a step (or a check, or a lifecycle task) did on a host: its Status and its StepResult row, as every
+reporter and the JSON document show them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .plan import Item
+from ..secrets import redact
+
+
+class Status(StrEnum):
+    """What a step did on a host (a str: JSON, text and comparisons with the literals are unchanged)."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    DRIFT = "drift"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+STATUSES = tuple(s.value for s in Status)
+
+
+@dataclass
+class StepResult:
+    """One step on one host: status (ok | changed | drift | failed | skipped), items, message."""
+
+    host: str
+    step: str
+    status: Status
+    items: list[Item] = field(default_factory=list)
+    message: str = ""
+    diff: str = ""
+    notes: list[str] = field(default_factory=list)
+    warnings: list[Item] = field(default_factory=list)  # reported, but never change the exit code
+    passed: list[str] = field(default_factory=list)  # checks that held (live): shown, so one can tell they ran
+    also: list["StepResult"] = field(default_factory=list)  # the step's writes on other hosts, each under its host
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # a status that is none of the five is a bug, caught where it is made
+
+    def as_dict(self) -> dict:
+        """The JSON form, every text redacted."""
+        d = {"status": self.status.value, "items": [i.as_dict() for i in self.items],
+             "message": redact(self.message)}
+        if self.diff:
+            d["diff"] = self.diff
+        if self.notes:
+            d["notes"] = [redact(n) for n in self.notes]
+        if self.warnings:
+            d["warnings"] = [i.as_dict() for i in self.warnings]
+        if self.passed:
+            d["passed"] = [redact(p) for p in self.passed]
+        return d
