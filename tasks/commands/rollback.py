@@ -25,7 +25,7 @@ from ..remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
 from ..remote.common import is_private
 from ..remote.journal import run_order
 from ..remote.replace import replace
-from ..engine.runkey import signed
+from ..remote.runkey import signed
 from ..engine.report import Reporter, Status, StepResult
 from ..engine.runner import Session, in_parallel, run_step
 from ..secrets import redact

@@ -36,6 +36,8 @@ from ..formats import zipdir
 from ..formats.hostsfile import resolve as resolve_in_hosts
 from ..schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
+from .server import ServerProbe
+from ..formats import carbonlog as logs
 from ..remote.mysql import DbError, Route, query
 from ..engine.plan import Item
 from ..remote import RemoteError
@@ -505,9 +507,7 @@ class Live:
         lines since its start); each WKA member it does not see is then opened from the node: refused is a
         warning (that server is stopped), accepting is drift (it runs, but this server does not see it). Where
         the server does not run, each WKA member's port is opened from the node as before."""
-        from ..commands.lifecycle import logs
-        from ..commands.lifecycle.server import NodeServer
-        srv = NodeServer(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets)
+        srv = ServerProbe(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets)
         seen = None
         if self.ctx.remote.read(srv.path("wso2carbon.pid"), 4096, "a pid file") is not None and srv.state().running:
             seen = logs.members(srv.log_tail())

@@ -12,7 +12,7 @@ import shlex
 import stat as statmod
 import time
 
-from ..engine.runkey import sign, signed
+from .runkey import sign, signed
 from .sftpext import SFTPError, put_many
 from .common import (TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private,
                      node_state_dir)

@@ -18,7 +18,7 @@ from invoke.exceptions import UnexpectedExit
 from ..secrets import redact
 from . import sshshared
 from ..config import Host
-from ..engine.deadline import Watchdog
+from .deadline import Watchdog
 from .readcache import ReadCache
 from .sftpext import statvfs
 from .common import Counters, RemoteError, SudoRefused, Unreachable

@@ -25,7 +25,7 @@ from ...secrets import SecretMissing, redact, safe_error
 from ...steps import STEPS
 from ...engine.context import StepError
 from ...steps.loadbalancer import FILES as LB_FILES, nginx_command, nginx_message
-from . import logs
+from ...formats import carbonlog as logs
 from .server import PID_FILE, NodeServer, ServerState
 from .upstreams import set_down
 

@@ -1,7 +1,7 @@
-"""tasks/commands/lifecycle/logs.py: Carbon 4.4.1's own lines (HazelcastGroupManagementAgent, StartupFinalizerServiceComponent)."""
+"""tasks/formats/carbonlog.py: Carbon 4.4.1's own lines (HazelcastGroupManagementAgent, StartupFinalizerServiceComponent)."""
 from __future__ import annotations
 
-from tasks.commands.lifecycle.logs import members, since_start, started
+from tasks.formats.carbonlog import members, since_start, started
 
 LINE = "TID: [-1234] [] [2026-12-04 10:00:0{i},000]  INFO {{org.wso2.carbon.core.clustering.hazelcast." \
        "HazelcastGroupManagementAgent}} -  {msg} {{org.wso2.carbon.core.clustering.hazelcast.HazelcastGroupManagementAgent}}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from tasks.engine import runkey
+from tasks.remote import runkey
 
 
 def test_a_signed_manifest_verifies_and_a_changed_one_does_not(tmp_path, monkeypatch):

@@ -1,10 +1,10 @@
-"""The watchdog behind every remote operation's deadline (tasks/engine/deadline.py)."""
+"""The watchdog behind every remote operation's deadline (tasks/remote/deadline.py)."""
 from __future__ import annotations
 
 import threading
 import time
 
-from tasks.engine.deadline import TICK, Watchdog
+from tasks.remote.deadline import TICK, Watchdog
 
 
 def test_an_operation_that_overruns_is_expired_once_with_host_and_what_it_was_doing():
