@@ -17,19 +17,15 @@ actually hold (tasks/probes/facts.py), never hosts.toml's:
 - lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a backend's
   answer (nginx's own 502/504 is drift).
 
-The parsers (hosts file, JDBC URL, zip directory, svn protocol, java version, HTTP status) are pure.
+The parsers (hosts file, JDBC URL, zip directory, svn protocol, java version, HTTP status) are pure; the svn
+and HTTP clients are svnwire.py and http.py.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import posixpath
 import re
 import shlex
-import ssl
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ..formats import zipdir
@@ -37,11 +33,12 @@ from ..formats.hostsfile import resolve as resolve_in_hosts
 from ..schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
 from .server import ServerProbe
+from .http import http_through
+from .svnwire import svn_reachable
 from ..formats import carbonlog as logs
 from ..remote.mysql import DbError, Route, query
 from ..engine.plan import Item
 from ..remote import RemoteError
-from ..remote.protocol import NodeIO
 from ..engine.report import Status, StepResult
 from ..secrets import redact
 from ..engine.context import StepContext, StepError
@@ -70,256 +67,32 @@ def zip_names(tail: bytes) -> list[str] | None:
     return zipdir.names(tail)
 
 
-class SvnProtocolError(Exception):
-    """The server's answer was not what the svn protocol says."""
 
 
-def svn_item(data: bytes) -> tuple[object, int] | None:
-    """The first whole ra_svn item of data (`( word 12:string 42 ( ... ) )` -> nested lists of str, bytes, int)
-    and the bytes it took; None while it is incomplete."""
-    pos = 0
-    stack: list[list] = []
-    while pos < len(data):
-        c = data[pos:pos + 1]
-        if c in b" \n":
-            pos += 1
-            continue
-        if c == b"(":
-            stack.append([])
-            pos += 1
-            continue
-        if c == b")":
-            if not stack:
-                raise SvnProtocolError("unbalanced ')'")
-            done = stack.pop()
-            pos += 1
-            if not stack:
-                return done, pos
-            stack[-1].append(done)
-            continue
-        m = re.match(rb"(\d+)(:?)|([A-Za-z][A-Za-z0-9-]*)", data[pos:])
-        if not m:
-            raise SvnProtocolError(f"unexpected byte {c!r}")
-        if m.group(3):
-            value, pos = m.group(3).decode(), pos + m.end()
-            if pos >= len(data):
-                return None  # a word may go on in the next chunk
-        elif m.group(2):
-            start = pos + m.end()
-            n = int(m.group(1))
-            if start + n > len(data):
-                return None
-            value, pos = data[start:start + n], start + n
-        else:
-            if pos + m.end() >= len(data):
-                return None
-            value, pos = int(m.group(1)), pos + m.end()
-        if not stack:
-            return value, pos
-        stack[-1].append(value)
-    return None
 
 
-def svn_string(b: bytes | str) -> bytes:
-    b = b.encode() if isinstance(b, str) else b
-    return str(len(b)).encode() + b":" + b
 
 
-def cram_md5(user: str, password: str, challenge: bytes) -> bytes:
-    """The CRAM-MD5 answer svnserve wants: 'user hex(hmac-md5(password, challenge))'."""
-    return user.encode() + b" " + hmac.new(password.encode(), challenge, hashlib.md5).hexdigest().encode()
 
 
-def http_status(head: bytes) -> int | None:
-    m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------- I/O over the node's channels
 
-class _SvnReader:
-    """Items from an svn connection, one at a time (bytes after an item wait for the next call)."""
-
-    def __init__(self, chan, deadline: float):
-        self.chan, self.deadline, self.buf = chan, deadline, b""
-
-    def item(self) -> list:
-        while True:
-            got = svn_item(self.buf)
-            if got is not None:
-                value, used = got
-                self.buf = self.buf[used:]
-                return value
-            if time.monotonic() > self.deadline:
-                raise SvnProtocolError("no complete answer in time")
-            chunk = self.chan.recv(65536)
-            if not chunk:
-                raise SvnProtocolError("the server closed the connection")
-            self.buf += chunk
 
 
-def svn_login(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
-    m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", url or "")
-    if not m:
-        return f"{url!r} is not an svn:// URL (only svn:// is checked live)"
-    host, port = m.group(1), int(m.group(2) or 3690)
-    try:
-        chan = remote.open_channel(host, port, timeout)
-    except RemoteError as e:
-        return f"no connection to {host}:{port} from the node ({e})"
-    read = _SvnReader(chan, time.monotonic() + timeout).item
-    try:
-        greeting = read()
-        if not greeting or greeting[0] != "success":
-            return f"unexpected greeting {greeting!r}"
-        chan.sendall(b"( 2 ( edit-pipeline svndiff1 absent-entries depth mergeinfo log-revprops ) "
-                     + svn_string(url) + b" " + svn_string("wso2-esb-cluster-live") + b" ( ) ) ")
-        auth = read()
-        if auth[0] == "failure":
-            return f"the server refused: {_svn_error(auth)}"
-        mechs = auth[1][0] if auth[0] == "success" else []
-        if "CRAM-MD5" not in mechs:
-            return f"the server offers no CRAM-MD5 login (mechanisms {mechs})"
-        chan.sendall(b"( CRAM-MD5 ( ) ) ")
-        step = read()
-        if step[0] != "step":
-            return f"the server refused the login: {_svn_error(step)}"
-        chan.sendall(svn_string(cram_md5(user, password, step[1][0])) + b" ")
-        done = read()
-        if done[0] != "success":
-            return f"login as {user!r} refused: {_svn_error(done)}"
-        info = read()  # repos-info: uuid, root URL, capabilities
-        if info[0] != "success":
-            return f"the repository is not usable: {_svn_error(info)}"
-        return None
-    except SvnProtocolError as e:
-        return f"svn protocol: {e}"
-    except OSError as e:
-        return f"connection to {host}:{port} broke: {e}"
-    finally:
-        chan.close()
 
 
-def _svn_error(item) -> str:
-    """The message of an svn failure item ( failure ( ( code message file line ) ) )."""
-    try:
-        err = item[1][0]
-        return err[1].decode("utf-8", "replace") if isinstance(err[1], bytes) else str(err[1])
-    except (IndexError, TypeError, AttributeError):
-        return str(item)
 
 
-def http_exchange(remote: NodeIO, address: str, port: int, host: str, tls: bool, timeout: float,
-                  request: bytes) -> tuple[bytes | None, str]:
-    """One HTTP request from the node over its SSH connection: (the response head, why-not). TLS runs over the
-    channel with SNI = host; the certificate is not verified here (create-certs' own check covers it)."""
-    try:
-        chan = remote.open_channel(address, port, timeout)
-    except RemoteError as e:
-        return None, str(e)
-    deadline = time.monotonic() + timeout
-    try:
-        if not tls:
-            chan.sendall(request)
-            head = b""
-            while b"\r\n\r\n" not in head and time.monotonic() < deadline:
-                chunk = chan.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            return head, ""
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        s = ctx.wrap_bio(inc, out, server_hostname=host)
-
-        def pump(fn):
-            while time.monotonic() < deadline:
-                try:
-                    return fn()
-                except ssl.SSLWantReadError:
-                    if out.pending:
-                        chan.sendall(out.read())
-                    data = chan.recv(65536)
-                    if not data:
-                        raise OSError("the server closed the connection") from None
-                    inc.write(data)
-            raise OSError("no answer in time")
-
-        pump(s.do_handshake)
-        if out.pending:
-            chan.sendall(out.read())
-        s.write(request)
-        chan.sendall(out.read())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = pump(lambda: s.read(4096))
-            if not chunk:
-                break
-            head += chunk
-        return head, ""
-    except (OSError, ssl.SSLError) as e:
-        return None, str(e)
-    finally:
-        chan.close()
 
 
-def http_through(remote: NodeIO, address: str, port: int, host: str, tls: bool,
-                 timeout: float) -> tuple[int | None, str]:
-    """A GET through the balancer from the node: (status, why-not)."""
-    request = (f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
-               "User-Agent: wso2-esb-cluster-live\r\n\r\n").encode()
-    head, why = http_exchange(remote, address, port, host, tls, timeout, request)
-    return (None, why) if head is None else (http_status(head), "")
 
 
-_HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(/[^?#]*)?")
 
 
-def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with the node's
-    credentials (Basic, as DepSync sends them); None when a Subversion repository answers and takes the login,
-    else why (401: login refused; 404: no repository there; no DAV svn header: not a Subversion server)."""
-    m = _HTTP_URL.match(url or "")
-    if not m:
-        return f"{url!r} is not an http(s):// URL"
-    scheme, host, port = m.group(1), m.group(2).strip("[]"), int(m.group(3) or (443 if m.group(1) == "https" else 80))
-    path = m.group(4) or "/"
-    auth = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode()
-    name = m.group(2) + (f":{m.group(3)}" if m.group(3) else "")
-    request = (f"OPTIONS {path} HTTP/1.1\r\nHost: {name}\r\nAuthorization: Basic {auth}\r\nContent-Length: 0\r\n"
-               f"Connection: close\r\nUser-Agent: SVN/1.8 wso2-esb-cluster-live\r\n\r\n").encode()
-    head, why = http_exchange(remote, host, port, host, scheme == "https", timeout, request)
-    if head is None:
-        return f"no connection to {host}:{port} from the node ({why})"
-    status = http_status(head)
-    if status == 401:
-        return f"login as {user!r} refused (HTTP 401)"
-    if status == 403:
-        return f"{user!r} may not read the repository (HTTP 403)"
-    if status == 404:
-        return f"no repository at {path} (HTTP 404)"
-    if status != 200:
-        return f"HTTP {status} to OPTIONS {path}" if status else "no HTTP answer"
-    if b"subversion.tigris.org/xmlns/dav/svn" not in head and b"\r\nSVN-" not in head:
-        return "the server answers, but not as a Subversion repository (no DAV svn headers)"
-    return None
 
 
-def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme as DepSync
-    speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh:// is refused: Carbon's
-    DepSync does not support it. None when it works, else why."""
-    scheme = (url or "").split("://", 1)[0].lower()
-    if scheme == "svn":
-        return svn_login(remote, url, user, password, timeout)
-    if scheme in ("http", "https"):
-        return svn_over_http(remote, url, user, password, timeout)
-    if scheme == "svn+ssh":
-        return "svn+ssh:// is not supported by Carbon's deployment synchronizer; use svn:// or http(s)://"
-    return f"{url!r}: only svn:// and http(s):// repositories are checked live"
 
 
 # ---------------------------------------------------------------- the checks of one node
@@ -565,5 +338,4 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
                       warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
 
 
-__all__ = ["LIVE", "Live", "live_result", "jdbc_target", "zip_names", "java_version",
-           "svn_item", "cram_md5", "http_status"]
+__all__ = ["LIVE", "Live", "live_result", "jdbc_target", "zip_names"]

@@ -1,4 +1,4 @@
-"""The pure parsers behind `fab verify --live` (tasks/probes/live.py)."""
+"""The pure parsers behind `fab verify --live` (tasks/probes/live.py, svnwire.py, http.py)."""
 from __future__ import annotations
 
 import io
@@ -6,8 +6,10 @@ import zipfile
 
 import pytest
 
-from tasks.probes.live import (SvnProtocolError, cram_md5, http_status, java_ok, java_version, jdbc_target,
-                        svn_item, zip_names)
+from tasks.probes.http import http_status
+from tasks.probes.live import jdbc_target, zip_names
+from tasks.probes.svnwire import SvnProtocolError, cram_md5, svn_item
+from tasks.rules import java_ok, java_version
 
 
 def test_jdbc_urls():
