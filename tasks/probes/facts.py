@@ -1,7 +1,8 @@
 """Facts of one ESB node, as actually configured: what the cluster consistency checks compare.
 
 `parse_facts` is pure: it takes the bytes of the node's axis2.xml, carbon.xml,
-registry.xml and master-datasources.xml (parsed with the project's safe XmlDoc)
+registry.xml and master-datasources.xml (parsed with the project's safe XmlDoc, read
+by the one reader of each layout in tasks/formats/, which the planners use too)
 and returns a NodeFacts; `read_facts` fetches those files over the run's SFTP
 session.  A value the file does not hold is None.
 """
@@ -14,7 +15,7 @@ from ..config import Host
 from ..secrets import register
 from ..rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
 from ..engine.context import StepContext
-from ..formats.securevault import vault_alias
+from ..formats import axis2xml, carbonxml, datasourcesxml, registryxml
 from ..formats.xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home
@@ -67,18 +68,9 @@ class NodeFacts:
         return next((d for d in self.datasources if jndi and d.jndi == jndi), None)
 
 
-def _text(doc: XmlDoc, path: str, parent=None) -> str | None:
-    el = doc.find(path, parent)
-    return None if el is None else (el.text or "").strip()
-
-
-def _secret(doc: XmlDoc, path: str, parent=None) -> tuple[str | None, str | None]:
+def _secret(value: str | None, alias: str | None) -> tuple[str | None, str | None]:
     """(a password read from a node's file, its Secure Vault alias). A real value is masked in every output from
     now on; a vault placeholder or a password WSO2 ships in every download is a word, not a secret."""
-    el = doc.find(path, parent)
-    if el is None:
-        return None, None
-    value, alias = (el.text or "").strip(), vault_alias(el)
     if value and not alias and value not in SHIPPED_PASSWORDS:
         register(value)
     return (None if alias else value), alias
@@ -86,55 +78,33 @@ def _secret(doc: XmlDoc, path: str, parent=None) -> tuple[str | None, str | None
 
 def parse_axis2(facts: NodeFacts, doc: XmlDoc) -> None:
     """Domain, local member host/port, WKA members, subDomain."""
-    cl = doc.find("clustering")
-    if cl is None:
-        return
-    facts.domain = _text(doc, "parameter[@name='domain']", cl)
-    facts.member_host = _text(doc, "parameter[@name='localMemberHost']", cl)
-    facts.member_port = _text(doc, "parameter[@name='localMemberPort']", cl)
-    members = doc.find("members", cl)
-    if members is not None:
-        facts.members = [(_text(doc, "hostName", m) or "", _text(doc, "port", m) or "")
-                         for m in doc.children(members, "member")]
-    prop = doc.find("parameter[@name='properties']/property[@name='subDomain']", cl)
-    facts.sub_domain = None if prop is None else prop.get("value")
+    cl = axis2xml.read(doc)
+    if cl is not None:
+        facts.domain, facts.member_host, facts.member_port = cl.domain, cl.member_host, cl.member_port
+        facts.members, facts.sub_domain = cl.members, cl.sub_domain
 
 
 def parse_carbon(facts: NodeFacts, doc: XmlDoc) -> None:
     """The active DeploymentSynchronizer's AutoCommit and SvnUrl."""
-    ds = doc.find("DeploymentSynchronizer")
+    ds = carbonxml.read_depsync(doc)
     if ds is not None:
-        facts.auto_commit = _text(doc, "AutoCommit", ds)
-        facts.svn_url = _text(doc, "SvnUrl", ds)
-        facts.depsync_enabled = _text(doc, "Enabled", ds)
-        facts.svn_user = _text(doc, "SvnUser", ds)
-        facts.svn_password, facts.svn_password_alias = _secret(doc, "SvnPassword", ds)
+        facts.auto_commit, facts.svn_url, facts.depsync_enabled = ds.auto_commit, ds.svn_url, ds.enabled
+        facts.svn_user = ds.svn_user
+        facts.svn_password, facts.svn_password_alias = _secret(ds.svn_password, ds.svn_password_alias)
 
 
 def parse_registry(facts: NodeFacts, doc: XmlDoc) -> None:
     """dbConfigs, and the remoteInstance the mounts use (else the first one)."""
-    root = doc.root
-    facts.db_configs = {d.get("name"): _text(doc, "dataSource", d) for d in doc.children(root, "dbConfig")}
-    instances = doc.children(root, "remoteInstance")
-    used = {_text(doc, "instanceId", m) for m in doc.children(root, "mount")}
-    inst = next((i for i in instances if _text(doc, "id", i) in used), instances[0] if instances else None)
-    if inst is not None:
-        facts.read_only = _text(doc, "readOnly", inst)
-        facts.cache_id = _text(doc, "cacheId", inst)
-        facts.remote_db_config = _text(doc, "dbConfig", inst)
+    reg = registryxml.read(doc)
+    facts.db_configs, facts.read_only, facts.cache_id = reg.db_configs, reg.read_only, reg.cache_id
+    facts.remote_db_config = reg.remote_db_config
 
 
 def parse_datasources(facts: NodeFacts, doc: XmlDoc) -> None:
     """Every datasource's name, JNDI name, URL and user."""
-    parent = doc.find("datasources")
-    if parent is None:
-        return
-    for ds in doc.children(parent, "datasource"):
-        facts.datasources.append(Datasource(
-            _text(doc, "name", ds), _text(doc, "jndiConfig/name", ds),
-            _text(doc, "definition/configuration/url", ds), _text(doc, "definition/configuration/username", ds),
-            _text(doc, "definition/configuration/driverClassName", ds),
-            *_secret(doc, "definition/configuration/password", ds)))
+    for d in datasourcesxml.read(doc):
+        facts.datasources.append(Datasource(d.name, d.jndi, d.url, d.username, d.driver,
+                                            *_secret(d.password, d.password_alias)))
 
 
 PARSERS = {AXIS2: parse_axis2, CARBON: parse_carbon, REGISTRY: parse_registry, MASTER: parse_datasources}

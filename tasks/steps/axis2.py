@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..config import Host, Inventory
 from ..rules import AXIS2, sub_domain, wka_peers
 from ..secrets import Secrets
+from ..formats import axis2xml
 from ..formats.xmldoc import element_markup
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
@@ -27,7 +28,7 @@ def wsdl_epr_prefix(inv: Inventory, scheme: str) -> str:
 def plan_axis2(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
     """Clustering enabled, wka, domain, this node's member host/port, peers, subDomain; WSDLEPRPrefix on workers."""
     doc = e.doc
-    cl = doc.find("clustering")
+    cl = axis2xml.clustering(doc)
     if cl is None:
         raise StepError(f"{e.label}: no <clustering> element")
     e.attr(cl, "enable", "true", "clustering")
@@ -45,7 +46,7 @@ def plan_axis2(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> Non
 
     if host.role == "worker":
         for scheme, cls in LISTENERS.items():
-            tr = doc.find(f"transportReceiver[@class='{cls}']")
+            tr = axis2xml.listener(doc, cls)
             if tr is None:
                 raise StepError(f"{e.label}: no transportReceiver {cls}")
             e.child_text(tr, "parameter", wsdl_epr_prefix(inv, scheme),
@@ -56,11 +57,11 @@ def plan_axis2(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> Non
 
 def _members(e: XmlEdits, cl, wanted: list[tuple[str, str]]) -> None:
     doc = e.doc
-    members = doc.find("members", cl)
+    members = axis2xml.members(doc, cl)
     if members is None:
         raise StepError(f"{e.label}: no clustering/<members> element")
-    have = doc.children(members, "member")
-    actual = [((m.findtext("hostName") or "").strip(), (m.findtext("port") or "").strip()) for m in have]
+    have = axis2xml.member_elements(doc, members)
+    actual = [axis2xml.endpoint(doc, m) for m in have]
     if actual == wanted:
         return
     fmt = lambda ms: ", ".join(f"{h}:{p}" for h, p in ms) or "(none)"
@@ -98,11 +99,11 @@ def _unit(doc, members, have) -> str:
 
 def _sub_domain(e: XmlEdits, cl, wanted: str) -> None:
     doc = e.doc
-    props = doc.find("parameter[@name='properties']", cl)
+    props = axis2xml.properties(doc, cl)
     if props is None:
         raise StepError(f"{e.label}: no clustering/parameter[@name='properties']")
-    el = props.find("property[@name='subDomain']")
-    what = "clustering/parameter[@name='properties']/property[@name='subDomain']"
+    el = axis2xml.sub_domain(doc, props)
+    what = axis2xml.SUB_DOMAIN_PATH
     if el is not None:
         e.attr(el, "value", wanted, what)
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..config import Host, Inventory
 from ..rules import CARBON, auto_commit, has_mgt_hostname
 from ..secrets import Secrets
+from ..formats import carbonxml
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
 
@@ -35,14 +36,14 @@ def plan_depsync(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> N
         raise StepError(f"{e.label}: [svn].url is not set in {inv.path}; enable-depsync needs it for SvnUrl")
     password = secrets.require("SVN_PASSWORD")
     doc = e.doc
-    found = doc.findall("DeploymentSynchronizer")
+    found = carbonxml.depsyncs(doc)
     if len(found) != 1:
         raise StepError(f"{e.label}: expected one active <DeploymentSynchronizer>, found {len(found)}")
     ds = found[0]
     prev = None  # a missing child goes after the last present one before it, keeping the guide's order
     for tag, wanted, secret in depsync_values(host, inv, password):
         e.child_text(ds, tag, wanted, f"DeploymentSynchronizer/{tag}", after=prev, secret=secret)
-        prev = _first(doc.find(tag, ds), prev)
+        prev = _first(carbonxml.child(doc, ds, tag), prev)
 
 
 def plan_hostnames(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:

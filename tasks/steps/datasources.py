@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from ..config import Host, Inventory
 from ..rules import MASTER, REGISTRY, USER_MGT, local_registry_db
 from ..secrets import Secrets
+from ..formats import datasourcesxml as dsx, registryxml
 from ..formats.xmldoc import XmlDoc
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
-from .blocks import Block, Snippet, children_where, ensure_blocks, indent_unit, text_of
+from .blocks import Block, Snippet, ensure_blocks, indent_unit, text_of
 
 
 CARBON_JNDI = "jdbc/WSO2CarbonDB"
@@ -65,11 +66,11 @@ def wanted_datasources(host: Host, inv: Inventory) -> list[DatasourceSpec]:
 
 def match_datasources(e: XmlEdits, parent, specs: list[DatasourceSpec]) -> dict[str, object]:
     """Existing datasource per wanted one: by name, else by JNDI name (the shipped H2 one); refuse clashes."""
-    active = e.doc.children(parent, "datasource")
+    active = dsx.datasources(e.doc, parent)
     found: dict[str, object] = {}
-    for key in ("name", "jndiConfig/name"):
+    for key in (dsx.NAME, dsx.JNDI):
         for s in specs:
-            want = s.name if key == "name" else s.jndi
+            want = s.name if key == dsx.NAME else s.jndi
             for ds in active:
                 if s.name not in found and ds not in found.values() and text_of(ds, key) == want:
                     found[s.name] = ds
@@ -77,7 +78,7 @@ def match_datasources(e: XmlEdits, parent, specs: list[DatasourceSpec]) -> dict[
     for ds in active:
         if ds in found.values():
             continue
-        name, jndi = text_of(ds, "name"), text_of(ds, "jndiConfig/name")
+        name, jndi = text_of(ds, dsx.NAME), text_of(ds, dsx.JNDI)
         if name in names or jndi in jndis:
             clash = f"JNDI name {jndi!r}" if jndi in jndis else f"name {name!r}"
             raise StepError(f"{e.label}: datasource {name!r} (line {ds.sourceline}) also holds the {clash}, "
@@ -88,7 +89,7 @@ def match_datasources(e: XmlEdits, parent, specs: list[DatasourceSpec]) -> dict[
 def plan_master_datasources(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
     """master-datasources.xml: the three MySQL datasources (the H2 one converted in place)."""
     password = secrets.require(PASSWORD)
-    parent = e.doc.find("datasources")
+    parent = dsx.parent(e.doc)
     if parent is None:
         raise StepError(f"{e.label}: no <datasources> element")
     specs = wanted_datasources(host, inv)
@@ -117,15 +118,14 @@ def plan_user_mgt(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> 
 
 def registry_anchor(doc: XmlDoc):
     """The shipped local dbConfig (wso2registry): new registry blocks go after it."""
-    el = doc.find("dbConfig[@name='wso2registry']")
-    return doc.find("dbConfig") if el is None else el
+    return registryxml.anchor(doc)
 
 
 def sharedregistry_block(doc: XmlDoc, unit: str) -> Block:
     """registry.xml <dbConfig name="sharedregistry"> -> jdbc/WSO2RegistryDB (shared by both registry steps)."""
     return Block(f"dbConfig[@name='{SHARED_DBCONFIG}']",
                  Snippet("dbconfig.xml", {"name": SHARED_DBCONFIG, "datasource": REGISTRY_JNDI}, unit),
-                 children_where(doc, doc.root, "dbConfig", lambda c: c.get("name") == SHARED_DBCONFIG),
+                 lambda: [c for c in registryxml.db_configs(doc) if c.get("name") == SHARED_DBCONFIG],
                  REGISTRY_JNDI)
 
 

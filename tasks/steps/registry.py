@@ -15,8 +15,9 @@ from __future__ import annotations
 from .. import rules
 from ..config import Host, Inventory
 from ..secrets import Secrets
+from ..formats import registryxml
 from .base import XmlEdits, XmlStep
-from .blocks import Block, Snippet, children_where, ensure_blocks, indent_unit, text_of
+from .blocks import Block, Snippet, ensure_blocks, indent_unit
 from .datasources import REGISTRY, SHARED_DBCONFIG, jdbc_url, registry_anchor, sharedregistry_block
 
 INSTANCE_ID = "instanceid"
@@ -43,13 +44,13 @@ def plan_registry_mount(e: XmlEdits, host: Host, inv: Inventory, secrets: Secret
     blocks = [
         sharedregistry_block(doc, unit),
         Block(f"remoteInstance[id='{INSTANCE_ID}']", Snippet("remote-instance.xml", remote, unit),
-              children_where(doc, root, "remoteInstance", lambda c: text_of(c, "id") == INSTANCE_ID),
+              lambda: [c for c in registryxml.remote_instances(doc) if registryxml.instance_id(doc, c) == INSTANCE_ID],
               f"{INSTANCE_ID} (readOnly {remote['read_only']})"),
     ]
     for path in MOUNTS:
         blocks.append(Block(f"mount[@path='{path}']",
                             Snippet("mount.xml", {"path": path, "instance_id": INSTANCE_ID}, unit),
-                            children_where(doc, root, "mount", lambda c, p=path: c.get("path") == p),
+                            lambda p=path: [c for c in registryxml.mounts(doc) if c.get("path") == p],
                             f"{INSTANCE_ID}:{path}"))
     ensure_blocks(e, root, blocks, anchor=anchor)
 

@@ -1,0 +1,55 @@
+"""carbon.xml as Carbon 4.4 reads it (a default namespace; XmlDoc's paths take local names): the active
+<DeploymentSynchronizer> and its children, defined once for the cluster facts (probes/facts.py) and
+enable-depsync's planner (steps/carbon.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .securevault import vault_alias
+from .xmldoc import XmlDoc
+
+DEPSYNC = "DeploymentSynchronizer"
+
+
+def depsyncs(doc: XmlDoc) -> list:
+    """Every active <DeploymentSynchronizer> (Carbon reads one; the shipped registry example is a comment)."""
+    return doc.findall(DEPSYNC)
+
+
+def depsync(doc: XmlDoc):
+    """The first active <DeploymentSynchronizer>, or None."""
+    return doc.find(DEPSYNC)
+
+
+def child(doc: XmlDoc, ds, tag: str):
+    """A child of <DeploymentSynchronizer> by local name, or None."""
+    return doc.find(tag, ds)
+
+
+def text(doc: XmlDoc, ds, tag: str) -> str | None:
+    el = child(doc, ds, tag)
+    return None if el is None else (el.text or "").strip()
+
+
+@dataclass
+class DepSync:
+    """What the active <DeploymentSynchronizer> holds. `svn_password` is the text as written: a password, or
+    Secure Vault's placeholder when `svn_password_alias` is set (the caller decides what is a secret)."""
+
+    enabled: str | None = None
+    auto_commit: str | None = None
+    svn_url: str | None = None
+    svn_user: str | None = None
+    svn_password: str | None = field(default=None, repr=False)
+    svn_password_alias: str | None = None
+
+
+def read_depsync(doc: XmlDoc) -> DepSync | None:
+    """The DepSync values of carbon.xml; None when it has no active <DeploymentSynchronizer>."""
+    ds = depsync(doc)
+    if ds is None:
+        return None
+    pw = child(doc, ds, "SvnPassword")
+    return DepSync(text(doc, ds, "Enabled"), text(doc, ds, "AutoCommit"), text(doc, ds, "SvnUrl"),
+                   text(doc, ds, "SvnUser"), None if pw is None else (pw.text or "").strip(),
+                   None if pw is None else vault_alias(pw))
