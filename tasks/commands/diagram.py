@@ -17,6 +17,7 @@ from pathlib import Path
 from ..config import ConfigError, Host, Inventory
 from ..probes.facts import LbFacts, NodeFacts
 from ..engine.plan import Item
+from ..engine.results import Status
 from ..rules import MGT_HTTP_PORT, MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 
 RED = "#d62728"
@@ -250,9 +251,9 @@ def diagram(inv: Inventory, hosts: list[Host], session, reporter, output: Path) 
     findings: dict[str, list[Item]] = {}
     failures: dict[str, str] = {}
     for r in results:
-        if r.status == "drift":
+        if r.status == Status.DRIFT:
             findings.setdefault(r.host, []).extend(r.items)
-        elif r.status == "failed":
+        elif r.status == Status.FAILED:
             failures.setdefault(r.host, f"{r.step}: {r.message}")
     render(build_dot(inv, facts, lbs, findings, failures), output)
     reporter.table = ([s.name for s in steps] + [CLUSTER], [h.name for h in hosts])

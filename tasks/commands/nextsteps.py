@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from ..engine.plan import Item
+from ..engine.results import Status
 from ..rules import AXIS2, CARBON, MASTER, REGISTRY, USER_MGT
 from ..steps.base import PHASES
 
@@ -43,7 +44,7 @@ def command_list(results: Iterable, steps: list, hosts_order: list[str]) -> list
     by_name = {s.name: s for s in steps}
     need: dict[str, set[str]] = {}
     for r in results:
-        if r.status != "drift":
+        if r.status != Status.DRIFT:
             continue
         if r.step in by_name:
             need.setdefault(r.host, set()).add(r.step)

@@ -16,6 +16,7 @@ import posixpath
 import re
 import shlex
 import time
+from typing import Sequence, TypeGuard
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
@@ -164,7 +165,7 @@ class Reach:
     def owner(self, rec: dict) -> tuple[int, int] | None:
         """The recorded owner only from a manifest this machine signed; else the target keeps its own."""
         owner = rec.get("owner")
-        return tuple(owner) if self.trusted and _is_owner(owner) else None
+        return (owner[0], owner[1]) if self.trusted and _is_owner(owner) else None
 
 
 def run_marked(remote: RemoteHost, folder: str) -> bool:
@@ -219,11 +220,11 @@ def _size(data: bytes, mode: int | None) -> str:
     return f"{len(data)} bytes" + (f", mode {mode:o}" if mode is not None else "")
 
 
-def _is_owner(v) -> bool:
+def _is_owner(v) -> TypeGuard[list[int]]:
     return isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and 0 <= x < 1 << 32 for x in v)
 
 
-def restore_on_host_command(backup: str, path: str, mode: int, owner: list[int] | None = None) -> str:
+def restore_on_host_command(backup: str, path: str, mode: int, owner: Sequence[int] | None = None) -> str:
     """The backup copied beside the target and settled over it: its mode, and the owner the manifest recorded
     (else the target's own), as the remote layer's one shell replace does it."""
     tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}rollback")
@@ -247,7 +248,7 @@ class Rollback(Step):
         folder = remote.run_dir(run)
         manifest = remote.read_manifest(folder) if folder else None
         plan = Plan()
-        if manifest is None:
+        if folder is None or manifest is None:
             plan.notes.append(f"no backups of run {run} here")
             return plan
         files = manifest.get("files") if isinstance(manifest, dict) else None
@@ -294,6 +295,8 @@ class Rollback(Step):
         cur_mode = None if st is None else st.mode & 0o7777
         private = rec["private"] if isinstance(rec.get("private"), bool) else is_private(path, mode)  # older runs
         if private:
+            if mode is None:  # a manifest that records no mode (older, or not this machine's): private stays so
+                mode = 0o600 if cur_mode is None else cur_mode & 0o7700
             same = st is not None and remote.run(f"cmp -s {shlex.quote(backup)} {shlex.quote(target)}",
                                                  sudo=True, check=False)[0] == 0
             if same and cur_mode == mode:
@@ -460,9 +463,9 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
             return None, redact(str(e))
 
     found = dict(zip([h.name for h in hosts], in_parallel(hosts, newest, inv.run.parallel), strict=False))
-    for h, (_, err) in found.items():
+    for name, (_, err) in found.items():
         if err:
-            reporter.emit(StepResult(h, Rollback.name, Status.FAILED, message=err))
+            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=err))
     tops = {h: top for h, (top, _) in found.items() if top}
     if not tops:
         reporter.note("nothing to roll back: no backup run that is not rolled back yet on "

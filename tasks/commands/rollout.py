@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..config import ConfigError, Host, Inventory
 from ..engine.mode import Mode
-from ..engine.report import Reporter, StepResult
+from ..engine.report import Reporter, Status, StepResult
 from ..engine.runner import Session, run_hosts
 from ..engine.runstate import inventory_digest, load_state, save_state, state_path
 from ..steps import STEPS
@@ -179,7 +179,7 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
             reporter.note(f"== {phase.name}: no targets, skipped")
             continue
         reporter.note(f"== {phase.name}: {', '.join(h.name for h, _ in work)}")
-        failed = [r for r in run_hosts(work, session, reporter) if r.status == "failed"]
+        failed = [r for r in run_hosts(work, session, reporter) if r.status == Status.FAILED]
         if failed and patch:
             stopped = stop_record(inv, spec, session, phase, failed)
             save_state(path, stopped)

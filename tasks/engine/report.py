@@ -19,9 +19,9 @@ __all__ = ["STATUSES", "Status", "StepResult", "exit_code", "Reporter"]
 
 def exit_code(results: list[StepResult], mode: Mode | str) -> int:
     """1 when anything failed, else 2 when verify found drift, else 0 (warnings never count)."""
-    if any(r.status == "failed" for r in results):
+    if any(r.status == Status.FAILED for r in results):
         return 1
-    if Mode(mode) is Mode.VERIFY and any(r.status == "drift" for r in results):
+    if Mode(mode) is Mode.VERIFY and any(r.status == Status.DRIFT for r in results):
         return 2
     return 0
 
@@ -89,9 +89,9 @@ class Reporter:
     def label(self, status: str) -> str:
         """A status in the words of this mode: a dry-run's `changed` is `would change`, a rollback's `rolled
         back`."""
-        if status == "changed" and self.mode is Mode.DRY_RUN:
+        if status == Status.CHANGED and self.mode is Mode.DRY_RUN:
             return "would change"
-        if status == "changed" and self.mode is Mode.ROLLBACK:
+        if status == Status.CHANGED and self.mode is Mode.ROLLBACK:
             return "rolled back"
         return status
 
@@ -103,7 +103,7 @@ class Reporter:
         if r.message:
             head += f": {r.message}"
         lines = [redact(head)]
-        if r.status in ("drift", "changed") and (self.mode is not Mode.DRY_RUN or not r.diff):
+        if r.status in (Status.DRIFT, Status.CHANGED) and (self.mode is not Mode.DRY_RUN or not r.diff):
             lines += [f"    {i.line()}" for i in r.items]
         lines += [f"    note: {redact(n)}" for n in r.notes]
         lines += [f"    warning: {i.line()}" for i in r.warnings]
@@ -143,12 +143,12 @@ class Reporter:
                 self.out.write(status_table(self.results, *self.table) + "\n\n")
                 self.out.write(details(self.results, self.table[0], self.verbose))
             counts = self.counts()
-            hosts = sorted({r.host for r in self.results})
+            names = sorted({r.host for r in self.results})
             summary = ", ".join(f"{n} {self.label(s)}" for s, n in counts.items() if n)
-            self.out.write(f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}: {summary or 'nothing to do'}\n")
-            failed = {}
+            self.out.write(f"{len(names)} host{'s' if len(names) != 1 else ''}: {summary or 'nothing to do'}\n")
+            failed: dict[str, str] = {}
             for r in self.results:
-                if r.status == "failed":
+                if r.status == Status.FAILED:
                     failed.setdefault(r.host, f"{r.step}: {redact(r.message)}")
             if failed:
                 self.out.write(f"failed on: {', '.join(sorted(failed))}\n")

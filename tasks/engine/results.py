@@ -42,7 +42,7 @@ class StepResult:
 
     def as_dict(self) -> dict:
         """The JSON form, every text redacted."""
-        d = {"status": self.status.value, "items": [i.as_dict() for i in self.items],
+        d: dict[str, object] = {"status": self.status.value, "items": [i.as_dict() for i in self.items],
              "message": redact(self.message)}
         if self.diff:
             d["diff"] = self.diff

@@ -208,7 +208,7 @@ def run_sequence(steps: Sequence[Step], host: Host, session: Session, reporter: 
     for step in steps:
         if failed is None:
             r = run_on_host(step, host, session)
-            if r.status == "failed":
+            if r.status == Status.FAILED:
                 failed = session.failed[host.name] = step.name
         else:
             r = StepResult(host.name, step.name, Status.SKIPPED, message=f"not run: {failed} failed on this host")

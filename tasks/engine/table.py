@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..secrets import redact
-from .results import StepResult
+from .results import Status, StepResult
 
 NOT_RUN = "-"
 
@@ -18,7 +18,7 @@ def cell(r: StepResult | None) -> str:
     """The table text for one result."""
     if r is None:
         return NOT_RUN
-    return r.status + ("*" if r.warnings and r.status == "ok" else "")
+    return r.status + ("*" if r.warnings and r.status == Status.OK else "")
 
 
 def status_table(results: Iterable[StepResult], steps: list[str], hosts: list[str]) -> str:
@@ -39,7 +39,7 @@ def details(results: Iterable[StepResult], steps: list[str] | None = None, verbo
     order = {s: i for i, s in enumerate(steps or [])}
     drift, warn, passed = [], [], []
     for r in sorted(results, key=lambda r: (r.host, order.get(r.step, len(order)), r.step)):
-        if r.status == "drift":
+        if r.status == Status.DRIFT:
             drift += [f"  [{r.host}] {r.step}: {i.line()}" for i in r.items]
         if verbose or len(r.warnings) <= 1:
             warn += [f"  [{r.host}] {r.step}: {i.line()}" for i in r.warnings]

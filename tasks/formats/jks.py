@@ -230,8 +230,19 @@ def private_key(entry: KeyEntry, password: str) -> rsa.RSAPrivateKey:
 
 def encrypt(cert: x509.Certificate, plain: str) -> bytes:
     """RSA PKCS#1 v1.5 under the certificate's key, of the UTF-8 text: what WSO2's cipher tool writes
-    (`Cipher.getInstance("RSA")`, before base64)."""
-    return cert.public_key().encrypt(plain.encode("utf-8"), padding.PKCS1v15())
+    (`Cipher.getInstance("RSA")`, before base64). A certificate of another kind of key is refused (JksError):
+    Secure Vault's cipher tool only encrypts with RSA."""
+    return rsa_public(cert).encrypt(plain.encode("utf-8"), padding.PKCS1v15())
+
+
+def rsa_public(cert: x509.Certificate) -> rsa.RSAPublicKey:
+    """The certificate's RSA key; a certificate of another kind of key is refused (JksError): Secure Vault's
+    cipher tool encrypts with RSA only."""
+    public = cert.public_key()
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise JksError(f"the certificate of {cert.subject.rfc4514_string()} holds no RSA key; Secure Vault "
+                       f"encrypts with RSA only")
+    return public
 
 
 def decrypt(key: rsa.RSAPrivateKey, cipher: bytes) -> str | None:
@@ -243,5 +254,5 @@ def decrypt(key: rsa.RSAPrivateKey, cipher: bytes) -> str | None:
 
 
 __all__ = ["Keystore", "KeyEntry", "JksError", "parse", "with_trusted", "trusted_entry", "store_type", "unprotect",
-           "private_key", "encrypt",
+           "private_key", "encrypt", "rsa_public",
            "decrypt", "password_bytes"]

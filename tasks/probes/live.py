@@ -22,6 +22,7 @@ and HTTP clients are svnwire.py and http.py.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
@@ -210,7 +211,7 @@ class Live:
         classes: set[str] = set()
         for n in sorted(n for n in names if n.lower().endswith(".jar")):
             jar = posixpath.join(lib, n)
-            found = zipdir.entries(lambda offset, length, jar=jar: self.ctx.remote.read_range(jar, offset, length))
+            found = zipdir.entries(functools.partial(self.ctx.remote.read_range, jar))
             entries = None if found is None else [e[0] for e in found]
             if entries is None:
                 self.drift("driver", f"{LIB}/{n}", "a jar (zip) file", "no zip directory at its end")

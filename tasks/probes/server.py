@@ -142,9 +142,12 @@ class ServerProbe:
     def log_tail(self) -> str:
         return self.log_since(0)
 
-    def managed_changed_since(self, since: int, files: list[str]) -> list[str]:
-        """The managed files (absolute) changed after `since` (node clock): a restart is needed to read them."""
-        out = []
+    def managed_changed_since(self, since: int | None, files: list[str]) -> list[str]:
+        """The managed files (absolute) changed after `since` (node clock): a restart is needed to read them.
+        None (no server start known): none."""
+        out: list[str] = []
+        if since is None:
+            return out
         for path in files:
             st = self.remote.stat(path)
             if st is not None and st.mtime > since:

@@ -139,16 +139,23 @@ class AlterCharset(Op):
 class Load(Op):
     kind = "load"
 
+    @property
+    def loaded(self) -> Script:
+        """The script a load record always carries."""
+        assert self.script is not None, "a Load without a script"
+        return self.script
+
     def describe(self, w: Wanted) -> str:
-        return (f"load {self.script.label} into {self.db} ({len(self.script.statements)} statements, "
-                f"{len(self.script.tables)} tables)")
+        sc = self.loaded
+        return f"load {sc.label} into {self.db} ({len(sc.statements)} statements, {len(sc.tables)} tables)"
 
     def run(self, conn, w: Wanted, password) -> None:
+        sc = self.loaded
         have = {r[0].lower() for r in query(conn, "SELECT TABLE_NAME FROM information_schema.TABLES "
                                                   "WHERE TABLE_SCHEMA = %s", (self.db,))}
-        if have & {t.lower() for t in self.script.tables}:
-            raise StepError(f"{self.db} gained tables since the plan; {self.script.label} not loaded")
-        run_script(conn, self.db, list(self.script.statements), self.script.label)
+        if have & {t.lower() for t in sc.tables}:
+            raise StepError(f"{self.db} gained tables since the plan; {sc.label} not loaded")
+        run_script(conn, self.db, list(sc.statements), sc.label)
 
 
 class CreateUser(Op):
@@ -443,12 +450,13 @@ def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
         identity = m.remote.read(m.home(IDENTITY_SCRIPT), SCRIPT_LIMIT, "a product script")
     except RemoteError as e:
         raise StepError(f"reading the dbscripts on {managers[0].name}: {e}") from None
-    user_scripts, notes = (main,), []
+    user_scripts: tuple[Script, ...] = (main,)
+    notes: list[str] = []
     if identity is None:
         notes.append(f"{IDENTITY_SCRIPT}: skipped (not shipped in {m.host.name}:{m.host.product_home})")
     else:
         user_scripts += (Script.parse(IDENTITY_SCRIPT, identity),)
-    loads = {d.user_db: user_scripts}
+    loads: dict[str, tuple[Script, ...]] = {d.user_db: user_scripts}
     for db in (d.registry_db, d.local_db_manager, d.local_db_worker):
         loads.setdefault(db, (main,))
     return Wanted(d.charset, d.user, grant_hosts(inv), loads), notes

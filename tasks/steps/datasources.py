@@ -19,6 +19,7 @@ Guide: "Configurando el nodo manager" / "Configurando los nodos worker", steps 1
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..config import Host, Inventory
 from ..rules import MASTER, REGISTRY, USER_MGT, local_registry_db
@@ -103,8 +104,13 @@ def plan_master_datasources(e: XmlEdits, host: Host, inv: Inventory, secrets: Se
                   "username": inv.database.user, "password": password}
         el = found.get(s.name)
         blocks.append(Block(f"datasource[name='{s.name}']", Snippet("datasource.xml", values, unit),
-                            lambda el=el: [el] if el is not None else [], f"{s.jndi} -> {url}"))
+                            _just(el), f"{s.jndi} -> {url}"))
     ensure_blocks(e, parent, blocks, secret_tags=frozenset({"password"}), secrets=(password,))
+
+
+def _just(el) -> Callable[[], list]:
+    """A finder of one element found already (none when it is None)."""
+    return lambda: [] if el is None else [el]
 
 
 def plan_user_mgt(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:

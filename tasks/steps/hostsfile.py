@@ -32,7 +32,7 @@ from ..engine.context import StepContext, StepError
 from ..formats.hostsfile import HostsLine
 
 
-def _same_ip(a: str, b: str) -> bool:
+def _same_ip(a: str | None, b: str) -> bool:
     try:
         return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     except ValueError:

@@ -26,6 +26,7 @@ import base64
 import binascii
 import posixpath
 import shlex
+from typing import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from ipaddress import ip_address
@@ -153,7 +154,7 @@ def check_keystore(data: bytes | None, label: str, password: str | None, cn: str
 
 
 def check_truststore(data: bytes | None, label: str, password: str,
-                     wanted: dict[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
+                     wanted: Mapping[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
     """Pure: (items, certificates to add by alias, why it cannot be fixed) for a trust store that must trust
     every node of `wanted` (name -> DER; None: the node's certificate is about to be made) and open with
     `password`."""
@@ -449,7 +450,7 @@ def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes],
     tpath = ctx.home(rel)
     data = ctx.remote.read(tpath, SMALL_LIMIT, "a trust store")
     items, add, refuse = check_truststore(data, rel, password, wanted)
-    if refuse:
+    if refuse or data is None:
         raise StepError(f"{refuse}; the key and the files are done, the trust store is not")
     if items:
         st = ctx.remote.known_stat(tpath)

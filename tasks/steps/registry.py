@@ -12,6 +12,8 @@ file stay comments: new blocks are inserted, never uncommented.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from .. import rules
 from ..config import Host, Inventory
 from ..secrets import Secrets
@@ -50,9 +52,14 @@ def plan_registry_mount(e: XmlEdits, host: Host, inv: Inventory, secrets: Secret
     for path in MOUNTS:
         blocks.append(Block(f"mount[@path='{path}']",
                             Snippet("mount.xml", {"path": path, "instance_id": INSTANCE_ID}, unit),
-                            lambda p=path: [c for c in registryxml.mounts(doc) if c.get("path") == p],
+                            _mount_at(doc, path),
                             f"{INSTANCE_ID}:{path}"))
     ensure_blocks(e, root, blocks, anchor=anchor)
+
+
+def _mount_at(doc, path: str) -> Callable[[], list]:
+    """A finder of the active <mount>s of `path`."""
+    return lambda: [c for c in registryxml.mounts(doc) if c.get("path") == path]
 
 
 class MountRegistry(XmlStep):

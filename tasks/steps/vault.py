@@ -135,6 +135,7 @@ class SecureVault(XmlStep):
             else:
                 try:
                     key, cert = jks.private_key(entry, password), entry.cert
+                    jks.rsa_public(cert)  # what the values are encrypted with: refused here, not half-way
                 except jks.JksError as e:
                     refuse = f"{KEYSTORE}: {e}"
         if refuse:
@@ -151,8 +152,8 @@ class SecureVault(XmlStep):
         missing = [a for a, v in values.items() if not v]
         if missing:
             plan.notes.append(f"not checked (secret not set): {', '.join(missing)}")
-        values = {a: v for a, v in values.items() if v}
-        self._properties(ctx, plan, CIPHER_TEXT, lambda text: cipher_state(text, key, cert, values), secret=True)
+        known: dict[str, str] = {a: v for a, v in values.items() if v}
+        self._properties(ctx, plan, CIPHER_TEXT, lambda text: cipher_state(text, key, cert, known), secret=True)
         tool = {p.alias: p.tool_line(ROOTS[p.file]) for p in entries}
         self._properties(ctx, plan, CIPHER_TOOL, lambda text: ({k: v for k, v in tool.items()
                                                                if props.value(text, k) != v}, []))

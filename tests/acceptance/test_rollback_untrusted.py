@@ -160,3 +160,27 @@ def test_a_run_of_another_control_machine_rolls_back_inside_the_roots_but_not_th
     r = lab.fab("-H", "esb-w1", "rollback", env=other)  # the machine that made the run
     assert r.returncode == 0, r.stdout + r.stderr
     assert os.path.islink(carbon) and (shared / "carbon.xml").read_bytes() == carbon_before
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_a_manifest_entry_without_a_mode_restores_without_widening_it(lab, tmp_path, private):
+    """A manifest may record no mode (an older release's, another machine's): the backup still comes back, a
+    private one as private (0600 where the file is gone, else its own mode without group and other bits), and
+    neither verify, dry-run nor patch stumbles over the missing mode."""
+    node_config(lab, tmp_path)
+    home = lab.hosts["esb-w1"].home
+    target = home / "repository" / "conf" / "security" / "secret-conf.properties"
+    target.write_bytes(b"now\n")
+    os.chmod(target, 0o644)
+    entry = {"path": str(target), "backup": "0000-secret-conf.properties", "existed": True, "mode": None}
+    if private:
+        entry["private"] = True
+    plant(lab, "esb-w1", [entry], {"0000-secret-conf.properties": b"before\n"})
+    for args in (("rollback", "--dry-run"),):
+        r = lab.fab("-H", "esb-w1", *args)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "Traceback" not in r.stdout + r.stderr and "bug" not in r.stdout.lower(), r.stdout
+    r = lab.fab("-H", "esb-w1", "rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert target.read_bytes() == b"before\n"
+    assert (target.stat().st_mode & 0o777) == (0o600 if private else 0o644)

@@ -378,5 +378,5 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
         return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}"
 
     rows = run_rows("drain", hosts, one, session, reporter, parallel=False)
-    if not undo and not dry and any(r.status == "changed" for r in rows):
+    if not undo and not dry and any(r.status == Status.CHANGED for r in rows):
         time.sleep(inv.run.drain_seconds)

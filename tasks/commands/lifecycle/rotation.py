@@ -78,7 +78,7 @@ def rotate_passwords(inv: Inventory, session: Session, reporter: Reporter, spec:
 
 
 def failed(results: list[StepResult]) -> bool:
-    return any(r.status == "failed" for r in results)
+    return any(r.status == Status.FAILED for r in results)
 
 
 def stop(reporter: Reporter, phase: str) -> None:

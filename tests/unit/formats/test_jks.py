@@ -70,3 +70,22 @@ def test_keytool_reads_the_rewritten_trust_store_with_a_non_ascii_password(tmp_p
     r = subprocess.run(["keytool", "-J-Dfile.encoding=UTF-8", "-list", "-keystore", str(store), "-storepass:file",
                         str(tmp_path / "pw")], capture_output=True, text=True, env={"LC_ALL": "C.UTF-8", "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0 and "esb-mgr, " in r.stdout, r.stdout + r.stderr
+
+
+def test_a_certificate_of_another_kind_of_key_is_refused_for_secure_vault():
+    """A node's keystore is untrusted input: an EC certificate gets a clear refusal, not a crash."""
+    import datetime
+
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "esb-w1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (cx509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    with pytest.raises(jks.JksError, match="holds no RSA key"):
+        jks.encrypt(cert, "secret-ñ-42")
