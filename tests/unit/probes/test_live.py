@@ -1,4 +1,4 @@
-"""The pure parsers behind `fab verify --live` (tasks/probes/live.py, svnwire.py, http.py)."""
+"""The pure parsers behind `fab verify --live` (tasks/probes/live.py)."""
 from __future__ import annotations
 
 import io
@@ -6,9 +6,7 @@ import zipfile
 
 import pytest
 
-from tasks.probes.http import http_status
 from tasks.probes.live import jdbc_target, zip_names
-from tasks.probes.svnwire import SvnProtocolError, cram_md5, svn_item
 from tasks.rules import java_ok, java_version
 
 
@@ -40,23 +38,3 @@ def test_zip_directory_from_the_end_of_a_jar():
 def test_java_versions(out, version, ok):
     assert java_version(out) == version and java_ok(version) is ok
     assert java_version("bash: java: command not found") is None
-
-
-def test_svn_items_one_at_a_time_and_incomplete_ones_wait():
-    data = b"( success ( 2 2 ( ) ( edit-pipeline svndiff1 ) ) ) ( step ( 5:abc"
-    item, used = svn_item(data)
-    assert item == ["success", [2, 2, [], ["edit-pipeline", "svndiff1"]]]
-    assert svn_item(data[used:]) is None
-    assert svn_item(b"( failure ( ( 210005 31:No repository found in 'svn:/' 0: 0 ) ) ) ")[0][0] == "failure"
-    with pytest.raises(SvnProtocolError):
-        svn_item(b") ")
-
-
-def test_cram_md5_is_rfc_2195():
-    challenge = b"<1896.697170952@postoffice.reston.mci.net>"
-    assert cram_md5("tim", "tanstaaftanstaaf", challenge) == b"tim b913a602c7eda7a495b4e6e7334d3890"
-
-
-def test_http_status_line():
-    assert http_status(b"HTTP/1.1 502 Bad Gateway\r\nServer: nginx") == 502
-    assert http_status(b"garbage") is None
