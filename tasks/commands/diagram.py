@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import ConfigError, Host, Inventory
+from ..probes.cluster import CLUSTER, cluster_results, gather
 from ..probes.facts import LbFacts, NodeFacts
+from ..steps import STEPS
 from ..engine.plan import Item
 from ..engine.results import Status
 from ..rules import MGT_HTTP_PORT, MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
@@ -235,9 +237,6 @@ def render(dot: str, output: Path) -> None:
 
 def diagram(inv: Inventory, hosts: list[Host], session, reporter, output: Path) -> None:
     """Read what verify reads, draw it to output, and hand the reporter verify's results (its exit status)."""
-    from ..steps import STEPS
-    from .verify import CLUSTER, cluster_results, gather
-
     results = []
 
     def emit(r) -> None:

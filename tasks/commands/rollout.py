@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from ..config import ConfigError, Host, Inventory
 from ..engine.mode import Mode
 from ..engine.report import Reporter, Status, StepResult
-from ..engine.runner import Session, run_hosts
+from ..engine.runner import Session, preflight, run_hosts
 from ..engine.runstate import inventory_digest, load_state, save_state, state_path
 from ..steps import STEPS
-from ..secrets import SecretMissing, redact
 from ..steps.base import PHASES, Step
-from ..engine.context import StepError
+from ..steps.work import find_steps, host_work
 from ..engine.targets import resolve
+from ..probes.restart import restart_hint, restart_needed
 
 
 def steps_of(phase: str) -> tuple[str, ...]:
@@ -39,42 +39,6 @@ CLUSTER_PHASES: tuple[tuple[str, tuple[str, ...], str | None], ...] = tuple(
     for name, phase, role in ([("manager", p, "manager"), ("workers", p, "worker")] if p == "nodes"
                               else [(p, p, None)]))
 TASK = "setup-cluster"
-
-
-def preflight(work: list[tuple[Host, list[Step]]], session: Session) -> None:
-    """Every precondition on this machine (secrets, local files) of every step the rollout will run, checked
-    before any host is touched: one ConfigError listing them all."""
-    if session.mode not in (Mode.PATCH, Mode.DRY_RUN):
-        return
-    steps = [s for s in STEPS if any(s in mine for _, mine in work)]
-    errors = []
-    for step in steps:
-        try:
-            step.preflight(session.inv, session.secrets)
-        except (StepError, SecretMissing) as e:
-            errors.append(f"{step.name}: {e}")
-    if errors:
-        raise ConfigError("not started, no host touched: " + "; ".join(redact(e) for e in dict.fromkeys(errors)))
-
-
-def find_steps(names) -> tuple[list[Step], list[str]]:
-    """The steps of STEPS with these names, in the given order, and the names not (yet) in STEPS."""
-    known = {s.name: s for s in STEPS}
-    return [known[n] for n in names if n in known], [n for n in names if n not in known]
-
-
-def host_work(hosts: list[Host], steps: list[Step], inv: Inventory,
-              enabled_only: bool = True) -> list[tuple[Host, list[Step]]]:
-    """Each host with the steps that target it by default (hosts no step targets are left out); enabled_only
-    (rollouts): a [security] step only when its switch is on (verify checks every step)."""
-    if enabled_only:
-        steps = [s for s in steps if s.enabled(inv)]
-    out = []
-    for h in hosts:
-        mine = [s for s in steps if any(t.name == h.name for t in s.default_targets(inv))]
-        if mine:
-            out.append((h, mine))
-    return out
 
 
 def report_missing(missing: list[str], reporter: Reporter) -> None:
@@ -199,7 +163,6 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
 
 def next_after_patch(inv: Inventory, hosts: list[Host], session: Session) -> list[str]:
     """What to run next when running servers still read the files this run changed."""
-    from .lifecycle.commands import restart_hint, restart_needed
     return restart_hint(restart_needed(inv, list(dict.fromkeys(hosts)), session))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..config import Host, Inventory
+from ..secrets import Secrets
 from .context import StepContext
 from .plan import Plan
 
@@ -22,6 +23,8 @@ class Runnable(Protocol):
     def serial(self) -> bool: ...
 
     def applies_to(self, host: Host, inv: Inventory) -> str | None: ...
+
+    def preflight(self, inv: Inventory, secrets: Secrets) -> None: ...
 
     def reads(self, host: Host, inv: Inventory) -> list[str]: ...
 

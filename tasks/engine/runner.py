@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Sequence
 
-from ..config import Host, Inventory
+from ..config import ConfigError, Host, Inventory
 from .plan import Plan
 from .mode import Mode
 from ..remote.readcache import ReadCache
@@ -236,3 +236,19 @@ def run_hosts(work: Sequence[tuple[Host, Sequence[Step]]], session: Session, rep
 def run_step(step: Step, hosts: list[Host], session: Session, reporter: Reporter) -> list[StepResult]:
     """Run one step on hosts in parallel; each result is reported as it finishes."""
     return run_hosts([(h, [step]) for h in hosts], session, reporter)
+
+
+def preflight(work: Sequence[tuple[Host, Sequence[Step]]], session: Session) -> None:
+    """Every precondition on this machine (secrets, local files) of every step the rollout will run, checked
+    before any host is touched: one ConfigError listing them all."""
+    if session.mode not in (Mode.PATCH, Mode.DRY_RUN):
+        return
+    steps = list(dict.fromkeys(s for _, mine in work for s in mine))
+    errors = []
+    for step in steps:
+        try:
+            step.preflight(session.inv, session.secrets)
+        except (StepError, SecretMissing) as e:
+            errors.append(f"{step.name}: {e}")
+    if errors:
+        raise ConfigError("not started, no host touched: " + "; ".join(redact(e) for e in dict.fromkeys(errors)))

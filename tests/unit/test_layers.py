@@ -91,3 +91,20 @@ def test_no_import_circle():
         if m not in seen:
             visit(m)
     assert not circles, "\n".join(" -> ".join(c) for c in circles)
+
+
+def test_no_command_imports_another_command():
+    """Commands do not stack on each other: what two of them share lives a layer down (steps/work.py,
+    probes/cluster.py, probes/restart.py). A command package's own modules, and nextsteps (the advice verify
+    prints, no command of its own), are the exceptions."""
+    wrong = []
+    for mod, deps in graph().items():
+        if not mod.startswith("tasks.commands."):
+            continue
+        for dep in deps:
+            if not dep.startswith("tasks.commands.") or dep == "tasks.commands.nextsteps":
+                continue
+            own_package = mod.rsplit(".", 1)[0] == dep.rsplit(".", 1)[0] != "tasks.commands"
+            if not own_package:
+                wrong.append(f"{mod} imports {dep}")
+    assert not wrong, "\n".join(sorted(wrong))

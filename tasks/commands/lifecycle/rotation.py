@@ -25,11 +25,13 @@ from __future__ import annotations
 from ...config import ConfigError, Host, Inventory
 from ...engine.mode import Mode
 from ...engine.report import Reporter, Status, StepResult
-from ..rollout import host_work, preflight
+from ...engine.runner import preflight
+from ...steps.work import host_work
 from ...engine.runner import Session, run_hosts
 from ...steps import STEPS, by_name
 from ...steps.databases import RetireOldPassword, db_hosts
-from .commands import restart_needed, rolling_restart
+from ...probes.restart import restart_needed
+from .commands import rolling_restart
 
 #: the secrets a rotation brings to the cluster
 ROTATED = ("WSO2_DB_PASSWORD", "SVN_PASSWORD")

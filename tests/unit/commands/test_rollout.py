@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.steps import by_name
+from tasks.steps import by_name, work
 
 from tasks.commands import rollout
 from tasks.config import ConfigError
@@ -19,7 +19,7 @@ def names(work):
 
 
 def test_node_steps_exist_in_guide_order():
-    steps, missing = rollout.find_steps(rollout.NODE_STEPS)
+    steps, missing = work.find_steps(rollout.NODE_STEPS)
     assert missing == [] and [s.name for s in steps] == list(rollout.NODE_STEPS)
 
 
@@ -44,27 +44,27 @@ def test_a_new_step_lands_in_its_phase_by_its_declaration_alone(monkeypatch):
 
 
 def test_preflight_names_every_missing_secret_and_local_file_before_any_host(tmp_path):
-    from tasks.engine.runner import Session
+    from tasks.engine.runner import Session, preflight
     from tasks.secrets import Secrets
     from tests.unit.helpers import base_data
     d = base_data()
     d["artifacts"] = {"mysql_connector_jar": str(tmp_path / "nowhere.jar")}
     inv = inventory(d)
     session = Session(inv, Secrets({"WSO2_DB_PASSWORD": "x" * 8}), "patch")
-    steps, _ = rollout.find_steps(rollout.NODE_STEPS)
+    steps, _ = work.find_steps(rollout.NODE_STEPS)
     with pytest.raises(ConfigError) as e:
-        rollout.preflight(rollout.host_work(inv.esb_nodes, steps, inv), session)
+        preflight(work.host_work(inv.esb_nodes, steps, inv), session)
     msg = str(e.value)
     assert msg.startswith("not started, no host touched: ")
     assert "install-jdbc-driver: [artifacts] mysql_connector_jar: " in msg and "nowhere.jar does not exist" in msg
     assert "install-svnkit: [artifacts] svnkit_jar is not set" in msg
     assert "enable-depsync: SVN_PASSWORD is not set" in msg and "WSO2_DB_PASSWORD" not in msg
     assert session.remotes() == {}  # no host was connected
-    rollout.preflight([], Session(inv, Secrets({}), "verify"))  # verify reports per host instead
+    preflight([], Session(inv, Secrets({}), "verify"))  # verify reports per host instead
 
 
 def test_a_step_missing_from_the_build_is_named_not_dropped_silently():
-    steps, missing = rollout.find_steps(["patch-axis2", "no-such-step"])
+    steps, missing = work.find_steps(["patch-axis2", "no-such-step"])
     assert [s.name for s in steps] == ["patch-axis2"] and missing == ["no-such-step"]
     rep = Reporter("patch", as_json=True)
     rollout.report_missing(missing, rep)
@@ -73,12 +73,12 @@ def test_a_step_missing_from_the_build_is_named_not_dropped_silently():
 
 
 def test_set_proxyports_only_in_the_manager_sequence():
-    steps, _ = rollout.find_steps(rollout.NODE_STEPS)
-    work = names(rollout.host_work(INV.esb_nodes, steps, INV))
+    steps, _ = work.find_steps(rollout.NODE_STEPS)
+    per_host = names(work.host_work(INV.esb_nodes, steps, INV))
     running = [s for s in steps if s.enabled(INV)]  # the [security] steps only when switched on
-    assert work["esb-mgr"] == [s.name for s in running]
-    assert work["esb-w1"] == work["esb-w2"] == [s.name for s in running if "worker" in s.roles]
-    assert "set-proxyports" in work["esb-mgr"] and "set-proxyports" not in work["esb-w1"]
+    assert per_host["esb-mgr"] == [s.name for s in running]
+    assert per_host["esb-w1"] == per_host["esb-w2"] == [s.name for s in running if "worker" in s.roles]
+    assert "set-proxyports" in per_host["esb-mgr"] and "set-proxyports" not in per_host["esb-w1"]
 
 
 def test_cluster_phases_in_guide_order_limited_to_targets():
