@@ -56,7 +56,8 @@ def command_list(results: Iterable, steps: list, hosts_order: list[str]) -> list
     for phase in PHASES:
         groups: dict[tuple[str, ...], list[str]] = {}
         for host in [h for h in hosts_order if h in need]:
-            mine = tuple(sorted((s for s in need[host] if by_name[s].phase == phase), key=order.get))
+            mine = tuple(sorted((s for s in need[host] if by_name[s].phase == phase),
+                                key=lambda s: order.get(s, len(order))))
             if mine:
                 groups.setdefault(mine, []).append(host)
         lines += [f"fab -H {','.join(hosts)} {' '.join(names)}" for names, hosts in groups.items()]

@@ -70,6 +70,13 @@ class Span:
     def empty(self) -> bool:
         return self.inner_start is None
 
+    @property
+    def inner(self) -> tuple[int, int]:
+        """(inner_start, inner_end) of an element with content (an empty one has none: XmlError)."""
+        if self.inner_start is None or self.inner_end is None:
+            raise XmlError("an empty element has no content span")
+        return self.inner_start, self.inner_end
+
 
 def _local(tag: str) -> str:
     return tag.split("}", 1)[1] if tag.startswith("{") else tag
@@ -129,8 +136,8 @@ class _Parsed:
     """What parsing one file's bytes gives; read-only, shared by every XmlDoc of those bytes (edits are splices
     recorded per XmlDoc: the tree is never changed)."""
 
-    tree: object
-    root: object
+    tree: etree._ElementTree
+    root: etree._Element
     encoding: str
     bom: bool
     text: str
@@ -204,7 +211,10 @@ class XmlDoc:
     def source_text(self, el) -> str:
         """An element's content exactly as the file writes it (entities, CDATA and all); '' when empty."""
         sp = self.span(el)
-        return "" if sp.empty else self.text[sp.inner_start:sp.inner_end]
+        if sp.empty:
+            return ""
+        start, end = sp.inner
+        return self.text[start:end]
 
     # ------------------------------------------------------------ lookup
     def q(self, path: str) -> str:
@@ -272,10 +282,13 @@ class XmlDoc:
         if sp.empty:
             tag_text = self.text[sp.start:sp.end]
             opened = re.sub(r"\s*/>$", ">", tag_text)
-            name = re.match(r"<([^\s/>]+)", tag_text).group(1)
+            opening = re.match(r"<([^\s/>]+)", tag_text)
+            if opening is None:
+                raise XmlError(f"{self.path}: <{_local(el.tag)}> has no readable start tag")
+            name = opening.group(1)
             self._splice(sp.start, sp.end, f"{opened}{escape(value)}</{name}>")
         else:
-            self._splice(sp.inner_start, sp.inner_end, escape(value))
+            self._splice(*sp.inner, escape(value))
 
     def set_attr(self, el, name: str, value: str, after: str | None = None) -> None:
         """Set one attribute in place, keeping the quote style and the tag's layout.
@@ -301,7 +314,7 @@ class XmlDoc:
             self._splice(sp.start + anchor.end(), sp.start + anchor.end(), f" {new}")
         else:
             close = re.search(r"\s*/?>$", tag_text)
-            at = sp.start + close.start()
+            at = sp.start + (close.start() if close else len(tag_text))
             self._splice(at, at, f" {new}")
 
     def replace(self, node, markup: str) -> None:
@@ -335,8 +348,8 @@ class XmlDoc:
             raise XmlError(f"{self.path}: cannot insert into empty <{_local(parent.tag)}/>")
         block = self.newline.join(ind + unit + line for line in markup.split("\n"))
         # put before the whitespace that precedes the end tag
-        at = sp.inner_end
-        while at > sp.inner_start and self.text[at - 1] in " \t":
+        inner_start, at = sp.inner
+        while at > inner_start and self.text[at - 1] in " \t":
             at -= 1
         prefix = "" if self.text[at - 1:at] == "\n" else self.newline
         self._splice(at, at, prefix + block + self.newline)

@@ -162,8 +162,7 @@ class Live:
 
     # -- db
     def check_db(self) -> None:
-        targets = [(ds, jdbc_target(ds.url)) for ds in self.f.datasources]
-        targets = [(ds, t) for ds, t in targets if t is not None]
+        targets = [(ds, t) for ds in self.f.datasources if (t := jdbc_target(ds.url)) is not None]
         hosts_text = None
         if any(not _is_ip(t[0]) for _, t in targets):
             raw = self.ctx.remote.read(self.ctx.host.hosts_file)

@@ -86,7 +86,7 @@ class _SvnReader:
             if got is not None:
                 value, used = got
                 self.buf = self.buf[used:]
-                return value
+                return value if isinstance(value, list) else [value]
             if time.monotonic() > self.deadline:
                 raise SvnProtocolError("no complete answer in time")
             chunk = self.chan.recv(65536)

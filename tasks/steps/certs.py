@@ -136,8 +136,8 @@ def subject_alt_names(cert: x509.Certificate) -> str | None:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         return None
-    kinds = {x509.DNSName: "DNS", x509.IPAddress: "IP", x509.RFC822Name: "email",
-             x509.UniformResourceIdentifier: "URI"}
+    kinds: dict[type, str] = {x509.DNSName: "DNS", x509.IPAddress: "IP", x509.RFC822Name: "email",
+                              x509.UniformResourceIdentifier: "URI"}
     return ", ".join(f"{kinds.get(type(n), type(n).__name__)}:{n.value}" for n in ext.value)
 
 

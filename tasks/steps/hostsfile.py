@@ -33,6 +33,8 @@ from ..formats.hostsfile import HostsLine
 
 
 def _same_ip(a: str | None, b: str) -> bool:
+    if a is None:
+        return False
     try:
         return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     except ValueError:

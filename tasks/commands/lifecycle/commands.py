@@ -137,7 +137,7 @@ def node_status(inv: Inventory, hosts: list[Host], session: Session) -> dict[str
     return dict(in_parallel(hosts, one, inv.run.parallel))
 
 
-def expected_members(inv: Inventory, host: Host, running: set[str]) -> dict[tuple[str, int], str]:
+def expected_members(inv: Inventory, host: Host, running: set[str]) -> dict[tuple[str, int | None], str]:
     """(member_host, member_port) -> name of every other running ESB node: what a running node must see."""
     return {(h.member_host, h.member_port): h.name for h in inv.esb_nodes if h.name != host.name and h.name in running}
 
