@@ -129,7 +129,7 @@ def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
     return Mode.VERIFY if verify else Mode.DRY_RUN if dry_run else Mode.PATCH
 
 
-Body = Callable[[Inventory, Session, Reporter], None]
+Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is not used: the reporter has the rows
 
 
 def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True) -> None:
