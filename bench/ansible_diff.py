@@ -72,14 +72,14 @@ def changed(old: bytes, new: bytes) -> list[str]:
     """The +/- lines of a unified diff of the real bytes (latin-1: every byte is a character)."""
     a = old.decode("latin-1").splitlines(keepends=True)
     b = new.decode("latin-1").splitlines(keepends=True)
-    return [l.rstrip("\r\n") for l in difflib.unified_diff(a, b, n=0)
-            if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    return [ln.rstrip("\r\n") for ln in difflib.unified_diff(a, b, n=0)
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
 def traits(old: bytes, new: bytes) -> dict:
     """What else differs: the XML declaration, CRLF, blank lines, line count."""
     first = lambda b: b.split(b"\n", 1)[0].decode("latin-1").rstrip("\r")
-    blank = lambda b: sum(1 for l in b.split(b"\n") if not l.strip())
+    blank = lambda b: sum(1 for ln in b.split(b"\n") if not ln.strip())
     return {"declaration": [first(old), first(new)], "crlf": [b"\r\n" in old, b"\r\n" in new],
             "blank_lines": [blank(old), blank(new)], "lines": [old.count(b"\n"), new.count(b"\n")]}
 

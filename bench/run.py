@@ -76,7 +76,7 @@ def start_svnserve(address: str, root: Path) -> tuple[subprocess.Popen, int]:
                 return proc, port
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("svnserve did not start")
+                raise RuntimeError("svnserve did not start") from None
             time.sleep(0.05)
 
 

@@ -222,7 +222,8 @@ class Lab:
                     return
             except OSError:
                 if h.proc.poll() is not None:
-                    raise RuntimeError(f"sshd for {h.name} exited: {(self.dir / f'sshd_{h.name}.log').read_text()}")
+                    raise RuntimeError(f"sshd for {h.name} exited: "
+                                       f"{(self.dir / f'sshd_{h.name}.log').read_text()}") from None
                 time.sleep(0.05)
         raise RuntimeError(f"sshd for {h.name} did not start")
 

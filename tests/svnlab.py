@@ -67,7 +67,7 @@ def start_svnserve(lab, port: int | None = None) -> SvnServe:
                 break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("svnserve did not start")
+                raise RuntimeError("svnserve did not start") from None
             time.sleep(0.05)
     lab.svn_port = port
     return SvnServe(root, mgr.address, port, proc)

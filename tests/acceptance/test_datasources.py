@@ -32,7 +32,7 @@ def test_patch_reaches_guide_state_with_owned_lines_only(lab):
             "REGISTRY_DB": ("jdbc/WSO2RegistryDB", URL.format("REGISTRY_DB"), DB_PW),
             "WSO2_USER_DB": ("jdbc/WSO2UMDB", URL.format("WSO2_USER_DB"), DB_PW)}
         lines = conf_diff(lab, host, MASTER)
-        assert [l for l in lines if l.startswith("-")] == [
+        assert [ln for ln in lines if ln.startswith("-")] == [
             "-            <name>WSO2_CARBON_DB</name>",
             "-            <description>The datasource used for registry and user manager</description>",
             "-                    <url>jdbc:h2:repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=60000</url>",

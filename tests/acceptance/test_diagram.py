@@ -73,7 +73,7 @@ def test_the_picture_of_the_cluster_and_faults_in_red(cluster):  # noqa: F811
 
     faults = [
         # a worker listing a wrong member port: its edge to a member no node is, red; nothing else of WKA
-        ("esb-w1", "axis2/axis2.xml", f"<port>4100</port>", "<port>4999</port>",
+        ("esb-w1", "axis2/axis2.xml", "<port>4100</port>", "<port>4999</port>",
          {f"wka:esb-w1->?{mgr.address}:4999", f"node:?{mgr.address}:4999"}),
         # a worker made read-write: its mount
         ("esb-w2", "registry.xml", "<readOnly>true</readOnly>", "<readOnly>false</readOnly>", {"mount:esb-w2"}),

@@ -184,7 +184,7 @@ def test_sshd_killed_mid_run_fails_that_host_only(lab, sleeper):
     inodes = [f.stat().st_ino for f in others]
     proc = start_fab(lab, "patch-axis2", "--json")
     t0 = time.monotonic()
-    while any(f.stat().st_ino == i for f, i in zip(others, inodes)) and time.monotonic() - t0 < 20:
+    while any(f.stat().st_ino == i for f, i in zip(others, inodes, strict=True)) and time.monotonic() - t0 < 20:
         time.sleep(0.02)
     time.sleep(0.3)
     kill_sshd(lab, "esb-w2")

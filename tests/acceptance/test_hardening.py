@@ -54,7 +54,7 @@ def java_decrypt(keystore: Path, cipher_text: Path, pw: Path) -> dict[str, str]:
     r = subprocess.run([JAVA, str(REPO / "tests" / "java" / "VaultCheck.java"), str(keystore), str(cipher_text),
                         str(pw)], capture_output=True, text=True, env=JENV, timeout=120)
     assert r.returncode == 0, r.stderr
-    return {a: base64.b64decode(v).decode("utf-8") for a, v in (l.split("\t") for l in r.stdout.splitlines())}
+    return {a: base64.b64decode(v).decode("utf-8") for a, v in (ln.split("\t") for ln in r.stdout.splitlines())}
 
 
 def no_secret(r) -> None:

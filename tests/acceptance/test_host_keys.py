@@ -24,7 +24,7 @@ def keys_lab(lab: Lab):
 
 def known_line(lab: Lab, name: str) -> str:
     h = lab.hosts[name]
-    return next(l for l in lab.known_hosts.read_text().splitlines() if l.startswith(f"[{h.address}]:{h.port} "))
+    return next(ln for ln in lab.known_hosts.read_text().splitlines() if ln.startswith(f"[{h.address}]:{h.port} "))
 
 
 def use_policy(lab: Lab, policy: str) -> None:
@@ -36,8 +36,8 @@ def use_policy(lab: Lab, policy: str) -> None:
 def test_strict_refuses_a_host_missing_from_known_hosts(keys_lab):
     lab = keys_lab
     w1 = lab.hosts["esb-w1"]
-    lab.known_hosts.write_text("".join(l + "\n" for l in lab.known_hosts.read_text().splitlines()
-                                       if l != known_line(lab, "esb-w1")))
+    lab.known_hosts.write_text("".join(ln + "\n" for ln in lab.known_hosts.read_text().splitlines()
+                                       if ln != known_line(lab, "esb-w1")))
     before = lab.snapshot()
     r = lab.fab("patch-axis2")
     assert r.returncode == 1
@@ -55,7 +55,7 @@ def test_accept_new_remembers_unknown_keys_then_strict_accepts_them(keys_lab):
     r = lab.fab("-H", "workers", "patch-axis2")
     assert r.returncode == 0 and r.stdout.count("patch-axis2: changed") == 2, r.stdout + r.stderr
     remembered = lab.known_hosts.read_text().splitlines()
-    assert len(remembered) == 2 and all(" ssh-ed25519 " in l for l in remembered)
+    assert len(remembered) == 2 and all(" ssh-ed25519 " in ln for ln in remembered)
     host_key = (lab.dir / "host_key.pub").read_text().split()[1]
     for name in ("esb-w1", "esb-w2"):
         h = lab.hosts[name]

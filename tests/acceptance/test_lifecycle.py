@@ -99,7 +99,7 @@ def test_start_then_status_shows_every_node_running_and_seeing_every_other(life)
     assert r.returncode == 0 and r.stdout.count(": would change") == 3 and not any(pid(lab, n) for n in ESB), r.stdout
     r = lab.fab("start")
     assert r.returncode == 0, r.stdout + r.stderr
-    lines = [l for l in r.stdout.splitlines() if l.startswith("[")]
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("[")]
     assert lines[0].startswith("[esb-mgr] start: changed: started, pid"), lines  # the manager first
     assert all(pid(lab, n) for n in ESB)
     log = (lab.hosts["esb-w1"].home / "repository/logs/wso2carbon.log").read_text()

@@ -136,7 +136,7 @@ def test_a_worker_added_to_hosts_toml_appears_after_one_patch(lbl):
         workers = lab.nginx.workers()
         dry = lab.fab("configure-lb", "--dry-run")
         assert dry.returncode == 0 and f"+    server {w3}:8280;" in dry.stdout and f"+    server {w3}:8243;" in dry.stdout
-        assert [l for l in dry.stdout.splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))] == [
+        assert [ln for ln in dry.stdout.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))] == [
             f"+    server {w3}:8280;", f"+    server {w3}:8243;"]  # a minimal diff of the balancer's own files
         r = lab.fab("configure-lb")
         assert r.returncode == 0 and "[lb1] configure-lb: changed (2 items)" in r.stdout, r.stdout + r.stderr

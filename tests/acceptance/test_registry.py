@@ -38,7 +38,7 @@ def test_after_configure_datasources_reaches_guide_state(lab):
             ("/_system/config", "true", "instanceid", "/_system/config"),
             ("/_system/governance", "true", "instanceid", "/_system/governance")]
         lines = conf_diff(lab, host, REGISTRY)
-        assert len(lines) == 19 and all(l.startswith("+") for l in lines)  # only the four blocks, added
+        assert len(lines) == 19 and all(ln.startswith("+") for ln in lines)  # only the four blocks, added
         data = lab.hosts[host].conf(REGISTRY).read_bytes()
         assert data.count(b"\n") == data.count(b"\r\n")
         shipped = shipped_conf(REGISTRY).read_bytes()

@@ -58,7 +58,7 @@ def test_every_file_step_on_500_then_nothing_changes(lab500):
 
         ax = parse(h.conf("axis2/axis2.xml")).find("clustering")
         assert ax.get("enable") == "true"
-        param = lambda n: ax.findtext(f"parameter[@name='{n}']")
+        param = lambda n, ax=ax: ax.findtext(f"parameter[@name='{n}']")
         assert (param("membershipScheme"), param("domain"), param("localMemberHost"), param("localMemberPort")) == \
             ("wka", "wso2.esb.domain", h.address, str(h.member_port))
         peer = w1 if h is mgr else mgr

@@ -43,7 +43,7 @@ def test_setup_cluster_reaches_the_guide_state_then_a_second_run_writes_nothing(
     r = lab.fab("setup-cluster")
     assert r.returncode == 0, r.stdout + r.stderr
     no_secret(r, lab.mariadb.root_password)
-    phases = [l for l in r.stdout.splitlines() if l.startswith("== ")]
+    phases = [ln for ln in r.stdout.splitlines() if ln.startswith("== ")]
     assert phases == ["== certificates: esb-mgr", "== databases: db1", "== svn: esb-mgr", "== manager: esb-mgr",
                       "== workers: esb-w1, esb-w2", "== lb: no targets, skipped"]  # this lab has no lb host
     for step in NODE_STEPS:  # a progress line per host and step
@@ -134,7 +134,7 @@ def test_parallel_one_at_a_time_still_finishes_every_host(lab, tmp_path):
     node_config(lab, tmp_path, extra="\n[run]\nparallel = 1\n")
     r = lab.fab("-H", "esb-w1,esb-w2", "setup-worker")
     assert r.returncode == 0, r.stdout + r.stderr
-    lines = [l.split("]")[0] for l in r.stdout.splitlines() if l.startswith("[")]
+    lines = [ln.split("]")[0] for ln in r.stdout.splitlines() if ln.startswith("[")]
     assert lines == ["[esb-w1"] * len(WORKER_STEPS) + ["[esb-w2"] * len(WORKER_STEPS)  # one host after the other
 
 

@@ -42,7 +42,7 @@ def test_creates_configures_and_serves_the_repository(svn_lab, svnserve, tmp_pat
     subprocess.run(["svnadmin", "create", str(tmp_path / "ref")], check=True)
     diff = subprocess.run(["diff", str(tmp_path / "ref/conf/svnserve.conf"), str(svnserve.repo / "conf/svnserve.conf")],
                           capture_output=True, text=True).stdout
-    assert [l for l in diff.splitlines() if l[:1] in "<>"] == [
+    assert [ln for ln in diff.splitlines() if ln[:1] in "<>"] == [
         "< # anon-access = read", "< # auth-access = write", "> anon-access = none", "> auth-access = write",
         "< # password-db = passwd", "> password-db = passwd"]
     passwd = svnserve.repo / "conf/passwd"
@@ -72,7 +72,7 @@ def test_verify_flags_passwd_without_the_user_and_patch_restores_it(svn_lab, svn
     lab = svn_lab
     created(lab, svnserve)
     passwd = svnserve.repo / "conf/passwd"
-    passwd.write_text("".join(l for l in passwd.read_text().splitlines(True) if not l.startswith("repouser")))
+    passwd.write_text("".join(ln for ln in passwd.read_text().splitlines(True) if not ln.startswith("repouser")))
     before = svnserve.snapshot()
     r = lab.fab("create-svn-repo", "--verify")
     assert r.returncode == 2, r.stdout + r.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cluster import ESB, fab_json, node_config, statuses
+from tests.acceptance.cluster import fab_json, node_config, statuses
 from tests.acceptance.util import edit
 from tests.lab import Lab
 

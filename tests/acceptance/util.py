@@ -11,7 +11,7 @@ def diff_lines(a, b) -> list[str]:
     """The +/- lines of `git diff --no-index` between two files (headers dropped)."""
     out = subprocess.run(["git", "diff", "--no-index", "--unified=0", str(a), str(b)],
                          capture_output=True).stdout.decode("latin-1")  # the real bytes, a character each
-    return [l for l in out.splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    return [ln for ln in out.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
 def shipped_conf(rel: str):

@@ -73,4 +73,4 @@ def run_planner(rel: str, planner, host: str, inv: Inventory | None = None,
 
 def changed_lines(fc: FileChange) -> list[str]:
     """The +/- lines of a FileChange's diff, without headers."""
-    return [l for l in fc.diff().splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    return [ln for ln in fc.diff().splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]

@@ -43,7 +43,7 @@ def test_the_same_facts_draw_the_same_text_and_a_finding_turns_its_element_red()
     assert '"esb-w1" -> "esb-mgr"' in clean and '"esb-mgr" -> "svn"' in clean and '"svn" -> "esb-w2"' in clean
     item = Item("repository/conf/registry.xml", "remoteInstance/readOnly (false on the manager only)", "true", "false")
     dot = build_dot(INV, f, {}, {"esb-w2": [item]}, {})
-    red_lines = [l for l in dot.splitlines() if RED in l and "legend" not in l]
+    red_lines = [ln for ln in dot.splitlines() if RED in ln and "legend" not in ln]
     assert len(red_lines) == 1 and 'id="mount:esb-w2"' in red_lines[0]
     assert "! remoteInstance/readOnly: false, wanted true" in red_lines[0]
 
@@ -53,4 +53,4 @@ def test_a_member_no_node_listens_as_gets_its_own_red_node():
     f["esb-w1"].members = [("192.168.1.12", "4999")]
     dot = build_dot(INV, f, {}, {}, {})
     assert 'id="node:?192.168.1.12:4999"' in dot and '"esb-w1" -> "?192.168.1.12:4999"' in dot
-    assert [l for l in dot.splitlines() if 'id="wka:esb-w1->?192.168.1.12:4999"' in l and RED in l]
+    assert [ln for ln in dot.splitlines() if 'id="wka:esb-w1->?192.168.1.12:4999"' in ln and RED in ln]

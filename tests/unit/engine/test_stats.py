@@ -19,6 +19,6 @@ def test_one_json_line_per_session(tmp_path, monkeypatch):
     monkeypatch.setenv(stats.ENV, str(out))
     for run in ("r1", "r2"):
         stats.dump(run, "verify", time.monotonic(), {"esb-w1": {"connections": 1, "commands": 0}})
-    lines = [json.loads(l) for l in out.read_text().splitlines()]
-    assert [l["run_id"] for l in lines] == ["r1", "r2"]
+    lines = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert [ln["run_id"] for ln in lines] == ["r1", "r2"]
     assert lines[0]["hosts"] == {"esb-w1": {"connections": 1, "commands": 0}} and lines[0]["mode"] == "verify"

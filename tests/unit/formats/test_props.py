@@ -17,7 +17,7 @@ def test_setting_keys_keeps_comments_order_and_trailing_lines():
     assert changed == ["Carbon.Security.KeyStore.Password", "New.Alias"]
     assert props.value(new, "Carbon.Security.KeyStore.Password") == "QUJD+/=="
     assert new.endswith("New.Alias=x\n\n\n\n") or new.endswith("New.Alias=x\n\n\n")
-    assert [l for l in new.splitlines() if l.startswith("#")] == [l for l in old.splitlines() if l.startswith("#")]
+    assert [ln for ln in new.splitlines() if ln.startswith("#")] == [ln for ln in old.splitlines() if ln.startswith("#")]
     assert props.set_values(new, {"New.Alias": "x"}) == (new, [])
 
 
@@ -27,7 +27,7 @@ def test_a_commented_setting_is_uncommented_in_place_and_crlf_survives():
     lines = new.splitlines()
     assert lines.index("secretRepositories=file") == old.splitlines().index("#secretRepositories=file")
     assert "carbon.secretProvider=a.B" in lines  # the "##" example lines stay comments; the key is appended
-    assert all(l in lines for l in old.splitlines() if l.startswith("##"))
+    assert all(ln in lines for ln in old.splitlines() if ln.startswith("##"))
     crlf, _ = props.set_values("a=1\r\nb=2\r\n", {"b": "3"})
     assert crlf == "a=1\r\nb=3\r\n"
 

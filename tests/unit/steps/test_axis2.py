@@ -76,8 +76,8 @@ def test_members_follow_the_inventory_value_by_value():
     assert [(i.what, i.wanted, i.actual) for i in edits.items] == [
         ("clustering/members", "192.168.1.13:4250", "192.168.1.13:4200, 192.168.1.14:4300")]
     lines = changed_lines(fc)
-    assert sorted(l for l in lines if l[0] == "+") == ['+                <port>4250</port>']
-    assert sorted(l for l in lines if l[0] == "-") == sorted([
+    assert sorted(ln for ln in lines if ln[0] == "+") == ['+                <port>4250</port>']
+    assert sorted(ln for ln in lines if ln[0] == "-") == sorted([
         '-                <port>4200</port>', '-            <member>', '-                <hostName>192.168.1.14</hostName>',
         '-                <port>4300</port>', '-            </member>'])
 

@@ -117,7 +117,7 @@ def test_depsync_refuses_a_file_without_an_active_section():
 def test_depsync_adds_missing_children_in_guide_order():
     text = shipped(CARBON).decode("latin-1")
     for tag in ("SvnUser", "SvnPassword"):
-        line = next(l for l in text.splitlines(keepends=True) if f"<{tag}>" in l and "        <" in l)
+        line = next(ln for ln in text.splitlines(keepends=True) if f"<{tag}>" in ln and "        <" in ln)
         text = text.replace(line, "", 1)
     edits, fc = depsync("esb-mgr", data=text.encode("latin-1"))
     new = fc.new.decode("latin-1")

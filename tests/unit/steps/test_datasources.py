@@ -61,7 +61,7 @@ def test_h2_datasource_becomes_the_local_one_in_place_and_the_diff_is_the_owned_
         f"+                    <password>{MASK}</password>",
         "+                    <driverClassName>com.mysql.jdbc.Driver</driverClassName>",
     ]
-    assert all(l.startswith("+") for l in lines[12:]) and len(lines) == 12 + 2 * 20  # two 20-line blocks added
+    assert all(ln.startswith("+") for ln in lines[12:]) and len(lines) == 12 + 2 * 20  # two 20-line blocks added
     new = fc.new.decode()
     # one datasource per JNDI name; the H2 block's extra child (not in the guide) stays
     assert new.count("<name>jdbc/WSO2CarbonDB</name>") == 1 and "WSO2_CARBON_DB" not in new
@@ -132,7 +132,7 @@ def test_manager_file_on_a_worker_renames_the_local_datasource():
     _, mgr = master("esb-mgr")
     edits, fc = master("esb-w1", data=mgr.new)
     assert list(datasources(fc.new)) == ["REGISTRY_LOCAL2", "REGISTRY_DB", "WSO2_USER_DB"]
-    assert [l for l in changed_lines(fc)] == [
+    assert [ln for ln in changed_lines(fc)] == [
         "-            <name>REGISTRY_LOCAL1</name>", "+            <name>REGISTRY_LOCAL2</name>",
         f"-                    <url>{URL.format('REGISTRY_LOCAL1')}</url>",
         f"+                    <url>{URL.format('REGISTRY_LOCAL2')}</url>"]

@@ -19,8 +19,8 @@ def test_a_worker_gets_the_worker_profile_and_only_that_token_changes(script):
     data = script.read_bytes()
     new, had = profile_edit(data, worker=True)
     assert had == "false"
-    diff = [l for l in difflib.unified_diff(data.decode().splitlines(), new.decode().splitlines(), lineterm="", n=0)
-            if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    diff = [ln for ln in difflib.unified_diff(data.decode().splitlines(), new.decode().splitlines(), lineterm="", n=0)
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
     assert diff == ["-    -DworkerNode=false \\", "+    -DworkerNode=true \\"], diff
     assert profile_edit(new, worker=False)[0] == data  # the manager: back to false, byte for byte
     assert profile_edit(data, worker=False) == (data, "false")  # the manager as shipped: nothing to do

@@ -24,7 +24,7 @@ def blocks(read_only: str, cache: str = CACHE_ID) -> bytes:
     for path in ("/_system/config", "/_system/governance"):
         lines += [f'    <mount path="{path}" overwrite="true">', "        <instanceId>instanceid</instanceId>",
                   f"        <targetPath>{path}</targetPath>", "    </mount>"]
-    return "".join(l + "\r\n" for l in lines).encode()
+    return "".join(ln + "\r\n" for ln in lines).encode()
 
 
 def mount(host: str, **kw):

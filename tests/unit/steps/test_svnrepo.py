@@ -24,7 +24,7 @@ def fresh(tmp_path_factory):
 
 def changed(old: bytes, new: bytes, secrets=()) -> list[str]:
     diff = FileChange("f", old, new, secret_lines=tuple(secrets)).diff()
-    return [l for l in diff.splitlines() if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    return [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 
 def test_svnserve_conf_uncomments_the_three_keys_in_place(fresh):

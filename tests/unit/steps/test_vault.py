@@ -35,10 +35,10 @@ def test_vault_references_as_carbon_resolves_them():
 def test_the_connector_keeps_its_layout_and_gets_the_alias():
     _, fc = run_planner(CATALINA, _vault_planner, "esb-mgr")
     lines = changed_lines(fc)
-    assert any('keystorePass="password"' in l for l in lines)
-    assert any("svns:secretAlias=\"Server.Service.Connector.keystorePass\"" in l for l in lines)
+    assert any('keystorePass="password"' in ln for ln in lines)
+    assert any("svns:secretAlias=\"Server.Service.Connector.keystorePass\"" in ln for ln in lines)
     # the root gains xmlns:svns, the value changes, the alias goes on its own line after the last attribute
-    assert len([l for l in lines if l.startswith("+")]) == 4
+    assert len([ln for ln in lines if ln.startswith("+")]) == 4
 
 
 def test_create_keystore_sets_the_password_masked_and_keeps_vault_references():
@@ -71,7 +71,7 @@ def test_every_alias_is_a_name_carbon_looks_up():
     assert "Datasources.REGISTRY_LOCAL2.Configuration.Password" in aliases and len(set(aliases)) == len(aliases)
     shipped_tool = shipped("repository/conf/security/cipher-tool.properties").decode()
     for p in vault_entries(inv, inv.hosts["esb-w1"]):  # the shipped file's own lines, where it has the alias
-        line = next((l for l in shipped_tool.splitlines() if l.startswith(p.alias + "=")), None)
+        line = next((ln for ln in shipped_tool.splitlines() if ln.startswith(p.alias + "=")), None)
         if line and not p.alias.startswith("Datasources."):
             assert line == f"{p.alias}={p.tool_line({'repository/conf/carbon.xml': 'Server', 'repository/conf/user-mgt.xml': 'UserManager', 'repository/conf/tomcat/catalina-server.xml': 'Server'}[p.file])}"
 

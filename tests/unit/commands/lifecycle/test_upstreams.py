@@ -8,7 +8,7 @@ from tests.unit.helpers import base_data, inventory
 
 def test_down_and_back_on_the_files_configure_lb_writes():
     files = render(inventory(base_data()))
-    for name, conf in files.items():
+    for conf in files.values():
         servers = {"192.168.1.13:8280", "192.168.1.13:8243"}
         down = set_down(conf, servers, True)
         assert marked_down(down) == {s for s in servers if s.encode() in conf}
