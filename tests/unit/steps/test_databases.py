@@ -5,8 +5,9 @@ from __future__ import annotations
 from tasks.remote.mysql import Route, native_password_hash
 from tasks.secrets import Secrets
 from tasks.engine.context import StepContext
-from tasks.steps.databases import (Account, CreateDbs, Script, State, Wanted, _version_tuple, alter_password_sql,
-                                   check_passwords, db_hosts, grant_hosts, plan_databases, retire_sql, route_for)
+from tasks.steps.databases import CreateDbs, check_passwords, db_hosts, grant_hosts, route_for
+from tasks.steps.dbplan import (Account, Script, State, Wanted, _version_tuple, alter_password_sql, plan_databases,
+                                retire_sql)
 from tests.lab import product_fixture
 from tests.unit.helpers import base_data, inventory
 
