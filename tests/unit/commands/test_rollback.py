@@ -1,9 +1,10 @@
-"""Pure parts of rollback (tasks/commands/rollback.py): what a diff must mask, what is restored on the host."""
+"""Pure parts of rollback (tasks/commands/rollback/): what a diff must mask, what is restored on the host."""
 from __future__ import annotations
 
 import shlex
 
-from tasks.commands.rollback import is_private, restore_on_host_command, secret_values
+from tasks.commands.rollback.command import restore_on_host_command, secret_values
+from tasks.remote.common import is_private
 
 
 def test_secret_values_of_xml_passwd_and_private_keys():
@@ -44,7 +45,7 @@ def test_runs_are_ordered_by_the_nodes_sequence_not_by_their_clock_names():
 
 
 def test_the_run_to_undo_is_the_top_of_the_hosts_stacks_and_a_clock_only_breaks_a_tie():
-    from tasks.commands.rollback import choose_run
+    from tasks.commands.rollback.runs import choose_run
     tops = {"esb-w1": ("000007-B", {"time": 100}), "esb-w2": ("000003-B", {"time": 100})}
     assert choose_run(tops) == "B"
     tops["db1"] = ("000001-A", {"time": 200})  # another run on another host: the later by its own record first
@@ -52,7 +53,7 @@ def test_the_run_to_undo_is_the_top_of_the_hosts_stacks_and_a_clock_only_breaks_
 
 
 def test_a_run_is_named_by_its_command_line_machine_and_time():
-    from tasks.commands.rollback import describe_run
+    from tasks.commands.rollback.runs import describe_run
     text = describe_run("R1", {"command": "fab -H workers patch-axis2", "machine": "ops-laptop", "time": 0})
     assert text == "run R1 (fab -H workers patch-axis2, from ops-laptop, at 1970-01-01 00:00:00 UTC)"
     assert describe_run("R2", {"files": []}) == "run R2"

@@ -1,0 +1,131 @@
+"""What a manifest may touch on a node, which is untrusted input: every path resolved on the node itself (links
+followed by its own resolver) and refused outside the managed roots; a link's target, an owner and a setuid bit
+only from a manifest this control machine signed."""
+from __future__ import annotations
+
+import posixpath
+from typing import TypeGuard
+
+from ...config import Host, Inventory
+from ...remote import RemoteHost
+from ...engine.context import StepError
+
+
+def managed_roots(host: Host, inv: Inventory) -> list[str]:
+    """The paths the project writes for this node: its product home, hosts file, certs.dir and, on the svn host,
+    the SVN repository. Rollback acts on nothing else."""
+    roots = [host.hosts_file, inv.certs.dir]
+    if host.is_esb:
+        roots.append(host.product_home)
+    if inv.svn.repo_path and (host.role == "svn" or inv.svn.host == host.name):
+        roots.append(inv.svn.repo_path)
+    if host.role == "lb":
+        roots.append(inv.lb.conf_dir)
+    return roots
+
+
+def within(path: str, root: str) -> bool:
+    """path is root or inside it."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
+    """Refuse a manifest entry that is malformed or names a path the project does not manage for this node (a
+    planted or corrupt manifest must not make rollback write or delete anywhere, as root under sudo)."""
+    where = f"run {run_id} on {host.name}"
+    if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
+        raise StepError(f"the manifest of {where} has a malformed entry; nothing restored")
+    path = rec["path"]
+    if not path.startswith("/") or posixpath.normpath(path) != path or "\0" in path:
+        raise StepError(f"the manifest of {where} names {path!r}, not a plain absolute path; refused, nothing restored")
+    roots = managed_roots(host, inv)
+    if not any(within(path, r) for r in roots):
+        raise StepError(f"the manifest of {where} names {path}, outside what the project manages there "
+                        f"({', '.join(roots)}); refused, nothing restored")
+    name = rec.get("backup")
+    if rec.get("existed") and (not isinstance(name, str) or "/" in name or name.startswith(".") or not name):
+        raise StepError(f"the manifest of {where} names a backup {name!r} for {path} that is not a file of its "
+                        f"backups; refused, nothing restored")
+    if rec.get("mode") is not None and (not isinstance(rec["mode"], int) or not 0 <= rec["mode"] <= 0o7777):
+        raise StepError(f"the manifest of {where} gives {path} the mode {rec['mode']!r}; refused, nothing restored")
+    real = rec.get("real")
+    if real is not None and (not isinstance(real, str) or not real.startswith("/")
+                             or posixpath.normpath(real) != real or "\0" in real):
+        raise StepError(f"the manifest of {where} says {path} led to {real!r}, not a plain absolute path; "
+                        f"refused, nothing restored")
+
+
+class Reach:
+    """What the paths of one manifest really reach on the node, checked before anything is written or deleted
+    through them: a node's folders and links are untrusted input. `trusted`: the manifest carries this control
+    machine's signature, so what it recorded at write time (a link the operator made, the owner, a setuid bit)
+    may be honoured; an unsigned one gets only what can be checked on the node."""
+
+    def __init__(self, remote: RemoteHost, host: Host, inv: Inventory, run: str, trusted: bool):
+        self.remote, self.host, self.run, self.trusted = remote, host, run, trusted
+        self.roots = []
+        for r in managed_roots(host, inv):  # the root itself may be the operator's link (a linked hosts file)
+            self.roots += [remote.realpath(r), self._where(r)]
+        self.state = remote.realpath(remote.state_dir)
+
+    def use(self, run: str, trusted: bool) -> "Reach":
+        """The records that follow come from this run's manifest (signed by this machine, or not)."""
+        self.run, self.trusted = run, trusted
+        return self
+
+    def _refuse(self, what: str) -> StepError:
+        return StepError(f"run {self.run} on {self.host.name}: {what}; refused, nothing restored")
+
+    def _managed(self, real: str) -> bool:
+        return any(within(real, r) for r in self.roots)
+
+    def _where(self, path: str) -> str:
+        """Where the folder entry at path really is: its folder resolved, the name itself as it stands."""
+        return posixpath.join(self.remote.realpath(posixpath.dirname(path)), posixpath.basename(path))
+
+    def entry(self, path: str) -> None:
+        """The folder entry at path (what a removal unlinks) lies inside a managed root, links on the way
+        resolved."""
+        where = self._where(path)
+        if not self._managed(where):
+            raise self._refuse(f"{path} lies in {posixpath.dirname(where)} through a symbolic link, outside what "
+                               f"the project manages there ({', '.join(self.roots)})")
+
+    def target(self, path: str, rec: dict) -> str:
+        """The file a restore of path writes: inside a managed root, or the file a link the operator made led
+        to when this machine's run wrote through it (recorded and signed)."""
+        self.entry(path)
+        real = self.remote.realpath(path)
+        if self._managed(real) or (self.trusted and rec.get("real") == real):
+            return real
+        why = "not as this machine recorded it" if rec.get("real") else "not recorded by the run that wrote it"
+        raise self._refuse(f"{path} leads to {real} through a symbolic link ({why}), outside what the project "
+                           f"manages there")
+
+    def backup(self, folder: str, name: str) -> str:
+        """The backup copy `name` in `folder` of the node's state (backups/<run>/files, originals/files): a plain
+        file there, no link anywhere on the way (a linked backup would copy out, or show in a diff, a file the
+        node chose)."""
+        path = f"{self.remote.state_dir}/{folder}/{name}"
+        st = self.remote.lstat(path)
+        if st is None:
+            raise self._refuse(f"the backup {name} is missing")
+        if not st.is_file or self.remote.realpath(path) != f"{self.state}/{folder}/{name}":
+            raise self._refuse(f"the backup {name} is not a plain file of the run's backups (a link or a "
+                               f"special file)")
+        return path
+
+    def mode(self, path: str, mode: int | None) -> int | None:
+        """A setuid, setgid or sticky bit only from a manifest this machine signed."""
+        if mode is not None and mode & 0o7000 and not self.trusted:
+            raise self._refuse(f"an unsigned manifest gives {path} the mode {mode:o}")
+        return mode
+
+    def owner(self, rec: dict) -> tuple[int, int] | None:
+        """The recorded owner only from a manifest this machine signed; else the target keeps its own."""
+        owner = rec.get("owner")
+        return (owner[0], owner[1]) if self.trusted and _is_owner(owner) else None
+
+
+def _is_owner(v) -> TypeGuard[list[int]]:
+    return isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and 0 <= x < 1 << 32 for x in v)
