@@ -17,8 +17,8 @@ actually hold (tasks/probes/facts.py), never hosts.toml's:
 - lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a backend's
   answer (nginx's own 502/504 is drift).
 
-The parsers (hosts file, JDBC URL, zip directory, svn protocol, java version, HTTP status) are pure; the svn
-and HTTP clients are svnwire.py and http.py.
+What it parses is the formats' (hosts file, JDBC URL, zip directory: tasks/formats/) and the rules' (java
+version); the svn and HTTP clients are svnwire.py and http.py.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..formats import zipdir
 from ..formats.hostsfile import resolve as resolve_in_hosts
+from ..formats.jdbcurl import mysql_target
 from ..schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
 from .server import ServerProbe
@@ -51,31 +52,6 @@ LIVE = "live"
 CHECKS = ("db", "driver", "svn", "java", "members", "lb")
 #: a table each kind of database holds once the product's dbscripts are loaded
 PRODUCT_TABLES = ("REG_RESOURCE", "UM_USER")
-_JDBC = re.compile(r"^jdbc:mysql://([^/:?;]+)(?::(\d+))?/([^?;]*)")
-
-
-# ---------------------------------------------------------------- pure parsers
-
-def jdbc_target(url: str | None) -> tuple[str, int, str] | None:
-    """(host, port, database) of a jdbc:mysql URL, else None."""
-    m = _JDBC.match(url or "")
-    return (m.group(1), int(m.group(2) or 3306), m.group(3)) if m else None
-
-
-def zip_names(tail: bytes) -> list[str] | None:
-    """Entry names of a zip file from its last bytes (end-of-central-directory record and the directory);
-    None when the bytes hold no complete directory."""
-    return zipdir.names(tail)
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- I/O over the node's channels
@@ -162,7 +138,7 @@ class Live:
 
     # -- db
     def check_db(self) -> None:
-        targets = [(ds, t) for ds in self.f.datasources if (t := jdbc_target(ds.url)) is not None]
+        targets = [(ds, t) for ds in self.f.datasources if (t := mysql_target(ds.url)) is not None]
         hosts_text = None
         if any(not _is_ip(t[0]) for _, t in targets):
             raw = self.ctx.remote.read(self.ctx.host.hosts_file)
@@ -338,4 +314,4 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
                       warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
 
 
-__all__ = ["LIVE", "Live", "live_result", "jdbc_target", "zip_names"]
+__all__ = ["LIVE", "Live", "live_result"]

@@ -25,6 +25,7 @@ from ..config import Host, Inventory
 from ..rules import MASTER, REGISTRY, USER_MGT, local_registry_db
 from ..secrets import Secrets
 from ..formats import datasourcesxml as dsx, registryxml
+from ..formats.jdbcurl import mysql_url
 from ..formats.xmldoc import XmlDoc
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
@@ -50,8 +51,7 @@ class DatasourceSpec:
 def jdbc_url(inv: Inventory, database: str) -> str:
     """jdbc:mysql://<alias>:<port>/<database>?<jdbc_params> (no '?' when there are no parameters)."""
     d = inv.database
-    url = f"jdbc:mysql://{d.alias}:{d.port}/{database}"
-    return f"{url}?{d.jdbc_params}" if d.jdbc_params else url
+    return mysql_url(d.alias, d.port, database, d.jdbc_params)
 
 
 def wanted_datasources(host: Host, inv: Inventory) -> list[DatasourceSpec]:

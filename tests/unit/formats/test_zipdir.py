@@ -65,3 +65,15 @@ def test_zip64_and_names_from_a_tail_only():
     data = buf.getvalue()
     assert zipdir.names(data[-120:]) == ["a/B.class"]
     assert zipdir.names(data[-30:]) is None
+
+
+def test_zip_directory_from_the_end_of_a_jar():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("META-INF/MANIFEST.MF", "x")
+        z.writestr("com/mysql/jdbc/Driver.class", b"\xca\xfe" * 5000)
+    data = buf.getvalue()
+    assert zipdir.names(data) == ["META-INF/MANIFEST.MF", "com/mysql/jdbc/Driver.class"]
+    assert zipdir.names(data[-200:]) == ["META-INF/MANIFEST.MF", "com/mysql/jdbc/Driver.class"]  # only the tail
+    assert zipdir.names(data[-40:]) is None  # the directory is cut: not trusted
+    assert zipdir.names(b"not a zip") is None

@@ -1,32 +1,9 @@
-"""The pure parsers behind `fab verify --live` (tasks/probes/live.py)."""
+"""What `fab verify --live` (tasks/probes/live.py) takes of the rules: the java version it accepts."""
 from __future__ import annotations
-
-import io
-import zipfile
 
 import pytest
 
-from tasks.probes.live import jdbc_target, zip_names
 from tasks.rules import java_ok, java_version
-
-
-def test_jdbc_urls():
-    assert jdbc_target("jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true") == \
-        ("carbondb.mysql-wso2.com", 3306, "REGISTRY_DB")
-    assert jdbc_target("jdbc:mysql://db/WSO2_USER_DB") == ("db", 3306, "WSO2_USER_DB")
-    assert jdbc_target("jdbc:h2:repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE") is None
-
-
-def test_zip_directory_from_the_end_of_a_jar():
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("META-INF/MANIFEST.MF", "x")
-        z.writestr("com/mysql/jdbc/Driver.class", b"\xca\xfe" * 5000)
-    data = buf.getvalue()
-    assert zip_names(data) == ["META-INF/MANIFEST.MF", "com/mysql/jdbc/Driver.class"]
-    assert zip_names(data[-200:]) == ["META-INF/MANIFEST.MF", "com/mysql/jdbc/Driver.class"]  # only the tail
-    assert zip_names(data[-40:]) is None  # the directory is cut: not trusted
-    assert zip_names(b"not a zip") is None
 
 
 @pytest.mark.parametrize("out,version,ok", [
