@@ -16,12 +16,6 @@ SUB_DOMAIN = "property[@name='subDomain']"
 SUB_DOMAIN_PATH = f"{CLUSTERING}/{PROPERTIES}/{SUB_DOMAIN}"
 
 
-def text(doc: XmlDoc, path: str, parent=None) -> str | None:
-    """The stripped text at path (None when there is no such element)."""
-    el = doc.find(path, parent)
-    return None if el is None else (el.text or "").strip()
-
-
 def clustering(doc: XmlDoc):
     """The <clustering> element, or None."""
     return doc.find(CLUSTERING)
@@ -44,7 +38,7 @@ def member_elements(doc: XmlDoc, members_el) -> list:
 
 def endpoint(doc: XmlDoc, member) -> tuple[str, str]:
     """(hostName, port) of one <member>, '' for a missing one."""
-    return (text(doc, "hostName", member) or "", text(doc, "port", member) or "")
+    return (doc.find_text("hostName", member) or "", doc.find_text("port", member) or "")
 
 
 def properties(doc: XmlDoc, cl):
@@ -78,8 +72,8 @@ def read(doc: XmlDoc) -> Clustering | None:
     cl = clustering(doc)
     if cl is None:
         return None
-    out = Clustering(text(doc, "parameter[@name='domain']", cl), text(doc, "parameter[@name='localMemberHost']", cl),
-                     text(doc, "parameter[@name='localMemberPort']", cl))
+    param = lambda name: doc.find_text(f"parameter[@name='{name}']", cl)
+    out = Clustering(param("domain"), param("localMemberHost"), param("localMemberPort"))
     m = members(doc, cl)
     if m is not None:
         out.members = [endpoint(doc, x) for x in member_elements(doc, m)]

@@ -26,11 +26,6 @@ def child(doc: XmlDoc, ds, tag: str):
     return doc.find(tag, ds)
 
 
-def text(doc: XmlDoc, ds, tag: str) -> str | None:
-    el = child(doc, ds, tag)
-    return None if el is None else (el.text or "").strip()
-
-
 @dataclass
 class DepSync:
     """What the active <DeploymentSynchronizer> holds. `svn_password` is the text as written: a password, or
@@ -50,6 +45,6 @@ def read_depsync(doc: XmlDoc) -> DepSync | None:
     if ds is None:
         return None
     pw = child(doc, ds, "SvnPassword")
-    return DepSync(text(doc, ds, "Enabled"), text(doc, ds, "AutoCommit"), text(doc, ds, "SvnUrl"),
-                   text(doc, ds, "SvnUser"), None if pw is None else (pw.text or "").strip(),
+    return DepSync(doc.find_text("Enabled", ds), doc.find_text("AutoCommit", ds), doc.find_text("SvnUrl", ds),
+                   doc.find_text("SvnUser", ds), doc.find_text("SvnPassword", ds),
                    None if pw is None else vault_alias(pw))

@@ -14,11 +14,6 @@ JNDI = "jndiConfig/name"
 CONFIG = "definition/configuration"
 
 
-def text(doc: XmlDoc, path: str, parent=None) -> str | None:
-    el = doc.find(path, parent)
-    return None if el is None else (el.text or "").strip()
-
-
 def parent(doc: XmlDoc):
     """The <datasources> element, or None."""
     return doc.find(DATASOURCES)
@@ -51,7 +46,7 @@ def read(doc: XmlDoc) -> list[Datasource]:
     out = []
     for ds in datasources(doc, top):
         pw = doc.find(f"{CONFIG}/password", ds)
-        out.append(Datasource(text(doc, NAME, ds), text(doc, JNDI, ds), text(doc, f"{CONFIG}/url", ds),
-                              text(doc, f"{CONFIG}/username", ds), text(doc, f"{CONFIG}/driverClassName", ds),
+        out.append(Datasource(doc.find_text(NAME, ds), doc.find_text(JNDI, ds), doc.find_text(f"{CONFIG}/url", ds),
+                              doc.find_text(f"{CONFIG}/username", ds), doc.find_text(f"{CONFIG}/driverClassName", ds),
                               None if pw is None else (pw.text or "").strip(), None if pw is None else vault_alias(pw)))
     return out

@@ -13,11 +13,6 @@ MOUNT = "mount"
 LOCAL_DBCONFIG = "wso2registry"
 
 
-def text(doc: XmlDoc, path: str, parent=None) -> str | None:
-    el = doc.find(path, parent)
-    return None if el is None else (el.text or "").strip()
-
-
 def db_configs(doc: XmlDoc) -> list:
     """The active <dbConfig> elements."""
     return doc.children(doc.root, DBCONFIG)
@@ -33,7 +28,7 @@ def mounts(doc: XmlDoc) -> list:
 
 def instance_id(doc: XmlDoc, inst) -> str | None:
     """A <remoteInstance>'s <id> (a <mount>'s <instanceId> names it)."""
-    return text(doc, "id", inst)
+    return doc.find_text("id", inst)
 
 
 def anchor(doc: XmlDoc):
@@ -45,7 +40,7 @@ def anchor(doc: XmlDoc):
 def used_instance(doc: XmlDoc):
     """The remoteInstance the mounts use (else the first one), or None."""
     instances = remote_instances(doc)
-    used = {text(doc, "instanceId", m) for m in mounts(doc)}
+    used = {doc.find_text("instanceId", m) for m in mounts(doc)}
     return next((i for i in instances if instance_id(doc, i) in used), instances[0] if instances else None)
 
 
@@ -60,10 +55,10 @@ class Registry:
 
 
 def read(doc: XmlDoc) -> Registry:
-    out = Registry({d.get("name"): text(doc, "dataSource", d) for d in db_configs(doc)})
+    out = Registry({d.get("name"): doc.find_text("dataSource", d) for d in db_configs(doc)})
     inst = used_instance(doc)
     if inst is not None:
-        out.read_only = text(doc, "readOnly", inst)
-        out.cache_id = text(doc, "cacheId", inst)
-        out.remote_db_config = text(doc, DBCONFIG, inst)
+        out.read_only = doc.find_text("readOnly", inst)
+        out.cache_id = doc.find_text("cacheId", inst)
+        out.remote_db_config = doc.find_text(DBCONFIG, inst)
     return out

@@ -236,6 +236,11 @@ class XmlDoc:
         """First element at a path relative to parent (default: root), or None."""
         return (self.root if parent is None else parent).find(self.q(path))
 
+    def find_text(self, path: str, parent=None) -> str | None:
+        """The stripped text of the first element at a path relative to parent, or None when there is none."""
+        el = self.find(path, parent)
+        return None if el is None else (el.text or "").strip()
+
     def findall(self, path: str, parent=None) -> list:
         return (self.root if parent is None else parent).findall(self.q(path))
 
