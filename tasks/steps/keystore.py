@@ -18,7 +18,8 @@ The shipped keystore holds one private key for every download (CN=localhost, 102
   take turns; a node whose key is new adds its certificate to the nodes that already took theirs.
 
 verify reads each node's keystore once per run (SFTP) to learn its certificate; the key inside stays
-encrypted under KEYSTORE_PASSWORD and is never written on this machine.
+encrypted under KEYSTORE_PASSWORD and is never written on this machine.  The pure verdicts are keystorecheck.py's,
+the trust stores across nodes truststore.py's; this module is the step, its key and its Secure Vault carry-over.
 """
 from __future__ import annotations
 
@@ -26,157 +27,25 @@ import base64
 import binascii
 import posixpath
 import shlex
-from typing import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from ipaddress import ip_address
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from ..formats import jks, props
 from ..config import Host, Inventory
-from ..engine.ops import Done, Op, last_line
+from ..engine.ops import Op, last_line
 from ..engine.plan import Item, Plan
-from ..remote import RemoteError, SMALL_LIMIT
+from ..remote import SMALL_LIMIT
 from ..remote.replace import settle
-from ..rules import (CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_KEY_FINGERPRINTS,
-                     SHIPPED_STORE_PASSWORD, TRUSTSTORE, keystore_cn)
+from ..rules import CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, TRUSTSTORE, keystore_cn
 from ..secrets import Secrets, register
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep
 from ..engine.context import StepContext, StepError
-from .certs import check_cert, subject_alt_names
+from .keystorecheck import (SECRET, check_keystore, check_password, check_truststore, keystore_password, own_cert,
+                            parse_store)
+from .truststore import TrustNodes, node_cert, peers_to_tell, remember
 from .protect import set_password
-
-SECRET = "KEYSTORE_PASSWORD"
-MIN_PASSWORD = 8
-
-
-def check_password(value: str) -> None:
-    """A KEYSTORE_PASSWORD Carbon may rely on: 8 characters at least, not the shipped one (never printed)."""
-    if len(value) < MIN_PASSWORD:
-        raise StepError(f"{SECRET} is too weak: it has fewer than {MIN_PASSWORD} characters")
-    if value == SHIPPED_STORE_PASSWORD:
-        raise StepError(f"{SECRET} is too weak: it is the shipped password every download has")
-
-
-def keystore_password(secrets: Secrets) -> str | None:
-    """KEYSTORE_PASSWORD when set (checked), else None (verify then reports only what needs no password)."""
-    value = secrets.get(SECRET)
-    if value:
-        check_password(value)
-    return value
-
-
-def fingerprint(der: bytes) -> str:
-    return x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
-
-
-def is_shipped(ks: jks.Keystore) -> bool:
-    """The keystore still holds a download's key: the shipped certificate, or CN=localhost opening with the
-    shipped password."""
-    entry = ks.keys.get(KEY_ALIAS)
-    if entry is None:
-        return False
-    if fingerprint(entry.chain[0]) in SHIPPED_KEY_FINGERPRINTS:
-        return True
-    cn = [a.value for a in entry.cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
-    return cn == ["localhost"] and ks.opens_with(SHIPPED_STORE_PASSWORD)
-
-
-@dataclass
-class KeystoreState:
-    """Pure verdict on a node's keystore."""
-
-    items: list[Item] = field(default_factory=list)
-    renew: bool = False           # a new key is due
-    refuse: str | None = None     # why patch must not replace it
-    cert: bytes | None = None     # DER of the node's certificate when the keystore is the node's own and opens
-    shipped: bool = False
-    expiring: list[Item] = field(default_factory=list)  # valid now, not for 30 more days: a warning, not drift
-
-
-def split_expiring(items: list[Item]) -> tuple[list[Item], list[Item]]:
-    """Pure: (drift, warnings) of a node certificate's findings: one that expires within 30 days but still works
-    is a warning (the server runs; rotate-keystore renews it in time), an expired one is drift."""
-    soon = [i for i in items if i.what == "notAfter" and "(expired)" not in (i.actual or "")]
-    return [i for i in items if i not in soon], soon
-
-
-def parse_store(data: bytes, label: str) -> jks.Keystore:
-    """A keystore's entries; a clear StepError for one that is not JKS or is damaged."""
-    try:
-        return jks.parse(data)
-    except jks.JksError as e:
-        raise StepError(f"{label}: {e}; create-keystore handles JKS keystores only (nothing was changed)") from None
-
-
-def check_keystore(data: bytes | None, label: str, password: str | None, cn: str, ip: str, key_bits: int,
-                   now: datetime) -> KeystoreState:
-    """Pure: how a node's keystore differs from its own key for `cn` and `ip`."""
-    s = KeystoreState()
-    if data is None:
-        s.items.append(Item(label, "keystore", "present", None))
-        s.renew = True
-        return s
-    ks = parse_store(data, label)
-    entry = ks.keys.get(KEY_ALIAS)
-    if entry is None:
-        s.items.append(Item(label, f"private key entry {KEY_ALIAS!r}", "present", None))
-        s.refuse = f"{label} holds no key {KEY_ALIAS!r} and is not the shipped keystore: not replaced"
-        return s
-    if is_shipped(ks):
-        s.shipped = s.renew = True
-        s.items.append(Item(label, "private key", "the node's own",
-                            "the shipped one (CN=localhost, in every download)"))
-        return s
-    if password is None:
-        return s
-    if not ks.opens_with(password):
-        s.items.append(Item(label, f"opens with {SECRET}", "yes", "no"))
-        s.refuse = (f"{label} does not open with {SECRET} and is not the shipped keystore: not replaced "
-                    f"(what Carbon encrypted with its key would become unreadable)")
-        return s
-    try:
-        jks.unprotect(entry, password)
-    except jks.JksError:
-        s.items.append(Item(label, f"key {KEY_ALIAS!r} opens with {SECRET}", "yes", "no"))
-        s.refuse = f"the key {KEY_ALIAS!r} in {label} does not open with {SECRET}: not replaced"
-        return s
-    cert = entry.cert
-    items, s.expiring = split_expiring(check_cert(cert, cn, label, key_bits, now))
-    if f"IP:{ip_address(ip)}" not in (subject_alt_names(cert) or "").split(", "):
-        items.append(Item(label, "subjectAltName", f"IP:{ip}", subject_alt_names(cert)))
-    s.items += items
-    s.renew = bool(items)
-    s.cert = None if items else entry.chain[0]
-    return s
-
-
-def check_truststore(data: bytes | None, label: str, password: str,
-                     wanted: Mapping[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
-    """Pure: (items, certificates to add by alias, why it cannot be fixed) for a trust store that must trust
-    every node of `wanted` (name -> DER; None: the node's certificate is about to be made) and open with
-    `password`."""
-    items: list[Item] = []
-    if data is None:
-        return ([Item(label, "trust store", "present", None)], {},
-                f"{label} is missing (the shipped trust store is expected)")
-    ts = parse_store(data, label)
-    if not ts.opens_with(password):
-        if not ts.opens_with(SHIPPED_STORE_PASSWORD):
-            return ([Item(label, f"opens with {SECRET}", "yes", "no")], {},
-                    f"{label} opens neither with {SECRET} nor with the shipped password: not rewritten")
-        items.append(Item(label, "password", password, SHIPPED_STORE_PASSWORD, secret=True))
-    have = set(ts.all_certs())
-    add = {}
-    for name, der in wanted.items():
-        if der is None:
-            items.append(Item(label, f"trusts {name}'s certificate", "the new one", "not yet made"))
-        elif der not in have:
-            items.append(Item(label, f"trusts {name}'s certificate", fingerprint(der)[:16], None))
-            add[name] = der
-    return items, add, None
 
 
 def keytool(host: Host) -> str:
@@ -320,26 +189,6 @@ class NewKey(Op):
         remember(ctx, host, own_cert(new, password, KEYSTORE))
 
 
-@dataclass(frozen=True)
-class TrustNodes(Op):
-    """This node's trust store: every ESB node's certificate (rewritten here, written like any file); with a new
-    key (`renewed`), its certificate also goes to the nodes that already took their turn."""
-
-    truststore: str
-    renewed: bool = False
-
-    def describe(self) -> str:
-        return f"rewrite {self.truststore}: trust every node's certificate, open with {SECRET}"
-
-    def perform(self, ctx: StepContext) -> Done | None:
-        password = ctx.secrets.require(SECRET)
-        host = ctx.host
-        cert = node_cert(ctx, host)  # the new one when NewKey ran (remembered), else the node's own
-        wanted = {h.name: (cert if h.name == host.name else node_cert(ctx, h)) for h in ctx.inv.esb_nodes}
-        update_truststore(ctx, password, {n: c for n, c in wanted.items() if c is not None}, self.truststore)
-        return Done(peers=push(ctx, password, cert) if self.renewed and cert is not None else {})
-
-
 def server_has_run(ctx: StepContext) -> str | None:
     """Why a key must not be replaced: the node's server has run (its wso2carbon.log is not empty)."""
     st = ctx.remote.stat(ctx.home(CARBON_LOG))
@@ -410,103 +259,6 @@ class ReEncrypt(Op):
         ctx.remote.write(path, text.encode("utf-8", "surrogateescape"), mode=mode)
 
 
-def own_cert(data: bytes | None, password: str, label: str) -> bytes | None:
-    """The certificate of the key entry of a keystore that opens with password (and is not shipped), else None."""
-    if data is None:
-        return None
-    try:
-        ks = jks.parse(data)
-    except jks.JksError:
-        return None
-    entry = ks.keys.get(KEY_ALIAS)
-    if entry is None or is_shipped(ks) or not ks.opens_with(password):
-        return None
-    return entry.chain[0]
-
-
-def remember(ctx: StepContext, host: Host, cert: bytes | None) -> None:
-    if ctx.memo is not None:
-        ctx.memo[("node-cert", host.name)] = cert
-
-
-def node_cert(ctx: StepContext, host: Host) -> bytes | None:
-    """A node's certificate when its keystore is its own (read once per run), else None."""
-    key = ("node-cert", host.name)
-    if ctx.memo is not None and key in ctx.memo:
-        return ctx.memo[key]
-    password = ctx.secrets.get(SECRET)
-    try:
-        other = ctx.other(host)
-        cert = own_cert(other.remote.read(other.home(KEYSTORE), SMALL_LIMIT, "a keystore"), password, KEYSTORE) \
-            if password else None
-    except (RemoteError, StepError):
-        cert = None  # that node's own row says what is wrong with it
-    remember(ctx, host, cert)
-    return cert
-
-
-def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes], rel: str = TRUSTSTORE) -> None:
-    """This node's trust store: every wanted certificate, opening with the password (written only when it differs)."""
-    tpath = ctx.home(rel)
-    data = ctx.remote.read(tpath, SMALL_LIMIT, "a trust store")
-    items, add, refuse = check_truststore(data, rel, password, wanted)
-    if refuse or data is None:
-        raise StepError(f"{refuse}; the key and the files are done, the trust store is not")
-    if items:
-        st = ctx.remote.known_stat(tpath)
-        mode = None if st is None else (st.mode & 0o7777 & ~SECRET_MODE_MASK) or None
-        ctx.remote.write(tpath, jks.with_trusted(data, add, password), mode=mode)
-
-
-def _peer_store(other: StepContext, password: str) -> bytes | None:
-    """Another node's trust store when it already took its turn (a JKS opening with KEYSTORE_PASSWORD), else
-    None: that node takes the certificate at its own turn."""
-    data = other.remote.read(other.home(TRUSTSTORE), SMALL_LIMIT, "a trust store")
-    if data is None or jks.store_type(data) != "JKS" or not jks.parse(data).opens_with(password):
-        return None
-    return data
-
-
-def peers_to_tell(ctx: StepContext, password: str) -> list[str]:
-    """The other ESB nodes whose trust store a new key of this node is written to (planned, so that the dry-run
-    shows it and each write is reported under its host)."""
-    out = []
-    for h in ctx.inv.esb_nodes:
-        if h.name == ctx.host.name:
-            continue
-        try:
-            if _peer_store(ctx.other(h), password) is not None:
-                out.append(h.name)
-        except (RemoteError, StepError, jks.JksError):
-            pass  # that node's own row says what is wrong with it
-    return out
-
-
-def push(ctx: StepContext, password: str, cert: bytes) -> dict[str, list[Item]]:
-    """Add this node's new certificate to the trust store of every other ESB node that already opens with
-    KEYSTORE_PASSWORD (the others take it when their own turn comes): each write backed up on that host, under
-    this run, and named in this node's manifest (its rollback reaches there). What was written, per host."""
-    failed, written = [], {}
-    for h in ctx.inv.esb_nodes:
-        if h.name == ctx.host.name:
-            continue
-        try:
-            other = ctx.other(h)
-            data = _peer_store(other, password)
-            if data is None or cert in set(jks.parse(data).all_certs()):
-                continue
-            ctx.remote.note_peer(h.name)  # journal first: a rollback of this run knows to look there
-            other.remote.write(other.home(TRUSTSTORE), jks.with_trusted(data, {ctx.host.name: cert}, password))
-            written[h.name] = [Item(TRUSTSTORE, f"certificate of {ctx.host.name}", "its new key, trusted",
-                                    "its old key or none")]
-        except (RemoteError, StepError, jks.JksError) as e:
-            failed.append(f"{h.name} ({e})")
-    if failed:
-        raise StepError(f"the new certificate of {ctx.host.name} is not yet in the trust store of "
-                        f"{', '.join(failed)}; run create-keystore on those nodes")
-    return written
-
-
 class RotateKeystore(CreateKeystore):
     """rotate-keystore: create-keystore that also renews a key expiring within 30 days (any key with --force) on a
     node whose server has run, carrying its Secure Vault values to the new key; every trust store follows; the
@@ -521,5 +273,4 @@ class RotateKeystore(CreateKeystore):
         return super().reads(host, inv) + [posixpath.join(host.product_home, CIPHER_TEXT)]
 
 
-__all__ = ["CreateKeystore", "RotateKeystore", "check_keystore", "check_truststore", "check_password", "genkey_script",
-           "is_shipped", "split_expiring"]
+__all__ = ["CreateKeystore", "RotateKeystore", "genkey_script"]

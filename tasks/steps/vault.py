@@ -29,7 +29,7 @@ from ..rules import (AXIS2, CARBON, CATALINA, CIPHER_TEXT, CIPHER_TOOL, KEY_ALIA
 from ..secrets import Secrets
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep, secret_file_mode
 from ..engine.context import StepContext, StepError
-from .keystore import SECRET, is_shipped, keystore_password, parse_store
+from .keystorecheck import SECRET, is_shipped, keystore_password, parse_store
 from .protect import declare_svns, make_reference, plain_text
 
 #: each file's root element, for cipher-tool.properties' XPaths
