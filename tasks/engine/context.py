@@ -3,7 +3,7 @@ rollback, lifecycle) and every step share. `Session.context` assembles it, in on
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ..config import Host, Inventory
@@ -36,7 +36,7 @@ class StepContext:
             return self
         if self.remote_for is None:
             raise StepError(f"{host.name}: no connection available (step run without a session)")
-        return StepContext(host, self.inv, self.secrets, self.remote_for(host), self.checks, self.remote_for, self.memo)
+        return replace(self, host=host, remote=self.remote_for(host))
 
     def home(self, rel: str) -> str:
         """Absolute remote path inside the product home."""
