@@ -233,3 +233,13 @@ def test_doctype_after_comments_is_refused_but_the_word_in_a_comment_is_not():
         XmlDoc(b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- c -->\n<?pi x?>\n<!DOCTYPE a>\n<a/>\n')
     doc = XmlDoc(b'<?xml version="1.0"?>\n<!-- see <!DOCTYPE in the docs -->\n<a/>\n')
     assert doc.root.tag == "a"
+
+
+def test_find_text_is_the_stripped_text_or_none_in_a_namespaced_file():
+    doc = XmlDoc(shipped(CARBON), CARBON)
+    assert doc.ns  # carbon.xml has a default namespace: find_text qualifies the path like find
+    assert doc.find_text("Ports/Offset") == "0"
+    assert doc.find_text("NoSuchElement") is None
+    assert doc.find_text("Offset", doc.find("Ports")) == "0"  # relative to a parent
+    small = XmlDoc(b"<a><b/><c>\n  v w \n</c></a>", "x.xml")
+    assert small.find_text("b") == "" and small.find_text("c") == "v w" and small.find_text("d") is None
