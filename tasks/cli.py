@@ -1,13 +1,15 @@
-"""Command-line glue: the `-H` executor, the task wrapper shared by every step, and the umbrella tasks.
+"""Command-line glue: the `-H` executor, the task wrapper shared by
+every step, and the umbrella tasks.
 
 Fabric would turn `-H manager,workers` into one Connection per word and DNS-resolve
 it; `TargetsExecutor` (selected in fabric.json) keeps the words and hands them to
 our resolver instead, so targets are hosts.toml names and groups only.
 
-Every task body goes through `run_task`. One fab command line is one run (CONTRACT §11): the executor opens a
-`CommandLine` around all the tasks it names, which holds one Session (one SSH connection, lock and run id per
-host, one read cache) and one Reporter per mode for all of them; the tasks run and report in the order given, a
-host that failed a task skips its later ones, and the command line ends with one summary and one exit code.
+Every task body goes through `run_task`. One fab command line is one run (CONTRACT §11): the
+executor opens a `CommandLine` around all the tasks it names, which holds one Session (one SSH
+connection, lock and run id per host, one read cache) and one Reporter per mode for all of them; the
+tasks run and report in the order given, a host that failed a task skips its later ones, and the
+command line ends with one summary and one exit code.
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ FLAG_HELP = {
 
 
 class TargetsExecutor(Executor):
-    """Keeps -H for our own resolver instead of making one Connection per word, and makes the whole command line
-    one run (a CommandLine around every task it names)."""
+    """Keeps -H for our own resolver instead of making one Connection per word, and makes the whole
+    command line one run (a CommandLine around every task it names)."""
 
     def expand_calls(self, calls, apply_hosts=True):
         return super().expand_calls(calls, apply_hosts=False)
@@ -69,8 +71,9 @@ def is_step(name: str) -> bool:
 
 
 class CommandLine:
-    """One fab command line, one run: the Session every task of it shares, and a Reporter per (mode, json,
-    progress) in the order the tasks asked for them; `end` closes the session and prints each summary."""
+    """One fab command line, one run: the Session every task of it shares, and a Reporter
+    per (mode, json, progress) in the order the tasks asked for them; `end` closes the
+    session and prints each summary."""
 
     current: "CommandLine | None" = None
 
@@ -102,8 +105,8 @@ class CommandLine:
             raise Exit(code=1) from None
 
     def end(self) -> int:
-        """Close the run (prune, unlock, disconnect), print every reporter's summary; the command line's exit code
-        (1 on any failure, else 2 on drift found by a verify, else 0)."""
+        """Close the run (prune, unlock, disconnect), print every reporter's summary; the command
+        line's exit code (1 on any failure, else 2 on drift found by a verify, else 0)."""
         if CommandLine.current is self:
             CommandLine.current = None
         if self.session is not None:
@@ -133,8 +136,9 @@ Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is no
 
 
 def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True) -> None:
-    """Run body as a task of the command line's run (see CommandLine); called outside a command line (a test
-    calling a task), on a run of its own: load hosts.toml and secrets, one Session, report, exit 0/2/1.
+    """Run body as a task of the command line's run (see CommandLine); called outside a command line
+    (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
+    exit 0/2/1.
 
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs."""
     if CommandLine.current is not None:

@@ -1,8 +1,9 @@
 """Load and validate hosts.toml (CONTRACT §3) into an immutable Inventory.
 
-Each section is declared once, key by key (`tasks/schema.py`: type, default, check); the few rules that span keys
-or hosts (one manager, unique member ports and product homes, groups, [hosts_map]) follow. Every problem is a
-ConfigError naming the file, the key and what is wrong; nothing here touches the network or a remote host.
+Each section is declared once, key by key (`tasks/schema.py`: type, default, check); the few rules
+that span keys or hosts (one manager, unique member ports and product homes, groups, [hosts_map])
+follow. Every problem is a ConfigError naming the file, the key and what is wrong; nothing here
+touches the network or a remote host.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ ESB_ROLES = ("manager", "worker")
 GROUP_OF_ROLE = {"manager": "manager", "worker": "workers", "db": "db", "svn": "svn", "lb": "lb"}
 HOST_KEY_POLICIES = ("strict", "accept-new")
 
-#: Carbon's highest default port (JMX RMIServerPort); every port plus the offset must stay below 65536
+#: Carbon's highest default port (JMX RMIServerPort); every port plus
+#: the offset must stay below 65536
 HIGHEST_DEFAULT_PORT = 11111
 
 
@@ -43,8 +45,8 @@ def _address(at: At, v: str) -> str:
 
 
 def _member_host(at: At, v: str) -> str:
-    """The cluster (and a hosts-file line naming this host) needs a specific IP; an lb, svn or db host reached by a
-    DNS name is fine until something needs its IP (map-hosts then says so)."""
+    """The cluster (and a hosts-file line naming this host) needs a specific IP; an lb, svn or db
+    host reached by a DNS name is fine until something needs its IP (map-hosts then says so)."""
     if at.row.get("role") in ESB_ROLES or "member_host" in at.row or is_ip(v):
         if not is_ip(v):
             raise at.err(f"{v!r} is not an IP address (the cluster needs a specific IP, not localhost or a DNS name)")
@@ -237,7 +239,8 @@ class Run:
 #: the sections declared key by key: their table name -> dataclass
 DECLARED = {"cluster": Cluster, "database": Database, "svn": Svn, "certs": Certs, "artifacts": Artifacts,
             "run": Run, "lb": Lb, "security": Security}
-#: the open tables (names chosen by the user): [defaults] takes Host's keys, [hosts.NAME], [groups], [hosts_map]
+#: the open tables (names chosen by the user): [defaults] takes Host's keys,
+#: [hosts.NAME], [groups], [hosts_map]
 OPEN_TABLES = ("defaults", "hosts", "groups", "hosts_map")
 TOP_LEVEL = set(DECLARED) | set(OPEN_TABLES)
 

@@ -74,10 +74,12 @@ START_SCRIPT = "bin/wso2server.sh"
 #: where Carbon's JVM writes its pid (org.wso2.carbon.server.Main), in the product home
 PID_FILE = "wso2carbon.pid"
 
-#: the passwords WSO2 ships in its configuration files, the same in every download (public words, not secrets:
-#: masking them would mask `set-admin-password` and the shipped user `wso2carbon` in every line)
+#: the passwords WSO2 ships in its configuration files, the same in every download
+#: (public words, not secrets: masking them would mask `set-admin-password` and the
+#: shipped user `wso2carbon` in every line)
 SHIPPED_PASSWORDS = frozenset({"wso2carbon", "admin", "password"})
-#: SHA-256 of the certificate of the private key every 4.9.0 and 5.0.0 download ships (CN=localhost, 1024 bits)
+#: SHA-256 of the certificate of the private key every 4.9.0 and 5.0.0
+#: download ships (CN=localhost, 1024 bits)
 SHIPPED_KEY_FINGERPRINTS = frozenset({"1d729fb8c468ead820a2a0be4adb8fbabed9ab1ba126c9d21466c5706e8e4d30"})
 
 
@@ -87,8 +89,9 @@ def keystore_cn(inv: Inventory, host: Host) -> str:
 
 
 class Protected:
-    """One password Secure Vault protects: its alias (as Carbon resolves it), the file, the element's path from
-    the root, the attribute holding it (None: the element's text) and the secret it must be."""
+    """One password Secure Vault protects: its alias (as Carbon resolves it), the file,
+    the element's path from the root, the attribute holding it (None: the element's
+    text) and the secret it must be."""
 
     def __init__(self, alias: str, file: str, path: str, secret: str, attr: str | None = None,
                  tool_path: str | None = None, optional: bool = False):
@@ -107,7 +110,8 @@ def _axis2(direction: str, kind: str, store: str, field: str) -> Protected:
     return Protected(f"Axis2.Https.{direction}.{store}.{field}", AXIS2, path, "KEYSTORE_PASSWORD")
 
 
-#: the keystore and trust store passwords the shipped files name (create-keystore sets them; CONTRACT §8)
+#: the keystore and trust store passwords the shipped files name
+#: (create-keystore sets them; CONTRACT §8)
 KEYSTORE_PASSWORDS = (
     Protected("Carbon.Security.KeyStore.Password", CARBON, "Security/KeyStore/Password", "KEYSTORE_PASSWORD"),
     Protected("Carbon.Security.KeyStore.KeyPassword", CARBON, "Security/KeyStore/KeyPassword", "KEYSTORE_PASSWORD"),

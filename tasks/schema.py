@@ -1,11 +1,13 @@
-"""The hosts.toml schema machinery: one declaration per key (type, default, check), validated generically.
+"""The hosts.toml schema machinery: one declaration per key (type,
+default, check), validated generically.
 
-A section is a frozen dataclass whose fields are its keys, each declared with `key()`: the field's annotation
-is the TOML type, `default` its value when absent (`REQUIRED`: it must be given), `check(at, value)` refuses a
-bad value with a ConfigError naming the file and the key (or normalises it), `derive(at)` computes a default
-from other values. `build()` turns a TOML table into the dataclass: unknown keys, types, required keys, then each
-key's check, in declaration order. Checks run on the values the file gives and on derived ones, never on
-literal defaults (they hold by construction).
+A section is a frozen dataclass whose fields are its keys, each declared with `key()`: the
+field's annotation is the TOML type, `default` its value when absent (`REQUIRED`: it must be
+given), `check(at, value)` refuses a bad value with a ConfigError naming the file and the key
+(or normalises it), `derive(at)` computes a default from other values. `build()` turns a TOML
+table into the dataclass: unknown keys, types, required keys, then each key's check, in
+declaration order. Checks run on the values the file gives and on derived ones, never on literal
+defaults (they hold by construction).
 """
 from __future__ import annotations
 
@@ -41,8 +43,8 @@ SECRET_LIKE = re.compile(r"pass(word)?|secret|token", re.I)
 
 @dataclass(frozen=True)
 class At:
-    """Where a value sits (file and key) and what its check may consult: the table it came from (merged with
-    [defaults] for a host), the names of [hosts], the [cluster] section."""
+    """Where a value sits (file and key) and what its check may consult: the table it came from
+    (merged with [defaults] for a host), the names of [hosts], the [cluster] section."""
 
     path: Path
     where: str
@@ -63,17 +65,18 @@ Check = Callable[[At, Any], Any]
 
 def key(default=REQUIRED, check: Check | None = None, doc: str = "", *, derive: Callable[[At], Any] | None = None,
         required_for: tuple[str, ...] = (), in_defaults: bool = True, toml: bool = True):
-    """One hosts.toml key: its default (REQUIRED: the file must give it), its check, and for host keys: `derive`
-    (a default computed from the host's other values), `required_for` (roles that must give it), `in_defaults`
-    (may be set in [defaults]), `toml` (False: not a key of the file, e.g. a host's name)."""
+    """One hosts.toml key: its default (REQUIRED: the file must give it), its check, and for
+    host keys: `derive` (a default computed from the host's other values), `required_for` (roles
+    that must give it), `in_defaults` (may be set in [defaults]), `toml` (False: not a key of
+    the file, e.g. a host's name)."""
     return field(default=default, metadata={"check": check, "doc": doc, "derive": derive,
                                             "required_for": required_for, "in_defaults": in_defaults, "toml": toml})
 
 
 @functools.lru_cache(maxsize=None)
 def toml_keys(cls, defaults: bool = False) -> dict[str, type]:
-    """name -> TOML type (str, int, bool, list) of a section's keys (defaults: those [defaults] may set); worked
-    out once per section (every host entry asks)."""
+    """name -> TOML type (str, int, bool, list) of a section's keys (defaults: those [defaults] may
+    set); worked out once per section (every host entry asks)."""
     hints = typing.get_type_hints(cls)
     out = {}
     for f in fields(cls):
@@ -108,8 +111,9 @@ def check_table(at: At, table: Any, spec: dict[str, type]) -> dict:
 
 
 def build(cls, at: At, table: Any, row: Mapping[str, Any] | None = None, **fixed):
-    """A section (or a host) from its TOML table, validated generically. `row` is the table to take values from
-    when it differs from the one checked (a host's table merged with [defaults]); `fixed` gives non-TOML fields."""
+    """A section (or a host) from its TOML table, validated generically. `row` is the table to take
+    values from when it differs from the one checked (a host's table merged with [defaults]);
+    `fixed` gives non-TOML fields."""
     check_table(at, table, toml_keys(cls))
     row = table if row is None else row
     at = At(at.path, at.where, row, at.hosts, at.cluster)
@@ -146,8 +150,9 @@ def _missing(meta) -> str:
 # ---------------------------------------------------------------- checks shared by the sections
 
 def is_ip(value: str) -> bool:
-    """True for a plain IPv4 or IPv6 address. An IPv6 scope id (`fe80::1%eth0`) is refused: Python accepts any
-    text after the `%`, line breaks included, and the address lands in the hosts file, nginx and axis2.xml."""
+    """True for a plain IPv4 or IPv6 address. An IPv6 scope id (`fe80::1%eth0`) is refused:
+    Python accepts any text after the `%`, line breaks included, and the address lands in the
+    hosts file, nginx and axis2.xml."""
     if not isinstance(value, str) or "%" in value:
         return False
     try:

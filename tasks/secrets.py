@@ -23,9 +23,10 @@ MASK = "********"
 #: (svn passwd, sudo -S) or end a C string
 FORBIDDEN = {"\n": "a line break", "\r": "a carriage return", "\0": "a NUL byte"}
 
-#: the fewest characters a secret may have: shorter is no secret and could not be masked in output without masking
-#: ordinary words. The database and SVN passwords the project sets need 8; KEYSTORE_PASSWORD and ADMIN_PASSWORD
-#: have their steps' own stricter rules; sudo's and the database admin's are given, not chosen here
+#: the fewest characters a secret may have: shorter is no secret and could not be masked in output
+#: without masking ordinary words. The database and SVN passwords the project sets need 8;
+#: KEYSTORE_PASSWORD and ADMIN_PASSWORD have their steps' own stricter rules; sudo's and the
+#: database admin's are given, not chosen here
 MIN_LENGTH = {"WSO2_DB_PASSWORD": 8, "SVN_PASSWORD": 8}
 MIN_ANY = 3
 
@@ -91,13 +92,14 @@ def load_secrets(base_dir: Path) -> Secrets:
     return Secrets(values, others)
 
 
-#: encodings a secret's bytes may be written in (a file's declared encoding, or read back as another)
+#: encodings a secret's bytes may be written in (a file's declared
+#: encoding, or read back as another)
 ENCODINGS = ("utf-8", "latin-1", "cp1252", "utf-16-le", "utf-16-be")
 
 
 def _xml_forms(value: str) -> set[str]:
-    """The value as XML may spell it: escaped markup, and character references for the non-ASCII letters or for
-    every character (decimal and hex)."""
+    """The value as XML may spell it: escaped markup, and character references for the non-ASCII
+    letters or for every character (decimal and hex)."""
     esc = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     out = {esc, esc.replace('"', "&quot;").replace("'", "&apos;"), esc.replace('"', "&quot;")}
     for fmt in ("&#{:d};", "&#x{:x};", "&#x{:X};"):
@@ -107,8 +109,8 @@ def _xml_forms(value: str) -> set[str]:
 
 
 def text_forms(value: str) -> set[str]:
-    """Every text a secret may show up as in output: itself, its XML spellings, its bytes in one encoding read
-    as another (UTF-8 shown as Latin-1), JSON and URL escapes."""
+    """Every text a secret may show up as in output: itself, its XML spellings, its bytes in one
+    encoding read as another (UTF-8 shown as Latin-1), JSON and URL escapes."""
     out = {value, value.strip()} | _xml_forms(value)
     for enc in ENCODINGS[:3]:
         try:
@@ -128,8 +130,9 @@ def text_forms(value: str) -> set[str]:
 
 
 def byte_forms(value: str, encoding: str | None = None) -> set[bytes]:
-    """Every byte string a secret may be written as in a file: each text form in the file's encoding (unencodable
-    letters as character references, as the XML layer writes them) and in the usual encodings."""
+    """Every byte string a secret may be written as in a file: each text form in the
+    file's encoding (unencodable letters as character references, as the XML layer writes
+    them) and in the usual encodings."""
     out: set[bytes] = set()
     encs = tuple(dict.fromkeys(((encoding,) if encoding else ()) + ENCODINGS))
     for form in text_forms(value):
@@ -161,9 +164,9 @@ def redact(text: str) -> str:
 
 
 def safe_error(e: BaseException) -> str:
-    """An unexpected exception in words that cannot carry a secret: a UnicodeError quotes the character and the
-    position it failed at (perhaps a secret's), so only its kind, codec and reason are kept; anything else is
-    redacted."""
+    """An unexpected exception in words that cannot carry a secret: a UnicodeError quotes the
+    character and the position it failed at (perhaps a secret's), so only its kind, codec and reason
+    are kept; anything else is redacted."""
     if isinstance(e, UnicodeError):
         codec = getattr(e, "encoding", "?")
         return f"{type(e).__name__}: a value could not be converted with {codec} ({getattr(e, 'reason', 'invalid')})"

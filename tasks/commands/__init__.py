@@ -3,5 +3,6 @@
 - rollout.py: setup-manager, setup-worker, setup-cluster and the single steps in order;
 - verify.py: the drift report (with --live); diagram.py: the picture of the cluster;
 - rollback.py: a run's backups put back, through a node's links never outside the managed roots;
-- nextsteps.py: what to run next; lifecycle/: start, stop, status, restarts, rotation (CONTRACT §10).
+- nextsteps.py: what to run next; lifecycle/: start, stop, status,
+  restarts, rotation (CONTRACT §10).
 """

@@ -1,11 +1,13 @@
-"""`fab diagram`: the cluster as its files configure it, drawn with Graphviz, drift in red (CONTRACT §9).
+"""`fab diagram`: the cluster as its files configure it, drawn with
+Graphviz, drift in red (CONTRACT §9).
 
-Read-only, from what `verify` reads: every step's plan (drift items per host), the ESB nodes' facts
-(tasks/probes/facts.py: WKA members, DepSync, registry mount, datasources) and the consistency findings,
-plus the load balancer's files (tasks/probes/facts.py `read_lb_facts`).  `build_dot` is pure: the same
-facts and findings give the same DOT text, so the SVG is stable and diffable.  Every drift item or
-finding is drawn on the element it is about (a WKA edge, a DepSync edge, a registry mount, a
-datasource edge; else the host itself), in red, with its label; a legend explains the colours.
+Read-only, from what `verify` reads: every step's plan (drift items per host), the ESB nodes'
+facts (tasks/probes/facts.py: WKA members, DepSync, registry mount, datasources) and the
+consistency findings, plus the load balancer's files (tasks/probes/facts.py `read_lb_facts`).
+`build_dot` is pure: the same facts and findings give the same DOT text, so the SVG is stable
+and diffable.  Every drift item or finding is drawn on the element it is about (a WKA edge, a
+DepSync edge, a registry mount, a datasource edge; else the host itself), in red, with its
+label; a legend explains the colours.
 """
 from __future__ import annotations
 
@@ -84,8 +86,8 @@ def ports(h: Host) -> str:
 
 def build_dot(inv: Inventory, facts: dict[str, NodeFacts], lbs: dict[str, LbFacts],
               findings: dict[str, list[Item]], failures: dict[str, str]) -> str:
-    """The DOT text of the cluster. findings: host -> drift items and consistency findings (not warnings);
-    failures: host -> why its files could not be read."""
+    """The DOT text of the cluster. findings: host -> drift items and consistency findings (not
+    warnings); failures: host -> why its files could not be read."""
     nodes: list[Element] = []
     edges: list[Element] = []
     by_endpoint = {(f.member_host, f.member_port): n for n, f in facts.items() if f.member_host}

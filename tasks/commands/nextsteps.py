@@ -1,11 +1,12 @@
-"""What to run next: the step that fixes each drift item, and the shortest command list that brings the
-cluster in sync (pure, over verify's results).
+"""What to run next: the step that fixes each drift item, and the shortest command list that brings
+the cluster in sync (pure, over verify's results).
 
-A step's own drift is fixed by that step on that host; a cluster finding names the file of the node that should
-change, and the step that writes that part of it fixes it (axis2.xml: patch-axis2; carbon.xml's
-DeploymentSynchronizer: enable-depsync, its HostName and Offset: set-hostnames; registry.xml: mount-registry;
-master-datasources.xml and user-mgt.xml: configure-datasources). The command list groups hosts by step, steps in
-setup's phase order, and puts the hosts that need the same steps of a phase on one command line (one run).
+A step's own drift is fixed by that step on that host; a cluster finding names the file of the node
+that should change, and the step that writes that part of it fixes it (axis2.xml: patch-axis2;
+carbon.xml's DeploymentSynchronizer: enable-depsync, its HostName and Offset: set-hostnames;
+registry.xml: mount-registry; master-datasources.xml and user-mgt.xml: configure-datasources). The
+command list groups hosts by step, steps in setup's phase order, and puts the hosts that need the
+same steps of a phase on one command line (one run).
 """
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def with_fix(host: str, item: Item) -> Item:
 
 
 def command_list(results: Iterable, steps: list, hosts_order: list[str]) -> list[str]:
-    """The fab command lines, in order, that bring every drifting row in sync: (host -> steps) from each drift
-    row (its own step) and each cluster item that names its fix; per setup phase (certificates, databases, svn,
-    nodes, lb), the hosts that need the same steps share one command line (one run, CONTRACT §11)."""
+    """The fab command lines, in order, that bring every drifting row in sync: (host -> steps) from
+    each drift row (its own step) and each cluster item that names its fix; per setup phase
+    (certificates, databases, svn, nodes, lb), the hosts that need the same steps share one command
+    line (one run, CONTRACT §11)."""
     by_name = {s.name: s for s in steps}
     need: dict[str, set[str]] = {}
     for r in results:

@@ -29,11 +29,12 @@ def steps_of(phase: str) -> tuple[str, ...]:
     return tuple(s.name for s in STEPS if s.phase == phase)
 
 
-#: the node steps in the guide's order (each runs where its default targets say: set-proxyports on the manager)
+#: the node steps in the guide's order (each runs where its default targets
+#: say: set-proxyports on the manager)
 NODE_STEPS = steps_of("nodes")
 
-#: setup-cluster: (phase, steps, role the phase is limited to); derived from each step's declared phase, the
-#: "nodes" phase run twice: the manager first, then the workers in parallel
+#: setup-cluster: (phase, steps, role the phase is limited to); derived from each step's declared
+#: phase, the "nodes" phase run twice: the manager first, then the workers in parallel
 CLUSTER_PHASES: tuple[tuple[str, tuple[str, ...], str | None], ...] = tuple(
     (name, steps_of(phase), role) for p in PHASES
     for name, phase, role in ([("manager", p, "manager"), ("workers", p, "worker")] if p == "nodes"

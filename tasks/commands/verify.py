@@ -1,4 +1,5 @@
-"""`fab verify`: every step (or --steps) on every target, read-only, plus the cluster consistency checks.
+"""`fab verify`: every step (or --steps) on every target, read-only,
+plus the cluster consistency checks.
 
 Each host runs the steps that target it by default, in guide order, then (ESB
 nodes) has its facts read for the `cluster` pseudo-step; hosts run in parallel.
@@ -19,8 +20,8 @@ from ..steps.base import Step
 
 
 def select_steps(spec: str | None, live: bool = False) -> tuple[list[Step], bool]:
-    """--steps a,b: those steps in guide order, and whether the `cluster` checks run (no --steps: all). The row
-    `live` may be named with --live (`--steps live`: the live checks alone)."""
+    """--steps a,b: those steps in guide order, and whether the `cluster` checks run (no --steps:
+    all). The row `live` may be named with --live (`--steps live`: the live checks alone)."""
     if not spec:
         return list(STEPS), True
     names = [n.strip() for n in spec.split(",") if n.strip()]

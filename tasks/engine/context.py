@@ -1,5 +1,6 @@
-"""A step's context on one host and the error that stops a step there: what the engine (runner, verify, live,
-rollback, lifecycle) and every step share. `Session.context` assembles it, in one place."""
+"""A step's context on one host and the error that stops a step there: what the
+engine (runner, verify, live, rollback, lifecycle) and every step share.
+`Session.context` assembles it, in one place."""
 from __future__ import annotations
 
 import posixpath
@@ -19,8 +20,8 @@ class StepError(Exception):
 
 @dataclass
 class StepContext:
-    """One host of a run as a step sees it: the host, hosts.toml, the secrets, the host's connection, what the run
-    asks of the plan, the other hosts' connections and the run's memo."""
+    """One host of a run as a step sees it: the host, hosts.toml, the secrets, the host's
+    connection, what the run asks of the plan, the other hosts' connections and the run's memo."""
 
     host: Host
     inv: Inventory
@@ -54,8 +55,8 @@ class StepContext:
 
 
 def engine_io(ctx: StepContext) -> RemoteHost:
-    """The whole RemoteHost behind a context, for the engine's own parts that run as steps (rollback reads the
-    run journal and the manifests): a step proper has only NodeIO."""
+    """The whole RemoteHost behind a context, for the engine's own parts that run as steps (rollback
+    reads the run journal and the manifests): a step proper has only NodeIO."""
     assert isinstance(ctx.remote, RemoteHost), type(ctx.remote)
     return ctx.remote
 

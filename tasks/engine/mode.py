@@ -1,9 +1,10 @@
-"""How a run treats the plans its steps compute: the Mode, and the few facts of it a step's plan may ask.
+"""How a run treats the plans its steps compute: the Mode, and the few
+facts of it a step's plan may ask.
 
-The runner and the reporter decide by the Mode (verify reports, dry-run shows the diff, patch applies);
-a step never sees it. A plan may ask only what `Checks` tells: whether live probes run (verify's login
-round trips), whether new bytes are rendered (dry-run's diff, patch's write) and whether the plan will be
-applied (a check only a write needs).
+The runner and the reporter decide by the Mode (verify reports, dry-run shows the diff, patch
+applies); a step never sees it. A plan may ask only what `Checks` tells: whether live probes run
+(verify's login round trips), whether new bytes are rendered (dry-run's diff, patch's write) and
+whether the plan will be applied (a check only a write needs).
 """
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
 """Typed plan records (what patch does besides writing a file) and the one applier of every plan.
 
 A record is a frozen dataclass: its fields are all it knows, `describe()` (what dry-run prints after
-"# would run:") is computed from them, and `perform(ctx)` does exactly that from the same fields, so what is
-shown and what runs cannot drift apart. No record holds a closure, and none sees the plan it belongs to: what it
-has to say afterwards (a note, the writes it made on other hosts) it returns as `Done`, and the applier puts that
-on the plan. The generic records (a folder, an upload,
-a removal, a chmod, a command) live here; a step's own records live in its module.
+"# would run:") is computed from them, and `perform(ctx)` does exactly that from the same fields, so
+what is shown and what runs cannot drift apart. No record holds a closure, and none sees the plan it
+belongs to: what it has to say afterwards (a note, the writes it made on other hosts) it returns as
+`Done`, and the applier puts that on the plan. The generic records (a folder, an upload, a removal,
+a chmod, a command) live here; a step's own records live in its module.
 
-`apply_plan` is the only code that applies a plan: the records marked `early` (a new key that the files then
-name), then the file changes (atomic, backed up unless the run restores backups), then the other records in
-order.
+`apply_plan` is the only code that applies a plan: the records marked `early` (a new key that
+the files then name), then the file changes (atomic, backed up unless the run restores
+backups), then the other records in order.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ __all__ = ["Done", "Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "U
 
 
 def apply_plan(ctx: StepContext, plan: Plan, backup: bool = True) -> None:
-    """Apply a plan: early records, then every file change (atomic; backed up unless `backup` is False: a
-    rollback writes old bytes back), then the other records, in order."""
+    """Apply a plan: early records, then every file change (atomic; backed up unless `backup` is
+    False: a rollback writes old bytes back), then the other records, in order."""
     def run(op: Op) -> None:
         done = op.perform(ctx)
         if done is not None:
@@ -49,8 +49,8 @@ def last_line(text: str | None) -> str:
 
 
 def run_or_fail(ctx: StepContext, command: str, failure: str, sudo: bool = True, extra_time: float = 0.0) -> None:
-    """Run a command on the host (sudo where configured); a non-zero exit fails the step with `failure` and the
-    command's last error line."""
+    """Run a command on the host (sudo where configured); a non-zero exit fails the step with
+    `failure` and the command's last error line."""
     code, _, err = ctx.remote.run(command, sudo=sudo, check=False, extra_time=extra_time)
     if code != 0:
         raise StepError(f"{failure}: {last_line(err)}")

@@ -55,8 +55,8 @@ class FileChange:
     encoding: str | None = None  # the file's own encoding, where it declares one (XML)
 
     def diff(self) -> str:
-        """Unified diff of the real bytes, secrets masked in every form the file may hold them (its own
-        encoding, character references, escapes) before the lines are decoded for display."""
+        """Unified diff of the real bytes, secrets masked in every form the file may hold them (its
+        own encoding, character references, escapes) before the lines are decoded for display."""
         old, new = self.old or b"", self.new
         a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
         lines = difflib.diff_bytes(difflib.unified_diff, a, b, fromfile=f"a{self.path}".encode(errors="replace"),
@@ -91,8 +91,8 @@ def _display_encoding(*blobs: bytes) -> str:
 
 @dataclass
 class Done:
-    """What a record reports once it ran: notes for its row, and the writes it made on other hosts of the cluster
-    (host name -> items; None: the plan's own forecast stands)."""
+    """What a record reports once it ran: notes for its row, and the writes it made on other hosts
+    of the cluster (host name -> items; None: the plan's own forecast stands)."""
 
     notes: list[str] = field(default_factory=list)
     peers: dict[str, list[Item]] | None = None
@@ -120,15 +120,18 @@ class Plan:
     files: list[FileChange] = field(default_factory=list)
     actions: list[Op] = field(default_factory=list)  # typed records (tasks/engine/ops.py), applied by ops.apply_plan
     notes: list[str] = field(default_factory=list)
-    #: the items (also in `items`) that verify shows as hardening warnings when the step's switch is off
+    #: the items (also in `items`) that verify shows as hardening
+    #: warnings when the step's switch is off
     advisories: list[Item] = field(default_factory=list)
-    #: why patch must not act (said before anything changes): verify notes "patch would refuse", dry-run and
-    #: patch fail with it and change nothing
+    #: why patch must not act (said before anything changes): verify notes "patch would refuse",
+    #: dry-run and patch fail with it and change nothing
     refusals: list[str] = field(default_factory=list)
-    #: what the step writes on other hosts of the cluster (a new certificate in their trust stores): host name ->
-    #: items, reported under that host; planned (dry-run shows it), then what patch really wrote
+    #: what the step writes on other hosts of the cluster (a new certificate in their
+    #: trust stores): host name -> items, reported under that host; planned (dry-run shows
+    #: it), then what patch really wrote
     peers: dict[str, list[Item]] = field(default_factory=dict)
-    #: what verify and patch show as warnings whatever the outcome (not drift: nothing for patch to do now)
+    #: what verify and patch show as warnings whatever the outcome (not
+    #: drift: nothing for patch to do now)
     warnings: list[Item] = field(default_factory=list)
 
     def __bool__(self) -> bool:

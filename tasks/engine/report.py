@@ -1,4 +1,5 @@
-"""The one reporter: progress lines as hosts finish, then text or one JSON document, and the exit code.
+"""The one reporter: progress lines as hosts finish, then text or one
+JSON document, and the exit code.
 
 Exit codes (CONTRACT §1): 1 when anything failed, else 2 when --verify found
 drift, else 0.  All text passes through `redact`.
@@ -49,8 +50,9 @@ class Reporter:
         self._done: set[str] = set()
 
     def emit(self, r: StepResult) -> None:
-        """Record a result and, in text mode, print it: at once, or (hosts working in parallel, see `hosts`)
-        with the rest of its host's lines, hosts in hosts.toml order, whatever order they finish in."""
+        """Record a result and, in text mode, print it: at once, or (hosts working in
+        parallel, see `hosts`) with the rest of its host's lines, hosts in hosts.toml order,
+        whatever order they finish in."""
         with self._lock:
             self.results.append(r)
             if self.as_json or not self.progress:
@@ -62,8 +64,8 @@ class Reporter:
             self.out.flush()
 
     def hosts(self, names: list[str]) -> None:
-        """These hosts work in parallel: hold each one's lines until it is done, print them host by host in this
-        order (a stable order, lines of one host together)."""
+        """These hosts work in parallel: hold each one's lines until it is done, print them host by
+        host in this order (a stable order, lines of one host together)."""
         with self._lock:
             self._queue = list(names)
             self._held = {n: [] for n in names}
@@ -87,8 +89,8 @@ class Reporter:
             self.out.flush()
 
     def label(self, status: str) -> str:
-        """A status in the words of this mode: a dry-run's `changed` is `would change`, a rollback's `rolled
-        back`."""
+        """A status in the words of this mode: a dry-run's `changed` is `would change`,
+        a rollback's `rolled back`."""
         if status == Status.CHANGED and self.mode is Mode.DRY_RUN:
             return "would change"
         if status == Status.CHANGED and self.mode is Mode.ROLLBACK:

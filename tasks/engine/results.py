@@ -1,5 +1,5 @@
-"""What a step (or a check, or a lifecycle task) did on a host: its Status and its StepResult row, as every
-reporter and the JSON document show them."""
+"""What a step (or a check, or a lifecycle task) did on a host: its Status and its StepResult row,
+as every reporter and the JSON document show them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

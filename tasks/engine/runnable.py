@@ -10,8 +10,9 @@ from .plan import Plan
 
 
 class Runnable(Protocol):
-    """What the engine needs of a step (tasks/steps/base.py's Step is one): its name, how it shares the run
-    (a machine's shared file, turns across targets), where it runs, what it reads ahead, its plan, its apply."""
+    """What the engine needs of a step (tasks/steps/base.py's Step is one): its name, how it
+    shares the run (a machine's shared file, turns across targets), where it runs, what it
+    reads ahead, its plan, its apply."""
 
     @property
     def name(self) -> str: ...

@@ -1,4 +1,5 @@
-"""Run steps over hosts: one Session (connection + SFTP per host) per fab run, hosts in a bounded pool.
+"""Run steps over hosts: one Session (connection + SFTP per host) per
+fab run, hosts in a bounded pool.
 
 A host that fails or cannot be reached gets a `failed` result; the others go on.
 """
@@ -60,8 +61,8 @@ class Session:
         self.mode = Mode(mode)
 
     def context(self, host: Host, remote: RemoteHost | None = None) -> StepContext:
-        """The step context of a host in this run (its connection, the run's checks, the other hosts' connections
-        and the memo): the one place it is assembled."""
+        """The step context of a host in this run (its connection, the run's checks, the other
+        hosts' connections and the memo): the one place it is assembled."""
         return StepContext(host, self.inv, self.secrets, remote or self.remote(host), self.mode.checks, self.remote,
                            self.memo)
 
@@ -90,9 +91,10 @@ class Session:
 
     @contextmanager
     def shared(self, host: Host, remote: RemoteHost):
-        """Around a step that writes a file the nodes of one machine share: the machine's nodes take turns (the
-        second sees the first one's write: one write, one backup), and a writing run holds the machine's lock
-        (taken once per run, where the inventory puts several nodes on the machine)."""
+        """Around a step that writes a file the nodes of one machine share: the machine's nodes
+        take turns (the second sees the first one's write: one write, one backup), and a
+        writing run holds the machine's lock (taken once per run, where the inventory puts
+        several nodes on the machine)."""
         with self._lock:
             turn = self._machines.setdefault(host.machine, threading.Lock())
         with turn:
@@ -103,8 +105,8 @@ class Session:
 
     @contextmanager
     def serial(self, step: Step):
-        """Around a serial step in a writing run: one target at a time (it writes other nodes' files too, and
-        each turn sees the earlier turns' writes)."""
+        """Around a serial step in a writing run: one target at a time (it writes other nodes' files
+        too, and each turn sees the earlier turns' writes)."""
         if not self.mode.writes:
             yield
             return
@@ -133,7 +135,8 @@ class Session:
 def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) -> StepResult:
     """Plan (and in patch mode apply) one step on one host; never raises.
 
-    advise (verify of a step whose [security] switch is off): its advisories become warnings (ok*), no drift."""
+    advise (verify of a step whose [security] switch is off): its advisories
+    become warnings (ok*), no drift."""
     skip = step.applies_to(host, session.inv)
     if skip:
         return StepResult(host.name, step.name, Status.SKIPPED, message=skip)
@@ -171,8 +174,8 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
 
 
 def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:
-    """A row under each other host the step writes (planned, or written by patch): a write to a host is reported
-    under that host, and the run's rollback there undoes it."""
+    """A row under each other host the step writes (planned, or written by patch): a write to a host
+    is reported under that host, and the run's rollback there undoes it."""
     return [StepResult(name, f"{step.name} (from {host.name})", Status.CHANGED, items,
                        notes=[f"written by {step.name} on {host.name}; backed up on {name}, undone by this "
                               f"run's rollback"])
@@ -188,8 +191,9 @@ def in_parallel(items: Sequence, fn: Callable, parallel: int) -> list:
 
 
 def prefetch(steps: Sequence[Step], host: Host, session: Session, more: tuple[str, ...] = ()) -> None:
-    """Read ahead, in one pipelined batch, every file the host's steps will read (and `more`); never raises: a
-    host that cannot be reached, or a file that cannot be read, is reported by the step that needs it."""
+    """Read ahead, in one pipelined batch, every file the host's steps will read (and
+    `more`); never raises: a host that cannot be reached, or a file that cannot be read, is
+    reported by the step that needs it."""
     paths = [p for s in steps if not s.applies_to(host, session.inv) for p in s.reads(host, session.inv)]
     if not paths and not more:
         return
@@ -200,8 +204,9 @@ def prefetch(steps: Sequence[Step], host: Host, session: Session, more: tuple[st
 
 
 def run_sequence(steps: Sequence[Step], host: Host, session: Session, reporter: Reporter) -> list[StepResult]:
-    """Run steps in order on one host, reporting each as it finishes; after a failure the rest are skipped, in
-    this task and in the later tasks of the command line (the run remembers where a host failed)."""
+    """Run steps in order on one host, reporting each as it finishes; after a failure the
+    rest are skipped, in this task and in the later tasks of the command line (the run
+    remembers where a host failed)."""
     results: list[StepResult] = []
     failed = session.failed.get(host.name)
     prefetch(list(dict.fromkeys([*steps, *session.upcoming])), host, session)  # the whole command line's reads
@@ -239,8 +244,8 @@ def run_step(step: Step, hosts: list[Host], session: Session, reporter: Reporter
 
 
 def preflight(work: Sequence[tuple[Host, Sequence[Step]]], session: Session) -> None:
-    """Every precondition on this machine (secrets, local files) of every step the rollout will run, checked
-    before any host is touched: one ConfigError listing them all."""
+    """Every precondition on this machine (secrets, local files) of every step the rollout will run,
+    checked before any host is touched: one ConfigError listing them all."""
     if session.mode not in (Mode.PATCH, Mode.DRY_RUN):
         return
     steps = list(dict.fromkeys(s for _, mine in work for s in mine))

@@ -1,4 +1,5 @@
-"""Local run state beside hosts.toml (.esb-state/<task>.json): where a rollout stopped, for --resume.
+"""Local run state beside hosts.toml (.esb-state/<task>.json):
+where a rollout stopped, for --resume.
 
 Written atomically (temp file in the same folder, fsync, rename), so a killed fab
 leaves either the old state or the new one.  It holds names and run ids only,

@@ -33,9 +33,9 @@ def status_table(results: Iterable[StepResult], steps: list[str], hosts: list[st
 
 
 def details(results: Iterable[StepResult], steps: list[str] | None = None, verbose: bool = False) -> str:
-    """The drift items and the warnings of every result, by host, then step in the table's order (a stable
-    order, whatever order the hosts finished in). Without `verbose`, the warnings of one step on one node fold
-    into one line (secure-vault alone has a dozen on a node with hardening off)."""
+    """The drift items and the warnings of every result, by host, then step in the table's order (a
+    stable order, whatever order the hosts finished in). Without `verbose`, the warnings of one step
+    on one node fold into one line (secure-vault alone has a dozen on a node with hardening off)."""
     order = {s: i for i, s in enumerate(steps or [])}
     drift, warn, passed = [], [], []
     for r in sorted(results, key=lambda r: (r.host, order.get(r.step, len(order)), r.step)):

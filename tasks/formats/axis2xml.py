@@ -1,6 +1,6 @@
-"""axis2.xml's clustering section as Carbon 4.4 reads it: where each value lives, defined once. The cluster facts
-(probes/facts.py) read it through `read`; patch-axis2's planner (steps/axis2.py) finds what it edits through the
-locators, so the two never disagree on a path."""
+"""axis2.xml's clustering section as Carbon 4.4 reads it: where each value lives, defined once. The
+cluster facts (probes/facts.py) read it through `read`; patch-axis2's planner (steps/axis2.py) finds
+what it edits through the locators, so the two never disagree on a path."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,9 +1,10 @@
 """What a node's wso2carbon.log says about its server, as Carbon 4.4.1 writes it (pure).
 
-- `Starting WSO2 Carbon...` (CarbonCoreActivator) begins a server's log: only what follows the last one counts;
+- `Starting WSO2 Carbon...` (CarbonCoreActivator) begins a server's log: only
+  what follows the last one counts;
 - `WSO2 Carbon started in N sec` (StartupFinalizerServiceComponent): the server is up;
-- `Member joined [uuid]: /ip:port` and `Member left [uuid]: /ip:port` (HazelcastGroupManagementAgent): the
-  members the node sees now.
+- `Member joined [uuid]: /ip:port` and `Member left [uuid]: /ip:port`
+  (HazelcastGroupManagementAgent): the members the node sees now.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""carbon.xml as Carbon 4.4 reads it (a default namespace; XmlDoc's paths take local names): the active
-<DeploymentSynchronizer> and its children, defined once for the cluster facts (probes/facts.py) and
-enable-depsync's planner (steps/carbon.py)."""
+"""carbon.xml as Carbon 4.4 reads it (a default namespace; XmlDoc's paths take local names): the
+active <DeploymentSynchronizer> and its children, defined once for the cluster facts
+(probes/facts.py) and enable-depsync's planner (steps/carbon.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +28,9 @@ def child(doc: XmlDoc, ds, tag: str):
 
 @dataclass
 class DepSync:
-    """What the active <DeploymentSynchronizer> holds. `svn_password` is the text as written: a password, or
-    Secure Vault's placeholder when `svn_password_alias` is set (the caller decides what is a secret)."""
+    """What the active <DeploymentSynchronizer> holds. `svn_password` is the text as
+    written: a password, or Secure Vault's placeholder when `svn_password_alias` is set (the
+    caller decides what is a secret)."""
 
     enabled: str | None = None
     auto_commit: str | None = None

@@ -1,5 +1,6 @@
-"""master-datasources.xml as Carbon 4.4 reads it: each <datasource>'s name, JNDI name and RDBMS configuration,
-defined once for the cluster facts (probes/facts.py) and configure-datasources' planner."""
+"""master-datasources.xml as Carbon 4.4 reads it: each <datasource>'s name, JNDI name and
+RDBMS configuration, defined once for the cluster facts (probes/facts.py) and
+configure-datasources' planner."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ def datasources(doc: XmlDoc, under) -> list:
 
 @dataclass(frozen=True)
 class Datasource:
-    """One datasource as written. `password` is the text as written: a password, or Secure Vault's placeholder
-    when `password_alias` is set (the caller decides what is a secret)."""
+    """One datasource as written. `password` is the text as written: a password, or Secure Vault's
+    placeholder when `password_alias` is set (the caller decides what is a secret)."""
 
     name: str | None
     jndi: str | None

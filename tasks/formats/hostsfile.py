@@ -1,6 +1,6 @@
-"""Hosts files (/etc/hosts), line by line: each line's IP, names and the bytes around them, so that one name can
-be moved or dropped with every other byte kept (map-hosts), and a name resolved as the system's resolver does
-(the first line that names it: live checks)."""
+"""Hosts files (/etc/hosts), line by line: each line's IP, names and the bytes around them, so that
+one name can be moved or dropped with every other byte kept (map-hosts), and a name resolved as the
+system's resolver does (the first line that names it: live checks)."""
 from __future__ import annotations
 
 import re
@@ -75,8 +75,8 @@ class HostsLine:
 
 
 def resolve(text: str, name: str) -> str | None:
-    """The address a hosts file gives a name (the first line that names it, any case, as the resolver reads it),
-    else None."""
+    """The address a hosts file gives a name (the first line that names it, any case, as the
+    resolver reads it), else None."""
     for number, raw in enumerate(text.splitlines(keepends=True), 1):
         line = HostsLine.parse(raw, number)
         if line.has(name):

@@ -1,5 +1,6 @@
-"""MySQL JDBC URLs as Carbon's datasources write them (jdbc:mysql://host[:port]/database[?params]): built from
-their parts by configure-datasources and read back into them by the live checks, in one place (pure)."""
+"""MySQL JDBC URLs as Carbon's datasources write them
+(jdbc:mysql://host[:port]/database[?params]): built from their parts by configure-datasources and
+read back into them by the live checks, in one place (pure)."""
 from __future__ import annotations
 
 import re

@@ -167,9 +167,9 @@ def trusted_entry(alias: str, der: bytes, when: datetime) -> bytes:
 
 
 def with_trusted(data: bytes, add: dict[str, bytes], password: str, when: datetime | None = None) -> bytes:
-    """A trust store's bytes with these certificates trusted (alias -> DER; an entry of that alias is replaced)
-    and its integrity check made with `password`: every other entry is kept byte for byte.  Aliases are
-    lower-cased, as JKS keeps them."""
+    """A trust store's bytes with these certificates trusted (alias -> DER; an entry of that alias
+    is replaced) and its integrity check made with `password`: every other entry is kept byte for
+    byte.  Aliases are lower-cased, as JKS keeps them."""
     ks = parse(data)
     if ks.version != 2:
         raise JksError(f"JKS version {ks.version} is not supported for writing")
@@ -229,15 +229,15 @@ def private_key(entry: KeyEntry, password: str) -> rsa.RSAPrivateKey:
 
 
 def encrypt(cert: x509.Certificate, plain: str) -> bytes:
-    """RSA PKCS#1 v1.5 under the certificate's key, of the UTF-8 text: what WSO2's cipher tool writes
-    (`Cipher.getInstance("RSA")`, before base64). A certificate of another kind of key is refused (JksError):
-    Secure Vault's cipher tool only encrypts with RSA."""
+    """RSA PKCS#1 v1.5 under the certificate's key, of the UTF-8 text: what WSO2's cipher tool
+    writes (`Cipher.getInstance("RSA")`, before base64). A certificate of another kind of key is
+    refused (JksError): Secure Vault's cipher tool only encrypts with RSA."""
     return rsa_public(cert).encrypt(plain.encode("utf-8"), padding.PKCS1v15())
 
 
 def rsa_public(cert: x509.Certificate) -> rsa.RSAPublicKey:
-    """The certificate's RSA key; a certificate of another kind of key is refused (JksError): Secure Vault's
-    cipher tool encrypts with RSA only."""
+    """The certificate's RSA key; a certificate of another kind of key is refused (JksError): Secure
+    Vault's cipher tool encrypts with RSA only."""
     public = cert.public_key()
     if not isinstance(public, rsa.RSAPublicKey):
         raise JksError(f"the certificate of {cert.subject.rfc4514_string()} holds no RSA key; Secure Vault "

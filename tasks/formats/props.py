@@ -1,12 +1,13 @@
 """Java .properties files, edited line by line: what Carbon's repository/conf/security files are.
 
-Reading is javaproperties' (a well-kept reader of the format): `\\` continuations, `\\uXXXX`, escaped
-separators, and, as java.util.Properties.load, the last line of a key wins. Editing is this module's own line
-splicing, which no library does: `set_values` rewrites every active line of a key in place (a value
-continued over several lines becomes one), uncomments a `#key=...` line where the shipped file has one and
-appends the rest, so comments, order and line endings survive. What is written reads back as the value: keys
-are escaped with javaproperties, and a value is written as it is when Java reads it back unchanged (base64
-keeps its `=`), else escaped (a backslash, leading blanks, line breaks, letters outside ASCII as `\\uXXXX`).
+Reading is javaproperties' (a well-kept reader of the format): `\\` continuations, `\\uXXXX`,
+escaped separators, and, as java.util.Properties.load, the last line of a key wins. Editing is this
+module's own line splicing, which no library does: `set_values` rewrites every active line of a key
+in place (a value continued over several lines becomes one), uncomments a `#key=...` line where the
+shipped file has one and appends the rest, so comments, order and line endings survive. What is
+written reads back as the value: keys are escaped with javaproperties, and a value is written as it
+is when Java reads it back unchanged (base64 keeps its `=`), else escaped (a backslash, leading
+blanks, line breaks, letters outside ASCII as `\\uXXXX`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import re
 
 import javaproperties
 
-#: a value Java's Properties.load reads back as written: printable ASCII, no backslash, no leading blank
+#: a value Java's Properties.load reads back as written: printable
+#: ASCII, no backslash, no leading blank
 _PLAIN = re.compile(r"(?:[!-\[\]-~][ -\[\]-~]*)?")
 
 

@@ -1,5 +1,5 @@
-"""registry.xml as Carbon 4.4 reads it: dbConfigs, remoteInstances and mounts, defined once for the cluster facts
-(probes/facts.py) and the planners of configure-datasources and mount-registry."""
+"""registry.xml as Carbon 4.4 reads it: dbConfigs, remoteInstances and mounts, defined once for the
+cluster facts (probes/facts.py) and the planners of configure-datasources and mount-registry."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,5 @@
-"""Pure reading of a product SQL script (dbscripts/*.sql): statements as the mysql client splits them,
-and the tables the script creates.
+"""Pure reading of a product SQL script (dbscripts/*.sql): statements as the mysql client splits
+them, and the tables the script creates.
 
 The splitter follows the mysql command-line client: `;` ends a statement unless it is inside a
 quoted string ('..', "..", `..`), a `-- ` / `#` comment or a `/* */` comment; `DELIMITER x`

@@ -133,8 +133,8 @@ def _index(p: "_Parsed", path: str) -> None:
 
 @dataclass(frozen=True)
 class _Parsed:
-    """What parsing one file's bytes gives; read-only, shared by every XmlDoc of those bytes (edits are splices
-    recorded per XmlDoc: the tree is never changed)."""
+    """What parsing one file's bytes gives; read-only, shared by every XmlDoc of those bytes (edits
+    are splices recorded per XmlDoc: the tree is never changed)."""
 
     tree: etree._ElementTree
     root: etree._Element

@@ -1,11 +1,12 @@
-"""A zip (jar) file's directory, read by the standard library's zipfile through a ranged reader: what two jars
-of the same size are compared by, and what live checks list a jar's classes from.
+"""A zip (jar) file's directory, read by the standard library's zipfile through a ranged reader:
+what two jars of the same size are compared by, and what live checks list a jar's classes from.
 
-The central directory lists every entry with its name, sizes and CRC-32: two jars of the same size whose
-entries are the same (name, CRC-32, sizes) hold the same contents.  `RangedReader` gives zipfile a file over
-`read_range(offset, length) -> (bytes, size)` (SFTP reads of a remote file): it reads the last 8 KiB first
-and keeps what it read as one span up to the end, so a jar of megabytes costs one read (a long comment or
-directory: one more), and zipfile does the parsing (ZIP64, comments, prepended data).
+The central directory lists every entry with its name, sizes and CRC-32: two jars of the same size
+whose entries are the same (name, CRC-32, sizes) hold the same contents.  `RangedReader` gives
+zipfile a file over `read_range(offset, length) -> (bytes, size)` (SFTP reads of a remote file):
+it reads the last 8 KiB first and keeps what it read as one span up to the end, so a jar of
+megabytes costs one read (a long comment or directory: one more), and zipfile does the parsing
+(ZIP64, comments, prepended data).
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ ReadRange = Callable[[int, int], tuple[bytes, int]]
 
 
 class RangedReader(io.RawIOBase):
-    """A read-only, seekable file over read_range (a negative offset counts from the end). What was read is kept
-    as one span up to the end of the file; a read before it fetches only the missing part."""
+    """A read-only, seekable file over read_range (a negative offset counts from the
+    end). What was read is kept as one span up to the end of the file; a read before it
+    fetches only the missing part."""
 
     def __init__(self, read_range: ReadRange, first: int = SHORT):
         tail, self.size = read_range(-first, first)
@@ -79,8 +81,8 @@ def local_entries(data: bytes) -> Entries | None:
 
 
 def names(data: bytes) -> list[str] | None:
-    """Entry names from a zip's last bytes (its directory and end record, whatever precedes them may be
-    missing); None when they hold no complete directory."""
+    """Entry names from a zip's last bytes (its directory and end record, whatever precedes them may
+    be missing); None when they hold no complete directory."""
     found = _entries(io.BytesIO(data))
     return None if found is None else [e[0] for e in found]
 

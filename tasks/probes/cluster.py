@@ -1,5 +1,6 @@
-"""The cluster as verify and diagram read it: every step's check on every host, the ESB nodes' facts (and the
-balancers' routes, and with --live the checks from each node), and the `cluster` row of consistency findings."""
+"""The cluster as verify and diagram read it: every step's check on every host, the ESB nodes'
+facts (and the balancers' routes, and with --live the checks from each node), and the
+`cluster` row of consistency findings."""
 from __future__ import annotations
 
 import posixpath
@@ -39,8 +40,8 @@ def cluster_results(inv: Inventory, facts: dict[str, NodeFacts], errors: dict[st
 def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: bool, session: Session,
            emit, with_lb: bool = False,
            live: bool = False) -> tuple[dict[str, NodeFacts], dict[str, str], dict[str, LbFacts]]:
-    """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB nodes' facts
-    (and, with_lb, the balancers' files): what verify and diagram both show."""
+    """Run the steps' checks on every host (results to `emit` as they finish) and read the ESB
+    nodes' facts (and, with_lb, the balancers' files): what verify and diagram both show."""
     work = dict((h.name, s) for h, s in host_work(hosts, steps, inv, enabled_only=False))
     facts: dict[str, NodeFacts] = {}
     errors: dict[str, str] = {}

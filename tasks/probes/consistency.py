@@ -39,8 +39,8 @@ def _fmt(members) -> str:
 
 def same_everywhere(facts: Facts, get: Callable[[NodeFacts], str | None], preferred: str | None,
                     file: str, what: str) -> list[Finding]:
-    """When nodes disagree, each node off the reference value (hosts.toml's when a node has it,
-    else the most common one) gets a finding; a value every node shares is not this check's business."""
+    """When nodes disagree, each node off the reference value (hosts.toml's when a node has it, else
+    the most common one) gets a finding; a value every node shares is not this check's business."""
     values = {h: get(f) for h, f in facts.items()}
     if len(set(values.values())) <= 1:
         return []
@@ -56,8 +56,8 @@ def check_domain(inv: Inventory, facts: Facts) -> list[Finding]:
 
 
 def check_members(inv: Inventory, facts: Facts) -> list[Finding]:
-    """WKA members = the other role's nodes with their member ports, per hosts.toml and as those nodes
-    are actually configured (their localMemberHost:localMemberPort)."""
+    """WKA members = the other role's nodes with their member ports, per hosts.toml and as those
+    nodes are actually configured (their localMemberHost:localMemberPort)."""
     out = []
     for name, f in facts.items():
         peers = rules.wka_peers(inv, inv.hosts[name])

@@ -69,8 +69,9 @@ class NodeFacts:
 
 
 def _secret(value: str | None, alias: str | None) -> tuple[str | None, str | None]:
-    """(a password read from a node's file, its Secure Vault alias). A real value is masked in every output from
-    now on; a vault placeholder or a password WSO2 ships in every download is a word, not a secret."""
+    """(a password read from a node's file, its Secure Vault alias). A real value is masked
+    in every output from now on; a vault placeholder or a password WSO2 ships in every
+    download is a word, not a secret."""
     if value and not alias and value not in SHIPPED_PASSWORDS:
         register(value)
     return (None if alias else value), alias
@@ -138,8 +139,8 @@ _BLOCK_START = re.compile(r"(?<![\w.$-])(server|upstream)\b\s*([^\s{;]*)\s*\{")
 
 
 def nginx_blocks(text: str) -> list[tuple[str, str, str]]:
-    """(kind, name, body) of every `server { }` and `upstream NAME { }` block at any depth (inside `http { }`,
-    indented or not), braces matched; comments must be gone already."""
+    """(kind, name, body) of every `server { }` and `upstream NAME { }` block at any depth (inside
+    `http { }`, indented or not), braces matched; comments must be gone already."""
     out = []
     for m in _BLOCK_START.finditer(text):
         depth, i = 1, m.end()

@@ -1,5 +1,6 @@
-"""HTTP from a node's own network position: one request over a direct-tcpip channel of the run's SSH connection
-(TLS over the channel, SNI = the name asked for), the status of an answer's head (pure)."""
+"""HTTP from a node's own network position: one request over a direct-tcpip channel
+of the run's SSH connection (TLS over the channel, SNI = the name asked for), the
+status of an answer's head (pure)."""
 from __future__ import annotations
 
 import re
@@ -17,8 +18,9 @@ def http_status(head: bytes) -> int | None:
 
 def http_exchange(remote: NodeIO, address: str, port: int, host: str, tls: bool, timeout: float,
                   request: bytes) -> tuple[bytes | None, str]:
-    """One HTTP request from the node over its SSH connection: (the response head, why-not). TLS runs over the
-    channel with SNI = host; the certificate is not verified here (create-certs' own check covers it)."""
+    """One HTTP request from the node over its SSH connection: (the response head, why-not).
+    TLS runs over the channel with SNI = host; the certificate is not verified here
+    (create-certs' own check covers it)."""
     try:
         chan = remote.open_channel(address, port, timeout)
     except RemoteError as e:

@@ -1,24 +1,26 @@
-"""`fab verify --live` (CONTRACT §7): prove from every ESB node that the cluster its files describe can work.
+"""`fab verify --live` (CONTRACT §7): prove from every ESB node that the
+cluster its files describe can work.
 
 Every check runs from the node's own network position over its existing SSH connection (direct-tcpip
-channels; nothing installed or run on the node but `java -version`), with the values the node's files
-actually hold (tasks/probes/facts.py), never hosts.toml's:
+channels; nothing installed or run on the node but `java -version`), with the values the node's
+files actually hold (tasks/probes/facts.py), never hosts.toml's:
 
-- db: each MySQL datasource of master-datasources.xml: the URL's host resolved through the node's hosts
-  file (as the JVM will), a connection from the node, login with the datasource's user and password, the
-  database usable, the product's tables present;
-- driver: each datasource's driverClassName is a class inside a jar of repository/components/lib (the
-  jar's zip directory, read from its end; file names are not trusted);
-- svn: with DepSync enabled, the svn protocol to SvnUrl from the node: greeting, the repository found,
-  CRAM-MD5 login with SvnUser/SvnPassword; the SVNKit bundle in dropins, trilead in lib;
-- java: the JDK the node starts with (host field java_home, else `java` on the login PATH) is 1.7 or 1.8;
-- members: each WKA member's host:port from the node: accepted; refused (a warning: servers stopped);
-  no answer (drift);
-- lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a backend's
-  answer (nginx's own 502/504 is drift).
+- db: each MySQL datasource of master-datasources.xml: the URL's host resolved through the node's
+  hosts file (as the JVM will), a connection from the node, login with the datasource's user and
+  password, the database usable, the product's tables present;
+- driver: each datasource's driverClassName is a class inside a jar of repository/components/lib
+  (the jar's zip directory, read from its end; file names are not trusted);
+- svn: with DepSync enabled, the svn protocol to SvnUrl from the node: greeting, the repository
+  found, CRAM-MD5 login with SvnUser/SvnPassword; the SVNKit bundle in dropins, trilead in lib;
+- java: the JDK the node starts with (host field java_home, else `java`
+  on the login PATH) is 1.7 or 1.8;
+- members: each WKA member's host:port from the node: accepted; refused (a warning:
+  servers stopped); no answer (drift);
+- lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a
+  backend's answer (nginx's own 502/504 is drift).
 
-What it parses is the formats' (hosts file, JDBC URL, zip directory: tasks/formats/) and the rules' (java
-version); the svn and HTTP clients are svnwire.py and http.py.
+What it parses is the formats' (hosts file, JDBC URL, zip directory: tasks/formats/) and the rules'
+(java version); the svn and HTTP clients are svnwire.py and http.py.
 """
 from __future__ import annotations
 
@@ -89,8 +91,9 @@ class Live:
         self._vault_guard = threading.Lock()
 
     def password(self, value: str | None, alias: str | None) -> str:
-        """The password Carbon would use: the file's value, or the Secure Vault value behind its alias (never
-        the placeholder `password` the element holds). A StepError when the alias does not resolve."""
+        """The password Carbon would use: the file's value, or the Secure Vault value
+        behind its alias (never the placeholder `password` the element holds). A StepError
+        when the alias does not resolve."""
         if not alias:
             return value or ""
         with self._vault_guard:
@@ -104,8 +107,8 @@ class Live:
         return self._vault[alias]
 
     def listing(self, rel: str) -> list[str]:
-        """A folder of the product home, listed once for every check that needs it (driver and svn both look
-        into lib)."""
+        """A folder of the product home, listed once for every check that needs it (driver
+        and svn both look into lib)."""
         with self._listed_guard:
             if rel not in self._listed:
                 self._listed[rel] = self.ctx.remote.listdir(self.ctx.home(rel)) or []
@@ -121,8 +124,8 @@ class Live:
         self.warnings.append(Item(f"live {check}", what, wanted, redact(actual)))
 
     def run(self) -> None:
-        """Every check at once (they wait on the network, each over its own channel of the one SSH connection);
-        the items in the order of CHECKS, whatever order they finished in."""
+        """Every check at once (they wait on the network, each over its own channel of the one SSH
+        connection); the items in the order of CHECKS, whatever order they finished in."""
         def one(check: str) -> None:
             try:
                 getattr(self, f"check_{check}")()
@@ -252,10 +255,11 @@ class Live:
 
     # -- members
     def check_members(self) -> None:
-        """Where the node's server runs, the members it sees now, from its log (Carbon's `Member joined/left`
-        lines since its start); each WKA member it does not see is then opened from the node: refused is a
-        warning (that server is stopped), accepting is drift (it runs, but this server does not see it). Where
-        the server does not run, each WKA member's port is opened from the node as before."""
+        """Where the node's server runs, the members it sees now, from its log (Carbon's `Member
+        joined/left` lines since its start); each WKA member it does not see is then opened from
+        the node: refused is a warning (that server is stopped), accepting is drift (it runs, but
+        this server does not see it). Where the server does not run, each WKA member's port is
+        opened from the node as before."""
         srv = ServerProbe(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets)
         seen = None
         if self.ctx.remote.read(srv.path("wso2carbon.pid"), 4096, "a pid file") is not None and srv.state().running:

@@ -1,6 +1,6 @@
-"""Which running servers still read old files: a node's managed files (what its node steps read and write)
-changed after its server started take effect only at a restart. What verify, the rollouts, status and
-`rolling-restart --needed` say and do about it comes from here."""
+"""Which running servers still read old files: a node's managed files (what its node steps read and
+write) changed after its server started take effect only at a restart. What verify, the rollouts,
+status and `rolling-restart --needed` say and do about it comes from here."""
 from __future__ import annotations
 
 import posixpath
@@ -15,8 +15,8 @@ from .server import ServerProbe
 
 
 def managed_files(host: Host, inv: Inventory) -> list[str]:
-    """What the project manages for the node (what its node steps read and write): a change to one of them after
-    the server started takes effect only at a restart."""
+    """What the project manages for the node (what its node steps read and write): a change to one
+    of them after the server started takes effect only at a restart."""
     out: list[str] = []
     for s in STEPS:
         if s.phase == "nodes" and host.role in s.roles and not s.applies_to(host, inv):
@@ -25,8 +25,9 @@ def managed_files(host: Host, inv: Inventory) -> list[str]:
 
 
 def restart_needed(inv: Inventory, hosts: list[Host], session: Session) -> dict[str, list[str]]:
-    """host -> the managed files changed after its running server started, for every running ESB node of hosts.
-    Cheap where nothing runs: a read of the pid file (read ahead by verify), a command only where one exists."""
+    """host -> the managed files changed after its running server started, for every running ESB
+    node of hosts. Cheap where nothing runs: a read of the pid file (read ahead by verify), a
+    command only where one exists."""
     out: dict[str, list[str]] = {}
 
     def one(h: Host) -> None:

@@ -1,10 +1,12 @@
-"""One node's Carbon server as the node shows it, read-only: its state (the pid file, the process, since when), its
-ports, its log, what would keep the start script from starting it (commands/lifecycle/server.py starts and stops).
+"""One node's Carbon server as the node shows it, read-only: its state (the pid file, the process,
+since when), its ports, its log, what would keep the start script from starting it
+(commands/lifecycle/server.py starts and stops).
 
 The server is the process `bin/wso2server.sh --start` leaves running: the JVM writes its pid to
-<product_home>/wso2carbon.pid (org.wso2.carbon.server.Main) and logs to repository/logs/wso2carbon.log. A pid
-file is trusted only when /proc/<pid>/cmdline says `-Dcarbon.home=<this product home>`: a stale file (the process
-gone) is only noted, a pid another process now has is refused by name.
+<product_home>/wso2carbon.pid (org.wso2.carbon.server.Main) and logs to
+repository/logs/wso2carbon.log. A pid file is trusted only when /proc/<pid>/cmdline says
+`-Dcarbon.home=<this product home>`: a stale file (the process gone) is only noted, a pid another
+process now has is refused by name.
 """
 from __future__ import annotations
 
@@ -23,15 +25,17 @@ from ..engine.context import StepError
 
 #: the ports a running node listens on, before its offset
 PORTS = (MGT_HTTPS_PORT, MGT_HTTP_PORT, PT_HTTP_PORT, PT_HTTPS_PORT)
-#: how much of the log's end is read for status (a server's own lines since its start are near the end)
+#: how much of the log's end is read for status (a server's own lines
+#: since its start are near the end)
 LOG_TAIL = 1 << 20
 
 
 @dataclass
 class ServerState:
-    """What the pid file and the process say. `since` is the pid file's mtime (Carbon writes it first thing at its
-    start): the same clock as the managed files' mtimes it is compared with, so a start is never placed before a
-    file written just before it (a process's elapsed time against `date` mixes two clocks and rounds twice)."""
+    """What the pid file and the process say. `since` is the pid file's mtime (Carbon writes it
+    first thing at its start): the same clock as the managed files' mtimes it is compared with, so a
+    start is never placed before a file written just before it (a process's elapsed time against
+    `date` mixes two clocks and rounds twice)."""
 
     pid: int | None = None
     alive: bool = False
@@ -123,8 +127,8 @@ class ServerProbe:
         return out
 
     def log_size(self) -> int:
-        """The log's size; a log that is not a plain file (a link a node planted to a file it may not read) is
-        refused: its lines are parsed and quoted in messages."""
+        """The log's size; a log that is not a plain file (a link a node planted to a file it may
+        not read) is refused: its lines are parsed and quoted in messages."""
         st = self.remote.lstat(self.path(CARBON_LOG))
         if st is not None and not st.is_file:
             raise StepError(f"{CARBON_LOG} is not a plain file (a link?); refused: Carbon writes its log itself")
@@ -143,8 +147,8 @@ class ServerProbe:
         return self.log_since(0)
 
     def managed_changed_since(self, since: int | None, files: list[str]) -> list[str]:
-        """The managed files (absolute) changed after `since` (node clock): a restart is needed to read them.
-        None (no server start known): none."""
+        """The managed files (absolute) changed after `since` (node clock): a restart is needed to
+        read them. None (no server start known): none."""
         out: list[str] = []
         if since is None:
             return out

@@ -1,6 +1,6 @@
-"""Subversion from a node's own network position, as DepSync's SVNKit speaks it: the svn:// protocol (greeting,
-the repository, a CRAM-MD5 login) over a channel of the run's SSH connection, and OPTIONS over http(s):// to a
-mod_dav_svn repository. The item parser and the CRAM-MD5 answer are pure."""
+"""Subversion from a node's own network position, as DepSync's SVNKit speaks it: the svn:// protocol
+(greeting, the repository, a CRAM-MD5 login) over a channel of the run's SSH connection, and OPTIONS
+over http(s):// to a mod_dav_svn repository. The item parser and the CRAM-MD5 answer are pure."""
 from __future__ import annotations
 
 import base64
@@ -19,8 +19,8 @@ class SvnProtocolError(Exception):
 
 
 def svn_item(data: bytes) -> tuple[object, int] | None:
-    """The first whole ra_svn item of data (`( word 12:string 42 ( ... ) )` -> nested lists of str, bytes, int)
-    and the bytes it took; None while it is incomplete."""
+    """The first whole ra_svn item of data (`( word 12:string 42 ( ... ) )` -> nested lists of str,
+    bytes, int) and the bytes it took; None while it is incomplete."""
     pos = 0
     stack: list[list] = []
     while pos < len(data):
@@ -151,9 +151,10 @@ _HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(
 
 
 def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with the node's
-    credentials (Basic, as DepSync sends them); None when a Subversion repository answers and takes the login,
-    else why (401: login refused; 404: no repository there; no DAV svn header: not a Subversion server)."""
+    """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with
+    the node's credentials (Basic, as DepSync sends them); None when a Subversion repository
+    answers and takes the login, else why (401: login refused; 404: no repository there; no DAV svn
+    header: not a Subversion server)."""
     m = _HTTP_URL.match(url or "")
     if not m:
         return f"{url!r} is not an http(s):// URL"
@@ -181,9 +182,9 @@ def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: f
 
 
 def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme as DepSync
-    speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh:// is refused: Carbon's
-    DepSync does not support it. None when it works, else why."""
+    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme
+    as DepSync speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh://
+    is refused: Carbon's DepSync does not support it. None when it works, else why."""
     scheme = (url or "").split("://", 1)[0].lower()
     if scheme == "svn":
         return svn_login(remote, url, user, password, timeout)

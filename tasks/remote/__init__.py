@@ -1,15 +1,17 @@
-"""The one remote I/O layer, in parts that compose one way (each over the ones above it in this list); steps
-never touch paramiko, they call `read`, `write`, `stat`, `run` on the facade (through NodeIO).
+"""The one remote I/O layer, in parts that compose one way (each over the ones above
+it in this list); steps never touch paramiko, they call `read`, `write`, `stat`,
+`run` on the facade (through NodeIO).
 
-- transport.py: one SSH connection and SFTP session per host, every operation under [run].op_timeout,
-  commands (secrets on stdin only, sudo's refusals told apart) and channels (the database tunnel);
-- sftpio.py: the plain SFTP file operations: stat, a file put with its mode before its first byte, its owner,
-  rename, mkdir -p, rmtree;
+- transport.py: one SSH connection and SFTP session per host, every operation under
+  [run].op_timeout, commands (secrets on stdin only, sudo's refusals told apart)
+  and channels (the database tunnel);
+- sftpio.py: the plain SFTP file operations: stat, a file put with its mode before its first byte,
+  its owner, rename, mkdir -p, rmtree;
 - sudo.py: root's way where the login user may not (over transport and sftpio);
-- files.py: reads (the run's read cache shared by a machine's nodes, a pipelined read-ahead, size caps), the
-  target a write replaces (a link stays a link), the atomic replace, removal;
-- journal.py: each run's backups and manifest (mode, owner, private: what rollback needs) and the writes and
-  removals that back a file up first;
+- files.py: reads (the run's read cache shared by a machine's nodes, a pipelined read-ahead, size
+  caps), the target a write replaces (a link stays a link), the atomic replace, removal;
+- journal.py: each run's backups and manifest (mode, owner, private: what rollback needs) and the
+  writes and removals that back a file up first;
 - lock.py: the node's lock and the machine's; runlocks.py: the run's own locks (the deadlock rule);
 - host.py: RemoteHost, one host's connection for the whole run: a thin facade that builds the parts;
 - protocol.py: NodeIO, what a step may do on a host; common.py: limits, errors, stats, counters.

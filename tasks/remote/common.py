@@ -14,10 +14,12 @@ TMP_MARK = ".esb-tmp-"
 #: [run].op_timeout's default: seconds any remote operation may wait for an answer
 DEFAULT_OP_TIMEOUT = 30
 
-#: bytes per second an upload is granted on top of op_timeout (a slow link still gets a big jar across)
+#: bytes per second an upload is granted on top of op_timeout (a slow
+#: link still gets a big jar across)
 UPLOAD_RATE = 256 << 10
 
-#: the most bytes a read takes by default: WSO2's largest shipped configuration file is under 100 KiB
+#: the most bytes a read takes by default: WSO2's largest shipped
+#: configuration file is under 100 KiB
 CONFIG_LIMIT = 16 << 20
 
 #: a product script (dbscripts) or a backup may be larger
@@ -98,6 +100,7 @@ class WriteRecord:
 
 
 def is_private(path: str, mode: int | None) -> bool:
-    """A private file (a key, a password file: no group/other bits, or *.key): backed up and restored on the
-    host, never read over SFTP by rollback or shown in a diff. The journal records it; rollback reads it back."""
+    """A private file (a key, a password file: no group/other bits, or *.key): backed up and
+    restored on the host, never read over SFTP by rollback or shown in a diff. The journal
+    records it; rollback reads it back."""
     return path.endswith(".key") or (mode is not None and mode & 0o077 == 0)

@@ -1,10 +1,12 @@
-"""A database change's undo, kept like a file's backup (issue 23): before create-dbs changes the application
-user's accounts, or set-admin-password the admin's UM_USER row, the SQL that puts exactly those back is read from
-the server through the same route and admin login, and kept with the run's backups on the step's host
-(`backups/<run>/sql/<n>-<step>.sql`, mode 0600, named in the signed manifest). The run's rollback runs it through
-that route again. Databases and tables the steps create are not undone (their data is the product's).
+"""A database change's undo, kept like a file's backup (issue 23): before create-dbs changes the
+application user's accounts, or set-admin-password the admin's UM_USER row, the SQL that puts
+exactly those back is read from the server through the same route and admin login, and kept with the
+run's backups on the step's host (`backups/<run>/sql/<n>-<step>.sql`, mode 0600, named in the signed
+manifest). The run's rollback runs it through that route again. Databases and tables the steps
+create are not undone (their data is the product's).
 
-The SQL holds password hashes (never a password): it stays on the host, mode 0600, and is never shown.
+The SQL holds password hashes (never a password): it stays on the
+host, mode 0600, and is never shown.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ SUPER_TENANT = -1234
 
 
 def account_undo(conn, user: str, hosts: list[str]) -> list[str]:
-    """Statements that put the accounts user@host back as they are now: an absent one is dropped again, a present
-    one recreated with its password hash (SHOW CREATE USER) and its grants (SHOW GRANTS)."""
+    """Statements that put the accounts user@host back as they are now: an absent one
+    is dropped again, a present one recreated with its password hash (SHOW CREATE USER)
+    and its grants (SHOW GRANTS)."""
     present = {r[0].lower(): r[0] for r in query(conn, "SELECT Host FROM mysql.user WHERE User = %s", (user,))}
     out = []
     for host in hosts:

@@ -1,4 +1,5 @@
-"""Deadlines for remote operations: a watchdog per host that ends a connection whose operation overran.
+"""Deadlines for remote operations: a watchdog per host that ends a
+connection whose operation overran.
 
 A host whose SSH session freezes after login (its processes stopped, a stalled link) leaves a
 read, a write, a command or an SFTP handshake waiting forever; paramiko offers no deadline for
@@ -35,8 +36,9 @@ class Watchdog:
 
     @contextmanager
     def doing(self, what: str, extra: float = 0.0) -> Iterator[None]:
-        """Run the body under a deadline of timeout + extra seconds from now. A nested operation starts its own;
-        when it ends the outer one has at least `timeout` again (each step that completes is progress)."""
+        """Run the body under a deadline of timeout + extra seconds from now. A nested
+        operation starts its own; when it ends the outer one has at least `timeout` again (each
+        step that completes is progress)."""
         with self._guard:
             outer = self._op
             self._op = (what, time.monotonic() + self.timeout + extra)

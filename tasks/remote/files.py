@@ -1,7 +1,7 @@
-"""Files: reads (the run's read cache, pipelined read-ahead, size caps), the target a write must replace (a link
-stays a link), the atomic replace itself (a temp file beside the target with the wanted mode before its first byte,
-the owner, the rename; sudo or a write in place where the rename is refused), removals. No backups: journal.py
-puts its write-with-backup on top of these."""
+"""Files: reads (the run's read cache, pipelined read-ahead, size caps), the target a write must
+replace (a link stays a link), the atomic replace itself (a temp file beside the target with the
+wanted mode before its first byte, the owner, the rename; sudo or a write in place where the rename
+is refused), removals. No backups: journal.py puts its write-with-backup on top of these."""
 from __future__ import annotations
 
 import errno
@@ -36,8 +36,9 @@ class Files:
         return self.io.stat(path, follow=False)
 
     def _regular(self, path: str, limit: int, kind: str):
-        """The SFTP attributes of a regular file within its size cap (a RemoteError otherwise); stat before any
-        open: opening a FIFO would block the SFTP server for good. Remembered for `known_stat`."""
+        """The SFTP attributes of a regular file within its size cap (a RemoteError
+        otherwise); stat before any open: opening a FIFO would block the SFTP server for good.
+        Remembered for `known_stat`."""
         a = self.t.sftp.stat(path)
         if statmod.S_ISDIR(a.st_mode or 0):
             raise RemoteError(f"{path}: is a directory, expected a file")
@@ -63,10 +64,10 @@ class Files:
 
     def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file",
              cache: bool = True) -> bytes | None:
-        """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused, and so is a
-        file over `limit` bytes (the most a file of its `kind` may sensibly hold): never read past the limit.
-        A file this run read already and has not changed since is not read again (cache=False: state files,
-        which another run may change)."""
+        """The file's bytes, or None when it does not exist; a directory, FIFO or device is refused,
+        and so is a file over `limit` bytes (the most a file of its `kind` may sensibly hold): never
+        read past the limit. A file this run read already and has not changed since is not read
+        again (cache=False: state files, which another run may change)."""
         hit = self.cache.get(path) if cache else None
         if hit is not None:
             if hit.data is not None and len(hit.data) > limit:
@@ -79,8 +80,9 @@ class Files:
         return data
 
     def prefetch(self, paths: list[str]) -> None:
-        """Read these files (those this run has not read yet) with their SFTP requests pipelined: four round trips
-        for all of them. Best effort: whatever is not a plain readable file is left to `read`, which says why."""
+        """Read these files (those this run has not read yet) with their SFTP requests pipelined:
+        four round trips for all of them. Best effort: whatever is not a plain readable file is
+        left to `read`, which says why."""
         todo = [p for p in dict.fromkeys(paths) if not self.cache.has(p)]
         if not todo:
             return
@@ -125,8 +127,8 @@ class Files:
         return data
 
     def read_range(self, path: str, offset: int, length: int) -> tuple[bytes, int]:
-        """`length` bytes of a remote file from `offset` (negative: from the end), and the file's size; never more
-        (a jar's zip directory is read without reading the jar)."""
+        """`length` bytes of a remote file from `offset` (negative: from the end), and the file's
+        size; never more (a jar's zip directory is read without reading the jar)."""
         t = self.t
         with t.io, t.deadline(f"reading part of {path}"):
             t.counters.sftp_ops += 1
@@ -200,9 +202,9 @@ class Files:
 
     def replace(self, path: str, data: bytes, mode: int | None, st: FileStat | None,
                 in_place_fallback: bool) -> None:
-        """The write itself: temp file, owner and mode, rename (or sudo, or in place where rename is refused).
-        A RemoteError leaves the target untouched, unless it carries touched=True (a failed in-place write,
-        or a chmod refused after the rename)."""
+        """The write itself: temp file, owner and mode, rename (or sudo, or in place where rename is
+        refused). A RemoteError leaves the target untouched, unless it carries touched=True (a
+        failed in-place write, or a chmod refused after the rename)."""
         t, io = self.t, self.io
         tmp = beside(path)
         want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
@@ -230,8 +232,8 @@ class Files:
                 in_place = True
             else:
                 raise RemoteError(f"{path}: cannot write: {cause}") from None
-        # the renamed temp file (or sudo's copy) had the wanted mode before its data; a file written in place keeps
-        # its own until this chmod
+        # the renamed temp file (or sudo's copy) had the wanted mode before its data; a file written
+        # in place keeps its own until this chmod
         if in_place and mode is not None and st is not None and statmod.S_IMODE(st.mode) != mode:
             try:
                 self.chmod(path, mode)
@@ -254,8 +256,8 @@ class Files:
         t.counters.bytes_written += len(data)
 
     def resolve_link(self, path: str) -> str:
-        """The path a write must replace: path itself, or the file a symbolic link at path leads to (links in
-        links followed), so that the link stays a link; a link to nothing is refused."""
+        """The path a write must replace: path itself, or the file a symbolic link at path leads to
+        (links in links followed), so that the link stays a link; a link to nothing is refused."""
         with self.t.io, self.t.deadline(f"checking {path}"):
             return self.target(path)[0]
 
@@ -288,10 +290,10 @@ class Files:
         return real, st
 
     def realpath(self, path: str) -> str:
-        """What path really reaches on the node: every symbolic link on the way followed (the final one too), by
-        the node's own resolver; for a path that does not exist, its nearest existing folder resolved and the rest
-        appended (names that do not exist are no links). A node's links are untrusted: check this, not the path
-        string, before writing or deleting through it."""
+        """What path really reaches on the node: every symbolic link on the way followed (the final
+        one too), by the node's own resolver; for a path that does not exist, its nearest existing
+        folder resolved and the rest appended (names that do not exist are no links). A node's links
+        are untrusted: check this, not the path string, before writing or deleting through it."""
         t = self.t
         with t.io, t.deadline(f"resolving {path}"):
             rest: list[str] = []

@@ -1,9 +1,10 @@
 """RemoteHost: one host's connection for the whole run, a thin facade over the remote layer's parts.
 
-The parts compose one way, each over the ones below it (as Fabric's Connection hands transfers to a Transfer it
-holds): transport (connection, deadline, commands) <- sftpio (stat, put, rename) <- sudo <- files (reads, the
-atomic replace) <- journal (backups, manifest, the writes that keep a backup) <- lock. The facade only builds
-them and hands each call to the part that does it; steps see it through the narrow NodeIO protocol."""
+The parts compose one way, each over the ones below it (as Fabric's Connection hands transfers to a
+Transfer it holds): transport (connection, deadline, commands) <- sftpio (stat, put, rename) <- sudo
+<- files (reads, the atomic replace) <- journal (backups, manifest, the writes that keep a backup)
+<- lock. The facade only builds them and hands each call to the part that does it; steps see it
+through the narrow NodeIO protocol."""
 from __future__ import annotations
 
 from dataclasses import InitVar, dataclass, field

@@ -1,6 +1,6 @@
-"""Journal: the backups of one run on one host and their manifest, which records what rollback needs (the mode,
-the owner, whether the copy is private: restored on the host, never shown), and the writes and removals that
-back a file up before they change it (over files.py's atomic replace)."""
+"""Journal: the backups of one run on one host and their manifest, which records what rollback needs
+(the mode, the owner, whether the copy is private: restored on the host, never shown), and the
+writes and removals that back a file up before they change it (over files.py's atomic replace)."""
 from __future__ import annotations
 
 import json
@@ -25,14 +25,14 @@ from .transport import Transport
 FAST_WRITE = 1 << 20
 
 
-#: a run's folder under backups/: the node's own sequence number, then the run id (CONTRACT §11: runs are ordered
-#: by what the node counted, never by the clock of the machine that ran fab)
+#: a run's folder under backups/: the node's own sequence number, then the run id (CONTRACT §11:
+#: runs are ordered by what the node counted, never by the clock of the machine that ran fab)
 RUN_DIR = re.compile(r"^(\d{6,})-(.+)\Z")
 
 
 def run_order(name: str) -> tuple[int, str]:
-    """(the node's sequence number, the run id) of a backup folder; a folder of an older release (no number)
-    sorts before every numbered one."""
+    """(the node's sequence number, the run id) of a backup folder; a folder of an older release (no
+    number) sorts before every numbered one."""
     m = RUN_DIR.match(name)
     return (int(m.group(1)), m.group(2)) if m else (-1, name)
 
@@ -56,8 +56,9 @@ class Journal:
     # ------------------------------------------------------------ writes that keep a backup
     def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False,
               backup: bool = True) -> None:
-        """Atomically replace (or create) path with data, keeping owner and mode; back up the original first
-        (backup=False: rollback restoring a backup, or bookkeeping under state_dir)."""
+        """Atomically replace (or create) path with data, keeping owner and mode; back
+        up the original first (backup=False: rollback restoring a backup, or
+        bookkeeping under state_dir)."""
         t, files = self.t, self.files
         with t.io, t.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
             known = files.cache.get(path)  # the bytes the plan read: the backup needs no second read
@@ -88,13 +89,15 @@ class Journal:
 
     def _fast_write(self, path: str, target: str, data: bytes, mode: int | None, st: FileStat,
                     original: bytes) -> bool:
-        """The usual first write of a file in a run, in seven round trips instead of eleven: the backup copy and the
-        manifest that records it are written together (put_many) and the manifest renamed into place, then the temp
-        file (created with its mode) is written and renamed over the target. The journal stays ahead of the change:
-        the manifest lists the file before any temp file appears beside it (a dead run's temp files are found
-        through its manifest), and a crash leaves the target old with its backup recorded, or new. False when
-        anything is out of the ordinary (a mode the server's umask would cut, a refusal): what the attempt made is
-        removed and the plain way takes over, with its messages and fallbacks (sudo, a file written in place)."""
+        """The usual first write of a file in a run, in seven round trips instead of eleven: the
+        backup copy and the manifest that records it are written together (put_many) and the
+        manifest renamed into place, then the temp file (created with its mode) is written and
+        renamed over the target. The journal stays ahead of the change: the manifest lists the file
+        before any temp file appears beside it (a dead run's temp files are found through its
+        manifest), and a crash leaves the target old with its backup recorded, or new. False when
+        anything is out of the ordinary (a mode the server's umask would cut, a refusal): what the
+        attempt made is removed and the plain way takes over, with its messages and fallbacks
+        (sudo, a file written in place)."""
         t, io = self.t, self.io
         want = mode if mode is not None else statmod.S_IMODE(st.mode)
         if want & io.umask:
@@ -149,8 +152,9 @@ class Journal:
     # ------------------------------------------------------------ backups
     @property
     def state_dir(self) -> str:
-        """Where this node's backups and lock live: nodes/<name> under the host field state_dir (relative = login
-        home). The state belongs to the node, not to the login: several nodes on one machine never share it."""
+        """Where this node's backups and lock live: nodes/<name> under the host field state_dir
+        (relative = login home). The state belongs to the node, not to the login: several nodes on
+        one machine never share it."""
         return node_state_dir(self.host)
 
     @property
@@ -159,8 +163,9 @@ class Journal:
 
     @property
     def backup_dir(self) -> str:
-        """This run's folder of backups: the node's next sequence number and the run id, numbered at the run's
-        first backup on the node (the node lock is held: no other run numbers at the same time)."""
+        """This run's folder of backups: the node's next sequence number and the run id,
+        numbered at the run's first backup on the node (the node lock is held: no other
+        run numbers at the same time)."""
         if self._run_dir is None:
             listed = [n for n in (self.files.listdir(self.backups_root) or []) if not n.startswith(".")]
             seq = 1 + max((run_order(n)[0] for n in listed), default=0)
@@ -202,9 +207,9 @@ class Journal:
 
     def _entry(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False,
                real: str | None = None) -> WriteRecord:
-        """What rollback needs of one backup (or of a file that did not exist): the mode, the owner, whether
-        the copy is private (made on the host, or of a file only its owner may read), and where a link the
-        operator made at path led when the run wrote through it."""
+        """What rollback needs of one backup (or of a file that did not exist): the mode, the owner,
+        whether the copy is private (made on the host, or of a file only its owner may read), and
+        where a link the operator made at path led when the run wrote through it."""
         mode = statmod.S_IMODE(st.mode) if st else None
         private = on_host or is_private(path, mode)
         return WriteRecord(path, name, name is not None, mode, private if name else False,
@@ -218,8 +223,9 @@ class Journal:
         self._write_manifest()
 
     def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None:
-        """A database change's undo (tasks/remote/dbundo.py): kept with this run's backups (mode 0600) and named in the
-        manifest with the route to run it through (`via`: the host whose route reaches the server)."""
+        """A database change's undo (tasks/remote/dbundo.py): kept with this run's backups
+        (mode 0600) and named in the manifest with the route to run it through (`via`: the host
+        whose route reaches the server)."""
         with self.t.io, self.t.deadline("keeping the database undo"):
             name = f"{len(self.sql):04d}-{step}.sql"
             self.io.mkdir_p(f"{self.backup_dir}/sql", 0o700)
@@ -228,8 +234,8 @@ class Journal:
             self._write_manifest()
 
     def note_peer(self, name: str) -> None:
-        """This run also wrote another host of the cluster (a trust store): its rollback of this run undoes the
-        writes there too (the manifest names the host)."""
+        """This run also wrote another host of the cluster (a trust store): its rollback of this run
+        undoes the writes there too (the manifest names the host)."""
         with self.t.io, self.t.deadline("recording a write on another host"):
             if name not in self.peers:
                 self.peers.add(name)
@@ -237,8 +243,9 @@ class Journal:
                     self._write_manifest()
 
     def _manifest_bytes(self, records: list[WriteRecord]) -> bytes:
-        """The manifest, signed with the control machine's run key (rollback tells it from a forged one): what
-        the run wrote, and what rollback names it by (its command line, the machine it came from, its time)."""
+        """The manifest, signed with the control machine's run key (rollback tells it from a
+        forged one): what the run wrote, and what rollback names it by (its command line, the
+        machine it came from, its time)."""
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
                     "seq": run_order(posixpath.basename(self.backup_dir))[0],
                     "command": self.command, "machine": socket.gethostname(),
@@ -261,8 +268,9 @@ class Journal:
             self._forget_backup(path)
 
     def _forget_backup(self, path: str) -> None:
-        """Undo the backup of a write that failed with the target untouched; a run that wrote nothing keeps no
-        backup run (rollback would take it for the newest). Best effort: a lost connection leaves it."""
+        """Undo the backup of a write that failed with the target untouched; a run that
+        wrote nothing keeps no backup run (rollback would take it for the newest). Best
+        effort: a lost connection leaves it."""
         name = self._backed_up.pop(path, None)
         self.written = [w for w in self.written if w.path != path]
         try:
@@ -299,8 +307,8 @@ class Journal:
         return None if data is None else json.loads(data)
 
     def prune_backups(self, keep: int) -> None:
-        """Keep the newest `keep` backup runs by the node's sequence (a run numbered later is never dropped for
-        one numbered earlier, whatever the clocks said)."""
+        """Keep the newest `keep` backup runs by the node's sequence (a run numbered later is never
+        dropped for one numbered earlier, whatever the clocks said)."""
         runs = self.backup_runs()
         old_runs = runs[:-keep] if keep else runs
         if old_runs:
@@ -314,10 +322,11 @@ class Journal:
         return f"{self.state_dir}/originals"
 
     def keep_first_backups(self, folders: list[str]) -> None:
-        """Before runs are pruned: every path they list that originals/index.json does not hold yet keeps its
-        backup there (moved, not copied), with its record, the run and whether that manifest was this machine's.
-        The first backup of every file outlives keep_backups: `rollback --all` brings the shipped state back.
-        The folders come oldest first, so the first run that touched a path is the one kept."""
+        """Before runs are pruned: every path they list that originals/index.json does not hold yet
+        keeps its backup there (moved, not copied), with its record, the run and whether that
+        manifest was this machine's. The first backup of every file outlives keep_backups: `rollback
+        --all` brings the shipped state back. The folders come oldest first, so the first run that
+        touched a path is the one kept."""
         idx_path = f"{self.originals_dir}/index.json"
         try:
             raw = self.files.read(idx_path, cache=False)

@@ -1,5 +1,5 @@
-"""Lock: one run at a time per node (and per machine, for the files a machine's nodes share); a stale lock is
-broken safely."""
+"""Lock: one run at a time per node (and per machine, for the files a machine's nodes share);
+a stale lock is broken safely."""
 from __future__ import annotations
 
 import json
@@ -41,11 +41,13 @@ class Lock:
 
     # ------------------------------------------------------------ lock
     def lock(self, wait: float = 60.0) -> None:
-        """Take the per-host lock: a directory made atomically under state_dir, its owner file naming this run.
+        """Take the per-host lock: a directory made atomically under state_dir,
+        its owner file naming this run.
 
-        A dead holder (same node, pid gone) is broken and its temp files removed.  A live one is waited
-        for, up to `wait` seconds, except where waiting could deadlock: a run that already holds other
-        hosts' locks never waits for a run that started before it; it refuses at once instead.
+        A dead holder (same node, pid gone) is broken and its temp files removed.  A live
+        one is waited for, up to `wait` seconds, except where waiting could deadlock: a
+        run that already holds other hosts' locks never waits for a run that started
+        before it; it refuses at once instead.
         """
         self._take(self.lock_path, wait, "the run lock")
 
@@ -56,8 +58,9 @@ class Lock:
 
     @property
     def machine_lock_path(self) -> str:
-        """The machine's lock (beside every node's state): a run writing a file the machine's nodes share (the
-        hosts file, certs.dir) holds it, so that two runs for two nodes of one machine never edit it at once."""
+        """The machine's lock (beside every node's state): a run writing a file the machine's
+        nodes share (the hosts file, certs.dir) holds it, so that two runs for two nodes of one
+        machine never edit it at once."""
         return f"{self.host.state_dir}/machine.lock"
 
     def lock_machine(self, wait: float = 60.0) -> None:
@@ -81,9 +84,10 @@ class Lock:
         self.io.mkdir_p(posixpath.dirname(path), 0o700)
         told = refused = False
         while True:
-            # the lock directory is made whole (owner inside) beside its place, then renamed into it: a
-            # rename never replaces a non-empty directory, and a run killed at any point leaves either
-            # no lock or a lock naming its owner (a dead pid: stale at once), never an ownerless one
+            # the lock directory is made whole (owner inside) beside its place, then renamed
+            # into it: a rename never replaces a non-empty directory, and a run killed at any
+            # point leaves either no lock or a lock naming its owner (a dead pid: stale at
+            # once), never an ownerless one
             mine = f"{path}.{pysecrets.token_hex(4)}"
             try:
                 self.t.counters.sftp_ops += 2
@@ -139,7 +143,8 @@ class Lock:
             return None
         if data is None:
             st = self.files.stat(path)
-            # a lock dir with no owner yet: another run is between mkdir and write; treat as held briefly
+            # a lock dir with no owner yet: another run is between mkdir and
+            # write; treat as held briefly
             if st is not None and time.time() - st.mtime < 10:
                 return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
             return None
@@ -164,8 +169,8 @@ class Lock:
     def _break_lock(self, holder: dict | None, path: str) -> None:
         """Remove a dead run's lock and the temp files it left.
 
-        The lock is renamed aside first, so of two runs breaking it only one wins; a lock found to be
-        another (live) run's by then is put back."""
+        The lock is renamed aside first, so of two runs breaking it only one wins; a lock found to
+        be another (live) run's by then is put back."""
         aside = f"{path}.stale-{pysecrets.token_hex(4)}"
         try:
             self.io.rename(path, aside)

@@ -1,5 +1,5 @@
-"""MySQL/MariaDB access for create-dbs: a Route to the server (direct TCP, or a direct-tcpip channel over
-a host's SSH connection), PyMySQL connections with clear errors, and small SQL helpers.
+"""MySQL/MariaDB access for create-dbs: a Route to the server (direct TCP, or a direct-tcpip channel
+over a host's SSH connection), PyMySQL connections with clear errors, and small SQL helpers.
 
 Identifiers are validated and backtick-quoted here; account names, passwords and every other
 value go to the server as query parameters (PyMySQL escapes them), never spliced by hand.
@@ -115,10 +115,11 @@ class Route:
         raise DbUnreachable(f"database unreachable at {self.label}: {last}")
 
     def _open(self, dest: str, user: str, password: str, sock, bind: str | None) -> pymysql.Connection:
-        # the password as UTF-8 bytes, as Connector/J sends it (PyMySQL would encode a str as Latin-1: a
-        # non-ASCII password never matched what CREATE USER stored, and '€' raised an error quoting it)
-        # through an SSH channel the link is encrypted already: no TLS on top (PyMySQL would build a TLS context for
-        # every connection); a direct connection keeps PyMySQL's preferred TLS
+        # the password as UTF-8 bytes, as Connector/J sends it (PyMySQL would encode a str as
+        # Latin-1: a non-ASCII password never matched what CREATE USER stored, and '€' raised
+        # an error quoting it) through an SSH channel the link is encrypted already: no TLS
+        # on top (PyMySQL would build a TLS context for every connection); a direct
+        # connection keeps PyMySQL's preferred TLS
         conn = pymysql.connect(host=dest, port=self.port, user=user, password=password.encode("utf-8"),
                                autocommit=True, charset="utf8mb4", connect_timeout=self.timeout, bind_address=bind,
                                read_timeout=self.op_timeout, write_timeout=self.op_timeout, defer_connect=True,

@@ -1,7 +1,8 @@
-"""What a step may do on a host: the narrow face of RemoteHost that StepContext hands to steps, probes and
-records (reads, stats, atomic writes with backup, commands, a channel, the run's journal of a database undo
-or a peer). RemoteHost is the engine's whole object (connection, lock, journal, prune, rollback); a step that
-needs more than this protocol is a sign that the engine's work leaked into it, and mypy says so."""
+"""What a step may do on a host: the narrow face of RemoteHost that StepContext hands to steps,
+probes and records (reads, stats, atomic writes with backup, commands, a channel, the run's
+journal of a database undo or a peer). RemoteHost is the engine's whole object (connection, lock,
+journal, prune, rollback); a step that needs more than this protocol is a sign that the engine's
+work leaked into it, and mypy says so."""
 from __future__ import annotations
 
 from typing import Protocol

@@ -1,10 +1,11 @@
-"""The control machine's run key: manifests are signed with it so that rollback can tell a manifest this machine
-wrote from one a node forged. The key never leaves the control machine (never sent, never printed).
+"""The control machine's run key: manifests are signed with it so that rollback can tell a
+manifest this machine wrote from one a node forged. The key never leaves the control
+machine (never sent, never printed).
 
-A manifest without a valid signature (another operator's machine, an older run, a planted file) is still
-usable, but only with what can be checked on its own: paths whose real location is inside what the project
-manages, plain modes, the target's own owner. What only a signature vouches for (a link the operator made that
-leads outside the managed roots, the recorded owner, a setuid bit) needs one.
+A manifest without a valid signature (another operator's machine, an older run, a planted file) is
+still usable, but only with what can be checked on its own: paths whose real location is inside what
+the project manages, plain modes, the target's own owner. What only a signature vouches for (a link
+the operator made that leads outside the managed roots, the recorded owner, a setuid bit) needs one.
 """
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ import time
 
 
 class RunLocks:
-    """What one run holds across its hosts, for the lock's deadlock rule: when it started, and which of its
-    Locks (one per host) hold a lock. One per Session (a RemoteHost made alone gets its own)."""
+    """What one run holds across its hosts, for the lock's deadlock rule: when it
+    started, and which of its Locks (one per host) hold a lock. One per Session (a
+    RemoteHost made alone gets its own)."""
 
     def __init__(self, started: float | None = None):
         self.started = time.time() if started is None else started

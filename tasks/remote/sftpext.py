@@ -1,20 +1,21 @@
 """The only places the project reaches past paramiko's public SFTP API, each kept small and tested.
 
-- `drain_writes`: paramiko drops the status of a pipelined write at close(), so a write that the server
-  refused (a full disk) would go unnoticed and a short temp file would be renamed into place; the status
-  of every outstanding write is collected here, raising the server's error.
+- `drain_writes`: paramiko drops the status of a pipelined write at close(), so a write that the
+  server refused (a full disk) would go unnoticed and a short temp file would be renamed into place;
+  the status of every outstanding write is collected here, raising the server's error.
 - `statvfs`: the OpenSSH `statvfs@openssh.com` extension, which paramiko does not expose, to tell a
   read-only or full file system from SFTP's catch-all "Failure".
-- `finish`: the CLOSE of a pipelined write sent behind its data, every status collected in one round trip.
-- `read_many`: several whole files read with their requests pipelined (every stat, then every open, every
-  read and every close in flight at once): four round trips for all the files a host's steps read,
-  instead of four per file.
-- `put_many`: several new files created (each with its mode) and written with their requests pipelined: every
-  OPEN in one round trip, every WRITE and CLOSE in the next (a write's backup, its temp file and the
-  manifest that records them: two round trips instead of six).
-- `create`: a new file opened with its permissions in the OPEN request (paramiko's open() sends none and
-  needs a second round trip, fsetstat, to set them): the server creates it with that mode (less its
-  umask), exclusively, so it never exists with more access than wanted.
+- `finish`: the CLOSE of a pipelined write sent behind its data, every
+  status collected in one round trip.
+- `read_many`: several whole files read with their requests pipelined (every stat, then every
+  open, every read and every close in flight at once): four round trips for all the files a host's
+  steps read, instead of four per file.
+- `put_many`: several new files created (each with its mode) and written with their requests
+  pipelined: every OPEN in one round trip, every WRITE and CLOSE in the next (a write's backup, its
+  temp file and the manifest that records them: two round trips instead of six).
+- `create`: a new file opened with its permissions in the OPEN request (paramiko's open() sends none
+  and needs a second round trip, fsetstat, to set them): the server creates it with that mode (less
+  its umask), exclusively, so it never exists with more access than wanted.
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ ST_RDONLY = 1
 
 
 def finish(f) -> None:
-    """Close a file written with pipelined writes: the CLOSE goes right behind the writes, and every status is
-    collected at once (one round trip instead of two); IOError when the server refused a write or the close."""
+    """Close a file written with pipelined writes: the CLOSE goes right behind the writes, and
+    every status is collected at once (one round trip instead of two); IOError when the server
+    refused a write or the close."""
     f.flush()
     c = _Collector()
     num = f.sftp._async_request(c, CMD_CLOSE, f.handle)
@@ -124,9 +126,9 @@ CHUNK = 32768
 
 
 def read_many(sftp, paths: list[str], limit: int) -> dict[str, tuple[object, bytes | None]]:
-    """For each path that is itself a regular file (not a link) of at most `limit` bytes: (its SFTPAttributes, its
-    bytes); a missing file: (None, None). Paths that are anything else (a link, a folder) or fail are left out
-    (a plain read says why, or follows the link)."""
+    """For each path that is itself a regular file (not a link) of at most `limit` bytes: (its
+    SFTPAttributes, its bytes); a missing file: (None, None). Paths that are anything else (a link,
+    a folder) or fail are left out (a plain read says why, or follows the link)."""
     from paramiko.sftp_attr import SFTPAttributes
     out: dict[str, tuple[object, bytes | None]] = {}
     stats = _round(sftp, [(CMD_LSTAT, sftp._adjust_cwd(p)) for p in paths])
@@ -175,9 +177,9 @@ def _status(msg) -> tuple[int, str]:
 
 
 def put_many(sftp, files: list[tuple[str, bytes, int]]) -> None:
-    """Create each file (it must not exist: O_EXCL) with its mode and write its bytes, every OPEN in one round trip
-    and every WRITE and CLOSE in the next; OSError for the first refusal (every file opened is closed either way;
-    the caller removes what it created)."""
+    """Create each file (it must not exist: O_EXCL) with its mode and write its bytes, every OPEN in
+    one round trip and every WRITE and CLOSE in the next; OSError for the first refusal (every file
+    opened is closed either way; the caller removes what it created)."""
     from paramiko.sftp_attr import SFTPAttributes
     flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
     opens = []

@@ -1,6 +1,6 @@
-"""SftpIO: the plain file operations over the host's SFTP session that every part above shares: stat, a file
-written with its mode before its first byte, its owner settled, rename, folders made and removed. No backup and
-no cache here: files.py and journal.py build on these."""
+"""SftpIO: the plain file operations over the host's SFTP session that every part above shares:
+stat, a file written with its mode before its first byte, its owner settled, rename, folders made
+and removed. No backup and no cache here: files.py and journal.py build on these."""
 from __future__ import annotations
 
 import posixpath
@@ -48,9 +48,9 @@ class SftpIO:
         return file_stat(a)
 
     def put(self, tmp: str, data: bytes, mode: int, fresh: bool = False) -> None:
-        """Write a file whose mode is `mode` before its first byte (a 0600 file is never readable by others, not
-        even briefly). fresh (a new name: a temp file, a backup copy): created with the mode in the OPEN request,
-        one round trip less; the server's umask is checked by `settle`."""
+        """Write a file whose mode is `mode` before its first byte (a 0600 file is never readable by
+        others, not even briefly). fresh (a new name: a temp file, a backup copy): created with the
+        mode in the OPEN request, one round trip less; the server's umask is checked by `settle`."""
         t = self.t
         t.counters.sftp_ops += 2
         if fresh:
@@ -63,8 +63,9 @@ class SftpIO:
         try:
             f.set_pipelined(True)
             f.write(data)
-            # every write's status is collected with the close's: paramiko drops a pipelined write's error at
-            # close, so a full disk would leave a short temp file that the rename then puts in place
+            # every write's status is collected with the close's: paramiko drops a
+            # pipelined write's error at close, so a full disk would leave a short temp
+            # file that the rename then puts in place
             finish(f)
         finally:
             if not f.closed:
@@ -72,9 +73,10 @@ class SftpIO:
         t.counters.bytes_written += len(data)
 
     def settle(self, tmp: str, mode: int, st: FileStat | None) -> None:
-        """The temp file gets the target's owner and exactly `mode`. One lstat for the first new file of a folder
-        tells what a new file gets there (the login's uid, the folder's gid) and what the server's umask took;
-        later files of the folder are settled from that, without a round trip when nothing differs."""
+        """The temp file gets the target's owner and exactly `mode`. One lstat for the first new
+        file of a folder tells what a new file gets there (the login's uid, the folder's gid) and
+        what the server's umask took; later files of the folder are settled from that, without a
+        round trip when nothing differs."""
         t = self.t
         folder = posixpath.dirname(tmp)
         owner = self._new_owner.get(folder)

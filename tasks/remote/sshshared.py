@@ -2,8 +2,8 @@
 
 Opening a Fabric Connection builds a Config (Invoke's and Fabric's YAML/JSON files, ~/.ssh/config),
 paramiko reads the private key file, and the known_hosts file is parsed again: at 96 hosts that was
-more local work than the SFTP reads themselves (issue 15, measured with a per-thread profile). Here the
-Config is built once and cloned per connection, a key file is read once per (path, mtime), and
+more local work than the SFTP reads themselves (issue 15, measured with a per-thread profile). Here
+the Config is built once and cloned per connection, a key file is read once per (path, mtime), and
 known_hosts once per (path, mtime, size): each connection gets its own host's entries only.
 """
 from __future__ import annotations

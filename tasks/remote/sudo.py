@@ -1,5 +1,5 @@
-"""Sudo: reads, writes, removals and path resolution as root where the login user may not, the password on stdin
-only (Transport.run feeds it)."""
+"""Sudo: reads, writes, removals and path resolution as root where the login user may not, the
+password on stdin only (Transport.run feeds it)."""
 from __future__ import annotations
 
 import base64
@@ -38,8 +38,8 @@ class Sudo:
         return out
 
     def read(self, path: str, limit: int = CONFIG_LIMIT) -> bytes:
-        """The exact bytes of a file only root may read (base64 on the wire: no decoding on the way), only when
-        it holds at most limit bytes."""
+        """The exact bytes of a file only root may read (base64 on the wire: no decoding on the
+        way), only when it holds at most limit bytes."""
         q = shlex.quote(path)
         script = (f'n=$(stat -L -c %s -- {q}) || exit 3; [ "$n" -le {limit} ] || '
                   f'{{ echo "$n bytes, more than the limit of {limit} bytes; refused, not read" >&2; exit 4; }}; '
@@ -48,8 +48,9 @@ class Sudo:
         return base64.b64decode("".join(out.split()))
 
     def write(self, path: str, data: bytes, mode: int, st: FileStat | None) -> None:
-        """Stage the bytes as the login user (0600), then as root: copy beside the target, mode, owner (the old
-        file's, or for a new file its folder's), rename over it. The staged copy is removed whatever happens."""
+        """Stage the bytes as the login user (0600), then as root: copy beside the target, mode,
+        owner (the old file's, or for a new file its folder's), rename over it. The staged copy
+        is removed whatever happens."""
         staging = f"/tmp/{TMP_MARK.strip('.')}{pysecrets.token_hex(6)}"
         self.io.put(staging, data, 0o600)
         tmp = beside(path)

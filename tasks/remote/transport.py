@@ -1,6 +1,6 @@
-"""Transport: the SSH connection and SFTP session of one host, the deadline of every operation, commands (sudo's
-prefix, its password on stdin, its refusals told apart) and channels. The bottom part of the remote layer: it
-knows nothing of files, backups or locks."""
+"""Transport: the SSH connection and SFTP session of one host, the deadline of every operation,
+commands (sudo's prefix, its password on stdin, its refusals told apart) and channels. The bottom
+part of the remote layer: it knows nothing of files, backups or locks."""
 from __future__ import annotations
 
 import io
@@ -23,8 +23,9 @@ from .readcache import ReadCache
 from .sftpext import statvfs
 from .common import Counters, RemoteError, SudoRefused, Unreachable
 
-# paramiko logs a refused direct-tcpip channel ("Secsh channel 3 open FAILED") at ERROR; with no handler of its
-# own, Python's last-resort handler prints it on stderr. What failed is reported by the caller, in its words.
+# paramiko logs a refused direct-tcpip channel ("Secsh channel 3 open FAILED") at ERROR; with
+# no handler of its own, Python's last-resort handler prints it on stderr. What failed is
+# reported by the caller, in its words.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
@@ -60,10 +61,11 @@ def check_sudo_auth(stderr: str, host: Host, has_password: bool) -> None:
 
 
 class Transport:
-    """Connect (host keys, the shared key and config), every operation under its deadline, commands, channels.
+    """Connect (host keys, the shared key and config), every operation under
+    its deadline, commands, channels.
 
-    `io` is the host's one I/O lock: every part above takes it around a request, so that threads sharing the
-    host (a probe, the database tunnel) never interleave SFTP requests."""
+    `io` is the host's one I/O lock: every part above takes it around a request, so that threads
+    sharing the host (a probe, the database tunnel) never interleave SFTP requests."""
 
     def __init__(self, host: Host, counters: Counters, cache: ReadCache, op_timeout: float,
                  sudo_password: str | None = None):
@@ -93,8 +95,9 @@ class Transport:
 
     @contextmanager
     def deadline(self, what: str, extra: float = 0.0):
-        """Run a remote operation under [run].op_timeout (+ extra seconds); once the watchdog ended the connection,
-        this and every later operation fail with its message (host, what it was doing)."""
+        """Run a remote operation under [run].op_timeout (+ extra seconds); once the
+        watchdog ended the connection, this and every later operation fail with its
+        message (host, what it was doing)."""
         if self.watchdog.expired:
             raise RemoteError(self.watchdog.expired)
         try:
@@ -214,8 +217,8 @@ class Transport:
 
     def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True,
             extra_time: float = 0.0):
-        """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit, stdout, stderr).
-        It may take [run].op_timeout + extra_time seconds."""
+        """Run a command (no secret may be in `command`; feed secrets on stdin). Returns (exit,
+        stdout, stderr). It may take [run].op_timeout + extra_time seconds."""
         self.connect()
         self.cache.clear()  # a command may change any file
         with self.deadline(f"running `{redact(command.split()[0])}`", extra_time):

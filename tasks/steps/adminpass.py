@@ -1,12 +1,13 @@
 """set-admin-password: no more admin/admin (CONTRACT §8).
 
-- user-mgt.xml `Realm/Configuration/AdminUser/Password` = ADMIN_PASSWORD (Carbon creates the admin user
-  from it at first start; a value Secure Vault holds is left to secure-vault).
-- On the manager, where the user store (WSO2_USER_DB on [database]) is reachable the way create-dbs reaches
-  the server ([database].admin_user, MYSQL_ADMIN_PASSWORD, through the db host's SSH), the admin user's row in
-  UM_USER: a password that is still `admin` (salted SHA-256, base64, as Carbon 4.4.1's JDBCUserStoreManager
-  stores it: digest of password + salt) is drift, and patch sets it to ADMIN_PASSWORD with a fresh salt.
-  A user store the server has not filled yet, or one that cannot be reached, is a note.
+- user-mgt.xml `Realm/Configuration/AdminUser/Password` = ADMIN_PASSWORD (Carbon creates the admin
+  user from it at first start; a value Secure Vault holds is left to secure-vault).
+- On the manager, where the user store (WSO2_USER_DB on [database]) is reachable the way
+  create-dbs reaches the server ([database].admin_user, MYSQL_ADMIN_PASSWORD, through the db
+  host's SSH), the admin user's row in UM_USER: a password that is still `admin` (salted SHA-256,
+  base64, as Carbon 4.4.1's JDBCUserStoreManager stores it: digest of password + salt) is drift,
+  and patch sets it to ADMIN_PASSWORD with a fresh salt. A user store the server has not filled
+  yet, or one that cannot be reached, is a note.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from .protect import current, elements, is_reference, set_password
 
 SECRET = "ADMIN_PASSWORD"
 SHIPPED = "admin"
-#: Carbon's default PasswordJavaRegEx for the JDBC user store (user-mgt.xml): 5 to 30 non-space characters
+#: Carbon's default PasswordJavaRegEx for the JDBC user store
+#: (user-mgt.xml): 5 to 30 non-space characters
 PASSWORD_RULE = re.compile(r"\S{5,30}\Z")
 SUPER_TENANT = -1234
 
@@ -123,8 +125,9 @@ class SetAdminPassword(XmlStep):
 
 @dataclass(frozen=True)
 class SetUserPassword(Op):
-    """The admin's UM_USER row: ADMIN_PASSWORD with a fresh salt, hashed as Carbon's JDBC user store does, reached
-    as create-dbs reaches the server (the admin user, through `via`: the [database].host entry, or this node)."""
+    """The admin's UM_USER row: ADMIN_PASSWORD with a fresh salt, hashed as Carbon's JDBC user store
+    does, reached as create-dbs reaches the server (the admin user, through `via`: the
+    [database].host entry, or this node)."""
 
     user_db: str
     user: str

@@ -1,4 +1,5 @@
-"""The Step contract and the XML-file step pattern (a step's context and error: tasks/engine/context.py).
+"""The Step contract and the XML-file step pattern (a step's context
+and error: tasks/engine/context.py).
 
 A step's `plan(ctx)` reads remote state and returns a Plan without changing
 anything; `apply(ctx, plan)` performs it.  XML steps only write pure planner
@@ -20,15 +21,18 @@ from ..formats.securevault import VAULT_PLACEHOLDER, vault_alias
 from ..formats.xmldoc import XmlDoc, XmlError, element_markup, escape
 
 
-#: the phases of setup-cluster a step may declare, in the order they run ("nodes": the manager, then the workers)
+#: the phases of setup-cluster a step may declare, in the order they run
+#: ("nodes": the manager, then the workers)
 PHASES = ("certificates", "databases", "svn", "nodes", "lb")
 
 
 class Step:
-    """One guide step: name, one-line help, its setup-cluster phase, default targets, plan and apply.
+    """One guide step: name, one-line help, its setup-cluster phase,
+    default targets, plan and apply.
 
-    A step declares once what the rollouts, verify and the preflight derive from it: `phase` (one of PHASES),
-    `default_targets`, the `secrets` patch needs and (`preflight`) the local files it needs."""
+    A step declares once what the rollouts, verify and the preflight derive from it:
+    `phase` (one of PHASES), `default_targets`, the `secrets` patch needs and
+    (`preflight`) the local files it needs."""
 
     name = ""
     help = ""
@@ -41,8 +45,9 @@ class Step:
     switch: str | None = None  # the [security] key that puts the step into setup-*; None: always there
 
     def enabled(self, inv: Inventory) -> bool:
-        """True when setup-* runs this step (its [security] switch, if it has one, is on); verify runs every
-        step, and reports a disabled one's advisories as warnings (ok*), never as drift."""
+        """True when setup-* runs this step (its [security] switch, if it has one, is
+        on); verify runs every step, and reports a disabled one's advisories as
+        warnings (ok*), never as drift."""
         return self.switch is None or bool(getattr(inv.security, self.switch))
 
     def preflight(self, inv: Inventory, secrets: Secrets) -> None:
@@ -61,16 +66,18 @@ class Step:
         return None
 
     def reads(self, host: Host, inv: Inventory) -> list[str]:
-        """The remote files (absolute paths) the step's plan reads on this host, read ahead of it in one pipelined
-        batch (RemoteHost.prefetch); a file left out is simply read when the plan asks for it."""
+        """The remote files (absolute paths) the step's plan reads on this host, read
+        ahead of it in one pipelined batch (RemoteHost.prefetch); a file left out is
+        simply read when the plan asks for it."""
         return []
 
     def plan(self, ctx: StepContext) -> Plan:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Apply the plan (tasks/engine/ops.apply_plan: early records, every file change atomic and backed up, the other
-        records); a step overrides this only to wrap it (its checks before, its cleanup after)."""
+        """Apply the plan (tasks/engine/ops.apply_plan: early records, every file change atomic
+        and backed up, the other records); a step overrides this only to wrap it (its checks
+        before, its cleanup after)."""
         apply_plan(ctx, plan)
 
 
@@ -115,7 +122,8 @@ class XmlEdits:
 
     def child_text(self, parent, tag: str, wanted: str, what: str, after=None, secret: bool = False,
                    attrs: dict | None = None, match: dict | None = None) -> None:
-        """Ensure <tag attrs>wanted</tag> under parent: edit it, uncomment it, or add it after `after`.
+        """Ensure <tag attrs>wanted</tag> under parent: edit it,
+        uncomment it, or add it after `after`.
 
         The element is looked up by `match` (default: attrs)."""
         match = attrs if match is None else match
@@ -173,8 +181,8 @@ class XmlStep(Step):
         return plan
 
 
-#: permission bits a file holding a secret never keeps: others' (the group keeps what it had: Carbon's own group
-#: may need to read the file; every other local user may not)
+#: permission bits a file holding a secret never keeps: others' (the group keeps what it had:
+#: Carbon's own group may need to read the file; every other local user may not)
 SECRET_MODE_MASK = 0o007
 
 
@@ -191,8 +199,8 @@ def secret_file_mode(st, label: str) -> tuple[int | None, Item | None]:
 
 def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Inventory,
              secrets: Secrets, prove: bool = True) -> XmlEdits:
-    """Run a planner over bytes; when it edits (and the edit is to be written: prove), prove the result needs no
-    further edit."""
+    """Run a planner over bytes; when it edits (and the edit is to be written: prove), prove the
+    result needs no further edit."""
     edits = XmlEdits(XmlDoc(data, label), label)
     planner(edits, host, inv, secrets)
     if edits.items and prove:

@@ -1,4 +1,5 @@
-"""Multi-element XML blocks from snippets/: fill a template, then edit a file's block value by value or insert it.
+"""Multi-element XML blocks from snippets/: fill a template, then edit a file's
+block value by value or insert it.
 
 A `Snippet` is a template of snippets/ filled with escaped values and re-indented
 to the target file's indentation step.  `ensure_blocks` brings a chain of blocks

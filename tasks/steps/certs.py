@@ -1,4 +1,5 @@
-"""create-certs: an RSA key and a self-signed certificate per cluster hostname (guide: Crear los certificados SSL).
+"""create-certs: an RSA key and a self-signed certificate per cluster hostname
+(guide: Crear los certificados SSL).
 
 For `cluster.hostname` and `cluster.mgt_hostname`, `<certs.dir>/<hostname>.key` and
 `<hostname>.crt` are made by openssl ON the target (unencrypted key, mode 0600 from
@@ -31,7 +32,8 @@ from ..engine.context import StepContext, StepError
 
 KEY_MODE = 0o600
 EXPIRY_MARGIN = timedelta(days=30)
-#: how far a host's clock may run ahead of this machine's: a certificate made there a moment ago is valid
+#: how far a host's clock may run ahead of this machine's: a certificate
+#: made there a moment ago is valid
 CLOCK_SKEW = timedelta(minutes=10)
 GOOD_HASHES = ("sha256", "sha384", "sha512")
 #: openssl config for `req -x509`; the hostname comes from the environment of each invocation
@@ -120,8 +122,9 @@ def check_cert(cert: x509.Certificate, hostname: str, label: str, key_bits: int,
 
 
 def needs_renewal(items: list[Item]) -> bool:
-    """Pure: True when a pair's findings call for a new key and certificate, False when at most the key's
-    mode is wrong (a chmod fixes that; a CA-issued pair the load balancer trusts is never thrown away for it)."""
+    """Pure: True when a pair's findings call for a new key and certificate, False when at
+    most the key's mode is wrong (a chmod fixes that; a CA-issued pair the load balancer
+    trusts is never thrown away for it)."""
     return any(i.what != "mode" for i in items)
 
 

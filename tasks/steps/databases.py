@@ -6,11 +6,12 @@ hosts.toml wants, it lists drift items, the operations patch would run, and the 
 patching. Here: `CreateDbs` reads the snapshot (reads only), and applies the operations with one
 admin connection, reached directly or through the target host's SSH connection.
 
-A password change never cuts running servers off (issue 23): where the server can hold two credentials for one
-account (MariaDB 10.4+: `IDENTIFIED VIA ... OR ...`; MySQL 8.0.14+: `RETAIN CURRENT PASSWORD`), `alter-user` makes
-the account accept WSO2_DB_PASSWORD *and* the hash it had, so a node still running with the old password in its
-files keeps opening connections until it restarts. verify warns while an older password is accepted;
-`fab rotate-passwords` retires it (`retire-old`) once no running node needs a restart.
+A password change never cuts running servers off (issue 23): where the server can hold two
+credentials for one account (MariaDB 10.4+: `IDENTIFIED VIA ... OR ...`; MySQL 8.0.14+: `RETAIN
+CURRENT PASSWORD`), `alter-user` makes the account accept WSO2_DB_PASSWORD *and* the hash it had, so
+a node still running with the old password in its files keeps opening connections until it restarts.
+verify warns while an older password is accepted; `fab rotate-passwords` retires it (`retire-old`)
+once no running node needs a restart.
 """
 from __future__ import annotations
 
@@ -61,8 +62,9 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
 
 
 def older_passwords(conn, user: str) -> tuple[str, set[str]]:
-    """How this server keeps two passwords for one account ("mariadb", "mysql", or "" when it cannot), and the
-    hosts (lower case) of the user's accounts that accept an older password beside their current one."""
+    """How this server keeps two passwords for one account ("mariadb", "mysql", or "" when
+    it cannot), and the hosts (lower case) of the user's accounts that accept an older
+    password beside their current one."""
     version = (query(conn, "SELECT VERSION()")[0][0] or "").lower()
     if "mariadb" in version:
         if _version_tuple(version) < (10, 4):
@@ -79,8 +81,8 @@ def older_passwords(conn, user: str) -> tuple[str, set[str]]:
 
 def check_passwords(s: State, rows: dict[str, dict], route: Route, w: Wanted, password: str) -> list[str]:
     """Set each existing account's password result: a real login where a connection can come from
-    its host (a loopback source on this machine, or '%'), else the stored mysql_native_password hash.
-    Returns notes for the accounts that could not be checked."""
+    its host (a loopback source on this machine, or '%'), else the stored mysql_native_password
+    hash. Returns notes for the accounts that could not be checked."""
     notes = []
     for host, a in s.accounts.items():
         if not a.exists:
@@ -185,8 +187,9 @@ class AdminLink:
 
 
 class AccountUndo:
-    """The undo of the account changes of one patch, kept once, right before the first of them: the SQL that puts
-    every account the patch changes back as it is now, kept with the run's backups (rollback runs it)."""
+    """The undo of the account changes of one patch, kept once, right before the first of
+    them: the SQL that puts every account the patch changes back as it is now, kept with the
+    run's backups (rollback runs it)."""
 
     def __init__(self, link: AdminLink, user: str, hosts: list[str]):
         self.link, self.user, self.hosts = link, user, hosts
@@ -233,7 +236,8 @@ class CreateDbs(Step):
         except (DbError, ScriptError) as e:
             raise StepError(str(e)) from None
 
-    #: rotate-passwords' last phase: an older password still accepted beside WSO2_DB_PASSWORD is retired
+    #: rotate-passwords' last phase: an older password still accepted
+    #: beside WSO2_DB_PASSWORD is retired
     retire_old = False
 
     def _plan(self, ctx: StepContext) -> DbPlan:
@@ -257,8 +261,8 @@ class CreateDbs(Step):
         return plan
 
     def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Run the operations in order on one admin connection (the first account change keeps the undo of every
-        account the plan changes, with the run's backups)."""
+        """Run the operations in order on one admin connection (the first account change keeps the
+        undo of every account the plan changes, with the run's backups)."""
         try:
             super().apply(ctx, plan)
         except (DbError, ScriptError) as e:
@@ -269,16 +273,18 @@ class CreateDbs(Step):
 
 
 class RetireOldPassword(CreateDbs):
-    """create-dbs as rotate-passwords ends: also retires an older password still accepted beside WSO2_DB_PASSWORD
-    (run only when no running node needs a restart: none still uses the old one)."""
+    """create-dbs as rotate-passwords ends: also retires an older password still
+    accepted beside WSO2_DB_PASSWORD (run only when no running node needs a restart:
+    none still uses the old one)."""
 
     retire_old = True
 
 
 @dataclass(frozen=True, eq=False)
 class Sql(ops.Op):
-    """One change of the server (`change`, an Op) for the wanted state `w`, run on the plan's admin connection; the
-    application password is read when it runs and shown as ******** (its description is the SQL)."""
+    """One change of the server (`change`, an Op) for the wanted state `w`, run on the plan's
+    admin connection; the application password is read when it runs and shown as ********
+    (its description is the SQL)."""
 
     change: Op
     w: Wanted

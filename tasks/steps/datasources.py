@@ -1,4 +1,5 @@
-"""configure-datasources: MySQL datasources, the user store's dataSource and the shared registry's dbConfig.
+"""configure-datasources: MySQL datasources, the user store's dataSource
+and the shared registry's dbConfig.
 
 Guide: "Configurando el nodo manager" / "Configurando los nodos worker", steps 1-3.
 

@@ -1,8 +1,9 @@
-"""create-dbs' pure part: what hosts.toml wants of the database server (`Wanted`), what the server holds (a
-`State` snapshot), the changes that close the gap (the `Op` records, each describing itself and running on the
-admin connection) and `plan_databases`, which computes them with the drift items and the errors that forbid
-patching (a half-loaded database, a foreign table in a database to load, a wrong charset under tables). Nothing
-is ever dropped. Reading the server and the step itself are databases.py."""
+"""create-dbs' pure part: what hosts.toml wants of the database server (`Wanted`), what the server
+holds (a `State` snapshot), the changes that close the gap (the `Op` records, each describing
+itself and running on the admin connection) and `plan_databases`, which computes them with the
+drift items and the errors that forbid patching (a half-loaded database, a foreign table in a
+database to load, a wrong charset under tables). Nothing is ever dropped. Reading the server and
+the step itself are databases.py."""
 from __future__ import annotations
 
 import re
@@ -72,7 +73,8 @@ class State:
     charsets: dict[str, str] = field(default_factory=dict)  # existing database -> default charset
     tables: dict[str, frozenset[str]] = field(default_factory=dict)  # database -> tables, lower case
     accounts: dict[str, Account] = field(default_factory=dict)  # grant host -> account
-    #: the application user's accounts for hosts no node of hosts.toml has (a node removed: scale in)
+    #: the application user's accounts for hosts no node of
+    #: hosts.toml has (a node removed: scale in)
     strays: tuple[str, ...] = ()
     #: how the server keeps an old password beside a new one: "mariadb", "mysql" or "" (it cannot)
     dual: str = ""
@@ -80,8 +82,9 @@ class State:
 
 @dataclass(frozen=True)
 class Op:
-    """One change of the server for the wanted state: a kind of its own per class (`kind` names it), what it says
-    in a dry-run (`describe`, every password as ********) and what it runs (`run`, on the admin connection)."""
+    """One change of the server for the wanted state: a kind of its own per class (`kind` names
+    it), what it says in a dry-run (`describe`, every password as ********) and what it runs
+    (`run`, on the admin connection)."""
 
     kind: ClassVar[str] = ""
     account: ClassVar[bool] = False  # changes the application user's account (rollback can undo it)
@@ -152,8 +155,8 @@ class CreateUser(Op):
 
 
 class AlterUser(Op):
-    """WSO2_DB_PASSWORD for an existing account; where the server can (`dual`), its current password stays
-    accepted beside it."""
+    """WSO2_DB_PASSWORD for an existing account; where the server can (`dual`), its current
+    password stays accepted beside it."""
 
     kind, account = "alter-user", True
 
@@ -301,9 +304,9 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def alter_password_sql(dual: str, keep_old: bool) -> str:
-    """The ALTER USER (parameters: user, host, password[, the old hash]) that sets WSO2_DB_PASSWORD; with keep_old
-    the account goes on accepting its current password too (MariaDB: the current hash as a second
-    mysql_native_password credential; MySQL 8: RETAIN CURRENT PASSWORD)."""
+    """The ALTER USER (parameters: user, host, password[, the old hash]) that sets WSO2_DB_PASSWORD;
+    with keep_old the account goes on accepting its current password too (MariaDB: the current hash
+    as a second mysql_native_password credential; MySQL 8: RETAIN CURRENT PASSWORD)."""
     if keep_old and dual == "mariadb":
         return ("ALTER USER %s@%s IDENTIFIED VIA mysql_native_password USING PASSWORD(%s) "
                 "OR mysql_native_password USING %s")
@@ -313,14 +316,14 @@ def alter_password_sql(dual: str, keep_old: bool) -> str:
 
 
 def retire_sql(dual: str) -> str:
-    """The ALTER USER that leaves only the current password (MariaDB: set again, one credential; MySQL 8: DISCARD
-    OLD PASSWORD; parameters as alter_password_sql's without the old hash)."""
+    """The ALTER USER that leaves only the current password (MariaDB: set again, one credential;
+    MySQL 8: DISCARD OLD PASSWORD; parameters as alter_password_sql's without the old hash)."""
     return "ALTER USER %s@%s DISCARD OLD PASSWORD" if dual == "mysql" else "ALTER USER %s@%s IDENTIFIED BY %s"
 
 
 def current_hash(conn, user: str, host: str) -> str | None:
-    """The account's mysql_native_password hash now (the credential a running node still uses), or None when it
-    has none (another plugin: nothing to keep)."""
+    """The account's mysql_native_password hash now (the credential a running node still uses), or
+    None when it has none (another plugin: nothing to keep)."""
     rows = query(conn, "SELECT plugin, authentication_string FROM mysql.user WHERE User = %s AND Host = %s",
                  (user, host))
     if rows and rows[0][0] in ("mysql_native_password", "") and str(rows[0][1] or "").startswith("*"):

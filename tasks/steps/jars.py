@@ -1,4 +1,5 @@
-"""install-jdbc-driver and install-svnkit: jars from [artifacts] into the product's components folders.
+"""install-jdbc-driver and install-svnkit: jars from [artifacts] into
+the product's components folders.
 
 One generic "jar in folder" planner serves both steps: the wanted jar (a local file
 on the machine running fab) must be in a folder of the product home with the same
@@ -35,8 +36,8 @@ _VERSION_RE = re.compile(r"^(.+?)-(v?\d|build\d)", re.I)
 
 
 def jar_family(filename: str) -> str:
-    """The artifact name of a jar file name, without version: 'mysql-connector-java-5.1.49-bin.jar' ->
-    'mysql-connector-java'; 'trilead-ssh2-1.0.0-build215.jar' -> 'trilead-ssh2'."""
+    """The artifact name of a jar file name, without version: 'mysql-connector-java-5.1.49-bin.jar'
+    -> 'mysql-connector-java'; 'trilead-ssh2-1.0.0-build215.jar' -> 'trilead-ssh2'."""
     stem = filename[:-4] if filename.lower().endswith(".jar") else filename
     m = _VERSION_RE.match(stem)
     return (m.group(1) if m else stem).lower()
@@ -102,8 +103,8 @@ class JarDecision:
 
 
 def plan_jar(folder: str, jar: LocalJar, names: list[str] | None, actual: str | None) -> JarDecision:
-    """Pure planner. `names`: the folder's entries (None when the folder is absent); `actual`: the sha256
-    of folder/<jar name> (or another description of its content), None when absent."""
+    """Pure planner. `names`: the folder's entries (None when the folder is absent); `actual`: the
+    sha256 of folder/<jar name> (or another description of its content), None when absent."""
     target = f"{folder}/{jar.name}"
     items: list[Item] = []
     if names is None:
@@ -119,9 +120,10 @@ def plan_jar(folder: str, jar: LocalJar, names: list[str] | None, actual: str | 
 
 
 def remote_sha(ctx: StepContext, path: str, jar: LocalJar) -> str | None:
-    """What the remote jar is, as compared with the wanted one: its sha256 when it is the same jar (the same
-    size and the same zip central directory: every entry's name, sizes and CRC-32), else how it differs.
-    The jar is never read whole: its size from a stat, its directory from its last bytes (issue 15)."""
+    """What the remote jar is, as compared with the wanted one: its sha256 when it is the same
+    jar (the same size and the same zip central directory: every entry's name, sizes and
+    CRC-32), else how it differs. The jar is never read whole: its size from a stat, its
+    directory from its last bytes (issue 15)."""
     st = ctx.remote.stat(path)
     if st is None:
         return None

@@ -1,25 +1,29 @@
-"""create-keystore: a node's own key in wso2carbon.jks, KEYSTORE_PASSWORD wherever the files name it, and
-every node's certificate in every node's client-truststore.jks (CONTRACT §8).
+"""create-keystore: a node's own key in wso2carbon.jks, KEYSTORE_PASSWORD wherever the files name
+it, and every node's certificate in every node's client-truststore.jks (CONTRACT §8).
 
 The shipped keystore holds one private key for every download (CN=localhost, 1024 bits).  This step:
 
-- makes a new RSA key of `certs.key_bits` ON the node with keytool (alias `wso2carbon`, CN = mgt_hostname on
-  the manager and hostname on workers, subjectAltName = that name and the node's member_host, SHA-256,
-  `certs.days`), so the private key is made where it is used; KEYSTORE_PASSWORD reaches keytool on stdin,
-  never on a command line.  The new file has no access for others.  A keystore already replaced and
-  matching is kept; one that is not JKS, or opens neither with KEYSTORE_PASSWORD nor as the shipped one, is
-  refused; so is a node whose server has run (a non-empty repository/logs/wso2carbon.log): what Carbon
-  encrypted with the old key would become unreadable.
-- sets KEYSTORE_PASSWORD in carbon.xml (Security/KeyStore, Security/TrustStore), the 9443 connector's
-  keystorePass and axis2.xml's PassThrough HTTPS listener and sender (a value Secure Vault holds is kept);
-- keeps every shipped entry of client-truststore.jks, adds each ESB node's certificate under the node's
-  name and re-keys the store's integrity check to KEYSTORE_PASSWORD.  A trust store holds no private key:
-  it is rewritten here (tasks.formats.jks) and written like any file (atomic, backed up).  In patch mode the nodes
-  take turns; a node whose key is new adds its certificate to the nodes that already took theirs.
+- makes a new RSA key of `certs.key_bits` ON the node with keytool (alias `wso2carbon`, CN =
+  mgt_hostname on the manager and hostname on workers, subjectAltName = that name and the
+  node's member_host, SHA-256, `certs.days`), so the private key is made where it is used;
+  KEYSTORE_PASSWORD reaches keytool on stdin, never on a command line.  The new file has no
+  access for others.  A keystore already replaced and matching is kept; one that is not JKS,
+  or opens neither with KEYSTORE_PASSWORD nor as the shipped one, is refused; so is a node
+  whose server has run (a non-empty repository/logs/wso2carbon.log): what Carbon encrypted
+  with the old key would become unreadable.
+- sets KEYSTORE_PASSWORD in carbon.xml (Security/KeyStore, Security/TrustStore), the
+  9443 connector's keystorePass and axis2.xml's PassThrough HTTPS listener and sender (a
+  value Secure Vault holds is kept);
+- keeps every shipped entry of client-truststore.jks, adds each ESB node's certificate under the
+  node's name and re-keys the store's integrity check to KEYSTORE_PASSWORD.  A trust store holds
+  no private key: it is rewritten here (tasks.formats.jks) and written like any file (atomic,
+  backed up).  In patch mode the nodes take turns; a node whose key is new adds its certificate to
+  the nodes that already took theirs.
 
-verify reads each node's keystore once per run (SFTP) to learn its certificate; the key inside stays
-encrypted under KEYSTORE_PASSWORD and is never written on this machine.  The pure verdicts are keystorecheck.py's,
-the trust stores across nodes truststore.py's; this module is the step, its key and its Secure Vault carry-over.
+verify reads each node's keystore once per run (SFTP) to learn its certificate; the key inside
+stays encrypted under KEYSTORE_PASSWORD and is never written on this machine.  The pure verdicts
+are keystorecheck.py's, the trust stores across nodes truststore.py's; this module is the step, its
+key and its Secure Vault carry-over.
 """
 from __future__ import annotations
 
@@ -58,8 +62,8 @@ def san(host: Host, cn: str) -> str:
 
 
 def genkey_script(host: Host, path: str, cn: str, bits: int, days: int, mode: int = 0o600) -> str:
-    """One shell script: read the password from stdin, make the key into a fresh file (no access for others),
-    settle it over the keystore with `mode` and the old file's owner."""
+    """One shell script: read the password from stdin, make the key into a fresh file (no access for
+    others), settle it over the keystore with `mode` and the old file's owner."""
     q = shlex.quote
     d, name = posixpath.split(path)
     new = f".{name}.esb-new"
@@ -98,8 +102,8 @@ class CreateKeystore(XmlStep):
     def reads(self, host: Host, inv: Inventory) -> list[str]:
         return super().reads(host, inv) + [posixpath.join(host.product_home, r) for r in (KEYSTORE, TRUSTSTORE)]
 
-    #: rotate-keystore: also renew a key that expires within 30 days (or any key: `force`), on a node whose server
-    #: has run, its Secure Vault values re-encrypted for the new key
+    #: rotate-keystore: also renew a key that expires within 30 days (or any key: `force`), on a
+    #: node whose server has run, its Secure Vault values re-encrypted for the new key
     rotate = False
     force = False
 
@@ -155,8 +159,9 @@ class CreateKeystore(XmlStep):
 
 @dataclass(frozen=True)
 class NewKey(Op):
-    """A new key and certificate made on the node by its own keytool (the password on stdin), settled over the
-    keystore with its old mode less others' access; the old keystore is backed up on the host first."""
+    """A new key and certificate made on the node by its own keytool (the password on
+    stdin), settled over the keystore with its old mode less others' access; the old
+    keystore is backed up on the host first."""
 
     early = True  # before the files: a failure leaves every file as it was
     node: str
@@ -200,11 +205,11 @@ def server_has_run(ctx: StepContext) -> str | None:
 
 
 def vault_values(ctx: StepContext, password: str, store: bytes | None) -> tuple[dict[str, str], str | None]:
-    """Every value of the node's cipher-text.properties decrypted with its current key (`store`: the keystore's
-    bytes, as the plan read them) (alias -> plain text, each registered as a secret: never shown), to be encrypted
-    again for the new key; or why the key must not be replaced (a value that does not decrypt would be lost). A
-    cipher-text.properties that is not a plain file (a link a node planted) is refused before it is read: its
-    keys would reach the message."""
+    """Every value of the node's cipher-text.properties decrypted with its current key (`store`: the
+    keystore's bytes, as the plan read them) (alias -> plain text, each registered as a secret:
+    never shown), to be encrypted again for the new key; or why the key must not be replaced (a
+    value that does not decrypt would be lost). A cipher-text.properties that is not a plain file (a
+    link a node planted) is refused before it is read: its keys would reach the message."""
     st = ctx.remote.lstat(ctx.home(CIPHER_TEXT))
     if st is None:
         return {}, None
@@ -236,8 +241,9 @@ def vault_values(ctx: StepContext, password: str, store: bytes | None) -> tuple[
 
 @dataclass(frozen=True)
 class ReEncrypt(Op):
-    """After NewKey: every Secure Vault value the old key decrypted, encrypted again for the new certificate, in
-    cipher-text.properties (written like any file: atomic, backed up, mode kept less others' access)."""
+    """After NewKey: every Secure Vault value the old key decrypted, encrypted again for the
+    new certificate, in cipher-text.properties (written like any file: atomic, backed up,
+    mode kept less others' access)."""
 
     values: tuple[tuple[str, str], ...]
 
@@ -260,9 +266,9 @@ class ReEncrypt(Op):
 
 
 class RotateKeystore(CreateKeystore):
-    """rotate-keystore: create-keystore that also renews a key expiring within 30 days (any key with --force) on a
-    node whose server has run, carrying its Secure Vault values to the new key; every trust store follows; the
-    node then needs a restart (its server holds the old key until then)."""
+    """rotate-keystore: create-keystore that also renews a key expiring within 30 days (any key with
+    --force) on a node whose server has run, carrying its Secure Vault values to the new key; every
+    trust store follows; the node then needs a restart (its server holds the old key until then)."""
 
     name = "rotate-keystore"
     rotate = True

@@ -1,6 +1,7 @@
-"""create-keystore's verdicts, pure: whether KEYSTORE_PASSWORD is strong enough, whether a keystore is the
-shipped one or the node's own and fit for its names, what a trust store lacks, and a keystore's own certificate.
-The step (keystore.py), the trust stores across nodes (truststore.py) and secure-vault (vault.py) read them."""
+"""create-keystore's verdicts, pure: whether KEYSTORE_PASSWORD is strong enough, whether a keystore
+is the shipped one or the node's own and fit for its names, what a trust store lacks, and a
+keystore's own certificate. The step (keystore.py), the trust stores across nodes (truststore.py)
+and secure-vault (vault.py) read them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,8 @@ def fingerprint(der: bytes) -> str:
 
 
 def is_shipped(ks: jks.Keystore) -> bool:
-    """The keystore still holds a download's key: the shipped certificate, or CN=localhost opening with the
-    shipped password."""
+    """The keystore still holds a download's key: the shipped certificate, or CN=localhost
+    opening with the shipped password."""
     entry = ks.keys.get(KEY_ALIAS)
     if entry is None:
         return False
@@ -67,8 +68,9 @@ class KeystoreState:
 
 
 def split_expiring(items: list[Item]) -> tuple[list[Item], list[Item]]:
-    """Pure: (drift, warnings) of a node certificate's findings: one that expires within 30 days but still works
-    is a warning (the server runs; rotate-keystore renews it in time), an expired one is drift."""
+    """Pure: (drift, warnings) of a node certificate's findings: one that expires within
+    30 days but still works is a warning (the server runs; rotate-keystore renews it in
+    time), an expired one is drift."""
     soon = [i for i in items if i.what == "notAfter" and "(expired)" not in (i.actual or "")]
     return [i for i in items if i not in soon], soon
 
@@ -125,9 +127,9 @@ def check_keystore(data: bytes | None, label: str, password: str | None, cn: str
 
 def check_truststore(data: bytes | None, label: str, password: str,
                      wanted: Mapping[str, bytes | None]) -> tuple[list[Item], dict[str, bytes], str | None]:
-    """Pure: (items, certificates to add by alias, why it cannot be fixed) for a trust store that must trust
-    every node of `wanted` (name -> DER; None: the node's certificate is about to be made) and open with
-    `password`."""
+    """Pure: (items, certificates to add by alias, why it cannot be fixed) for a trust store that
+    must trust every node of `wanted` (name -> DER; None: the node's certificate is about to be
+    made) and open with `password`."""
     items: list[Item] = []
     if data is None:
         return ([Item(label, "trust store", "present", None)], {},

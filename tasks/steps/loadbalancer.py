@@ -29,7 +29,8 @@ from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step
 from ..engine.context import StepContext, StepError
 
-#: Carbon's ports before the offset (tasks/rules.py): PassThrough HTTP and HTTPS, the management console
+#: Carbon's ports before the offset (tasks/rules.py): PassThrough HTTP
+#: and HTTPS, the management console
 HTTP_PORT, HTTPS_PORT, MGT_PORT = PT_HTTP_PORT, PT_HTTPS_PORT, MGT_HTTPS_PORT
 FILES = ("esb.http.conf", "esb.https.conf", "mgt.esb.https.conf")
 HEADER = "# Written by wso2-esb-cluster (configure-lb) from hosts.toml; edits here are drift.\n"
@@ -176,9 +177,9 @@ class ConfigureLb(Step):
 
 @dataclass(frozen=True, eq=False)
 class NginxTest(Op):
-    """`nginx -t` on the files just written; when it fails, the previous files (`restore`: path and the bytes it
-    had, None where it was new) go back (no backup run claims them) and the step fails with nginx's own message:
-    the running nginx never sees the refused files."""
+    """`nginx -t` on the files just written; when it fails, the previous files (`restore`: path and
+    the bytes it had, None where it was new) go back (no backup run claims them) and the step fails
+    with nginx's own message: the running nginx never sees the refused files."""
 
     command: str
     restore: tuple[tuple[str, bytes | None], ...] = ()

@@ -1,10 +1,11 @@
 """set-worker-profile: the product's own start script starts a worker with the worker profile.
 
-WSO2's clustering documentation for Carbon 4.4 starts a worker with `-DworkerNode=true` (the deployment
-synchronizer then only checks out, the management console is off); `bin/wso2server.sh` hard-codes
-`-DworkerNode=false` on the JVM's command line. This step edits that one token in the script (the file is the
-product's own: every other byte, its mode and owner stay; the write is atomic and backed up like any file):
-`true` on workers, `false` on the manager. Pure: `profile_edit(text, worker)`.
+WSO2's clustering documentation for Carbon 4.4 starts a worker with `-DworkerNode=true` (the
+deployment synchronizer then only checks out, the management console is off);
+`bin/wso2server.sh` hard-codes `-DworkerNode=false` on the JVM's command line. This step edits
+that one token in the script (the file is the product's own: every other byte, its mode and
+owner stay; the write is atomic and backed up like any file): `true` on workers, `false` on the
+manager. Pure: `profile_edit(text, worker)`.
 """
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from ..rules import PID_FILE, START_SCRIPT
 from .base import Step
 from ..engine.context import StepContext, StepError
 
-#: the JVM option of the start script's java command line (the last -D of a name wins: the script's own)
+#: the JVM option of the start script's java command line (the last -D
+#: of a name wins: the script's own)
 _FLAG = re.compile(rb"(?m)^(\s*-DworkerNode=)(true|false)(\s*\\?\s*)$")
 
 
 def profile_edit(data: bytes, worker: bool) -> tuple[bytes, str | None]:
-    """(the script with -DworkerNode set for this role, the value it had); a StepError when the script has no
-    such line, or more than one (not the product's script: nothing is guessed)."""
+    """(the script with -DworkerNode set for this role, the value it had); a StepError when the
+    script has no such line, or more than one (not the product's script: nothing is guessed)."""
     found = _FLAG.findall(data)
     if len(found) != 1:
         raise StepError(f"{START_SCRIPT}: expected one '-DworkerNode=...' line on the java command line, found "
@@ -39,8 +41,8 @@ class SetWorkerProfile(Step):
             "clustering: the worker profile)")
 
     def reads(self, host: Host, inv: Inventory) -> list[str]:
-        # and the server's pid file, read ahead with the rest: after a patch, whether a running server needs a
-        # restart is then known without another round trip where none runs
+        # and the server's pid file, read ahead with the rest: after a patch, whether a running
+        # server needs a restart is then known without another round trip where none runs
         return [f"{host.product_home}/{START_SCRIPT}", f"{host.product_home}/{PID_FILE}"]
 
     def plan(self, ctx: StepContext) -> Plan:

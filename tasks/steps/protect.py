@@ -1,9 +1,11 @@
-"""Pure planners for the passwords CONTRACT §8 names: set one to a secret, or turn it into a Secure Vault reference.
+"""Pure planners for the passwords CONTRACT §8 names: set one to a secret, or turn
+it into a Secure Vault reference.
 
-Each password is a `rules.Protected` (alias, file, element path, attribute).  `set_password` is what
-create-keystore and set-admin-password write; a value already moved into Secure Vault (svns:secretAlias and
-the text `password`) is left to secure-vault.  `make_reference` is what secure-vault writes: the alias on the
-element, the placeholder `password` as its value, the svns namespace declared on the root.
+Each password is a `rules.Protected` (alias, file, element path, attribute).  `set_password` is
+what create-keystore and set-admin-password write; a value already moved into Secure Vault
+(svns:secretAlias and the text `password`) is left to secure-vault.  `make_reference` is what
+secure-vault writes: the alias on the element, the placeholder `password` as its value, the
+svns namespace declared on the root.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""create-svn-repo: the DepSync Subversion repository (guide: Configurar SVN-Based Deployment Synchronizer, 3-5).
+"""create-svn-repo: the DepSync Subversion repository (guide: Configurar
+SVN-Based Deployment Synchronizer, 3-5).
 
 `svnadmin create` only when the repository is absent (an existing one is never
 recreated); `conf/svnserve.conf` gets anon-access = none, auth-access = write and
@@ -26,7 +27,8 @@ SERVE_KEYS = (("anon-access", "none"), ("auth-access", "write"), ("password-db",
 PASSWD_MODE = 0o600
 
 
-# ---------------------------------------------------------------- pure INI editing (svn config format)
+# ----------------------------------------------------------------
+# pure INI editing (svn config format)
 
 def _section_bounds(lines: list[str], section: str) -> tuple[int | None, int]:
     """(index of the `[section]` header or None, index where the section ends)."""
@@ -132,8 +134,8 @@ def plan_config(ctx: StepContext, repo: str, user: str, password: str) -> Plan:
 
 
 def check_parent(ctx: StepContext, repo: str) -> bool:
-    """The repository's parent must be an existing directory the login user can write, or, with sudo, any
-    existing directory: True when `svnadmin create` must go through sudo."""
+    """The repository's parent must be an existing directory the login user can write, or, with
+    sudo, any existing directory: True when `svnadmin create` must go through sudo."""
     parent = posixpath.dirname(repo)
     st = ctx.remote.stat(parent)
     where = f"[svn].repo_path {repo}: parent directory {parent}"
@@ -238,8 +240,8 @@ class CreateSvnRepo(Step):
 
 @dataclass(frozen=True)
 class ConfigureRepo(Op):
-    """svnserve.conf and passwd of the repository svnadmin just made, planned then (they exist only now) and
-    written over SFTP like any file (atomic, backed up)."""
+    """svnserve.conf and passwd of the repository svnadmin just made, planned then (they exist only
+    now) and written over SFTP like any file (atomic, backed up)."""
 
     repo: str
     user: str

@@ -1,7 +1,8 @@
-"""Every ESB node trusts every node's certificate: create-keystore's part across nodes.  A node's certificate is
-read once per run (the run's memo) from its own keystore; this node's client-truststore.jks is rewritten to trust
-them all and open with KEYSTORE_PASSWORD (TrustNodes); a node with a new key adds its certificate to the nodes
-that already took their turn (push), each write journaled so that a rollback of this run reaches them."""
+"""Every ESB node trusts every node's certificate: create-keystore's part across nodes.  A node's
+certificate is read once per run (the run's memo) from its own keystore; this node's
+client-truststore.jks is rewritten to trust them all and open with KEYSTORE_PASSWORD (TrustNodes); a
+node with a new key adds its certificate to the nodes that already took their turn (push), each
+write journaled so that a rollback of this run reaches them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from .keystorecheck import SECRET, check_truststore, own_cert
 
 @dataclass(frozen=True)
 class TrustNodes(Op):
-    """This node's trust store: every ESB node's certificate (rewritten here, written like any file); with a new
-    key (`renewed`), its certificate also goes to the nodes that already took their turn."""
+    """This node's trust store: every ESB node's certificate (rewritten here, written
+    like any file); with a new key (`renewed`), its certificate also goes to the nodes
+    that already took their turn."""
 
     truststore: str
     renewed: bool = False
@@ -76,8 +78,8 @@ def update_truststore(ctx: StepContext, password: str, wanted: dict[str, bytes],
 
 
 def _peer_store(other: StepContext, password: str) -> bytes | None:
-    """Another node's trust store when it already took its turn (a JKS opening with KEYSTORE_PASSWORD), else
-    None: that node takes the certificate at its own turn."""
+    """Another node's trust store when it already took its turn (a JKS opening with
+    KEYSTORE_PASSWORD), else None: that node takes the certificate at its own turn."""
     data = other.remote.read(other.home(TRUSTSTORE), SMALL_LIMIT, "a trust store")
     if data is None or jks.store_type(data) != "JKS" or not jks.parse(data).opens_with(password):
         return None
@@ -86,8 +88,8 @@ def _peer_store(other: StepContext, password: str) -> bytes | None:
 
 
 def peers_to_tell(ctx: StepContext, password: str) -> list[str]:
-    """The other ESB nodes whose trust store a new key of this node is written to (planned, so that the dry-run
-    shows it and each write is reported under its host)."""
+    """The other ESB nodes whose trust store a new key of this node is written to (planned, so that
+    the dry-run shows it and each write is reported under its host)."""
     out = []
     for h in ctx.inv.esb_nodes:
         if h.name == ctx.host.name:
@@ -102,9 +104,10 @@ def peers_to_tell(ctx: StepContext, password: str) -> list[str]:
 
 
 def push(ctx: StepContext, password: str, cert: bytes) -> dict[str, list[Item]]:
-    """Add this node's new certificate to the trust store of every other ESB node that already opens with
-    KEYSTORE_PASSWORD (the others take it when their own turn comes): each write backed up on that host, under
-    this run, and named in this node's manifest (its rollback reaches there). What was written, per host."""
+    """Add this node's new certificate to the trust store of every other ESB node that already
+    opens with KEYSTORE_PASSWORD (the others take it when their own turn comes): each write backed
+    up on that host, under this run, and named in this node's manifest (its rollback reaches
+    there). What was written, per host."""
     failed, written = [], {}
     for h in ctx.inv.esb_nodes:
         if h.name == ctx.host.name:

@@ -1,18 +1,21 @@
-"""secure-vault: every password the project writes, and the keystore passwords, read by Carbon from Secure Vault
-(CONTRACT §8), as Carbon 4.4.1 and WSO2's cipher tool do it.
+"""secure-vault: every password the project writes, and the keystore passwords, read by Carbon from
+Secure Vault (CONTRACT §8), as Carbon 4.4.1 and WSO2's cipher tool do it.
 
-- Each password element gets `svns:secretAlias="<alias>"` and the text `password` (the 9443 connector: its
-  keystorePass attribute), the root declares `xmlns:svns`.  Aliases are the ones Carbon resolves:
-  `Carbon.` + the element path for carbon.xml (ServerConfiguration), `Server.Service.Connector.keystorePass`
-  (the Tomcat ServerManager), `UserManager.AdminUser.Password` (RealmConfigXMLProcessor), and the
-  attribute's alias as is for datasources and axis2.xml.
-- `cipher-text.properties` holds each value encrypted as the cipher tool does: RSA PKCS#1 v1.5 under the
-  certificate of the node's key (wso2carbon in wso2carbon.jks), base64.  It gets no access for others.
-- `cipher-tool.properties` lists each alias with its file and XPath; `secret-conf.properties` turns the
-  file-based secret repository on with the node's keystore (the password asked at start: README).
+- Each password element gets `svns:secretAlias="<alias>"` and the text `password` (the 9443
+  connector: its keystorePass attribute), the root declares `xmlns:svns`.  Aliases are the
+  ones Carbon resolves: `Carbon.` + the element path for carbon.xml (ServerConfiguration),
+  `Server.Service.Connector.keystorePass` (the Tomcat ServerManager),
+  `UserManager.AdminUser.Password` (RealmConfigXMLProcessor), and the attribute's alias as
+  is for datasources and axis2.xml.
+- `cipher-text.properties` holds each value encrypted as the cipher tool does: RSA
+  PKCS#1 v1.5 under the certificate of the node's key (wso2carbon in wso2carbon.jks),
+  base64.  It gets no access for others.
+- `cipher-tool.properties` lists each alias with its file and XPath;
+  `secret-conf.properties` turns the file-based secret repository on with the node's
+  keystore (the password asked at start: README).
 
-Ciphertexts are random, so verify decrypts each value with the node's key (the keystore read over SFTP,
-opened in memory with KEYSTORE_PASSWORD) and compares: a second run rewrites nothing.
+Ciphertexts are random, so verify decrypts each value with the node's key (the keystore read over
+SFTP, opened in memory with KEYSTORE_PASSWORD) and compares: a second run rewrites nothing.
 """
 from __future__ import annotations
 
@@ -35,7 +38,8 @@ from .protect import declare_svns, make_reference, plain_text
 #: each file's root element, for cipher-tool.properties' XPaths
 ROOTS = {CARBON: "Server", CATALINA: "Server", AXIS2: "axisconfig", USER_MGT: "UserManager",
          MASTER: "datasources-configuration"}
-#: secret-conf.properties as WSO2's cipher tool writes it (CipherTool Utils.writeToSecureConfPropertyFile)
+#: secret-conf.properties as WSO2's cipher tool writes it (CipherTool
+#: Utils.writeToSecureConfPropertyFile)
 SECRET_CONF_VALUES = {
     "carbon.secretProvider": "org.wso2.securevault.secret.handler.SecretManagerSecretCallbackHandler",
     "secretRepositories": "file",
@@ -63,8 +67,9 @@ def _vault_planner(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) ->
 
 
 def cipher_state(text: str, key, cert, values: dict[str, str]) -> tuple[dict[str, str], list[Item]]:
-    """Pure but for the fresh ciphertexts: the cipher-text.properties values to write (alias -> base64) and the
-    items, for each alias whose value is absent or does not decrypt with this key to its secret."""
+    """Pure but for the fresh ciphertexts: the cipher-text.properties values to write
+    (alias -> base64) and the items, for each alias whose value is absent or does not
+    decrypt with this key to its secret."""
     write, items = {}, []
     for alias, secret in values.items():
         raw = props.value(text, alias)
@@ -82,8 +87,8 @@ def cipher_state(text: str, key, cert, values: dict[str, str]) -> tuple[dict[str
 
 
 def present_entries(ctx: StepContext) -> list:
-    """The passwords of vault_entries the node's files hold (a datasource configure-datasources has not written
-    yet is left out, and said in a note by the caller)."""
+    """The passwords of vault_entries the node's files hold (a datasource configure-datasources has
+    not written yet is left out, and said in a note by the caller)."""
     from ..formats.xmldoc import XmlDoc
     out = []
     docs: dict[str, XmlDoc] = {}
@@ -141,7 +146,8 @@ class SecureVault(XmlStep):
         if refuse:
             plan.items.append(Item(KEYSTORE, "the node's own key, opening with KEYSTORE_PASSWORD", "yes", "no"))
             if not ctx.checks.applies and ctx.inv.security.keystore:
-                # a dry-run of setup-*: create-keystore, earlier in the same run, makes the key first
+                # a dry-run of setup-*: create-keystore, earlier in the
+                # same run, makes the key first
                 plan.notes.append("create-keystore makes the node's own key first in setup-* ([security].keystore); "
                                   "the values are then encrypted for it (secure-vault alone refuses without it)")
             else:
@@ -188,10 +194,11 @@ __all__ = ["SecureVault", "cipher_state", "SECRET_CONF_VALUES", "ROOTS", "SECRET
 
 
 def resolved_values(ctx: StepContext, aliases: list[str]) -> dict[str, str]:
-    """alias -> the value Carbon resolves it to at its start: cipher-text.properties decrypted with the node's key
-    (keystore.identity of secret-conf.properties: the node's keystore, opened with KEYSTORE_PASSWORD, which is
-    what Carbon is given at its start). Live checks log in with these, never with the placeholder. A StepError
-    says why nothing can be resolved; an alias whose value does not decrypt is left out."""
+    """alias -> the value Carbon resolves it to at its start: cipher-text.properties decrypted with
+    the node's key (keystore.identity of secret-conf.properties: the node's keystore, opened with
+    KEYSTORE_PASSWORD, which is what Carbon is given at its start). Live checks log in with these,
+    never with the placeholder. A StepError says why nothing can be resolved; an alias whose value
+    does not decrypt is left out."""
     password = keystore_password(ctx.secrets)
     if password is None:
         raise StepError(f"{SECRET} is not set: the Secure Vault values Carbon reads cannot be resolved here")

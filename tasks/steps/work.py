@@ -1,5 +1,6 @@
-"""Which steps run where: the steps of a command line by name, and each host with the steps that target it.
-Shared by the rollouts, verify and the lifecycle commands, so that none of them imports another."""
+"""Which steps run where: the steps of a command line by name, and each host with the
+steps that target it. Shared by the rollouts, verify and the lifecycle commands, so
+that none of them imports another."""
 from __future__ import annotations
 
 from ..config import Host, Inventory
@@ -15,8 +16,9 @@ def find_steps(names) -> tuple[list[Step], list[str]]:
 
 def host_work(hosts: list[Host], steps: list[Step], inv: Inventory,
               enabled_only: bool = True) -> list[tuple[Host, list[Step]]]:
-    """Each host with the steps that target it by default (hosts no step targets are left out); enabled_only
-    (rollouts): a [security] step only when its switch is on (verify checks every step)."""
+    """Each host with the steps that target it by default (hosts no step targets
+    are left out); enabled_only (rollouts): a [security] step only when its switch
+    is on (verify checks every step)."""
     if enabled_only:
         steps = [s for s in steps if s.enabled(inv)]
     out = []

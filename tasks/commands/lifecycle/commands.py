@@ -1,13 +1,15 @@
-"""The lifecycle tasks (CONTRACT §10): start, stop, restart, status, rolling-restart, over the run's session.
+"""The lifecycle tasks (CONTRACT §10): start, stop, restart, status,
+rolling-restart, over the run's session.
 
-Each node's result is a row like a step's (host, task, status, message, items, warnings), so text, JSON and
-exit codes are the reporter's. `start` takes the manager first, then the workers (in parallel); `stop` the
-workers first; `restart` and `rolling-restart` go node by node. `status` is read-only (exit 2 on drift): a
-running node that does not see every other running ESB node is drift, a node whose managed files changed after
-its server started gets a `restart needed` warning. `rolling-restart` takes each worker out of the balancer
-(`down` in every upstream of the lb hosts, `nginx -t`, reload), waits [run].drain_seconds, restarts it, waits
-until it is up and sees the other running members, puts it back; the manager restarts alone. A node that does not
-come back stops it there: that node stays out of the balancer, the others serve, exit 1.
+Each node's result is a row like a step's (host, task, status, message, items, warnings), so text,
+JSON and exit codes are the reporter's. `start` takes the manager first, then the workers (in
+parallel); `stop` the workers first; `restart` and `rolling-restart` go node by node. `status` is
+read-only (exit 2 on drift): a running node that does not see every other running ESB node is drift,
+a node whose managed files changed after its server started gets a `restart needed` warning.
+`rolling-restart` takes each worker out of the balancer (`down` in every upstream of the lb hosts,
+`nginx -t`, reload), waits [run].drain_seconds, restarts it, waits until it is up and sees the other
+running members, puts it back; the manager restarts alone. A node that does not come back stops it
+there: that node stays out of the balancer, the others serve, exit 1.
 """
 from __future__ import annotations
 
@@ -143,8 +145,8 @@ def expected_members(inv: Inventory, host: Host, running: set[str]) -> dict[tupl
 
 
 def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running: set[str]) -> StepResult:
-    """One node's status row: running or stopped, pid and since when, ports, members seen against the inventory
-    (drift), restart needed (a warning)."""
+    """One node's status row: running or stopped, pid and since when, ports, members seen against
+    the inventory (drift), restart needed (a warning)."""
     srv.refuse_foreign(st)
     if not st.running:
         return StepResult(h.name, "status", Status.OK, message="stopped" + (f" ({st.notes[0]})" if st.notes else ""))
@@ -205,8 +207,9 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
 # ---------------------------------------------------------------- rolling restart
 
 class Balancer:
-    """The lb hosts' upstreams: a worker out (`down`) and back in; `nginx -t` before each reload, the files as
-    they were when it refuses. Never backed up: a rolling restart's marks are its own and it takes them back."""
+    """The lb hosts' upstreams: a worker out (`down`) and back in; `nginx -t` before each
+    reload, the files as they were when it refuses. Never backed up: a rolling restart's marks
+    are its own and it takes them back."""
 
     def __init__(self, inv: Inventory, session: Session):
         self.inv, self.session = inv, session
@@ -219,8 +222,8 @@ class Balancer:
         return {f"{addr}:{p + h.port_offset}" for p in (PT_HTTP_PORT, PT_HTTPS_PORT)}
 
     def mark(self, worker: Host, down: bool) -> list[str]:
-        """Every lb host's upstream files with the worker's servers marked down (or not); nginx tested and
-        reloaded. The lb hosts changed."""
+        """Every lb host's upstream files with the worker's servers marked down (or not); nginx
+        tested and reloaded. The lb hosts changed."""
         done = []
         for lb in self.lbs:
             r = self.session.remote(lb)
@@ -262,8 +265,9 @@ def wait_members(srv: NodeServer, inv: Inventory, running: set[str], deadline: f
 
 def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter,
                     needed: bool = False) -> bool:
-    """One node at a time, workers through the balancer, then the manager; stops at the first that does not come
-    back (it stays out of the balancer; exit 1). True when every node it took came back."""
+    """One node at a time, workers through the balancer, then the manager; stops at the
+    first that does not come back (it stays out of the balancer; exit 1). True when
+    every node it took came back."""
     if needed:
         hosts = needs_restart(inv, hosts, session)
         if not hosts:
@@ -311,8 +315,9 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
 
 
 def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, undo: bool = False) -> None:
-    """Workers out of the balancer (`down` in every upstream of the lb hosts, nginx -t, reload), then
-    [run].drain_seconds for requests in flight; `undo` puts them back. The first step of a decommission."""
+    """Workers out of the balancer (`down` in every upstream of the lb hosts, nginx -t,
+    reload), then [run].drain_seconds for requests in flight; `undo` puts them back. The
+    first step of a decommission."""
     balancer = Balancer(inv, session)
     dry = session.mode is Mode.DRY_RUN
     if not balancer.lbs:

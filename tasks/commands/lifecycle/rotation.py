@@ -1,24 +1,27 @@
-"""rotate-passwords (issue 23): a new WSO2_DB_PASSWORD and SVN_PASSWORD in .env brought to a running cluster
-without a request lost through the balancer and without a node losing database access.
+"""rotate-passwords (issue 23): a new WSO2_DB_PASSWORD and SVN_PASSWORD in .env brought to a running
+cluster without a request lost through the balancer and without a node losing database access.
 
-A running Carbon keeps the passwords it read at its start: its pools open new database connections with the old
-one until it restarts. So the order is what matters, and each phase runs only when the one before succeeded on
-every host:
+A running Carbon keeps the passwords it read at its start: its pools open new database connections
+with the old one until it restarts. So the order is what matters, and each phase runs only when the
+one before succeeded on every host:
 
-1. create-dbs on the database host: each application account accepts the new password *and* its current one
-   (MariaDB 10.4+ / MySQL 8.0.14+ hold two credentials; see steps/databases.py);
-2. the node steps that write these passwords (derived: the node steps that declare WSO2_DB_PASSWORD or
-   SVN_PASSWORD among their secrets: enable-depsync, configure-datasources and, with [security].vault,
-   secure-vault) on every ESB node: files change, running servers go on with what they read;
-3. create-svn-repo: the SVN server's passwd gets SVN_PASSWORD. svnserve holds one password per user, so until a
-   node restarts its DepSync cannot reach the repository (it retries at its next turn; DepSync serves no
-   request): the restarts follow at once;
-4. rolling-restart --needed: each running node whose files changed, one at a time, workers out of the balancer;
-5. create-dbs retires the old password, once no running node needs a restart (else it stays accepted, the row
-   says which node still uses it, exit 1; run rotate-passwords again when that node is back).
+1. create-dbs on the database host: each application account accepts the new password *and* its
+   current one (MariaDB 10.4+ / MySQL 8.0.14+ hold two credentials; see steps/databases.py);
+2. the node steps that write these passwords (derived: the node steps that declare
+   WSO2_DB_PASSWORD or SVN_PASSWORD among their secrets: enable-depsync,
+   configure-datasources and, with [security].vault, secure-vault) on every ESB node: files
+   change, running servers go on with what they read;
+3. create-svn-repo: the SVN server's passwd gets SVN_PASSWORD. svnserve holds one password per user,
+   so until a node restarts its DepSync cannot reach the repository (it retries at its next turn;
+   DepSync serves no request): the restarts follow at once;
+4. rolling-restart --needed: each running node whose files changed, one at a
+   time, workers out of the balancer;
+5. create-dbs retires the old password, once no running node needs a restart (else it
+   stays accepted, the row says which node still uses it, exit 1; run
+   rotate-passwords again when that node is back).
 
-A stopped node simply starts later with the new files. A rotation that stopped is finished by running it again:
-every phase is idempotent.
+A stopped node simply starts later with the new files. A rotation that stopped is finished by
+running it again: every phase is idempotent.
 """
 from __future__ import annotations
 

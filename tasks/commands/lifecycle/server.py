@@ -1,8 +1,10 @@
-"""One node's Carbon server started and stopped with the product's own start script, over the run's connection.
+"""One node's Carbon server started and stopped with the product's own start
+script, over the run's connection.
 
-KEYSTORE_PASSWORD reaches Carbon through <product_home>/password-tmp only (mode 0600, over SFTP, just before the
-start; Carbon deletes it, and it is removed here whatever happened): never on a command line, never in a remote
-command's environment. What the server is doing is probes/server.py's to say.
+KEYSTORE_PASSWORD reaches Carbon through <product_home>/password-tmp only (mode 0600,
+over SFTP, just before the start; Carbon deletes it, and it is removed here whatever
+happened): never on a command line, never in a remote command's environment. What the
+server is doing is probes/server.py's to say.
 """
 from __future__ import annotations
 
@@ -24,8 +26,8 @@ class NodeServer(ServerProbe):
     """The server of one ESB node: what it shows, and start and stop."""
 
     def _script(self, arg: str) -> str:
-        """The product's start script with `arg`, in the product home, JAVA_HOME set (the script checks it before
-        anything, --stop included), as the product home's owner."""
+        """The product's start script with `arg`, in the product home, JAVA_HOME set (the script
+        checks it before anything, --stop included), as the product home's owner."""
         q = shlex.quote
         env = f"env JAVA_HOME={q(self.host.java_home or '')}"
         return f"cd {q(self.home)} && {self._as_owner(f'{env} ./{START_SCRIPT} {arg}')}"
@@ -39,9 +41,9 @@ class NodeServer(ServerProbe):
 
     # ------------------------------------------------------------ start and stop
     def start(self) -> str:
-        """Start a stopped node and wait for it: pid alive, ports accepting, the start line logged after this
-        start, within [run].start_timeout. A node that does not come up is stopped again (nothing half-done) and
-        the error says what it waited for."""
+        """Start a stopped node and wait for it: pid alive, ports accepting, the start line logged
+        after this start, within [run].start_timeout. A node that does not come up is stopped again
+        (nothing half-done) and the error says what it waited for."""
         problems = self.start_problems()
         if problems:
             raise StepError("not started: " + "; ".join(problems))
@@ -101,8 +103,8 @@ class NodeServer(ServerProbe):
                                                                                    if text else ""))
 
     def stop(self, force: bool = False) -> str:
-        """TERM through the start script; done when the pid is gone within [run].stop_timeout, else an error
-        (KILL only with force)."""
+        """TERM through the start script; done when the pid is gone within [run].stop_timeout, else
+        an error (KILL only with force)."""
         st = self.state()
         self.refuse_foreign(st)
         if not st.running:

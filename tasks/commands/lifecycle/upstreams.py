@@ -1,5 +1,6 @@
-"""A worker out of the balancer and back (pure): `server ADDRESS;` lines of nginx upstream blocks get or lose the
-`down` parameter (nginx then sends it no new request; a reload lets requests in flight finish)."""
+"""A worker out of the balancer and back (pure): `server ADDRESS;` lines of nginx
+upstream blocks get or lose the `down` parameter (nginx then sends it no new request; a
+reload lets requests in flight finish)."""
 from __future__ import annotations
 
 import re

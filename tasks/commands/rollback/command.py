@@ -59,8 +59,8 @@ def _size(data: bytes, mode: int | None) -> str:
 
 
 def restore_on_host_command(backup: str, path: str, mode: int, owner: Sequence[int] | None = None) -> str:
-    """The backup copied beside the target and settled over it: its mode, and the owner the manifest recorded
-    (else the target's own), as the remote layer's one shell replace does it."""
+    """The backup copied beside the target and settled over it: its mode, and the owner the manifest
+    recorded (else the target's own), as the remote layer's one shell replace does it."""
     tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}rollback")
     who = f"{owner[0]}:{owner[1]}" if owner else "target"
     return f"sh -c {shlex.quote(replace(backup, tmp, path, mode, who, tolerate_owner=True))}"
@@ -95,8 +95,9 @@ class Rollback(Step):
         reach = Reach(remote, ctx.host, ctx.inv, run, signed(manifest))
         for rec in files:
             self._plan_file(remote, rec, plan, reach, f"backups/{folder}/files", f"as before run {run}")
-        # after the files: what the run changed in the database, through the same route, the newest change first
-        # (one command line may change an account twice: rotate-passwords' two create-dbs phases)
+        # after the files: what the run changed in the database, through the same route, the
+        # newest change first (one command line may change an account twice:
+        # rotate-passwords' two create-dbs phases)
         for entry in reversed(undo):
             path = reach.backup(f"backups/{folder}/sql", entry["name"])
             plan.items.append(Item(f"database ({entry['step']})", f"what run {run} changed there",
@@ -110,9 +111,9 @@ class Rollback(Step):
 
     @staticmethod
     def _plan_file(remote: RemoteHost, rec: dict, plan: Plan, reach: Reach, folder: str, state: str) -> None:
-        """One manifest entry: remove a file the run created, or restore the backed-up bytes (in `folder` of the
-        node's state) and mode; what the path and the backup really reach on the node is checked first. `state`
-        names what the file goes back to ("as before run R")."""
+        """One manifest entry: remove a file the run created, or restore the backed-up bytes (in
+        `folder` of the node's state) and mode; what the path and the backup really reach on the
+        node is checked first. `state` names what the file goes back to ("as before run R")."""
         path, run = rec["path"], reach.run
         mode = reach.mode(path, rec.get("mode"))
         if not rec.get("existed"):
@@ -158,8 +159,8 @@ class Rollback(Step):
 
 @dataclass(frozen=True)
 class RestoreOnHost(Op):
-    """A private file's backup copied back on the host (its bytes never cross the connection), with its old mode
-    and owner; `target` is the file a link leads to (the link stays a link)."""
+    """A private file's backup copied back on the host (its bytes never cross the connection), with
+    its old mode and owner; `target` is the file a link leads to (the link stays a link)."""
 
     path: str
     backup: str
@@ -175,8 +176,8 @@ class RestoreOnHost(Op):
 
 
 def sql_entries(manifest: dict, host: Host, inv: Inventory, run: str) -> list[dict]:
-    """The manifest's database undo files, each checked (a plain name of its sql folder, a step that keeps one, a
-    known host as its route); a malformed one refuses the whole rollback."""
+    """The manifest's database undo files, each checked (a plain name of its sql folder, a step that
+    keeps one, a known host as its route); a malformed one refuses the whole rollback."""
     entries = manifest.get("sql") or []
     if not isinstance(entries, list):
         raise StepError(f"the manifest of run {run} on {host.name} has a malformed sql list; nothing restored")
@@ -193,8 +194,9 @@ def sql_entries(manifest: dict, host: Host, inv: Inventory, run: str) -> list[di
 
 @dataclass(frozen=True)
 class RestoreSql(Op):
-    """A database change put back: the undo kept before it (tasks/remote/dbundo.py), run through the route the step used
-    (the admin login; `via`: the host whose route reaches the server). Its statements are never shown."""
+    """A database change put back: the undo kept before it (tasks/remote/dbundo.py), run through
+    the route the step used (the admin login; `via`: the host whose route reaches the server).
+    Its statements are never shown."""
 
     path: str
     step: str
@@ -241,9 +243,9 @@ class MarkRolledBack(Op):
 
 
 def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) -> list[Host]:
-    """The other hosts the run wrote on the holders' behalf (a new certificate in their trust stores), as the
-    holders' manifests name them, that hold the run and have not rolled it back: the rollback of a run undoes
-    every write it made, wherever it made it."""
+    """The other hosts the run wrote on the holders' behalf (a new certificate in their trust
+    stores), as the holders' manifests name them, that hold the run and have not rolled it back: the
+    rollback of a run undoes every write it made, wherever it made it."""
     names: set[str] = set()
     for h in holders:
         try:
@@ -269,9 +271,9 @@ def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) ->
 
 
 def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, everything: bool = False) -> None:
-    """Undo the newest not-yet-rolled-back run found on the targets, on the targets that hold it (and on the
-    hosts it wrote on their behalf); `everything` (--all): every targeted file back to its state before the
-    project first touched it."""
+    """Undo the newest not-yet-rolled-back run found on the targets, on the targets that hold it
+    (and on the hosts it wrote on their behalf); `everything` (--all): every targeted file back to
+    its state before the project first touched it."""
     if everything:
         reporter.note("putting every file the project touched on " + ", ".join(h.name for h in hosts)
                       + " back as it was before the project first touched it")
@@ -308,9 +310,10 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
 
 
 class RollbackAll(Step):
-    """`rollback --all`: every file the project touched on a host back to its state before the project first
-    touched it (the shipped files): the first backup of each path, kept beyond keep_backups (in originals/ once
-    its run is pruned, else in the oldest run that holds it); every open run is then marked rolled back."""
+    """`rollback --all`: every file the project touched on a host back to its state before the
+    project first touched it (the shipped files): the first backup of each path, kept beyond
+    keep_backups (in originals/ once its run is pruned, else in the oldest run that holds it); every
+    open run is then marked rolled back."""
 
     name = "rollback"
     help = "put every file the project touched back as it was before the project first touched it"

@@ -1,6 +1,6 @@
-"""What a manifest may touch on a node, which is untrusted input: every path resolved on the node itself (links
-followed by its own resolver) and refused outside the managed roots; a link's target, an owner and a setuid bit
-only from a manifest this control machine signed."""
+"""What a manifest may touch on a node, which is untrusted input: every path resolved on the node
+itself (links followed by its own resolver) and refused outside the managed roots; a link's target,
+an owner and a setuid bit only from a manifest this control machine signed."""
 from __future__ import annotations
 
 import posixpath
@@ -12,8 +12,8 @@ from ...engine.context import StepError
 
 
 def managed_roots(host: Host, inv: Inventory) -> list[str]:
-    """The paths the project writes for this node: its product home, hosts file, certs.dir and, on the svn host,
-    the SVN repository. Rollback acts on nothing else."""
+    """The paths the project writes for this node: its product home, hosts file, certs.dir and, on
+    the svn host, the SVN repository. Rollback acts on nothing else."""
     roots = [host.hosts_file, inv.certs.dir]
     if host.is_esb:
         roots.append(host.product_home)
@@ -30,8 +30,9 @@ def within(path: str, root: str) -> bool:
 
 
 def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
-    """Refuse a manifest entry that is malformed or names a path the project does not manage for this node (a
-    planted or corrupt manifest must not make rollback write or delete anywhere, as root under sudo)."""
+    """Refuse a manifest entry that is malformed or names a path the project does not manage
+    for this node (a planted or corrupt manifest must not make rollback write or delete
+    anywhere, as root under sudo)."""
     where = f"run {run_id} on {host.name}"
     if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
         raise StepError(f"the manifest of {where} has a malformed entry; nothing restored")
@@ -56,10 +57,11 @@ def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
 
 
 class Reach:
-    """What the paths of one manifest really reach on the node, checked before anything is written or deleted
-    through them: a node's folders and links are untrusted input. `trusted`: the manifest carries this control
-    machine's signature, so what it recorded at write time (a link the operator made, the owner, a setuid bit)
-    may be honoured; an unsigned one gets only what can be checked on the node."""
+    """What the paths of one manifest really reach on the node, checked before anything is
+    written or deleted through them: a node's folders and links are untrusted input. `trusted`:
+    the manifest carries this control machine's signature, so what it recorded at write time (a
+    link the operator made, the owner, a setuid bit) may be honoured; an unsigned one gets only
+    what can be checked on the node."""
 
     def __init__(self, remote: RemoteHost, host: Host, inv: Inventory, run: str, trusted: bool):
         self.remote, self.host, self.run, self.trusted = remote, host, run, trusted
@@ -84,16 +86,16 @@ class Reach:
         return posixpath.join(self.remote.realpath(posixpath.dirname(path)), posixpath.basename(path))
 
     def entry(self, path: str) -> None:
-        """The folder entry at path (what a removal unlinks) lies inside a managed root, links on the way
-        resolved."""
+        """The folder entry at path (what a removal unlinks) lies inside a managed
+        root, links on the way resolved."""
         where = self._where(path)
         if not self._managed(where):
             raise self._refuse(f"{path} lies in {posixpath.dirname(where)} through a symbolic link, outside what "
                                f"the project manages there ({', '.join(self.roots)})")
 
     def target(self, path: str, rec: dict) -> str:
-        """The file a restore of path writes: inside a managed root, or the file a link the operator made led
-        to when this machine's run wrote through it (recorded and signed)."""
+        """The file a restore of path writes: inside a managed root, or the file a link the operator
+        made led to when this machine's run wrote through it (recorded and signed)."""
         self.entry(path)
         real = self.remote.realpath(path)
         if self._managed(real) or (self.trusted and rec.get("real") == real):
@@ -103,9 +105,9 @@ class Reach:
                            f"manages there")
 
     def backup(self, folder: str, name: str) -> str:
-        """The backup copy `name` in `folder` of the node's state (backups/<run>/files, originals/files): a plain
-        file there, no link anywhere on the way (a linked backup would copy out, or show in a diff, a file the
-        node chose)."""
+        """The backup copy `name` in `folder` of the node's state (backups/<run>/files,
+        originals/files): a plain file there, no link anywhere on the way (a linked backup would
+        copy out, or show in a diff, a file the node chose)."""
         path = f"{self.remote.state_dir}/{folder}/{name}"
         st = self.remote.lstat(path)
         if st is None:

@@ -1,5 +1,5 @@
-"""A node's backup runs as rollback reads them: the runs not rolled back yet (newest by the node's own sequence),
-their manifests and what they say, the first backups kept under originals/."""
+"""A node's backup runs as rollback reads them: the runs not rolled back yet (newest by the node's
+own sequence), their manifests and what they say, the first backups kept under originals/."""
 from __future__ import annotations
 
 import json
@@ -27,8 +27,9 @@ def run_marked(remote: RemoteHost, folder: str) -> bool:
 
 
 def open_runs(remote: RemoteHost):
-    """(folder, manifest) of each backup run on this host that lists a file and is not rolled back, newest first
-    by the node's own sequence (a run that wrote nothing is no step of the undo stack); read as needed."""
+    """(folder, manifest) of each backup run on this host that lists a file and is not
+    rolled back, newest first by the node's own sequence (a run that wrote nothing is no
+    step of the undo stack); read as needed."""
     for folder in reversed(remote.backup_runs()):
         if run_marked(remote, folder):
             continue
@@ -55,8 +56,8 @@ def plain_manifest(remote: RemoteHost, host: Host, folder: str) -> None:
 
 
 def describe_run(run_id: str, manifest: dict | None) -> str:
-    """A run as rollback names it: its id, the command line, the machine it came from and its time (as that
-    machine's clock said: shown, never used for ordering)."""
+    """A run as rollback names it: its id, the command line, the machine it came from and its time
+    (as that machine's clock said: shown, never used for ordering)."""
     m = manifest if isinstance(manifest, dict) else {}
     parts = [f"run {run_id}"]
     extra = []
@@ -70,9 +71,10 @@ def describe_run(run_id: str, manifest: dict | None) -> str:
 
 
 def choose_run(tops: dict[str, tuple[str, dict]]) -> str:
-    """The run to undo among each host's newest open run (the top of its own undo stack, by the node's own
-    sequence). Where hosts' tops differ, those runs touched different hosts last and either may go first: the
-    one whose manifest says it is later goes first (a clock only breaks that tie, it never orders one node)."""
+    """The run to undo among each host's newest open run (the top of its own undo stack, by the
+    node's own sequence). Where hosts' tops differ, those runs touched different hosts last and
+    either may go first: the one whose manifest says it is later goes first (a clock only breaks
+    that tie, it never orders one node)."""
     def key(item):
         run_id, manifest = item
         t = manifest.get("time") if isinstance(manifest.get("time"), int) else 0
@@ -82,9 +84,10 @@ def choose_run(tops: dict[str, tuple[str, dict]]) -> str:
 
 
 def first_backups(remote: RemoteHost, host: Host, inv: Inventory) -> list[tuple[dict, str, str, bool]]:
-    """(record, folder of its backup under the node's state, the run that took it, signed) of the first backup of
-    every path the project touched on this node: the originals kept from pruned runs, then the oldest run (by the
-    node's sequence) that lists each other path. Every record checked as rollback checks a manifest."""
+    """(record, folder of its backup under the node's state, the run that took it, signed) of the
+    first backup of every path the project touched on this node: the originals kept from pruned
+    runs, then the oldest run (by the node's sequence) that lists each other path. Every record
+    checked as rollback checks a manifest."""
     out: dict[str, tuple[dict, str, str, bool]] = {}
     index = read_originals(remote, host)
     if index is not None:
