@@ -53,6 +53,15 @@ def thaw_and_end(kids: list[int]) -> None:
                 pass
 
 
+def late_freeze(out: str) -> bool:
+    """The frozen host reported every row without a failure: the freeze came after its work."""
+    try:
+        rows = json.loads(out)["hosts"][FROZEN].values()
+    except (ValueError, KeyError):
+        return False
+    return bool(rows) and all(r["status"] != "failed" for r in rows)
+
+
 def locks(lab: Lab) -> dict[str, bool]:
     return {n: (lab.state_dir(n) / "lock").exists() for n in lab.hosts}
 
@@ -70,14 +79,19 @@ def test_a_frozen_host_fails_by_name_and_the_others_finish(lab: Lab, mode, tmp_p
     else:  # no [run] table at all: the default a user gets
         timeout = 30
         args = ("setup-worker", "--json")
-    t0 = time.monotonic()
-    proc = start_fab(lab, *args)
-    kids = freeze_mid_run(lab, proc, FROZEN)
-    try:
-        out, err = proc.communicate(timeout=timeout + 60)
-    finally:
-        thaw_and_end(kids)
-    took = time.monotonic() - t0
+    for _ in range(3):
+        t0 = time.monotonic()
+        proc = start_fab(lab, *args)
+        kids = freeze_mid_run(lab, proc, FROZEN)
+        try:
+            out, err = proc.communicate(timeout=timeout + 60)
+        finally:
+            thaw_and_end(kids)
+        took = time.monotonic() - t0
+        # a verify is read-only and quick: on a loaded machine the freeze can land after the frozen host's work was
+        # all done (every row of it reported, exit 2). That run did not meet the scenario; the next one may.
+        if not (mode == "verify" and proc.returncode == 2 and late_freeze(out)):
+            break
     assert proc.returncode == 1, out + err
     doc = json.loads(out)
     mine = doc["hosts"][FROZEN]
