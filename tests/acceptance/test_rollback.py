@@ -146,7 +146,8 @@ def plant(lab, host: str, run_id: str, files: list, backups: dict | None = None)
     (d / "files").mkdir(parents=True)
     for name, data in (backups or {}).items():
         (d / "files" / name).write_bytes(data)
-    (d / "manifest.json").write_text(json.dumps({"run_id": run_id, "host": host, "files": files}))
+    from tasks.remote.runkey import sign  # signed as this machine signs: each entry is still checked on its own
+    (d / "manifest.json").write_text(json.dumps(sign({"run_id": run_id, "host": host, "files": files})))
 
 
 @pytest.mark.parametrize("case", ["remove-outside", "restore-outside", "dotdot", "relative", "backup-name",

@@ -1,7 +1,9 @@
 """rollback treats what a node holds as untrusted (issue 24): folders and files replaced by symbolic links, a
 backup that is a link, a manifest that claims a link's target: rollback resolves what each path really reaches on
 the node and refuses, with nothing changed anywhere, inside or outside the managed roots. Links the operator
-made are honoured only as this control machine recorded and signed them."""
+made are honoured only as this control machine recorded and signed them. A run this machine did not sign (planted
+on the node, another machine's key, a signed manifest copied from elsewhere) is listed and skipped, never acted on
+(issue 29)."""
 from __future__ import annotations
 
 import json
@@ -22,12 +24,18 @@ def no_earlier_backups(lab_session):
 RUN = "20990101T000000.000000-1"
 
 
-def plant(lab: Lab, host: str, files: list, backups: dict | None = None) -> None:
-    d = lab.state_dir(host) / "backups" / RUN
+def plant(lab: Lab, host: str, files: list, backups: dict | None = None, signed: bool = True, run: str = RUN,
+          **extra) -> None:
+    """A run folder on the node; signed=True: as this control machine signs (the fab runs share its run key), so
+    that what rollback checks on the node itself is what is tested."""
+    from tasks.remote import runkey
+    from tasks.remote.journal import run_order
+    d = lab.state_dir(host) / "backups" / run
     (d / "files").mkdir(parents=True)
     for name, data in (backups or {}).items():
         (d / "files" / name).write_bytes(data)
-    (d / "manifest.json").write_text(json.dumps({"run_id": RUN, "host": host, "files": files}))
+    manifest = {"run_id": run_order(run)[1], "host": host, "files": files, **extra}
+    (d / "manifest.json").write_text(json.dumps(runkey.sign(manifest) if signed else manifest))
 
 
 def outside(tmp_path):
@@ -88,7 +96,8 @@ def test_a_final_link_planted_at_a_managed_path_is_refused(lab, tmp_path):
     (run_dir / real_run / "manifest.json").write_text(json.dumps(m))
     before = lab.snapshot()
     r = lab.fab("-H", "esb-w1", "rollback")
-    assert r.returncode == 1 and "not as this machine recorded it" in r.stdout, r.stdout
+    assert r.returncode == 0 and "skipped, never restored: its manifest is not signed" in r.stdout, r.stdout
+    assert "nothing to roll back" in r.stdout and "TOPSECRET" not in r.stdout
     assert lab.snapshot() == before and victim.read_bytes() == b"TOPSECRET-root-only\n"
 
 
@@ -116,33 +125,77 @@ def test_a_backup_that_is_a_link_is_never_shown_or_copied(lab, tmp_path, what):
     before = lab.snapshot()
     for args in (("-H", "esb-w1", "rollback", "--dry-run"), ("-H", "esb-w1", "rollback")):
         r = lab.fab(*args)
-        assert r.returncode == 1, r.stdout + r.stderr
-        assert "not a plain file" in r.stdout and "refused, nothing restored" in r.stdout, r.stdout
+        if what == "manifest":  # unreadable through the link: the run is listed and skipped
+            assert r.returncode == 0 and "skipped, never restored" in r.stdout, r.stdout + r.stderr
+            assert "manifest.json: it leads to" in r.stdout and "through a symbolic link" in r.stdout
+        else:
+            assert r.returncode == 1, r.stdout + r.stderr
+            assert "not a plain file" in r.stdout and "refused, nothing restored" in r.stdout, r.stdout
         assert "TOPSECRET" not in r.stdout + r.stderr
     assert lab.snapshot() == before
 
 
-def test_an_unsigned_manifest_gets_no_setuid_bit_and_no_owner(lab, tmp_path):
+@pytest.mark.parametrize("attack", ["setuid", "hosts-file", "sql", "peers", "copied", "not-json"])
+def test_a_run_this_machine_did_not_sign_is_listed_and_skipped(lab, tmp_path, attack):
+    """The hostile tester's planted runs: an unsigned manifest restoring a hosts file with the attacker's bytes,
+    giving a file a setuid bit, running its SQL as the database admin, naming the manager as a peer so that a
+    rollback of the worker rolls the manager back too; a signed manifest copied from the manager; a manifest
+    that is not JSON. Each is listed with why and skipped; nothing anywhere changes, with or without -H."""
     node_config(lab, tmp_path)
-    home = lab.hosts["esb-w1"].home
-    path = str(home / "repository" / "conf" / "carbon.xml")
-    plant(lab, "esb-w1", [{"path": path, "backup": "0000-carbon.xml", "existed": True, "mode": 0o4755}],
-          {"0000-carbon.xml": b"<planted/>\n"})
+    w1 = lab.hosts["esb-w1"]
+    carbon = str(w1.conf("carbon.xml"))
+    assert lab.fab("-H", "esb-mgr", "set-hostnames").returncode == 0  # a real run of this machine on the manager
+    mgr_runs = lab.state_dir("esb-mgr") / "backups"
+    real = sorted(os.listdir(mgr_runs))[0]
+    if attack == "setuid":
+        plant(lab, "esb-w1", [{"path": carbon, "backup": "0000-carbon.xml", "existed": True, "mode": 0o4755}],
+              {"0000-carbon.xml": b"<planted/>\n"}, signed=False)
+    elif attack == "hosts-file":
+        plant(lab, "esb-w1", [{"path": str(w1.hosts_file), "backup": "0000-hosts", "existed": True, "mode": 0o644}],
+              {"0000-hosts": b"6.6.6.6 carbondb.mysql-wso2.com\n"}, signed=False)
+    elif attack == "sql":
+        plant(lab, "esb-w1", [], {}, signed=False,
+              sql=[{"name": "0000-create-dbs.sql", "step": "create-dbs", "via": "db1", "db": None}])
+        (lab.state_dir("esb-w1") / "backups" / RUN / "sql").mkdir()
+        (lab.state_dir("esb-w1") / "backups" / RUN / "sql" / "0000-create-dbs.sql").write_text(
+            "GRANT ALL ON *.* TO 'evil'@'%' IDENTIFIED BY 'x' WITH GRANT OPTION;\n")
+    elif attack == "peers":
+        plant(lab, "esb-w1", [{"path": carbon, "backup": None, "existed": False, "mode": None}], signed=False,
+              run=real, peers=["esb-mgr"])
+    elif attack == "copied":  # the manager's signed manifest, copied under the worker's state
+        shutil.copytree(mgr_runs / real, lab.state_dir("esb-w1") / "backups" / real)
+    else:
+        (lab.state_dir("esb-w1") / "backups" / RUN).mkdir(parents=True)
+        (lab.state_dir("esb-w1") / "backups" / RUN / "manifest.json").write_text("{not json")
     before = lab.snapshot()
-    r = lab.fab("rollback")
-    assert r.returncode == 1 and "an unsigned manifest gives" in r.stdout and "mode 4755" in r.stdout, r.stdout
-    assert lab.snapshot() == before
+    for args in (("-H", "esb-w1", "rollback", "--dry-run"), ("-H", "esb-w1", "rollback"),
+                 ("-H", "esb-w1", "rollback", "--all")):
+        r = lab.fab(*args)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "esb-w1: run " in r.stdout and "skipped, never restored" in r.stdout, r.stdout
+        assert "Traceback" not in r.stdout + r.stderr and "rolling back" not in r.stdout
+        assert lab.snapshot() == before
+    doc = json.loads(lab.fab("-H", "esb-w1", "rollback", "--dry-run", "--json").stdout)
+    assert doc["skipped_runs"][0]["host"] == "esb-w1" and doc["skipped_runs"][0]["why"]
+    if attack == "setuid":  # the whole cluster: the manager's own run is undone, the worker's planted one is not
+        r = lab.fab("rollback")
+        assert r.returncode == 0 and "[esb-mgr] rollback: rolled back" in r.stdout, r.stdout
+        assert "[esb-w1] rollback: ok" in r.stdout and w1.conf("carbon.xml").read_bytes() != b"<planted/>\n"
 
 
-def test_a_run_of_another_control_machine_rolls_back_inside_the_roots_but_not_through_its_links(lab, tmp_path):
-    """Another operator's machine (another run key): what can be checked on the node is restored; a link that
-    only the other machine's signature could vouch for is refused, naming it."""
+def test_a_run_of_another_control_machine_is_skipped_until_its_key_is_shared(lab, tmp_path):
+    """Another operator's machine (another run key): its run is listed and skipped; with the same key (README
+    "Runs": how a team shares it) the run is undone, a link the operator made included."""
     node_config(lab, tmp_path)
     w1 = lab.hosts["esb-w1"]
     other = {"ESB_RUN_KEY_FILE": str(tmp_path / "other-machine.key")}
     hosts_before = w1.hosts_file.read_bytes()
     assert lab.fab("-H", "esb-w1", "map-hosts", env=other).returncode == 0
-    r = lab.fab("-H", "esb-w1", "rollback")  # this machine: a plain file inside the managed roots
+    changed = w1.hosts_file.read_bytes()
+    r = lab.fab("-H", "esb-w1", "rollback")  # this machine: not its run
+    assert r.returncode == 0 and "skipped, never restored: its manifest is not signed" in r.stdout, r.stdout
+    assert w1.hosts_file.read_bytes() == changed
+    r = lab.fab("-H", "esb-w1", "rollback", env=other)
     assert r.returncode == 0, r.stdout + r.stderr
     assert w1.hosts_file.read_bytes() == hosts_before
 
@@ -152,11 +205,8 @@ def test_a_run_of_another_control_machine_rolls_back_inside_the_roots_but_not_th
     os.replace(carbon, shared / "carbon.xml")
     os.symlink(shared / "carbon.xml", carbon)  # the operator's link, out of the product home
     carbon_before = (shared / "carbon.xml").read_bytes()
+    lab.write_toml(lab.toml().replace('role = "worker"\n', f'role = "worker"\nlink_roots = ["{shared}"]\n', 1))
     assert lab.fab("-H", "esb-w1", "set-hostnames", env=other).returncode == 0
-    before = lab.snapshot()
-    r = lab.fab("-H", "esb-w1", "rollback")
-    assert r.returncode == 1 and f"{carbon} leads to {shared / 'carbon.xml'}" in r.stdout, r.stdout
-    assert "not as this machine recorded it" in r.stdout and lab.snapshot() == before
     r = lab.fab("-H", "esb-w1", "rollback", env=other)  # the machine that made the run
     assert r.returncode == 0, r.stdout + r.stderr
     assert os.path.islink(carbon) and (shared / "carbon.xml").read_bytes() == carbon_before

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from ...config import Host, Inventory
 from ...engine.ops import Op, Remove, apply_plan
 from ...engine.plan import FileChange, Item, Plan
-from ...remote import SCRIPT_LIMIT, TMP_MARK, RemoteError, RemoteHost
+from ...remote import SCRIPT_LIMIT, RemoteError, RemoteHost
 from ...remote.common import is_private
 from ...remote.journal import run_order
 from ...remote.replace import replace
-from ...remote.runkey import signed
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.runner import Session, in_parallel, run_step
 from ...secrets import redact
@@ -34,8 +33,8 @@ from ...steps.base import Step
 from ...engine.context import StepContext, StepError, engine_io
 from ...steps.loadbalancer import NginxReload, nginx_command
 from .reach import Reach, check_entry, within
-from .runs import (MARK, choose_run, describe_run, first_backups, newest_open_run, open_runs,
-                   plain_manifest, run_marked)
+from .runs import (MARK, Interleaved, choose_run, describe_run, distrust, first_backups, open_runs,
+                   plain_manifest, run_marked, run_stack)
 
 _XML_SECRET = re.compile(rb"<(\w*[Pp]assword)\b[^>]*>([^<]+)</\1\s*>")
 _INI_VALUE = re.compile(rb"^\s*[^#;\[\s][^=\n]*=[ \t]*(\S[^\n]*?)\s*$", re.M)
@@ -59,11 +58,12 @@ def _size(data: bytes, mode: int | None) -> str:
 
 
 def restore_on_host_command(backup: str, path: str, mode: int, owner: Sequence[int] | None = None) -> str:
-    """The backup copied beside the target and settled over it: its mode, and the owner the manifest
-    recorded (else the target's own), as the remote layer's one shell replace does it."""
-    tmp = posixpath.join(posixpath.dirname(path), f".{posixpath.basename(path)}{TMP_MARK}rollback")
+    """The backup copied into a fresh private folder beside the target (`path`: its real path, as
+    Reach checked it) and installed over it: its mode, and the owner the manifest recorded (else the
+    target's own), as the remote layer's one shell replace does it (no fixed temporary name, no
+    link followed)."""
     who = f"{owner[0]}:{owner[1]}" if owner else "target"
-    return f"sh -c {shlex.quote(replace(backup, tmp, path, mode, who, tolerate_owner=True))}"
+    return f"sh -c {shlex.quote(replace(backup, path, mode, who, tolerate_owner=True))}"
 
 
 class Rollback(Step):
@@ -88,11 +88,14 @@ class Rollback(Step):
         files = manifest.get("files") if isinstance(manifest, dict) else None
         if not isinstance(files, list):
             raise StepError(f"the manifest of run {run} on {ctx.host.name} lists no files; nothing restored")
+        why = distrust(manifest, ctx.host, folder)
+        if why:
+            raise StepError(f"run {run} on {ctx.host.name}: {why}; skipped, nothing restored")
         undo = sql_entries(manifest, ctx.host, ctx.inv, run)
         for rec in files:  # every entry checked before any is planned: a refusal restores nothing
             check_entry(rec, ctx.host, ctx.inv, run)
         plain_manifest(remote, ctx.host, folder)
-        reach = Reach(remote, ctx.host, ctx.inv, run, signed(manifest))
+        reach = Reach(remote, ctx.host, ctx.inv, run)
         for rec in files:
             self._plan_file(remote, rec, plan, reach, f"backups/{folder}/files", f"as before run {run}")
         # after the files: what the run changed in the database, through the same route, the
@@ -115,7 +118,7 @@ class Rollback(Step):
         `folder` of the node's state) and mode; what the path and the backup really reach on the
         node is checked first. `state` names what the file goes back to ("as before run R")."""
         path, run = rec["path"], reach.run
-        mode = reach.mode(path, rec.get("mode"))
+        mode = rec.get("mode")
         if not rec.get("existed"):
             st = remote.lstat(path)
             if st is None:
@@ -254,6 +257,8 @@ def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) ->
             manifest = remote.read_manifest(folder) if folder else None
         except (RemoteError, ValueError):
             continue
+        if folder is None or distrust(manifest, h, folder):
+            continue  # only a run this machine signed names the hosts it wrote on
         listed = manifest.get("peers") if isinstance(manifest, dict) else None
         if isinstance(listed, list):
             names |= {n for n in listed if isinstance(n, str) and n in inv.hosts}
@@ -280,33 +285,51 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
         run_step(RollbackAll(), hosts, session, reporter)
         return
 
-    def newest(h: Host):
+    def stack(h: Host):
         try:
-            return newest_open_run(session.remote(h)), None
+            return run_stack(session.remote(h), h), None
         except RemoteError as e:
-            return None, redact(str(e))
+            return ([], []), redact(str(e))
 
-    found = dict(zip([h.name for h in hosts], in_parallel(hosts, newest, inv.run.parallel), strict=False))
-    for name, (_, err) in found.items():
-        if err:
-            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=err))
-    tops = {h: top for h, (top, _) in found.items() if top}
-    if not tops:
+    found = dict(zip([h.name for h in hosts], in_parallel(hosts, stack, inv.run.parallel), strict=False))
+    for name, (_, fault) in found.items():
+        if fault:
+            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=fault))
+    note_skipped([s for (_, skipped), _ in found.values() for s in skipped], reporter)
+    stacks = {name: stack for name, ((stack, _), _) in found.items() if stack}
+    if not stacks:
         reporter.note("nothing to roll back: no backup run that is not rolled back yet on "
-                      + ", ".join(h for h, (_, err) in found.items() if not err))
+                      + ", ".join(name for name, (_, fault) in found.items() if not fault))
         return
-    run = choose_run(tops)
-    manifest = next(m for f, m in tops.values() if run_order(f)[1] == run)
+    try:
+        run = choose_run(stacks)
+    except Interleaved as e:
+        for name in stacks:
+            reporter.emit(StepResult(name, Rollback.name, Status.FAILED,
+                                     message=f"each host's newest run lies under another run elsewhere ({e}): "
+                                             f"the runs were interleaved; roll back one host at a time with -H"))
+        return
+    manifest = next(m for stack in stacks.values() for f, m in stack if run_order(f)[1] == run)
     reporter.extra["run_id"] = run
     reporter.extra["run"] = {k: manifest.get(k) for k in ("command", "machine", "time", "seq")
                              if isinstance(manifest.get(k), (str, int))}
-    holders = [h for h in hosts if h.name in tops and run_order(tops[h.name][0])[1] == run]
+    holders = [h for h in hosts if h.name in stacks and run_order(stacks[h.name][0][0])[1] == run]
     holders += [p for p in peers_of(run, holders, inv, session) if p not in holders]
     reporter.note(f"rolling back {describe_run(run, manifest)} on {', '.join(h.name for h in holders)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:
             reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here"))
     run_step(Rollback(run), holders, session, reporter)
+
+
+def note_skipped(skipped: list, reporter: Reporter) -> None:
+    """List the runs (and kept backups) rollback does not act on, each with why (and in JSON)."""
+    for s in skipped:
+        reporter.note(s.line())
+    if skipped:
+        reporter.extra.setdefault("skipped_runs", []).extend(s.as_dict() for s in skipped)
+        reporter.note("a run is acted on only when this control machine (or one holding the same run key, "
+                      "see README \"Runs\") signed it")
 
 
 class RollbackAll(Step):
@@ -322,18 +345,19 @@ class RollbackAll(Step):
     def plan(self, ctx: StepContext) -> Plan:
         remote, host = engine_io(ctx), ctx.host
         plan = Plan()
-        firsts = first_backups(remote, host, ctx.inv)
+        firsts, skipped = first_backups(remote, host, ctx.inv)
+        plan.notes += [s.line() for s in skipped]
         if not firsts:
             plan.notes.append("no backups here: the project never changed a file on this host")
             return plan
-        reach = Reach(remote, host, ctx.inv, "?", False)
-        for rec, folder, run, trusted in firsts:
-            reach.use(run, trusted)
+        reach = Reach(remote, host, ctx.inv, "?")
+        for rec, folder, run in firsts:
+            reach.use(run)
             Rollback._plan_file(remote, rec, plan, reach, folder,
                                 f"before the project first touched it, in run {run}")
         if host.role == "lb" and plan and any(within(r["path"], ctx.inv.lb.conf_dir) for r, *_ in firsts):
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
-        for folder, _ in open_runs(remote):
+        for folder, _ in open_runs(remote, host):
             plan.actions.append(MarkRolledBack(run_order(folder)[1], f"{remote.backups_root}/{folder}/{MARK}",
                                                remote.run_id))
         plan.notes.append(f"{len(plan.items)} file(s) to put back as shipped")

@@ -1,27 +1,16 @@
 """What a manifest may touch on a node, which is untrusted input: every path resolved on the node
-itself (links followed by its own resolver) and refused outside the managed roots; a link's target,
-an owner and a setuid bit only from a manifest this control machine signed."""
+itself (links followed by its own resolver) and refused outside the managed roots, except a link's
+target that this control machine recorded when its run wrote through it. Rollback acts only on
+manifests this machine signed (runs.distrust); the node's folders and links can still change after
+the run, so each path is checked again here."""
 from __future__ import annotations
 
 import posixpath
 from typing import TypeGuard
 
-from ...config import Host, Inventory
+from ...config import Host, Inventory, managed_roots
 from ...remote import RemoteHost
 from ...engine.context import StepError
-
-
-def managed_roots(host: Host, inv: Inventory) -> list[str]:
-    """The paths the project writes for this node: its product home, hosts file, certs.dir and, on
-    the svn host, the SVN repository. Rollback acts on nothing else."""
-    roots = [host.hosts_file, inv.certs.dir]
-    if host.is_esb:
-        roots.append(host.product_home)
-    if inv.svn.repo_path and (host.role == "svn" or inv.svn.host == host.name):
-        roots.append(inv.svn.repo_path)
-    if host.role == "lb":
-        roots.append(inv.lb.conf_dir)
-    return roots
 
 
 def within(path: str, root: str) -> bool:
@@ -57,22 +46,21 @@ def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
 
 
 class Reach:
-    """What the paths of one manifest really reach on the node, checked before anything is
-    written or deleted through them: a node's folders and links are untrusted input. `trusted`:
-    the manifest carries this control machine's signature, so what it recorded at write time (a
-    link the operator made, the owner, a setuid bit) may be honoured; an unsigned one gets only
-    what can be checked on the node."""
+    """What the paths of one signed manifest really reach on the node, checked before anything is
+    written or deleted through them: a node's folders and links are untrusted input, and what this
+    machine recorded at write time (a link the operator made, the owner, the mode) is honoured only
+    where the node still agrees."""
 
-    def __init__(self, remote: RemoteHost, host: Host, inv: Inventory, run: str, trusted: bool):
-        self.remote, self.host, self.run, self.trusted = remote, host, run, trusted
+    def __init__(self, remote: RemoteHost, host: Host, inv: Inventory, run: str):
+        self.remote, self.host, self.run = remote, host, run
         self.roots = []
         for r in managed_roots(host, inv):  # the root itself may be the operator's link (a linked hosts file)
             self.roots += [remote.realpath(r), self._where(r)]
         self.state = remote.realpath(remote.state_dir)
 
-    def use(self, run: str, trusted: bool) -> "Reach":
-        """The records that follow come from this run's manifest (signed by this machine, or not)."""
-        self.run, self.trusted = run, trusted
+    def use(self, run: str) -> "Reach":
+        """The records that follow come from this run's manifest."""
+        self.run = run
         return self
 
     def _refuse(self, what: str) -> StepError:
@@ -98,7 +86,7 @@ class Reach:
         made led to when this machine's run wrote through it (recorded and signed)."""
         self.entry(path)
         real = self.remote.realpath(path)
-        if self._managed(real) or (self.trusted and rec.get("real") == real):
+        if self._managed(real) or rec.get("real") == real:
             return real
         why = "not as this machine recorded it" if rec.get("real") else "not recorded by the run that wrote it"
         raise self._refuse(f"{path} leads to {real} through a symbolic link ({why}), outside what the project "
@@ -117,16 +105,10 @@ class Reach:
                                f"special file)")
         return path
 
-    def mode(self, path: str, mode: int | None) -> int | None:
-        """A setuid, setgid or sticky bit only from a manifest this machine signed."""
-        if mode is not None and mode & 0o7000 and not self.trusted:
-            raise self._refuse(f"an unsigned manifest gives {path} the mode {mode:o}")
-        return mode
-
     def owner(self, rec: dict) -> tuple[int, int] | None:
-        """The recorded owner only from a manifest this machine signed; else the target keeps its own."""
+        """The owner the run recorded (else the target keeps its own)."""
         owner = rec.get("owner")
-        return (owner[0], owner[1]) if self.trusted and _is_owner(owner) else None
+        return (owner[0], owner[1]) if _is_owner(owner) else None
 
 
 def _is_owner(v) -> TypeGuard[list[int]]:

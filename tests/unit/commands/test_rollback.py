@@ -24,14 +24,17 @@ def test_private_files_are_keys_and_files_no_one_else_may_read():
     assert not is_private("/opt/esb/repository/conf/carbon.xml", 0o644)
 
 
-def test_restore_on_host_is_one_quoted_command_ending_in_a_rename():
+def test_restore_on_host_is_one_quoted_command_through_a_fresh_private_folder():
     cmd = restore_on_host_command("/s/backups/R/files/0001-a b.key", "/etc/ssl/a b.key", 0o600)
     argv = shlex.split(cmd)
     assert argv[:2] == ["sh", "-c"] and len(argv) == 3
     script = argv[2]
-    assert script.startswith("umask 077 && cp '/s/backups/R/files/0001-a b.key' '/etc/ssl/.a b.key.esb-tmp-rollback'")
-    assert "chmod 600 " in script and "mv -f '/etc/ssl/.a b.key.esb-tmp-rollback' '/etc/ssl/a b.key' || " in script
-    assert script.endswith("rm -f '/etc/ssl/.a b.key.esb-tmp-rollback'; exit $rc; }")  # no copy left on failure
+    assert script.startswith("umask 077 && { cd -P -- /etc/ssl && [ \"$(pwd -P)\" = /etc/ssl ]; }")
+    assert "mkdir -m 700 -- '.a b.key.esb-tmp-" in script  # a random name, made exclusively
+    assert "dd if='/s/backups/R/files/0001-a b.key' of=new iflag=nofollow" in script
+    assert "chmod 600 -- new" in script and script.endswith("mv -fT -- new '../a b.key'")
+    assert "rollback" not in script  # no fixed temporary name
+    assert restore_on_host_command("/b", "/etc/ssl/k", 0o600) != restore_on_host_command("/b", "/etc/ssl/k", 0o600)
 
 
 def test_runs_are_ordered_by_the_nodes_sequence_not_by_their_clock_names():
@@ -44,12 +47,54 @@ def test_runs_are_ordered_by_the_nodes_sequence_not_by_their_clock_names():
     assert run_order("000010-20240101T000000.000000-9") == (10, "20240101T000000.000000-9")
 
 
-def test_the_run_to_undo_is_the_top_of_the_hosts_stacks_and_a_clock_only_breaks_a_tie():
+def test_the_run_to_undo_is_the_top_of_every_stack_that_holds_it_and_a_clock_only_breaks_a_tie():
     from tasks.commands.rollback.runs import choose_run
-    tops = {"esb-w1": ("000007-B", {"time": 100}), "esb-w2": ("000003-B", {"time": 100})}
-    assert choose_run(tops) == "B"
-    tops["db1"] = ("000001-A", {"time": 200})  # another run on another host: the later by its own record first
-    assert choose_run(tops) == "A"
+    stacks = {"esb-w1": [("000007-B", {"time": 100})], "esb-w2": [("000003-B", {"time": 100})]}
+    assert choose_run(stacks) == "B"
+    stacks["db1"] = [("000001-A", {"time": 200})]  # another run on another host: the later by its own record first
+    assert choose_run(stacks) == "A"
+
+
+def test_a_run_buried_on_one_host_is_never_chosen_whatever_its_clock_said():
+    """A run from a machine a day ahead (X, on w1 and w2), then a run of this machine on w1 only (Y): w2's top is
+    X but w1 holds X under Y, so Y goes first and X is undone later on both hosts together."""
+    from tasks.commands.rollback.runs import choose_run
+    day_ahead = {"time": 10_000_000}
+    stacks = {"esb-w1": [("000002-Y", {"time": 100}), ("000001-X", day_ahead)],
+              "esb-w2": [("000001-X", day_ahead)]}
+    assert choose_run(stacks) == "Y"
+    stacks["esb-w1"] = stacks["esb-w1"][1:]
+    assert choose_run(stacks) == "X"
+
+
+def test_interleaved_runs_are_refused_not_guessed():
+    import pytest
+    from tasks.commands.rollback.runs import Interleaved, choose_run
+    stacks = {"esb-w1": [("000002-Y", {}), ("000001-X", {})], "esb-w2": [("000002-X", {}), ("000001-Y", {})]}
+    with pytest.raises(Interleaved, match="esb-w1: Y, esb-w2: X"):
+        choose_run(stacks)
+
+
+def test_only_a_manifest_this_machine_signed_for_this_node_and_folder_is_trusted(tmp_path, monkeypatch):
+    monkeypatch.setenv("ESB_RUN_KEY_FILE", str(tmp_path / "run.key"))
+    from tasks.commands.rollback.runs import distrust
+    from tasks.config import Host
+    from tasks.remote import runkey
+    runkey._key.cache_clear()
+    host = Host(name="esb-w1", address="127.0.0.3", role="worker")
+    body = {"run_id": "R1", "host": "esb-w1", "seq": 7, "files": []}
+    good = runkey.sign(body)
+    assert distrust(good, host, "000007-R1") is None
+    assert "not signed" in distrust(body, host, "000007-R1")
+    assert "not signed" in distrust({**good, "files": [{"path": "/etc/hosts"}]}, host, "000007-R1")
+    assert "not esb-w1's" in distrust(runkey.sign({**body, "host": "esb-mgr"}), host, "000007-R1")
+    assert "not this folder's" in distrust(good, host, "000007-R2")  # copied into another run's folder
+    assert "not this folder's" in distrust(good, host, "000009-R1")  # renumbered to jump the stack
+    assert "not a JSON object" in distrust([good], host, "000007-R1")
+    monkeypatch.setenv("ESB_RUN_KEY_FILE", str(tmp_path / "other.key"))
+    runkey._key.cache_clear()
+    assert "not signed" in distrust(good, host, "000007-R1")  # another machine's key
+    runkey._key.cache_clear()
 
 
 def test_a_run_is_named_by_its_command_line_machine_and_time():
