@@ -9,8 +9,9 @@ import hashlib
 import posixpath
 import stat as statmod
 
-from .sftpext import SFTPError, read_many
+from .sftpext import SFTPError, read_many, realpath_many
 from .common import CONFIG_LIMIT, FileStat, JAR_LIMIT, RemoteError, _IO_ERRORS
+from .confine import Confine
 from .sftpio import SftpIO, beside, file_stat
 from .sudo import Sudo
 from .transport import Transport
@@ -25,11 +26,40 @@ class Files:
         self.sudo = sudo
         self.cache = transport.cache  # what the run read of this machine's files (shared by its nodes)
         self._seen: dict[str, FileStat] = {}  # stats taken by reads this run (dropped when the run writes the path)
+        self.confine: Confine | None = None  # where links in the node's product home may lead (None: no rule)
+
+    def confine_to(self, areas: list[tuple[str, tuple[str, ...]]]) -> None:
+        """Files under each area's folder are read and written only where their real location lies
+        in its roots (tasks/remote/confine.py)."""
+        self.confine = Confine(areas, self.realpath)
+
+    def _check_reach(self, path: str, st: FileStat | None = None, known: bool = False) -> None:
+        """Refuse a file of the product home that really lies elsewhere (its folder, or the file, a
+        link leading out of the allowed roots). `st`/`known`: its lstat, already taken."""
+        c = self.confine
+        if c is None or c.covers(path) is None:
+            return
+        c.folder(path)
+        if not known:
+            st = self.lstat(path)
+        if st is not None and st.is_link:
+            c.link(path)
 
     # ------------------------------------------------------------ reads
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
-        """Stat a remote path (following links, unless follow=False); None when it does not exist."""
-        return self.io.stat(path, follow)
+        """Stat a remote path (following links, unless follow=False); None when it does not exist. A
+        path the confinement covers is followed only where its links may lead (one lstat, as many
+        round trips as a plain stat when it is no link)."""
+        c = self.confine
+        if not follow or c is None or c.covers(path) is None:
+            return self.io.stat(path, follow)
+        st = self.io.stat(path, follow=False)
+        if st is None or not st.is_link:
+            if st is not None:
+                c.folder(path)
+            return st
+        c.link(path)
+        return self.io.stat(path, True)
 
     def lstat(self, path: str) -> FileStat | None:
         """Stat a remote path without following a final link; None when it does not exist."""
@@ -74,6 +104,7 @@ class Files:
                 raise self._too_big(path, len(hit.data), limit, kind)
             return hit.data
         gen = self.cache.generation()
+        self._check_reach(path)
         data = self._read(path, limit, kind)
         if cache:
             self.cache.put(path, data, self._seen.get(path) if data is not None else None, gen)
@@ -88,6 +119,7 @@ class Files:
             return
         t = self.t
         with t.io, t.deadline(f"reading {len(todo)} files"):
+            todo = self._reachable(todo)
             gen = self.cache.generation()
             try:
                 got = read_many(t.sftp, todo, CONFIG_LIMIT)
@@ -100,6 +132,29 @@ class Files:
                     self._seen[p] = st
                     t.counters.bytes_read += len(data or b"")
                 self.cache.put(p, data, st, gen, plain=st is not None)
+
+    def _reachable(self, paths: list[str]) -> list[str]:
+        """The paths whose folders lie where the node's links may lead, their folders resolved in
+        one round trip; the others are left to `read`, which refuses them by name."""
+        c = self.confine
+        if c is None:
+            return paths
+        folders = list(dict.fromkeys(posixpath.dirname(p) for p in paths if c.covers(p) is not None))
+        if folders:
+            try:
+                self.t.counters.sftp_ops += 1
+                for folder, real in realpath_many(self.t.sftp, folders).items():
+                    c.known(folder, real)
+            except (*_IO_ERRORS, SFTPError):
+                pass
+        out = []
+        for p in paths:
+            try:
+                c.folder(p)
+                out.append(p)
+            except RemoteError:
+                pass
+        return out
 
     def _read(self, path: str, limit: int, kind: str) -> bytes | None:
         t = self.t
@@ -210,8 +265,7 @@ class Files:
         want_mode = mode if mode is not None else (statmod.S_IMODE(st.mode) if st else 0o644)
         in_place = False
         try:
-            io.put(tmp, data, want_mode, fresh=True)
-            io.settle(tmp, want_mode, st)
+            io.put(tmp, data, want_mode, fresh=True, like=st, settle=True)
             io.rename(tmp, path)
         except PermissionError:
             io.cleanup(tmp)
@@ -273,6 +327,7 @@ class Files:
             raise RemoteError(f"{path}: permission denied") from None
         except _IO_ERRORS as e:
             raise RemoteError(f"{path}: {t.cause(e, path)}") from None
+        self._check_reach(path, file_stat(a), known=True)
         if not statmod.S_ISLNK(a.st_mode or 0):
             return path, file_stat(a)
         t.counters.sftp_ops += 1
@@ -329,6 +384,8 @@ class Files:
     def unlink(self, path: str) -> None:
         """The removal itself (as root where the login user may not); a RemoteError leaves the file in place."""
         t = self.t
+        if self.confine is not None:
+            self.confine.folder(path)
         t.counters.sftp_ops += 1
         try:
             t.sftp.remove(path)

@@ -121,8 +121,7 @@ class Journal:
         self.written.append(record)
         tmp = beside(target)
         try:
-            io.put(tmp, data, want, fresh=True)
-            io.settle(tmp, want, st)
+            io.put(tmp, data, want, fresh=True, like=st, settle=True)
             io.rename(tmp, target)
         except (*_IO_ERRORS, SFTPError):  # e.g. a full disk, a bind-mounted hosts file: the plain way says or copes
             io.cleanup(tmp)

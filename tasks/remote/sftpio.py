@@ -47,10 +47,14 @@ class SftpIO:
                 raise RemoteError(f"{path}: {t.cause(e)}") from None
         return file_stat(a)
 
-    def put(self, tmp: str, data: bytes, mode: int, fresh: bool = False) -> None:
+    def put(self, tmp: str, data: bytes, mode: int, fresh: bool = False, like: FileStat | None = None,
+            settle: bool = False) -> None:
         """Write a file whose mode is `mode` before its first byte (a 0600 file is never readable by
-        others, not even briefly). fresh (a new name: a temp file, a backup copy): created with the
-        mode in the OPEN request, one round trip less; the server's umask is checked by `settle`."""
+        others, not even briefly). fresh (a new name: a temp file, a backup copy): created
+        exclusively (never through anything planted at the name) with the mode in the OPEN request,
+        one round trip less. settle: the new file also gets exactly `mode` and the owner of `like`
+        (the target it will replace), through its open handle: a name the node swaps for a link
+        meanwhile is never chmod-ed or chown-ed."""
         t = self.t
         t.counters.sftp_ops += 2
         if fresh:
@@ -61,6 +65,8 @@ class SftpIO:
             f = t.sftp.open(tmp, "wb")
             f.chmod(mode)
         try:
+            if settle:
+                self._settle(f, posixpath.dirname(tmp), mode, like)
             f.set_pipelined(True)
             f.write(data)
             # every write's status is collected with the close's: paramiko drops a
@@ -72,27 +78,26 @@ class SftpIO:
                 f.close()
         t.counters.bytes_written += len(data)
 
-    def settle(self, tmp: str, mode: int, st: FileStat | None) -> None:
-        """The temp file gets the target's owner and exactly `mode`. One lstat for the first new
+    def _settle(self, f, folder: str, mode: int, st: FileStat | None) -> None:
+        """The open new file gets the target's owner and exactly `mode`. One fstat for the first new
         file of a folder tells what a new file gets there (the login's uid, the folder's gid) and
         what the server's umask took; later files of the folder are settled from that, without a
         round trip when nothing differs."""
         t = self.t
-        folder = posixpath.dirname(tmp)
         owner = self._new_owner.get(folder)
         try:
             if owner is None:
                 t.counters.sftp_ops += 1
-                a = t.sftp.lstat(tmp)
+                a = f.stat()
                 owner = self._new_owner[folder] = (a.st_uid or 0, a.st_gid or 0)
                 got = statmod.S_IMODE(a.st_mode or 0)
                 if got != mode:
                     self.umask |= mode & ~got & 0o7777
                     t.counters.sftp_ops += 1
-                    t.sftp.chmod(tmp, mode)
+                    f.chmod(mode)
             if st is not None and owner != (st.uid, st.gid):
                 t.counters.sftp_ops += 1
-                t.sftp.chown(tmp, st.uid, st.gid)
+                f.chown(st.uid, st.gid)
         except OSError:
             pass  # not allowed as this user; the file keeps the login user's ownership
 

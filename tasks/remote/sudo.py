@@ -9,8 +9,8 @@ import shlex
 
 from ..secrets import redact
 from .common import CONFIG_LIMIT, FileStat, RemoteError, SudoRefused, TMP_MARK
-from .replace import replace
-from .sftpio import SftpIO, beside
+from .replace import enter, replace
+from .sftpio import SftpIO
 from .transport import Transport
 
 
@@ -48,24 +48,33 @@ class Sudo:
         return base64.b64decode("".join(out.split()))
 
     def write(self, path: str, data: bytes, mode: int, st: FileStat | None) -> None:
-        """Stage the bytes as the login user (0600), then as root: copy beside the target, mode,
-        owner (the old file's, or for a new file its folder's), rename over it. The staged copy
-        is removed whatever happens."""
-        staging = f"/tmp/{TMP_MARK.strip('.')}{pysecrets.token_hex(6)}"
-        self.io.put(staging, data, 0o600)
-        tmp = beside(path)
+        """Stage the bytes as the login user (0600, a fresh random name made exclusively), then as
+        root: copy into a private folder beside the target, mode, owner (the old file's, or for a
+        new file its folder's), rename over it (tasks/remote/replace.py: the target's folder checked
+        to be the real one, no name followed). The staged copy is removed whatever happens."""
+        staging = f"/tmp/{TMP_MARK.strip('.')}{pysecrets.token_hex(8)}"
+        self.io.put(staging, data, 0o600, fresh=True)
         if st is None:
             st = self.io.stat(posixpath.dirname(path) or ".")
         owner = f"{st.uid}:{st.gid}" if st else "root:root"
-        script = replace(staging, tmp, path, mode, owner)
         try:
+            real = self._real_folder(path)
+            script = replace(staging, path, mode, owner, real_dir=real)
             self.as_root(path, f"sh -c {shlex.quote(script)}", "write")
         finally:
             self.io.cleanup(staging)  # the login user's own file: removable over SFTP even when sudo said no
 
     def remove(self, path: str) -> None:
-        """rm -f as root."""
-        self.as_root(path, f"rm -f -- {shlex.quote(path)}", "remove")
+        """rm -f as root, of the entry in the folder's real path as resolved now (a link planted at
+        a folder on the way is never followed into another folder)."""
+        folder, name = posixpath.split(path)
+        script = f"{enter(folder, self._real_folder(path))} && rm -f -- {shlex.quote(name)}"
+        self.as_root(path, f"sh -c {shlex.quote(script)}", "remove")
+
+    def _real_folder(self, path: str) -> str:
+        """The real path of path's folder, as root (a RemoteError naming path)."""
+        folder = posixpath.dirname(path) or "."
+        return self.as_root(path, f"realpath -m -- {shlex.quote(folder)}", "resolve its folder").strip()
 
     def realpath(self, path: str) -> str:
         """realpath -m as root (a folder on the way the login user may not enter)."""

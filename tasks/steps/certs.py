@@ -26,7 +26,7 @@ from ..config import Host, Inventory
 from ..engine.ops import Op, run_or_fail
 from ..engine.plan import Item, Plan
 from ..remote import SMALL_LIMIT
-from ..remote.replace import settle
+from ..remote.replace import enter, install, work, work_name
 from .base import Step
 from ..engine.context import StepContext, StepError
 
@@ -176,16 +176,19 @@ def parse_pubkeys(out: str) -> dict[str, tuple[bytes | None, str | None]]:
     return result
 
 
-def renew_script(d: str, hostnames: list[str], bits: int, days: int) -> str:
-    """The one shell script that makes fresh pairs: umask 077 before the key exists, then rename into place."""
+def renew_script(d: str, hostnames: list[str], bits: int, days: int, real: str | None = None) -> str:
+    """The one shell script that makes fresh pairs: the folder made if missing, then (umask 077)
+    every key and certificate made inside a fresh private folder of it (random name, mode 0700)
+    and installed over the old ones (tasks/remote/replace.py; `real`: the folder's real path as
+    checked; no fixed temporary name, no link followed)."""
     q = shlex.quote
-    lines = ["set -e", "umask 022", f"mkdir -p {q(d)}", f"cd {q(d)}", "umask 077",
-             "trap 'rm -f .esb-certs.cnf .*.esb-new' EXIT",
-             "printf '%s\\n' " + " ".join(q(ln) for ln in OPENSSL_CNF) + " > .esb-certs.cnf"]
+    real = real or d
+    lines = ["set -e", "umask 022", f"mkdir -p -- {q(d)}", "umask 077", enter(d, real), work(real, work_name("certs")),
+             "printf '%s\\n' " + " ".join(q(ln) for ln in OPENSSL_CNF) + " > esb-certs.cnf"]
     for h in hostnames:
         lines += [f"ESB_CN={q(h)} openssl req -x509 -new -newkey rsa:{bits} -nodes -sha256 -days {days} "
-                  f"-config .esb-certs.cnf -keyout .{h}.key.esb-new -out .{h}.crt.esb-new",
-                  settle(f".{h}.key.esb-new", f"{h}.key", KEY_MODE), settle(f".{h}.crt.esb-new", f"{h}.crt", 0o644)]
+                  f"-config esb-certs.cnf -keyout {q(h + '.key')} -out {q(h + '.crt')}",
+                  install(f"{h}.key", f"{h}.key", KEY_MODE), install(f"{h}.crt", f"{h}.crt", 0o644)]
     return "; ".join(lines)
 
 
@@ -244,7 +247,9 @@ class RenewPairs(Op):
     def perform(self, ctx: StepContext) -> None:
         ctx.remote.backup_on_host([p for h in self.hostnames for p in pair_paths(self.dir, h)], sudo=True)
         # a big RSA key takes a while: (bits / 2048)^3 seconds per pair on top of [run].op_timeout
-        run_or_fail(ctx, f"sh -c {shlex.quote(self.describe())}",
+        script = renew_script(self.dir, list(self.hostnames), self.key_bits, self.days,
+                              ctx.remote.realpath(self.dir))
+        run_or_fail(ctx, f"sh -c {shlex.quote(script)}",
                     f"openssl on {ctx.host.name} could not make the certificates in {self.dir}",
                     extra_time=len(self.hostnames) * (self.key_bits / 2048) ** 3 * 2)
 

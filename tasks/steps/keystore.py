@@ -41,7 +41,7 @@ from ..config import Host, Inventory
 from ..engine.ops import Op, last_line
 from ..engine.plan import Item, Plan
 from ..remote import SMALL_LIMIT
-from ..remote.replace import settle
+from ..remote.replace import enter, install, work, work_name
 from ..rules import CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, TRUSTSTORE, keystore_cn
 from ..secrets import Secrets, register
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep
@@ -61,19 +61,22 @@ def san(host: Host, cn: str) -> str:
     return f"SAN=dns:{cn},ip:{host.member_host}"
 
 
-def genkey_script(host: Host, path: str, cn: str, bits: int, days: int, mode: int = 0o600) -> str:
-    """One shell script: read the password from stdin, make the key into a fresh file (no access for
-    others), settle it over the keystore with `mode` and the old file's owner."""
+def genkey_script(host: Host, path: str, cn: str, bits: int, days: int, mode: int = 0o600,
+                  real_dir: str | None = None) -> str:
+    """One shell script: read the password from stdin, make the key inside a fresh private folder
+    beside the keystore (random name, mode 0700: keytool writes where nothing of the node's can
+    be), install it over the keystore with `mode` and the old file's owner (tasks/remote/replace.py;
+    `real_dir`: the keystore folder's real path as checked)."""
     q = shlex.quote
     d, name = posixpath.split(path)
-    new = f".{name}.esb-new"
+    real = real_dir or d
     return "; ".join([
-        "set -e", f"cd {q(d)}", "umask 077", f"rm -f {q(new)}", "trap 'rm -f " + q(new) + "' EXIT",
+        "set -e", "umask 077", enter(d, real), work(real, work_name(name)),
         "IFS= read -r ESB_KSP", "export ESB_KSP",
         f"LC_ALL=C.UTF-8 {q(keytool(host))} -J-Dfile.encoding=UTF-8 -genkeypair -alias {KEY_ALIAS} -keyalg RSA "
         f"-keysize {bits} -sigalg SHA256withRSA -validity {days} -dname {q('CN=' + cn)} -ext {q(san(host, cn))} "
-        f"-keystore {q(new)} -storetype JKS -storepass:env ESB_KSP -keypass:env ESB_KSP >/dev/null",
-        settle(new, name, mode, "target", tolerate_owner=True),
+        f"-keystore new -storetype JKS -storepass:env ESB_KSP -keypass:env ESB_KSP >/dev/null",
+        install("new", name, mode, "target", tolerate_owner=True),
     ])
 
 
@@ -181,7 +184,8 @@ class NewKey(Op):
         ctx.remote.backup_on_host([path], sudo=True)
         st = ctx.remote.known_stat(path)  # the old keystore's mode, less others' access (it holds a key)
         mode = (st.mode & 0o7777 & ~SECRET_MODE_MASK) if st is not None else 0o600
-        script = genkey_script(host, path, self.cn, self.key_bits, self.days, mode)
+        real = ctx.remote.realpath(posixpath.dirname(path))
+        script = genkey_script(host, path, self.cn, self.key_bits, self.days, mode, real)
         code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", stdin=(password + "\n").encode(),
                                       sudo=True, check=False, extra_time=(self.key_bits / 2048) ** 3 * 4 + 10)
         if code != 0:
