@@ -61,6 +61,17 @@ def _local_path(at: At, v: str) -> str:
     return str(q if q.is_absolute() else at.path.parent / q)
 
 
+def _link_roots(at: At, v) -> tuple[str, ...]:
+    """Folders (absolute paths on the host) where a link in the product home may lead: links the
+    operator made to files kept elsewhere."""
+    if not isinstance(v, tuple) or not all(isinstance(x, str) for x in v):
+        raise at.err("must be a list of absolute paths")
+    roots = tuple(remote_path(at, x) for x in v)
+    if "/" in roots:
+        raise at.err("'/' would let a link lead anywhere; name the folders your links lead to")
+    return roots
+
+
 def _key_bits(at: At, v: int) -> int:
     if v < 2048:
         raise at.err(f"{v} is refused: RSA keys below 2048 bits can be factored and current TLS clients "
@@ -128,6 +139,7 @@ class Host:
     connect_timeout: int = key(10, between(1, 600, "seconds", quote=True))
     state_dir: str = key(".esb-cluster", relative_remote_path, "relative paths are taken from the login's home")
     java_home: str | None = key(None, remote_path, "the JDK the node starts with (verify --live checks 1.7 or 1.8)")
+    link_roots: tuple[str, ...] = key((), _link_roots, "folders where links you made in the product home may lead")
 
     @property
     def is_esb(self) -> bool:
@@ -287,6 +299,20 @@ class Inventory:
         """The other entries reached as the same login on the same machine (CONTRACT §5)."""
         return [h for h in self.hosts.values() if h.machine == host.machine and h.name != host.name]
 
+
+
+def managed_roots(host: Host, inv: Inventory) -> list[str]:
+    """The paths the project writes for this node: its product home, hosts file, certs.dir and, on
+    the svn host, the SVN repository; on the lb host, nginx's conf_dir. Rollback acts on nothing
+    else, and a link in the product home may lead only here or into the host's link_roots."""
+    roots = [host.hosts_file, inv.certs.dir]
+    if host.is_esb:
+        roots.append(host.product_home)
+    if inv.svn.repo_path and (host.role == "svn" or inv.svn.host == host.name):
+        roots.append(inv.svn.repo_path)
+    if host.role == "lb":
+        roots.append(inv.lb.conf_dir)
+    return roots
 
 
 # ---------------------------------------------------------------- the file

@@ -11,7 +11,7 @@ from dataclasses import InitVar, dataclass, field
 
 from ..config import Host
 from .readcache import ReadCache
-from .common import DEFAULT_OP_TIMEOUT, Counters, WriteRecord
+from .common import DEFAULT_OP_TIMEOUT, Counters, WriteRecord, node_state_dir
 from .files import Files
 from .journal import Journal
 from .lock import Lock
@@ -33,12 +33,16 @@ class RemoteHost:
     run_locks: RunLocks = field(default_factory=RunLocks)  # the run's locks across hosts (the Session's)
     cache: ReadCache = field(default_factory=ReadCache)  # what the run read of this machine's files (the Session's)
     command: str = ""  # the command line of the run (its manifests record it)
+    roots: tuple[str, ...] | None = None  # where links in an ESB node's product home may lead (None: no rules)
 
     def __post_init__(self, sudo_password: str | None) -> None:
         self.transport = t = Transport(self.host, self.counters, self.cache, self.op_timeout, sudo_password)
         self.sftpio = SftpIO(t)
         self.sudo = Sudo(t, self.sftpio)
         self.files = f = Files(t, self.sftpio, self.sudo)
+        if self.roots is not None:  # the node's state only in itself; its product home in its roots
+            state = node_state_dir(self.host)
+            f.confine_to([(state, (state,))] + ([(self.host.product_home, self.roots)] if self.host.is_esb else []))
         self.journal = j = Journal(t, self.sftpio, f, self.run_id, self.command)
         self.locks = lk = Lock(t, self.sftpio, f, j, self.run_locks)
         # transport: the connection and commands

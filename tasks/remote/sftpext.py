@@ -25,8 +25,8 @@ import stat as statmod
 
 from paramiko.message import Message
 from paramiko.sftp import (CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_STATUS, CMD_WRITE, CMD_EXTENDED, CMD_EXTENDED_REPLY,
-                           CMD_HANDLE, CMD_OPEN, CMD_LSTAT, CMD_READ, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL,
-                           SFTP_FLAG_READ, SFTP_FLAG_TRUNC, SFTP_FLAG_WRITE, SFTPError, int64)
+                           CMD_HANDLE, CMD_NAME, CMD_OPEN, CMD_REALPATH, CMD_LSTAT, CMD_READ, SFTP_FLAG_CREATE,
+                           SFTP_FLAG_EXCL, SFTP_FLAG_READ, SFTP_FLAG_TRUNC, SFTP_FLAG_WRITE, SFTPError, int64)
 from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_file import SFTPFile
 
@@ -123,6 +123,16 @@ def _round(sftp, requests: list[tuple]) -> list[tuple[int, Message]]:
 
 #: the most one READ request asks for (OpenSSH serves up to 256 KiB; every server 32 KiB)
 CHUNK = 32768
+
+
+def realpath_many(sftp, paths: list[str]) -> dict[str, str]:
+    """The server's real path of each path (links resolved by the node's own resolver), one round
+    trip for all of them; a path the server cannot resolve (missing, refused) is left out."""
+    out: dict[str, str] = {}
+    for p, (t, msg) in zip(paths, _round(sftp, [(CMD_REALPATH, sftp._adjust_cwd(p)) for p in paths]), strict=False):
+        if t == CMD_NAME and msg.get_int() == 1:
+            out[p] = msg.get_text()
+    return out
 
 
 def read_many(sftp, paths: list[str], limit: int) -> dict[str, tuple[object, bytes | None]]:
