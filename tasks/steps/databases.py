@@ -136,15 +136,17 @@ def route_for(ctx: StepContext) -> Route:
 
 
 def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
-    """The wanted state, with the scripts read over SFTP from the manager's product home."""
+    """The wanted state, with the scripts read over SFTP from the manager's product home (each
+    one checked: known by its digest, or schema only; see Script.parse)."""
     inv, d = ctx.inv, ctx.inv.database
     managers = inv.by_role("manager")
     if not managers:
         raise StepError("no host with role = \"manager\": its product home holds the dbscripts")
     try:
         m = ctx.other(managers[0])
-        main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT), SCRIPT_LIMIT, "a product script"))
-        identity = m.remote.read(m.home(IDENTITY_SCRIPT), SCRIPT_LIMIT, "a product script")
+        main = Script.parse(MAIN_SCRIPT, m.read_required(inside_home(m, MAIN_SCRIPT), SCRIPT_LIMIT,
+                                                         "a product script"), where_on(m, MAIN_SCRIPT))
+        identity = m.remote.read(inside_home(m, IDENTITY_SCRIPT), SCRIPT_LIMIT, "a product script")
     except RemoteError as e:
         raise StepError(f"reading the dbscripts on {managers[0].name}: {e}") from None
     user_scripts: tuple[Script, ...] = (main,)
@@ -152,11 +154,27 @@ def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
     if identity is None:
         notes.append(f"{IDENTITY_SCRIPT}: skipped (not shipped in {m.host.name}:{m.host.product_home})")
     else:
-        user_scripts += (Script.parse(IDENTITY_SCRIPT, identity),)
+        user_scripts += (Script.parse(IDENTITY_SCRIPT, identity, where_on(m, IDENTITY_SCRIPT)),)
     loads: dict[str, tuple[Script, ...]] = {d.user_db: user_scripts}
     for db in (d.registry_db, d.local_db_manager, d.local_db_worker):
         loads.setdefault(db, (main,))
     return Wanted(d.charset, d.user, grant_hosts(inv), loads), notes
+
+
+def where_on(m: StepContext, rel: str) -> str:
+    """host:path of a product file, for messages."""
+    return f"{m.host.name}:{m.home(rel)}"
+
+
+def inside_home(m: StepContext, rel: str) -> str:
+    """The path of a product script, after checking that it reaches a file inside the product home
+    (a symbolic link to a file elsewhere, /etc/shadow or a huge file, is refused before any read)."""
+    path = m.home(rel)
+    real, home = m.remote.realpath(path), m.remote.realpath(m.host.product_home).rstrip("/")
+    if not real.startswith(home + "/"):
+        raise StepError(f"{where_on(m, rel)} leads to {real} through a symbolic link, outside the product "
+                        f"home; refused, not read: put the product's own script back")
+    return path
 
 
 class AdminLink:
