@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from ..rules import SHIPPED_DBSCRIPTS
 from .sqlscript import Statement, _quoted_end
@@ -136,22 +136,16 @@ def check_script(statements: list[Statement] | tuple[Statement, ...], directives
 def check_statement(text: str, own: set[str]) -> str | None:
     """Why one statement is not schema for its database (None: it is); `own` are the lower-case
     names of the tables its script creates."""
-    lead = [w.upper() for w in first_words(text).split()] + [""] * 3
-    if lead[:2] == ["CREATE", "TABLE"]:
-        shape, prefix = _create_table, True
-    elif lead[:2] == ["CREATE", "INDEX"] or lead[:3] == ["CREATE", "UNIQUE", "INDEX"]:
-        shape, prefix = _create_index, True
-    elif lead[0] == "INSERT":
-        shape, prefix = _insert, False
-    elif lead[:2] == ["ALTER", "TABLE"]:
-        shape, prefix = _alter_table, True
-    elif text.lstrip().startswith("/*!"):
-        return "an executable comment /*! ... */, which hides a statement from a reader"
-    else:
-        return NOT_SCHEMA.get(" ".join(lead[:2])) or NOT_SCHEMA.get(lead[0]) or "not schema for the database"
     try:
         toks = tokens(text)
-        kw = [t.word for t in toks] + [""] * 4  # padded: shapes look a few words ahead
+    except Refused as e:  # why, by its first words when they already say it is no schema
+        lead = [w.upper() for w in first_words(text).split()] + [""] * 3
+        return str(e) if _shape(lead)[0] or text.lstrip().startswith("/*") else _not_schema(lead)
+    kw = [t.word for t in toks] + [""] * 4  # padded: shapes look a few words ahead
+    shape, prefix = _shape(kw)
+    if shape is None:
+        return _not_schema(kw)
+    try:
         _anywhere(toks, prefix)
         shape(toks, kw, own)
     except Refused as e:
@@ -159,6 +153,24 @@ def check_statement(text: str, own: set[str]) -> str | None:
     except IndexError:
         return "an incomplete statement"
     return None
+
+
+def _shape(kw: list[str]) -> tuple[Callable[[list[Tok], list[str], set[str]], None] | None, bool]:
+    """The rule of a statement by its first keywords, and whether key parts may have prefix
+    lengths; (None, False) for a statement that is no schema."""
+    if kw[:2] == ["CREATE", "TABLE"]:
+        return _create_table, True
+    if kw[:2] == ["CREATE", "INDEX"] or kw[:3] == ["CREATE", "UNIQUE", "INDEX"]:
+        return _create_index, True
+    if kw[0] == "INSERT":
+        return _insert, False
+    if kw[:2] == ["ALTER", "TABLE"]:
+        return _alter_table, True
+    return None, False
+
+
+def _not_schema(kw: list[str]) -> str:
+    return NOT_SCHEMA.get(" ".join(kw[:2])) or NOT_SCHEMA.get(kw[0]) or "not schema for the database"
 
 
 def tokens(text: str) -> list[Tok]:
@@ -176,6 +188,8 @@ def tokens(text: str) -> list[Tok]:
             continue
         if text.startswith("/*", i):
             raise Refused("an executable comment /*! ... */, which hides a statement from a reader")
+        if text.startswith("--", i):  # the server ends a statement's line there before any control character
+            raise Refused("'--', which the server may read as a comment where a reader does not")
         m = TOKEN_RE.match(text, i)
         if not m:
             raise Refused({";": "a second statement inside this one (';', let through by a DELIMITER)",
@@ -190,7 +204,7 @@ def tokens(text: str) -> list[Tok]:
 def first_words(text: str, n: int = 3) -> str:
     """The statement's first few bare words (keywords, names), never a quoted string."""
     words: list[str] = []
-    for piece in text.split():
+    for piece in re.split(r"[ \t\r\n\f\v]+", text.strip(" \t\r\n\f\v")):
         m = WORD_RE.match(piece)
         if m:
             words.append(m.group()[:40])

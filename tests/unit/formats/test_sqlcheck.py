@@ -161,3 +161,19 @@ def test_not_shipped_and_altered_scripts_have_no_origin():
     for changed in (b"\xef\xbb\xbf" + main.read_bytes(), main.read_bytes().replace(b"\n", b"\r\n"),
                     main.read_bytes() + b"\nCREATE USER x;\n"):
         assert shipped_as(digest(changed), "dbscripts/mysql.sql") is None
+
+
+@pytest.mark.parametrize("statement", ["CREATE\u00a0TABLE t (a INT)", "INSERT\u00e9 INTO REG_LOG VALUES (1)",
+                                       "CREATE\u2028USER evil", "'CREATE' TABLE t (a INT)"])
+def test_only_ascii_whitespace_separates_keywords(statement):
+    # the server's lexer splits words on ASCII whitespace only: a keyword glued to another
+    # character is no keyword, so the statement is no schema
+    assert verdict(TABLE + statement + ";\n") is not None
+
+
+def test_a_double_dash_the_splitter_keeps_is_refused():
+    # '--' and a control character: a comment to the server, not to the splitter; what it would
+    # hide from the server could leave a quote open and turn the rest into statements
+    sql = TABLE + "INSERT INTO REG_LOG VALUES (--\f'\n); DROP DATABASE mysql; SELECT ('\n);\n"
+    assert refused(sql)[2] == "'--', which the server may read as a comment where a reader does not"
+    assert verdict(TABLE + "INSERT INTO REG_LOG VALUES (- -1, '--');\n") is None

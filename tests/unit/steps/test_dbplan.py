@@ -81,6 +81,7 @@ def test_a_refused_script_is_no_refusal_where_nothing_loads_it():
     s = State({db: "latin1" for db in DBS}, {db: loaded for db in DBS})
     out = plan_databases(wanted(sc), s)
     assert out.errors == [] and not [o for o in out.ops if o.kind == "load"]
+    assert out.notes == [f"{sc.refusal} (nothing runs it now: every database holds its tables)"]  # still told
 
 
 def test_the_plan_lists_each_loaded_script_and_an_unknown_ones_statements():
