@@ -9,7 +9,8 @@ from tasks.formats.sqlcheck import check_script, check_statement, digest, first_
 from tasks.formats.sqlscript import created_tables, split_statements
 from tests.lab import SAMPLE_FIXTURE, SHARED_FIXTURE
 
-TABLE = "CREATE TABLE IF NOT EXISTS REG_LOG (\n  REG_LOG_ID INTEGER AUTO_INCREMENT,\n  PRIMARY KEY (REG_LOG_ID)\n)ENGINE INNODB;\n"
+TABLE = ("CREATE TABLE IF NOT EXISTS REG_LOG (\n  REG_LOG_ID INTEGER AUTO_INCREMENT,\n  PRIMARY KEY (REG_LOG_ID)\n"
+         ")ENGINE INNODB;\n")
 FIXTURES = [p for p in (SHARED_FIXTURE.parent, SAMPLE_FIXTURE.parent) if p.is_dir()]
 ALL_SCRIPTS = sorted(p for root in FIXTURES for p in root.glob("wso2esb-*/**/dbscripts/**/*.sql"))
 
