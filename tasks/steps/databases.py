@@ -6,6 +6,11 @@ hosts.toml wants, it lists drift items, the operations patch would run, and the 
 patching. Here: `CreateDbs` reads the snapshot (reads only), and applies the operations with one
 admin connection, reached directly or through the target host's SSH connection.
 
+The dbscripts are a node's files, run as the admin (issue 29): each is read only when it lies in
+the manager's product home (a symbolic link out of it is refused), and runs only when known by
+its SHA-256 or made of schema statements alone (Script.parse, formats/sqlcheck.py); the plan
+lists each script it loads.
+
 A password change never cuts running servers off (issue 23): where the server can hold two
 credentials for one account (MariaDB 10.4+: `IDENTIFIED VIA ... OR ...`; MySQL 8.0.14+: `RETAIN
 CURRENT PASSWORD`), `alter-user` makes the account accept WSO2_DB_PASSWORD *and* the hash it had, so

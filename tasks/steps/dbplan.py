@@ -257,7 +257,7 @@ def plan_databases(w: Wanted, s: State) -> Outcome:
                               None, "present (no node of hosts.toml has this address)"))
         out.ops.append(DropUser(host=host))
     out.notes += load_listing(out.ops)
-    refused = {sc.refusal: sc for scripts in w.loads.values() for sc in scripts if sc.refusal}
+    refused = dict.fromkeys(sc.refusal for scripts in w.loads.values() for sc in scripts if sc.refusal)
     out.notes += [f"{why} (nothing runs it now: every database holds its tables)"
                   for why in refused if why not in out.errors]
     return out
