@@ -82,6 +82,20 @@ SHIPPED_PASSWORDS = frozenset({"wso2carbon", "admin", "password"})
 #: download ships (CN=localhost, 1024 bits)
 SHIPPED_KEY_FINGERPRINTS = frozenset({"1d729fb8c468ead820a2a0be4adb8fbabed9ab1ba126c9d21466c5706e8e4d30"})
 
+#: the product's dbscripts known by their SHA-256 (of the file's bytes as shipped): path in the
+#: product home and where it comes from. create-dbs runs one of these as the database admin
+#: as it is; any other script only if every statement is schema (formats/sqlcheck.py).
+#: tests/unit/test_rules.py recomputes each from ../shared/fixtures (and sample/).
+SHIPPED_DBSCRIPTS: dict[str, tuple[str, str]] = {
+    "5a7693cdad8253f770638fba418326ed4d30e9e629d64f3c1472df5a6a6a0956": ("dbscripts/mysql.sql", "shipped 4.9.0"),
+    "60641464cccb888512613f5ce0c89251a7b0dab04bf8b7f32886d3decaa6624f": ("dbscripts/mysql.sql", "shipped 5.0.0"),
+    "a0643ebe2934b5859a4e8f37ec57574f5be1be31be60d3247f1f02dff8d108d0":
+        ("dbscripts/identity/mysql.sql", "shipped 5.0.0"),
+    # sample/wso2esb-4.9.0: this project's reduced copy of the 4.9.0 script (a few of its tables)
+    "c4ffabf1e639089a5bd8d5cf6cc15370d7154323323a9e69fdb2d1c8f1634d5a":
+        ("dbscripts/mysql.sql", "sample 4.9.0 (this project's reduced copy)"),
+}
+
 
 def keystore_cn(inv: Inventory, host: Host) -> str:
     """The CN of a node's own key: the management hostname on the manager, the cluster hostname on workers."""

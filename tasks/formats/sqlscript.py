@@ -35,8 +35,9 @@ class Statement:
         return first if len(first) <= width else first[: width - 3] + "..."
 
 
-def split_statements(text: str, label: str = "script") -> list[Statement]:
-    """The statements of a SQL script, in order, without comments and terminators."""
+def split_statements(text: str, label: str = "script", directives: list[int] | None = None) -> list[Statement]:
+    """The statements of a SQL script, in order, without comments and terminators; the line of
+    each `DELIMITER` directive is appended to `directives` when given (a checker refuses them)."""
     out: list[Statement] = []
     buf: list[str] = []
     delim = ";"
@@ -55,6 +56,8 @@ def split_statements(text: str, label: str = "script") -> list[Statement]:
             m = DELIMITER_RE.match(text, i)
             if m:
                 delim = m.group(1)
+                if directives is not None:
+                    directives.append(line)
                 line += 1
                 i = m.end()
                 continue

@@ -6,6 +6,11 @@ hosts.toml wants, it lists drift items, the operations patch would run, and the 
 patching. Here: `CreateDbs` reads the snapshot (reads only), and applies the operations with one
 admin connection, reached directly or through the target host's SSH connection.
 
+The dbscripts are a node's files, run as the admin (issue 29): each is read only when it lies in
+the manager's product home (a symbolic link out of it is refused), and runs only when known by
+its SHA-256 or made of schema statements alone (Script.parse, formats/sqlcheck.py); the plan
+lists each script it loads.
+
 A password change never cuts running servers off (issue 23): where the server can hold two
 credentials for one account (MariaDB 10.4+: `IDENTIFIED VIA ... OR ...`; MySQL 8.0.14+: `RETAIN
 CURRENT PASSWORD`), `alter-user` makes the account accept WSO2_DB_PASSWORD *and* the hash it had, so
@@ -136,15 +141,17 @@ def route_for(ctx: StepContext) -> Route:
 
 
 def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
-    """The wanted state, with the scripts read over SFTP from the manager's product home."""
+    """The wanted state, with the scripts read over SFTP from the manager's product home (each
+    one checked: known by its digest, or schema only; see Script.parse)."""
     inv, d = ctx.inv, ctx.inv.database
     managers = inv.by_role("manager")
     if not managers:
         raise StepError("no host with role = \"manager\": its product home holds the dbscripts")
     try:
         m = ctx.other(managers[0])
-        main = Script.parse(MAIN_SCRIPT, m.read_required(m.home(MAIN_SCRIPT), SCRIPT_LIMIT, "a product script"))
-        identity = m.remote.read(m.home(IDENTITY_SCRIPT), SCRIPT_LIMIT, "a product script")
+        main = Script.parse(MAIN_SCRIPT, m.read_required(inside_home(m, MAIN_SCRIPT), SCRIPT_LIMIT,
+                                                         "a product script"), where_on(m, MAIN_SCRIPT))
+        identity = m.remote.read(inside_home(m, IDENTITY_SCRIPT), SCRIPT_LIMIT, "a product script")
     except RemoteError as e:
         raise StepError(f"reading the dbscripts on {managers[0].name}: {e}") from None
     user_scripts: tuple[Script, ...] = (main,)
@@ -152,11 +159,27 @@ def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
     if identity is None:
         notes.append(f"{IDENTITY_SCRIPT}: skipped (not shipped in {m.host.name}:{m.host.product_home})")
     else:
-        user_scripts += (Script.parse(IDENTITY_SCRIPT, identity),)
+        user_scripts += (Script.parse(IDENTITY_SCRIPT, identity, where_on(m, IDENTITY_SCRIPT)),)
     loads: dict[str, tuple[Script, ...]] = {d.user_db: user_scripts}
     for db in (d.registry_db, d.local_db_manager, d.local_db_worker):
         loads.setdefault(db, (main,))
     return Wanted(d.charset, d.user, grant_hosts(inv), loads), notes
+
+
+def where_on(m: StepContext, rel: str) -> str:
+    """host:path of a product file, for messages."""
+    return f"{m.host.name}:{m.home(rel)}"
+
+
+def inside_home(m: StepContext, rel: str) -> str:
+    """The path of a product script, after checking that it reaches a file inside the product home
+    (a symbolic link to a file elsewhere, /etc/shadow or a huge file, is refused before any read)."""
+    path = m.home(rel)
+    real, home = m.remote.realpath(path), m.remote.realpath(m.host.product_home).rstrip("/")
+    if not real.startswith(home + "/"):
+        raise StepError(f"{where_on(m, rel)} leads to {real} through a symbolic link, outside the product "
+                        f"home; refused, not read: put the product's own script back")
+    return path
 
 
 class AdminLink:

@@ -12,6 +12,7 @@ from typing import Callable, ClassVar
 
 from ..engine.context import StepError
 from ..engine.plan import Item
+from ..formats.sqlcheck import check_script, digest, shipped_as
 from ..formats.sqlscript import ScriptError, Statement, created_tables, split_statements
 from ..remote.mysql import execute, query, quote_ident, run_script
 
@@ -21,24 +22,49 @@ IDENTITY_SCRIPT = "dbscripts/identity/mysql.sql"
 
 @dataclass(frozen=True)
 class Script:
-    """A product SQL script: its statements and the tables it creates."""
+    """A product SQL script: its statements, the tables it creates, where it was read (`where`,
+    host:path, for messages), its SHA-256, where it comes from when known (`shipped`, e.g.
+    "shipped 4.9.0") and, for another script, why it may not run as the admin (`refusal`: its
+    first statement that is not schema, formats/sqlcheck.py)."""
 
     label: str
     statements: tuple[Statement, ...]
     tables: tuple[str, ...]
+    where: str = ""
+    sha256: str = ""
+    shipped: str | None = None
+    refusal: str | None = None
 
     @classmethod
-    def parse(cls, label: str, data: bytes) -> "Script":
-        """Split and read a script; ScriptError when it creates no table."""
+    def parse(cls, label: str, data: bytes, where: str = "") -> "Script":
+        """Split, read and check a script (`label`: its path in the product home); ScriptError when
+        it creates no table. A leading UTF-8 byte order mark is no part of the statements (what is
+        checked is what runs); the digest is of the bytes as read."""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = data.decode("latin-1")
-        statements = split_statements(text, label)
+        text = text.removeprefix("\ufeff")
+        directives: list[int] = []
+        statements = split_statements(text, label, directives)
         tables = created_tables(statements)
         if not tables:
             raise ScriptError(f"{label} creates no table: not a product dbscript")
-        return cls(label, tuple(statements), tuple(tables))
+        where = where or label
+        sha = digest(data)
+        shipped = shipped_as(sha, label)
+        bad = None if shipped else check_script(statements, directives, tables)
+        refusal = None if bad is None else (
+            f"{where} is not a shipped dbscript (sha256 {sha}) and its line {bad.line} ({bad.words} ...) is not "
+            f"schema for the database: {bad.why}; it does not run as the database admin: put the product's own "
+            f"script back")
+        return cls(label, tuple(statements), tuple(tables), where, sha, shipped, refusal)
+
+    @property
+    def origin(self) -> str:
+        """Where the script comes from, for the listing: "shipped 4.9.0", or "not shipped, N
+        statements, all schema"."""
+        return self.shipped or f"not shipped, {len(self.statements)} statements, all schema"
 
 
 @dataclass(frozen=True)
@@ -230,7 +256,30 @@ def plan_databases(w: Wanted, s: State) -> Outcome:
         out.items.append(Item(f"user {account_label(w.user, host)}", "account",
                               None, "present (no node of hosts.toml has this address)"))
         out.ops.append(DropUser(host=host))
+    out.notes += load_listing(out.ops)
+    refused = dict.fromkeys(sc.refusal for scripts in w.loads.values() for sc in scripts if sc.refusal)
+    out.notes += [f"{why} (nothing runs it now: every database holds its tables)"
+                  for why in refused if why not in out.errors]
     return out
+
+
+def load_listing(ops: list[Op]) -> list[str]:
+    """What the loads would run, script by script: where it was read, its SHA-256, where it comes
+    from, its statement count and the databases it loads into; each statement (its first line)
+    of a script that is not a known one, so that the operator sees what runs as the admin."""
+    into: dict[str, list[str]] = {}
+    scripts: dict[str, Script] = {}
+    for op in ops:
+        if isinstance(op, Load):
+            scripts.setdefault(op.loaded.where, op.loaded)
+            into.setdefault(op.loaded.where, []).append(op.db)
+    notes = []
+    for where, sc in scripts.items():
+        notes.append(f"{sc.label}: {where}, sha256 {sc.sha256}, {sc.origin}; {len(sc.statements)} statements "
+                     f"into each of {', '.join(into[where])}")
+        if not sc.shipped:
+            notes += [f"{sc.label} line {st.line}: {st.head(90)}" for st in sc.statements]
+    return notes
 
 
 def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Script, ...]) -> None:
@@ -262,6 +311,9 @@ def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Sc
             if foreign:
                 out.errors.append(f"{db} is not empty (it holds {', '.join(foreign)}, which {script.label} "
                                   f"does not create); the script runs only into an empty database")
+            elif script.refusal:
+                if script.refusal not in out.errors:
+                    out.errors.append(script.refusal)
             else:
                 out.ops.append(Load(db, script=script))
         earlier |= set(want)

@@ -225,12 +225,13 @@ def test_missing_dbscript(lab, db):
 def test_failing_statement_is_named_with_its_line(lab, db):
     script = lab.hosts["esb-mgr"].home / "dbscripts/mysql.sql"
     lines = script.read_text().count("\n")
-    script.write_text(script.read_text() + "\nTHIS IS NOT SQL;\n")
+    # schema by the check (issue 29: anything else is refused before it runs), refused by the server
+    script.write_text(script.read_text() + "\nCREATE TABLE BROKEN (a INT,);\n")
     snap = lab.snapshot()
     r = lab.fab("create-dbs")
     assert r.returncode == 1
-    assert (f"dbscripts/mysql.sql into WSO2_USER_DB: the statement at line {lines + 2} (THIS IS NOT SQL) failed: "
-            "You have an error in your SQL syntax") in r.stdout, r.stdout
+    assert (f"dbscripts/mysql.sql into WSO2_USER_DB: the statement at line {lines + 2} (CREATE TABLE BROKEN "
+            "(a INT,)) failed: You have an error in your SQL syntax") in r.stdout, r.stdout
     assert "WSO2_USER_DB is now partly loaded" in r.stdout
     assert set(db.databases()) == {"WSO2_USER_DB"}  # it stopped at the first failure
     assert db.tables("WSO2_USER_DB") == SCRIPT_TABLES  # the statements before the bad one, nothing more
@@ -263,3 +264,116 @@ def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
                     for h in GRANT_HOSTS + ("127.0.0.9",)}
     assert grants_after == grants_before
     login(db, GRANT_HOSTS[0], APP_PW).close()  # the password of before the run logs in again
+
+
+# ---------------------------------------------------------------- the dbscripts are untrusted (issue 29)
+
+def server_state(db) -> tuple:
+    """Every account, database and table of the server (the test's own view, as root)."""
+    return (sorted(db.sql("SELECT User, Host FROM mysql.user")), sorted(db.sql("SHOW DATABASES")),
+            sorted(db.sql("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES")))
+
+
+TAMPERINGS = {  # how a hostile tester slips a statement in, and the first words the refusal names
+    "appended": ("\nCREATE USER 'evil'@'%' IDENTIFIED BY 'Evil-pw-4711';\nGRANT ALL ON *.* TO 'evil'@'%';\n",
+                 2, "CREATE USER"),
+    "after-a-comment": ("\ncreate table X1 (a int); -- schema only\ngrant all on *.* to 'regadmin'@'%';\n",
+                        3, "grant all on"),
+    "executable-comment": ("\nCREATE TABLE X2 (a INT) /*!50000 ; CREATE USER 'evil'@'%' */;\n", 2, "CREATE TABLE X2"),
+    "other-database": ("\nINSERT INTO `mysql`.`user` (User) VALUES ('evil');\n", 2, "INSERT INTO"),
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERINGS))
+def test_a_tampered_dbscript_is_refused_naming_its_line_and_the_server_is_unchanged(lab, db, how):
+    script = lab.hosts["esb-mgr"].home / "dbscripts/mysql.sql"
+    added, offset, words = TAMPERINGS[how]
+    line = script.read_text().count("\n") + offset
+    script.write_text(script.read_text() + added)
+    state, before, snap = server_state(db), db.com_counters(), lab.snapshot()
+    for mode in ((), ("--dry-run",)):
+        r = lab.fab("create-dbs", *mode)
+        assert_failed_without_change(lab, db, r, f"esb-mgr:{script} is not a shipped dbscript (sha256 ", before, snap)
+        assert f"and its line {line} ({words} ...) is not schema for the database" in r.stdout, r.stdout
+        assert "Evil-pw-4711" not in r.stdout + r.stderr
+    v = lab.fab("create-dbs", "--verify")
+    assert v.returncode == 2 and "note: patch would refuse: esb-mgr:" in v.stdout, v.stdout
+    assert server_state(db) == state and db.databases() == {}  # no account, no database, no table
+    assert writes(before, db.com_counters()) == {}
+
+
+def test_a_dbscript_linked_outside_the_product_home_is_not_read(lab, db, tmp_path):
+    script = lab.hosts["esb-mgr"].home / "dbscripts/mysql.sql"
+    outside = tmp_path / "mysql.sql"
+    outside.write_bytes(script.read_bytes())  # the shipped bytes even: the link itself is refused
+    script.unlink()
+    script.symlink_to(outside)
+    state, before, snap = server_state(db), db.com_counters(), lab.snapshot()
+    r = lab.fab("create-dbs")
+    assert_failed_without_change(lab, db, r, f"esb-mgr:{script} leads to {outside} through a symbolic link, "
+                                             "outside the product home; refused, not read", before, snap)
+    assert server_state(db) == state
+    script.unlink()
+    script.symlink_to("/etc/shadow")
+    r = lab.fab("create-dbs", "--dry-run")
+    assert r.returncode == 1 and "leads to /etc/shadow through a symbolic link" in r.stdout, r.stdout
+    inside = script.parent / "mysql-copy.sql"  # a link that stays in the product home is read as a file
+    inside.write_bytes(outside.read_bytes())
+    script.unlink()
+    script.symlink_to("mysql-copy.sql")
+    r = lab.fab("create-dbs", "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert writes(before, db.com_counters()) == {} and server_state(db) == state
+
+
+def test_dry_run_lists_each_script_with_its_digest_and_an_unknown_scripts_statements(lab, db):
+    import hashlib
+    home = lab.hosts["esb-mgr"].home
+    main = home / "dbscripts/mysql.sql"
+    identity = home / "dbscripts/identity/mysql.sql"
+    identity.parent.mkdir()
+    identity.write_bytes(b"\xef\xbb\xbf" + IDENTITY.read_bytes().replace(b"\n", b"\r\n"))  # a BOM and CRLF
+    stmts = split_statements(IDENTITY.read_text())
+    before = db.com_counters()
+    r = lab.fab("create-dbs", "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    origin = "shipped 4.9.0" if "shared" in str(product_fixture()) else "sample 4.9.0 (this project's reduced copy)"
+    n = len(split_statements(main.read_text()))
+    assert (f"note: dbscripts/mysql.sql: esb-mgr:{main}, sha256 {hashlib.sha256(main.read_bytes()).hexdigest()}, "
+            f"{origin}; {n} statements into each of WSO2_USER_DB, REGISTRY_DB, REGISTRY_LOCAL1, "
+            f"REGISTRY_LOCAL2") in r.stdout, r.stdout
+    assert (f"note: dbscripts/identity/mysql.sql: esb-mgr:{identity}, sha256 "
+            f"{hashlib.sha256(identity.read_bytes()).hexdigest()}, not shipped, {len(stmts)} statements, all "
+            f"schema; {len(stmts)} statements into each of WSO2_USER_DB") in r.stdout
+    listed = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("note: dbscripts/identity/mysql.sql line ")]
+    assert len(listed) == len(stmts)
+    assert listed[0].strip() == f"note: dbscripts/identity/mysql.sql line {stmts[0].line}: {stmts[0].head(90)}"
+    assert not any("note: dbscripts/mysql.sql line " in ln for ln in r.stdout.splitlines())  # a known one: not listed
+    assert "# would run: load dbscripts/identity/mysql.sql into WSO2_USER_DB (" in r.stdout
+    assert writes(before, db.com_counters()) == {} and db.databases() == {}
+    r = lab.fab("create-dbs")  # and it loads, the BOM not sent
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert db.tables("WSO2_USER_DB") == SCRIPT_TABLES | set(created_tables(stmts))
+
+
+R500 = product_fixture().parent / "wso2esb-5.0.0"
+
+
+@pytest.mark.skipif(not R500.is_dir(), reason="../shared/fixtures/wso2esb-5.0.0 is absent")
+def test_the_500_dbscripts_are_known_and_load(lab, db):
+    """A 5.0.0 product home's two scripts (its identity script is shipped): listed as shipped 5.0.0, loaded."""
+    home = lab.hosts["esb-mgr"].home
+    for rel in ("dbscripts/mysql.sql", "dbscripts/identity/mysql.sql"):
+        (home / rel).parent.mkdir(exist_ok=True)
+        shutil.copyfile(R500 / rel, home / rel)
+    r = lab.fab("create-dbs", "--dry-run")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "sha256 60641464cccb888512613f5ce0c89251a7b0dab04bf8b7f32886d3decaa6624f, shipped 5.0.0; " in r.stdout
+    assert "sha256 a0643ebe2934b5859a4e8f37ec57574f5be1be31be60d3247f1f02dff8d108d0, shipped 5.0.0; " in r.stdout
+    assert " line " not in r.stdout  # known scripts: their statements are not listed
+    r = lab.fab("create-dbs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    main = set(created_tables(split_statements((R500 / "dbscripts/mysql.sql").read_text())))
+    identity = set(created_tables(split_statements((R500 / "dbscripts/identity/mysql.sql").read_text())))
+    assert db.tables("WSO2_USER_DB") == main | identity and db.tables("REGISTRY_DB") == main
+    assert lab.fab("create-dbs", "--verify").returncode == 0

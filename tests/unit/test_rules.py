@@ -33,3 +33,22 @@ def test_planners_and_consistency_checks_use_the_same_rules():
     for mod in (consistency, axis2, carbon, datasources, registry):
         src = inspect.getsource(mod)
         assert 'role == "manager"' not in src and "role == 'manager'" not in src, mod.__name__
+
+
+def test_the_dbscript_digests_are_the_fixtures_own():
+    """rules.SHIPPED_DBSCRIPTS recomputed from the files (issue 29): each 4.9.0 and 5.0.0 script of
+    ../shared/fixtures (when present) and the sample's own copy, and nothing else."""
+    import hashlib
+
+    from tests.lab import SAMPLE_FIXTURE, SHARED_FIXTURE
+    r500 = SHARED_FIXTURE.parent / "wso2esb-5.0.0"
+    sample = "sample 4.9.0 (this project's reduced copy)"
+    files = {SAMPLE_FIXTURE / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", sample),
+             SHARED_FIXTURE / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", "shipped 4.9.0"),
+             r500 / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", "shipped 5.0.0"),
+             r500 / "dbscripts/identity/mysql.sql": ("dbscripts/identity/mysql.sql", "shipped 5.0.0")}
+    present = {hashlib.sha256(p.read_bytes()).hexdigest(): known for p, known in files.items() if p.is_file()}
+    assert len(present) == (4 if SHARED_FIXTURE.is_dir() else 1)
+    assert {k: v for k, v in rules.SHIPPED_DBSCRIPTS.items() if k in present} == present
+    if SHARED_FIXTURE.is_dir():
+        assert rules.SHIPPED_DBSCRIPTS == present  # no digest the fixtures do not account for
