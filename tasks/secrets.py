@@ -6,6 +6,7 @@ string bound for output goes through `redact()`.
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
 import threading
@@ -13,6 +14,7 @@ import urllib.parse
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from .config import ConfigError
 
@@ -72,18 +74,33 @@ class Secrets:
         return f"Secrets({', '.join(sorted(self._values))})"
 
 
+def read_env_file(env_file: Path) -> dict[str, str | None]:
+    """The NAME=value lines of a .env file, each value exactly as written: no `$VAR` or `${VAR}` is
+    expanded (a secret is taken as it stands, `Pa${HOME}ss` is those nine characters). Quoting is
+    dotenv's: an unquoted value loses its surrounding spaces and a ` #comment`; single quotes keep
+    everything but \\' and \\\\; double quotes decode backslash escapes (\\n is a line break, refused).
+    A line that is not NAME=value is an error naming its number (never its text: it may hold a secret),
+    not a secret silently left out."""
+    try:
+        text = env_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
+    bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
+    if bad:
+        raise ConfigError(f"{env_file}: line {bad[0]} is not NAME=value (an unclosed quote, or text after the "
+                          "closing one?); its text is not shown")
+    return dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
+
+
 def load_secrets(base_dir: Path) -> Secrets:
-    """Secrets from base_dir/.env, overridden by the environment."""
+    """Secrets from base_dir/.env (values as written, nothing expanded), overridden by the environment."""
     env_file = Path(base_dir) / ".env"
     values: dict[str, str] = {}
     others: tuple[str, ...] = ()
     if env_file.is_file():
-        try:
-            file_values = dotenv_values(env_file, encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
-        except OSError as e:
-            raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
+        file_values = read_env_file(env_file)
         values.update({k: v for k, v in file_values.items() if k in NAMES and v})
         others = tuple(k for k in file_values if k not in NAMES)
     for n in NAMES:
