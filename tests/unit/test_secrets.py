@@ -103,3 +103,51 @@ def test_an_env_line_dotenv_cannot_read_is_an_error_naming_its_number_not_its_te
     assert str(e.value) == (f"{tmp_path / '.env'}: line {line} is not NAME=value (an unclosed quote, or text after "
                             "the closing one?); its text is not shown")
     assert "secret" not in str(e.value)
+
+
+@pytest.fixture
+def fresh_masks(monkeypatch):
+    """The module's masks as they were, after the test (a short value registered here masks no later test)."""
+    import tasks.secrets as mod
+    monkeypatch.setattr(mod, "_known", set(mod._known))
+    monkeypatch.setattr(mod, "_words", set(mod._words))
+    monkeypatch.setattr(mod, "_word_pattern", mod._word_pattern)
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("[esb-w1] map-hosts: changed", "[esb-w1] map-hosts: changed"),  # the defect: `********-w1`
+    ("esb-mgr, w1-esb, w1.esb.local, esbx, xesb, esb_1, résb, esbé", None),
+    ("https://esb.wso2.com:443/", None),
+    ("password esb", f"password {MASK}"),
+    ("sudo: esb.", f"sudo: {MASK}."),  # a sentence's end is no join
+    ("user:esb@host", f"user:{MASK}@host"),
+    ("<Password>esb</Password>", f"<Password>{MASK}</Password>"),
+    ('{"pw": "esb"}', f'{{"pw": "{MASK}"}}'),
+    ("-esb\n+esb2\n", f"-{MASK}\n+esb2\n"),  # a diff's removed line
+    ("esb", MASK),
+])
+def test_a_short_secret_is_masked_only_where_it_stands_as_a_word(fresh_masks, text, shown):
+    Secrets({"SUDO_PASSWORD": "esb"})
+    assert redact(text) == (text if shown is None else shown)
+
+
+def test_a_short_secret_keeps_its_other_forms_masked_as_words(fresh_masks):
+    Secrets({"SUDO_PASSWORD": "ñ&é"})  # non-ASCII and XML markup: escaped, URL and mis-decoded forms
+    assert redact("pw=ñ&amp;é;") == f"pw={MASK};"
+    assert redact("pw=%C3%B1%26%C3%A9 x") == f"pw={MASK} x"
+    assert redact("pw=Ã±&Ã© x") == f"pw={MASK} x"
+    assert redact('"\\u00f1&\\u00e9"') == f'"{MASK}"'
+
+
+def test_a_secret_of_eight_or_more_is_masked_even_inside_a_word(fresh_masks):
+    Secrets({"WSO2_DB_PASSWORD": "Secret-8"})
+    assert redact("xSecret-8y and Secret-8") == f"x{MASK}y and {MASK}"
+
+
+def test_a_dry_run_diff_masks_a_short_secret_as_a_word_and_a_long_one_anywhere(fresh_masks):
+    from tasks.engine.plan import FileChange
+    old = b"<a>host esb-w1</a>\n<pw>esb</pw>\n<k>xLongSecret9y</k>\n"
+    new = b"<a>host esb-w1 </a>\n<pw>esb2</pw>\n<k>LongSecret9</k>\n"
+    d = FileChange("/c.xml", old, new, secret_lines=("esb", "LongSecret9")).diff()
+    assert "esb-w1" in d and f"<pw>{MASK}</pw>" in d and "<pw>esb2</pw>" in d, d
+    assert f"<k>x{MASK}y</k>" in d and f"<k>{MASK}</k>" in d and "LongSecret9" not in d, d
