@@ -63,6 +63,11 @@ class Session:
         self.mode = Mode(mode)
         self._check_run_key()
 
+    def break_locks(self) -> None:
+        """The operator's --break-lock: from now on a host's lock whose holder is not proved alive (another
+        machine's run, a malformed owner file) is broken, and the output names it."""
+        self.run_locks.break_locks = True
+
     def _check_run_key(self) -> None:
         """A writing run signs what it records: a run key file that is not a key (runkey.RunKeyError, a
         ConfigError) stops it before any host is touched, not at its first manifest on every host."""
