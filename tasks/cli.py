@@ -36,6 +36,8 @@ FLAG_HELP = {
     "verify": "read-only drift check; exit 2 on drift",
     "dry-run": "print the unified diff and commands patch would run; change nothing",
     "json": "one JSON document on stdout",
+    "break-lock": "break a host's lock whose run cannot be proved alive (another machine's, a malformed owner "
+                  "file): only when that run is dead; a live run's lock on this machine is never broken",
 }
 
 
@@ -89,8 +91,9 @@ class CommandLine:
         cls.current = cls(upcoming, hosts)
         return cls.current
 
-    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool) -> None:
-        """One task of the command line on the shared session; a ConfigError ends the command line (exit 1)."""
+    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, break_lock: bool = False) -> None:
+        """One task of the command line on the shared session; a ConfigError ends the command line (exit 1).
+        break_lock (the task's --break-lock) holds for the rest of the command line."""
         reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
         try:
             if self.session is None:
@@ -98,6 +101,8 @@ class CommandLine:
                 self.session = Session(inv, load_secrets(inv.base_dir), mode, command=command_line(),
                                        upcoming=self.upcoming)
             self.session.switch(mode)
+            if break_lock:
+                self.session.break_locks()
             body(self.session.inv, self.session, reporter)
         except ConfigError as e:
             reporter.error(str(e))
@@ -135,20 +140,23 @@ def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
 Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is not used: the reporter has the rows
 
 
-def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True) -> None:
+def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, break_lock: bool = False) -> None:
     """Run body as a task of the command line's run (see CommandLine); called outside a command line
     (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
     exit 0/2/1.
 
-    A ConfigError from body (unknown target, bad flag value) is reported before any host runs."""
+    A ConfigError from body (unknown target, bad flag value) is reported before any host runs; break_lock:
+    the operator's --break-lock (Session.break_locks)."""
     if CommandLine.current is not None:
-        CommandLine.current.run(Mode(mode), as_json, body, progress)
+        CommandLine.current.run(Mode(mode), as_json, body, progress, break_lock)
         return
     reporter = Reporter(mode, as_json, progress=progress)
     session = None
     try:
         inv = load_inventory()
         session = Session(inv, load_secrets(inv.base_dir), mode)
+        if break_lock:
+            session.break_locks()
         body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
@@ -174,7 +182,7 @@ def targets(inv: Inventory, default: list) -> list:
     return hosts
 
 
-def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> None:
+def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, break_lock: bool = False) -> None:
     """Body of every step task: resolve targets (default: the step's), run the step on them."""
     def body(inv, session, reporter):
         try:
@@ -183,14 +191,14 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> N
             raise ConfigError(f"{step.name}: {e}" if str(e).startswith("no targets") else str(e)) from None
         run_step(step, hosts, session, reporter)
 
-    run_task(mode_of(verify, dry_run, as_json), as_json, body)
+    run_task(mode_of(verify, dry_run, as_json), as_json, body, break_lock=break_lock)
 
 
 def step_task(step: Step):
     """An Invoke task for one step, with --verify, --dry-run and --json."""
 
-    def body(c, verify=False, dry_run=False, json=False):
-        run_single_step(step, verify, dry_run, json)
+    def body(c, verify=False, dry_run=False, json=False, break_lock=False):
+        run_single_step(step, verify, dry_run, json, break_lock)
 
     body.__doc__ = step.help
     body.__name__ = step.name.replace("-", "_")
@@ -200,9 +208,10 @@ def step_task(step: Step):
 def node_task(role: str, name: str, group: str):
     """setup-manager / setup-worker: the node steps in guide order on the targets."""
 
-    def body(c, verify=False, dry_run=False, json=False):
+    def body(c, verify=False, dry_run=False, json=False, break_lock=False):
         run_task(mode_of(verify, dry_run, json), json,
-                 lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep))
+                 lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep),
+                 break_lock=break_lock)
 
     mine = [n for n in NODE_STEPS if role in by_name(n).roles]
     body.__doc__ = f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})"
@@ -211,10 +220,10 @@ def node_task(role: str, name: str, group: str):
 
 
 @task(name="setup-cluster", help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
-def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False):
+def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False, break_lock=False):
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
     run_task(mode_of(verify, dry_run, json), json,
-             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep))
+             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep), break_lock=break_lock)
 
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
@@ -245,21 +254,23 @@ def diagram_task(c, output="", json=False):
 
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
                              "json": FLAG_HELP["json"],
-                             "all": "every file back to its state before the project first touched it (shipped)"})
-def rollback_task(c, dry_run=False, json=False, all=False):
+                             "all": "every file back to its state before the project first touched it (shipped)",
+                             "break-lock": FLAG_HELP["break-lock"]})
+def rollback_task(c, dry_run=False, json=False, all=False, break_lock=False):
     """restore the files the last patch run changed on the targets (default: all), from its backups"""
     run_task(Mode.DRY_RUN if dry_run else Mode.ROLLBACK, json,
              lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep,
-                                                everything=all))
+                                                everything=all), break_lock=break_lock)
 
 
-LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", "json": FLAG_HELP["json"]}
+LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", "json": FLAG_HELP["json"],
+             "break-lock": FLAG_HELP["break-lock"]}
 
 
-def run_lifecycle(dry_run: bool, as_json: bool, act) -> None:
+def run_lifecycle(dry_run: bool, as_json: bool, act, break_lock: bool = False) -> None:
     """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run."""
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json,
-             lambda inv, session, rep: act(inv, esb_targets(inv), session, rep))
+             lambda inv, session, rep: act(inv, esb_targets(inv), session, rep), break_lock=break_lock)
 
 
 def esb_targets(inv: Inventory) -> list:
@@ -271,24 +282,25 @@ def esb_targets(inv: Inventory) -> list:
 
 
 @task(name="start", help=LIFE_HELP)
-def start_task(c, dry_run=False, json=False):
+def start_task(c, dry_run=False, json=False, break_lock=False):
     """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up"""
     from .commands.lifecycle.commands import start
-    run_lifecycle(dry_run, json, start)
+    run_lifecycle(dry_run, json, start, break_lock)
 
 
 @task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
-def stop_task(c, dry_run=False, json=False, force=False):
+def stop_task(c, dry_run=False, json=False, force=False, break_lock=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
     from .commands.lifecycle.commands import stop
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), break_lock)
 
 
 @task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
-def restart_task(c, dry_run=False, json=False, force=False):
+def restart_task(c, dry_run=False, json=False, force=False, break_lock=False):
     """stop, then start, node by node (behind a balancer: rolling-restart drops no request)"""
     from .commands.lifecycle.commands import restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force),
+                  break_lock)
 
 
 @task(name="status", help={"json": FLAG_HELP["json"]})
@@ -299,14 +311,15 @@ def status_task(c, json=False):
 
 
 @task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
-def rolling_restart_task(c, dry_run=False, json=False, needed=False):
+def rolling_restart_task(c, dry_run=False, json=False, needed=False, break_lock=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
     from .commands.lifecycle.commands import rolling_restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed),
+                  break_lock)
 
 
 @task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer"})
-def drain_task(c, dry_run=False, json=False, undo=False):
+def drain_task(c, dry_run=False, json=False, undo=False, break_lock=False):
     """take workers out of the balancer (down in every upstream, nginx -t, reload) and wait [run].drain_seconds"""
     from .commands.lifecycle.commands import drain
 
@@ -315,20 +328,20 @@ def drain_task(c, dry_run=False, json=False, undo=False):
             raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
         drain(inv, esb_targets(inv), session, rep, undo)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
 
 
 @task(name="rotate-passwords", help=LIFE_HELP)
-def rotate_passwords_task(c, dry_run=False, json=False):
+def rotate_passwords_task(c, dry_run=False, json=False, break_lock=False):
     """bring a new WSO2_DB_PASSWORD / SVN_PASSWORD (.env) to the running cluster: the database accepts both, node
     files, svn, rolling-restart --needed, then the old database password retired; no request lost"""
     from .commands.lifecycle.rotation import rotate_passwords
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()))
+             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()), break_lock=break_lock)
 
 
 @task(name="rotate-keystore", help={**LIFE_HELP, "force": "renew the key even when it is not due (one to replace now)"})
-def rotate_keystore_task(c, dry_run=False, json=False, force=False):
+def rotate_keystore_task(c, dry_run=False, json=False, force=False, break_lock=False):
     """renew node keys that expire within 30 days (--force: now): Secure Vault values re-encrypted, every trust
     store updated; then rolling-restart --needed"""
     from .commands.rollout import next_after_patch
@@ -342,7 +355,7 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False):
         if session.mode is Mode.PATCH:
             rep.footer += next_after_patch(inv, inv.esb_nodes, session)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
 
 
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),

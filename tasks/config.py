@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .schema import (DNS_RE, NAME_RE, REQUIRED, SAFE_PATH_RE, At, ConfigError, between, build,
-                     check_table, host_name, identifier, is_ip, key, matches, one_of, port, relative_remote_path,
+                     check_table, host_name, identifier, is_ip, key, managed_dir, matches, one_of, port,
                      remote_path, toml_keys)
 
 ROLES = ("manager", "worker", "db", "svn", "lb")
@@ -129,7 +129,7 @@ class Host:
     member_port: int | None = key(None, port, required_for=ESB_ROLES)
     user: str = key(REQUIRED, _login, derive=lambda at: os.environ.get("USER", "root"))
     port: int = key(22, port)
-    product_home: str = key("/opt/wso2esb-4.9.0", remote_path, required_for=ESB_ROLES)
+    product_home: str = key("/opt/wso2esb-4.9.0", managed_dir(), required_for=ESB_ROLES)
     key_filename: str | None = key(None, _local_path)
     hosts_file: str = key("/etc/hosts", remote_path)
     known_hosts: str = key(REQUIRED, _local_path, derive=lambda at: "~/.ssh/known_hosts")
@@ -137,7 +137,7 @@ class Host:
     port_offset: int = key(0, _offset, derive=lambda at: at.cluster.port_offset)
     sudo: bool = key(False)
     connect_timeout: int = key(10, between(1, 600, "seconds", quote=True))
-    state_dir: str = key(".esb-cluster", relative_remote_path, "relative paths are taken from the login's home")
+    state_dir: str = key(".esb-cluster", managed_dir(absolute=False), "relative paths are taken from the login's home")
     java_home: str | None = key(None, remote_path, "the JDK the node starts with (verify --live checks 1.7 or 1.8)")
     link_roots: tuple[str, ...] = key((), _link_roots, "folders where links you made in the product home may lead")
 
@@ -189,7 +189,7 @@ class Svn:
     """[svn]: the DepSync repository."""
 
     host: str = key("", _known_host)
-    repo_path: str = key("/var/svn/depsyncrepo", remote_path)
+    repo_path: str = key("/var/svn/depsyncrepo", managed_dir())
     url: str = key("", matches(r"^(svn|svn\+ssh|http|https|file)://[^\s<>&\"']+\Z",
                                "is not an svn://, http(s):// or file:// URL"))
     user: str = key("repouser", matches(r"^[A-Za-z0-9_.-]+\Z", "must be letters, digits, '.', '_' or '-'"))
@@ -199,7 +199,7 @@ class Svn:
 class Certs:
     """[certs]: where create-certs keeps the balancer's pairs, and how they are made."""
 
-    dir: str = key("/etc/ssl/wso2", remote_path)
+    dir: str = key("/etc/ssl/wso2", managed_dir())
     key_bits: int = key(2048, _key_bits)
     days: int = key(365, between(1, 36500, quote=True))
 
@@ -217,7 +217,7 @@ class Artifacts:
 class Lb:
     """[lb] (CONTRACT §6): where configure-lb writes nginx's files and how it tests and reloads nginx."""
 
-    conf_dir: str = key("/etc/nginx/conf.d", remote_path)
+    conf_dir: str = key("/etc/nginx/conf.d", managed_dir())
     nginx_conf: str = key("/etc/nginx/nginx.conf", remote_path)
     listen: str = key("", _listen, "the address nginx listens on; \"\" = every address")
     nginx: str = key("nginx", _command)

@@ -214,10 +214,68 @@ def relative_remote_path(at: At, v: str) -> str:
     return remote_path(at, v, absolute=False)
 
 
+#: the root and the top-level system folders: a folder the project writes into, backs up, prunes and
+#: rolls back is never one of these itself (a folder inside one is: /opt/wso2esb-4.9.0, /etc/ssl/wso2,
+#: /etc/nginx/conf.d, /var/svn/depsyncrepo)
+SYSTEM_DIRS = frozenset({"/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot",
+                         "/dev", "/proc", "/sys", "/var", "/root", "/home", "/tmp", "/run", "/opt", "/srv", "/mnt",
+                         "/media"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _dir_fault(v: str) -> str | None:
+    """Why v cannot be a folder the project owns (None: it can); v as the file gives it."""
+    if _CONTROL.search(v):
+        return f"{v!r} holds a control character (a line break, a tab, a NUL)"
+    if v.startswith("-"):
+        return f"{v!r} begins with '-': a command would take it for an option"
+    if v.startswith("~"):
+        return f"{v!r} begins with '~': a relative path is already taken from the login's home; leave out '~/'"
+    parts = v.split("/")
+    if ".." in parts:
+        return f"{v!r} contains '..'"
+    inner = parts[1:] if v.startswith("/") else parts
+    if "." in parts or "" in inner[:-1] or v.endswith("/."):
+        return f"{v!r} is not a normalised path ('//', '.' or a trailing '/.'): write it as {_normal(v)!r}"
+    return None
+
+
+def _normal(v: str) -> str:
+    norm = "/".join(p for p in v.split("/") if p not in ("", "."))
+    return ("/" + norm) if v.startswith("/") else (norm or ".")
+
+
+def managed_dir(absolute: bool = True) -> Check:
+    """A check: a folder on a host that the project writes into, backs up and rolls back (product_home,
+    certs.dir, state_dir, svn repo_path, lb conf_dir): a remote_path that is normalised, begins with no
+    '-' or '~', holds no control character, and is neither the root nor a top-level system folder itself."""
+    def check(at: At, v: str) -> str:
+        if not absolute and v == ".":
+            raise at.err(f"{v!r} is the login's home itself: name a folder of the project's own (.esb-cluster)")
+        fault = _dir_fault(v)
+        if fault:
+            raise at.err(fault)
+        v = remote_path(at, v, absolute)
+        if v in SYSTEM_DIRS:
+            what = "the root folder" if v == "/" else "a system folder itself"
+            raise at.err(f"{v!r} is {what}: the project writes, backs up and rolls back files in this folder; "
+                         f"name a folder of its own inside it (such as {_example(at.where)})")
+        return v
+    return check
+
+
+def _example(where: str) -> str:
+    """A good value for the key at where (`[hosts.x].product_home` -> /opt/wso2esb-4.9.0), for a message."""
+    examples = {"product_home": "/opt/wso2esb-4.9.0", "dir": "/etc/ssl/wso2", "state_dir": ".esb-cluster",
+                "repo_path": "/var/svn/depsyncrepo", "conf_dir": "/etc/nginx/conf.d"}
+    return examples.get(where.rsplit(".", 1)[-1], "/opt/wso2esb-4.9.0")
+
+
 host_name = matches(DNS_RE, "is not a valid host name")
 identifier = matches(IDENT_RE, "is not a plain identifier (letters, digits, _)")
 
 
 __all__ = ["ConfigError", "REQUIRED", "At", "key", "build", "check_table", "toml_keys", "is_ip", "port",
-           "between", "matches", "one_of", "remote_path", "relative_remote_path", "host_name", "identifier",
+           "between", "matches", "one_of", "remote_path", "relative_remote_path", "managed_dir", "SYSTEM_DIRS",
+           "host_name", "identifier",
            "NAME_RE", "DNS_RE", "IDENT_RE", "SAFE_PATH_RE"]

@@ -6,13 +6,17 @@ string bound for output goes through `redact()`.
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
+import re
 import threading
 import urllib.parse
 from pathlib import Path
+from typing import Iterable
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from .config import ConfigError
 
@@ -23,15 +27,23 @@ MASK = "********"
 #: (svn passwd, sudo -S) or end a C string
 FORBIDDEN = {"\n": "a line break", "\r": "a carriage return", "\0": "a NUL byte"}
 
-#: the fewest characters a secret may have: shorter is no secret and could not be masked in output
-#: without masking ordinary words. The database and SVN passwords the project sets need 8;
+#: the fewest characters a secret may have: shorter is no secret (and even as a whole word, one or two
+#: letters would mask ordinary text). The database and SVN passwords the project sets need 8;
 #: KEYSTORE_PASSWORD and ADMIN_PASSWORD have their steps' own stricter rules; sudo's and the
 #: database admin's are given, not chosen here
 MIN_LENGTH = {"WSO2_DB_PASSWORD": 8, "SVN_PASSWORD": 8}
 MIN_ANY = 3
 
-_known: set[str] = set()
+#: a secret (or a value read from a node's file) this long or longer is masked wherever it stands, even
+#: inside a longer word; a shorter one (a sudo or database admin password the operator was given, a
+#: 5-character Carbon admin password) only where it stands alone: `esb` is masked in `password esb`,
+#: `user:esb@`, `>esb<`, and left in `esb-w1`, `w1.esb` or `esbx`, which are other words, not it
+WHOLE_WORD_BELOW = 8
+
+_known: set[str] = set()  # forms masked wherever they stand
+_words: set[str] = set()  # forms masked only as a whole word
 _lock = threading.Lock()
+_word_pattern: "re.Pattern[str] | None" = None  # _words as one pattern, rebuilt when they change
 
 
 class SecretMissing(Exception):
@@ -72,18 +84,33 @@ class Secrets:
         return f"Secrets({', '.join(sorted(self._values))})"
 
 
+def read_env_file(env_file: Path) -> dict[str, str | None]:
+    """The NAME=value lines of a .env file, each value exactly as written: no `$VAR` or `${VAR}` is
+    expanded (a secret is taken as it stands, `Pa${HOME}ss` is those nine characters). Quoting is
+    dotenv's: an unquoted value loses its surrounding spaces and a ` #comment`; single quotes keep
+    everything but \\' and \\\\; double quotes decode backslash escapes (\\n is a line break, refused).
+    A line that is not NAME=value is an error naming its number (never its text: it may hold a secret),
+    not a secret silently left out."""
+    try:
+        text = env_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
+    bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
+    if bad:
+        raise ConfigError(f"{env_file}: line {bad[0]} is not NAME=value (an unclosed quote, or text after the "
+                          "closing one?); its text is not shown")
+    return dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
+
+
 def load_secrets(base_dir: Path) -> Secrets:
-    """Secrets from base_dir/.env, overridden by the environment."""
+    """Secrets from base_dir/.env (values as written, nothing expanded), overridden by the environment."""
     env_file = Path(base_dir) / ".env"
     values: dict[str, str] = {}
     others: tuple[str, ...] = ()
     if env_file.is_file():
-        try:
-            file_values = dotenv_values(env_file, encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
-        except OSError as e:
-            raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
+        file_values = read_env_file(env_file)
         values.update({k: v for k, v in file_values.items() if k in NAMES and v})
         others = tuple(k for k in file_values if k not in NAMES)
     for n in NAMES:
@@ -145,22 +172,45 @@ def byte_forms(value: str, encoding: str | None = None) -> set[bytes]:
 
 
 def register(value: str) -> None:
-    """Remember a value so that redact() masks it everywhere, in every form it may be printed in."""
+    """Remember a value so that redact() masks it everywhere, in every form it may be printed in
+    (a value shorter than WHOLE_WORD_BELOW only where it stands as a whole word)."""
+    global _word_pattern
     if value and len(value) >= 3:
         with _lock:
-            _known.update(text_forms(value))
+            if len(value) >= WHOLE_WORD_BELOW:
+                _known.update(text_forms(value))
+            elif not text_forms(value) <= _words:
+                _words.update(text_forms(value))
+                _word_pattern = whole_words(_words)
+
+
+def whole_words(forms: Iterable[str]) -> "re.Pattern[str] | None":
+    """One pattern matching any of forms (longest first) where it stands as a whole word: no letter,
+    digit or `_` right before or after it, nor a `-` or `.` that joins it to one (`esb-w1`, `w1.esb` are
+    other words; `esb.` at the end of a sentence is the word)."""
+    alts = "|".join(re.escape(f) for f in sorted(set(forms), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?<!\w[.\-])(?:{alts})(?!\w)(?![.\-]\w)") if alts else None
+
+
+def whole_words_bytes(forms: Iterable[bytes]) -> "re.Pattern[bytes] | None":
+    """whole_words for bytes (a file's lines in a diff); every non-ASCII byte counts as a letter (it is part
+    of one in UTF-8 and in the single-byte encodings)."""
+    alts = b"|".join(re.escape(f) for f in sorted(set(forms), key=len, reverse=True))
+    w, j = rb"[\w\x80-\xff]", rb"[.\-]"
+    return re.compile(rb"(?<!%s)(?<!%s%s)(?:%s)(?!%s)(?!%s%s)" % (w, w, j, alts, w, j, w)) if alts else None
 
 
 def redact(text: str) -> str:
-    """Replace every known secret value in text by ********."""
+    """Replace every known secret value in text by ******** (a short one only where it is a whole word)."""
     if not text:
         return text
     with _lock:
         values = sorted(_known, key=len, reverse=True)
+        words = _word_pattern
     for v in values:
         if v in text:
             text = text.replace(v, MASK)
-    return text
+    return words.sub(MASK, text) if words is not None else text
 
 
 def safe_error(e: BaseException) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
-from ..secrets import MASK, byte_forms, redact
+from ..secrets import MASK, WHOLE_WORD_BELOW, byte_forms, redact, whole_words_bytes
 
 if TYPE_CHECKING:  # a record is handed the context it performs in; the plan never looks into it
     from .context import StepContext
@@ -62,18 +62,22 @@ class FileChange:
         lines = difflib.diff_bytes(difflib.unified_diff, a, b, fromfile=f"a{self.path}".encode(errors="replace"),
                                    tofile=f"b{self.path}".encode(errors="replace"))
         forms: set[bytes] = set()
+        words: set[bytes] = set()  # the forms of a short secret: masked only as a whole word (see secrets)
         for s in set(self.secret_lines):
             if isinstance(s, bytes):
-                forms.add(s)
+                (forms if len(s) >= WHOLE_WORD_BELOW else words).add(s)
             elif s:
-                forms |= byte_forms(s, self.encoding)
+                (forms if len(s) >= WHOLE_WORD_BELOW else words).update(byte_forms(s, self.encoding))
         ordered = sorted((f for f in forms if f), key=len, reverse=True)  # longest first
+        word_pattern = whole_words_bytes(f for f in words if f)
         enc = _display_encoding(old, new)
         out = []
         for line in lines:
             for f in ordered:
                 if f in line:
                     line = line.replace(f, _MASK_BYTES)
+            if word_pattern is not None:
+                line = word_pattern.sub(_MASK_BYTES, line)
             text = line.decode(enc, errors="replace")
             out.append(text if text.endswith("\n") else text + "\n\\ No newline at end of file\n")
         return redact("".join(out))

@@ -16,6 +16,7 @@ from ..config import ConfigError, Host, Inventory, managed_roots
 from .plan import Plan
 from .mode import Mode
 from ..remote.readcache import ReadCache
+from ..remote import runkey
 from ..remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, Status, StepResult
@@ -55,10 +56,23 @@ class Session:
         self._caches: dict[tuple, ReadCache] = {}  # per machine: what the run read of its files (machine mates share)
         self.memo: dict = {}  # what a step read once for every host of the run (e.g. each node's certificate)
         self._started = time.monotonic()
+        self._check_run_key()
 
     def switch(self, mode: Mode) -> None:
         """The next task of the command line runs in this mode (one session, one lock and run id per host)."""
         self.mode = Mode(mode)
+        self._check_run_key()
+
+    def break_locks(self) -> None:
+        """The operator's --break-lock: from now on a host's lock whose holder is not proved alive (another
+        machine's run, a malformed owner file) is broken, and the output names it."""
+        self.run_locks.break_locks = True
+
+    def _check_run_key(self) -> None:
+        """A writing run signs what it records: a run key file that is not a key (runkey.RunKeyError, a
+        ConfigError) stops it before any host is touched, not at its first manifest on every host."""
+        if self.mode.writes:
+            runkey.key()
 
     def context(self, host: Host, remote: RemoteHost | None = None) -> StepContext:
         """The step context of a host in this run (its connection, the run's checks, the other

@@ -189,14 +189,18 @@ class Journal:
         self._record(path, name, st, real=real)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
-        """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run."""
+        """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run.
+        Each copy then loses every permission for group and others (`cp -p` kept the source's 0644: a
+        backup under state_dir is private whatever the source's mode); the manifest records the
+        source's own mode, which rollback restores."""
         with self.t.io, self.t.deadline("backing up files on the host"):
             todo = [(p, self.files.stat(p)) for p in dict.fromkeys(paths) if p not in self._backed_up]
             names, copies = [], []
             for i, (path, st) in enumerate(todo):
                 name = None if st is None else f"{len(self._backed_up) + i:04d}-{posixpath.basename(path)}"
                 if name:
-                    copies.append(f"cp -p {shlex.quote(path)} {shlex.quote(f'{self.backup_dir}/files/{name}')}")
+                    dest = shlex.quote(f"{self.backup_dir}/files/{name}")
+                    copies.append(f"cp -p {shlex.quote(path)} {dest} && chmod go= {dest}")
                 names.append(name)
             if copies:
                 self.io.mkdir_p(f"{self.backup_dir}/files", 0o700)

@@ -1,12 +1,11 @@
 """Lock: one run at a time per node (and per machine, for the files a machine's nodes share);
-a stale lock is broken safely."""
+a lock whose holder is proved gone is broken safely, time never decides (lockowner.py), and one that
+cannot be proved either way is broken only by the operator's --break-lock."""
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import secrets as pysecrets
-import socket
 import sys
 import threading
 import time
@@ -14,15 +13,10 @@ import time
 from .common import RemoteError, SMALL_LIMIT, TMP_MARK, _IO_ERRORS
 from .files import Files
 from .journal import Journal
+from .lockowner import GONE, LIVE, owner_record, run_order, same_machine, this_machine, verdict, who
 from .runlocks import RunLocks
 from .sftpio import SftpIO
 from .transport import Transport
-
-
-def _run_order(owner: dict) -> tuple:
-    """A total order of runs by start time (older first), for the lock's deadlock rule."""
-    started = owner.get("started", owner.get("time", 0))
-    return (started if isinstance(started, (int, float)) else 0, str(owner.get("run_id")))
 
 
 class Lock:
@@ -44,10 +38,11 @@ class Lock:
         """Take the per-host lock: a directory made atomically under state_dir,
         its owner file naming this run.
 
-        A dead holder (same node, pid gone) is broken and its temp files removed.  A live
-        one is waited for, up to `wait` seconds, except where waiting could deadlock: a
-        run that already holds other hosts' locks never waits for a run that started
-        before it; it refuses at once instead.
+        A holder proved gone (this machine's run whose process is gone) is broken and its temp files
+        removed. Any other holder is waited for, up to `wait` seconds, then refused with a message naming
+        it; the run's --break-lock breaks a holder not proved alive instead. Where waiting could
+        deadlock (this run already holds other hosts' locks) it refuses at once a run of this machine
+        that started before it, and any run of another machine (no clock can order the two).
         """
         self._take(self.lock_path, wait, "the run lock")
 
@@ -78,15 +73,15 @@ class Lock:
                 self._lock(wait, path)
 
     def _lock(self, wait: float, path: str) -> None:
-        me = {"run_id": self.run_id, "pid": os.getpid(), "node": socket.gethostname(),
-              "time": int(time.time()), "started": self.run_locks.started}
+        here = this_machine()
+        me = owner_record(self.run_id, self.run_locks.started, self.journal.command, here)
         deadline = time.monotonic() + wait
         self.io.mkdir_p(posixpath.dirname(path), 0o700)
         told = refused = False
         while True:
             # the lock directory is made whole (owner inside) beside its place, then renamed
             # into it: a rename never replaces a non-empty directory, and a run killed at any
-            # point leaves either no lock or a lock naming its owner (a dead pid: stale at
+            # point leaves either no lock or a lock naming its owner (a dead pid: gone at
             # once), never an ownerless one
             mine = f"{path}.{pysecrets.token_hex(4)}"
             try:
@@ -107,18 +102,32 @@ class Lock:
                 return
             refused = False
             holder = self._lock_holder(path)
-            if holder is None or self._stale(holder):
+            kind, why = verdict(holder, here)
+            if kind == GONE:
                 self._break_lock(holder, path)
                 continue
-            who = f"{holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('node')}"
+            if kind != LIVE and self.run_locks.break_locks:
+                if self._break_lock(holder, path):
+                    sys.stderr.write(f"{self.host.name}: --break-lock: broke {path}, held by run {who(holder)} "
+                                     f"({why})\n")
+                continue
             if time.monotonic() >= deadline:
-                raise RemoteError(f"{self.host.name} is locked by another run ({who}); "
-                                  f"gave up after {wait:.0f}s ([run].lock_wait)")
-            if self._holds_others() and _run_order(holder) < _run_order(me):
-                raise RemoteError(f"{self.host.name} is locked by another run ({who}) that started first; "
-                                  f"refused, since waiting while this run holds other hosts could deadlock")
+                end = way_out(kind, why, self.run_locks.break_locks)
+                raise RemoteError(f"{self.host.name} is locked by another run ({who(holder)}); "
+                                  f"gave up after {wait:.0f}s ([run].lock_wait){end}")
+            if self._holds_others():
+                if not same_machine(holder, here):
+                    raise RemoteError(f"{self.host.name} is locked by another run ({who(holder)}) of another "
+                                      f"machine or unknown; refused, since waiting while this run holds other hosts "
+                                      f"could deadlock and no clock can tell which run came first"
+                                      f"{way_out(kind, why)}")
+                if run_order(holder or {}) < run_order(me):
+                    raise RemoteError(f"{self.host.name} is locked by another run ({who(holder)}) that started "
+                                      f"first; refused, since waiting while this run holds other hosts could "
+                                      f"deadlock")
             if not told:
-                sys.stderr.write(f"{self.host.name}: waiting for the lock held by run {who} (up to {wait:.0f}s)\n")
+                sys.stderr.write(f"{self.host.name}: waiting for the lock held by run {who(holder)} "
+                                 f"(up to {wait:.0f}s)\n")
                 told = True
             time.sleep(0.25)
 
@@ -134,40 +143,22 @@ class Lock:
         return self.run_locks.others_held(self)
 
     def _lock_holder(self, path: str) -> dict | None:
-        """The lock's owner record; a placeholder while its owner file is being written; None if unusable."""
+        """The lock's owner record; None when it has none that can be used (missing, unreadable, not a
+        JSON object): the verdict then proves nothing, whatever the lock's age."""
         try:
             data = self.files.read(f"{path}/owner", SMALL_LIMIT, "a lock's owner file", cache=False)
         except RemoteError:
             if not self.t.alive():
                 raise
             return None
-        if data is None:
-            st = self.files.stat(path)
-            # a lock dir with no owner yet: another run is between mkdir and
-            # write; treat as held briefly
-            if st is not None and time.time() - st.mtime < 10:
-                return {"run_id": "?", "pid": "?", "node": "?", "time": st.mtime}
-            return None
         try:
-            holder = json.loads(data)
+            holder = json.loads(data) if data is not None else None
         except ValueError:
             return None
         return holder if isinstance(holder, dict) else None
 
-    @staticmethod
-    def _stale(holder: dict) -> bool:
-        if holder.get("node") == socket.gethostname() and isinstance(holder.get("pid"), int):
-            try:
-                os.kill(holder["pid"], 0)
-                return False
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                return False
-        return time.time() - holder.get("time", 0) > 3600
-
-    def _break_lock(self, holder: dict | None, path: str) -> None:
-        """Remove a dead run's lock and the temp files it left.
+    def _break_lock(self, holder: dict | None, path: str) -> bool:
+        """Remove a dead run's lock and the temp files it left; True when this run broke it.
 
         The lock is renamed aside first, so of two runs breaking it only one wins; a lock found to
         be another (live) run's by then is put back."""
@@ -177,7 +168,7 @@ class Lock:
         except _IO_ERRORS:
             if not self.t.alive():
                 raise RemoteError(f"{path}: {self.t.cause(OSError())}") from None
-            return  # broken or released by someone else meanwhile
+            return False  # broken or released by someone else meanwhile
         try:
             owner = json.loads(self.files.read(f"{aside}/owner", cache=False) or b"null")
         except (RemoteError, ValueError):
@@ -185,7 +176,7 @@ class Lock:
         if isinstance(owner, dict) and holder is not None and owner.get("run_id") != holder.get("run_id"):
             try:
                 self.t.sftp.posix_rename(aside, path)  # a fresh lock taken meanwhile: give it back
-                return
+                return False
             except _IO_ERRORS:
                 pass
         try:
@@ -194,6 +185,7 @@ class Lock:
             pass
         if holder and isinstance(holder.get("run_id"), str) and holder["run_id"] not in ("?", ""):
             self._clean_run(holder["run_id"])
+        return True
 
     def _clean_run(self, run_id: str) -> None:
         """Remove the temp files a dead run left beside the files its manifest lists (and its manifest's)."""
@@ -219,3 +211,11 @@ class Lock:
                 self._discard_dir(path)
             self.held = []
             self.run_locks.release(self)
+
+
+def way_out(kind: str, why: str, breaking: bool = False) -> str:
+    """The end of a refusal: why the holder is not known to be gone and, unless it is proved alive, the
+    operator's way out."""
+    if kind == LIVE:
+        return f"; {why}: --break-lock never breaks a live run's lock" if breaking else ""
+    return f"; {why}: if that run is dead, run again with --break-lock to break its lock"

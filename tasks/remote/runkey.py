@@ -14,8 +14,11 @@ import hmac
 import json
 import os
 import secrets as pysecrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
+
+from ..schema import ConfigError
 
 #: the field of a manifest that carries its signature
 MAC_FIELD = "mac"
@@ -30,30 +33,71 @@ def key_path() -> Path:
     return Path(base) / "esb-cluster" / "run.key"
 
 
+#: a run key is at least this many bytes (the one this module makes is exactly this long)
+KEY_BYTES = 32
+
+_WAY_OUT = ("move it away to have a new key made (a new key cannot vouch for the manifests of older runs: "
+            "their rollback then trusts only what can be checked on its own), or restore the key from a backup")
+
+
+class RunKeyError(ConfigError):
+    """The run key file is there but is not a key (too short, a folder, unreadable, a dangling link):
+    never replaced silently (every earlier run would lose its signature), the operator decides."""
+
+
+def _not_a_key(p: Path, what: str) -> RunKeyError:
+    return RunKeyError(f"the run key {p} {what}, not a key: {_WAY_OUT}")
+
+
+def _read(p: Path) -> bytes | None:
+    """The key at p; None when nothing is there (not even a dangling link); RunKeyError when something is
+    there that is not a key."""
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise _not_a_key(p, f"is a link to {os.readlink(p)}, which does not exist") from None
+        return None
+    except IsADirectoryError:
+        raise _not_a_key(p, "is a folder") from None
+    except OSError as e:
+        raise _not_a_key(p, f"cannot be read ({e.strerror or e})") from None
+    if len(data) < KEY_BYTES:
+        raise _not_a_key(p, f"is {len(data)} bytes (a key has {KEY_BYTES})")
+    return data
+
+
 @lru_cache(maxsize=None)
 def _key(path: str) -> bytes:
     p = Path(path)
+    found = _read(p)
+    if found is not None:
+        return found
     try:
-        data = p.read_bytes()
-        if len(data) >= 32:
-            return data
-    except FileNotFoundError:
-        pass
-    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = pysecrets.token_bytes(32)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # a second process racing us: it wins, we read
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # written whole under a private name, then linked into place: another process sees no key or a whole one
+        fd, tmp = tempfile.mkstemp(prefix=".run.key.", dir=p.parent)  # mode 0600
+    except OSError as e:
+        raise RunKeyError(f"the run key {p} cannot be made in {p.parent} ({e.strerror or e})") from None
+    key = pysecrets.token_bytes(KEY_BYTES)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        os.link(tmp, p)  # a second process racing us: it wins (FileExistsError), we read its key
+    except FileExistsError:
+        found = _read(p)
+        if found is None:
+            raise _not_a_key(p, "appeared and vanished while being made") from None
+        return found
+    finally:
+        os.unlink(tmp)
     return key
 
 
 def key() -> bytes:
-    """This machine's run key, made (0600) on first use."""
-    try:
-        return _key(str(key_path()))
-    except FileExistsError:
-        _key.cache_clear()
-        return _key(str(key_path()))
+    """This machine's run key, made (0600) on first use; RunKeyError (naming the file and what to do) when the
+    file is there but is not a key: it is never replaced silently."""
+    return _key(str(key_path()))  # an error is not cached: the next call reads the file again
 
 
 def _canonical(manifest: dict) -> bytes:

@@ -1,4 +1,5 @@
-"""The run's own locks across hosts: when it started and which hosts it holds (the deadlock rule)."""
+"""The run's own locks across hosts: when it started and which hosts it holds (the deadlock rule), and
+whether the operator said --break-lock."""
 from __future__ import annotations
 
 import threading
@@ -10,8 +11,9 @@ class RunLocks:
     started, and which of its Locks (one per host) hold a lock. One per Session (a
     RemoteHost made alone gets its own)."""
 
-    def __init__(self, started: float | None = None):
-        self.started = time.time() if started is None else started
+    def __init__(self, started: float | None = None, break_locks: bool = False):
+        self.started = time.time() if started is None else started  # orders this machine's own runs only
+        self.break_locks = break_locks  # the operator's --break-lock: a holder not proved alive is broken
         self._holders: set[int] = set()
         self._guard = threading.Lock()
 

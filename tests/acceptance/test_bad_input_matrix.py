@@ -123,6 +123,12 @@ def latin1_toml(lab: Lab) -> bytes:
     return "# hosts.toml de la cl\u00fafster, caf\u00e9\n".encode("latin-1") + lab.toml().encode()
 
 
+def short_key(lab: Lab, ctx: dict) -> tuple:
+    """A run key file of 5 bytes: a key cut short (never replaced: every earlier run would lose its signature)."""
+    (lab.dir / "short.key").write_bytes(b"short")
+    return ("-H", "esb-w1", "patch-axis2")
+
+
 def set_run(value: str):
     return toml_extra(f"[run]\n{value}\n")
 
@@ -167,6 +173,19 @@ CASES = [
          r"\.user: 'root\$\(id\)' is not a valid login name"),
     Case("toml-state-dir-dotdot", toml_edit('state_dir = "{dir}/state/esb-w1"', 'state_dir = "../../etc"'),
          r"\[hosts\.esb-w1\]\.state_dir: '\.\./\.\./etc' contains '\.\.'"),
+    # a folder the project writes into, backs up and rolls back: never the root or a system folder itself
+    Case("toml-product-home-root", toml_edit('product_home = "{w1_home}"', 'product_home = "/"'),
+         r"\[hosts\.esb-w1\]\.product_home: '/' is the root folder: the project writes, backs up and rolls back"),
+    Case("toml-product-home-not-normalised", toml_edit('product_home = "{w1_home}"', 'product_home = "{w1_home}/."'),
+         r"\[hosts\.esb-w1\]\.product_home: '.*/\.' is not a normalised path"),
+    Case("toml-certs-dir-etc", toml_extra('[certs]\ndir = "/etc"\n', ("-H", "esb-w1", "create-certs")),
+         r"\[certs\]\.dir: '/etc' is a system folder itself"),
+    Case("toml-state-dir-option", toml_edit('state_dir = "{dir}/state/esb-w1"', 'state_dir = "-rf"'),
+         r"\[hosts\.esb-w1\]\.state_dir: '-rf' begins with '-': a command would take it for an option"),
+    Case("toml-svn-repo-path-var", toml_edit("repo_path = \"", "repo_path = \"/var\" #"),
+         r"\[svn\]\.repo_path: '/var' is a system folder itself"),
+    Case("toml-lb-conf-dir-etc", toml_extra('[lb]\nconf_dir = "/etc"\n'),
+         r"\[lb\]\.conf_dir: '/etc' is a system folder itself"),
     Case("toml-hosts-file-relative", toml_edit('hosts_file = "{dir}/hosts/esb-w1/etc-hosts"',
                                                'hosts_file = "etc/hosts"'),
          r"\[hosts\.esb-w1\]\.hosts_file: 'etc/hosts' must be an absolute path"),
@@ -192,6 +211,14 @@ CASES = [
          r"SVN_PASSWORD is not set \(.*\); \.env sets SVN_PASWORD, a misspelling\?"),
     Case("env-secret-with-line-break", env_file(b'SVN_PASSWORD="first\nrepouser2 = injected"\n'),
          r"SVN_PASSWORD contains a line break; refused"),
+    Case("env-unclosed-quote", env_file(b'WSO2_DB_PASSWORD=db-secret-1\nSVN_PASSWORD="unclosed-svn-secret\n'),
+         r"\.env: line 2 is not NAME=value \(an unclosed quote, or text after the closing one\?\); its text is not "
+         r"shown"),
+    # ---------------------------------------------------------------- the run key (this machine's)
+    Case("runkey-too-short", short_key, r"the run key .*/short\.key is 5 bytes \(a key has 32\), not a key: move it "
+         r"away to have a new key made", env={"ESB_RUN_KEY_FILE": "{dir}/short.key"}),
+    Case("runkey-a-folder", cli("-H", "esb-w1", "patch-axis2"), r"the run key .* is a folder, not a key",
+         env={"ESB_RUN_KEY_FILE": "{dir}"}),
     # ---------------------------------------------------------------- command line
     Case("cli-verify-and-dry-run", cli("patch-axis2", "--verify", "--dry-run"),
          r"--verify and --dry-run exclude each other"),

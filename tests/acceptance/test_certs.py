@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+from tests.acceptance.util import open_backups, recorded_modes
+
 HOSTNAMES = ("esb.wso2.com", "mgt.esb.wso2.com")
 
 
@@ -71,6 +73,10 @@ def test_verify_flags_a_certificate_for_another_cn_and_patch_renews_only_that_pa
     backups = sorted((lab.state_dir("esb-mgr") / "backups").glob("*/files/*"))
     assert [b.name.split("-", 1)[1] for b in backups[-2:]] == ["esb.wso2.com.key", "esb.wso2.com.crt"]
     assert "other.example.com" in openssl("x509", "-in", str(backups[-1]), "-noout", "-subject")
+    # the certificate was 0644: its backup (made on the host by `cp -p`) is private all the same (it was
+    # 0644), and the manifest records the certificate's own mode for rollback
+    assert backups[-1].stat().st_mode & 0o777 == 0o600 and open_backups(lab, "esb-mgr") == {}
+    assert recorded_modes(lab, "esb-mgr")[str(crt)] == 0o644
 
 
 def test_expiring_soon_and_a_readable_key_are_drift(lab):
@@ -95,9 +101,12 @@ def test_expiring_soon_and_a_readable_key_are_drift(lab):
     assert {p.name: p.read_bytes() for p in d.glob("mgt.*")} == mgt
     assert (d / "esb.wso2.com.key").read_bytes() != old_key
     assert lab.fab("create-certs", "--verify").returncode == 0
+    assert open_backups(lab, "esb-mgr") == {}  # the loose key's backup and the pair's: private
+    crt_mode = (d / "esb.wso2.com.crt").stat().st_mode & 0o777
     r = lab.fab("rollback")  # puts back the expiring pair and the old mode
     assert r.returncode == 0, r.stdout + r.stderr
     assert (d / "mgt.esb.wso2.com.key").stat().st_mode & 0o777 == 0o644
+    assert (d / "esb.wso2.com.crt").stat().st_mode & 0o777 == crt_mode == 0o644  # not its backup's 0600
     assert (d / "esb.wso2.com.key").read_bytes() == old_key
 
 

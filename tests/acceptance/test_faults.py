@@ -340,6 +340,102 @@ def test_run_holding_locks_refuses_an_older_runs_lock_at_once(lab, sleeper):
         release(lock)
 
 
+FOREIGN = {"run_id": "20000101T000000-7", "pid": 4242, "node": "ops-desktop", "machine_id": "0" * 32,
+           "boot_id": "b", "pid_start": 1, "command": "fab setup-cluster"}
+FOREIGN_WHO = "20000101T000000-7, pid 4242 on ops-desktop, `fab setup-cluster`"
+
+
+def plant_lock(lab: Lab, owner: bytes, name: str = "esb-w1") -> Path:
+    """A lock on a host whose owner file holds exactly `owner` (an empty lock directory is no lock: the next
+    run's whole lock directory is renamed over it)."""
+    d = lab.state_dir(name) / "lock"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "owner").write_bytes(owner)
+    return d
+
+
+@pytest.mark.parametrize("when", [4_102_444_800, 0], ids=["far-future", "far-past"])
+def test_another_machines_lock_is_refused_whatever_its_time_and_break_lock_breaks_it(lab, when):
+    """A lock of another control machine: its time (a clock two hours ahead, a planted 2100 or 1970) decides
+    nothing; it is waited for, then refused naming the holder and --break-lock, which breaks it and says so."""
+    set_run(lab, lock_wait=1)
+    lock = plant_lock(lab, json.dumps({**FOREIGN, "time": when, "started": when}).encode())
+    owner = (lock / "owner").read_bytes()
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w1", "patch-axis2")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert (f"[esb-w1] patch-axis2: failed: esb-w1 is locked by another run ({FOREIGN_WHO}); gave up after 1s "
+            "([run].lock_wait); it is a run of another machine (ops-desktop), which this machine cannot see end: "
+            "if that run is dead, run again with --break-lock to break its lock") in r.stdout, r.stdout
+    assert f"esb-w1: waiting for the lock held by run {FOREIGN_WHO} (up to 1s)" in r.stderr, r.stderr
+    assert lab.snapshot() == before and (lock / "owner").read_bytes() == owner  # not broken
+
+    r = lab.fab("-H", "esb-w1", "patch-axis2", "--break-lock")
+    assert r.returncode == 0 and "[esb-w1] patch-axis2: changed" in r.stdout, r.stdout + r.stderr
+    assert (f"esb-w1: --break-lock: broke {lock}, held by run {FOREIGN_WHO} (it is a run of another machine "
+            "(ops-desktop), which this machine cannot see end)") in r.stderr, r.stderr
+    assert not lock.exists() and "broke" not in lab.fab("-H", "esb-w1", "patch-axis2", "--break-lock").stderr
+
+
+@pytest.mark.parametrize("owner,why", [
+    (b"{not json", "its owner file is missing, unreadable or not a JSON object"),
+    (b'["a", "list"]', "its owner file is missing, unreadable or not a JSON object"),
+    (b"", "its owner file is missing, unreadable or not a JSON object"),
+    (json.dumps({"run_id": {"x": 1}, "pid": "1; reboot", "node": socket.gethostname(), "time": "soon"}).encode(),
+     "its owner file names no process id"),
+    (json.dumps({"run_id": "r\u001b[31m", "pid": 1, "node": socket.gethostname(), "time": 9e99}).encode(),
+     "process 1 runs on this machine, but its owner file cannot prove it is that run"),
+], ids=["not-json", "a-list", "empty-owner-file", "garbage-fields", "pid-1-no-start"])
+def test_a_malformed_or_planted_owner_file_never_crashes_nor_blocks_without_the_way_out(lab, owner, why):
+    set_run(lab, lock_wait=1)
+    lock = plant_lock(lab, owner)
+    before = lab.snapshot()
+    t0 = time.monotonic()
+    r = lab.fab("-H", "esb-w1", "patch-axis2")
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "Traceback" not in out and time.monotonic() - t0 < 15, out
+    assert "[esb-w1] patch-axis2: failed: esb-w1 is locked by another run (" in r.stdout, out
+    assert f"gave up after 1s ([run].lock_wait); {why}: if that run is dead, run again with --break-lock" in r.stdout
+    assert "\x1b" not in out and lab.snapshot() == before and lock.is_dir()
+    r = lab.fab("-H", "esb-w1", "patch-axis2", "--break-lock")
+    assert r.returncode == 0 and "[esb-w1] patch-axis2: changed" in r.stdout, r.stdout + r.stderr
+    assert f"esb-w1: --break-lock: broke {lock}, held by run " in r.stderr and f"({why})" in r.stderr, r.stderr
+
+
+def test_break_lock_never_breaks_a_live_run_of_this_machine(lab, sleeper):
+    from tasks.remote.lockowner import this_machine
+    here = this_machine()
+    set_run(lab, lock_wait=1)
+    lock = plant_lock(lab, json.dumps({"run_id": "20000101T000000-1", "pid": sleeper.pid, "node": here.hostname,
+                                       "machine_id": here.machine_id, "boot_id": here.boot_id,
+                                       "pid_start": here.pid_start(sleeper.pid), "started": 0}).encode())
+    try:
+        r = lab.fab("-H", "esb-w1", "patch-axis2", "--break-lock")
+        assert r.returncode == 1 and lock.is_dir(), r.stdout + r.stderr
+        assert (f"esb-w1 is locked by another run (20000101T000000-1, pid {sleeper.pid} on {here.hostname}); gave "
+                f"up after 1s ([run].lock_wait); its process {sleeper.pid} is alive on this machine: --break-lock "
+                "never breaks a live run's lock") in r.stdout, r.stdout
+        assert "broke" not in r.stderr
+    finally:
+        release(lock)
+
+
+def test_a_run_holding_locks_refuses_another_machines_lock_at_once(lab):
+    """No clock can order a run of another machine against this one: holding other hosts, it refuses at once
+    (waiting could deadlock), whatever the planted start time says; the other hosts go on."""
+    set_run(lab, lock_wait=30, parallel=1)
+    lock = plant_lock(lab, json.dumps({**FOREIGN, "started": 4_102_444_800}).encode())  # "started after us"
+    w1 = host_snapshot(lab, "esb-w1")
+    t0 = time.monotonic()
+    r = lab.fab("patch-axis2")
+    assert time.monotonic() - t0 < 15 and r.returncode == 1, r.stdout + r.stderr
+    assert (f"[esb-w1] patch-axis2: failed: esb-w1 is locked by another run ({FOREIGN_WHO}) of another machine or "
+            "unknown; refused, since waiting while this run holds other hosts could deadlock and no clock can tell "
+            "which run came first; it is a run of another machine (ops-desktop)") in r.stdout, r.stdout
+    assert "[esb-mgr] patch-axis2: changed" in r.stdout and "[esb-w2] patch-axis2: changed" in r.stdout
+    assert host_snapshot(lab, "esb-w1") == w1 and lock.is_dir()
+
+
 def test_two_runs_at_once_serialize_per_host(lab):
     set_run(lab, lock_wait=30)
     final = None

@@ -20,6 +20,7 @@ from tasks.config import load_inventory
 from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE, vault_entries
 from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, cluster, node_config, svnserve  # noqa: F401
 from tests.lab import REPO, Lab, product_fixture
+from tests.acceptance.util import open_backups, recorded_modes
 
 KS_PW = "Llavé€Almacén9"  # what an operator writes: letters outside ASCII and Latin-1
 ADMIN_PW = "Admín€Clave7"
@@ -168,6 +169,26 @@ def test_each_node_gets_its_own_key_then_secure_vault_and_java_reads_it_all(lab:
 def contents(snap) -> dict:
     """Path -> (bytes, mode) of every file of a snapshot (a restore makes new mtimes)."""
     return {p: (v[0], os.stat(p).st_mode & 0o7777) for p, v in snap.items() if v[1] >= 0}
+
+
+def test_every_backup_of_a_keystore_and_trust_store_is_private_and_rollback_restores_the_shipped_mode(
+        lab: Lab, tmp_path):
+    """The keystores are backed up on the host (`cp -p`, the key never crosses SFTP) and kept their 0644:
+    every file under a node's state dir is now private, the manifest still records the shipped mode, and
+    rollback puts the shipped mode back."""
+    setup(lab, tmp_path)
+    stores = {n: [lab.hosts[n].home / KEYSTORE, lab.hosts[n].home / TRUSTSTORE] for n in ESB}
+    for p in stores["esb-w1"]:
+        os.chmod(p, 0o644)  # whatever the lab's copy has: the mode a download unpacks with
+    shipped = {str(p): os.stat(p).st_mode & 0o7777 for n in ESB for p in stores[n]}
+    r = lab.fab("create-keystore")
+    assert r.returncode == 0 and r.stdout.count("create-keystore: changed") == 3, r.stdout + r.stderr
+    for n in ESB:
+        assert open_backups(lab, n) == {}, n
+        modes = recorded_modes(lab, n)
+        assert {str(p): modes[str(p)] for p in stores[n]} == {str(p): shipped[str(p)] for p in stores[n]}
+    assert lab.fab("rollback").returncode == 0
+    assert {str(p): os.stat(p).st_mode & 0o7777 for n in ESB for p in stores[n]} == shipped
 
 
 def test_bad_input_is_refused_and_nothing_changes(lab: Lab, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -238,3 +239,23 @@ def test_svnadmin_create_goes_through_sudo_when_the_parent_is_root_s(sudo_lab, t
     assert password not in r.stdout + r.stderr
     r = lab.fab("create-svn-repo")
     assert r.returncode == 0 and "create-svn-repo: ok" in r.stdout, r.stdout
+
+
+def test_a_short_sudo_password_is_masked_as_a_word_not_inside_host_names(sudo_lab):
+    """The host's own sudo password may be short (not ours to choose): `esb` works, and masking it leaves
+    `esb-w1` alone (it became `********-w1`) while the word `esb` itself is never shown."""
+    lab, password, _ = sudo_lab
+    subprocess.run(["chpasswd"], input=f"{OP}:esb\n", text=True, check=True)
+    try:
+        lab.write_env(SUDO_PASSWORD="esb")
+        r = lab.fab("patch-axis2")
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out
+        for n in NODES:
+            assert f"[{n}] patch-axis2: changed" in out, out
+        assert "********-w1" not in out and "https://esb.wso2.com:443" in out, out  # other words stay whole
+        assert not re.search(r"(?<!\w)(?<!\w[.-])esb(?!\w)(?![.-]\w)", out), out  # the word itself: never
+        r = lab.fab("-H", "esb-w1", "patch-axis2", "--json")
+        assert r.returncode == 0 and '"esb-w1": {' in r.stdout and "********" not in r.stdout, r.stdout
+    finally:
+        subprocess.run(["chpasswd"], input=f"{OP}:{password}\n", text=True, check=True)

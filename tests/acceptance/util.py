@@ -45,3 +45,21 @@ def edit(path, old: str, new: str, encoding: str = "latin-1") -> None:
     path.write_bytes(text.replace(old, new).encode(encoding))
 
 
+
+
+def open_backups(lab: Lab, host: str) -> dict[str, int]:
+    """Every file under the node's state dir that its group or others may access (path -> mode): a backup is
+    private whatever the mode of the file it copies (the README); empty when all are."""
+    root = lab.state_dir(host)
+    return {str(p): p.stat().st_mode & 0o777 for p in root.rglob("*")
+            if p.is_file() and not p.is_symlink() and p.stat().st_mode & 0o077}
+
+
+def recorded_modes(lab: Lab, host: str) -> dict[str, int]:
+    """path -> the mode the manifests of the node's runs record for it (the original's, restored by rollback)."""
+    out = {}
+    for m in sorted((lab.state_dir(host) / "backups").glob("*/manifest.json")):
+        for rec in json.loads(m.read_text())["files"]:
+            if rec.get("mode") is not None:
+                out.setdefault(rec["path"], rec["mode"])
+    return out

@@ -143,6 +143,50 @@ BAD = [
     ("same-offset-one-machine", lambda d: (set_in("hosts", "esb-w2", "address", value="192.168.1.13")(d),
                                            set_in("hosts", "esb-w2", "product_home", value="/opt/esb2")(d)),
      "[hosts.esb-w2].port_offset: 0 on 192.168.1.13 is already esb-w1's: two nodes on one machine need a port_offset"),
+    # a folder the project writes into, backs up and rolls back is never the root or a system folder itself
+    ("product-home-root", set_in("hosts", "esb-w1", "product_home", value="/"),
+     "[hosts.esb-w1].product_home: '/' is the root folder: the project writes, backs up and rolls back files in "
+     "this folder; name a folder of its own inside it (such as /opt/wso2esb-4.9.0)"),
+    ("product-home-opt", set_in("hosts", "esb-w1", "product_home", value="/opt"),
+     "[hosts.esb-w1].product_home: '/opt' is a system folder itself"),
+    ("product-home-opt-slash", set_in("hosts", "esb-w1", "product_home", value="/opt/"),
+     "[hosts.esb-w1].product_home: '/opt' is a system folder itself"),
+    ("product-home-double-slash", set_in("hosts", "esb-w1", "product_home", value="//opt/wso2esb"),
+     "[hosts.esb-w1].product_home: '//opt/wso2esb' is not a normalised path ('//', '.' or a trailing '/.'): "
+     "write it as '/opt/wso2esb'"),
+    ("product-home-inner-double-slash", set_in("hosts", "esb-w1", "product_home", value="/opt//wso2esb"),
+     "[hosts.esb-w1].product_home: '/opt//wso2esb' is not a normalised path"),
+    ("product-home-dot", set_in("hosts", "esb-w1", "product_home", value="/opt/./wso2esb"),
+     "[hosts.esb-w1].product_home: '/opt/./wso2esb' is not a normalised path"),
+    ("product-home-trailing-dot", set_in("hosts", "esb-w1", "product_home", value="/etc/."),
+     "[hosts.esb-w1].product_home: '/etc/.' is not a normalised path"),
+    ("product-home-dotdot-end", set_in("hosts", "esb-w1", "product_home", value="/opt/esb/.."),
+     "[hosts.esb-w1].product_home: '/opt/esb/..' contains '..'"),
+    ("product-home-newline", set_in("hosts", "esb-w1", "product_home", value="/opt/esb\n/etc"),
+     "[hosts.esb-w1].product_home: '/opt/esb\\n/etc' holds a control character"),
+    ("product-home-nul", set_in("hosts", "esb-w1", "product_home", value="/opt/esb\0"),
+     "[hosts.esb-w1].product_home: '/opt/esb\\x00' holds a control character"),
+    ("product-home-escape", set_in("hosts", "esb-w1", "product_home", value="/opt/esb\x1b[2J"),
+     "[hosts.esb-w1].product_home: '/opt/esb\\x1b[2J' holds a control character"),
+    ("certs-dir-etc", set_in("certs", "dir", value="/etc"),
+     "[certs].dir: '/etc' is a system folder itself: the project writes, backs up and rolls back files in this "
+     "folder; name a folder of its own inside it (such as /etc/ssl/wso2)"),
+    ("certs-dir-root", set_in("certs", "dir", value="/"), "[certs].dir: '/' is the root folder"),
+    ("state-dir-option", set_in("hosts", "db1", "state_dir", value="-rf"),
+     "[hosts.db1].state_dir: '-rf' begins with '-': a command would take it for an option"),
+    ("state-dir-home-itself", set_in("hosts", "db1", "state_dir", value="."),
+     "[hosts.db1].state_dir: '.' is the login's home itself"),
+    ("state-dir-dot-slash", set_in("hosts", "db1", "state_dir", value="./state"),
+     "[hosts.db1].state_dir: './state' is not a normalised path ('//', '.' or a trailing '/.'): write it as 'state'"),
+    ("state-dir-tilde", set_in("hosts", "db1", "state_dir", value="~/state"),
+     "[hosts.db1].state_dir: '~/state' begins with '~'"),
+    ("state-dir-root-home", set_in("defaults", "state_dir", value="/root"),
+     "[hosts.esb-mgr].state_dir: '/root' is a system folder itself"),
+    ("state-dir-tmp", set_in("hosts", "db1", "state_dir", value="/tmp"), "[hosts.db1].state_dir: '/tmp' is a system folder"),
+    ("svn-repo-path-var", set_in("svn", "repo_path", value="/var"), "[svn].repo_path: '/var' is a system folder itself"),
+    ("svn-repo-path-option", set_in("svn", "repo_path", value="/var//svn"), "[svn].repo_path: '/var//svn' is not a normalised"),
+    ("lb-conf-dir-etc", set_in("lb", "conf_dir", value="/etc"), "[lb].conf_dir: '/etc' is a system folder itself"),
+    ("lb-conf-dir-usr", set_in("lb", "conf_dir", value="/usr/"), "[lb].conf_dir: '/usr' is a system folder itself"),
     ("run-parallel", set_in("run", "parallel", value=0), "[run].parallel: must be between 1 and 256"),
     ("run-keep-backups", set_in("run", "keep_backups", value=0), "[run].keep_backups: must be between 1 and 1000"),
     ("run-lock-wait", set_in("run", "lock_wait", value=-1), "[run].lock_wait: must be between 0 and 86400 seconds"),
@@ -158,6 +202,34 @@ def test_bad_value_names_file_key_and_fault(mutate, expected):
         inventory(d, FILE)
     msg = str(e.value)
     assert msg.startswith(f"{FILE}: ") and expected in msg, msg
+
+
+@pytest.mark.parametrize("system", ["/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/dev", "/proc",
+                                    "/sys", "/var", "/root", "/home", "/tmp", "/run", "/opt"])
+@pytest.mark.parametrize("path", [("hosts", "esb-w1", "product_home"), ("hosts", "esb-w1", "state_dir"),
+                                  ("certs", "dir"), ("svn", "repo_path"), ("lb", "conf_dir")],
+                         ids=lambda p: ".".join(p))
+def test_no_managed_folder_is_a_system_folder_itself(path, system):
+    d = base_data()
+    set_in(*path, value=system)(d)
+    with pytest.raises(ConfigError, match=rf"\[?{path[-2] if path[0] != 'hosts' else 'hosts.esb-w1'}\]\.{path[-1]}: "
+                                          rf"'{system}' is (the root folder|a system folder itself)"):
+        inventory(d, FILE)
+
+
+def test_folders_inside_system_folders_stay_allowed():
+    d = base_data()
+    set_in("hosts", "esb-w1", "product_home", value="/opt/wso2esb-4.9.0")(d)
+    set_in("hosts", "esb-w1", "state_dir", value="/var/lib/esb-cluster")(d)
+    set_in("certs", "dir", value="/etc/ssl/wso2")(d)
+    set_in("svn", "repo_path", value="/var/svn/depsyncrepo")(d)
+    set_in("lb", "conf_dir", value="/etc/nginx/conf.d")(d)
+    set_in("defaults", "hosts_file", value="/etc/hosts")(d)
+    inv = inventory(d, FILE)
+    assert (inv.hosts["esb-w1"].product_home, inv.hosts["esb-w1"].state_dir, inv.certs.dir, inv.svn.repo_path,
+            inv.lb.conf_dir, inv.hosts["esb-w1"].hosts_file) == (
+        "/opt/wso2esb-4.9.0", "/var/lib/esb-cluster", "/etc/ssl/wso2", "/var/svn/depsyncrepo", "/etc/nginx/conf.d",
+        "/etc/hosts")
 
 
 def test_duplicate_member_port_on_one_address():
