@@ -97,6 +97,7 @@ class WriteRecord:
     private: bool = False  # restore on the host, never over SFTP, never in a diff (a key; a 0600 file)
     owner: list[int] | None = None  # [uid, gid] before the run
     real: str | None = None  # path was a symbolic link (the operator's) to this file when the run wrote it
+    sha256: str | None = None  # of the backup's bytes: rollback restores them only while the node left them so
 
 
 def is_private(path: str, mode: int | None) -> bool:

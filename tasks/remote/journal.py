@@ -3,6 +3,7 @@
 writes and removals that back a file up before they change it (over files.py's atomic replace)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -106,7 +107,7 @@ class Journal:
         name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
         saved = f"{self.backup_dir}/files/{name}"
         mtmp = f"{self.backup_dir}/.manifest{TMP_MARK}{pysecrets.token_hex(4)}"
-        record = self._entry(path, name, st, real=target)
+        record = self._entry(path, name, st, real=target, sha256=hashlib.sha256(original).hexdigest())
         manifest = self._manifest_bytes(self.written + [record])
         t.counters.sftp_ops += 3
         try:
@@ -186,7 +187,8 @@ class Journal:
             self.io.mkdir_p(f"{self.backup_dir}/files", 0o700)
             name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
             self._put_state(f"{self.backup_dir}/files/{name}", original, fresh=True)
-        self._record(path, name, st, real=real)
+        self._record(path, name, st, real=real,
+                     sha256=hashlib.sha256(original).hexdigest() if original is not None else None)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
         """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run.
@@ -199,30 +201,37 @@ class Journal:
             for i, (path, st) in enumerate(todo):
                 name = None if st is None else f"{len(self._backed_up) + i:04d}-{posixpath.basename(path)}"
                 if name:
-                    dest = shlex.quote(f"{self.backup_dir}/files/{name}")
-                    copies.append(f"cp -p {shlex.quote(path)} {dest} && chmod go= {dest}")
+                    src, dest = shlex.quote(path), shlex.quote(f"{self.backup_dir}/files/{name}")
+                    refuse = shlex.quote(path + ": a symbolic link; not backed up")
+                    copies.append(f"{{ [ ! -L {src} ] || {{ echo {refuse} >&2; exit 3; }}; }} && "
+                                  f"cp -p -- {src} {dest} && chmod go= -- {dest} && sha256sum -- {dest}")
                 names.append(name)
+            digests: dict[str, str] = {}
             if copies:
                 self.io.mkdir_p(f"{self.backup_dir}/files", 0o700)
-                self.t.run(" && ".join(copies), sudo=sudo)
+                out = self.t.run(" && ".join(copies), sudo=sudo)[1]
+                for line in out.splitlines():
+                    digest, _, where = line.partition("  ")
+                    digests[posixpath.basename(where)] = digest.strip()
             for (path, st), name in zip(todo, names, strict=False):
-                self._record(path, name, st, on_host=True)
+                self._record(path, name, st, on_host=True, sha256=digests.get(name) if name else None)
 
     def _entry(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False,
-               real: str | None = None) -> WriteRecord:
+               real: str | None = None, sha256: str | None = None) -> WriteRecord:
         """What rollback needs of one backup (or of a file that did not exist): the mode, the owner,
         whether the copy is private (made on the host, or of a file only its owner may read), and
         where a link the operator made at path led when the run wrote through it."""
         mode = statmod.S_IMODE(st.mode) if st else None
         private = on_host or is_private(path, mode)
         return WriteRecord(path, name, name is not None, mode, private if name else False,
-                           [st.uid, st.gid] if st else None, real if real and real != path else None)
+                           [st.uid, st.gid] if st else None, real if real and real != path else None,
+                           sha256 if name else None)
 
     def _record(self, path: str, name: str | None, st: FileStat | None, on_host: bool = False,
-                real: str | None = None) -> None:
+                real: str | None = None, sha256: str | None = None) -> None:
         """Note a backup (or that the file did not exist) in this run's manifest."""
         self._backed_up[path] = name
-        self.written.append(self._entry(path, name, st, on_host, real))
+        self.written.append(self._entry(path, name, st, on_host, real, sha256))
         self._write_manifest()
 
     def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None:
@@ -233,7 +242,8 @@ class Journal:
             name = f"{len(self.sql):04d}-{step}.sql"
             self.io.mkdir_p(f"{self.backup_dir}/sql", 0o700)
             self._put_state(f"{self.backup_dir}/sql/{name}", data, fresh=True)
-            self.sql.append({"name": name, "step": step, "via": via, "db": db})
+            self.sql.append({"name": name, "step": step, "via": via, "db": db,
+                             "sha256": hashlib.sha256(data).hexdigest()})
             self._write_manifest()
 
     def note_peer(self, name: str) -> None:
@@ -252,7 +262,7 @@ class Journal:
         manifest = {"run_id": self.run_id, "host": self.host.name, "time": int(time.time()),
                     "seq": run_order(posixpath.basename(self.backup_dir))[0],
                     "command": self.command, "machine": socket.gethostname(),
-                    "files": [{k: v for k, v in w.__dict__.items() if v is not None or k != "real"}
+                    "files": [{k: v for k, v in w.__dict__.items() if v is not None or k not in ("real", "sha256")}
                               for w in records]}
         if self.peers:
             manifest["peers"] = sorted(self.peers)

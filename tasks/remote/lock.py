@@ -12,6 +12,7 @@ import time
 
 from .common import RemoteError, SMALL_LIMIT, TMP_MARK, _IO_ERRORS
 from .files import Files
+from .runkey import signed
 from .journal import Journal
 from .lockowner import GONE, LIVE, owner_record, run_order, same_machine, this_machine, verdict, who
 from .runlocks import RunLocks
@@ -188,11 +189,16 @@ class Lock:
         return True
 
     def _clean_run(self, run_id: str) -> None:
-        """Remove the temp files a dead run left beside the files its manifest lists (and its manifest's)."""
+        """Remove the temp files (and the private work folders of tasks/remote/replace.py) a dead
+        run left beside the files its manifest lists, and its manifest's; only from a manifest this
+        control machine signed for this node (a planted one names nothing to remove)."""
         try:
             name = self.journal.run_dir(run_id)
-            files = [f["path"] for f in ((self.journal.read_manifest(name) if name else None) or {}).get("files", [])]
-        except (RemoteError, ValueError, TypeError, KeyError):
+            manifest = self.journal.read_manifest(name) if name else None
+            if not isinstance(manifest, dict) or not signed(manifest) or manifest.get("host") != self.host.name:
+                return
+            files = [f["path"] for f in manifest.get("files", [])]
+        except (RemoteError, ValueError, TypeError, KeyError, AttributeError):
             return
         bases = {posixpath.basename(p) for p in files} | {"manifest"}
         for d in {posixpath.dirname(p) for p in files} | {f"{self.journal.backups_root}/{name or run_id}"}:
@@ -200,9 +206,16 @@ class Lock:
                 names = self.files.listdir(d) or []
             except RemoteError:
                 continue
-            for name in names:
-                if name.startswith(".") and TMP_MARK in name and name[1:name.index(TMP_MARK)] in bases:
-                    self.io.cleanup(f"{d}/{name}")
+            for entry in names:
+                if entry.startswith(".") and TMP_MARK in entry and entry[1:entry.index(TMP_MARK)] in bases:
+                    st = self.files.lstat(f"{d}/{entry}")
+                    if st is not None and st.is_dir:
+                        try:
+                            self.io.rmtree(f"{d}/{entry}")
+                        except (RemoteError, *_IO_ERRORS):
+                            pass
+                    else:
+                        self.io.cleanup(f"{d}/{entry}")
 
     def unlock(self, force: bool = False) -> None:
         """Release this run's lock on the host."""

@@ -74,19 +74,20 @@ def install(new: str, target: str, mode: int, owner: str | None = None, tolerate
 
 
 def replace(src: str, target: str, mode: int, owner: str | None = None, tolerate_owner: bool = False,
-            real_dir: str | None = None) -> str:
+            real_dir: str | None = None, sha256: str | None = None) -> str:
     """Shell: copy the file src (never through a link at its last name: `dd iflag=nofollow`) into a
     private work folder beside target, then install it over target. `real_dir`: the target
     folder's real path as the plan checked it (default: the folder as given, which must then be
-    the real one)."""
+    the real one). `sha256`: the copy must have these bytes (checked in the private folder, where
+    nothing can change it before it is installed), else nothing is installed (exit 4)."""
     folder, name = posixpath.split(target)
     real = real_dir or folder
     w = work_name(name)
-    return " && ".join([
-        "umask 077", enter(folder, real), work(real, w),
-        f"dd if={q(src)} of=new iflag=nofollow status=none",
-        install("new", name, mode, owner, tolerate_owner),
-    ])
+    steps = ["umask 077", enter(folder, real), work(real, w), f"dd if={q(src)} of=new iflag=nofollow status=none"]
+    if sha256 is not None:
+        steps.append(f"{{ printf '%s  new\\n' {q(sha256)} | sha256sum -c --status || "
+                     f"{{ echo {q(f'{src}: not the bytes the run saved; refused')} >&2; exit 4; }}; }}")
+    return " && ".join(steps + [install("new", name, mode, owner, tolerate_owner)])
 
 
 __all__ = ["work_name", "enter", "work", "install", "replace"]

@@ -183,7 +183,8 @@ def renew_script(d: str, hostnames: list[str], bits: int, days: int, real: str |
     checked; no fixed temporary name, no link followed)."""
     q = shlex.quote
     real = real or d
-    lines = ["set -e", "umask 022", f"mkdir -p -- {q(d)}", "umask 077", enter(d, real), work(real, work_name("certs")),
+    w = work_name(f"{hostnames[0]}.key" if hostnames else "certs")  # a dead run's is found by the key's name
+    lines = ["set -e", "umask 022", f"mkdir -p -- {q(d)}", "umask 077", enter(d, real), work(real, w),
              "printf '%s\\n' " + " ".join(q(ln) for ln in OPENSSL_CNF) + " > esb-certs.cnf"]
     for h in hostnames:
         lines += [f"ESB_CN={q(h)} openssl req -x509 -new -newkey rsa:{bits} -nodes -sha256 -days {days} "

@@ -266,6 +266,20 @@ def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
     login(db, GRANT_HOSTS[0], APP_PW).close()  # the password of before the run logs in again
 
 
+def test_a_database_undo_changed_on_the_node_is_never_run_as_the_admin(lab, db):
+    """The undo of a signed run is a file of the node's state: appended to (a GRANT to a new account), it no
+    longer has the digest the signed manifest recorded, and rollback refuses it without running a statement."""
+    assert lab.fab("create-dbs").returncode == 0
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD="another-App-pw-5519")
+    assert lab.fab("create-dbs").returncode == 0
+    undo = sorted(lab.state_dir("db1").glob("backups/*/sql/*-create-dbs.sql"))[-1]
+    undo.write_bytes(undo.read_bytes() + b"\nCREATE USER 'evil'@'%' IDENTIFIED BY 'x';\nGRANT ALL ON *.* TO 'evil'@'%';\n")
+    before = server_state(db)
+    r = lab.fab("-H", "db1", "rollback")
+    assert r.returncode == 1 and "does not match it (changed on the node since)" in r.stdout, r.stdout
+    assert "not run as the database admin" in r.stdout and server_state(db) == before
+
+
 # ---------------------------------------------------------------- the dbscripts are untrusted (issue 29)
 
 def server_state(db) -> tuple:

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests.acceptance.cluster import node_config
+from tests.acceptance.cluster import certs_dir, node_config
 from tests.lab import Lab
 
 
@@ -234,3 +234,30 @@ def test_a_manifest_entry_without_a_mode_restores_without_widening_it(lab, tmp_p
     assert r.returncode == 0, r.stdout + r.stderr
     assert target.read_bytes() == b"before\n"
     assert (target.stat().st_mode & 0o777) == (0o600 if private else 0o644)
+
+
+@pytest.mark.parametrize("which", ["plain", "private"])
+def test_a_backup_changed_on_the_node_is_not_restored(lab, tmp_path, which):
+    """A signed run's backup is a file of the node's state: the node changing its bytes (its own hosts file entry
+    for the database, a key of its choosing) makes rollback refuse it, the target as it is."""
+    node_config(lab, tmp_path)
+    if which == "plain":
+        assert lab.fab("-H", "esb-w1", "map-hosts").returncode == 0
+        target = lab.hosts["esb-w1"].hosts_file
+    else:  # a pair renewed: its key backed up on the host (private)
+        import subprocess
+        assert lab.fab("-H", "esb-mgr", "create-certs").returncode == 0
+        d = certs_dir(lab)
+        subprocess.run(["openssl", "req", "-x509", "-key", str(d / "esb.wso2.com.key"), "-subj", "/CN=other",
+                        "-days", "365", "-out", str(d / "esb.wso2.com.crt")], check=True, capture_output=True)
+        assert lab.fab("-H", "esb-mgr", "create-certs").returncode == 0
+        target = d / "esb.wso2.com.key"
+    host = "esb-w1" if which == "plain" else "esb-mgr"
+    runs = lab.state_dir(host) / "backups"
+    backups = [p for p in sorted(runs.glob("*/files/*")) if p.name.endswith(target.name)]
+    assert backups, sorted(runs.glob("*/files/*"))
+    backups[-1].write_bytes(b"6.6.6.6 carbondb.mysql-wso2.com\n" if which == "plain" else b"NODE'S OWN KEY\n")
+    before = target.read_bytes()
+    r = lab.fab("-H", host, "rollback")
+    assert r.returncode == 1 and "not what the run saved (changed on the node since)" in r.stdout, r.stdout
+    assert target.read_bytes() == before and "NODE'S OWN" not in r.stdout

@@ -11,6 +11,7 @@ directories made by steps are not undone.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -57,13 +58,14 @@ def _size(data: bytes, mode: int | None) -> str:
     return f"{len(data)} bytes" + (f", mode {mode:o}" if mode is not None else "")
 
 
-def restore_on_host_command(backup: str, path: str, mode: int, owner: Sequence[int] | None = None) -> str:
+def restore_on_host_command(backup: str, path: str, mode: int, owner: Sequence[int] | None = None,
+                            sha256: str | None = None) -> str:
     """The backup copied into a fresh private folder beside the target (`path`: its real path, as
     Reach checked it) and installed over it: its mode, and the owner the manifest recorded (else the
     target's own), as the remote layer's one shell replace does it (no fixed temporary name, no
     link followed)."""
     who = f"{owner[0]}:{owner[1]}" if owner else "target"
-    return f"sh -c {shlex.quote(replace(backup, path, mode, who, tolerate_owner=True))}"
+    return f"sh -c {shlex.quote(replace(backup, path, mode, who, tolerate_owner=True, sha256=sha256))}"
 
 
 class Rollback(Step):
@@ -105,7 +107,7 @@ class Rollback(Step):
             path = reach.backup(f"backups/{folder}/sql", entry["name"])
             plan.items.append(Item(f"database ({entry['step']})", f"what run {run} changed there",
                                    "as before the run", "as the run left it"))
-            plan.actions.append(RestoreSql(path, entry["step"], entry.get("via"), entry.get("db")))
+            plan.actions.append(RestoreSql(path, entry["step"], entry.get("via"), entry.get("db"), digest(entry)))
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
         plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
@@ -142,11 +144,14 @@ class Rollback(Step):
             plan.items.append(Item(path, f"content ({state}; private, not shown)",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
             # a link stays a link: the file it leads to (checked above) is restored
-            plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec)))
+            plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec), digest(rec)))
             return
         old = remote.read(backup, SCRIPT_LIMIT, "a backup", cache=False)
         if old is None:
             raise StepError(f"backup of {path} ({rec['backup']}) is missing from run {run}; nothing restored")
+        if digest(rec) is not None and hashlib.sha256(old).hexdigest() != digest(rec):
+            raise StepError(f"the backup of {path} in run {run} is not what the run saved (changed on the node "
+                            f"since); refused, nothing restored")
         current = remote.read(path, SCRIPT_LIMIT, "a file to restore") if st is not None else None
         if current == old and cur_mode == mode:
             return
@@ -170,12 +175,30 @@ class RestoreOnHost(Op):
     target: str
     mode: int
     owner: tuple[int, int] | None = None
+    sha256: str | None = None  # the backup's bytes as the run saved them
 
     def describe(self) -> str:
         return f"restore {self.path} on the host from its backup"
 
     def perform(self, ctx: StepContext) -> None:
-        ctx.remote.run(restore_on_host_command(self.backup, self.target, self.mode, self.owner), sudo=True)
+        code, _, err = ctx.remote.run(restore_on_host_command(self.backup, self.target, self.mode, self.owner,
+                                                              self.sha256), sudo=True, check=False)
+        if code == 4:
+            raise StepError(f"the backup of {self.path} is not what the run saved (changed on the node since); "
+                            f"refused, not restored")
+        if code != 0:
+            raise StepError(f"restoring {self.path} on the host failed: {redact(last_line(err))}")
+
+
+def digest(rec: dict) -> str | None:
+    """The sha256 a (signed) manifest recorded of a backup's bytes, None where it records none (an
+    older release's run)."""
+    v = rec.get("sha256")
+    return v if isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) else None
+
+
+def last_line(err: str) -> str:
+    return (err.strip().splitlines() or ["no message"])[-1]
 
 
 def sql_entries(manifest: dict, host: Host, inv: Inventory, run: str) -> list[dict]:
@@ -188,7 +211,8 @@ def sql_entries(manifest: dict, host: Host, inv: Inventory, run: str) -> list[di
         ok = (isinstance(e, dict) and isinstance(e.get("name"), str) and "/" not in e["name"]
               and not e["name"].startswith(".") and e.get("step") in ("create-dbs", "set-admin-password")
               and (e.get("via") is None or e.get("via") in inv.hosts)
-              and (e.get("db") is None or isinstance(e.get("db"), str)))
+              and (e.get("db") is None or isinstance(e.get("db"), str))
+              and (e.get("sha256") is None or digest(e) is not None))
         if not ok:
             raise StepError(f"the manifest of run {run} on {host.name} names a database undo {e!r:.80} that is "
                             f"not one of its own; refused, nothing restored")
@@ -205,6 +229,7 @@ class RestoreSql(Op):
     step: str
     via: str | None = None
     db: str | None = None
+    sha256: str | None = None  # the undo's bytes as the run kept them (signed): nothing else runs as the admin
 
     def describe(self) -> str:
         return f"restore what {self.step} changed in the database, from {posixpath.basename(self.path)}"
@@ -216,6 +241,11 @@ class RestoreSql(Op):
         data = ctx.remote.read(self.path, SCRIPT_LIMIT, "a database undo", cache=False)
         if data is None:
             raise StepError(f"{self.path} is gone; the database is not restored")
+        if self.sha256 is None or hashlib.sha256(data).hexdigest() != self.sha256:
+            why = "records no digest of it (an older release's run)" if self.sha256 is None else \
+                "does not match it (changed on the node since)"
+            raise StepError(f"{self.path}: the run's signed manifest {why}; not run as the database admin, the "
+                            f"database is not restored")
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
         try:
             conn = route_for(dbctx).connect(ctx.inv.database.admin_user,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import hashlib
 import os
 
 
@@ -25,10 +26,14 @@ def test_the_manifest_records_mode_owner_and_privacy_of_each_backup(lab, remote)
     r.write(str(home / "created.xml"), b"new")
     files = {os.path.basename(e["path"]): e for e in manifest(lab, r)["files"]}
     st = os.stat(plain)
+    old_digest = hashlib.sha256(b"old").hexdigest()  # each backup's bytes, as saved: rollback checks them
     assert files["plain.xml"] | {"backup": None} == {"path": str(plain), "backup": None, "existed": True,
-                                                     "mode": 0o644, "private": False, "owner": [st.st_uid, st.st_gid]}
+                                                     "mode": 0o644, "private": False, "owner": [st.st_uid, st.st_gid],
+                                                     "sha256": old_digest}
     assert files["secret.properties"]["private"] and files["secret.properties"]["mode"] == 0o600
+    assert files["secret.properties"]["sha256"] == old_digest
     assert files["node.key"]["private"]  # copied on the host: never over SFTP, never in a diff
+    assert files["node.key"]["sha256"] == old_digest  # taken on the host
     assert files["created.xml"] == {"path": str(home / "created.xml"), "backup": None, "existed": False,
                                     "mode": None, "private": False, "owner": None}
     r.unlock()

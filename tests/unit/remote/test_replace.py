@@ -70,3 +70,16 @@ def test_the_work_folder_is_fresh_and_random(tmp_path):
     os.symlink(victim.parent, d / w)  # even a link at the very name: mkdir refuses, nothing is written there
     r = sh(f"{enter(str(d), str(d))} && {work(str(d), w)} && echo x > new")
     assert r.returncode != 0 and sorted(os.listdir(victim.parent)) == ["victim"]
+
+
+def test_a_copy_that_is_not_the_recorded_bytes_is_not_installed(tmp_path):
+    import hashlib
+    d, src, _ = setup(tmp_path)
+    (d / "a.key").write_bytes(b"old\n")
+    good = hashlib.sha256(b"new bytes\n").hexdigest()
+    assert sh(replace(str(src), str(d / "a.key"), 0o600, sha256=good)).returncode == 0
+    (d / "a.key").write_bytes(b"old\n")
+    src.write_bytes(b"the node's own key\n")  # changed since the run saved it
+    r = sh(replace(str(src), str(d / "a.key"), 0o600, sha256=good))
+    assert r.returncode == 4 and "not the bytes the run saved" in r.stderr
+    assert (d / "a.key").read_bytes() == b"old\n" and sorted(os.listdir(d)) == ["a.key"]
