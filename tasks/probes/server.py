@@ -146,18 +146,6 @@ class ServerProbe:
     def log_tail(self) -> str:
         return self.log_since(0)
 
-    def managed_changed_since(self, since: int | None, files: list[str]) -> list[str]:
-        """The managed files (absolute) changed after `since` (node clock): a restart is needed to
-        read them. None (no server start known): none."""
-        out: list[str] = []
-        if since is None:
-            return out
-        for path in files:
-            st = self.remote.stat(path)
-            if st is not None and st.mtime > since:
-                out.append(path[len(self.home) + 1:] if path.startswith(self.home + "/") else path)
-        return out
-
     # ------------------------------------------------------------ checks before a start
     def start_problems(self) -> list[str]:
         """Why the start script cannot start this node (each a sentence naming what to fix), reads only."""
