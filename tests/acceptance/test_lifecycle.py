@@ -217,6 +217,10 @@ def test_a_worker_that_does_not_come_back_stays_out_and_the_others_serve(life):
     assert f"server {w1}:8280 down;".encode() in (lab.nginx.conf_dir / "esb.http.conf").read_bytes()
     assert pid(lab, "esb-w2") and pid(lab, "esb-mgr") and not pid(lab, "esb-w1")
     assert clients.ok > 5 and clients.failed == 0, clients.errors[:3]
+    code, doc = status(lab)  # it should run (a restart is no stop): drift, with the fix
+    row = doc["hosts"]["esb-w1"]["status"]
+    assert code == 2 and row["status"] == "drift" and row["message"].startswith("should run: not running") \
+        and "fix: fab -H esb-w1 start" in row["message"], row
 
 
 KS_PW = "Llavé€Almacén9"
@@ -363,6 +367,15 @@ def test_links_a_node_planted_are_not_followed_by_start_or_status(life, tmp_path
     r = lab.fab("-H", "esb-w1", "start")
     assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
     assert not catch.exists() and not pid(lab, "esb-w1")
+    (w1.home / "password-tmp").unlink()
+    outside = tmp_path / "outside"  # a link to a file outside the product home: that file is unchanged
+    outside.write_bytes(b"the operator's own file\n")
+    os.symlink(outside, w1.home / "password-tmp")
+    r = lab.fab("-H", "esb-w1", "start")
+    assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
+    assert outside.read_bytes() == b"the operator's own file\n" and not pid(lab, "esb-w1")
+    r = lab.fab("-H", "esb-w1", "status")  # the link is reported (never followed), with the fix
+    assert r.returncode == 2 and f"{w1.home}/password-tmp: left behind" in r.stdout, r.stdout
     (w1.home / "password-tmp").unlink()
     secret = tmp_path / "root-only"
     secret.write_text("TOPSECRET Member joined [x]: /1.2.3.4:5\n")

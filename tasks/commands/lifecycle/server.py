@@ -134,19 +134,22 @@ class NodeServer(ServerProbe):
                         f"{' and '.join(waited) or 'its ports'}; stopped again" + (f" ({last_lines(text)})"
                                                                                    if text else ""))
 
-    def stop(self, force: bool = False) -> str:
+    def stop(self, force: bool = False, mark: bool = True) -> str:
         """TERM through the start script; done when the pid is gone within [run].stop_timeout, else
-        an error (KILL only with force)."""
+        an error (KILL only with force). The start record is marked stopped (the node is not expected
+        to run), unless `mark` is False: the stop half of a restart, after which it should run again."""
         st = self.state()
         self.refuse_foreign(st)
         if not st.running:
-            self.mark_stopped(st.pid)
+            if mark:
+                self.mark_stopped(st.pid)
             return "not running" + (f" ({st.notes[0]})" if st.notes else "")
         code, out, err = self.remote.run(self._script("--stop"), check=False)
         if code != 0:
             raise StepError(f"{START_SCRIPT} --stop failed (exit {code}): {last_lines(err or out)}")
         message = self._stop_pid(st, force)
-        self.mark_stopped(st.pid)
+        if mark:
+            self.mark_stopped(st.pid)
         return message
 
     def _stop_pid(self, st: ServerState, force: bool) -> str:
