@@ -115,7 +115,7 @@ def health_items(remote: NodeIO, host: Host, inv: Inventory, st: ServerState,
     if why:
         items.append(Item(file, "should run", "running", why, fix=f"fab -H {host.name} start"))
     left = remote.lstat(posixpath.join(host.product_home, PASSWORD_TMP))
-    starting = st.running and st.since is not None and st.now - st.since <= inv.run.start_timeout
+    starting = st.running and (st.elapsed is None or st.elapsed <= inv.run.start_timeout)  # not the node's clock
     if left is not None and not starting:
         items.append(Item(file, posixpath.join(host.product_home, PASSWORD_TMP),
                           "absent (Carbon deletes it at its start; fab start removes a leftover)",

@@ -34,8 +34,8 @@ class FakeNode:
         return FileStat(0o100600, 0, 0, 3, 0) if path in self.files else None
 
 
-def running(pid=100, since=1000, now=1010) -> ServerState:
-    return ServerState(pid=pid, alive=True, ours=True, since=since, now=now)
+def running(pid=100, since=1000, now=1010, elapsed=10) -> ServerState:
+    return ServerState(pid=pid, alive=True, ours=True, since=since, now=now, elapsed=elapsed)
 
 
 def record_of(node: FakeNode, pid=100, **kw) -> StartRecord:
@@ -87,9 +87,10 @@ def test_health_items_name_the_fix_and_a_leftover_password_tmp_never_its_content
     items = health_items(node, W1, INV, ServerState(pid=100), StartRecord(100, {}))
     assert [(i.what, i.fix) for i in items] == [("should run", "fab -H esb-w1 start"), (tmp, "fab -H esb-w1 start")]
     assert all("Keystore-pw-1" not in i.line() for i in items)
-    # a start under way (running for less than [run].start_timeout) is not a leftover; a server up for longer is
+    # a start under way (running for less than [run].start_timeout) is not a leftover; a server up for longer is,
+    # whatever the node's clock says (its elapsed time, not now - since)
     assert health_items(node, W1, INV, running(since=1000, now=1010), StartRecord(100, {})) == []
-    late = health_items(node, W1, INV, running(since=1000, now=1000 + INV.run.start_timeout + 1), StartRecord(100, {}))
+    late = health_items(node, W1, INV, running(elapsed=INV.run.start_timeout + 1, now=0), StartRecord(100, {}))
     assert [(i.what, i.fix) for i in late] == [(tmp, "fab -H esb-w1 restart")]
     assert health_items(FakeNode({}), W1, INV, ServerState(), StartRecord(100, {}, stopped=True)) == []
 
