@@ -22,9 +22,9 @@ from invoke import Collection, Exit, task
 from .config import ConfigError, Inventory, load_inventory
 from .engine.mode import Mode
 from .commands.diagram import check_output, diagram
-from .engine.report import Reporter
+from .engine.report import Reporter, Status
 from .commands.rollback import rollback
-from .commands.rollout import NODE_STEPS, setup_cluster, setup_node
+from .commands.rollout import NODE_STEPS, next_after_patch, setup_cluster, setup_node
 from .engine.runner import Session, run_step
 from .secrets import load_secrets
 from .steps import STEPS, Step, by_name
@@ -189,7 +189,10 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, brea
             hosts = targets(inv, step.default_targets(inv))
         except ConfigError as e:
             raise ConfigError(f"{step.name}: {e}" if str(e).startswith("no targets") else str(e)) from None
-        run_step(step, hosts, session, reporter)
+        results = run_step(step, hosts, session, reporter)
+        changed = {r.host for r in results if r.status == Status.CHANGED}
+        if session.mode is Mode.PATCH and changed:  # running servers read the new files only at a restart
+            reporter.footer += next_after_patch(inv, [h for h in hosts if h.name in changed and h.is_esb], session)
 
     run_task(mode_of(verify, dry_run, as_json), as_json, body, break_lock=break_lock)
 

@@ -73,6 +73,8 @@ SHIPPED_STORE_PASSWORD = "wso2carbon"
 START_SCRIPT = "bin/wso2server.sh"
 #: where Carbon's JVM writes its pid (org.wso2.carbon.server.Main), in the product home
 PID_FILE = "wso2carbon.pid"
+#: with Secure Vault on, the keystore password's way to Carbon at its start (Carbon deletes it)
+PASSWORD_TMP = "password-tmp"
 
 #: the passwords WSO2 ships in its configuration files, the same in every download
 #: (public words, not secrets: masking them would mask `set-admin-password` and the

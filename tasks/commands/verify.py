@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..config import ConfigError, Host, Inventory
 from ..probes.cluster import CLUSTER, cluster_results, gather
 from ..probes.live import LIVE
-from ..probes.restart import restart_needed
+from ..probes.restart import UNKNOWN, restart_needed
 from .nextsteps import command_list, with_fix
 from ..engine.plan import Item
 from ..engine.report import Reporter
@@ -43,9 +43,12 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
         needed = restart_needed(inv, [h for h in hosts if h.name in facts], session)
         for r in cluster_results(inv, facts, errors):
             r.items = [with_fix(r.host, i) for i in r.items]
-            if r.host in needed:
-                r.warnings.append(Item("restart needed", ", ".join(needed[r.host]), "read by the running server",
-                                       "changed after it started; fab rolling-restart --needed"))
+            if needed.get(r.host) == [UNKNOWN]:
+                r.warnings.append(Item("restart needed", UNKNOWN, "a start record of its files",
+                                       "none for this pid; fab rolling-restart --needed restarts it"))
+            elif r.host in needed:
+                r.warnings.append(Item("restart needed", ", ".join(needed[r.host]), "as the running server "
+                                       "started with them", "changed since it started; fab rolling-restart --needed"))
             reporter.emit(r)
     reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []) + ([LIVE] if live else []),
                       [h.name for h in hosts])

@@ -17,7 +17,9 @@ files actually hold (tasks/probes/facts.py), never hosts.toml's:
 - members: each WKA member's host:port from the node: accepted; refused (a warning:
   servers stopped); no answer (drift);
 - lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a
-  backend's answer (nginx's own 502/504 is drift).
+  backend's answer (nginx's own 502/504 is drift);
+- server: the node's server as a desired state (probes/restart.py): started by fab and not stopped
+  by it (or a stale pid file), it must run; no password-tmp left behind; each with its fix.
 
 What it parses is the formats' (hosts file, JDBC URL, zip directory: tasks/formats/) and the rules'
 (java version); the svn and HTTP clients are svnwire.py and http.py.
@@ -37,6 +39,8 @@ from ..formats.jdbcurl import mysql_target
 from ..schema import is_ip as _is_ip
 from .facts import NodeFacts, read_facts
 from .server import ServerProbe
+from .restart import health_items
+from .startrecord import read_record
 from .http import http_through
 from .svnwire import svn_reachable
 from ..formats import carbonlog as logs
@@ -51,7 +55,7 @@ from ..steps.jars import DROPINS, LIB, jar_family
 from ..steps.vault import resolved_values
 
 LIVE = "live"
-CHECKS = ("db", "driver", "svn", "java", "members", "lb")
+CHECKS = ("db", "driver", "svn", "java", "members", "lb", "server")
 #: a table each kind of database holds once the product's dbscripts are loaded
 PRODUCT_TABLES = ("REG_RESOURCE", "UM_USER")
 
@@ -303,6 +307,17 @@ class Live:
                         self.drift("lb", what, "a backend's answer", f"nginx's own {status}")
                     else:
                         self.ok("lb", f"{what}: HTTP {status} from a backend")
+
+
+    # -- server
+    def check_server(self) -> None:
+        """A node that should run and does not, a password-tmp left behind: drift with the fix."""
+        ctx = self.ctx
+        st = ServerProbe(ctx.host, ctx.inv, ctx.remote, ctx.secrets).state()
+        found = health_items(ctx.remote, ctx.host, ctx.inv, st, read_record(ctx.remote, ctx.host), f"{LIVE} server")
+        self.items += [Item(i.file, i.what, i.wanted, redact(i.actual or ""), fix=i.fix) for i in found]
+        if not found:
+            self.ok("server", f"running, pid {st.pid}" if st.running else "stopped, not expected to run")
 
 
 def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:

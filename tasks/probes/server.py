@@ -42,6 +42,7 @@ class ServerState:
     ours: bool = False
     since: int | None = None
     now: int = 0
+    elapsed: int | None = None  # seconds the process has run (ps etimes: no clock of the node's involved)
     other: str = ""  # the command line of a process that has the pid but is not this node's server
     notes: list[str] = field(default_factory=list)
 
@@ -83,7 +84,8 @@ class ServerProbe:
             elif key == "state":
                 st.alive = value.strip() not in ("Z", "X", "")  # a zombie is gone, only not yet reaped
             elif key == "etimes" and value.strip().isdigit():
-                st.since = st.now - int(value)
+                st.elapsed = int(value)
+                st.since = st.now - st.elapsed
             elif key == "cmd":
                 cmd = value
         if not st.alive:
@@ -145,18 +147,6 @@ class ServerProbe:
 
     def log_tail(self) -> str:
         return self.log_since(0)
-
-    def managed_changed_since(self, since: int | None, files: list[str]) -> list[str]:
-        """The managed files (absolute) changed after `since` (node clock): a restart is needed to
-        read them. None (no server start known): none."""
-        out: list[str] = []
-        if since is None:
-            return out
-        for path in files:
-            st = self.remote.stat(path)
-            if st is not None and st.mtime > since:
-                out.append(path[len(self.home) + 1:] if path.startswith(self.home + "/") else path)
-        return out
 
     # ------------------------------------------------------------ checks before a start
     def start_problems(self) -> list[str]:

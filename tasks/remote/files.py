@@ -10,7 +10,7 @@ import posixpath
 import stat as statmod
 
 from .sftpext import SFTPError, read_many, realpath_many
-from .common import CONFIG_LIMIT, FileStat, JAR_LIMIT, RemoteError, _IO_ERRORS
+from .common import CONFIG_LIMIT, FileStat, JAR_LIMIT, UPLOAD_RATE, RemoteError, _IO_ERRORS
 from .confine import Confine
 from .sftpio import SftpIO, beside, file_stat
 from .sudo import Sudo
@@ -294,6 +294,26 @@ class Files:
             except RemoteError as e:
                 e.touched = True  # type: ignore[attr-defined]  # the new bytes are in place: the backup stays
                 raise
+
+    def place(self, path: str, data: bytes, mode: int = 0o600, like: FileStat | None = None) -> None:
+        """A new file at path: created under a fresh random name beside it, exclusively (the SFTP
+        create with O_EXCL: nothing planted there is opened), with `mode` before its first byte and
+        `like`'s owner where given, then renamed over path. Whatever was at path, a symbolic link a
+        node planted included, is replaced, never followed or written through. No backup and no
+        cache: a state record, a password handed to a process."""
+        t, io = self.t, self.io
+        tmp = beside(path)
+        with t.io, t.deadline(f"writing {path}", len(data) / UPLOAD_RATE):
+            self.changed(path)
+            if self.confine is not None:
+                self.confine.folder(path)
+            try:
+                io.put(tmp, data, mode, fresh=True, like=like, settle=True)
+                io.rename(tmp, path)
+            except (*_IO_ERRORS, SFTPError) as e:
+                cause = t.cause(e, path)
+                io.cleanup(tmp)
+                raise RemoteError(f"{path}: cannot write: {cause}") from None
 
     def _write_in_place(self, path: str, data: bytes) -> None:
         """For targets that cannot be renamed over (a bind-mounted /etc/hosts): truncate and write."""

@@ -148,16 +148,18 @@ def test_a_worker_with_a_wrong_member_port_is_drift_in_status_and_named(life):
 
 
 def test_a_change_after_the_start_needs_a_restart_on_exactly_that_node(life):
+    """esb-w1 starts with a hand-edited carbon.xml; set-hostnames then puts the project's bytes there: the running
+    server read other bytes, so it needs a restart (and the patch says so, naming it)."""
     lab = life
-    assert lab.fab("start").returncode == 0
-    code, doc = status(lab)
-    assert not warnings_of(doc), warnings_of(doc)
-    time.sleep(1.1)  # a file's mtime is in whole seconds on the node
     carbon = lab.hosts["esb-w1"].conf("carbon.xml")
     carbon.write_text(carbon.read_text(encoding="latin-1").replace("<HostName>esb.wso2.com</HostName>",
                                                                     "<HostName>hand.example.com</HostName>"),
                       encoding="latin-1")
-    assert lab.fab("-H", "esb-w1", "set-hostnames").returncode == 0
+    assert lab.fab("start").returncode == 0
+    code, doc = status(lab)
+    assert not warnings_of(doc), warnings_of(doc)
+    r = lab.fab("-H", "esb-w1", "set-hostnames")
+    assert r.returncode == 0 and "restart needed on esb-w1; next: fab rolling-restart --needed" in r.stdout, r.stdout
     code, doc = status(lab)
     warned = {n for n in ESB if doc["hosts"][n]["status"].get("warnings")}
     assert warned == {"esb-w1"}, doc
@@ -215,6 +217,10 @@ def test_a_worker_that_does_not_come_back_stays_out_and_the_others_serve(life):
     assert f"server {w1}:8280 down;".encode() in (lab.nginx.conf_dir / "esb.http.conf").read_bytes()
     assert pid(lab, "esb-w2") and pid(lab, "esb-mgr") and not pid(lab, "esb-w1")
     assert clients.ok > 5 and clients.failed == 0, clients.errors[:3]
+    code, doc = status(lab)  # it should run (a restart is no stop): drift, with the fix
+    row = doc["hosts"]["esb-w1"]["status"]
+    assert code == 2 and row["status"] == "drift" and row["message"].startswith("should run: not running") \
+        and "fix: fab -H esb-w1 start" in row["message"], row
 
 
 KS_PW = "Llavé€Almacén9"
@@ -361,6 +367,15 @@ def test_links_a_node_planted_are_not_followed_by_start_or_status(life, tmp_path
     r = lab.fab("-H", "esb-w1", "start")
     assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
     assert not catch.exists() and not pid(lab, "esb-w1")
+    (w1.home / "password-tmp").unlink()
+    outside = tmp_path / "outside"  # a link to a file outside the product home: that file is unchanged
+    outside.write_bytes(b"the operator's own file\n")
+    os.symlink(outside, w1.home / "password-tmp")
+    r = lab.fab("-H", "esb-w1", "start")
+    assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
+    assert outside.read_bytes() == b"the operator's own file\n" and not pid(lab, "esb-w1")
+    r = lab.fab("-H", "esb-w1", "status")  # the link is reported (never followed), with the fix
+    assert r.returncode == 2 and f"{w1.home}/password-tmp: left behind" in r.stdout, r.stdout
     (w1.home / "password-tmp").unlink()
     secret = tmp_path / "root-only"
     secret.write_text("TOPSECRET Member joined [x]: /1.2.3.4:5\n")

@@ -5,7 +5,10 @@ Each node's result is a row like a step's (host, task, status, message, items, w
 JSON and exit codes are the reporter's. `start` takes the manager first, then the workers (in
 parallel); `stop` the workers first; `restart` and `rolling-restart` go node by node. `status` is
 read-only (exit 2 on drift): a running node that does not see every other running ESB node is drift,
-a node whose managed files changed after its server started gets a `restart needed` warning.
+and so is a node that should run and does not (started by fab and not stopped by it, or a stale pid
+file: fix `fab -H <node> start`) and a password-tmp left behind; a running node whose managed files
+hold other bytes than it started with (or that fab has no start record of) gets a `restart needed`
+warning.
 `rolling-restart` takes each worker out of the balancer (`down` in every upstream of the lb hosts,
 `nginx -t`, reload), waits [run].drain_seconds, restarts it, waits until it is up and sees the other
 running members, puts it back; the manager restarts alone. A node that does not come back stops it
@@ -27,7 +30,8 @@ from ...secrets import SecretMissing, redact, safe_error
 from ...engine.context import StepError
 from ...steps.loadbalancer import FILES as LB_FILES, nginx_command, nginx_message
 from ...formats import carbonlog as logs
-from ...probes.restart import managed_files, needs_restart
+from ...probes.restart import UNKNOWN, health_items, needs_restart, stale_files
+from ...probes.startrecord import read_record
 from .server import NodeServer, ServerState
 from .upstreams import set_down
 
@@ -110,7 +114,9 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
 
 
 def restart_one(srv: NodeServer, force: bool = False) -> str:
-    stopped = srv.stop(force)
+    """Stop, then start one node; its start record is not marked stopped in between: a node whose start
+    fails is one that should run (status says so, with the fix)."""
+    stopped = srv.stop(force, mark=False)
     return f"{stopped}; {srv.start()}"
 
 
@@ -148,11 +154,18 @@ def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running
     """One node's status row: running or stopped, pid and since when, ports, members seen against
     the inventory (drift), restart needed (a warning)."""
     srv.refuse_foreign(st)
+    record = read_record(srv.remote, h)
+    health = health_items(srv.remote, h, inv, st, record)
     if not st.running:
-        return StepResult(h.name, "status", Status.OK, message="stopped" + (f" ({st.notes[0]})" if st.notes else ""))
+        if health:
+            return StepResult(h.name, "status", Status.DRIFT, health,
+                              message="; ".join(f"{i.what}: {i.actual}; fix: {i.fix}" for i in health))
+        return StepResult(h.name, "status", Status.OK, message="stopped"
+                          + (" by fab stop" if record is not None and record.stopped else "")
+                          + (f" ({st.notes[0]})" if st.notes else ""))
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(st.since))
     ports = srv.accepting()
-    items, warnings = [], []
+    items, warnings = list(health), []
     for p, up in ports.items():
         if not up:
             items.append(Item("ports", f"{h.member_host}:{p}", "accepting", "refused"))
@@ -167,10 +180,13 @@ def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running
     if strangers:
         items.append(Item("members", "members no running node of hosts.toml is",
                           "none", ", ".join(strangers)))
-    changed = srv.managed_changed_since(st.since, managed_files(h, inv))
-    if changed:
-        warnings.append(Item("restart needed", ", ".join(changed), "read by the running server",
-                             f"changed after it started ({since})"))
+    changed = stale_files(srv.remote, h, inv, st, record)
+    if changed == [UNKNOWN]:
+        warnings.append(Item("restart needed", UNKNOWN, "a start record of its files",
+                             "none for this pid; fab rolling-restart --needed restarts it"))
+    elif changed:
+        warnings.append(Item("restart needed", ", ".join(changed), "as the running server started with them",
+                             f"changed since it started ({since}); fab rolling-restart --needed"))
     names = sorted(want[k] for k in want if k in seen)
     message = (f"running, pid {st.pid} since {since}; ports {', '.join(str(p) for p in ports)}; sees "
                f"{', '.join(names) or 'no other member'}")
@@ -271,7 +287,7 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
     if needed:
         hosts = needs_restart(inv, hosts, session)
         if not hosts:
-            reporter.note("no node needs a restart: every running server started after its files last changed")
+            reporter.note("no node needs a restart: every running server runs with the files it started with")
             return True
     managers, workers = managers_then_workers(hosts)
     order = workers + managers

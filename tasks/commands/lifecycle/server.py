@@ -3,22 +3,30 @@ script, over the run's connection.
 
 KEYSTORE_PASSWORD reaches Carbon through <product_home>/password-tmp only (mode 0600,
 over SFTP, just before the start; Carbon deletes it, and it is removed here whatever
-happened): never on a command line, never in a remote command's environment. What the
-server is doing is probes/server.py's to say.
+happened): never on a command line, never in a remote command's environment. It is created
+under a fresh random name, exclusively, and renamed into place: a link planted at password-tmp
+is replaced, never written through. A leftover (a start killed half-way) is removed before
+anything else, whatever [security].vault says.
+
+Each successful start writes the node's start record (probes/startrecord.py: the pid and the
+sha256 of every managed file as the server started with them, taken just before the start
+script runs); a stop marks it stopped. What the server is doing is probes/server.py's to say.
 """
 from __future__ import annotations
 
 import shlex
 import time
 
-from ...rules import PID_FILE, START_SCRIPT
+from ...rules import PASSWORD_TMP, PID_FILE, START_SCRIPT
 from ...engine.context import StepError
 from ...formats import carbonlog as logs
+from ...probes.restart import managed_files
 from ...probes.server import ServerProbe, ServerState, last_lines
+from ...probes.startrecord import StartRecord, digests, read_record, record_path
+from ...remote import node_state_dir
 
 __all__ = ["NodeServer", "ServerState", "PID_FILE", "PASSWORD_TMP"]
 
-PASSWORD_TMP = "password-tmp"
 POLL = 0.4
 
 
@@ -52,21 +60,45 @@ class NodeServer(ServerProbe):
         offset = self.log_size()
         before = self.pid_in_file()  # a pid file left by the last server: its dead pid says nothing of this start
         try:
+            self._clear_password_tmp(refuse_link=vault)  # a leftover of a start killed half-way goes first
             if vault:
                 password = self.secrets.require("KEYSTORE_PASSWORD")
-                left = self.remote.lstat(tmp)
-                if left is not None and not left.is_file:  # a write would follow a link a node planted
-                    raise StepError(f"{tmp} is not a plain file (a link?); refused: the keystore password "
-                                    f"never goes through it")
-                if left is not None:
-                    self.remote.remove(tmp, backup=False)  # a stale one: the password goes into a new file
-                self.remote.write(tmp, password.encode("utf-8"), mode=0o600, backup=False)
+                self.remote.place(tmp, password.encode("utf-8"), 0o600, like=self.remote.stat(self.home))
+            files = digests(self.remote, managed_files(self.host, self.inv))  # what the server starts with
             self.remote.run(self._script("--start"))
-            return self._wait_up(offset, before)
+            message = self._wait_up(offset, before)
         finally:
-            left = self.remote.lstat(tmp) if vault else None
+            left = self.remote.lstat(tmp)
             if left is not None and left.is_file:
                 self.remote.remove(tmp, backup=False)
+        self.record(StartRecord(self.pid_in_file() or 0, files, time=int(time.time())))
+        return message
+
+    def _clear_password_tmp(self, refuse_link: bool) -> None:
+        """Remove a leftover password-tmp (a plain file); one that is not a plain file (a link a node
+        planted) is refused where the keystore password would go through it, else left for status
+        to report."""
+        tmp = self.path(PASSWORD_TMP)
+        left = self.remote.lstat(tmp)
+        if left is not None and not left.is_file:
+            if refuse_link:
+                raise StepError(f"{tmp} is not a plain file (a link?); refused: the keystore password "
+                                f"never goes through it")
+            return
+        if left is not None:
+            self.remote.remove(tmp, backup=False)
+
+    def record(self, rec: StartRecord) -> None:
+        """Write the node's start record (its state folder, mode 0600, a fresh file renamed into place)."""
+        self.remote.mkdir_p(node_state_dir(self.host), 0o700)
+        self.remote.place(record_path(self.host), rec.to_bytes(), 0o600)
+
+    def mark_stopped(self, pid: int | None) -> None:
+        """The start record says stopped (by fab): the node is not expected to run."""
+        rec = read_record(self.remote, self.host)
+        if rec is None or not rec.stopped:
+            self.record(StartRecord(pid or (rec.pid if rec else 0), rec.files if rec else {}, stopped=True,
+                                    time=int(time.time())))
 
     def _wait_up(self, offset: int, before: int | None) -> str:
         timeout = self.inv.run.start_timeout
@@ -102,17 +134,23 @@ class NodeServer(ServerProbe):
                         f"{' and '.join(waited) or 'its ports'}; stopped again" + (f" ({last_lines(text)})"
                                                                                    if text else ""))
 
-    def stop(self, force: bool = False) -> str:
+    def stop(self, force: bool = False, mark: bool = True) -> str:
         """TERM through the start script; done when the pid is gone within [run].stop_timeout, else
-        an error (KILL only with force)."""
+        an error (KILL only with force). The start record is marked stopped (the node is not expected
+        to run), unless `mark` is False: the stop half of a restart, after which it should run again."""
         st = self.state()
         self.refuse_foreign(st)
         if not st.running:
+            if mark:
+                self.mark_stopped(st.pid)
             return "not running" + (f" ({st.notes[0]})" if st.notes else "")
         code, out, err = self.remote.run(self._script("--stop"), check=False)
         if code != 0:
             raise StepError(f"{START_SCRIPT} --stop failed (exit {code}): {last_lines(err or out)}")
-        return self._stop_pid(st, force)
+        message = self._stop_pid(st, force)
+        if mark:
+            self.mark_stopped(st.pid)
+        return message
 
     def _stop_pid(self, st: ServerState, force: bool) -> str:
         timeout = self.inv.run.stop_timeout

@@ -67,3 +67,23 @@ def test_a_write_keeps_mode_and_link_and_a_new_file_has_its_mode_from_the_start(
         r.write(str(p), b"secret", mode=mode)
         assert stat.S_IMODE(os.stat(p).st_mode) == mode, oct(mode)  # 0664: more than the server's umask allows
     assert not [p for p in home.rglob("*.esb-tmp-*")]  # no temp file left
+
+
+def test_place_replaces_a_planted_link_and_never_writes_through_it(lab, remote, tmp_path):
+    """place (password-tmp, the start record): a fresh file created exclusively under a random name, mode 0600 from
+    its creation, renamed over whatever is at the path: a link a node planted there is replaced, the file it points
+    to (outside the product home) is unchanged."""
+    r = remote()
+    home = lab.hosts["esb-w1"].home
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"the operator's own file\n")
+    target = home / "password-tmp"
+    os.symlink(outside, target)
+    r.place(str(target), b"s3cret")
+    assert outside.read_bytes() == b"the operator's own file\n"
+    assert not target.is_symlink() and target.read_bytes() == b"s3cret"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    os.symlink(tmp_path / "nothing-there", home / "dangling")  # a link to nothing: not created through either
+    r.place(str(home / "dangling"), b"x")
+    assert not (tmp_path / "nothing-there").exists() and (home / "dangling").read_bytes() == b"x"
+    assert not [p for p in home.iterdir() if ".esb-tmp-" in p.name]  # no temp file left
