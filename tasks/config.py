@@ -315,6 +315,14 @@ def managed_roots(host: Host, inv: Inventory) -> list[str]:
     return roots
 
 
+def confined_areas(host: Host, inv: Inventory) -> list[tuple[str, tuple[str, ...]]]:
+    """The folders of this host whose files the project reads and writes (its product home,
+    certs.dir, the SVN repository, nginx's conf_dir), each with where links in it may lead: the
+    managed roots and the host's declared link_roots (tasks/remote/confine.py)."""
+    roots = tuple(managed_roots(host, inv)) + host.link_roots
+    return [(r, roots) for r in managed_roots(host, inv) if r != host.hosts_file]
+
+
 # ---------------------------------------------------------------- the file
 
 def load_inventory(path: str | os.PathLike | None = None) -> Inventory:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Sequence
 
-from ..config import ConfigError, Host, Inventory, managed_roots
+from ..config import ConfigError, Host, Inventory, confined_areas
 from .plan import Plan
 from .mode import Mode
 from ..remote.readcache import ReadCache
@@ -90,7 +90,7 @@ class Session:
                 r = RemoteHost(host, self.run_id, self.secrets.get("SUDO_PASSWORD"),
                                op_timeout=self.inv.run.op_timeout, run_locks=self.run_locks,
                                cache=self._caches.setdefault(host.machine, ReadCache()), command=self.command,
-                               roots=tuple(managed_roots(host, self.inv)) + host.link_roots)
+                               areas=confined_areas(host, self.inv))
                 self._remotes[host.name] = r
         try:
             r.connect()

@@ -33,16 +33,16 @@ class RemoteHost:
     run_locks: RunLocks = field(default_factory=RunLocks)  # the run's locks across hosts (the Session's)
     cache: ReadCache = field(default_factory=ReadCache)  # what the run read of this machine's files (the Session's)
     command: str = ""  # the command line of the run (its manifests record it)
-    roots: tuple[str, ...] | None = None  # where links in an ESB node's product home may lead (None: no rules)
+    areas: list[tuple[str, tuple[str, ...]]] | None = None  # folders whose links are checked (None: no rules)
 
     def __post_init__(self, sudo_password: str | None) -> None:
         self.transport = t = Transport(self.host, self.counters, self.cache, self.op_timeout, sudo_password)
         self.sftpio = SftpIO(t)
         self.sudo = Sudo(t, self.sftpio)
         self.files = f = Files(t, self.sftpio, self.sudo)
-        if self.roots is not None:  # the node's state only in itself; its product home in its roots
+        if self.areas is not None:  # the node's state leads nowhere else; its other folders into their roots
             state = node_state_dir(self.host)
-            f.confine_to([(state, (state,))] + ([(self.host.product_home, self.roots)] if self.host.is_esb else []))
+            f.confine_to([(state, (state,))] + self.areas)
         self.journal = j = Journal(t, self.sftpio, f, self.run_id, self.command)
         self.locks = lk = Lock(t, self.sftpio, f, j, self.run_locks)
         # transport: the connection and commands

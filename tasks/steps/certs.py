@@ -129,8 +129,16 @@ def needs_renewal(items: list[Item]) -> bool:
 
 
 def chmod_command(keys: list[str]) -> str:
-    """The one remote command that sets the keys' mode to 0600."""
+    """The one remote command that sets the keys' mode to 0600 (as shown; `guarded` runs it)."""
     return f"chmod {KEY_MODE:o} " + " ".join(shlex.quote(k) for k in keys)
+
+
+def guarded(command: str, keys: list[str]) -> str:
+    """The command run only when none of the keys is a symbolic link (a link planted at a key's name is
+    refused, never followed to another file)."""
+    names = " ".join(shlex.quote(k) for k in keys)
+    check = f"for k in {names}; do [ ! -L \"$k\" ] || {{ echo \"$k: a symbolic link; refused\" >&2; exit 3; }}; done"
+    return f"sh -c {shlex.quote(check + '; ' + command)}"
 
 
 def subject_alt_names(cert: x509.Certificate) -> str | None:
@@ -266,7 +274,8 @@ class TightenKeys(Op):
 
     def perform(self, ctx: StepContext) -> None:
         ctx.remote.backup_on_host(list(self.keys), sudo=True)
-        run_or_fail(ctx, self.describe(), f"cannot set mode 0600 on the keys on {ctx.host.name}")
+        run_or_fail(ctx, guarded(self.describe(), list(self.keys)),
+                    f"cannot set mode 0600 on the keys on {ctx.host.name}")
 
 
 class CreateCerts(Step):

@@ -165,3 +165,17 @@ def test_a_host_clock_a_few_minutes_ahead_is_no_drift(key):
     assert lines(PairState(H, 0o600, pub_pem(key), None, ahead)) == []
     later = cert_pem(key, start=NOW + timedelta(minutes=11))
     assert "notBefore" in lines(PairState(H, 0o600, pub_pem(key), None, later))[0]
+
+
+def test_tightening_a_key_that_became_a_link_is_refused(tmp_path):
+    import os
+    import subprocess
+    from tasks.steps.certs import guarded
+    victim = tmp_path / "victim"
+    victim.write_text("x")
+    os.chmod(victim, 0o644)
+    key = tmp_path / "a.key"
+    os.symlink(victim, key)
+    r = subprocess.run(guarded(chmod_command([str(key)]), [str(key)]), shell=True, capture_output=True, text=True)
+    assert r.returncode == 3 and "a symbolic link; refused" in r.stderr
+    assert victim.stat().st_mode & 0o777 == 0o644
