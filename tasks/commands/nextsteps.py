@@ -38,11 +38,19 @@ def with_fix(host: str, item: Item) -> Item:
     return replace(item, fix=f"fab -H {host} {step}") if step else item
 
 
-def command_list(results: Iterable, steps: list, hosts_order: list[str]) -> list[str]:
+#: a node that needs more than this many of its node steps gets its role's setup task instead (it
+#: runs them all, those in sync doing nothing): a scale out's new worker is `setup-worker`
+SETUP_BEYOND = 2
+SETUP_TASK = {"manager": "setup-manager", "worker": "setup-worker"}
+
+
+def command_list(results: Iterable, steps: list, hosts_order: list[str],
+                 roles: dict[str, str] | None = None) -> list[str]:
     """The fab command lines, in order, that bring every drifting row in sync: (host -> steps) from
     each drift row (its own step) and each cluster item that names its fix; per setup phase
     (certificates, databases, svn, nodes, lb), the hosts that need the same steps share one command
-    line (one run, CONTRACT §11)."""
+    line (one run, CONTRACT §11). `roles` (host -> role): an ESB node needing more than
+    SETUP_BEYOND node steps is given its setup task, which covers them."""
     by_name = {s.name: s for s in steps}
     need: dict[str, set[str]] = {}
     for r in results:
@@ -60,6 +68,9 @@ def command_list(results: Iterable, steps: list, hosts_order: list[str]) -> list
         for host in [h for h in hosts_order if h in need]:
             mine = tuple(sorted((s for s in need[host] if by_name[s].phase == phase),
                                 key=lambda s: order.get(s, len(order))))
+            role = (roles or {}).get(host)
+            if phase == "nodes" and role in SETUP_TASK and len(mine) > SETUP_BEYOND:
+                mine = (SETUP_TASK[role],)
             if mine:
                 groups.setdefault(mine, []).append(host)
         lines += [f"fab -H {','.join(hosts)} {' '.join(names)}" for names, hosts in groups.items()]

@@ -52,7 +52,7 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
             reporter.emit(r)
     reporter.table = ([s.name for s in steps] + ([CLUSTER] if with_cluster else []) + ([LIVE] if live else []),
                       [h.name for h in hosts])
-    todo = command_list(reporter.results, STEPS, list(inv.hosts))
+    todo = command_list(reporter.results, STEPS, list(inv.hosts), {h.name: h.role for h in inv.hosts.values()})
     if todo:
         reporter.extra["next"] = todo
         reporter.footer += ["to bring the cluster in sync, run in this order:"] + [f"  {c}" for c in todo]

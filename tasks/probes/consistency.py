@@ -56,8 +56,10 @@ def check_domain(inv: Inventory, facts: Facts) -> list[Finding]:
 
 
 def check_members(inv: Inventory, facts: Facts) -> list[Finding]:
-    """WKA members = the other role's nodes with their member ports, per hosts.toml and as those
-    nodes are actually configured (their localMemberHost:localMemberPort)."""
+    """WKA members = the other role's nodes with their member ports, per hosts.toml; and each node
+    listens where hosts.toml says (its localMemberHost:localMemberPort), which is what the other
+    role's nodes list. Each node is judged against hosts.toml, never against another node's file:
+    the finding is on the node whose own file differs, so its fix changes what it claims."""
     out = []
     for name, f in facts.items():
         peers = rules.wka_peers(inv, inv.hosts[name])
@@ -65,21 +67,18 @@ def check_members(inv: Inventory, facts: Facts) -> list[Finding]:
         if sorted(f.members) != sorted(wanted):
             out.append(Finding(name, Item(AXIS2, "clustering/members (the other role's nodes, hosts.toml)",
                                           _fmt(wanted), _fmt(f.members))))
-            continue
-        for p in peers:
-            pf = facts.get(p.name)
-            if pf is None or None in pf.endpoint or pf.endpoint == (p.member_host, str(p.member_port)):
-                continue
-            if pf.endpoint not in f.members:
-                same_host = [m for m in f.members if m[0] == pf.member_host]
-                out.append(Finding(name, Item(
-                    AXIS2, f"clustering/members: {p.name} (as configured there: localMemberHost:localMemberPort)",
-                    _fmt([pf.endpoint]), _fmt(same_host) if same_host else None)))
+        host = inv.hosts[name]
+        mine = (host.member_host, str(host.member_port))
+        if None not in f.endpoint and f.endpoint != mine:
+            out.append(Finding(name, Item(
+                AXIS2, "localMemberHost:localMemberPort (hosts.toml; what the other role's nodes list)",
+                _fmt([mine]), _fmt([f.endpoint]))))
     return out
 
 
 def check_member_ports_unique(inv: Inventory, facts: Facts) -> list[Finding]:
-    """No two nodes listen on the same localMemberHost:localMemberPort."""
+    """No two nodes listen on the same localMemberHost:localMemberPort; the finding is on the nodes that
+    are not where hosts.toml says (the one that is keeps its port)."""
     users: dict[tuple, list[str]] = {}
     for name, f in facts.items():
         if None not in f.endpoint:
@@ -87,7 +86,8 @@ def check_member_ports_unique(inv: Inventory, facts: Facts) -> list[Finding]:
     out = []
     for (addr, port), names in users.items():
         if len(names) > 1:
-            for n in names:
+            moved = [n for n in names if (inv.hosts[n].member_host, str(inv.hosts[n].member_port)) != (addr, port)]
+            for n in moved or names:  # the node off hosts.toml took the port: its fix is the one that changes it
                 others = ", ".join(o for o in names if o != n)
                 out.append(Finding(n, Item(AXIS2, f"{CLUSTERING}[@name='localMemberPort'] (unique per address)",
                                            f"a port no other node uses on {addr}", f"{port} (also {others})")))

@@ -56,6 +56,9 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
     s.dual, older = older_passwords(conn, w.user)
     wanted_hosts = {h.lower() for h in w.grant_hosts}
     s.strays = tuple(r["Host"] for k, r in sorted(rows.items()) if k not in wanted_hosts)
+    if s.strays:  # scale in: who still uses the accounts that would go
+        s.sessions = tuple((int(i), str(h), d) for i, h, d in query(
+            conn, "SELECT ID, HOST, DB FROM information_schema.PROCESSLIST WHERE USER = %s", (w.user,)))
     for host in w.grant_hosts:
         row = rows.get(host.lower())
         if row is None:

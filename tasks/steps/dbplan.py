@@ -104,6 +104,8 @@ class State:
     strays: tuple[str, ...] = ()
     #: how the server keeps an old password beside a new one: "mariadb", "mysql" or "" (it cannot)
     dual: str = ""
+    #: the application user's open connections: (id, client host:port, database)
+    sessions: tuple[tuple[int, str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,13 @@ def plan_databases(w: Wanted, s: State) -> Outcome:
     for host in s.strays:  # scale in: the account of a node that left hosts.toml goes with it
         out.items.append(Item(f"user {account_label(w.user, host)}", "account",
                               None, "present (no node of hosts.toml has this address)"))
+        using = [c for c in s.sessions if account_matches(host, c[1])]
+        if using:  # a server still runs with it: dropping it would cut that server off the database
+            conns = ", ".join(f"connection {i} from {client}" + (f" ({db})" if db else "") for i, client, db in using)
+            out.errors.append(f"user {account_label(w.user, host)} is in use ({conns}): not dropped; stop the server "
+                              f"that uses it (no node of hosts.toml has that address), or put the node back in "
+                              f"hosts.toml, then run create-dbs again")
+            continue
         out.ops.append(DropUser(host=host))
     out.notes += load_listing(out.ops)
     refused = dict.fromkeys(sc.refusal for scripts in w.loads.values() for sc in scripts if sc.refusal)
@@ -365,6 +374,15 @@ def alter_password_sql(dual: str, keep_old: bool) -> str:
     if keep_old and dual == "mysql":
         return "ALTER USER %s@%s IDENTIFIED BY %s RETAIN CURRENT PASSWORD"
     return "ALTER USER %s@%s IDENTIFIED BY %s"
+
+
+def account_matches(pattern: str, client: str) -> bool:
+    """The account host `pattern` (MySQL's: % any run, _ one character, case-insensitive) covers the
+    client of a connection (`host:port` as the processlist shows it, or a bare host)."""
+    host = client.rsplit(":", 1)[0] if client.count(":") == 1 or client.startswith("[") else client
+    host = host.strip("[]")
+    rx = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(rx, host, re.I) is not None
 
 
 def retire_sql(dual: str) -> str:

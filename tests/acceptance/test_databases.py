@@ -266,6 +266,27 @@ def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
     login(db, GRANT_HOSTS[0], APP_PW).close()  # the password of before the run logs in again
 
 
+def test_scale_in_never_drops_the_account_a_running_server_uses(lab, db):
+    """A node left hosts.toml but its server still runs (a connection from its address): create-dbs names the
+    connection and drops nothing; once the connection is gone, the account goes (issue 31)."""
+    assert lab.fab("create-dbs").returncode == 0
+    db.sql(f"CREATE USER %s@'127.0.0.9' IDENTIFIED BY %s", (APP_USER, APP_PW))
+    db.sql("GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO %s@'127.0.0.9'", (APP_USER,))
+    conn = login(db, "127.0.0.9")
+    try:
+        for args in (("create-dbs", "--dry-run"), ("create-dbs",)):
+            r = lab.fab(*args)
+            assert r.returncode == 1, r.stdout + r.stderr
+            assert f"user '{APP_USER}'@'127.0.0.9' is in use (connection " in r.stdout, r.stdout
+            assert "from 127.0.0.9:" in r.stdout and "not dropped" in r.stdout
+        assert db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
+    finally:
+        conn.close()
+    r = lab.fab("create-dbs")
+    assert r.returncode == 0 and f"user '{APP_USER}'@'127.0.0.9': account: wanted (absent)" in r.stdout, r.stdout
+    assert not db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
+
+
 def test_a_database_undo_changed_on_the_node_is_never_run_as_the_admin(lab, db):
     """The undo of a signed run is a file of the node's state: appended to (a GRANT to a new account), it no
     longer has the digest the signed manifest recorded, and rollback refuses it without running a statement."""

@@ -33,3 +33,7 @@ def test_a_scale_out_gives_one_line_per_host_set_in_guide_order():
         "set-worker-profile",
         "fab -H lb1 configure-lb"]
     assert command_list(other, ORDER, hosts) == ["fab -H db1 create-dbs", "fab -H lb1 configure-lb"]
+    # knowing the roles: the new worker's six steps are what setup-worker runs (issue 31), two steps stay two
+    roles = {"esb-mgr": "manager", "esb-w1": "worker", "esb-w3": "worker", "db1": "db", "lb1": "lb"}
+    assert command_list(w3 + [mgr] + other, ORDER, hosts, roles)[2] == "fab -H esb-w3 setup-worker"
+    assert command_list(w3[3:5], ORDER, hosts, roles) == ["fab -H esb-w3 patch-axis2 set-hostnames"]

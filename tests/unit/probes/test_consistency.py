@@ -117,11 +117,14 @@ def test_members_order_does_not_matter(facts):
     assert c.check_members(INV, facts) == []
 
 
-def test_member_port_as_really_configured_on_the_peer(facts):
-    facts["esb-w1"].member_port = "4201"  # hand-edited on esb-w1: the manager's WKA list no longer reaches it
-    item = only(c.check_members(INV, facts), "esb-mgr")
-    assert "esb-w1" in item.what
-    assert (item.wanted, item.actual) == ("192.168.1.13:4201", "192.168.1.13:4200")
+def test_a_member_port_hand_edited_on_a_node_is_that_nodes_finding_not_its_peers(facts):
+    """esb-w1's localMemberPort hand-edited: the manager's WKA list (as hosts.toml says) no longer reaches it. The
+    node judged wrong is esb-w1 (against hosts.toml), so that its fix, patch-axis2 on esb-w1, changes it; the
+    manager, whose file is right, gets nothing (issue 31: it was told to run a patch that changed nothing)."""
+    facts["esb-w1"].member_port = "4201"
+    item = only(c.check_members(INV, facts), "esb-w1")
+    assert "localMemberHost:localMemberPort (hosts.toml" in item.what
+    assert (item.wanted, item.actual) == ("192.168.1.13:4200", "192.168.1.13:4201")
 
 
 # ---------------------------------------------------------------- unique member ports
@@ -129,8 +132,8 @@ def test_member_port_as_really_configured_on_the_peer(facts):
 def test_two_nodes_on_one_address_and_port(facts):
     facts["esb-w2"].member_host, facts["esb-w2"].member_port = "192.168.1.13", "4200"
     found = c.check_member_ports_unique(INV, facts)
-    assert sorted(f.host for f in found) == ["esb-w1", "esb-w2"]
-    assert "also esb-w2" in found[0].item.actual
+    assert [f.host for f in found] == ["esb-w2"]  # esb-w1 is where hosts.toml says: esb-w2 moved onto it
+    assert "also esb-w1" in found[0].item.actual
 
 
 def test_same_port_on_different_addresses_is_fine(facts):

@@ -104,3 +104,24 @@ def test_the_plan_lists_each_loaded_script_and_an_unknown_ones_statements():
 def test_the_sample_digest_is_the_samples_own():
     sample = Script.parse(MAIN_SCRIPT, (SAMPLE_FIXTURE / MAIN_SCRIPT).read_bytes())
     assert sample.origin == "sample 4.9.0 (this project's reduced copy)"
+
+
+@pytest.mark.parametrize("pattern,client,hit", [
+    ("127.0.0.9", "127.0.0.9:50122", True), ("127.0.0.9", "127.0.0.19:50122", False),
+    ("127.0.0.%", "127.0.0.19:1", True), ("10.0.0._", "10.0.0.7:1", True), ("10.0.0._", "10.0.0.17:1", False),
+    ("%", "anything:1", True), ("Node1.Example", "node1.example:3306", True), ("localhost", "localhost", True),
+    ("::1", "[::1]:40000", True)])
+def test_an_account_host_pattern_covers_a_connection_as_mysql_matches_it(pattern, client, hit):
+    from tasks.steps.dbplan import account_matches
+    assert account_matches(pattern, client) is hit
+
+
+def test_scale_in_never_drops_an_account_a_connection_is_using():
+    """A node removed from hosts.toml while its server still runs: its account is named with the connection that
+    uses it and kept; the others that left are dropped."""
+    s = State(strays=("127.0.0.9", "127.0.0.8"), sessions=((42, "127.0.0.9:50122", "REGISTRY_DB"),))
+    main = Script.parse(MAIN_SCRIPT, MAIN_BYTES, WHERE)
+    out = plan_databases(wanted(main), s)
+    assert [op.host for op in out.ops if op.kind == "drop-user"] == ["127.0.0.8"]
+    assert any("'regadmin'@'127.0.0.9' is in use (connection 42 from 127.0.0.9:50122 (REGISTRY_DB)): not dropped"
+               in e for e in out.errors), out.errors
