@@ -247,7 +247,7 @@ class Run:
     drain_seconds: int = key(10, between(0, 3600, "seconds"),
                              "seconds rolling-restart leaves a worker out of the balancer before restarting it")
     sync_timeout: int = key(120, between(1, 86400, "seconds"),
-                            "seconds `deploy`/`undeploy` wait for DepSync to bring an application to every running node")
+                            "seconds deploy/undeploy wait for DepSync to reach every running node")
 
 
 #: the sections declared key by key: their table name -> dataclass
