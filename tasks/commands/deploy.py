@@ -21,6 +21,7 @@ import hashlib
 import posixpath
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +31,8 @@ from ..engine.mode import Mode
 from ..engine.report import Reporter, Status, StepResult
 from ..engine.runner import Session, in_parallel
 from ..formats import capp, zipdir
-from ..formats.wcdb import WcError
-from ..probes.depsync import APPS_REL, NodeSync, Repository, manager_depsync, repo_access, wait_tick
+from ..formats.wcdb import WcError, WorkingCopy
+from ..probes.depsync import APPS_REL, DEPLOYMENT, NodeSync, Repository, manager_depsync, repo_access, wait_tick
 from ..probes.server import ServerProbe
 from ..probes.svnwire import SvnError
 from ..remote import RemoteError
@@ -113,12 +114,45 @@ class Proved:
     line: str = "not read yet"
 
 
-class Proof:
-    """Every running node polled (at most once a second) until each holds or the deadline passes."""
+NOT_RUNNING = "not running: DepSync and the deployer run inside Carbon; not proved"
 
-    def __init__(self, session: Session, reporter: Reporter, mgr: Host, repo: Repository, task: str,
+
+def survey(session: Session) -> dict[str, NodeSync | tuple[Status, str]]:
+    """Every ESB node: its NodeSync when its server runs (its log read now), else the row it
+    gets (skipped: not running; failed: cannot be reached). Run beside the manager's own work."""
+    inv = session.inv
+
+    def one(h: Host) -> tuple[str, NodeSync | tuple[Status, str]]:
+        try:
+            remote = session.remote(h)
+            if not ServerProbe(h, inv, remote, session.secrets).state().running:
+                return h.name, (Status.SKIPPED, NOT_RUNNING)
+            sync = NodeSync(h, remote)
+            sync.follow_log()  # its recent lines, and the zone they are written in
+            return h.name, sync
+        except (RemoteError, StepError) as e:
+            return h.name, (Status.FAILED, str(e))
+    return dict(in_parallel(inv.esb_nodes, one, inv.run.parallel))
+
+
+@dataclass
+class Seen:
+    """What one node showed at one poll (judged once the repository's revision is known)."""
+
+    wc: WorkingCopy | None = None
+    wc_error: str | None = None
+    digest: str | None = None
+    mtime: int | None = None
+    event: tuple[str, float | None] | None = None
+
+
+class Proof:
+    """Every running node polled (at most once a second, each poll reading the repository and the
+    nodes at once) until each holds or the deadline passes."""
+
+    def __init__(self, session: Session, reporter: Reporter, repo: Repository, task: str,
                  rel: str, app_id: str, sha: str | None, prefix: dict[str, tuple[Status, str]]):
-        self.session, self.reporter, self.mgr, self.repo, self.task = session, reporter, mgr, repo, task
+        self.session, self.reporter, self.repo, self.task = session, reporter, repo, task
         self.rel, self.app_id, self.sha = rel, app_id, sha  # sha None: prove the file gone
         self.prefix = prefix  # host -> (status when it holds, what this run did there)
         self.head: int | None = None
@@ -130,31 +164,17 @@ class Proof:
         if done and status is not Status.SKIPPED:
             status = done[0] if status is Status.OK else status
             line = f"{done[1]}; {line}"
+        elif done:
+            line = f"{done[1]}; {line}"
         r = StepResult(h.name, self.task, status, message=redact(line))
         self.reporter.emit(r)
         return r
-
-    def nodes(self) -> dict[str, NodeSync]:
-        """The running ESB nodes (the others get their row now: not running, not proved)."""
-        inv = self.session.inv
-
-        def one(h: Host):
-            try:
-                remote = self.session.remote(h)
-                if not ServerProbe(h, inv, remote, self.session.secrets).state().running:
-                    self.row(h, Status.SKIPPED, "not running: DepSync and the deployer run inside Carbon; not proved")
-                    return None
-                return h.name, NodeSync(h, remote)
-            except (RemoteError, StepError) as e:
-                self.row(h, Status.FAILED, str(e))
-                return None
-        return dict(x for x in in_parallel(inv.esb_nodes, one, inv.run.parallel) if x)
 
     def read_repo(self) -> None:
         try:
             self.head, f = self.repo.file(self.rel)
         except SvnError as e:
-            self.rev, self.repo_line = None, f"the repository cannot be read: {e}"
+            self.rev, self.repo_line = None, f"cannot be read: {e}"
             return
         if self.sha is None:
             self.rev = self.head if f is None else None
@@ -166,16 +186,25 @@ class Proof:
         else:
             self.rev, self.repo_line = f.created_rev, f"same bytes since revision {f.created_rev}"
 
-    def check(self, h: Host, sync: NodeSync) -> Proved:
-        """One node, now."""
-        try:
-            wc = sync.working_copy() if h.role == "worker" else None
-        except WcError as e:
-            return Proved(False, f"its working copy cannot be read now ({e})")
+    def gather(self, h: Host, sync: NodeSync) -> Seen:
+        """One node, now: its working copy (a worker's), the file's bytes, its last line about the app."""
+        seen = Seen()
+        if h.role == "worker":
+            try:
+                seen.wc = sync.working_copy()
+            except WcError as e:
+                seen.wc_error = str(e)
+        seen.digest, seen.mtime = sync.sha256(posixpath.join(DEPLOYMENT, self.rel))
+        seen.event = sync.last_event(self.app_id)
+        return seen
+
+    def judge(self, h: Host, sync: NodeSync, seen: Seen) -> Proved:
+        """Whether what the node showed proves it (against the repository's revision R)."""
+        if seen.wc_error:
+            return Proved(False, f"its working copy cannot be read now ({seen.wc_error})")
+        wc, event = seen.wc, seen.event
         node = wc.file(self.rel) if wc else None
         mine = node.revision if node else (wc.revision if wc else None)
-        digest, mtime = sync.sha256(posixpath.join(posixpath.dirname(capp.CARBONAPPS), self.rel))
-        event = sync.last_event(self.app_id)
         lag = []
         if self.rev is None:
             lag.append(f"the repository {self.repo_line}")
@@ -185,45 +214,54 @@ class Proof:
             elif self.sha is not None and (node is None or self.rev is None or (node.revision or 0) < self.rev):
                 lag.append(f"its copy at revision {mine if mine is not None else 'none'}")
             elif self.sha is None and (node is not None or self.rev is None or (wc.revision or 0) < self.rev):
-                lag.append(f"its copy at revision {wc.revision} still holds it" if node else
-                           f"its copy at revision {wc.revision}")
+                lag.append(f"its copy at revision {wc.revision}" + (" still holds it" if node else ""))
         if self.sha is not None:
-            if digest != self.sha:
-                lag.append("other bytes on disk" if digest else "the file is not on disk")
-            elif event is None or event[0] != capp.DEPLOYED or event[1] is None or event[1] < (mtime or 0):
+            if seen.digest != self.sha:
+                lag.append("other bytes on disk" if seen.digest else "the file is not on disk")
+            elif event is None or event[0] != capp.DEPLOYED or event[1] is None or event[1] < (seen.mtime or 0):
                 lag.append(f"no `Successfully Deployed Carbon Application : {self.app_id}` logged after the file "
                            f"arrived" + (f" (last: {event[0]})" if event else ""))
         else:
-            if digest is not None:
+            if seen.digest is not None:
                 lag.append("the file is still on disk")
             elif event is not None and event[0] == capp.DEPLOYED:
                 lag.append(f"no `Undeploying Carbon Application : {self.app_id}` logged")
-        rev = f"revision {mine if mine is not None else self.rev}" if h.role == "worker" else \
-            f"repository revision {self.rev}"
         if lag:
             return Proved(False, f"lags: {'; '.join(lag)}; the repository's revision {self.rev or self.head}; "
                                  f"last error: {sync.last_error()}")
+        rev = f"revision {mine if mine is not None else self.rev}" if h.role == "worker" else \
+            f"repository revision {self.rev}"
         when = time.strftime("%H:%M:%S", time.gmtime(event[1])) if event and event[1] else ""
         what = (f"deployed {self.app_id} at {when} UTC" if self.sha is not None else
                 f"undeployed {self.app_id}" + (f" at {when} UTC" if event else " (never deployed here)"))
         return Proved(True, f"{rev} (repository {self.head}), {'same bytes, ' if self.sha else 'gone, '}{what}")
 
-    def run(self, deadline: float) -> None:
-        nodes = self.nodes()
-        pending = dict(nodes)
+    def run(self, nodes: dict[str, NodeSync | tuple[Status, str]], deadline: float) -> None:
         hosts = {h.name: h for h in self.session.inv.esb_nodes}
+        pending: dict[str, NodeSync] = {}
+        for name, got in nodes.items():
+            if isinstance(got, NodeSync):
+                pending[name] = got
+            else:
+                self.row(hosts[name], *got)
         last: dict[str, Proved] = {}
         start, polls = time.monotonic(), 0
+
+        def one(name: str | None) -> tuple[str | None, Seen | str | None]:
+            if name is None:
+                self.read_repo()
+                return None, None
+            try:
+                return name, self.gather(hosts[name], pending[name])
+            except (RemoteError, StepError) as e:
+                return name, f"cannot be read now: {e}"
         try:
             while pending:
-                self.read_repo()
-
-                def one(name: str) -> tuple[str, Proved]:
-                    try:
-                        return name, self.check(hosts[name], pending[name])
-                    except (RemoteError, StepError) as e:
-                        return name, Proved(False, f"cannot be read now: {e}")
-                for name, p in in_parallel(list(pending), one, self.session.inv.run.parallel):
+                seen = dict(in_parallel([None, *pending], one, self.session.inv.run.parallel + 1))
+                for name in list(pending):
+                    shown = seen.get(name)
+                    p = self.judge(hosts[name], pending[name], shown) if isinstance(shown, Seen) else \
+                        Proved(False, str(shown))
                     last[name] = p
                     if p.holds:
                         self.row(hosts[name], Status.OK, p.line)
@@ -246,8 +284,10 @@ def deploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     archive = load_archive(file)
     mgr = manager_target(inv, hosts)
     rel = f"{capp.CARBONAPPS}/{archive.name}"
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
         remote = session.remote(mgr)
+        nodes = pool.submit(survey, session) if session.mode is Mode.PATCH else None  # beside the manager's work
         ctx = session.context(mgr, remote)
         access = repo_access(ctx, manager_depsync(ctx))
         check_entry(ctx, rel)
@@ -269,13 +309,15 @@ def deploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     except (StepError, RemoteError, SecretMissing) as e:
         reporter.emit(StepResult(mgr.name, "deploy", Status.FAILED, message=redact(f"refused: {e}; nothing written")))
         return
-    if session.mode is Mode.DRY_RUN:
+    finally:
+        pool.shutdown(wait=True)
+    if session.mode is Mode.DRY_RUN or nodes is None:
         reporter.emit(StepResult(mgr.name, "deploy", Status.OK, message=f"{done[1]}; would prove it on every "
                                                                        f"running node"))
         return
-    Proof(session, reporter, mgr, Repository(remote, access, inv.run.op_timeout), "deploy",
+    Proof(session, reporter, Repository(remote, access, inv.run.op_timeout), "deploy",
           f"{APPS_REL}/{archive.name}", archive.app.app_id, archive.sha256, {mgr.name: done}) \
-        .run(time.monotonic() + wait)
+        .run(nodes.result(), time.monotonic() + wait)
 
 
 def find_deployed(ctx: StepContext, name: str) -> tuple[str, str] | None:
@@ -332,5 +374,5 @@ def undeploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     if session.mode is Mode.DRY_RUN:
         reporter.emit(StepResult(mgr.name, "undeploy", Status.OK, message=done[1]))
         return
-    Proof(session, reporter, mgr, Repository(remote, access, inv.run.op_timeout), "undeploy",
-          f"{APPS_REL}/{file}", app_id, None, {mgr.name: done}).run(time.monotonic() + wait)
+    Proof(session, reporter, Repository(remote, access, inv.run.op_timeout), "undeploy",
+          f"{APPS_REL}/{file}", app_id, None, {mgr.name: done}).run(survey(session), time.monotonic() + wait)

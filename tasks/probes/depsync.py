@@ -8,7 +8,8 @@
 - a node's working copy: `repository/deployment/server/.svn/wc.db`, downloaded over SFTP (size
   capped) and read with sqlite3 (formats/wcdb.py); a file's bytes by their sha256 over SFTP;
 - a node's log: followed from where the last read ended (Carbon's deploy lines, DepSync's errors).
-Nothing is installed or run on a node but `date +%z` (the zone its log's times are written in).
+Nothing is installed or run on a node: the zone its log's times are written in is the last line's time
+against the log file's mtime.
 """
 from __future__ import annotations
 
@@ -144,14 +145,17 @@ class NodeSync:
         return self._hashes[key], st.mtime
 
     def zone(self) -> float:
-        """The node's UTC offset in seconds (its log's times are its local time)."""
-        if self._zone is None:
-            out = self.remote.run("date +%z", check=False)[1].strip()
-            sign = -1 if out.startswith("-") else 1
-            digits = out.lstrip("+-")
-            self._zone = sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60) if len(digits) == 4 and \
-                digits.isdigit() else 0.0
-        return self._zone
+        """The node's UTC offset in seconds, as its log shows it: the last line's time (the node's wall
+        clock) against the log file's mtime (UTC), rounded to a quarter hour; no command run. 0 before the
+        log has a line."""
+        return self._zone or 0.0
+
+    def _learn_zone(self, mtime: int) -> None:
+        for line in reversed(self.log.splitlines()[-20:]):
+            at = capp.stamp(line)
+            if at is not None:
+                self._zone = round((at - mtime) / 900) * 900
+                return
 
     def follow_log(self) -> str:
         """The log's recent lines, with what was added since the last call (a log that is not a plain
@@ -168,6 +172,7 @@ class NodeSync:
             data, _ = self.remote.read_range(path, self._log_at, st.size - self._log_at)
             self._log_at += len(data)
             self.log = (self.log + data.decode("utf-8", "replace"))[-LOG_FIRST:]
+            self._learn_zone(st.mtime)
         return self.log
 
     def last_event(self, app_id: str) -> tuple[str, float | None] | None:
