@@ -112,6 +112,11 @@ def write(tmp: Path, name: str, data: bytes) -> Path:
 def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy_and_rollback(dep):
     lab = dep
     f = write(lab.tmp, "App_1.0.0.car", car())
+    runs = sorted(os.listdir(lab.state_dir("esb-mgr") / "backups"))
+    dry = lab.fab("deploy", str(f), "--dry-run")
+    assert dry.returncode == 0 and "would write repository/deployment/server/carbonapps/App_1.0.0.car" in dry.stdout
+    assert not (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").exists()
+    assert sorted(os.listdir(lab.state_dir("esb-mgr") / "backups")) == runs  # no run recorded
     t0 = time.monotonic()
     r = lab.fab("deploy", str(f), "--json")
     took = time.monotonic() - t0
@@ -144,6 +149,11 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     assert all(c["connections"] == 1 for c in run["hosts"].values()) and set(run["hosts"]) == set(ESB), run
     assert run["seconds"] < 1.5, run  # under a second on an idle machine (README); other labs share this one
 
+    r = lab.fab("-H", "esb-w2", "undeploy", "App_1.0.0")
+    assert r.returncode == 1 and "a worker" in r.stdout + r.stderr
+    r = lab.fab("undeploy", "App_1.0.0", "--dry-run")
+    assert r.returncode == 0 and "would remove repository/deployment/server/carbonapps/App_1.0.0.car" in r.stdout
+    assert (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").exists()
     r = lab.fab("undeploy", "App_1.0.0", "--json")
     got = rows(r)
     assert r.returncode == 0, json.dumps(got, indent=1) + logs(lab)
@@ -158,6 +168,12 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     r = lab.fab("deploy", str(f), "--json")  # the same bytes: proved again everywhere, nothing written
     got = rows(r)
     assert r.returncode == 0 and got["esb-mgr"]["status"] == "ok", json.dumps(got, indent=1) + logs(lab)
+    r = lab.fab("rollback")  # and once more: the run before it (the deploy) is undone: the archive is gone
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = lab.fab("undeploy", "App_1.0.0.car", "--json")  # by its file name: already gone, proved gone everywhere
+    got = rows(r)
+    assert r.returncode == 0 and "nothing removed" in got["esb-mgr"]["message"], json.dumps(got, indent=1)
+    assert not any((lab.hosts[n].home / APPS / "App_1.0.0.car").exists() for n in ESB)
 
 
 def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep):
