@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import posixpath
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
-from ..config import Host
+from ..config import Host, Inventory
 from ..engine.context import StepContext, StepError
 from ..formats import capp, carbonxml
-from ..formats.wcdb import WC_DB, WC_LIMIT, WorkingCopy, read_wc
+from ..formats.wcdb import WC_DB, WC_LIMIT, WcError, WorkingCopy, read_wc
 from ..formats.xmldoc import XmlDoc
+from ..remote import RemoteError
 from ..remote.protocol import NodeIO
 from ..rules import CARBON, CARBON_LOG
 from ..secrets import register
@@ -191,3 +194,78 @@ class NodeSync:
 def wait_tick(started: float, polls: int) -> None:
     """Sleep until the next whole second after `started` (each node polled at most once a second)."""
     time.sleep(max(0.0, started + polls - time.monotonic()))
+
+
+@dataclass(frozen=True)
+class Lag:
+    """A worker's working copy against the repository: whether it keeps up, and the item that says so."""
+
+    holds: bool
+    what: str
+    wanted: str = ""
+    actual: str = ""
+
+
+def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | None = None) -> Lag | None:
+    """Whether the worker's DepSync copy is at the repository's youngest revision, or behind it for no
+    longer than one DepSync period (AutoSyncPeriod, else 60 s) counted from the commit of the first
+    revision it lacks; read with the node's own SvnUrl and login. None when the repository cannot be
+    logged into (the live svn check says why)."""
+    ds = carbonxml.read_depsync(XmlDoc(ctx.read_required(ctx.home(CARBON)), CARBON))
+    if ds is None:
+        return None
+    period = carbonxml.sync_period(ds)
+    what = f"DepSync working copy ({DEPLOYMENT})"
+    try:
+        wc = NodeSync(ctx.host, ctx.remote).working_copy()
+    except WcError as e:
+        return Lag(False, what, "a readable working copy", str(e))
+    if wc is None or wc.revision is None:
+        return Lag(False, what, "a working copy of the repository",
+                   "none yet (DepSync checks out when the server runs)")
+    url = carbonxml.tenant_url(ds.svn_url or "", ds.append_tenant_id)
+    session = SvnSession(ctx.remote, url, ds.svn_user or "", password, timeout)
+    try:
+        if session.open():
+            return None
+        head = session.latest_rev()
+        if wc.revision >= head:
+            return Lag(True, f"{what} at revision {wc.revision}, the repository's youngest")
+        since = session.rev_date(wc.revision + 1)
+    except SvnError as e:
+        return Lag(False, what, "the repository readable", str(e))
+    finally:
+        session.close()
+    late = (now if now is not None else time.time()) - (since or 0)
+    if since is not None and late <= period:
+        return Lag(True, f"{what} at revision {wc.revision}, the repository's {head} committed {int(late)} s ago "
+                         f"(within one DepSync period, {period} s)")
+    return Lag(False, what, f"the repository's revision {head} within one DepSync period ({period} s)",
+               f"at revision {wc.revision}, {int(late)} s after revision {wc.revision + 1} was committed")
+
+
+def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepContext]) -> dict[str, str]:
+    """What `status` says of DepSync: per node `DepSync revision N (repository M)` (the node's working
+    copy, the repository's youngest, read through the manager's login); nodes without a copy, or a
+    cluster whose manager has no DepSync, are left out. Never raises: status must not fail for it."""
+    mgr = next(iter(inv.by_role("manager")), None)
+    head = "unknown"
+    if mgr is not None:
+        try:
+            ctx = context(mgr)
+            repo = Repository(ctx.remote, repo_access(ctx, manager_depsync(ctx)), inv.run.op_timeout)
+            try:
+                head = str(repo.file("")[0])
+            finally:
+                repo.close()
+        except (StepError, RemoteError, SvnError):
+            return {}
+
+    def one(h: Host) -> tuple[str, str | None]:
+        try:
+            wc = NodeSync(h, context(h).remote).working_copy()
+        except (WcError, RemoteError, StepError):
+            return h.name, None
+        return h.name, None if wc is None else f"DepSync revision {wc.revision} (repository {head})"
+    with ThreadPoolExecutor(max_workers=max(1, min(inv.run.parallel, len(hosts)))) as pool:
+        return {n: note for n, note in pool.map(one, hosts) if note}

@@ -9,6 +9,7 @@ import hmac
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from ..remote import RemoteError
 from ..remote.protocol import NodeIO
@@ -224,6 +225,18 @@ class SvnSession:
         if len(dirent) < 4 or not isinstance(dirent[3], int):
             raise SvnError(f"stat: unexpected answer {values!r}")
         return str(dirent[0]), dirent[3]
+
+    def rev_date(self, rev: int) -> float | None:
+        """When revision rev was committed (its svn:date, UTC epoch seconds), or None without one."""
+        values = self._command("rev-prop", str(int(rev)).encode() + b" " + svn_string("svn:date") + b" ")
+        raw = values[0][0] if values and isinstance(values[0], list) and values[0] else None
+        if not isinstance(raw, bytes):
+            return None
+        try:
+            at = datetime.strptime(raw.decode("ascii", "replace")[:19], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return None
+        return at.replace(tzinfo=timezone.utc).timestamp()
 
     def get_file(self, path: str, rev: int | None = None, limit: int = 1 << 30) -> SvnFile | None:
         """The file at rev (HEAD when None), its contents hashed as they stream (refused past limit);

@@ -194,6 +194,27 @@ def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep)
         and "the repository's revision" in msg and "last error:" in msg, msg
     text = lab.fab("deploy", str(f), "--wait", "2")
     assert text.returncode == 1 and "[esb-w2]" in text.stdout and "lags" in text.stdout, text.stdout
+    # status gives each node's DepSync revision and the repository's
+    r = lab.fab("status", "--json")
+    doc = json.loads(r.stdout)["hosts"]
+    head = got["esb-w1"]["message"].split("(repository ")[1].split(")")[0]
+    for n in ESB:
+        assert f"(repository {head})" in doc[n]["status"]["message"], doc[n]["status"]
+    assert f"DepSync revision {head} " in doc["esb-w1"]["status"]["message"]
+    assert f"DepSync revision {head} " not in doc["esb-w2"]["status"]["message"]
+    # verify --live: a worker behind the repository for longer than one DepSync period is drift
+    carbon = lab.hosts["esb-w2"].conf("carbon.xml")
+    carbon.write_text(carbon.read_text(encoding="latin-1").replace(
+        "</DeploymentSynchronizer>", "<AutoSyncPeriod>2</AutoSyncPeriod></DeploymentSynchronizer>", 1),
+        encoding="latin-1")
+    time.sleep(2.5)
+    r = lab.fab("verify", "--live", "--steps", "live", "--json")
+    live = json.loads(r.stdout)["hosts"]
+    w2 = json.dumps(live["esb-w2"]["live"])
+    assert r.returncode == 2 and "live depsync" in w2 and "within one DepSync period (2 s)" in w2, w2
+    assert any(p.startswith("depsync: DepSync working copy") and "youngest" in p
+               for p in live["esb-w1"]["live"].get("passed", [])), live["esb-w1"]["live"]
+    assert "live depsync" not in json.dumps(live["esb-w1"]["live"].get("items", []))
 
 
 def test_a_worker_as_target_is_refused_with_the_reason(dep):
