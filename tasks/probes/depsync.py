@@ -204,6 +204,7 @@ class Lag:
     what: str
     wanted: str = ""
     actual: str = ""
+    no_copy: bool = False  # no working copy at all: a server that never ran (or DepSync never checked out)
 
 
 def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | None = None) -> Lag | None:
@@ -222,7 +223,7 @@ def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | Non
         return Lag(False, what, "a readable working copy", str(e))
     if wc is None or wc.revision is None:
         return Lag(False, what, "a working copy of the repository",
-                   "none yet (DepSync checks out when the server runs)")
+                   "none (DepSync checks out when the server runs)", no_copy=True)
     url = carbonxml.tenant_url(ds.svn_url or "", ds.append_tenant_id)
     session = SvnSession(ctx.remote, url, ds.svn_user or "", password, timeout)
     try:

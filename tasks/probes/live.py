@@ -236,7 +236,8 @@ class Live:
     # -- depsync
     def check_depsync(self) -> None:
         """A worker's DepSync copy behind the repository for longer than one DepSync period is drift
-        (probes/depsync.py); while its server is stopped, a warning (it updates when it starts)."""
+        (probes/depsync.py); while its server is stopped, a warning (it updates when it starts), and no
+        copy at all is fine (the server has not run yet)."""
         if self.ctx.host.role != "worker" or (self.f.depsync_enabled or "").lower() != "true":
             return
         try:
@@ -250,6 +251,8 @@ class Live:
             self.ok("depsync", lag.what)
         elif ServerProbe(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets).state().running:
             self.drift("depsync", lag.what, lag.wanted, lag.actual)
+        elif lag.no_copy:
+            self.ok("depsync", f"{lag.what}: none yet, the server has not run (DepSync checks out at its start)")
         else:
             self.warn("depsync", lag.what, lag.wanted, lag.actual + " (its server is stopped)")
 
