@@ -89,17 +89,21 @@ def manager_target(inv: Inventory, hosts: list[Host]) -> Host:
 
 
 def check_entry(ctx: StepContext, rel: str) -> None:
-    """carbonapps and the file in it: no link and no folder (a StepError naming it, nothing written);
-    the remote layer's own confinement is asked too (a folder that leads out of the product home)."""
-    folder = ctx.home(capp.CARBONAPPS)
-    for path, what in ((posixpath.dirname(folder), "its parent folder"), (folder, "the carbonapps folder"),
-                       (ctx.home(rel), "the archive's place")):
+    """Every folder from the product home down to carbonapps, and the file in it: no symbolic link, the
+    folders folders and the file a plain file (a StepError naming it, nothing written); then the remote
+    layer's own confinement (a folder leading out of the product home) is asked too."""
+    parts = rel.split("/")
+    for i in range(1, len(parts) + 1):
+        path = ctx.home("/".join(parts[:i]))
         st = ctx.remote.lstat(path)
-        if st is not None and st.is_link:
-            raise StepError(f"{path} ({what}) is a symbolic link; refused: DepSync would commit what it leads to")
-        if st is not None and path != ctx.home(rel) and not st.is_dir:
-            raise StepError(f"{path} ({what}) is not a folder; refused")
-        if st is not None and path == ctx.home(rel) and not st.is_file:
+        if st is None:
+            break  # what is under a missing folder is missing too: made by the write
+        if st.is_link:
+            raise StepError(f"{path} is a symbolic link; refused: the archive goes into the product home's own "
+                            f"{capp.CARBONAPPS}, which DepSync commits")
+        if i < len(parts) and not st.is_dir:
+            raise StepError(f"{path} is not a folder; refused")
+        if i == len(parts) and not st.is_file:
             raise StepError(f"{path} is not a plain file (mode {st.mode:o}); refused")
     ctx.remote.stat(ctx.home(rel))  # the confinement of the product home: a RemoteError naming the link
 

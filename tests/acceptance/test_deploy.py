@@ -271,6 +271,18 @@ def test_each_bad_archive_is_refused_and_nothing_changes(dep_session, tmp_path):
         assert r.returncode == 1 and "symbolic link" in r.stdout and "nothing written" in r.stdout, r.stdout
         assert lab.snapshot() == before and not (target / "App_1.0.0.car").exists()
     (server / "carbonapps").unlink()
+    # a folder above it led out of the product home: the remote layer's confinement refuses it
+    deployment = mgr.home / "repository/deployment"
+    moved = lab.dir / "deployment-elsewhere"
+    deployment.rename(moved)
+    deployment.symlink_to(moved)
+    before = lab.snapshot()
+    r = lab.fab("deploy", str(good))
+    assert r.returncode == 1 and "nothing written" in r.stdout and \
+        f"{deployment} is a symbolic link; refused" in r.stdout, r.stdout
+    assert lab.snapshot() == before and not (moved / "server/carbonapps/App_1.0.0.car").exists()
+    deployment.unlink()
+    moved.rename(deployment)
     (server / "carbonapps").mkdir()
     (server / "carbonapps" / "App_1.0.0.car").symlink_to(outside / "x.car")
     before = lab.snapshot()
