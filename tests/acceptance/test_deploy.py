@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import time
 import zipfile
@@ -297,3 +298,31 @@ def _zip(entries: dict[str, bytes]) -> bytes:
         for n, b in entries.items():
             z.writestr(n, b)
     return buf.getvalue()
+
+
+KS_PW = "Llavé€Almacén9"
+
+
+def test_with_secure_vault_the_svn_password_is_resolved_and_never_shown(dep_session, tmp_path):
+    lab = dep_session
+    prepare(lab)
+    lab.write_toml(toml(lab) + "\n[security]\nkeystore = true\nvault = true\n")
+    lab.write_env(SVN_PASSWORD=SVN_PW, KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD="Admin-pw-1",
+                  WSO2_DB_PASSWORD="db-pw-12345678")
+    r = lab.fab("-H", "manager,workers", "create-keystore", "secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"<SvnPassword [^>]*secretAlias=\"Carbon.DeploymentSynchronizer.SvnPassword\"[^>]*>password<",
+                     lab.hosts["esb-mgr"].conf("carbon.xml").read_text(encoding="latin-1"))
+    try:
+        assert lab.fab("start").returncode == 0
+        f = write(tmp_path, "Vault_1.0.car", car("Vault", "1.0"))
+        r = lab.fab("deploy", str(f), "--json")
+        got = rows(r)
+        assert r.returncode == 0 and all(got[n]["status"] in ("ok", "changed") for n in ESB), \
+            json.dumps(got, indent=1) + logs(lab)  # the stand-ins' DepSync logged in with the vault's value too
+        for secret in (SVN_PW, KS_PW):
+            assert secret not in r.stdout + r.stderr
+        r = lab.fab("status")
+        assert r.returncode == 0 and "DepSync revision" in r.stdout and SVN_PW not in r.stdout + r.stderr
+    finally:
+        kill_servers(lab)
