@@ -88,10 +88,10 @@ def manager_target(inv: Inventory, hosts: list[Host]) -> Host:
     return hosts[0]
 
 
-def check_entry(ctx: StepContext, rel: str) -> None:
+def check_entry(ctx: StepContext, rel: str, folder: bool = False) -> None:
     """Every folder from the product home down to carbonapps, and the file in it: no symbolic link, the
-    folders folders and the file a plain file (a StepError naming it, nothing written); then the remote
-    layer's own confinement (a folder leading out of the product home) is asked too."""
+    folders folders and the file a plain file (`folder`: rel is the folder itself); a StepError naming it,
+    nothing written. Then the remote layer's own confinement (a folder leading out of the product home)."""
     parts = rel.split("/")
     for i in range(1, len(parts) + 1):
         path = ctx.home("/".join(parts[:i]))
@@ -101,9 +101,9 @@ def check_entry(ctx: StepContext, rel: str) -> None:
         if st.is_link:
             raise StepError(f"{path} is a symbolic link; refused: the archive goes into the product home's own "
                             f"{capp.CARBONAPPS}, which DepSync commits")
-        if i < len(parts) and not st.is_dir:
+        if (i < len(parts) or folder) and not st.is_dir:
             raise StepError(f"{path} is not a folder; refused")
-        if i == len(parts) and not st.is_file:
+        if i == len(parts) and not folder and not st.is_file:
             raise StepError(f"{path} is not a plain file (mode {st.mode:o}); refused")
     ctx.remote.stat(ctx.home(rel))  # the confinement of the product home: a RemoteError naming the link
 
@@ -165,10 +165,9 @@ class Proof:
 
     def row(self, h: Host, status: Status, line: str) -> StepResult:
         done = self.prefix.get(h.name)
-        if done and status is not Status.SKIPPED:
-            status = done[0] if status is Status.OK else status
-            line = f"{done[1]}; {line}"
-        elif done:
+        if done:  # what the run did there shows, whatever the proof says (a stopped manager was still written)
+            status = done[0] if status is Status.OK or (status is Status.SKIPPED and done[0] is Status.CHANGED) \
+                else status
             line = f"{done[1]}; {line}"
         r = StepResult(h.name, self.task, status, message=redact(line))
         self.reporter.emit(r)
@@ -356,6 +355,7 @@ def undeploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
         remote = session.remote(mgr)
         ctx = session.context(mgr, remote)
         access = repo_access(ctx, manager_depsync(ctx))
+        check_entry(ctx, capp.CARBONAPPS, folder=True)  # listed and read only when it is the home's own
         found = find_deployed(ctx, name)
         if found is not None:
             check_entry(ctx, f"{capp.CARBONAPPS}/{found[0]}")

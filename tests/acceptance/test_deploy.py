@@ -271,6 +271,12 @@ def test_each_bad_archive_is_refused_and_nothing_changes(dep_session, tmp_path):
         r = lab.fab("deploy", str(good))
         assert r.returncode == 1 and "symbolic link" in r.stdout and "nothing written" in r.stdout, r.stdout
         assert lab.snapshot() == before and not (target / "App_1.0.0.car").exists()
+        (target / "Other_1.car").write_bytes(car("Other", "1"))  # undeploy neither lists nor removes through it
+        before = lab.snapshot()
+        r = lab.fab("undeploy", "Other_1")
+        assert r.returncode == 1 and "symbolic link" in r.stdout and "nothing removed" in r.stdout, r.stdout
+        assert lab.snapshot() == before and (target / "Other_1.car").exists()
+        (target / "Other_1.car").unlink()
     (server / "carbonapps").unlink()
     # a folder above it led out of the product home: the remote layer's confinement refuses it
     deployment = mgr.home / "repository/deployment"

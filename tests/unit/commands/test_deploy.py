@@ -133,5 +133,9 @@ def test_a_row_carries_what_the_run_did_on_the_manager():
     p.row(inv.hosts["esb-mgr"], Status.OK, "proved")
     p.row(inv.hosts["esb-w1"], Status.OK, "proved")
     p.row(inv.hosts["esb-mgr"], Status.FAILED, "lags")
+    p.row(inv.hosts["esb-mgr"], Status.SKIPPED, "not running")  # a stopped manager was still written
+    p.row(inv.hosts["esb-w1"], Status.SKIPPED, "not running")
     assert [(r.status, r.message) for r in rows] == [(Status.CHANGED, "written; proved"), (Status.OK, "proved"),
-                                                     (Status.FAILED, "written; lags")]
+                                                     (Status.FAILED, "written; lags"),
+                                                     (Status.CHANGED, "written; not running"),
+                                                     (Status.SKIPPED, "not running")]
