@@ -374,6 +374,13 @@ def wait_seconds(inv: Inventory, wait: str | None) -> float:
     return value
 
 
+def flag_not_file(task: str, value: str) -> None:
+    """Invoke gives a task's positional argument the next word, a flag too (`fab deploy --help`)."""
+    if value.startswith("-"):
+        raise ConfigError(f"{task}: {value!r} is a flag, not {'an archive' if task == 'deploy' else 'a name'}; "
+                          f"for help: fab --help {task}")
+
+
 DEPLOY_HELP = {"dry-run": "check the archive and the manager, say what would be written; change nothing",
                "json": FLAG_HELP["json"], "break-lock": FLAG_HELP["break-lock"],
                "wait": "seconds to wait for DepSync to carry it to every running node (default [run].sync_timeout)"}
@@ -385,6 +392,7 @@ def deploy_task(c, file, wait=None, dry_run=False, json=False, break_lock=False)
     from .commands.deploy import deploy
 
     def body(inv, session, rep):
+        flag_not_file("deploy", file)
         seconds = wait_seconds(inv, wait)
         deploy(inv, targets(inv, inv.by_role("manager")), session, rep, file, seconds)
 
@@ -398,6 +406,7 @@ def undeploy_task(c, name, wait=None, dry_run=False, json=False, break_lock=Fals
     from .commands.deploy import undeploy
 
     def body(inv, session, rep):
+        flag_not_file("undeploy", name)
         seconds = wait_seconds(inv, wait)
         undeploy(inv, targets(inv, inv.by_role("manager")), session, rep, name, seconds)
 

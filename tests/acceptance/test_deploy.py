@@ -251,6 +251,11 @@ def test_each_bad_archive_is_refused_and_nothing_changes(dep_session, tmp_path):
             (why, r.stdout, r.stderr)
     r = lab.fab("deploy", str(tmp_path / "missing.car"))
     assert r.returncode == 1 and "cannot be read" in r.stdout + r.stderr
+    r = lab.fab("deploy", "--help")  # Invoke hands the word to the positional argument
+    assert r.returncode == 1 and "for help: fab --help deploy" in r.stdout + r.stderr
+    for wait in ("abc", "0", "-5"):
+        r = lab.fab("deploy", str(cases["not a zip"]), "--wait", wait)
+        assert r.returncode == 1 and f"--wait '{wait}': seconds" in r.stdout + r.stderr, r.stdout + r.stderr
     good = write(tmp_path, "App_1.0.0.car", car())
     r = lab.fab("deploy", str(good))  # DepSync is not enabled on the manager
     assert r.returncode == 1 and "DepSync is not enabled on esb-mgr" in r.stdout, r.stdout
