@@ -361,11 +361,63 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False, break_lock=F
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
 
 
+def wait_seconds(inv: Inventory, wait: str | None) -> float:
+    """--wait SECONDS, or [run].sync_timeout; a bad value is a ConfigError (nothing touched)."""
+    if wait is None:
+        return float(inv.run.sync_timeout)
+    try:
+        value = float(wait)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86400:
+        raise ConfigError(f"--wait {wait!r}: seconds, more than 0 and at most 86400")
+    return value
+
+
+def flag_not_file(task: str, value: str) -> None:
+    """Invoke gives a task's positional argument the next word, a flag too (`fab deploy --help`)."""
+    if value.startswith("-"):
+        raise ConfigError(f"{task}: {value!r} is a flag, not {'an archive' if task == 'deploy' else 'a name'}; "
+                          f"for help: fab --help {task}")
+
+
+DEPLOY_HELP = {"dry-run": "check the archive and the manager, say what would be written; change nothing",
+               "json": FLAG_HELP["json"], "break-lock": FLAG_HELP["break-lock"],
+               "wait": "seconds to wait for DepSync to carry it to every running node (default [run].sync_timeout)"}
+
+
+@task(name="deploy", positional=["file"], help={**DEPLOY_HELP, "file": "the Carbon application archive (.car)"})
+def deploy_task(c, file, wait=None, dry_run=False, json=False, break_lock=False):
+    """put a Carbon application (.car) on the manager (atomic, backed up), prove DepSync brought it to every node"""
+    from .commands.deploy import deploy
+
+    def body(inv, session, rep):
+        flag_not_file("deploy", file)
+        seconds = wait_seconds(inv, wait)
+        deploy(inv, targets(inv, inv.by_role("manager")), session, rep, file, seconds)
+
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
+
+
+@task(name="undeploy", positional=["name"],
+      help={**DEPLOY_HELP, "name": "the archive's file name in carbonapps, or <name>_<version>"})
+def undeploy_task(c, name, wait=None, dry_run=False, json=False, break_lock=False):
+    """remove a Carbon application from the manager (backed up), prove DepSync took it off every node"""
+    from .commands.deploy import undeploy
+
+    def body(inv, session, rep):
+        flag_not_file("undeploy", name)
+        seconds = wait_seconds(inv, wait)
+        undeploy(inv, targets(inv, inv.by_role("manager")), session, rep, name, seconds)
+
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
+
+
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
                   node_task("worker", "setup-worker", "workers"),
                   setup_cluster_task, verify_task, diagram_task, rollback_task,
                   start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
-                  rotate_passwords_task, rotate_keystore_task]
+                  rotate_passwords_task, rotate_keystore_task, deploy_task, undeploy_task]
 
 
 def build_collection() -> Collection:

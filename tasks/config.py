@@ -246,6 +246,8 @@ class Run:
     stop_timeout: int = key(120, between(1, 86400, "seconds"), "seconds `stop` waits for a node's server to end")
     drain_seconds: int = key(10, between(0, 3600, "seconds"),
                              "seconds rolling-restart leaves a worker out of the balancer before restarting it")
+    sync_timeout: int = key(120, between(1, 86400, "seconds"),
+                            "seconds deploy/undeploy wait for DepSync to reach every running node")
 
 
 #: the sections declared key by key: their table name -> dataclass

@@ -38,6 +38,8 @@ class DepSync:
     svn_user: str | None = None
     svn_password: str | None = field(default=None, repr=False)
     svn_password_alias: str | None = None
+    append_tenant_id: str | None = None  # SvnUrlAppendTenantId (carbon-commons: true unless it says false)
+    auto_sync_period: str | None = None  # AutoSyncPeriod, seconds between two syncs (carbon-commons: 60)
 
 
 def read_depsync(doc: XmlDoc) -> DepSync | None:
@@ -48,4 +50,23 @@ def read_depsync(doc: XmlDoc) -> DepSync | None:
     pw = child(doc, ds, "SvnPassword")
     return DepSync(doc.find_text("Enabled", ds), doc.find_text("AutoCommit", ds), doc.find_text("SvnUrl", ds),
                    doc.find_text("SvnUser", ds), doc.find_text("SvnPassword", ds),
-                   None if pw is None else vault_alias(pw))
+                   None if pw is None else vault_alias(pw), doc.find_text("SvnUrlAppendTenantId", ds),
+                   doc.find_text("AutoSyncPeriod", ds))
+
+
+#: carbon-commons' DeploymentSynchronizerConstants.DEFAULT_AUTO_SYNC_PERIOD (seconds)
+DEFAULT_SYNC_PERIOD = 60
+
+
+def sync_period(ds: DepSync) -> int:
+    """The seconds between two DepSync runs: AutoSyncPeriod, else carbon-commons' default."""
+    text = (ds.auto_sync_period or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_SYNC_PERIOD
+
+
+def tenant_url(url: str, append_tenant_id: str | None, tenant: int = -1234) -> str:
+    """The URL carbon-commons' SVN synchronizer works on: SvnUrl, plus `/<tenant id>` (the super
+    tenant: -1234) unless SvnUrlAppendTenantId says false (SVNBasedArtifactRepository.init)."""
+    if (append_tenant_id or "true").strip().lower() == "false":
+        return url
+    return (url if url.endswith("/") else url + "/") + str(tenant)

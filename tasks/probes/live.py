@@ -12,6 +12,8 @@ files actually hold (tasks/probes/facts.py), never hosts.toml's:
   (the jar's zip directory, read from its end; file names are not trusted);
 - svn: with DepSync enabled, the svn protocol to SvnUrl from the node: greeting, the repository
   found, CRAM-MD5 login with SvnUser/SvnPassword; the SVNKit bundle in dropins, trilead in lib;
+- depsync: a worker's DepSync copy (wc.db) at the repository's youngest revision, or behind it for no
+  longer than one DepSync period (probes/depsync.py);
 - java: the JDK the node starts with (host field java_home, else `java`
   on the login PATH) is 1.7 or 1.8;
 - members: each WKA member's host:port from the node: accepted; refused (a warning:
@@ -43,6 +45,7 @@ from .restart import health_items
 from .startrecord import read_record
 from .http import http_through
 from .svnwire import svn_reachable
+from .depsync import worker_lag
 from ..formats import carbonlog as logs
 from ..remote.mysql import DbError, Route, query
 from ..engine.plan import Item
@@ -55,7 +58,7 @@ from ..steps.jars import DROPINS, LIB, jar_family
 from ..steps.vault import resolved_values
 
 LIVE = "live"
-CHECKS = ("db", "driver", "svn", "java", "members", "lb", "server")
+CHECKS = ("db", "driver", "svn", "depsync", "java", "members", "lb", "server")
 #: a table each kind of database holds once the product's dbscripts are loaded
 PRODUCT_TABLES = ("REG_RESOURCE", "UM_USER")
 
@@ -229,6 +232,29 @@ class Live:
             self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
         else:
             self.ok("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}: login accepted")
+
+    # -- depsync
+    def check_depsync(self) -> None:
+        """A worker's DepSync copy behind the repository for longer than one DepSync period is drift
+        (probes/depsync.py); while its server is stopped, a warning (it updates when it starts), and no
+        copy at all is fine (the server has not run yet)."""
+        if self.ctx.host.role != "worker" or (self.f.depsync_enabled or "").lower() != "true":
+            return
+        try:
+            password = self.password(self.f.svn_password, self.f.svn_password_alias)
+        except StepError:
+            return  # the svn check reports it
+        lag = worker_lag(self.ctx, password, self.timeout)
+        if lag is None:
+            return
+        if lag.holds:
+            self.ok("depsync", lag.what)
+        elif ServerProbe(self.ctx.host, self.ctx.inv, self.ctx.remote, self.ctx.secrets).state().running:
+            self.drift("depsync", lag.what, lag.wanted, lag.actual)
+        elif lag.no_copy:
+            self.ok("depsync", f"{lag.what}: none yet, the server has not run (DepSync checks out at its start)")
+        else:
+            self.warn("depsync", lag.what, lag.wanted, lag.actual + " (its server is stopped)")
 
     # -- java
     def check_java(self) -> None:

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import re
 import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from ..remote import RemoteError
 from ..remote.protocol import NodeIO
@@ -97,51 +99,185 @@ class _SvnReader:
 
 def svn_login(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
     """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
-    m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", url or "")
-    if not m:
-        return f"{url!r} is not an svn:// URL (only svn:// is checked live)"
-    host, port = m.group(1), int(m.group(2) or 3690)
+    session = SvnSession(remote, url, user, password, timeout)
     try:
-        chan = remote.open_channel(host, port, timeout)
-    except RemoteError as e:
-        return f"no connection to {host}:{port} from the node ({e})"
-    read = _SvnReader(chan, time.monotonic() + timeout).item
-    try:
-        greeting = read()
-        if not greeting or greeting[0] != "success":
-            return f"unexpected greeting {greeting!r}"
-        chan.sendall(b"( 2 ( edit-pipeline svndiff1 absent-entries depth mergeinfo log-revprops ) "
-                     + svn_string(url) + b" " + svn_string("wso2-esb-cluster-live") + b" ( ) ) ")
-        auth = read()
-        if auth[0] == "failure":
-            return f"the server refused: {_svn_error(auth)}"
-        mechs = auth[1][0] if auth[0] == "success" else []
-        if "CRAM-MD5" not in mechs:
-            return f"the server offers no CRAM-MD5 login (mechanisms {mechs})"
-        chan.sendall(b"( CRAM-MD5 ( ) ) ")
-        step = read()
-        if step[0] != "step":
-            return f"the server refused the login: {_svn_error(step)}"
-        chan.sendall(svn_string(cram_md5(user, password, step[1][0])) + b" ")
-        done = read()
-        if done[0] != "success":
-            return f"login as {user!r} refused: {_svn_error(done)}"
-        info = read()  # repos-info: uuid, root URL, capabilities
-        if info[0] != "success":
-            return f"the repository is not usable: {_svn_error(info)}"
-        return None
-    except SvnProtocolError as e:
-        return f"svn protocol: {e}"
-    except OSError as e:
-        return f"connection to {host}:{port} broke: {e}"
+        return session.open()
     finally:
-        chan.close()
+        session.close()
+
+
+class SvnError(Exception):
+    """A command of an open svn session failed; the message says why (the server's own words)."""
+
+
+@dataclass(frozen=True)
+class SvnFile:
+    """A file of the repository at a revision: where it last changed, its size and sha256."""
+
+    revision: int  # the revision asked about (HEAD when none was)
+    created_rev: int  # the revision in which it last changed
+    size: int
+    sha256: str
+
+
+class SvnSession:
+    """An svn:// session opened from the node over a channel of its SSH connection (ra_svn: the
+    greeting, the session URL, CRAM-MD5), then the commands DepSync's proof needs: get-latest-rev,
+    check-path, stat and get-file with its contents (hashed as they stream, never kept). Paths are
+    relative to the session URL. svnserve asks for authentication before every command's answer
+    (an empty request once logged in): it is read and passed over."""
+
+    def __init__(self, remote: NodeIO, url: str, user: str, password: str, timeout: float):
+        self.remote, self.url, self.user, self.password, self.timeout = remote, url, user, password, timeout
+        self.chan = None
+        self._reader: _SvnReader | None = None
+
+    def open(self) -> str | None:
+        """Connect and log in; None when the repository answers and takes the login, else why."""
+        m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", self.url or "")
+        if not m:
+            return f"{self.url!r} is not an svn:// URL (only svn:// is read)"
+        host, port = m.group(1), int(m.group(2) or 3690)
+        try:
+            chan = self.remote.open_channel(host, port, self.timeout)
+        except RemoteError as e:
+            return f"no connection to {host}:{port} from the node ({e})"
+        self.chan = chan
+        self._reader = _SvnReader(chan, time.monotonic() + self.timeout)
+        read = self._reader.item
+        try:
+            greeting = read()
+            if not greeting or greeting[0] != "success":
+                return f"unexpected greeting {greeting!r}"
+            chan.sendall(b"( 2 ( edit-pipeline svndiff1 absent-entries depth mergeinfo log-revprops ) "
+                         + svn_string(self.url) + b" " + svn_string("wso2-esb-cluster-live") + b" ( ) ) ")
+            auth = read()
+            if auth[0] == "failure":
+                return f"the server refused: {_svn_error(auth)}"
+            mechs = auth[1][0] if auth[0] == "success" else []
+            if "CRAM-MD5" not in mechs:
+                return f"the server offers no CRAM-MD5 login (mechanisms {mechs})"
+            chan.sendall(b"( CRAM-MD5 ( ) ) ")
+            step = read()
+            if step[0] != "step":
+                return f"the server refused the login: {_svn_error(step)}"
+            chan.sendall(svn_string(cram_md5(self.user, self.password, step[1][0])) + b" ")
+            done = read()
+            if done[0] != "success":
+                return f"login as {self.user!r} refused: {_svn_error(done)}"
+            info = read()  # repos-info: uuid, root URL, capabilities
+            if info[0] != "success":
+                return f"the repository is not usable: {_svn_error(info)}"
+            return None
+        except SvnProtocolError as e:
+            return f"svn protocol: {e}"
+        except OSError as e:
+            return f"connection to {host}:{port} broke: {e}"
+
+    def close(self) -> None:
+        if self.chan is not None:
+            self.chan.close()
+            self.chan = None
+
+    def _command(self, name: str, args: bytes, extra_time: float = 0.0) -> list:
+        """Send a command, pass over the server's auth request, return the answer's values."""
+        reader = self._reader
+        if self.chan is None or reader is None:
+            raise SvnError("the session is not open")
+        reader.deadline = time.monotonic() + self.timeout + extra_time
+        try:
+            self.chan.sendall(b"( " + name.encode() + b" ( " + args + b") ) ")
+            answer = reader.item()
+            if answer and answer[0] == "success" and isinstance(answer[1], list) and answer[1] \
+                    and isinstance(answer[1][0], list) and len(answer[1]) == 2 and isinstance(answer[1][1], bytes):
+                answer = reader.item()  # ( success ( ( mechanisms ) realm ) ): the auth request, then the answer
+            if not answer or answer[0] != "success":
+                raise SvnError(f"{name}: {_svn_error(answer)}")
+            return answer[1] if len(answer) > 1 and isinstance(answer[1], list) else []
+        except SvnProtocolError as e:
+            raise SvnError(f"{name}: svn protocol: {e}") from None
+        except OSError as e:
+            raise SvnError(f"{name}: the connection broke: {e}") from None
+
+    @staticmethod
+    def _rev(rev: int | None) -> bytes:
+        return b"( ) " if rev is None else b"( " + str(int(rev)).encode() + b" ) "
+
+    def latest_rev(self) -> int:
+        """The repository's youngest revision."""
+        values = self._command("get-latest-rev", b"")
+        if not values or not isinstance(values[0], int):
+            raise SvnError(f"get-latest-rev: unexpected answer {values!r}")
+        return values[0]
+
+    def check_path(self, path: str, rev: int | None = None) -> str:
+        """none, file or dir: what path is at rev (HEAD when None)."""
+        values = self._command("check-path", svn_string(path) + b" " + self._rev(rev))
+        return str(values[0]) if values else "none"
+
+    def created_rev(self, path: str, rev: int | None = None) -> tuple[str, int] | None:
+        """(kind, the revision in which path last changed) at rev; None when it is not there."""
+        values = self._command("stat", svn_string(path) + b" " + self._rev(rev))
+        entry = values[0] if values and isinstance(values[0], list) else []
+        if not entry:
+            return None
+        dirent = entry[0] if isinstance(entry[0], list) else entry
+        if len(dirent) < 4 or not isinstance(dirent[3], int):
+            raise SvnError(f"stat: unexpected answer {values!r}")
+        return str(dirent[0]), dirent[3]
+
+    def rev_date(self, rev: int) -> float | None:
+        """When revision rev was committed (its svn:date, UTC epoch seconds), or None without one."""
+        values = self._command("rev-prop", str(int(rev)).encode() + b" " + svn_string("svn:date") + b" ")
+        raw = values[0][0] if values and isinstance(values[0], list) and values[0] else None
+        if not isinstance(raw, bytes):
+            return None
+        try:
+            at = datetime.strptime(raw.decode("ascii", "replace")[:19], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return None
+        return at.replace(tzinfo=timezone.utc).timestamp()
+
+    def get_file(self, path: str, rev: int | None = None, limit: int = 1 << 30) -> SvnFile | None:
+        """The file at rev (HEAD when None), its contents hashed as they stream (refused past limit);
+        None when path is no file there."""
+        if rev is None:
+            rev = self.latest_rev()
+        stat = self.created_rev(path, rev)
+        if stat is None or stat[0] != "file":
+            return None
+        values = self._command("get-file", svn_string(path) + b" " + self._rev(rev) + b"false true ",
+                               extra_time=limit / (1 << 20))
+        got = values[1] if len(values) > 1 and isinstance(values[1], int) else rev
+        h, n = hashlib.sha256(), 0
+        read = self._reader.item if self._reader is not None else None
+        if read is None:
+            raise SvnError("the session is not open")
+        try:
+            while True:
+                chunk = read()
+                if not chunk or not isinstance(chunk[0], bytes):
+                    raise SvnError(f"get-file: unexpected item {chunk!r:.80} in the contents")
+                if not chunk[0]:
+                    break
+                n += len(chunk[0])
+                if n > limit:
+                    raise SvnError(f"get-file {path}: more than {limit} bytes")
+                h.update(chunk[0])
+            end = read()
+        except SvnProtocolError as e:
+            raise SvnError(f"get-file: svn protocol: {e}") from None
+        if not end or end[0] != "success":
+            raise SvnError(f"get-file {path}: {_svn_error(end)}")
+        return SvnFile(got, stat[1], n, h.hexdigest())
 
 
 def _svn_error(item) -> str:
     """The message of an svn failure item ( failure ( ( code message file line ) ) )."""
     try:
         err = item[1][0]
+        if isinstance(err, bytes):  # ( failure ( message ) ): svnserve's answer to a wrong CRAM-MD5 login
+            return err.decode("utf-8", "replace")
         return err[1].decode("utf-8", "replace") if isinstance(err[1], bytes) else str(err[1])
     except (IndexError, TypeError, AttributeError):
         return str(item)

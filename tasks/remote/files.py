@@ -342,6 +342,8 @@ class Files:
         try:
             a = t.sftp.lstat(path)
         except FileNotFoundError:
+            if self.confine is not None:  # a new file: its folder may not lead out of the roots either
+                self.confine.folder(path)
             return path, None
         except PermissionError:
             raise RemoteError(f"{path}: permission denied") from None

@@ -19,6 +19,7 @@ Carbon does (org.wso2.carbon.server.Main, HazelcastGroupManagementAgent, Startup
   logged as Carbon's pool logs it (`Cannot get a connection ... Access denied`), the login that works again
   too. The JVM resolves the URL's host through /etc/hosts, which a lab cannot write: `hosts` in standin.json
   maps those names;
+- runs DepSync (with the real svn client) and the CApp deployer as Carbon does: tests/standin/depsync.py;
 - logs `Starting WSO2 Carbon...` at once and `WSO2 Carbon started in N sec` after a delay;
 - on TERM keeps serving for a while (shutting down), then exits 0: a request in flight at that moment is lost.
 
@@ -324,6 +325,9 @@ def main() -> None:
             serve(host, port + offset, tls, name)
         Membership(host, mport, wka)
         Pools(host)
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+        from tests.standin import depsync
+        depsync.start(HOME, worker == "true", log, vault_value, float(CONF.get("depsync_period", 1.0)))
     except OSError as e:
         log("ERROR", "org.wso2.carbon.core.internal.CarbonCoreActivator", f"cannot listen: {e}")
         sys.exit(1)

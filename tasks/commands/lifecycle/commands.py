@@ -32,6 +32,7 @@ from ...steps.loadbalancer import FILES as LB_FILES, nginx_command, nginx_messag
 from ...formats import carbonlog as logs
 from ...probes.restart import UNKNOWN, health_items, needs_restart, stale_files
 from ...probes.startrecord import read_record
+from ...probes.depsync import revisions
 from .server import NodeServer, ServerState
 from .upstreams import set_down
 
@@ -206,6 +207,7 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
             errors[h.name] = redact(str(e))
     in_parallel(inv.esb_nodes, gather, inv.run.parallel)  # membership needs every node's state
     running = {n for n, (_, st) in states.items() if st.running}
+    synced = revisions(inv, [h for h in hosts if h.name in states], session.context)  # issue 32
 
     def one(h: Host) -> StepResult:
         if h.name in errors:
@@ -213,6 +215,7 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
         else:
             try:
                 r = status_of(inv, h, *states[h.name], running)
+                r.message += f"; {synced[h.name]}" if h.name in synced else ""
             except (RemoteError, StepError) as e:
                 r = StepResult(h.name, "status", Status.FAILED, message=redact(str(e)))
         reporter.emit(r)

@@ -87,3 +87,22 @@ def test_place_replaces_a_planted_link_and_never_writes_through_it(lab, remote, 
     r.place(str(home / "dangling"), b"x")
     assert not (tmp_path / "nothing-there").exists() and (home / "dangling").read_bytes() == b"x"
     assert not [p for p in home.iterdir() if ".esb-tmp-" in p.name]  # no temp file left
+
+
+def test_a_new_file_is_not_written_through_a_folder_that_leads_out_of_the_product_home(lab, remote):
+    import pytest
+
+    from tasks.remote import RemoteError
+    home = lab.hosts["esb-w1"].home
+    outside = lab.dir / "outside-new-file"
+    outside.mkdir(exist_ok=True)
+    (home / "repository" / "deployment").symlink_to(outside)
+    r = remote(areas=[(str(home), (str(home),))])
+    try:
+        with pytest.raises(RemoteError, match="its folder .*deployment leads to .* through a symbolic link, outside"):
+            r.write(str(home / "repository/deployment/new.car"), b"x")
+        assert not (outside / "new.car").exists() and not r.written  # no backup record either
+        r.write(str(home / "repository/conf/new.xml"), b"<x/>")  # a new file in a real folder: written
+        assert (home / "repository/conf/new.xml").read_bytes() == b"<x/>"
+    finally:
+        (home / "repository" / "deployment").unlink()

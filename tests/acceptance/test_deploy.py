@@ -1,0 +1,339 @@
+"""`fab deploy` / `fab undeploy` (issue 32, CONTRACT §12) on real sshd hosts, the real svnserve and the stand-in
+Carbon (tests/standin/): the manager's DepSync commits with the real svn client, the workers revert and update,
+each node's CApp deployer logs Carbon's lines. The proof is read from the nodes (wc.db over SFTP) and the
+repository (the project's own svn:// client), never from the test."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.lab import Lab
+from tests.standin.jdk import kill_servers, make_jdk
+from tests.svnlab import start_svnserve
+
+SVN_PW = "Dep&Sync<pw>7"
+ESB = ("esb-mgr", "esb-w1", "esb-w2")
+APPS = "repository/deployment/server/carbonapps"
+
+
+def car(name="App", version="1.0.0", extra=b"") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("artifacts.xml", f'<artifacts><artifact name="{name}" version="{version}" '
+                                    f'type="carbon/application"><dependency artifact="x"/></artifact></artifacts>')
+        z.writestr(f"{name}_{version}/x.xml", b"<proxy/>" + extra)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def dep_session():
+    lab = Lab.create(n_workers=2, first_octet=180)  # 160 (the brief's) is taken by tests/acceptance/test_lifecycle_faults.py of wt-d1
+    lab.svnserve = start_svnserve(lab)
+    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.2)
+    yield lab
+    kill_servers(lab)
+    lab.svnserve.proc.terminate()
+    lab.svnserve.proc.wait(5)
+    lab.close()
+
+
+def toml(lab: Lab) -> str:
+    return lab.toml().replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{lab.jdk}"\n', 1) + \
+        "\n[run]\nstart_timeout = 20\nstop_timeout = 10\nsync_timeout = 30\n"
+
+
+def prepare(lab: Lab, depsync: bool = True) -> None:
+    import shutil
+    kill_servers(lab)
+    lab.reset()
+    if lab.svnserve.repo.exists():
+        shutil.rmtree(lab.svnserve.repo)
+    lab.write_toml(toml(lab))
+    lab.write_env(SVN_PASSWORD=SVN_PW)
+    steps = ["patch-axis2", "set-hostnames", "set-worker-profile"] + (["enable-depsync"] if depsync else [])
+    for args in (("create-svn-repo",), ("-H", "manager,workers", *steps)):
+        r = lab.fab(*args)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.fixture
+def dep(dep_session, tmp_path):
+    lab = dep_session
+    prepare(lab)
+    r = lab.fab("start")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lab.tmp = tmp_path
+    yield lab
+    for n in ESB:  # a test may leave a node stopped (SIGSTOP): it is killed either way
+        _signal(lab, n, signal.SIGCONT)
+    kill_servers(lab)
+
+
+def _pid(lab, n) -> int | None:
+    try:
+        return int((lab.hosts[n].home / "wso2carbon.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _signal(lab, n, sig) -> None:
+    p = _pid(lab, n)
+    if p:
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            pass
+
+
+def rows(r) -> dict[str, dict]:
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    return {h: next(iter(steps.values())) for h, steps in doc["hosts"].items()}
+
+
+def logs(lab) -> str:
+    return "\n".join(f"--- {n}\n" + (lab.hosts[n].home / "repository/logs/wso2carbon.log").read_text()[-2500:]
+                     for n in ESB)
+
+
+def write(tmp: Path, name: str, data: bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(data)
+    return p
+
+
+def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy_and_rollback(dep):
+    lab = dep
+    f = write(lab.tmp, "App_1.0.0.car", car())
+    runs = sorted(os.listdir(lab.state_dir("esb-mgr") / "backups"))
+    dry = lab.fab("deploy", str(f), "--dry-run")
+    assert dry.returncode == 0 and "would write repository/deployment/server/carbonapps/App_1.0.0.car" in dry.stdout
+    assert not (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").exists()
+    assert sorted(os.listdir(lab.state_dir("esb-mgr") / "backups")) == runs  # no run recorded
+    t0 = time.monotonic()
+    r = lab.fab("deploy", str(f), "--json")
+    took = time.monotonic() - t0
+    got = rows(r)
+    assert r.returncode == 0, json.dumps(got, indent=1) + logs(lab)
+    assert got["esb-mgr"]["status"] == "changed" and "written" in got["esb-mgr"]["message"]
+    for w in ("esb-w1", "esb-w2"):
+        assert got[w]["status"] == "ok" and "same bytes, deployed App_1.0.0 at" in got[w]["message"], got[w]
+        assert (lab.hosts[w].home / APPS / "App_1.0.0.car").read_bytes() == f.read_bytes()
+    # the repository holds it under the super tenant's folder, as carbon-commons builds the URL
+    out = lab.svnserve.svn("info", user="repouser", password=SVN_PW,
+                           url=lab.svnserve.url + "-1234/carbonapps/App_1.0.0.car")
+    assert out.returncode == 0 and "Node Kind: file" in out.stdout, out.stderr
+    assert SVN_PW not in r.stdout + r.stderr
+    print(f"deploy with DepSync: {took:.2f} s")
+
+    before = (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").stat().st_mtime_ns
+    stats = lab.tmp / "stats.jsonl"
+    t0 = time.monotonic()
+    again = lab.fab("deploy", str(f), "--json", env={"ESB_STATS_FILE": str(stats)})
+    took_again = time.monotonic() - t0
+    got = rows(again)
+    assert again.returncode == 0 and got["esb-mgr"]["status"] == "ok", got
+    assert "nothing written" in got["esb-mgr"]["message"]
+    assert (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").stat().st_mtime_ns == before
+    run = json.loads(stats.read_text().splitlines()[-1])  # the run's own cost: connections, reads, the proof
+    print(f"deploy again: {took_again:.2f} s with fab's start-up, {run['seconds']} s in the run; per host "
+          + ", ".join(f"{n}: {c['connections']} connection, {c['commands']} commands, {c['sftp_ops']} SFTP"
+                      for n, c in sorted(run["hosts"].items())))
+    assert all(c["connections"] == 1 for c in run["hosts"].values()) and set(run["hosts"]) == set(ESB), run
+    assert run["seconds"] < 1.5, run  # under a second on an idle machine (README); other labs share this one
+
+    r = lab.fab("-H", "esb-w2", "undeploy", "App_1.0.0")
+    assert r.returncode == 1 and "a worker" in r.stdout + r.stderr
+    r = lab.fab("undeploy", "App_1.0.0", "--dry-run")
+    assert r.returncode == 0 and "would remove repository/deployment/server/carbonapps/App_1.0.0.car" in r.stdout
+    assert (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").exists()
+    r = lab.fab("undeploy", "App_1.0.0", "--json")
+    got = rows(r)
+    assert r.returncode == 0, json.dumps(got, indent=1) + logs(lab)
+    assert got["esb-mgr"]["status"] == "changed" and all("gone" in got[n]["message"] for n in ESB), got
+    assert not any((lab.hosts[n].home / APPS / "App_1.0.0.car").exists() for n in ESB)
+    assert "Undeploying Carbon Application : App_1.0.0" in (lab.hosts["esb-w1"].home /
+                                                             "repository/logs/wso2carbon.log").read_text()
+
+    r = lab.fab("rollback")  # undoes the undeploy: the archive is back on the manager, DepSync carries it
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (lab.hosts["esb-mgr"].home / APPS / "App_1.0.0.car").read_bytes() == f.read_bytes()
+    r = lab.fab("deploy", str(f), "--json")  # the same bytes: proved again everywhere, nothing written
+    got = rows(r)
+    assert r.returncode == 0 and got["esb-mgr"]["status"] == "ok", json.dumps(got, indent=1) + logs(lab)
+    r = lab.fab("rollback")  # and once more: the run before it (the deploy) is undone: the archive is gone
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = lab.fab("undeploy", "App_1.0.0.car", "--json")  # by its file name: already gone, proved gone everywhere
+    got = rows(r)
+    assert r.returncode == 0 and "nothing removed" in got["esb-mgr"]["message"], json.dumps(got, indent=1)
+    assert not any((lab.hosts[n].home / APPS / "App_1.0.0.car").exists() for n in ESB)
+
+
+def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep):
+    lab = dep
+    deadline = time.monotonic() + 20  # both workers have their working copy before one freezes
+    while not all((lab.hosts[w].home / "repository/deployment/server/.svn/wc.db").exists() for w in ("esb-w1",
+                                                                                                       "esb-w2")):
+        assert time.monotonic() < deadline, logs(lab)
+        time.sleep(0.2)
+    _signal(lab, "esb-w2", signal.SIGSTOP)
+    f = write(lab.tmp, "Late_2.0.car", car("Late", "2.0"))
+    r = lab.fab("deploy", str(f), "--wait", "8", "--json")
+    got = rows(r)
+    assert r.returncode == 1, json.dumps(got, indent=1)
+    assert got["esb-w1"]["status"] == "ok" and got["esb-mgr"]["status"] == "changed", got
+    msg = got["esb-w2"]["message"]
+    assert got["esb-w2"]["status"] == "failed" and msg.startswith("lags: ") and "its copy at revision" in msg \
+        and "the repository's revision" in msg and "last error:" in msg, msg
+    text = lab.fab("deploy", str(f), "--wait", "2")
+    assert text.returncode == 1 and "[esb-w2]" in text.stdout and "lags" in text.stdout, text.stdout
+    # status gives each node's DepSync revision and the repository's
+    r = lab.fab("status", "--json")
+    doc = json.loads(r.stdout)["hosts"]
+    head = got["esb-w1"]["message"].split("(repository ")[1].split(")")[0]
+    for n in ESB:
+        assert f"(repository {head})" in doc[n]["status"]["message"], doc[n]["status"]
+    assert f"DepSync revision {head} " in doc["esb-w1"]["status"]["message"]
+    assert f"DepSync revision {head} " not in doc["esb-w2"]["status"]["message"]
+    # verify --live: a worker behind the repository for longer than one DepSync period is drift
+    carbon = lab.hosts["esb-w2"].conf("carbon.xml")
+    carbon.write_text(carbon.read_text(encoding="latin-1").replace(
+        "</DeploymentSynchronizer>", "<AutoSyncPeriod>2</AutoSyncPeriod></DeploymentSynchronizer>", 1),
+        encoding="latin-1")
+    time.sleep(2.5)
+    r = lab.fab("verify", "--live", "--steps", "live", "--json")
+    live = json.loads(r.stdout)["hosts"]
+    w2 = json.dumps(live["esb-w2"]["live"])
+    assert r.returncode == 2 and "live depsync" in w2 and "within one DepSync period (2 s)" in w2, w2
+    assert any(p.startswith("depsync: DepSync working copy") and "youngest" in p
+               for p in live["esb-w1"]["live"].get("passed", [])), live["esb-w1"]["live"]
+    assert "live depsync" not in json.dumps(live["esb-w1"]["live"].get("items", []))
+
+
+def test_a_worker_as_target_is_refused_with_the_reason(dep):
+    lab = dep
+    f = write(lab.tmp, "App_1.0.0.car", car())
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w1", "deploy", str(f))
+    assert r.returncode == 1 and "a worker" in r.stdout + r.stderr and "reverts local changes" in r.stdout + r.stderr
+    after = lab.snapshot()
+    assert {k: v for k, v in after.items() if "/logs/" not in k and "deployment/server" not in k} == \
+        {k: v for k, v in before.items() if "/logs/" not in k and "deployment/server" not in k}
+
+
+def test_each_bad_archive_is_refused_and_nothing_changes(dep_session, tmp_path):
+    lab = dep_session
+    prepare(lab, depsync=False)
+    big = tmp_path / "Big.car"
+    with open(big, "wb") as fh:
+        fh.truncate((256 << 20) + 1)
+    nested = tmp_path / "sub"
+    nested.mkdir()
+    cases = {
+        "not a zip": write(tmp_path, "A.car", b"plain text, no zip"),
+        "no artifacts.xml": write(tmp_path, "B.car", _zip({"other.xml": b"<x/>"})),
+        "not well-formed": write(tmp_path, "C.car", _zip({"artifacts.xml": b"<artifacts><artifact"})),
+        "does not end with .car": write(tmp_path, "App.zip", car()),
+        "larger than 256 MiB": big,
+    }
+    before = lab.snapshot()
+    for why, path in cases.items():
+        r = lab.fab("deploy", str(path))
+        assert r.returncode == 1 and why in r.stdout + r.stderr and "nothing written" in r.stdout + r.stderr, \
+            (why, r.stdout, r.stderr)
+    r = lab.fab("deploy", str(tmp_path / "missing.car"))
+    assert r.returncode == 1 and "cannot be read" in r.stdout + r.stderr
+    r = lab.fab("deploy", "--help")  # Invoke hands the word to the positional argument
+    assert r.returncode == 1 and "for help: fab --help deploy" in r.stdout + r.stderr
+    for wait in ("abc", "0", "-5"):
+        r = lab.fab("deploy", str(cases["not a zip"]), "--wait", wait)
+        assert r.returncode == 1 and f"--wait '{wait}': seconds" in r.stdout + r.stderr, r.stdout + r.stderr
+    good = write(tmp_path, "App_1.0.0.car", car())
+    r = lab.fab("deploy", str(good))  # DepSync is not enabled on the manager
+    assert r.returncode == 1 and "DepSync is not enabled on esb-mgr" in r.stdout, r.stdout
+    assert lab.snapshot() == before
+    # with DepSync on: carbonapps planted as a link, out of the product home and inside it
+    assert lab.fab("-H", "manager", "enable-depsync").returncode == 0
+    mgr = lab.hosts["esb-mgr"]
+    outside = lab.dir / "elsewhere"
+    outside.mkdir()
+    server = mgr.home / "repository/deployment/server"
+    server.mkdir(parents=True, exist_ok=True)
+    for target in (outside, mgr.home / "repository/conf"):
+        link = server / "carbonapps"
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(target)
+        before = lab.snapshot()
+        r = lab.fab("deploy", str(good))
+        assert r.returncode == 1 and "symbolic link" in r.stdout and "nothing written" in r.stdout, r.stdout
+        assert lab.snapshot() == before and not (target / "App_1.0.0.car").exists()
+        (target / "Other_1.car").write_bytes(car("Other", "1"))  # undeploy neither lists nor removes through it
+        before = lab.snapshot()
+        r = lab.fab("undeploy", "Other_1")
+        assert r.returncode == 1 and "symbolic link" in r.stdout and "nothing removed" in r.stdout, r.stdout
+        assert lab.snapshot() == before and (target / "Other_1.car").exists()
+        (target / "Other_1.car").unlink()
+    (server / "carbonapps").unlink()
+    # a folder above it led out of the product home: the remote layer's confinement refuses it
+    deployment = mgr.home / "repository/deployment"
+    moved = lab.dir / "deployment-elsewhere"
+    deployment.rename(moved)
+    deployment.symlink_to(moved)
+    before = lab.snapshot()
+    r = lab.fab("deploy", str(good))
+    assert r.returncode == 1 and "nothing written" in r.stdout and \
+        f"{deployment} is a symbolic link; refused" in r.stdout, r.stdout
+    assert lab.snapshot() == before and not (moved / "server/carbonapps/App_1.0.0.car").exists()
+    deployment.unlink()
+    moved.rename(deployment)
+    (server / "carbonapps").mkdir()
+    (server / "carbonapps" / "App_1.0.0.car").symlink_to(outside / "x.car")
+    before = lab.snapshot()
+    r = lab.fab("deploy", str(good))
+    assert r.returncode == 1 and "symbolic link" in r.stdout, r.stdout
+    assert lab.snapshot() == before and not (outside / "x.car").exists()
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in entries.items():
+            z.writestr(n, b)
+    return buf.getvalue()
+
+
+KS_PW = "Llavé€Almacén9"
+
+
+def test_with_secure_vault_the_svn_password_is_resolved_and_never_shown(dep_session, tmp_path):
+    lab = dep_session
+    prepare(lab)
+    lab.write_toml(toml(lab) + "\n[security]\nkeystore = true\nvault = true\n")
+    lab.write_env(SVN_PASSWORD=SVN_PW, KEYSTORE_PASSWORD=KS_PW, ADMIN_PASSWORD="Admin-pw-1",
+                  WSO2_DB_PASSWORD="db-pw-12345678")
+    r = lab.fab("-H", "manager,workers", "create-keystore", "secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"<SvnPassword [^>]*secretAlias=\"Carbon.DeploymentSynchronizer.SvnPassword\"[^>]*>password<",
+                     lab.hosts["esb-mgr"].conf("carbon.xml").read_text(encoding="latin-1"))
+    try:
+        assert lab.fab("start").returncode == 0
+        f = write(tmp_path, "Vault_1.0.car", car("Vault", "1.0"))
+        r = lab.fab("deploy", str(f), "--json")
+        got = rows(r)
+        assert r.returncode == 0 and all(got[n]["status"] in ("ok", "changed") for n in ESB), \
+            json.dumps(got, indent=1) + logs(lab)  # the stand-ins' DepSync logged in with the vault's value too
+        for secret in (SVN_PW, KS_PW):
+            assert secret not in r.stdout + r.stderr
+        r = lab.fab("status")
+        assert r.returncode == 0 and "DepSync revision" in r.stdout and SVN_PW not in r.stdout + r.stderr
+    finally:
+        kill_servers(lab)

@@ -1,0 +1,141 @@
+"""tasks.commands.deploy: the archive checked on this machine, the targets, and how a node's poll is judged."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from tasks.commands import deploy as d
+from tasks.config import ConfigError
+from tasks.engine.report import Status
+from tasks.formats import capp
+from tasks.formats.wcdb import WcNode, WorkingCopy
+from tests.unit.helpers import inventory
+
+XML = b'<artifacts><artifact name="App" version="1.0.0" type="carbon/application"/></artifacts>'
+
+
+def car() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("artifacts.xml", XML)
+    return buf.getvalue()
+
+
+def test_a_good_archive_is_loaded_with_its_digest(tmp_path):
+    f = tmp_path / "App_1.0.0.car"
+    f.write_bytes(car())
+    a = d.load_archive(str(f))
+    assert a.name == "App_1.0.0.car" and a.app.app_id == "App_1.0.0" and len(a.sha256) == 64
+
+
+@pytest.mark.parametrize("name, data, why", [
+    ("A.car", b"text", "not a zip"), ("A.zip", car(), "does not end with .car"), (".A.car", car(), "starts with"),
+])
+def test_a_bad_archive_is_a_config_error_saying_nothing_was_written(tmp_path, name, data, why):
+    f = tmp_path / name
+    f.write_bytes(data)
+    with pytest.raises(ConfigError, match=why) as e:
+        d.load_archive(str(f))
+    assert "nothing written" in str(e.value)
+
+
+def test_a_missing_an_oversized_and_a_folder_archive(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be read"):
+        d.load_archive(str(tmp_path / "none.car"))
+    big = tmp_path / "Big.car"
+    with open(big, "wb") as fh:
+        fh.truncate(capp.CAR_LIMIT + 1)
+    with pytest.raises(ConfigError, match="larger than 256 MiB"):
+        d.load_archive(str(big))
+    (tmp_path / "Dir.car").mkdir()
+    with pytest.raises(ConfigError, match="not a regular file"):
+        d.load_archive(str(tmp_path / "Dir.car"))
+
+
+def test_only_the_manager_is_a_target():
+    inv = inventory()
+    assert d.manager_target(inv, [inv.hosts["esb-mgr"]]).name == "esb-mgr"
+    with pytest.raises(ConfigError, match="esb-w1: a worker.*reverts local changes"):
+        d.manager_target(inv, [inv.hosts["esb-mgr"], inv.hosts["esb-w1"]])
+    with pytest.raises(ConfigError, match="db1: not the manager"):
+        d.manager_target(inv, [inv.hosts["db1"]])
+
+
+class FakeSync:
+    def last_error(self):
+        return "Deployment synchronization update for tenant -1234 failed: E170013"
+
+
+def proof(sha="s" * 64):
+    p = d.Proof(None, None, None, "deploy", "carbonapps/App_1.0.0.car", "App_1.0.0", sha, {})
+    p.head, p.rev, p.repo_line = 7, 6, "same bytes since revision 6"
+    return p
+
+
+def wc(rev, file_rev=None):
+    nodes = {"": WcNode(rev, "dir", "normal")}
+    if file_rev is not None:
+        nodes["carbonapps/App_1.0.0.car"] = WcNode(file_rev, "file", "normal")
+    return WorkingCopy("svn://x/r/-1234", rev, nodes)
+
+
+def test_a_worker_holds_at_r_or_later_with_the_bytes_and_the_line_after_the_file():
+    inv = inventory()
+    w = inv.hosts["esb-w1"]
+    ok = d.Seen(wc(7, 6), None, "s" * 64, 1000, (capp.DEPLOYED, 1000.4))
+    got = proof().judge(w, FakeSync(), ok)
+    assert got.holds and got.line.startswith("revision 6 (repository 7), same bytes, deployed App_1.0.0 at")
+    cases = {
+        "its copy at revision 5": d.Seen(wc(5, 5), None, "s" * 64, 1000, (capp.DEPLOYED, 1001)),
+        "its copy at revision 4": d.Seen(wc(4), None, None, None, None),
+        "other bytes on disk": d.Seen(wc(7, 6), None, "t" * 64, 1000, (capp.DEPLOYED, 1001)),
+        "logged after the file arrived": d.Seen(wc(7, 6), None, "s" * 64, 1000, (capp.DEPLOYED, 999.0)),
+        "no working copy": d.Seen(None, None, None, None, None),
+        "cannot be read now": d.Seen(None, "not an SQLite database", None, None, None),
+    }
+    for why, seen in cases.items():
+        got = proof().judge(w, FakeSync(), seen)
+        assert not got.holds and why in got.line, (why, got.line)
+        if why != "cannot be read now":
+            assert "the repository's revision 6" in got.line and "E170013" in got.line
+
+
+def test_a_repository_without_the_bytes_makes_every_node_lag():
+    inv = inventory()
+    p = proof()
+    p.rev, p.repo_line = None, "does not hold it at revision 7"
+    got = p.judge(inv.hosts["esb-mgr"], FakeSync(), d.Seen(None, None, "s" * 64, 1000, (capp.DEPLOYED, 1001)))
+    assert not got.holds and "the repository does not hold it at revision 7" in got.line
+
+
+def test_gone_means_out_of_the_repository_the_copy_the_disk_and_undeployed_where_it_was():
+    inv = inventory()
+    p = proof(sha=None)
+    p.rev = p.head = 8
+    w = inv.hosts["esb-w2"]
+    assert p.judge(w, FakeSync(), d.Seen(wc(8), None, None, None, (capp.UNDEPLOYED, 5.0))).holds
+    assert p.judge(w, FakeSync(), d.Seen(wc(8), None, None, None, None)).line.endswith("(never deployed here)")
+    assert "still holds it" in p.judge(w, FakeSync(), d.Seen(wc(8, 6), None, None, None, None)).line
+    assert "still on disk" in p.judge(w, FakeSync(), d.Seen(wc(8), None, "s", 1, None)).line
+    assert "no `Undeploying" in p.judge(w, FakeSync(), d.Seen(wc(8), None, None, None, (capp.DEPLOYED, 1.0))).line
+
+
+def test_a_row_carries_what_the_run_did_on_the_manager():
+    rows = []
+
+    class Rep:
+        def emit(self, r):
+            rows.append(r)
+    inv = inventory()
+    p = d.Proof(None, Rep(), None, "deploy", "x", "A_1", "s", {"esb-mgr": (Status.CHANGED, "written")})
+    p.row(inv.hosts["esb-mgr"], Status.OK, "proved")
+    p.row(inv.hosts["esb-w1"], Status.OK, "proved")
+    p.row(inv.hosts["esb-mgr"], Status.FAILED, "lags")
+    p.row(inv.hosts["esb-mgr"], Status.SKIPPED, "not running")  # a stopped manager was still written
+    p.row(inv.hosts["esb-w1"], Status.SKIPPED, "not running")
+    assert [(r.status, r.message) for r in rows] == [(Status.CHANGED, "written; proved"), (Status.OK, "proved"),
+                                                     (Status.FAILED, "written; lags"),
+                                                     (Status.CHANGED, "written; not running"),
+                                                     (Status.SKIPPED, "not running")]
