@@ -115,7 +115,7 @@ def peer_state(name: str, states: dict[str, ServerState]) -> str:
 
 
 def prechecks(inv: Inventory, order: list[Host], session: Session, balancer: Balancer,
-              states: dict[str, ServerState]) -> dict[str, list[str]]:
+              states: dict[str, ServerState], drained: set[str]) -> dict[str, list[str]]:
     """Why each node could not be restarted now (name -> sentences); {} when every one can."""
     problems: dict[str, list[str]] = {}
     for h in order:
@@ -139,7 +139,7 @@ def prechecks(inv: Inventory, order: list[Host], session: Session, balancer: Bal
                 problems.setdefault(h.name, []).append(
                     f"no other worker serves ({why}): taking it out would leave the balancer with no backend; "
                     f"start another worker first")
-            if h.name not in problems:
+            if h.name not in problems and h.name not in drained:
                 serving.add(h.name)  # back in after its turn: it holds the service for the next one
     return problems
 
@@ -176,7 +176,7 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
                 reporter.emit(StepResult(h.name, TASK, Status.SKIPPED, message="not restarted: the balancer is "
                                                                                "unreachable"))
             return False
-        problems = prechecks(inv, order, session, balancer, states)
+        problems = prechecks(inv, order, session, balancer, states, balancer.drained() if balancer.lbs else set())
         if problems:
             for h in order:
                 if h.name in problems:
