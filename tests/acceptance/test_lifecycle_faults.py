@@ -104,6 +104,9 @@ def test_an_unreachable_worker_or_balancer_is_a_row_and_nothing_stops(life):
                     assert "[esb-w2] rolling-restart: failed: unreachable: " in r.stdout, r.stdout
                 assert "[esb-w1] rolling-restart: failed: not restarted: no other worker serves (esb-w2 is " \
                        "unreachable)" in r.stdout, r.stdout
+            r = lab.fab("-H", "esb-w1", "stop")  # esb-w2 may serve or not: nobody can tell
+            assert r.returncode == 1 and "[esb-w1] stop: failed: refused: esb-w1 is the last serving worker" \
+                in r.stdout, r.stdout
             r = lab.fab("rolling-restart", "--needed")
             assert r.returncode == 1 and "no node needs a restart" not in r.stdout, r.stdout
             assert "[esb-w2] rolling-restart: failed: unreachable: " in r.stdout and \
@@ -119,10 +122,14 @@ def test_an_unreachable_worker_or_balancer_is_a_row_and_nothing_stops(life):
     lab.stop(lb)
     try:
         r = lab.fab("rolling-restart")
+        stop = lab.fab("-H", "esb-w1", "stop")
     finally:
         lab.start(lb)
     assert r.returncode == 1 and "[lb1] rolling-restart: failed: the balancer is unreachable: " in r.stdout, r.stdout
     assert "did not come back" not in r.stdout and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert stop.returncode == 1 and "[lb1] stop: failed: the balancer is unreachable: " in stop.stdout and \
+        "[esb-w1] stop: failed: not stopped: the balancer (lb1) is unreachable" in stop.stdout, stop.stdout
+    assert "Traceback" not in stop.stderr, stop.stderr
     assert all(pid(lab, n) for n in ESB)
 
 

@@ -100,7 +100,10 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
         if st.running:
             if dry:
                 return "ok", f"running (pid {st.pid})"
-            back = put_back(balancer, h, drained())
+            try:
+                back = put_back(balancer, h, drained())
+            except (StepError, RemoteError) as e:
+                raise StepError(f"running (pid {st.pid}); but not put back in the balancer: {e}") from None
             return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
         if dry:
             problems = srv.start_problems()
@@ -144,6 +147,26 @@ def take_out(inv: Inventory, workers: list[Host], balancer: Balancer) -> dict[st
     return refused
 
 
+def balancer_gate(balancer: Balancer, workers: list[Host], task: str, reporter: Reporter,
+                  force: bool) -> tuple[bool, dict[str, str]]:
+    """(the balancer can be marked, the workers refused because it cannot): an unreachable lb host is its
+    own failed row; its workers are not touched (a worker cannot be taken out first), unless --force."""
+    if not balancer.lbs or not workers:
+        return True, {}
+    errors = balancer.reach()
+    if not errors:
+        return True, {}
+    for lb, why in errors.items():
+        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}"))
+    if force:
+        reporter.note(f"--force: the workers {task} without being taken out of the balancer first")
+        return False, {}
+    verb = {"stop": "stopped", "restart": "restarted"}.get(task, "marked")
+    why = (f"not {verb}: the balancer ({', '.join(errors)}) is unreachable, so it cannot be taken out first; "
+           f"--force does it anyway (requests in flight fail)")
+    return False, {w.name: why for w in workers}
+
+
 def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, force: bool = False) -> None:
     """Stop the running nodes: the workers first (in parallel, each out of the balancer first), then the
     manager. A stop that would leave the balancer with no serving worker is refused unless --force, or
@@ -151,8 +174,8 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
     dry = session.mode is Mode.DRY_RUN
     balancer = Balancer(inv, session)
     managers, workers = managers_then_workers(hosts)
-    refused: dict[str, str] = {}
-    if balancer.lbs and workers:
+    reachable, refused = balancer_gate(balancer, workers, "stop", reporter, force)
+    if reachable and balancer.lbs and workers:
         mine, left = last_worker(inv, workers, session, balancer)
         everything = {h.name for h in hosts} == {h.name for h in inv.esb_nodes}
         if mine and not left:
@@ -177,7 +200,7 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
         if dry:
             st = checked_state(srv)
             out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, then "
-                   if h.role == "worker" and balancer.lbs else "would ")
+                   if h.role == "worker" and balancer.lbs and reachable else "would ")
             return ("changed", f"{out}stop pid {st.pid} (TERM through bin/wso2server.sh --stop)") if st.running \
                 else ("ok", "not running")
         message = srv.stop(force)
@@ -199,12 +222,16 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
     [run].drain_seconds) and put back once up. Refused for the last serving worker unless --force."""
     dry = session.mode is Mode.DRY_RUN
     balancer = Balancer(inv, session)
-    drained = balancer.drained() if balancer.lbs and hosts else set()
+    managers, workers = managers_then_workers(hosts)
+    reachable, refused = balancer_gate(balancer, workers, "restart", reporter, force)
+    drained = balancer.drained() if balancer.lbs and workers and reachable else set()
 
     def one(h: Host) -> Outcome:
+        if h.name in refused:
+            raise StepError(refused[h.name])
         srv = server(session, h)
         st = checked_state(srv)
-        behind = h.role == "worker" and bool(balancer.lbs)
+        behind = h.role == "worker" and bool(balancer.lbs) and reachable
         forced = ""
         if behind and st.running and h.name not in drained:
             mine, left = last_worker(inv, [h], session, balancer)
@@ -224,7 +251,6 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
         message = restart_one(srv, force) if st.running else srv.start()
         return "changed", forced + message + (put_back(balancer, h, drained) if behind else "")
 
-    managers, workers = managers_then_workers(hosts)
     run_rows("restart", workers + managers, one, session, reporter, parallel=False)
 
 
@@ -317,8 +343,9 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     dry = session.mode is Mode.DRY_RUN
     if not balancer.lbs:
         raise StepError("no lb host in hosts.toml: there is no balancer to take a node out of")
-    refused = ""
-    if not undo:
+    reachable, gated = balancer_gate(balancer, [h for h in hosts if h.role == "worker"], "drain", reporter, False)
+    refused = next(iter(gated.values()), "")
+    if not undo and reachable:
         mine, left = last_worker(inv, [h for h in hosts if h.role == "worker"], session, balancer)
         if mine and not left:
             if not force:
@@ -330,7 +357,7 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     def one(h: Host) -> Outcome:
         if h.role != "worker":
             return "skipped", "not a worker: the balancer's worker upstreams do not list it"
-        if refused and not undo:
+        if refused and (not undo or not reachable):
             raise StepError(refused)
         if dry:
             lbs = ", ".join(lb.name for lb in balancer.lbs)
