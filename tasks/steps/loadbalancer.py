@@ -106,6 +106,18 @@ def render(inv: Inventory) -> dict[str, bytes]:
     return {k: (HEADER + v).encode() for k, v in out.items()}
 
 
+def worker_servers(inv: Inventory) -> dict[str, str]:
+    """Each worker's `server` address in the upstreams (ip:port after its offset) -> its name."""
+    return {s: w.name for w in inv.by_role("worker") for s in (_member(w, HTTP_PORT), _member(w, HTTPS_PORT))}
+
+
+def keep_down(wanted: bytes, old: bytes | None, servers: dict[str, str]) -> tuple[bytes, list[str]]:
+    """(the rendered file with the `down` marks the file on the host holds for workers kept, those workers):
+    a worker out of the balancer (drained, or a restart under way) is no drift, and a patch keeps it out."""
+    marks = marked_down(old) & set(servers) if old is not None else set()
+    return set_down(wanted, marks, True), sorted({servers[m] for m in marks})
+
+
 def drain_marker(lb: Host, worker: str) -> str:
     """Where `fab drain` records, on an lb host, that a worker is out of the balancer on purpose."""
     return posixpath.join(node_state_dir(lb), "drained", worker)
@@ -164,15 +176,14 @@ class ConfigureLb(Step):
         if missing:
             plan.notes.append("create-certs makes the missing files first (setup-cluster's certs phase); "
                               "configure-lb alone refuses without them")
-        servers = {s: w.name for w in inv.by_role("worker") for s in (_member(w, HTTP_PORT), _member(w, HTTPS_PORT))}
+        servers = worker_servers(inv)
         down: dict[str, list[str]] = {}  # worker -> the files that mark it down
         for name in FILES:
             path = posixpath.join(lb.conf_dir, name)
             old = r.read(path)
-            marks = marked_down(old) & set(servers) if old is not None else set()
-            for m in sorted(marks):
-                down.setdefault(servers[m], []).append(name)
-            want = set_down(wanted[name], marks, True)  # a worker out of the balancer stays out: not drift
+            want, out = keep_down(wanted[name], old, servers)  # a worker out of the balancer stays out: not drift
+            for w in out:
+                down.setdefault(w, []).append(name)
             if old != want:
                 plan.items.append(Item(path, "content", f"{len(want)} bytes from hosts.toml",
                                        None if old is None else f"{len(old)} bytes (differs)"))
