@@ -103,7 +103,8 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
             try:
                 back = put_back(balancer, h, drained())
             except (StepError, RemoteError) as e:
-                raise StepError(f"running (pid {st.pid}); but not put back in the balancer: {e}") from None
+                raise StepError(f"running (pid {st.pid}); but the balancer could not be read or marked (is it "
+                                f"in?): {e}; fab -H {h.name} start puts it back once it is reachable") from None
             return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
         if dry:
             problems = srv.start_problems()
@@ -116,8 +117,8 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
         try:
             return "changed", message + put_back(balancer, h, drained())
         except (StepError, RemoteError) as e:
-            raise StepError(f"{message}; but not put back in the balancer: {e}; fab -H {h.name} start puts it "
-                            f"back once the balancer is reachable") from None
+            raise StepError(f"{message}; but the balancer could not be read or marked (is it in?): {e}; "
+                            f"fab -H {h.name} start puts it back once it is reachable") from None
 
     managers, workers = managers_then_workers(hosts)
     run_rows("start", managers, one, session, reporter, parallel=False)

@@ -255,10 +255,11 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
             where = ""
             if isinstance(e, Refused):
                 text = str(e)
+                rec.fixes.append(f"{h.name}: no other worker serves now; start one first (fab -H <worker> start)")
             else:
                 text = f"{h.name} did not come back: {e}"
                 if alive:
-                    where = "; it runs: it stays in the balancer" if behind and h.name not in drained else ""
+                    where = "; it runs: it goes back in the balancer" if behind and h.name not in drained else ""
                 elif out_of:
                     where = f"; it stays out of the balancer ({', '.join(out_of)}), the other nodes serve"
                 if not alive:
