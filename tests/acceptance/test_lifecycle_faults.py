@@ -24,7 +24,7 @@ from tests.standin.jdk import kill_servers, make_jdk
 @pytest.fixture(scope="module")
 def life_session():
     """test_lifecycle.py's lab (its `life` fixture resets it for each test), on addresses of its own."""
-    lab = Lab.create(n_workers=2, extra_roles=("lb",), first_octet=160)
+    lab = Lab.create(n_workers=2, extra_roles=("lb",), first_octet=210)
     lb = lab.hosts["lb1"]
     lab.http_port = free_port_on(lb.address)
     lab.https_port = free_port_on(lb.address)
