@@ -234,19 +234,20 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                     raise Refused("not taken out: no other worker serves now (a dead worker does not): taking it "
                                   "out would leave the balancer with no backend; nothing was stopped")
             if behind:
-                out_of = balancer.mark(h, down=True)
-                if was_running and out_of:
+                marked = balancer.mark(h, down=True)  # [] when it was out already (a killed run left it so)
+                out_of = [lb.name for lb in balancer.lbs]
+                if was_running and marked:
                     time.sleep(inv.run.drain_seconds)
             message = restart_one(srv) if was_running else srv.start()
             running.add(h.name)
             took.add(h.name)
             gone = wait_members(session, srv, inv, running, time.monotonic() + inv.run.start_timeout)
             running -= gone
-            if out_of and h.name not in drained:
+            back = ""
+            if behind and h.name not in drained:  # back in from the truth: it runs, and it is wanted in
                 balancer.mark(h, down=False)
-            reporter.emit(StepResult(h.name, TASK, Status.CHANGED,
-                                     message=message + (f"; back in {', '.join(out_of)}" if out_of and h.name
-                                                        not in drained else "")
+                back = f"; back in {', '.join(out_of)}"
+            reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=message + back
                                      + ("; stays out: drained (fab drain)" if h.name in drained else "")))
         except (StepError, RemoteError, SecretMissing) as e:
             stopped_at = h.name
