@@ -291,16 +291,18 @@ def start_task(c, dry_run=False, json=False, break_lock=False):
     run_lifecycle(dry_run, json, start, break_lock)
 
 
-@task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
+@task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout; stop even "
+                                                "the last serving worker behind the balancer (the service is down)"})
 def stop_task(c, dry_run=False, json=False, force=False, break_lock=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
     from .commands.lifecycle.commands import stop
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), break_lock)
 
 
-@task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
+@task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout; restart "
+                                                   "even the last serving worker (requests fail meanwhile)"})
 def restart_task(c, dry_run=False, json=False, force=False, break_lock=False):
-    """stop, then start, node by node (behind a balancer: rolling-restart drops no request)"""
+    """stop, then start, node by node; each worker out of the balancer meanwhile (never the last serving one)"""
     from .commands.lifecycle.commands import restart
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force),
                   break_lock)
@@ -316,20 +318,21 @@ def status_task(c, json=False):
 @task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
 def rolling_restart_task(c, dry_run=False, json=False, needed=False, break_lock=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
-    from .commands.lifecycle.commands import rolling_restart
+    from .commands.lifecycle.roll import rolling_restart
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed),
                   break_lock)
 
 
-@task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer"})
-def drain_task(c, dry_run=False, json=False, undo=False, break_lock=False):
+@task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer",
+                          "force": "drain even the last serving worker (the service is down)"})
+def drain_task(c, dry_run=False, json=False, undo=False, force=False, break_lock=False):
     """take workers out of the balancer (down in every upstream, nginx -t, reload) and wait [run].drain_seconds"""
     from .commands.lifecycle.commands import drain
 
     def body(inv, session, rep):
         if cli_hosts() is None:
             raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
-        drain(inv, esb_targets(inv), session, rep, undo)
+        drain(inv, esb_targets(inv), session, rep, undo, force)
 
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
 

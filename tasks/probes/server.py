@@ -149,8 +149,9 @@ class ServerProbe:
         return self.log_since(0)
 
     # ------------------------------------------------------------ checks before a start
-    def start_problems(self) -> list[str]:
-        """Why the start script cannot start this node (each a sentence naming what to fix), reads only."""
+    def start_problems(self, ports: bool = True) -> list[str]:
+        """Why the start script cannot start this node (each a sentence naming what to fix), reads only.
+        `ports` False: its ports are not checked (a running node holds them itself: the check before a restart)."""
         problems = []
         script = self.remote.stat(self.path(START_SCRIPT))
         if script is None or not script.is_file:
@@ -172,7 +173,7 @@ class ServerProbe:
                     problems.append(f"{java} -version failed (exit {code})")
                 elif not java_ok(version):
                     problems.append(f"{java} is Java {version}; Carbon 4.4's start script needs 1.7 or 1.8")
-        held = [p for p, up in self.accepting().items() if up]
+        held = [p for p, up in self.accepting().items() if up] if ports else []
         if held:
             problems.append(f"port{'s' if len(held) > 1 else ''} {', '.join(map(str, held))} on "
                             f"{self.host.member_host} already held by another process")

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from ..config import Host, Inventory
 from ..engine.ops import Done, Op, last_line
 from ..engine.plan import FileChange, Item, Plan
+from ..formats.upstreams import marked_down, set_down
+from ..remote import node_state_dir
 from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step
 from ..engine.context import StepContext, StepError
@@ -104,6 +106,33 @@ def render(inv: Inventory) -> dict[str, bytes]:
     return {k: (HEADER + v).encode() for k, v in out.items()}
 
 
+def worker_servers(inv: Inventory) -> dict[str, str]:
+    """Each worker's `server` address in the upstreams (ip:port after its offset) -> its name."""
+    return {s: w.name for w in inv.by_role("worker") for s in (_member(w, HTTP_PORT), _member(w, HTTPS_PORT))}
+
+
+def keep_down(wanted: bytes, old: bytes | None, servers: dict[str, str]) -> tuple[bytes, list[str]]:
+    """(the rendered file with the `down` marks the file on the host holds for workers kept, those workers):
+    a worker out of the balancer (drained, or a restart under way) is no drift, and a patch keeps it out."""
+    marks = marked_down(old) & set(servers) if old is not None else set()
+    return set_down(wanted, marks, True), sorted({servers[m] for m in marks})
+
+
+def drain_marker(lb: Host, worker: str) -> str:
+    """Where `fab drain` records, on an lb host, that a worker is out of the balancer on purpose."""
+    return posixpath.join(node_state_dir(lb), "drained", worker)
+
+
+def drained_item(ctx: StepContext, worker: str, files: list[str]) -> Item:
+    """A worker the upstreams mark down, as verify's warning: drained on purpose (fab drain left its marker),
+    or left out by a restart (under way, or killed: `start` puts a running worker back)."""
+    if ctx.remote.lstat(drain_marker(ctx.host, worker)) is not None:
+        return Item("balancer", worker, "in the balancer", f"drained (fab drain): down in {', '.join(files)}",
+                    fix=f"fab -H {worker} drain --undo")
+    return Item("balancer", worker, "in the balancer", f"drained: down in {', '.join(files)}, not by fab drain "
+                f"(a restart under way, or one that was stopped)", fix=f"fab -H {worker} start")
+
+
 def nginx_command(inv: Inventory, *args: str) -> str:
     """`nginx -c <nginx_conf> ARGS` (paths validated in config, quoted here)."""
     return " ".join([shlex.quote(inv.lb.nginx), "-c", shlex.quote(inv.lb.nginx_conf), *args])
@@ -147,13 +176,20 @@ class ConfigureLb(Step):
         if missing:
             plan.notes.append("create-certs makes the missing files first (setup-cluster's certs phase); "
                               "configure-lb alone refuses without them")
+        servers = worker_servers(inv)
+        down: dict[str, list[str]] = {}  # worker -> the files that mark it down
         for name in FILES:
             path = posixpath.join(lb.conf_dir, name)
             old = r.read(path)
-            if old != wanted[name]:
-                plan.items.append(Item(path, "content", f"{len(wanted[name])} bytes from hosts.toml",
+            want, out = keep_down(wanted[name], old, servers)  # a worker out of the balancer stays out: not drift
+            for w in out:
+                down.setdefault(w, []).append(name)
+            if old != want:
+                plan.items.append(Item(path, "content", f"{len(want)} bytes from hosts.toml",
                                        None if old is None else f"{len(old)} bytes (differs)"))
-                plan.files.append(FileChange(path, old, wanted[name], mode=0o644 if old is None else None))
+                plan.files.append(FileChange(path, old, want, mode=0o644 if old is None else None))
+        for worker, files in sorted(down.items()):
+            plan.warnings.append(drained_item(ctx, worker, sorted(set(files))))
         if plan.files:
             restore = tuple((fc.path, fc.old) for fc in plan.files)  # what goes back if nginx -t refuses
             plan.actions += [NginxTest(nginx_command(inv, "-t"), restore),

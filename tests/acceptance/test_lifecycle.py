@@ -181,7 +181,7 @@ def test_a_change_after_the_start_needs_a_restart_on_exactly_that_node(life):
     assert r.returncode == 0 and "no node needs a restart" in r.stdout, r.stdout
 
 
-def test_a_rolling_restart_of_every_node_drops_no_request_and_a_plain_restart_does(life):
+def test_a_rolling_restart_of_every_node_drops_no_request_nor_does_a_plain_restart_of_the_workers(life):
     lab = life
     assert lab.fab("start").returncode == 0
     time.sleep(2)
@@ -199,7 +199,8 @@ def test_a_rolling_restart_of_every_node_drops_no_request_and_a_plain_restart_do
         time.sleep(1)
     assert r.returncode == 0, r.stdout + r.stderr + logs_of(lab, "esb-w1") + logs_of(lab, "esb-w2")
     print(f"plain restart of the workers: {plain.ok} requests answered, {plain.failed} failed")
-    assert plain.failed > 0  # the test can fail: a restart without the balancer loses requests in flight
+    assert plain.ok > 20 and plain.failed == 0, plain.errors[:5]  # issue 30: restart drains each worker first
+    assert r.stdout.count("; back in lb1") == 2, r.stdout
 
 
 def test_a_worker_that_does_not_come_back_stays_out_and_the_others_serve(life):

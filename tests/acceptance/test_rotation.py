@@ -7,6 +7,7 @@ password changed the old way (ALTER USER alone) is then shown to cut the running
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -14,7 +15,7 @@ import time
 import pytest
 
 from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, sections
-from tests.lab import Lab
+from tests.lab import REPO, Lab, fab_bin
 from tests.lblab import Nginx, free_port_on
 from tests.mariadb import APP_USER
 from tests.standin.clients import Clients
@@ -195,8 +196,37 @@ def test_create_dbs_alone_keeps_the_old_password_for_running_nodes_and_verify_wa
     rows = json.loads(r.stdout)["hosts"]["db1"]["create-dbs"]
     assert r.returncode == 0 and rows["status"] == "ok", rows
     assert any("older password is still accepted" in (w["actual"] or "") for w in rows.get("warnings", [])), rows
-    r = lab.fab("rotate-passwords")
+    killed_mid_restart(lab)  # issue 30: a rotation killed with esb-w1 stopped and out of the balancer
+    with Clients(lab.hosts["lb1"].address, lab.http_port, HOST) as clients:
+        r = lab.fab("rotate-passwords")  # the rerun finishes it
+        time.sleep(0.5)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert clients.ok > 5 and clients.failed == 0, clients.errors[:3]
+    assert all(alive(lab, n) for n in ESB), r.stdout
+    assert b" down;" not in (lab.nginx.conf_dir / "esb.http.conf").read_bytes(), r.stdout
     assert refused_since(lab, sizes) == {}
     for n in ESB:
         assert not login(lab, DB_PW, lab.hosts[n].address)
+
+
+def alive(lab, n: str) -> bool:
+    try:
+        os.kill(int((lab.hosts[n].home / "wso2carbon.pid").read_text()), 0)
+        return True
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+
+
+def killed_mid_restart(lab) -> None:
+    """kill -9 of `fab rotate-passwords` once its restarts have esb-w1 stopped and marked down in nginx."""
+    w1 = lab.hosts["esb-w1"]
+    conf = lab.nginx.conf_dir / "esb.http.conf"
+    proc = subprocess.Popen([fab_bin(), "rotate-passwords"], cwd=REPO, env=lab.fab_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and not (
+            f"server {w1.address}:8280 down;".encode() in conf.read_bytes() and not alive(lab, "esb-w1")):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(10)
+    assert proc.returncode == -9 and not alive(lab, "esb-w1")  # killed half-way, not after it ended

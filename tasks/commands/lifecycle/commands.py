@@ -16,7 +16,6 @@ there: that node stays out of the balancer, the others serve, exit 1.
 """
 from __future__ import annotations
 
-import posixpath
 import time
 from typing import Callable
 
@@ -28,13 +27,12 @@ from ...engine.plan import Item
 from ...engine.runner import Session, in_parallel
 from ...secrets import SecretMissing, redact, safe_error
 from ...engine.context import StepError
-from ...steps.loadbalancer import FILES as LB_FILES, nginx_command, nginx_message
 from ...formats import carbonlog as logs
-from ...probes.restart import UNKNOWN, health_items, needs_restart, stale_files
+from ...probes.restart import UNKNOWN, health_items, stale_files
 from ...probes.startrecord import read_record
 from ...probes.depsync import revisions
 from .server import NodeServer, ServerState
-from .upstreams import set_down
+from .balancer import Balancer, node_states
 
 Outcome = tuple[Status | str, str]  # (status, message)
 
@@ -74,42 +72,142 @@ def managers_then_workers(hosts: list[Host]) -> tuple[list[Host], list[Host]]:
 
 # ---------------------------------------------------------------- start / stop / restart
 
+def put_back(balancer: Balancer, h: Host, drained: set[str]) -> str:
+    """A running worker back in the balancer unless drained (`fab drain`): what the row adds."""
+    if h.role != "worker" or not balancer.lbs:
+        return ""
+    if h.name in drained:
+        return f"; stays out of the balancer: drained (fab -H {h.name} drain --undo puts it back)"
+    done = balancer.mark(h, down=False)
+    return f"; back in {', '.join(done)}" if done else ""
+
+
 def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
-    """Start the stopped nodes: the manager first, then the workers (in parallel)."""
+    """Start the stopped nodes: the manager first, then the workers (in parallel); a running worker that is
+    not drained is put back in the balancer (a start is what brings a stopped worker back)."""
     dry = session.mode is Mode.DRY_RUN
+    balancer = Balancer(inv, session)
+    wanted: dict[str, set[str]] = {}
+
+    def drained() -> set[str]:
+        with balancer.lock:
+            if "drained" not in wanted:
+                wanted["drained"] = balancer.drained() if balancer.lbs else set()
+            return wanted["drained"]
 
     def one(h: Host) -> Outcome:
         srv = server(session, h)
         st = checked_state(srv)
         if st.running:
-            return "ok", f"running (pid {st.pid})"
+            if dry:
+                return "ok", f"running (pid {st.pid})"
+            try:
+                back = put_back(balancer, h, drained())
+            except (StepError, RemoteError) as e:
+                raise StepError(f"running (pid {st.pid}); but the balancer could not be read or marked (is it "
+                                f"in?): {e}; fab -H {h.name} start puts it back once it is reachable") from None
+            return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
         if dry:
             problems = srv.start_problems()
             if problems:
                 raise StepError("would not start: " + "; ".join(problems))
             return "changed", (f"would start it: JAVA_HOME={h.java_home} {srv.path('bin/wso2server.sh')} --start"
-                               + ("; KEYSTORE_PASSWORD through password-tmp" if inv.security.vault else ""))
-        return "changed", srv.start() + (f"; {st.notes[0]}" if st.notes else "")
+                               + ("; KEYSTORE_PASSWORD through password-tmp" if inv.security.vault else "")
+                               + ("; then back in the balancer" if h.role == "worker" and balancer.lbs else ""))
+        message = srv.start() + (f"; {st.notes[0]}" if st.notes else "")
+        try:
+            return "changed", message + put_back(balancer, h, drained())
+        except (StepError, RemoteError) as e:
+            raise StepError(f"{message}; but the balancer could not be read or marked (is it in?): {e}; "
+                            f"fab -H {h.name} start puts it back once it is reachable") from None
 
     managers, workers = managers_then_workers(hosts)
     run_rows("start", managers, one, session, reporter, parallel=False)
     run_rows("start", workers, one, session, reporter)
 
 
+def last_worker(inv: Inventory, hosts: list[Host], session: Session, balancer: Balancer) -> tuple[list[str], list[str]]:
+    """(the serving workers among hosts, the serving workers left once they are out): a worker serves when it
+    runs and no lb marks it down."""
+    states, _ = node_states(inv, inv.by_role("worker"), session)
+    serving = balancer.serving(states)
+    names = {h.name for h in hosts}
+    return [n for n in serving if n in names], [n for n in serving if n not in names]
+
+
+def take_out(inv: Inventory, workers: list[Host], balancer: Balancer) -> dict[str, str]:
+    """Each worker out of the balancer (down, nginx -t, reload), then [run].drain_seconds once for the
+    requests in flight; the workers that could not be taken out (name -> why): they are not stopped."""
+    refused, marked = {}, False
+    for h in workers:
+        try:
+            marked |= bool(balancer.mark(h, down=True))
+        except (StepError, RemoteError) as e:
+            refused[h.name] = f"not stopped: it could not be taken out of the balancer: {redact(str(e))}"
+    if marked:
+        time.sleep(inv.run.drain_seconds)
+    return refused
+
+
+def balancer_gate(balancer: Balancer, workers: list[Host], task: str, reporter: Reporter,
+                  force: bool) -> tuple[bool, dict[str, str]]:
+    """(the balancer can be marked, the workers refused because it cannot): an unreachable lb host is its
+    own failed row; its workers are not touched (a worker cannot be taken out first), unless --force."""
+    if not balancer.lbs or not workers:
+        return True, {}
+    errors = balancer.reach()
+    if not errors:
+        return True, {}
+    for lb, why in errors.items():
+        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}"))
+    if force:
+        reporter.note(f"--force: the workers {task} without being taken out of the balancer first")
+        return False, {}
+    verb = {"stop": "stopped", "restart": "restarted"}.get(task, "marked")
+    why = (f"not {verb}: the balancer ({', '.join(errors)}) is unreachable, so it cannot be taken out first; "
+           f"--force does it anyway (requests in flight fail)")
+    return False, {w.name: why for w in workers}
+
+
 def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, force: bool = False) -> None:
-    """Stop the running nodes: the workers first (in parallel), then the manager."""
+    """Stop the running nodes: the workers first (in parallel, each out of the balancer first), then the
+    manager. A stop that would leave the balancer with no serving worker is refused unless --force, or
+    unless every node of hosts.toml stops (the cluster's own shutdown: said in a note)."""
     dry = session.mode is Mode.DRY_RUN
+    balancer = Balancer(inv, session)
+    managers, workers = managers_then_workers(hosts)
+    reachable, refused = balancer_gate(balancer, workers, "stop", reporter, force)
+    if reachable and balancer.lbs and workers:
+        mine, left = last_worker(inv, workers, session, balancer)
+        everything = {h.name for h in hosts} == {h.name for h in inv.esb_nodes}
+        if mine and not left:
+            if force or everything:
+                reporter.note(("--force: " if force and not everything else "every node stops: ")
+                              + f"{', '.join(mine)} {'is' if len(mine) == 1 else 'are'} the last serving "
+                              f"worker{'s' if len(mine) > 1 else ''}; the balancer has no backend until "
+                              f"fab start")
+            else:
+                why = (f"refused: {', '.join(mine)} {'is' if len(mine) == 1 else 'are'} the last serving worker"
+                       f"{'s' if len(mine) > 1 else ''}: stopping {'it' if len(mine) == 1 else 'them'} leaves the "
+                       f"balancer with no backend; start another worker first, or --force (stops "
+                       f"{'it' if len(mine) == 1 else 'them'} anyway: the service is down until one starts)")
+                refused = {n: why for n in mine}
+        if not dry:
+            refused.update(take_out(inv, [h for h in workers if h.name not in refused], balancer))
 
     def one(h: Host) -> Outcome:
+        if h.name in refused:
+            raise StepError(refused[h.name])
         srv = server(session, h)
         if dry:
             st = checked_state(srv)
-            return ("changed", f"would stop pid {st.pid} (TERM through bin/wso2server.sh --stop)") if st.running \
+            out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, then "
+                   if h.role == "worker" and balancer.lbs and reachable else "would ")
+            return ("changed", f"{out}stop pid {st.pid} (TERM through bin/wso2server.sh --stop)") if st.running \
                 else ("ok", "not running")
         message = srv.stop(force)
         return ("changed" if message.startswith(("stopped", "killed")) else "ok"), message
 
-    managers, workers = managers_then_workers(hosts)
     run_rows("stop", workers, one, session, reporter)
     run_rows("stop", managers, one, session, reporter, parallel=False)
 
@@ -122,29 +220,43 @@ def restart_one(srv: NodeServer, force: bool = False) -> str:
 
 
 def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, force: bool = False) -> None:
-    """Stop, then start, node by node (no balancer handling: rolling-restart is the one that drops no request)."""
+    """Stop, then start, node by node; a worker behind a balancer is taken out first (down, nginx -t, reload,
+    [run].drain_seconds) and put back once up. Refused for the last serving worker unless --force."""
     dry = session.mode is Mode.DRY_RUN
+    balancer = Balancer(inv, session)
+    managers, workers = managers_then_workers(hosts)
+    reachable, refused = balancer_gate(balancer, workers, "restart", reporter, force)
+    drained = balancer.drained() if balancer.lbs and workers and reachable else set()
 
     def one(h: Host) -> Outcome:
+        if h.name in refused:
+            raise StepError(refused[h.name])
         srv = server(session, h)
+        st = checked_state(srv)
+        behind = h.role == "worker" and bool(balancer.lbs) and reachable
+        forced = ""
+        if behind and st.running and h.name not in drained:
+            mine, left = last_worker(inv, [h], session, balancer)
+            if mine and not left:
+                if not force:
+                    raise StepError(f"refused: {h.name} is the last serving worker: restarting it leaves the "
+                                    f"balancer with no backend meanwhile; start another worker first, or --force "
+                                    f"(restarts it anyway: requests fail until it is back)")
+                forced = "--force: the last serving worker; the balancer had no backend meanwhile; "
         if dry:
-            st = checked_state(srv)
-            return "changed", ("would stop pid %s, then start it" % st.pid) if st.running else "would start it"
-        return "changed", restart_one(srv, force)
+            out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, " if behind else "would ")
+            return "changed", out + (f"stop pid {st.pid}, then start it" if st.running else "start it") + \
+                (", put it back" if behind else "")
+        if behind:
+            if balancer.mark(h, down=True) and st.running:
+                time.sleep(inv.run.drain_seconds)
+        message = restart_one(srv, force) if st.running else srv.start()
+        return "changed", forced + message + (put_back(balancer, h, drained) if behind else "")
 
-    managers, workers = managers_then_workers(hosts)
     run_rows("restart", workers + managers, one, session, reporter, parallel=False)
 
 
 # ---------------------------------------------------------------- status
-
-def node_status(inv: Inventory, hosts: list[Host], session: Session) -> dict[str, tuple[NodeServer, ServerState]]:
-    """Every node's server and state (in parallel); a host that cannot be read is left out (its row says so)."""
-    def one(h: Host):
-        srv = server(session, h)
-        return h.name, (srv, srv.state())
-    return dict(in_parallel(hosts, one, inv.run.parallel))
-
 
 def expected_members(inv: Inventory, host: Host, running: set[str]) -> dict[tuple[str, int | None], str]:
     """(member_host, member_port) -> name of every other running ESB node: what a running node must see."""
@@ -223,132 +335,42 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     in_parallel(hosts, one, inv.run.parallel)
 
 
-# ---------------------------------------------------------------- rolling restart
+# ---------------------------------------------------------------- drain
 
-class Balancer:
-    """The lb hosts' upstreams: a worker out (`down`) and back in; `nginx -t` before each
-    reload, the files as they were when it refuses. Never backed up: a rolling restart's marks
-    are its own and it takes them back."""
-
-    def __init__(self, inv: Inventory, session: Session):
-        self.inv, self.session = inv, session
-        self.lbs = inv.by_role("lb")
-
-    @staticmethod
-    def servers(h: Host) -> set[str]:
-        addr = f"[{h.member_host}]" if ":" in h.member_host else h.member_host
-        from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
-        return {f"{addr}:{p + h.port_offset}" for p in (PT_HTTP_PORT, PT_HTTPS_PORT)}
-
-    def mark(self, worker: Host, down: bool) -> list[str]:
-        """Every lb host's upstream files with the worker's servers marked down (or not); nginx
-        tested and reloaded. The lb hosts changed."""
-        done = []
-        for lb in self.lbs:
-            r = self.session.remote(lb)
-            olds = {}
-            for name in LB_FILES:
-                path = posixpath.join(self.inv.lb.conf_dir, name)
-                old = r.read(path, cache=False)
-                if old is None:
-                    continue
-                new = set_down(old, self.servers(worker), down)
-                if new != old:
-                    olds[path] = old
-                    r.write(path, new, backup=False)
-            if not olds:
-                continue
-            code, out, err = r.run(nginx_command(self.inv, "-t"), sudo=True, check=False)
-            if code != 0:
-                for path, old in olds.items():
-                    r.write(path, old, backup=False)
-                raise StepError(f"nginx -t on {lb.name} refused the upstreams with {worker.name} "
-                                f"{'down' if down else 'back'}: {nginx_message(err or out)}")
-            r.run(nginx_command(self.inv, "-s", "reload"), sudo=True, check=False)
-            done.append(lb.name)
-        return done
-
-
-def wait_members(srv: NodeServer, inv: Inventory, running: set[str], deadline: float) -> None:
-    """Until the node sees every other running ESB node (its log since its start), or the deadline."""
-    want = expected_members(inv, srv.host, running)
-    missing = set(want)
-    while time.monotonic() < deadline:
-        missing = set(want) - logs.members(srv.log_tail())
-        if not missing:
-            return
-        time.sleep(0.4)
-    raise StepError(f"up, but does not see {', '.join(want[m] for m in sorted(missing))} within "
-                    f"[run].start_timeout")
-
-
-def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter,
-                    needed: bool = False) -> bool:
-    """One node at a time, workers through the balancer, then the manager; stops at the
-    first that does not come back (it stays out of the balancer; exit 1). True when
-    every node it took came back."""
-    if needed:
-        hosts = needs_restart(inv, hosts, session)
-        if not hosts:
-            reporter.note("no node needs a restart: every running server runs with the files it started with")
-            return True
-    managers, workers = managers_then_workers(hosts)
-    order = workers + managers
-    balancer = Balancer(inv, session)
-    dry = session.mode is Mode.DRY_RUN
-    states = {n: st for n, (_, st) in node_status(inv, inv.esb_nodes, session).items()}
-    running = {n for n, st in states.items() if st.running}
-    stopped_at = None
-    for h in order:
-        if stopped_at:
-            reporter.emit(StepResult(h.name, "rolling-restart", Status.SKIPPED,
-                                     message=f"not run: the rolling restart stopped at {stopped_at}"))
-            continue
-        srv = server(session, h)
-        lbs = [lb.name for lb in balancer.lbs] if h.role == "worker" else []
-        if dry:
-            plan = (f"would take it out of {', '.join(lbs)} (down, nginx -t, reload), wait {inv.run.drain_seconds} s, "
-                    if lbs else "would ") + ("restart it" if h.name in running else "start it") + \
-                ", wait until it is up and sees the other running members" + (", put it back" if lbs else "")
-            reporter.emit(StepResult(h.name, "rolling-restart", Status.CHANGED, message=plan))
-            continue
-        out_of = []
-        try:
-            if lbs:
-                out_of = balancer.mark(h, down=True)
-                time.sleep(inv.run.drain_seconds)
-            message = restart_one(srv) if h.name in running else srv.start()
-            running.add(h.name)
-            wait_members(srv, inv, running, time.monotonic() + inv.run.start_timeout)
-            if out_of:
-                balancer.mark(h, down=False)
-            reporter.emit(StepResult(h.name, "rolling-restart", Status.CHANGED,
-                                     message=message + (f"; back in {', '.join(out_of)}" if out_of else "")))
-        except (StepError, RemoteError, SecretMissing) as e:
-            stopped_at = h.name
-            where = (f"; it stays out of the balancer ({', '.join(out_of)}), the other nodes serve" if out_of
-                     else "")
-            reporter.emit(StepResult(h.name, "rolling-restart", Status.FAILED,
-                                     message=redact(f"{h.name} did not come back: {e}{where}")))
-    return stopped_at is None
-
-
-def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, undo: bool = False) -> None:
-    """Workers out of the balancer (`down` in every upstream of the lb hosts, nginx -t,
-    reload), then [run].drain_seconds for requests in flight; `undo` puts them back. The
-    first step of a decommission."""
+def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, undo: bool = False,
+          force: bool = False) -> None:
+    """Workers out of the balancer on purpose (`down` in every upstream of the lb hosts, nginx -t, reload, and
+    a drain marker on each lb host: start and the reconciling commands leave a drained worker out), then
+    [run].drain_seconds for requests in flight; `undo` removes the marker and puts them back. The first step
+    of a decommission. Draining the last serving worker is refused unless --force."""
     balancer = Balancer(inv, session)
     dry = session.mode is Mode.DRY_RUN
     if not balancer.lbs:
         raise StepError("no lb host in hosts.toml: there is no balancer to take a node out of")
+    reachable, gated = balancer_gate(balancer, [h for h in hosts if h.role == "worker"], "drain", reporter, False)
+    refused = next(iter(gated.values()), "")
+    if not undo and reachable:
+        mine, left = last_worker(inv, [h for h in hosts if h.role == "worker"], session, balancer)
+        if mine and not left:
+            if not force:
+                refused = (f"refused: {', '.join(mine)} would leave the balancer with no serving worker; start "
+                           f"another worker first, or --force (drains anyway: the service is down)")
+            else:
+                reporter.note(f"--force: {', '.join(mine)} drained: the balancer has no serving worker")
 
     def one(h: Host) -> Outcome:
         if h.role != "worker":
             return "skipped", "not a worker: the balancer's worker upstreams do not list it"
+        if refused and (not undo or not reachable):
+            raise StepError(refused)
         if dry:
             lbs = ", ".join(lb.name for lb in balancer.lbs)
             return "changed", f"would mark it {'back' if undo else 'down'} in {lbs}"
+        if not undo:
+            balancer.set_drained(h, True)
         done = balancer.mark(h, down=not undo)
+        if undo:
+            balancer.set_drained(h, False)
         if not done:
             return "ok", f"already {'in' if undo else 'out of'} the balancer"
         return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}"

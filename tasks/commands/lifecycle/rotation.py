@@ -34,7 +34,7 @@ from ...engine.runner import Session, run_hosts
 from ...steps import STEPS, by_name
 from ...steps.databases import RetireOldPassword, db_hosts
 from ...probes.restart import restart_needed
-from .commands import rolling_restart
+from .roll import rolling_restart
 
 #: the secrets a rotation brings to the cluster
 ROTATED = ("WSO2_DB_PASSWORD", "SVN_PASSWORD")

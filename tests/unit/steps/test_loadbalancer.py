@@ -67,3 +67,21 @@ def test_nginx_message_keeps_its_own_complaint():
     err = ('nginx: [emerg] cannot load certificate "/x/mgt.crt": PEM_read_bio_X509_AUX() failed\n'
            "nginx: configuration file /x/nginx.conf test failed\n")
     assert nginx_message(err) == 'nginx: [emerg] cannot load certificate "/x/mgt.crt": PEM_read_bio_X509_AUX() failed'
+
+
+def test_a_worker_marked_down_on_the_host_stays_down_and_is_named_not_drift():
+    from tasks.formats.upstreams import set_down
+    from tasks.steps.loadbalancer import keep_down, worker_servers
+    inv = inv_with()
+    servers = worker_servers(inv)
+    assert servers == {"192.168.1.13:8280": "esb-w1", "192.168.1.13:8243": "esb-w1",
+                       "192.168.1.14:8282": "esb-w2", "192.168.1.14:8245": "esb-w2"}
+    wanted = render(inv)["esb.http.conf"]
+    drained = set_down(wanted, {"192.168.1.14:8282"}, True)
+    assert keep_down(wanted, drained, servers) == (drained, ["esb-w2"])  # in sync: the mark kept
+    assert keep_down(wanted, wanted, servers) == (wanted, [])
+    assert keep_down(wanted, None, servers) == (wanted, [])
+    edited = drained.replace(b"proxy_read_timeout 5m;", b"proxy_read_timeout 1s;")
+    assert keep_down(wanted, edited, servers) == (drained, ["esb-w2"])  # a patch fixes the edit, keeps the drain
+    stranger = set_down(wanted, {"10.9.9.9:8280"}, True)  # only the workers' own lines count
+    assert keep_down(wanted, stranger, servers) == (wanted, [])

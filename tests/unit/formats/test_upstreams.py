@@ -1,7 +1,7 @@
-"""tasks/commands/lifecycle/upstreams.py: a worker out of nginx's upstreams and back, every other byte kept."""
+"""tasks.formats.upstreams.py: a worker out of nginx's upstreams and back, every other byte kept."""
 from __future__ import annotations
 
-from tasks.commands.lifecycle.upstreams import marked_down, set_down
+from tasks.formats.upstreams import marked_down, set_down
 from tasks.steps.loadbalancer import render
 from tests.unit.helpers import base_data, inventory
 
