@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from ..config import Host, Inventory
 from ..remote.mysql import (AccessDenied, DbError, Route, all_privilege_dbs, is_loopback,
-                     native_password_hash, query)
+                     native_password_hash, query, stage_name)
 from ..remote import dbundo
 from ..engine import ops
 from ..engine.plan import Plan
@@ -51,6 +51,10 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
                                      f"WHERE TABLE_SCHEMA IN ({ph})", dbs):
         tables.setdefault(schema, set()).add(table.lower())
     s.tables = {k: frozenset(v) for k, v in tables.items()}
+    stages = {stage_name(db): db for db in dbs}
+    s.stages = frozenset(stages[r[0]] for r in query(
+        conn, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN "
+              f"({', '.join(['%s'] * len(stages))})", list(stages)) if r[0] in stages)
     rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (w.user,),
                                                   dicts=True)}
     s.dual, older = older_passwords(conn, w.user)
