@@ -33,6 +33,7 @@ from ...formats import carbonlog as logs
 from ...probes.restart import UNKNOWN, health_items, needs_restart, stale_files
 from ...probes.startrecord import read_record
 from .server import NodeServer, ServerState
+from .startcheck import drift_refusal
 from .upstreams import set_down
 
 Outcome = tuple[Status | str, str]  # (status, message)
@@ -73,8 +74,9 @@ def managers_then_workers(hosts: list[Host]) -> tuple[list[Host], list[Host]]:
 
 # ---------------------------------------------------------------- start / stop / restart
 
-def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
-    """Start the stopped nodes: the manager first, then the workers (in parallel)."""
+def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, force: bool = False) -> None:
+    """Start the stopped nodes: the manager first, then the workers (in parallel). A node whose node
+    steps show drift is refused (startcheck.py), unless `force`."""
     dry = session.mode is Mode.DRY_RUN
 
     def one(h: Host) -> Outcome:
@@ -82,6 +84,9 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
         st = checked_state(srv)
         if st.running:
             return "ok", f"running (pid {st.pid})"
+        refusal = None if force else drift_refusal(session, h)
+        if refusal:
+            raise StepError(("would not start: " if dry else "not started: ") + refusal)
         if dry:
             problems = srv.start_problems()
             if problems:
