@@ -327,3 +327,18 @@ class Sql(ops.Op):
         self.change.run(self.link.open(), self.w, lambda: ctx.secrets.require("WSO2_DB_PASSWORD"))
 
 
+
+
+def passwords_off(conn, route: Route, user: str, hosts: list[str], password: str) -> tuple[list[str], list[str]]:
+    """Of the accounts user@host that exist, those whose password is not `password` (WSO2_DB_PASSWORD:
+    the one .env and the nodes' files agree on), checked as create-dbs checks them; and notes for the
+    accounts that could not be checked. A read of the server only."""
+    rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (user,),
+                                                  dicts=True)}
+    s = State()
+    for h in hosts:
+        if h.lower() in rows:
+            s.accounts[rows[h.lower()]["Host"]] = Account(True)
+    notes = check_passwords(s, rows, route, Wanted("", user, tuple(s.accounts), {}), password)
+    return [account_label(user, h) for h, a in s.accounts.items() if a.password in ("login refused",
+                                                                                   "stored hash differs")], notes

@@ -262,14 +262,53 @@ def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
     assert not db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
     undo = sorted(lab.state_dir("db1").glob("backups/*/sql/*-create-dbs.sql"))  # a run each: both changed accounts
     assert len(undo) == 2 and os.stat(undo[-1]).st_mode & 0o777 == 0o600, undo
+    accounts = ", ".join(f"'{APP_USER}'@'{h}'" for h in GRANT_HOSTS + ("127.0.0.9",))
+    notice = f"this rollback puts the database accounts {accounts} back as they were before run "
+    r = lab.fab("-H", "db1", "rollback", "--dry-run")  # said before it runs
+    assert r.returncode == 0 and notice in r.stdout and "are refused by the database until .env" in r.stdout, \
+        r.stdout
     r = lab.fab("-H", "db1", "rollback")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "database (create-dbs): what run " in r.stdout, r.stdout
-    assert "PASSWORD" not in r.stdout + r.stderr and new_pw not in r.stdout + r.stderr  # no hash, no secret shown
+    # issue 30: the accounts now hold the password of before the run, .env still says new_pw: the nodes would be
+    # refused, so the row fails naming them and the fix (the rollback itself is done)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.index(notice) < r.stdout.index("[db1] rollback: failed"), r.stdout
+    assert f"rolled back, but the database accounts {accounts} now have the password of before the run" \
+        in r.stdout, r.stdout  # 127.0.0.9's too: its own old password, not .env's
+    assert "fix: put WSO2_DB_PASSWORD back to the old value in .env, then fab rolling-restart" in r.stdout
+    assert "or fab create-dbs to re-apply .env" in r.stdout
+    assert "PASSWORD" not in r.stdout.replace("WSO2_DB_PASSWORD", "") + r.stderr and new_pw not in r.stdout + r.stderr
     grants_after = {h: sorted(r[0] for r in db.sql(f"SHOW GRANTS FOR '{APP_USER}'@'{h}'"))
                     for h in GRANT_HOSTS + ("127.0.0.9",)}
     assert grants_after == grants_before
     login(db, GRANT_HOSTS[0], APP_PW).close()  # the password of before the run logs in again
+    r = lab.fab("-H", "db1", "rollback")  # the run is done and marked: the next rollback goes one run further back
+    assert r.returncode == 0 and "created by run" in r.stdout and "dropped again" in r.stdout, r.stdout
+
+
+def test_a_rollback_of_a_password_change_with_env_put_back_first_is_ok(lab, db):
+    assert lab.fab("create-dbs").returncode == 0
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD="new-App-pw-7731")
+    assert lab.fab("create-dbs").returncode == 0
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=APP_PW)  # .env matches what comes back
+    r = lab.fab("-H", "db1", "rollback")
+    assert r.returncode == 0 and "[db1] rollback: rolled back" in r.stdout, r.stdout
+    login(db, GRANT_HOSTS[0], APP_PW).close()
+
+
+def test_rollback_all_consumes_the_database_runs_and_a_later_rollback_reverts_nothing(lab, db):
+    """rollback --all puts files back and leaves the database as it is; the runs that changed it are marked
+    rolled back (consumed): a later `rollback` must not revert the password .env now holds."""
+    assert lab.fab("create-dbs").returncode == 0
+    new_pw = "new-App-pw-7731"
+    lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=new_pw)
+    assert lab.fab("create-dbs").returncode == 0
+    r = lab.fab("rollback", "--all")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "changed the database: rollback --all puts back files only" in r.stdout, r.stdout
+    r = lab.fab("rollback")
+    assert r.returncode == 0 and "nothing to roll back" in r.stdout, r.stdout
+    login(db, GRANT_HOSTS[0], new_pw).close()  # the password .env holds still logs in
+    assert lab.fab("create-dbs", "--verify").returncode == 0
 
 
 def test_a_database_undo_changed_on_the_node_is_never_run_as_the_admin(lab, db):
