@@ -284,11 +284,12 @@ def esb_targets(inv: Inventory) -> list:
     return hosts
 
 
-@task(name="start", help=LIFE_HELP)
-def start_task(c, dry_run=False, json=False, break_lock=False):
-    """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up"""
+@task(name="start", help={**LIFE_HELP, "force": "start a node even where verify shows drift in its node steps"})
+def start_task(c, dry_run=False, json=False, force=False, break_lock=False):
+    """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up;
+    a node whose files verify shows drifted is refused (fix: setup-worker/-manager), unless --force"""
     from .commands.lifecycle.commands import start
-    run_lifecycle(dry_run, json, start, break_lock)
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: start(inv, hosts, session, rep, force), break_lock)
 
 
 @task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout; stop even "

@@ -32,6 +32,10 @@ SCRUBBED_ENV = ("MYSQL_ADMIN_PASSWORD", "WSO2_DB_PASSWORD", "SVN_PASSWORD", "SUD
                 "ESB_STATS_FILE")
 
 #: the [cluster] table of every test inventory (the lab's and the unit tests')
+#: the first three octets of the lab hosts' loopback addresses (Lab.create): ESB_LAB_NET=127.3.0 gives a run labs of
+#: its own where several worktrees share one machine (a lab's first_octet is fixed per test module)
+LAB_NET = os.environ.get("ESB_LAB_NET", "127.0.0")
+
 CLUSTER_TOML = """\
 [cluster]
 domain = "wso2.esb.domain"
@@ -148,7 +152,7 @@ class Lab:
         specs = [("esb-mgr", "manager")] + [(f"esb-w{i + 1}", "worker") for i in range(n_workers)]
         specs += [(f"{r}1", r) for r in extra_roles]
         for i, (name, role) in enumerate(specs):
-            addr = f"127.0.0.{first_octet + i}"
+            addr = f"{LAB_NET}.{first_octet + i}"
             h = LabHost(name, role, addr, free_port(addr), d / "hosts" / name,
                         member_port=4100 + 100 * i if role in ("manager", "worker") else None)
             lab.hosts[name] = h

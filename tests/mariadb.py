@@ -93,6 +93,7 @@ class MariaDB:
         with self.admin() as conn, conn.cursor() as cur:
             for name in databases:
                 cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}__esbload`")  # a load's staging database
             cur.execute("SELECT Host FROM mysql.user WHERE User = %s", (user,))
             for (host,) in cur.fetchall():
                 cur.execute("DROP USER %s@%s", (user, host))

@@ -50,11 +50,18 @@ def command_list(results: Iterable, steps: list, hosts_order: list[str],
     each drift row (its own step) and each cluster item that names its fix; per setup phase
     (certificates, databases, svn, nodes, lb), the hosts that need the same steps share one command
     line (one run, CONTRACT §11). `roles` (host -> role): an ESB node needing more than
-    SETUP_BEYOND node steps is given its setup task, which covers them."""
+    SETUP_BEYOND node steps is given its setup task, which covers them. A drift row whose patch would
+    refuse is never recommended: the command its items name instead is (create-keystore on a node
+    whose server has run: rotate-keystore)."""
     by_name = {s.name: s for s in steps}
     need: dict[str, set[str]] = {}
+    instead: list[str] = []  # a step whose patch would refuse: the command its items name instead (never it)
     for r in results:
         if r.status != Status.DRIFT:
+            continue
+        other = [i.fix for i in r.items if i.fix and i.fix.rsplit(" ", 1)[1] not in by_name]
+        if other and any(n.startswith("patch would refuse: ") for n in r.notes):
+            instead += [f for f in other if f not in instead]
             continue
         if r.step in by_name:
             need.setdefault(r.host, set()).add(r.step)
@@ -74,4 +81,4 @@ def command_list(results: Iterable, steps: list, hosts_order: list[str],
             if mine:
                 groups.setdefault(mine, []).append(host)
         lines += [f"fab -H {','.join(hosts)} {' '.join(names)}" for names, hosts in groups.items()]
-    return lines
+    return lines + instead

@@ -19,7 +19,7 @@ from ..engine.runner import Session, preflight, run_hosts
 from ..engine.runstate import inventory_digest, load_state, save_state, state_path
 from ..steps import STEPS
 from ..steps.base import PHASES, Step
-from ..steps.work import find_steps, host_work
+from ..steps.work import NODE_STEPS as WORK_NODE_STEPS, find_steps, host_work
 from ..engine.targets import resolve
 from ..probes.restart import restart_hint, restart_needed
 
@@ -31,7 +31,7 @@ def steps_of(phase: str) -> tuple[str, ...]:
 
 #: the node steps in the guide's order (each runs where its default targets
 #: say: set-proxyports on the manager)
-NODE_STEPS = steps_of("nodes")
+NODE_STEPS = WORK_NODE_STEPS
 
 #: setup-cluster: (phase, steps, role the phase is limited to); derived from each step's declared
 #: phase, the "nodes" phase run twice: the manager first, then the workers in parallel

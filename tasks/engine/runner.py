@@ -74,11 +74,12 @@ class Session:
         if self.mode.writes:
             runkey.key()
 
-    def context(self, host: Host, remote: RemoteHost | None = None) -> StepContext:
-        """The step context of a host in this run (its connection, the run's checks, the other
-        hosts' connections and the memo): the one place it is assembled."""
-        return StepContext(host, self.inv, self.secrets, remote or self.remote(host), self.mode.checks, self.remote,
-                           self.memo)
+    def context(self, host: Host, remote: RemoteHost | None = None, mode: Mode | None = None) -> StepContext:
+        """The step context of a host in this run (its connection, the run's checks, or those of
+        `mode` where a task checks in another mode than its own, the other hosts' connections and the
+        memo): the one place it is assembled."""
+        return StepContext(host, self.inv, self.secrets, remote or self.remote(host), (mode or self.mode).checks,
+                           self.remote, self.memo)
 
     def remote(self, host: Host) -> RemoteHost:
         """The host's connected RemoteHost (locked for writing in patch mode); Unreachable once failed."""
@@ -147,28 +148,31 @@ class Session:
                    {n: r.counters.as_dict() for n, r in self._remotes.items()})
 
 
-def run_on_host(step: Step, host: Host, session: Session, advise: bool = False) -> StepResult:
+def run_on_host(step: Step, host: Host, session: Session, advise: bool = False,
+                mode: Mode | None = None) -> StepResult:
     """Plan (and in patch mode apply) one step on one host; never raises.
 
     advise (verify of a step whose [security] switch is off): its advisories
-    become warnings (ok*), no drift."""
+    become warnings (ok*), no drift. `mode` (Mode.VERIFY): the step as `fab verify` runs it, whatever
+    the run's own mode (a task that checks the node steps before it acts: `start`)."""
     skip = step.applies_to(host, session.inv)
     if skip:
         return StepResult(host.name, step.name, Status.SKIPPED, message=skip)
+    reads_only = mode is not None and not mode.writes
     try:
         remote = session.remote(host)
-        with session.shared(host, remote) if step.shared else nullcontext(), \
-                session.serial(step) if step.serial else nullcontext():
-            return _plan_and_apply(step, host, session, remote, advise)
+        with session.shared(host, remote) if step.shared and not reads_only else nullcontext(), \
+                session.serial(step) if step.serial and not reads_only else nullcontext():
+            return _plan_and_apply(step, host, session, remote, advise, mode or session.mode)
     except (StepError, RemoteError, XmlError, SecretMissing) as e:
         return StepResult(host.name, step.name, Status.FAILED, message=redact(str(e)))
     except Exception as e:  # a bug must still not hide the other hosts' results
         return StepResult(host.name, step.name, Status.FAILED, message=safe_error(e))
 
 
-def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool) -> StepResult:
-    mode = session.mode
-    ctx = session.context(host, remote)
+def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool,
+                    mode: Mode) -> StepResult:
+    ctx = session.context(host, remote, mode)
     plan: Plan = step.plan(ctx)
     if advise:
         return StepResult(host.name, step.name, Status.OK, warnings=plan.advisories, notes=plan.notes)

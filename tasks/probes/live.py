@@ -15,7 +15,7 @@ files actually hold (tasks/probes/facts.py), never hosts.toml's:
 - depsync: a worker's DepSync copy (wc.db) at the repository's youngest revision, or behind it for no
   longer than one DepSync period (probes/depsync.py);
 - java: the JDK the node starts with (host field java_home, else `java`
-  on the login PATH) is 1.7 or 1.8;
+  on the login PATH) is 1.7 or 1.8, judged as `start` judges it (probes/jdk.py);
 - members: each WKA member's host:port from the node: accepted; refused (a warning:
   servers stopped); no answer (drift);
 - lb: with an lb host, HTTP and HTTPS requests through it for hostname and mgt_hostname get a
@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import functools
 import posixpath
-import re
-import shlex
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -53,7 +51,8 @@ from ..remote import RemoteError
 from ..engine.report import Status, StepResult
 from ..secrets import redact
 from ..engine.context import StepContext, StepError
-from ..rules import CIPHER_TEXT, java_ok, java_version
+from ..rules import CIPHER_TEXT
+from .jdk import WANTED, judge_java
 from ..steps.jars import DROPINS, LIB, jar_family
 from ..steps.vault import resolved_values
 
@@ -258,30 +257,16 @@ class Live:
 
     # -- java
     def check_java(self) -> None:
+        """The JDK judged as `start` judges it (probes/jdk.py: `java -version` of $JAVA_HOME/bin/java)."""
         home = self.ctx.host.java_home
-        if home:  # the JDK's own `release` file says its version: a read, not a program run
-            raw = self.ctx.remote.read(posixpath.join(home, "release"), 1 << 20, "a JDK release file")
-            m = re.search(rb'^JAVA_VERSION="([^"]+)"', raw or b"", re.M)
-            if m:
-                version = m.group(1).decode("utf-8", "replace")
-                if not java_ok(version):
-                    self.drift("java", f"{home} (java_home)", "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses "
-                               "others)", version)
-                else:
-                    self.ok("java", f"{home} (java_home): {version}")
-                return
-        java = posixpath.join(home, "bin", "java") if home else "java"
-        code, out, err = self.ctx.remote.run(f"{shlex.quote(java)} -version", check=False)
-        version = java_version(err or out)
-        where = f"{java} (java_home)" if home else "java on the login PATH"
-        if code != 0 or version is None:
-            said = (err or out).strip()
-            self.drift("java", where, "JDK 1.7 or 1.8", said.splitlines()[-1] if said
-                       else f"exit {code}")
-        elif not java_ok(version):
-            self.drift("java", where, "JDK 1.7 or 1.8 (Carbon 4.4's start script refuses others)", version)
+        v = judge_java(self.ctx.remote, home)
+        where = f"{v.java} (java_home)" if home else "java on the login PATH"
+        if v.problem is None:
+            self.ok("java", f"{where}: {v.version}")
+        elif v.version is not None and v.problem.endswith("needs 1.7 or 1.8"):
+            self.drift("java", where, f"{WANTED} (Carbon 4.4's start script refuses others)", v.version)
         else:
-            self.ok("java", f"{where}: {version}")
+            self.drift("java", where, WANTED, v.problem)
 
     # -- members
     def check_members(self) -> None:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from ..config import Host, Inventory
 from ..remote import RemoteError
 from ..remote.protocol import NodeIO
-from ..rules import (CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PID_FILE, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT,
-                     java_ok, java_version)
+from ..rules import CARBON_LOG, MGT_HTTP_PORT, MGT_HTTPS_PORT, PID_FILE, PT_HTTP_PORT, PT_HTTPS_PORT, START_SCRIPT
 from ..secrets import Secrets
 from ..engine.context import StepError
+from .jdk import judge_java
 
 #: the ports a running node listens on, before its offset
 PORTS = (MGT_HTTPS_PORT, MGT_HTTP_PORT, PT_HTTP_PORT, PT_HTTPS_PORT)
@@ -148,6 +148,10 @@ class ServerProbe:
     def log_tail(self) -> str:
         return self.log_since(0)
 
+    def follow_log(self) -> "LogFollower":
+        """A reader of what the server logs from now on, across a rotation of the log (see LogFollower)."""
+        return LogFollower(self)
+
     # ------------------------------------------------------------ checks before a start
     def start_problems(self, ports: bool = True) -> list[str]:
         """Why the start script cannot start this node (each a sentence naming what to fix), reads only.
@@ -158,21 +162,12 @@ class ServerProbe:
             problems.append(f"{START_SCRIPT} is missing in {self.home}")
         elif not script.mode & 0o100:
             problems.append(f"{START_SCRIPT} has no run bit (mode {script.mode & 0o7777:o}); chmod +x it")
-        jh = self.host.java_home
-        if not jh:
+        if not self.host.java_home:
             problems.append(f"java_home is not set for {self.host.name} (the start script needs JAVA_HOME)")
         else:
-            java = posixpath.join(jh, "bin", "java")
-            st = self.remote.stat(java)
-            if st is None or not st.mode & 0o111:
-                problems.append(f"{java} is missing (java_home = {jh})")
-            else:
-                code, out, err = self.remote.run(f"{shlex.quote(java)} -version", check=False)
-                version = java_version(err or out)
-                if code != 0 or version is None:
-                    problems.append(f"{java} -version failed (exit {code})")
-                elif not java_ok(version):
-                    problems.append(f"{java} is Java {version}; Carbon 4.4's start script needs 1.7 or 1.8")
+            java = judge_java(self.remote, self.host.java_home)  # as verify --live judges it
+            if java.problem:
+                problems.append(java.problem)
         held = [p for p, up in self.accepting().items() if up] if ports else []
         if held:
             problems.append(f"port{'s' if len(held) > 1 else ''} {', '.join(map(str, held))} on "
@@ -186,6 +181,73 @@ class ServerProbe:
         probe = f"s=$(sed 's/.*) //' /proc/{int(pid)}/stat 2>/dev/null | cut -c1); [ -n \"$s\" ] && [ \"$s\" != Z ]"
         return self.remote.run(f"sh -c {shlex.quote(probe)}", check=False)[0] == 0
 
+
+class LogFollower:
+    """What a node's log gained since the follower was made, whatever rotation does meanwhile.
+
+    It remembers the log's size (the offset) and its first bytes. A log that is shorter than the
+    size seen last, or whose first bytes differ (copytruncate: emptied in place, then written again;
+    log4j's rolling: renamed away, a new file begun), was rotated: the new log is read from its start,
+    after what the newest rotated copy (`wso2carbon.log.1`, `wso2carbon.log.2026-12-07`, ...) holds
+    from the offset on, when that copy begins with the same bytes (it is the old log). A server is
+    never judged by a log a rotation moved away."""
+
+    HEAD = 256
+
+    def __init__(self, probe: ServerProbe):
+        self.probe = probe
+        self.offset = probe.log_size()
+        self.head = self._head(probe.path(CARBON_LOG), self.offset)
+        self.last = self.offset
+        self.rotated = False
+        self.seen = ""
+
+    def _head(self, path: str, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        return self.probe.remote.read_range(path, 0, min(self.HEAD, size))[0]
+
+    def _read(self, path: str, start: int, size: int) -> str:
+        if size <= start:
+            return ""
+        start = max(start, size - LOG_TAIL)
+        return self.probe.remote.read_range(path, start, size - start)[0].decode("utf-8", "replace")
+
+    def text(self) -> str:
+        """The log since the follower was made (rotated copy first, then the new log after a rotation)."""
+        try:
+            self.seen = self._text()
+        except RemoteError:  # the log moved between two reads (a rotation under way): the next look sees it
+            pass
+        return self.seen
+
+    def _text(self) -> str:
+        log = self.probe.path(CARBON_LOG)
+        size = self.probe.log_size()
+        if not self.rotated and (size < self.last or self._head(log, size)[:len(self.head)] != self.head):
+            self.rotated = True
+        self.last = size
+        if not self.rotated:
+            return self._read(log, self.offset, size)
+        return self.rotated_copy() + self._read(log, 0, size)
+
+    def rotated_copy(self) -> str:
+        """The newest rotated copy's text from the offset on, when it is the log this follower began on."""
+        folder, name = posixpath.split(self.probe.path(CARBON_LOG))
+        best = None
+        for entry in self.probe.remote.listdir(folder) or []:
+            if not entry.startswith(name + ".") or entry.endswith((".gz", ".zip", ".bz2", ".xz")):
+                continue
+            st = self.probe.remote.lstat(posixpath.join(folder, entry))
+            if st is not None and st.is_file and (best is None or st.mtime > best[0]):
+                best = (st.mtime, entry, st.size)
+        if best is None:
+            return ""
+        path, size = posixpath.join(folder, best[1]), best[2]
+        if size < self.offset or self._head(path, size)[:len(self.head)] != self.head:
+            return ""  # not the log this start began on (an older rotation)
+        text = self._read(path, self.offset, size)
+        return text if text.endswith("\n") or not text else text + "\n"
 
 
 def last_lines(text: str, n: int = 2) -> str:

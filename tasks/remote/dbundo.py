@@ -10,6 +10,8 @@ host, mode 0600, and is never shown.
 """
 from __future__ import annotations
 
+import re
+
 from .mysql import query
 
 SUPER_TENANT = -1234
@@ -46,3 +48,32 @@ def dump(statements: list[str]) -> bytes:
 
 def statements(data: bytes) -> list[str]:
     return [line[:-1] for line in data.decode("utf-8").splitlines() if line.endswith(";")]
+
+
+_DROP = re.compile(r"^DROP USER IF EXISTS '((?:[^'\\]|\\.)*)'@'((?:[^'\\]|\\.)*)'$")
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"0": "\0", "n": "\n", "r": "\r", "Z": "\x1a"}.get(m.group(1), m.group(1)), text)
+
+
+def accounts_in(data: bytes) -> list[tuple[str, str]]:
+    """The accounts (user, host) an account undo puts back (each begins with its DROP USER IF EXISTS)."""
+    out = []
+    for sql in statements(data):
+        m = _DROP.match(sql)
+        if m:
+            out.append((_unescape(m.group(1)), _unescape(m.group(2))))
+    return out
+
+
+def recreated(data: bytes) -> set[tuple[str, str]]:
+    """The accounts an account undo creates again (they existed before the run; the others it drops)."""
+    out, current = set(), None
+    for sql in statements(data):
+        m = _DROP.match(sql)
+        if m:
+            current = (_unescape(m.group(1)), _unescape(m.group(2)))
+        elif current and sql.upper().startswith("CREATE USER"):
+            out.add(current)
+    return out

@@ -169,3 +169,51 @@ def run_script(conn: pymysql.Connection, db: str, statements: list[Statement], l
         except pymysql.MySQLError as e:
             raise DbError(redact(f"{label} into {db}: the statement at line {s.line} ({s.head()}) failed: "
                                  f"{e.args[-1] if e.args else e}; {db} is now partly loaded")) from None
+
+
+#: the suffix of the database a product script is loaded into before its tables move to their own
+#: (stage_name): the project's by its name, dropped and made again by the next load
+STAGE_SUFFIX = "__esbload"
+
+
+def stage_name(db: str) -> str:
+    """The staging database of `db` (a plain identifier of at most 64 characters)."""
+    name = db + STAGE_SUFFIX
+    return name if len(name) <= 64 else "esbload_" + hashlib.sha256(db.encode()).hexdigest()[:32]
+
+
+def tables_of(conn: pymysql.Connection, db: str) -> list[str]:
+    """The tables of a database, as the server names them."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME",
+                    (db,))
+        return [r[0] for r in cur.fetchall()]
+
+
+def load_staged(conn: pymysql.Connection, db: str, charset: str, statements: list[Statement], label: str) -> None:
+    """Load a product script so that a load cut off anywhere (kill -9, a lost connection, a failed
+    statement) never leaves `db` half-loaded: the script runs into a fresh staging database
+    (stage_name(db): a leftover of an interrupted load is dropped first), then every table it made moves
+    into `db` with one RENAME TABLE (all or none; foreign keys follow their tables), and the empty
+    staging database is dropped. `db` holds all of the script's tables or none of them."""
+    stage = quote_ident(stage_name(db))
+    execute(conn, f"DROP DATABASE IF EXISTS {stage}", what=f"DROP DATABASE {stage} (a load interrupted earlier)")
+    execute(conn, f"CREATE DATABASE {stage} CHARACTER SET %s", (charset,), what=f"CREATE DATABASE {stage}")
+    try:
+        run_script(conn, stage_name(db), statements, label)
+    except DbError as e:
+        said = str(e).replace(f"{label} into {stage_name(db)}:", f"{label} into {db}:", 1).replace(
+            f"; {stage_name(db)} is now partly loaded", f"; {db} is unchanged (the statements before it are in "
+                                                         f"{stage_name(db)}; a rerun drops it and loads again)")
+        raise DbError(said) from None
+    made = tables_of(conn, stage_name(db))
+    clash = set(t.lower() for t in made) & set(t.lower() for t in tables_of(conn, db))
+    if clash:
+        raise DbError(f"{db} gained tables since the plan ({', '.join(sorted(clash))}); {label} not moved there "
+                      f"(it stays in {stage_name(db)})")
+    if made:
+        target = quote_ident(db)
+        execute(conn, "RENAME TABLE " + ", ".join(f"{stage}.{quote_ident(t)} TO {target}.{quote_ident(t)}"
+                                                  for t in made), what=f"RENAME TABLE into {target}")
+    conn.select_db(db)
+    execute(conn, f"DROP DATABASE IF EXISTS {stage}", what=f"DROP DATABASE {stage}")

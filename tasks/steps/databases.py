@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from ..config import Host, Inventory
 from ..remote.mysql import (AccessDenied, DbError, Route, all_privilege_dbs, is_loopback,
-                     native_password_hash, query)
+                     native_password_hash, query, stage_name)
 from ..remote import dbundo
 from ..engine import ops
 from ..engine.plan import Plan
@@ -51,6 +51,10 @@ def read_state(conn, w: Wanted) -> tuple[State, dict[str, dict]]:
                                      f"WHERE TABLE_SCHEMA IN ({ph})", dbs):
         tables.setdefault(schema, set()).add(table.lower())
     s.tables = {k: frozenset(v) for k, v in tables.items()}
+    stages = {stage_name(db): db for db in dbs}
+    s.stages = frozenset(stages[r[0]] for r in query(
+        conn, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN "
+              f"({', '.join(['%s'] * len(stages))})", list(stages)) if r[0] in stages)
     rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (w.user,),
                                                   dicts=True)}
     s.dual, older = older_passwords(conn, w.user)
@@ -326,3 +330,18 @@ class Sql(ops.Op):
         self.change.run(self.link.open(), self.w, lambda: ctx.secrets.require("WSO2_DB_PASSWORD"))
 
 
+
+
+def passwords_off(conn, route: Route, user: str, hosts: list[str], password: str) -> tuple[list[str], list[str]]:
+    """Of the accounts user@host that exist, those whose password is not `password` (WSO2_DB_PASSWORD:
+    the one .env and the nodes' files agree on), checked as create-dbs checks them; and notes for the
+    accounts that could not be checked. A read of the server only."""
+    rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (user,),
+                                                  dicts=True)}
+    s = State()
+    for h in hosts:
+        if h.lower() in rows:
+            s.accounts[rows[h.lower()]["Host"]] = Account(True)
+    notes = check_passwords(s, rows, route, Wanted("", user, tuple(s.accounts), {}), password)
+    return [account_label(user, h) for h, a in s.accounts.items() if a.password in ("login refused",
+                                                                                   "stored hash differs")], notes

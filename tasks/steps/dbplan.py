@@ -14,7 +14,7 @@ from ..engine.context import StepError
 from ..engine.plan import Item
 from ..formats.sqlcheck import check_script, digest, shipped_as
 from ..formats.sqlscript import ScriptError, Statement, created_tables, split_statements
-from ..remote.mysql import execute, query, quote_ident, run_script
+from ..remote.mysql import execute, load_staged, query, quote_ident, stage_name
 
 MAIN_SCRIPT = "dbscripts/mysql.sql"
 IDENTITY_SCRIPT = "dbscripts/identity/mysql.sql"
@@ -106,6 +106,8 @@ class State:
     dual: str = ""
     #: the application user's open connections: (id, client host:port, database)
     sessions: tuple[tuple[int, str, str | None], ...] = ()
+    #: the databases whose staging database (stage_name) exists: a load was cut off there
+    stages: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,9 @@ class AlterCharset(Op):
 
 
 class Load(Op):
+    """A product script loaded into a database through its staging database (mysql.load_staged): the
+    database ends with all of the script's tables or none, whatever cuts the load off."""
+
     kind = "load"
 
     @property
@@ -168,7 +173,19 @@ class Load(Op):
                                                   "WHERE TABLE_SCHEMA = %s", (self.db,))}
         if have & {t.lower() for t in sc.tables}:
             raise StepError(f"{self.db} gained tables since the plan; {sc.label} not loaded")
-        run_script(conn, self.db, list(sc.statements), sc.label)
+        load_staged(conn, self.db, w.charset, list(sc.statements), sc.label)
+
+
+class DropStage(Op):
+    """A staging database an interrupted load left (stage_name), where nothing is left to load."""
+
+    kind = "drop-stage"
+
+    def describe(self, w: Wanted) -> str:
+        return f"DROP DATABASE {quote_ident(stage_name(self.db))}  (left by an interrupted load of {self.db})"
+
+    def run(self, conn, w: Wanted, password) -> None:
+        execute(conn, f"DROP DATABASE IF EXISTS {quote_ident(stage_name(self.db))}", what="DROP DATABASE")
 
 
 class CreateUser(Op):
@@ -326,6 +343,13 @@ def _plan_database(out: Outcome, w: Wanted, s: State, db: str, scripts: tuple[Sc
             else:
                 out.ops.append(Load(db, script=script))
         earlier |= set(want)
+    if db in s.stages:
+        leftover = f"{stage_name(db)}, left by a load cut off (kill, lost connection)"
+        if any(isinstance(op, Load) and op.db == db for op in out.ops):
+            out.notes.append(f"{leftover}: dropped, and {db} loaded again")
+        else:
+            out.items.append(Item(label, "staging database", "absent", leftover))
+            out.ops.append(DropStage(db))
 
 
 def _plan_account(out: Outcome, w: Wanted, a: Account, host: str, dual: str = "") -> None:

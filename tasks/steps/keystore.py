@@ -10,7 +10,10 @@ The shipped keystore holds one private key for every download (CN=localhost, 102
   access for others.  A keystore already replaced and matching is kept; one that is not JKS,
   or opens neither with KEYSTORE_PASSWORD nor as the shipped one, is refused; so is a node
   whose server has run (a non-empty repository/logs/wso2carbon.log): what Carbon encrypted
-  with the old key would become unreadable.
+  with the old key would become unreadable (its items then name rotate-keystore, the command that
+  works there). Where rollback --all kept the node's own key (kept_path: its server ran with it),
+  that key is put back instead (RestoreKept), so the hardening converges again after rollback --all;
+  rotate-keystore opens a shipped keystore with the shipped password.
 - sets KEYSTORE_PASSWORD in carbon.xml (Security/KeyStore, Security/TrustStore), the
   9443 connector's keystorePass and axis2.xml's PassThrough HTTPS listener and sender (a
   value Secure Vault holds is kept);
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import posixpath
 import shlex
 from dataclasses import dataclass, replace
@@ -41,8 +45,11 @@ from ..config import Host, Inventory
 from ..engine.ops import Op, last_line
 from ..engine.plan import Item, Plan
 from ..remote import SMALL_LIMIT
+from ..remote import node_state_dir
 from ..remote.replace import enter, install, work, work_name
-from ..rules import CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, TRUSTSTORE, keystore_cn
+from ..remote.replace import replace as replace_file
+from ..rules import (CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_STORE_PASSWORD,
+                     TRUSTSTORE, keystore_cn)
 from ..secrets import Secrets, register
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep
 from ..engine.context import StepContext, StepError
@@ -50,6 +57,10 @@ from .keystorecheck import (SECRET, check_keystore, check_password, check_trusts
                             parse_store)
 from .truststore import TrustNodes, node_cert, peers_to_tell, remember
 from .protect import set_password
+
+
+#: the node's own keystore as rollback --all found it, in the node's state folder (kept_path)
+KEPT_KEYSTORE = "keystore-kept.jks"
 
 
 def keytool(host: Host) -> str:
@@ -127,24 +138,35 @@ class CreateKeystore(XmlStep):
         if mine.shipped:
             plan.advisories += mine.items
         carried: dict[str, str] = {}
+        kept: tuple[bytes, bytes] | None = None
         if mine.renew and mine.refuse is None and self.rotate and password is not None:
-            carried, why = vault_values(ctx, password, store)
+            # the shipped keystore (rollback --all put it back) opens with the shipped password
+            carried, why = vault_values(ctx, SHIPPED_STORE_PASSWORD if mine.shipped else password, store)
             mine.refuse = why
         elif mine.renew and mine.refuse is None:
             mine.refuse = server_has_run(ctx)
+            kept = kept_key(ctx, password, cn) if mine.refuse and password is not None else None
+            if kept is not None:  # the node's own key, which the server ran with: put back, nothing lost
+                mine.refuse = None
+                plan.notes.append(f"the node's own key, kept by rollback --all in {kept_path(host)}, is put back "
+                                  f"(its server ran with it; a new key would lose what Carbon encrypted)")
+            elif mine.refuse:  # verify names the command that works here (never this refused one)
+                plan.items = [replace(i, fix=f"fab -H {host.name} rotate-keystore") for i in plan.items]
         if password is None:
             plan.refusals += [mine.refuse] if mine.refuse else []
             return plan
         plan.extend(super().plan(ctx))
-        remember(ctx, host, None if mine.renew else mine.cert)
-        wanted = {h.name: (None if mine.renew else mine.cert) if h.name == host.name else node_cert(ctx, h)
+        mine_cert = kept[1] if kept else None if mine.renew else mine.cert
+        remember(ctx, host, mine_cert)
+        wanted = {h.name: mine_cert if h.name == host.name else node_cert(ctx, h)
                   for h in inv.esb_nodes}
         wanted = {n: c for n, c in wanted.items() if c is not None or n == host.name}
         t_items, _, t_refuse = check_truststore(ctx.remote.read(tpath, SMALL_LIMIT, "a trust store"), TRUSTSTORE,
                                                 password, wanted)
         plan.items += t_items
         if mine.renew:  # the key first (the files then name it), the trust stores last
-            plan.actions.append(NewKey(host.name, cn, san(host, cn), inv.certs.key_bits, inv.certs.days))
+            plan.actions.append(RestoreKept(kept_path(host), hashlib.sha256(kept[0]).hexdigest()) if kept else
+                                NewKey(host.name, cn, san(host, cn), inv.certs.key_bits, inv.certs.days))
             if carried:
                 plan.actions.append(ReEncrypt(tuple(sorted(carried.items()))))
             plan.peers = {n: [Item(TRUSTSTORE, f"certificate of {host.name}", "its new key, trusted",
@@ -196,6 +218,55 @@ class NewKey(Op):
             raise StepError(f"keytool on {host.name} could not make the key: {last}")
         new = ctx.remote.read(path, SMALL_LIMIT, "a keystore")
         remember(ctx, host, own_cert(new, password, KEYSTORE))
+
+
+def kept_path(host: Host) -> str:
+    """Where rollback --all keeps the node's own keystore it replaces with the shipped one."""
+    return posixpath.join(node_state_dir(host), KEPT_KEYSTORE)
+
+
+def kept_key(ctx: StepContext, password: str, cn: str) -> tuple[bytes, bytes] | None:
+    """The keystore rollback --all kept (its bytes and certificate) when it is this node's own key, fit
+    for its names and opening with KEYSTORE_PASSWORD; else None. A file of the node's state: read as
+    untrusted (a plain file only, size-capped, checked like the keystore itself)."""
+    path = kept_path(ctx.host)
+    st = ctx.remote.lstat(path)
+    if st is None or not st.is_file:
+        return None
+    data = ctx.remote.read(path, SMALL_LIMIT, "a kept keystore", cache=False)
+    verdict = check_keystore(data, KEYSTORE, password, cn, ctx.host.member_host, ctx.inv.certs.key_bits,
+                             datetime.now(timezone.utc))
+    if data is None or verdict.renew or verdict.refuse or verdict.cert is None or verdict.items:
+        return None
+    return data, verdict.cert
+
+
+@dataclass(frozen=True)
+class RestoreKept(Op):
+    """The node's own keystore, kept by rollback --all, installed over the (shipped) keystore on the
+    host (the key never crosses the connection; the copy must have the bytes the plan checked); the
+    keystore it replaces is backed up on the host first."""
+
+    early = True
+    kept: str
+    sha256: str
+
+    def describe(self) -> str:
+        return f"put back the node's own keystore from {self.kept}"
+
+    def perform(self, ctx: StepContext) -> None:
+        path = ctx.home(KEYSTORE)
+        ctx.remote.backup_on_host([path], sudo=True)
+        st = ctx.remote.known_stat(path)
+        mode = (st.mode & 0o7777 & ~SECRET_MODE_MASK) if st is not None else 0o600
+        real = ctx.remote.realpath(posixpath.dirname(path))
+        script = replace_file(self.kept, path, mode, "target", tolerate_owner=True, real_dir=real, sha256=self.sha256)
+        code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", sudo=True, check=False)
+        if code != 0:
+            ctx.remote.forget_backup(path)
+            raise StepError(f"putting back the kept keystore of {ctx.host.name} failed: {last_line(err)}")
+        remember(ctx, ctx.host, own_cert(ctx.remote.read(path, SMALL_LIMIT, "a keystore"),
+                                         ctx.secrets.require(SECRET), KEYSTORE))
 
 
 def server_has_run(ctx: StepContext) -> str | None:

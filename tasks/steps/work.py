@@ -7,6 +7,9 @@ from ..config import Host, Inventory
 from . import STEPS
 from .base import Step
 
+#: the node steps in guide order (setup-manager / setup-worker): every step of the "nodes" phase
+NODE_STEPS = tuple(s.name for s in STEPS if s.phase == "nodes")
+
 
 def find_steps(names) -> tuple[list[Step], list[str]]:
     """The steps of STEPS with these names, in the given order, and the names not (yet) in STEPS."""

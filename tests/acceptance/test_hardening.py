@@ -347,3 +347,64 @@ def test_a_targeted_run_reports_its_writes_on_other_nodes_under_them_and_its_rol
     for n in ESB:
         assert (lab.hosts[n].home / TRUSTSTORE).read_bytes() == stores[n], n
     assert "[esb-mgr] rollback: rolled back (1 item)" in r.stdout, r.stdout
+
+
+VAULT_ON = "\n[security]\nkeystore = true\nvault = true\n"
+
+
+def server_has_run(lab: Lab, name: str) -> None:
+    log = lab.hosts[name].home / "repository/logs/wso2carbon.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("TID: [-1234] [] [2026-12-07 10:00:00,000]  INFO {x} -  WSO2 Carbon started in 12 sec {x}\n")
+
+
+def test_after_rollback_all_a_node_whose_server_has_run_gets_its_own_key_back(lab: Lab, tmp_path):
+    """rollback --all puts the shipped keystore back as the contract says, and keeps the node's own key (its server
+    ran with it: what Carbon encrypted with it must stay readable); create-keystore then puts that key back instead
+    of refusing, so the hardening converges again with no hand edit; the runs rollback --all undid are consumed."""
+    setup(lab, tmp_path, VAULT_ON)
+    r = lab.fab("-H", "manager,workers", "create-keystore", "secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr
+    ks = lab.hosts["esb-w1"].home / KEYSTORE
+    own = ks.read_bytes()
+    server_has_run(lab, "esb-w1")
+    r = lab.fab("rollback", "--all")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the node's own keystore is kept in" in r.stdout and ks.read_bytes() == (product_fixture() / KEYSTORE) \
+        .read_bytes(), r.stdout
+    kept = lab.state_dir("esb-w1") / "keystore-kept.jks"
+    assert kept.read_bytes() == own and kept.stat().st_mode & 0o777 == 0o600
+    r = lab.fab("rollback")
+    assert r.returncode == 0 and "nothing to roll back" in r.stdout, r.stdout  # consumed by --all
+    r = lab.fab("-H", "manager,workers", "create-keystore", "secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the node's own key, kept by rollback --all in" in r.stdout, r.stdout
+    assert ks.read_bytes() == own
+    no_secret(r)
+    r = lab.fab("verify", "--steps", "create-keystore,secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_without_a_kept_key_verify_recommends_rotate_keystore_and_it_works_from_the_shipped_key(lab: Lab, tmp_path):
+    """The shipped key back (rollback --all of an older release kept none) on a node whose server has run:
+    create-keystore refuses (a new key would lose what Carbon encrypted with the shipped one), verify names the
+    command that works (rotate-keystore, never the refused create-keystore), and rotate-keystore opens the shipped
+    keystore with the shipped password and carries its Secure Vault values to the new key."""
+    setup(lab, tmp_path, VAULT_ON)
+    assert lab.fab("-H", "manager,workers", "create-keystore", "secure-vault").returncode == 0
+    server_has_run(lab, "esb-w1")
+    assert lab.fab("rollback", "--all").returncode == 0
+    (lab.state_dir("esb-w1") / "keystore-kept.jks").unlink()
+    r = lab.fab("-H", "esb-w1", "create-keystore")
+    assert r.returncode == 1 and "has run" in r.stdout and "rotate-keystore renews it" in r.stdout, r.stdout
+    r = lab.fab("verify", "--steps", "create-keystore")
+    assert r.returncode == 2 and "fab -H esb-w1 rotate-keystore" in r.stdout, r.stdout
+    todo = r.stdout.split("to bring the cluster in sync, run in this order:")[1]
+    assert "create-keystore" not in todo.replace("fab -H esb-mgr,esb-w2 create-keystore", ""), todo
+    r = lab.fab("-H", "esb-w1", "rotate-keystore")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = lab.fab("-H", "manager,workers", "create-keystore", "secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr
+    no_secret(r)
+    r = lab.fab("verify", "--steps", "create-keystore,secure-vault")
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -20,6 +20,9 @@ from tests.standin.clients import Clients
 from tests.standin.jdk import kill_servers, make_jdk
 
 HOST = "esb.wso2.com"
+#: this lab writes only the files the stand-in Carbon reads (patch-axis2, set-hostnames, set-worker-profile): its
+#: other node steps (map-hosts, datasources, jars, ...) drift, so `start` runs with --force here (a node whose verify
+#: shows drift is refused: test_a_node_whose_files_drift_is_refused_by_start_naming_the_steps_and_the_fix)
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +98,9 @@ def status(lab) -> tuple[int, dict]:
 def test_start_then_status_shows_every_node_running_and_seeing_every_other(life):
     lab = life
     assert (lab.hosts["esb-w1"].home / "bin/wso2server.sh").read_bytes().count(b"-DworkerNode=true") == 1
-    r = lab.fab("start", "--dry-run")
+    r = lab.fab("start", "--force", "--dry-run")
     assert r.returncode == 0 and r.stdout.count(": would change") == 3 and not any(pid(lab, n) for n in ESB), r.stdout
-    r = lab.fab("start")
+    r = lab.fab("start", "--force")
     assert r.returncode == 0, r.stdout + r.stderr
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("[")]
     assert lines[0].startswith("[esb-mgr] start: changed: started, pid"), lines  # the manager first
@@ -121,7 +124,7 @@ def test_start_then_status_shows_every_node_running_and_seeing_every_other(life)
     for n in ESB:
         assert any(p.endswith(": a member the running server sees") for p in rows[n]["live"].get("passed", [])), \
             rows[n]["live"]
-    r = lab.fab("start")  # running nodes are left alone
+    r = lab.fab("start", "--force")  # running nodes are left alone
     assert r.returncode == 0 and r.stdout.count(": ok: running (pid") == 3, r.stdout
     r = lab.fab("stop")
     assert r.returncode == 0 and r.stdout.count(": changed: stopped (pid") == 3, r.stdout
@@ -137,7 +140,7 @@ def test_a_worker_with_a_wrong_member_port_is_drift_in_status_and_named(life):
     axis2 = w2.conf("axis2/axis2.xml")
     wrong = free_port(w2.address)
     axis2.write_text(axis2.read_text().replace(f'"localMemberPort">{w2.member_port}<', f'"localMemberPort">{wrong}<'))
-    assert lab.fab("start").returncode == 0
+    assert lab.fab("start", "--force").returncode == 0
     time.sleep(3)
     code, doc = status(lab)
     assert code == 2, json.dumps(doc, indent=1)
@@ -155,7 +158,7 @@ def test_a_change_after_the_start_needs_a_restart_on_exactly_that_node(life):
     carbon.write_text(carbon.read_text(encoding="latin-1").replace("<HostName>esb.wso2.com</HostName>",
                                                                     "<HostName>hand.example.com</HostName>"),
                       encoding="latin-1")
-    assert lab.fab("start").returncode == 0
+    assert lab.fab("start", "--force").returncode == 0
     code, doc = status(lab)
     assert not warnings_of(doc), warnings_of(doc)
     r = lab.fab("-H", "esb-w1", "set-hostnames")
@@ -183,7 +186,7 @@ def test_a_change_after_the_start_needs_a_restart_on_exactly_that_node(life):
 
 def test_a_rolling_restart_of_every_node_drops_no_request_nor_does_a_plain_restart_of_the_workers(life):
     lab = life
-    assert lab.fab("start").returncode == 0
+    assert lab.fab("start", "--force").returncode == 0
     time.sleep(2)
     with Clients(lab.hosts["lb1"].address, lab.http_port, HOST) as rolling:
         time.sleep(1)
@@ -205,7 +208,7 @@ def test_a_rolling_restart_of_every_node_drops_no_request_nor_does_a_plain_resta
 
 def test_a_worker_that_does_not_come_back_stays_out_and_the_others_serve(life):
     lab = life
-    assert lab.fab("start").returncode == 0
+    assert lab.fab("start", "--force").returncode == 0
     (lab.hosts["esb-w1"].home / "standin-refuse-start").write_text("")
     with Clients(lab.hosts["lb1"].address, lab.http_port, HOST) as clients:
         r = lab.fab("rolling-restart")
@@ -252,7 +255,7 @@ def test_with_secure_vault_the_keystore_password_reaches_carbon_only_through_pas
     scanner = threading.Thread(target=scan_proc, args=(KS_PW.encode(), stop, found), daemon=True)
     scanner.start()
     try:
-        r = lab.fab("start")
+        r = lab.fab("start", "--force")
     finally:
         stop.set()
         scanner.join(10)
@@ -272,7 +275,7 @@ def test_a_failed_start_leaves_no_password_tmp(life):
                   WSO2_DB_PASSWORD="db-pw-12345678")
     assert lab.fab("-H", "manager,workers", "create-keystore", "secure-vault").returncode == 0
     (lab.hosts["esb-w2"].home / "standin-refuse-start").write_text("")
-    r = lab.fab("-H", "esb-w2", "start")
+    r = lab.fab("-H", "esb-w2", "start", "--force")
     assert r.returncode == 1 and "[esb-w2] start: failed: " in r.stdout, r.stdout
     assert not (lab.hosts["esb-w2"].home / "password-tmp").exists()
 
@@ -282,7 +285,7 @@ def ps_of(p: int) -> str:
 
 
 @pytest.mark.parametrize("case", ["stale-pid", "foreign-pid", "no-start-line", "port-held", "jdk-17", "no-jdk",
-                                  "no-run-bit"])
+                                  "no-run-bit", "jdk-17-release-says-8"])
 def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_half_done(life, case):
     lab = life
     w1 = lab.hosts["esb-w1"]
@@ -300,12 +303,16 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
     elif case == "jdk-17":
         jdk = make_jdk(lab.dir / "jdk17", version="17.0.15")
         lab.write_toml(toml(lab).replace(f'java_home = "{lab.jdk}"', f'java_home = "{jdk}"'))
+    elif case == "jdk-17-release-says-8":  # java -version decides, as the script runs it (verify --live too)
+        jdk = make_jdk(lab.dir / "jdk17-release-8", version="17.0.15")
+        (jdk / "release").write_text('JAVA_VERSION="1.8.0_392"\n')
+        lab.write_toml(toml(lab).replace(f'java_home = "{lab.jdk}"', f'java_home = "{jdk}"'))
     elif case == "no-jdk":
         lab.write_toml(toml(lab).replace(f'java_home = "{lab.jdk}"', f'java_home = "{lab.dir}/no-jdk"'))
     elif case == "no-run-bit":
         os.chmod(w1.home / "bin/wso2server.sh", 0o644)
     try:
-        r = lab.fab("-H", "esb-w1", "start")
+        r = lab.fab("-H", "esb-w1", "start", "--force")
     finally:
         if held:
             held.close()
@@ -315,6 +322,7 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
                              "in' in the log; stopped again",
             "port-held": f"ports 8280 on {w1.address} already held by another process".replace("ports", "port"),
             "jdk-17": "is Java 17.0.15; Carbon 4.4's start script needs 1.7 or 1.8",
+            "jdk-17-release-says-8": "is Java 17.0.15; Carbon 4.4's start script needs 1.7 or 1.8",
             "no-jdk": f"{lab.dir}/no-jdk/bin/java is missing",
             "no-run-bit": "bin/wso2server.sh has no run bit (mode 644); chmod +x it"}[case]
     if want is None:  # a stale pid file is no obstacle: noted, the node starts
@@ -338,7 +346,7 @@ def test_after_setup_cluster_start_brings_every_node_up_and_each_sees_every_othe
     try:
         r = lab.fab("setup-cluster")
         assert r.returncode == 0, r.stdout + r.stderr
-        r = lab.fab("start")
+        r = lab.fab("start", "--force")
         assert r.returncode == 0 and r.stdout.count(": changed: started, pid") == 3, r.stdout + r.stderr
         deadline = time.monotonic() + 15
         while (code := status(lab)[0]) != 0 and time.monotonic() < deadline:
@@ -365,14 +373,14 @@ def test_links_a_node_planted_are_not_followed_by_start_or_status(life, tmp_path
     w1 = lab.hosts["esb-w1"]
     catch = tmp_path / "catch"
     os.symlink(catch, w1.home / "password-tmp")
-    r = lab.fab("-H", "esb-w1", "start")
+    r = lab.fab("-H", "esb-w1", "start", "--force")
     assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
     assert not catch.exists() and not pid(lab, "esb-w1")
     (w1.home / "password-tmp").unlink()
     outside = tmp_path / "outside"  # a link to a file outside the product home: that file is unchanged
     outside.write_bytes(b"the operator's own file\n")
     os.symlink(outside, w1.home / "password-tmp")
-    r = lab.fab("-H", "esb-w1", "start")
+    r = lab.fab("-H", "esb-w1", "start", "--force")
     assert r.returncode == 1 and "password-tmp is not a plain file (a link?); refused" in r.stdout, r.stdout
     assert outside.read_bytes() == b"the operator's own file\n" and not pid(lab, "esb-w1")
     r = lab.fab("-H", "esb-w1", "status")  # the link is reported (never followed), with the fix
@@ -385,6 +393,69 @@ def test_links_a_node_planted_are_not_followed_by_start_or_status(life, tmp_path
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
     os.symlink(secret, log)
-    r = lab.fab("-H", "esb-w1", "start")
+    r = lab.fab("-H", "esb-w1", "start", "--force")
     assert r.returncode == 1 and "wso2carbon.log is not a plain file (a link?); refused" in r.stdout, r.stdout
     assert "TOPSECRET" not in r.stdout + r.stderr and not (w1.home / "password-tmp").exists()
+
+
+@pytest.mark.parametrize("rotation", ["copytruncate", "dated-rename"])
+def test_a_log_rotated_during_the_start_never_gets_a_healthy_server_killed(life, rotation):
+    """logrotate's copytruncate (the log copied to wso2carbon.log.1, then emptied in place while Carbon appends) and
+    log4j's dated rename (wso2carbon.log.<date>, a new log begun), done by the test while `start` waits for the start
+    line: the start line lands in a log shorter than the offset start remembered, and the server is up."""
+    lab = life
+    w1 = lab.hosts["esb-w1"]
+    log = w1.home / "repository/logs/wso2carbon.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("TID: [-1234] [] [2026-12-01 10:00:00,000]  INFO {x} -  an older server's line {x}\n" * 400)
+    done = threading.Event()
+
+    def rotate():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "Starting WSO2 Carbon" not in log.read_text(errors="replace"):
+            time.sleep(0.02)
+        if rotation == "copytruncate":
+            (log.parent / "wso2carbon.log.1").write_bytes(log.read_bytes())
+            with open(log, "r+b") as f:
+                f.truncate(0)
+        else:
+            log.rename(log.parent / "wso2carbon.log.2026-12-07")
+        done.set()
+
+    rotator = threading.Thread(target=rotate, daemon=True)
+    rotator.start()
+    r = lab.fab("-H", "esb-w1", "start", "--force")
+    rotator.join(25)
+    assert done.is_set(), "the test never saw the start begin"
+    assert r.returncode == 0 and "[esb-w1] start: changed: started, pid" in r.stdout, r.stdout + logs_of(lab, "esb-w1")
+    assert log.stat().st_size < 400 * 80 and "WSO2 Carbon started in" in log.read_text()  # logged after the rotation
+    assert pid(lab, "esb-w1")
+
+
+def test_a_node_whose_files_drift_is_refused_by_start_naming_the_steps_and_the_fix(life):
+    """A node as shipped (or hand-edited since the project wrote it) would come up on other settings than the
+    cluster's (the shipped clustering, ports that collide): start refuses it, naming the drifted node steps (the
+    engine's verify of them) and the fix; dry-run says so too; --force starts it as it is."""
+    lab = life
+    w1 = lab.hosts["esb-w1"]
+    axis2 = w1.conf("axis2/axis2.xml")
+    axis2.write_text(axis2.read_text().replace(f'"localMemberPort">{w1.member_port}<', '"localMemberPort">4000<'))
+    before = {p: p.read_bytes() for p in (w1.home / "repository/conf").rglob("*") if p.is_file()}
+    for args in (("--dry-run",), ()):
+        r = lab.fab("-H", "esb-w1", "start", *args)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert ("would not start: " if args else "not started: ") + "its files differ from what the project writes " \
+            "(fab verify: " in r.stdout, r.stdout
+        assert "patch-axis2" in r.stdout and "set-hostnames" not in r.stdout.split("fab verify: ")[1].split(")")[0]
+        assert "fix: fab -H esb-w1 setup-worker, or `fab -H esb-w1 start --force`" in r.stdout, r.stdout
+        assert not pid(lab, "esb-w1") and not (w1.home / "repository/logs/wso2carbon.log").exists()
+    assert {p: p.read_bytes() for p in (w1.home / "repository/conf").rglob("*") if p.is_file()} == before
+    r = lab.fab("-H", "esb-mgr", "start")  # the manager's files: the same (as shipped where this lab left them)
+    assert r.returncode == 1 and "fix: fab -H esb-mgr setup-manager" in r.stdout, r.stdout
+    r = lab.fab("-H", "esb-w1", "start", "--force")
+    assert r.returncode == 0 and pid(lab, "esb-w1"), r.stdout + r.stderr
+    kill_servers(lab)
+    lab.reset()  # as shipped: refused too (the shipped clustering section: patch-axis2, set-hostnames, ...)
+    r = lab.fab("-H", "esb-w2", "start")
+    assert r.returncode == 1 and "patch-axis2" in r.stdout and "set-worker-profile" in r.stdout, r.stdout
+    assert not pid(lab, "esb-w2")

@@ -192,6 +192,25 @@ def test_a_jdk_reporting_17(live, release):
     assert_only(doc, "esb-w2", "java", "17.0.15", "JDK 1.7 or 1.8")
 
 
+@pytest.mark.parametrize("java,release", [("17.0.15", "1.8.0_392"), ("1.8.0_392", "17.0.15")],
+                         ids=["java-17-release-8", "java-8-release-17"])
+def test_the_jdk_is_judged_by_java_version_as_start_runs_it_never_by_its_release_file(live, java, release):
+    """The `release` file and `java -version` disagree: `java -version` of $JAVA_HOME/bin/java decides (what the
+    start script runs, and what `start` checks: probes/jdk.py, one function for both)."""
+    lab = live
+    jdk = fake_jdk(lab.dir / f"jdk-{java}-{release}", java, release=False)
+    (jdk / "release").write_text(f'JAVA_VERSION="{release}"\n')
+    lab.write_toml(lab.hosts_toml.read_text().replace(
+        "[hosts.esb-w2]\n", f"[hosts.esb-w2]\njava_home = \"{jdk}\"\n", 1))
+    code, doc = run_live(lab)
+    if java.startswith("17"):
+        assert code == 2
+        assert_only(doc, "esb-w2", "java", "17.0.15", "JDK 1.7 or 1.8")
+    else:
+        assert code == 0, json.dumps(doc["hosts"]["esb-w2"]["live"], indent=1)
+        assert any(f"{jdk}/bin/java (java_home): 1.8.0_392" in p for p in doc["hosts"]["esb-w2"]["live"]["passed"])
+
+
 def test_with_secure_vault_on_the_live_checks_log_in_with_what_carbon_resolves(live):
     """The demo's configuration: every password is a svns:secretAlias with the placeholder `password`; the live
     checks decrypt cipher-text.properties with the node's key (as Carbon does at its start) and log in with that,

@@ -163,9 +163,16 @@ def test_rotate_passwords_on_a_running_cluster_loses_no_request_and_no_database_
     assert r.returncode == 0 and "no node needs a restart" in r.stdout, r.stdout
     assert not re.search(r"\] (create-dbs|configure-datasources|enable-depsync|create-svn-repo): changed", r.stdout)
 
-    # rollback undoes the whole command line: the files, and both database changes, newest first
+    # rollback undoes the whole command line: the files, and both database changes, newest first; it says first
+    # that the accounts go back, and ends with db1's row failed (issue 30): .env still holds the new password, the
+    # restarted nodes run with it, the accounts now take the old one
     r = lab.fab("rollback")
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "db1: this rollback puts the database accounts 'regadmin'@" in r.stdout, r.stdout
+    assert re.search(r"\[db1\] rollback: failed: rolled back, but the database accounts 'regadmin'@.* now have the "
+                     r"password of before the run, not \.env's WSO2_DB_PASSWORD", r.stdout), r.stdout
+    assert "fix: put WSO2_DB_PASSWORD back to the old value in .env, then fab rolling-restart" in r.stdout
+    assert all(f"[{n}] rollback: rolled back" in r.stdout for n in ESB), r.stdout
     for n in ESB:
         source = lab.hosts[n].address
         assert login(lab, DB_PW, source) and not login(lab, NEW_DB_PW, source), n

@@ -15,10 +15,11 @@ CARBON = Path(__file__).resolve().parent / "carbon.py"
 
 
 def make_jdk(d: Path, version: str = "1.8.0_392", start_delay: float = 1.0, stop_delay: float = 0.5,
-             hosts: dict[str, str] | None = None, from_member_host: bool = True) -> Path:
+             hosts: dict[str, str] | None = None, from_member_host: bool = True, python: str = sys.executable) -> Path:
     """The stand-in JDK in d; `hosts` maps the names the nodes' /etc/hosts would (datasource URLs);
     `from_member_host`: database connections leave from the node's own address (as from a machine of its own),
-    else from the address the system picks (loopback: 127.0.0.1)."""
+    else from the address the system picks (loopback: 127.0.0.1); `python`: the interpreter the stand-in Carbon
+    runs with (one a user other than root may run, for a product home owned by such a user)."""
     (d / "bin").mkdir(parents=True, exist_ok=True)
     java = d / "bin" / "java"
     java.write_text(f"""#!/bin/sh
@@ -28,7 +29,7 @@ if [ "$1" = "-version" ]; then
   echo 'Java(TM) SE Runtime Environment (a stand-in, build {version}-b01)' >&2
   exit 0
 fi
-exec {sys.executable} {CARBON} "$@"
+exec {python} {CARBON} "$@"
 """)
     os.chmod(java, 0o755)
     (d / "release").write_text(f'JAVA_VERSION="{version}"\n')

@@ -33,6 +33,7 @@ from ...probes.startrecord import read_record
 from ...probes.depsync import revisions
 from .server import NodeServer, ServerState
 from .balancer import Balancer, node_states
+from .startcheck import drift_refusal
 
 Outcome = tuple[Status | str, str]  # (status, message)
 
@@ -82,9 +83,10 @@ def put_back(balancer: Balancer, h: Host, drained: set[str]) -> str:
     return f"; back in {', '.join(done)}" if done else ""
 
 
-def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
+def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, force: bool = False) -> None:
     """Start the stopped nodes: the manager first, then the workers (in parallel); a running worker that is
-    not drained is put back in the balancer (a start is what brings a stopped worker back)."""
+    not drained is put back in the balancer (a start is what brings a stopped worker back). A node whose
+    node steps show drift is refused (startcheck.py), unless `force`."""
     dry = session.mode is Mode.DRY_RUN
     balancer = Balancer(inv, session)
     wanted: dict[str, set[str]] = {}
@@ -107,6 +109,9 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
                 raise StepError(f"running (pid {st.pid}); but the balancer could not be read or marked (is it "
                                 f"in?): {e}; fab -H {h.name} start puts it back once it is reachable") from None
             return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
+        refusal = None if force else drift_refusal(session, h)
+        if refusal:
+            raise StepError(("would not start: " if dry else "not started: ") + refusal)
         if dry:
             problems = srv.start_problems()
             if problems:

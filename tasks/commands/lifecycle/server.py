@@ -21,7 +21,7 @@ from ...rules import PASSWORD_TMP, PID_FILE, START_SCRIPT
 from ...engine.context import StepError
 from ...formats import carbonlog as logs
 from ...probes.restart import managed_files
-from ...probes.server import ServerProbe, ServerState, last_lines
+from ...probes.server import LogFollower, ServerProbe, ServerState, last_lines
 from ...probes.startrecord import StartRecord, digests, read_record, record_path
 from ...remote import node_state_dir
 
@@ -33,19 +33,41 @@ POLL = 0.4
 class NodeServer(ServerProbe):
     """The server of one ESB node: what it shows, and start and stop."""
 
-    def _script(self, arg: str) -> str:
-        """The product's start script with `arg`, in the product home, JAVA_HOME set (the script
+    _uid: int | None = None  # the login user's uid (id -u, once), -1 when it cannot be told
+
+    def _script(self, arg: str, check: bool = True) -> tuple[int, str, str]:
+        """Run the product's start script with `arg`, in the product home, JAVA_HOME set (the script
         checks it before anything, --stop included), as the product home's owner."""
         q = shlex.quote
         env = f"env JAVA_HOME={q(self.host.java_home or '')}"
-        return f"cd {q(self.home)} && {self._as_owner(f'{env} ./{START_SCRIPT} {arg}')}"
+        return self._as_owner(f"cd {q(self.home)} && {env} ./{START_SCRIPT} {arg}", check)
 
-    def _as_owner(self, command: str) -> str:
-        """The command as the product home's owner (sudo -u when the login is root and another user owns it)."""
+    def _login_uid(self) -> int | None:
+        if self._uid is None:
+            out = self.remote.run("id -u", check=False)[1].strip()
+            self._uid = int(out) if out.isdigit() else -1
+        return None if self._uid < 0 else self._uid
+
+    def _owner_prefix(self) -> tuple[str, bool]:
+        """How a command runs as the product home's owner: (prefix, through the host's sudo). As the login
+        where it owns the home; `sudo -n -u '#uid'` where the login is root; the host's sudo (sudo = true)
+        with `-u '#uid'` otherwise; else refused, naming both users (the server must not run as a user its
+        files do not belong to)."""
         st = self.remote.stat(self.home)
-        if st is not None and self.host.user == "root" and st.uid != 0:
-            return f"sudo -n -u '#{st.uid}' {command}"
-        return command
+        me = self._login_uid()
+        if st is None or me is None or st.uid == me:
+            return "", False
+        if me == 0:
+            return f"sudo -n -u '#{st.uid}' ", False
+        if self.remote.can_sudo:
+            return f"-u '#{st.uid}' ", True
+        raise StepError(f"{self.home} belongs to uid {st.uid}, not to the login user {self.host.user} (uid {me}): "
+                        f"the server runs as the product home's owner; log in as that user, or set sudo = true")
+
+    def _as_owner(self, command: str, check: bool = True) -> tuple[int, str, str]:
+        """Run a shell command as the product home's owner (_owner_prefix)."""
+        prefix, sudo = self._owner_prefix()
+        return self.remote.run(f"{prefix}sh -c {shlex.quote(command)}", sudo=sudo, check=check)
 
     # ------------------------------------------------------------ start and stop
     def start(self) -> str:
@@ -53,11 +75,12 @@ class NodeServer(ServerProbe):
         after this start, within [run].start_timeout. A node that does not come up is stopped again
         (nothing half-done) and the error says what it waited for."""
         problems = self.start_problems()
+        self._owner_prefix()  # a login that cannot act as the owner is refused before anything is written
         if problems:
             raise StepError("not started: " + "; ".join(problems))
         vault = self.inv.security.vault
         tmp = self.path(PASSWORD_TMP)
-        offset = self.log_size()
+        log = self.follow_log()  # what this start logs, across a rotation of the log meanwhile
         before = self.pid_in_file()  # a pid file left by the last server: its dead pid says nothing of this start
         try:
             self._clear_password_tmp(refuse_link=vault)  # a leftover of a start killed half-way goes first
@@ -65,8 +88,8 @@ class NodeServer(ServerProbe):
                 password = self.secrets.require("KEYSTORE_PASSWORD")
                 self.remote.place(tmp, password.encode("utf-8"), 0o600, like=self.remote.stat(self.home))
             files = digests(self.remote, managed_files(self.host, self.inv))  # what the server starts with
-            self.remote.run(self._script("--start"))
-            message = self._wait_up(offset, before)
+            self._script("--start")
+            message = self._wait_up(log, before)
         finally:
             left = self.remote.lstat(tmp)
             if left is not None and left.is_file:
@@ -100,14 +123,14 @@ class NodeServer(ServerProbe):
             self.record(StartRecord(pid or (rec.pid if rec else 0), rec.files if rec else {}, stopped=True,
                                     time=int(time.time())))
 
-    def _wait_up(self, offset: int, before: int | None) -> str:
+    def _wait_up(self, log: LogFollower, before: int | None) -> str:
         timeout = self.inv.run.start_timeout
         deadline = time.monotonic() + timeout
         st, text, ports = ServerState(), "", {}
         gone = None  # a new pid seen dead once: dead again at the next look is an exit, not a race
         while time.monotonic() < deadline:
             st = self.state()
-            text = self.log_since(offset)
+            text = log.text()
             if st.alive and not st.ours:
                 raise StepError(f"the pid in {PID_FILE} is not this node's Carbon ({st.other}); not started")
             if not st.alive and st.pid is not None and st.pid != before and logs.STARTING in text:
@@ -144,7 +167,7 @@ class NodeServer(ServerProbe):
             if mark:
                 self.mark_stopped(st.pid)
             return "not running" + (f" ({st.notes[0]})" if st.notes else "")
-        code, out, err = self.remote.run(self._script("--stop"), check=False)
+        code, out, err = self._script("--stop", check=False)
         if code != 0:
             raise StepError(f"{START_SCRIPT} --stop failed (exit {code}): {last_lines(err or out)}")
         message = self._stop_pid(st, force)
@@ -162,7 +185,7 @@ class NodeServer(ServerProbe):
         if not force:
             raise StepError(f"pid {st.pid} still runs {timeout} s after TERM ([run].stop_timeout); "
                             f"`fab stop --force` sends KILL")
-        self.remote.run(self._as_owner(f"kill -9 {st.pid}"), check=False)
+        self._as_owner(f"kill -9 {int(st.pid or 0)}", check=False)
         for _ in range(25):
             if not self.alive(st.pid):
                 return f"killed (pid {st.pid}, still running {timeout} s after TERM)"

@@ -34,6 +34,7 @@ from ...steps.base import Step
 from ...engine.context import StepContext, StepError, engine_io
 from ...steps.loadbalancer import NginxReload, nginx_command
 from .reach import Reach, check_entry, within
+from .sqlundo import AccountsAgainstEnv, RestoreSql, account_changes, digest, sql_entries, undo_notice
 from .runs import (MARK, Interleaved, choose_run, describe_run, distrust, first_backups, open_runs,
                    plain_manifest, run_marked, run_stack)
 
@@ -111,6 +112,14 @@ class Rollback(Step):
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
         plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
+        back, dropped = account_changes(remote, folder, manifest)
+        if back:  # last: the rollback stays done and marked, and the row says what the accounts now need
+            via = next((e.get("via") for e in undo if e.get("step") == "create-dbs"), None)
+            plan.actions.append(AccountsAgainstEnv(tuple(back), tuple(dropped), via))
+            plan.notes.append(undo_notice(run, back))
+        if dropped:
+            plan.notes.append(f"{', '.join(dropped)}: created by run {run}, dropped again (no node can log in "
+                              f"with them until create-dbs runs)")
         plan.notes.append(f"run {run}: {len(plan.items)} file(s) to put back")
         return plan
 
@@ -190,73 +199,8 @@ class RestoreOnHost(Op):
             raise StepError(f"restoring {self.path} on the host failed: {redact(last_line(err))}")
 
 
-def digest(rec: dict) -> str | None:
-    """The sha256 a (signed) manifest recorded of a backup's bytes, None where it records none (an
-    older release's run)."""
-    v = rec.get("sha256")
-    return v if isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) else None
-
-
 def last_line(err: str) -> str:
     return (err.strip().splitlines() or ["no message"])[-1]
-
-
-def sql_entries(manifest: dict, host: Host, inv: Inventory, run: str) -> list[dict]:
-    """The manifest's database undo files, each checked (a plain name of its sql folder, a step that
-    keeps one, a known host as its route); a malformed one refuses the whole rollback."""
-    entries = manifest.get("sql") or []
-    if not isinstance(entries, list):
-        raise StepError(f"the manifest of run {run} on {host.name} has a malformed sql list; nothing restored")
-    for e in entries:
-        ok = (isinstance(e, dict) and isinstance(e.get("name"), str) and "/" not in e["name"]
-              and not e["name"].startswith(".") and e.get("step") in ("create-dbs", "set-admin-password")
-              and (e.get("via") is None or e.get("via") in inv.hosts)
-              and (e.get("db") is None or isinstance(e.get("db"), str))
-              and (e.get("sha256") is None or digest(e) is not None))
-        if not ok:
-            raise StepError(f"the manifest of run {run} on {host.name} names a database undo {e!r:.80} that is "
-                            f"not one of its own; refused, nothing restored")
-    return entries
-
-
-@dataclass(frozen=True)
-class RestoreSql(Op):
-    """A database change put back: the undo kept before it (tasks/remote/dbundo.py), run through
-    the route the step used (the admin login; `via`: the host whose route reaches the server).
-    Its statements are never shown."""
-
-    path: str
-    step: str
-    via: str | None = None
-    db: str | None = None
-    sha256: str | None = None  # the undo's bytes as the run kept them (signed): nothing else runs as the admin
-
-    def describe(self) -> str:
-        return f"restore what {self.step} changed in the database, from {posixpath.basename(self.path)}"
-
-    def perform(self, ctx: StepContext) -> None:
-        from ...remote.dbundo import statements
-        from ...remote.mysql import DbError, execute
-        from ...steps.databases import route_for
-        data = ctx.remote.read(self.path, SCRIPT_LIMIT, "a database undo", cache=False)
-        if data is None:
-            raise StepError(f"{self.path} is gone; the database is not restored")
-        if self.sha256 is None or hashlib.sha256(data).hexdigest() != self.sha256:
-            why = "records no digest of it (an older release's run)" if self.sha256 is None else \
-                "does not match it (changed on the node since)"
-            raise StepError(f"{self.path}: the run's signed manifest {why}; not run as the database admin, the "
-                            f"database is not restored")
-        dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
-        try:
-            conn = route_for(dbctx).connect(ctx.inv.database.admin_user,
-                                            dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
-            try:
-                for sql in statements(data):
-                    execute(conn, sql, what=f"restoring what {self.step} changed")
-            finally:
-                conn.close()
-        except DbError as e:
-            raise StepError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -346,6 +290,11 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     holders = [h for h in hosts if h.name in stacks and run_order(stacks[h.name][0][0])[1] == run]
     holders += [p for p in peers_of(run, holders, inv, session) if p not in holders]
     reporter.note(f"rolling back {describe_run(run, manifest)} on {', '.join(h.name for h in holders)}")
+    for h in holders:  # said before anything runs: the accounts this undo puts back, and what that means
+        mine = [(f, m) for f, m in stacks.get(h.name, []) if run_order(f)[1] == run]
+        back = account_changes(session.remote(h), *mine[0])[0] if mine else []
+        if back:
+            reporter.note(f"{h.name}: {undo_notice(run, back)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:
             reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here"))
@@ -360,6 +309,49 @@ def note_skipped(skipped: list, reporter: Reporter) -> None:
         reporter.extra.setdefault("skipped_runs", []).extend(s.as_dict() for s in skipped)
         reporter.note("a run is acted on only when this control machine (or one holding the same run key, "
                       "see README \"Runs\") signed it")
+
+
+def keep_own_key(remote: RemoteHost, host: Host, paths: list[str]) -> "KeepKeystore | None":
+    """Where rollback --all puts the shipped keystore back over the node's own key: the op that keeps
+    that key first (its server may have encrypted data with it), else None."""
+    from ...rules import KEYSTORE
+    from ...steps.keystore import kept_path
+    from ...steps.keystorecheck import is_shipped
+    from ...formats import jks
+    path = posixpath.join(host.product_home, KEYSTORE)
+    if not host.is_esb or path not in paths:
+        return None
+    st = remote.lstat(path)
+    data = remote.read(path, SCRIPT_LIMIT, "a keystore") if st is not None and st.is_file else None
+    try:
+        if data is None or is_shipped(jks.parse(data)):
+            return None
+    except jks.JksError:
+        return None
+    return KeepKeystore(path, kept_path(host), hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class KeepKeystore(Op):
+    """The node's own keystore copied, on the host, into its state folder (mode 0600) before rollback
+    --all puts the shipped one back (the copy must have the bytes the plan read)."""
+
+    early = True
+    path: str
+    kept: str
+    sha256: str
+
+    def describe(self) -> str:
+        return f"keep the node's own keystore in {self.kept}"
+
+    def perform(self, ctx: StepContext) -> None:
+        folder = posixpath.dirname(self.kept)
+        ctx.remote.mkdir_p(folder, 0o700)
+        st = ctx.remote.stat(folder)  # the copy is the state folder owner's (the login's), whoever copies it
+        script = replace(self.path, self.kept, 0o600, f"{st.uid}:{st.gid}" if st else None, sha256=self.sha256)
+        code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", sudo=True, check=False)
+        if code != 0:
+            raise StepError(f"keeping the node's own keystore failed ({redact(last_line(err))}); nothing put back")
 
 
 class RollbackAll(Step):
@@ -377,7 +369,8 @@ class RollbackAll(Step):
         plan = Plan()
         firsts, skipped = first_backups(remote, host, ctx.inv)
         plan.notes += [s.line() for s in skipped]
-        if not firsts:
+        runs = open_runs(remote, host)
+        if not firsts and not runs:
             plan.notes.append("no backups here: the project never changed a file on this host")
             return plan
         reach = Reach(remote, host, ctx.inv, "?")
@@ -385,11 +378,21 @@ class RollbackAll(Step):
             reach.use(run)
             Rollback._plan_file(remote, rec, plan, reach, folder,
                                 f"before the project first touched it, in run {run}")
+        keep = keep_own_key(remote, host, [rec["path"] for rec, _, _ in firsts])
+        if keep:
+            plan.actions.append(keep)
+            plan.notes.append(f"the node's own keystore is kept in {keep.kept} (private): create-keystore puts it "
+                              f"back, so that what its server encrypted with it stays readable")
         if host.role == "lb" and plan and any(within(r["path"], ctx.inv.lb.conf_dir) for r, *_ in firsts):
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
-        for folder, _ in open_runs(remote, host):
-            plan.actions.append(MarkRolledBack(run_order(folder)[1], f"{remote.backups_root}/{folder}/{MARK}",
-                                               remote.run_id))
+        for folder, manifest in runs:  # every open run is consumed: a later rollback never undoes one again
+            run = run_order(folder)[1]
+            plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
+            if manifest.get("sql"):
+                plan.items.append(Item(f"database (run {run})", "what the run changed there", "left as it is",
+                                       "consumed: a later rollback does not undo it"))
+                plan.notes.append(f"run {run} changed the database: rollback --all puts back files only; the "
+                                  f"database stays as it is (its accounts keep .env's WSO2_DB_PASSWORD)")
         plan.notes.append(f"{len(plan.items)} file(s) to put back as shipped")
         return plan
 

@@ -37,3 +37,15 @@ def test_a_scale_out_gives_one_line_per_host_set_in_guide_order():
     roles = {"esb-mgr": "manager", "esb-w1": "worker", "esb-w3": "worker", "db1": "db", "lb1": "lb"}
     assert command_list(w3 + [mgr] + other, ORDER, hosts, roles)[2] == "fab -H esb-w3 setup-worker"
     assert command_list(w3[3:5], ORDER, hosts, roles) == ["fab -H esb-w3 patch-axis2 set-hostnames"]
+
+
+def test_a_step_whose_patch_would_refuse_is_never_recommended_the_command_its_items_name_is():
+    """create-keystore on a node whose server has run (the shipped key back after rollback --all): verify must not
+    keep recommending it; rotate-keystore, which its items name, is recommended instead (issue 30)."""
+    refused = StepResult("esb-w1", "create-keystore", "drift",
+                         [Item("repository/resources/security/wso2carbon.jks", "private key", "the node's own",
+                               "the shipped one", fix="fab -H esb-w1 rotate-keystore")],
+                         notes=["patch would refuse: the server on esb-w1 has run"])
+    fine = StepResult("esb-w2", "create-keystore", "drift", [Item("wso2carbon.jks", "private key", "own", "shipped")])
+    todo = command_list([refused, fine], ORDER, ["esb-w1", "esb-w2"])
+    assert todo == ["fab -H esb-w2 create-keystore", "fab -H esb-w1 rotate-keystore"]
