@@ -13,6 +13,8 @@ command line ends with one summary and one exit code.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +38,11 @@ FLAG_HELP = {
     "verify": "read-only drift check; exit 2 on drift",
     "dry-run": "print the unified diff and commands patch would run; change nothing",
     "json": "one JSON document on stdout",
+    "verbose": "every item on its own line (default: a count per file past 5 items)",
+    "diff": "a patch prints the unified diff of what it applied (binary files: sizes and digests)",
 }
+#: the flags every task has, whatever it does
+COMMON_HELP = {k: FLAG_HELP[k] for k in ("json", "verbose")}
 
 
 class TargetsExecutor(Executor):
@@ -89,7 +95,7 @@ class CommandLine:
         cls.current = cls(upcoming, hosts)
         return cls.current
 
-    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool) -> None:
+    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, view: "View") -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1)."""
         reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
         try:
@@ -98,7 +104,8 @@ class CommandLine:
                 self.session = Session(inv, load_secrets(inv.base_dir), mode, command=command_line(),
                                        upcoming=self.upcoming)
             self.session.switch(mode)
-            body(self.session.inv, self.session, reporter)
+            with view.on(reporter, self.session.inv):
+                body(self.session.inv, self.session, reporter)
         except ConfigError as e:
             reporter.error(str(e))
             self.error = True
@@ -112,7 +119,12 @@ class CommandLine:
         if self.session is not None:
             self.session.close()
         codes = [1] if self.error else []
+        several = len(self.reporters) > 1
         for reporter in self.reporters.values():
+            if self.session is not None:
+                reporter.unreachable = set(self.session.unreachable)
+            if several:  # one summary per mode, each labelled
+                reporter.prefix = f"{reporter.mode.value}: "
             if reporter.results or reporter.extra or not self.error:
                 codes.append(reporter.finish())
         return 1 if 1 in codes else max(codes, default=0)
@@ -135,27 +147,53 @@ def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
 Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is not used: the reporter has the rows
 
 
-def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True) -> None:
+@dataclass(frozen=True)
+class View:
+    """How much a task's report shows: --verbose (every item), --diff (what a patch applied), brief
+    (an umbrella's patch: a changed row is its one line; what needs attention, the recap and the
+    summary follow)."""
+
+    verbose: bool = False
+    diff: bool = False
+    brief: bool = False
+
+    @contextmanager
+    def on(self, reporter: Reporter, inv: Inventory):
+        """The reporter shows this task's rows this way (hosts in hosts.toml order); a flag given to one
+        task of the command line stays on for the rest of it, brief only for this task."""
+        reporter.order = list(inv.hosts)
+        reporter.verbose = reporter.verbose or self.verbose
+        reporter.show_diff = reporter.show_diff or self.diff
+        was, reporter.brief = reporter.brief, self.brief
+        try:
+            yield
+        finally:
+            reporter.brief = was
+
+
+def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, view: View = View()) -> None:
     """Run body as a task of the command line's run (see CommandLine); called outside a command line
     (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
     exit 0/2/1.
 
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs."""
     if CommandLine.current is not None:
-        CommandLine.current.run(Mode(mode), as_json, body, progress)
+        CommandLine.current.run(Mode(mode), as_json, body, progress, view)
         return
     reporter = Reporter(mode, as_json, progress=progress)
     session = None
     try:
         inv = load_inventory()
         session = Session(inv, load_secrets(inv.base_dir), mode)
-        body(inv, session, reporter)
+        with view.on(reporter, inv):
+            body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
         raise Exit(code=1) from None
     finally:
         if session is not None:
             session.close()
+            reporter.unreachable = set(session.unreachable)
     code = reporter.finish()
     if code:
         raise Exit(code=code)
@@ -174,7 +212,7 @@ def targets(inv: Inventory, default: list) -> list:
     return hosts
 
 
-def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> None:
+def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, view: View = View()) -> None:
     """Body of every step task: resolve targets (default: the step's), run the step on them."""
     def body(inv, session, reporter):
         try:
@@ -183,14 +221,14 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool) -> N
             raise ConfigError(f"{step.name}: {e}" if str(e).startswith("no targets") else str(e)) from None
         run_step(step, hosts, session, reporter)
 
-    run_task(mode_of(verify, dry_run, as_json), as_json, body)
+    run_task(mode_of(verify, dry_run, as_json), as_json, body, view=view)
 
 
 def step_task(step: Step):
-    """An Invoke task for one step, with --verify, --dry-run and --json."""
+    """An Invoke task for one step, with --verify, --dry-run, --json, --verbose and --diff."""
 
-    def body(c, verify=False, dry_run=False, json=False):
-        run_single_step(step, verify, dry_run, json)
+    def body(c, verify=False, dry_run=False, json=False, verbose=False, diff=False):
+        run_single_step(step, verify, dry_run, json, View(verbose, diff))
 
     body.__doc__ = step.help
     body.__name__ = step.name.replace("-", "_")
@@ -200,9 +238,10 @@ def step_task(step: Step):
 def node_task(role: str, name: str, group: str):
     """setup-manager / setup-worker: the node steps in guide order on the targets."""
 
-    def body(c, verify=False, dry_run=False, json=False):
+    def body(c, verify=False, dry_run=False, json=False, verbose=False, diff=False):
         run_task(mode_of(verify, dry_run, json), json,
-                 lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep))
+                 lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep),
+                 view=View(verbose, diff, brief=True))
 
     mine = [n for n in NODE_STEPS if role in by_name(n).roles]
     body.__doc__ = f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})"
@@ -211,55 +250,72 @@ def node_task(role: str, name: str, group: str):
 
 
 @task(name="setup-cluster", help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
-def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False):
+def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False, verbose=False, diff=False):
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
     run_task(mode_of(verify, dry_run, json), json,
-             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep))
+             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep),
+             view=View(verbose, diff, brief=True))
 
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
                            "json": FLAG_HELP["json"],
                            "live": "also check from every ESB node: database logins, driver, svn, java, members, lb",
-                           "verbose": "every warning on its own line (default: one line per node and step)"})
+                           "verbose": "every drift item and warning on its own line (default: one line per "
+                                      "node and step for warnings, a count per file past 5 items)"})
 def verify_task(c, steps="", json=False, live=False, verbose=False):
     """every step on every host (or -H), read-only, plus cluster consistency: one table; exit 0/2/1"""
     def body(inv, session, reporter):
-        reporter.verbose = verbose
         chosen, with_cluster = select_steps(steps, live)
         verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
-    run_task(Mode.VERIFY, json, body, progress=False)
+    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose))
 
 
 @task(name="diagram", help={"output": "the picture to write, .svg or .png (default: cluster.svg beside hosts.toml)",
-                            "json": FLAG_HELP["json"]})
-def diagram_task(c, output="", json=False):
+                            **COMMON_HELP})
+def diagram_task(c, output="", json=False, verbose=False):
     """the cluster as its files configure it, drawn (Graphviz), drift in red; read-only; exit as verify"""
     def body(inv, session, reporter):
         out = Path(output) if output else inv.base_dir / "cluster.svg"
         check_output(out)
         diagram(inv, targets(inv, list(inv.hosts.values())), session, reporter, out)
 
-    run_task(Mode.VERIFY, json, body, progress=False)
+    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose))
 
 
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
-                             "json": FLAG_HELP["json"],
+                             **COMMON_HELP,
                              "all": "every file back to its state before the project first touched it (shipped)"})
-def rollback_task(c, dry_run=False, json=False, all=False):
+def rollback_task(c, dry_run=False, json=False, all=False, verbose=False):
     """restore the files the last patch run changed on the targets (default: all), from its backups"""
     run_task(Mode.DRY_RUN if dry_run else Mode.ROLLBACK, json,
              lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep,
-                                                everything=all))
+                                                everything=all), view=View(verbose))
 
 
-LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", "json": FLAG_HELP["json"]}
+LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", **COMMON_HELP}
 
 
-def run_lifecycle(dry_run: bool, as_json: bool, act) -> None:
-    """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run."""
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json,
-             lambda inv, session, rep: act(inv, esb_targets(inv), session, rep))
+def run_lifecycle(dry_run: bool, as_json: bool, act, verbose: bool = False, ordered: bool = False) -> None:
+    """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run.
+    `ordered`: the nodes work in parallel, a row each; their rows print in hosts.toml order."""
+    def body(inv, session, rep):
+        hosts = esb_targets(inv)
+        if ordered:
+            in_order(rep, hosts, lambda: act(inv, hosts, session, rep))
+        else:
+            act(inv, hosts, session, rep)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose))
+
+
+def in_order(reporter: Reporter, hosts: list, work: Callable[[], object]) -> None:
+    """Run work (a row per host, hosts in parallel) with its rows printed in hosts.toml order, each as
+    soon as the hosts before it have theirs, whatever order they finish in."""
+    reporter.hosts([h.name for h in hosts], one_row=True)
+    try:
+        work()
+    finally:
+        reporter.release()
 
 
 def esb_targets(inv: Inventory) -> list:
@@ -271,42 +327,48 @@ def esb_targets(inv: Inventory) -> list:
 
 
 @task(name="start", help=LIFE_HELP)
-def start_task(c, dry_run=False, json=False):
+def start_task(c, dry_run=False, json=False, verbose=False):
     """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up"""
     from .commands.lifecycle.commands import start
-    run_lifecycle(dry_run, json, start)
+    run_lifecycle(dry_run, json, start, verbose, ordered=True)
 
 
 @task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
-def stop_task(c, dry_run=False, json=False, force=False):
+def stop_task(c, dry_run=False, json=False, force=False, verbose=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
     from .commands.lifecycle.commands import stop
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), verbose,
+                  ordered=True)
 
 
 @task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout"})
-def restart_task(c, dry_run=False, json=False, force=False):
+def restart_task(c, dry_run=False, json=False, force=False, verbose=False):
     """stop, then start, node by node (behind a balancer: rolling-restart drops no request)"""
     from .commands.lifecycle.commands import restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force), verbose)
 
 
-@task(name="status", help={"json": FLAG_HELP["json"]})
-def status_task(c, json=False):
+@task(name="status", help=COMMON_HELP)
+def status_task(c, json=False, verbose=False):
     """running or stopped, pid and since when, ports, members seen, restart needed; read-only (exit as verify)"""
     from .commands.lifecycle.commands import status
-    run_task(Mode.VERIFY, json, lambda inv, session, rep: status(inv, esb_targets(inv), session, rep))
+
+    def body(inv, session, rep):
+        hosts = esb_targets(inv)
+        in_order(rep, hosts, lambda: status(inv, hosts, session, rep))
+    run_task(Mode.VERIFY, json, body, view=View(verbose))
 
 
 @task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
-def rolling_restart_task(c, dry_run=False, json=False, needed=False):
+def rolling_restart_task(c, dry_run=False, json=False, needed=False, verbose=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
     from .commands.lifecycle.commands import rolling_restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed))
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed),
+                  verbose)
 
 
 @task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer"})
-def drain_task(c, dry_run=False, json=False, undo=False):
+def drain_task(c, dry_run=False, json=False, undo=False, verbose=False):
     """take workers out of the balancer (down in every upstream, nginx -t, reload) and wait [run].drain_seconds"""
     from .commands.lifecycle.commands import drain
 
@@ -315,20 +377,21 @@ def drain_task(c, dry_run=False, json=False, undo=False):
             raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
         drain(inv, esb_targets(inv), session, rep, undo)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose))
 
 
 @task(name="rotate-passwords", help=LIFE_HELP)
-def rotate_passwords_task(c, dry_run=False, json=False):
+def rotate_passwords_task(c, dry_run=False, json=False, verbose=False):
     """bring a new WSO2_DB_PASSWORD / SVN_PASSWORD (.env) to the running cluster: the database accepts both, node
     files, svn, rolling-restart --needed, then the old database password retired; no request lost"""
     from .commands.lifecycle.rotation import rotate_passwords
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()))
+             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()), view=View(verbose))
 
 
-@task(name="rotate-keystore", help={**LIFE_HELP, "force": "renew the key even when it is not due (one to replace now)"})
-def rotate_keystore_task(c, dry_run=False, json=False, force=False):
+@task(name="rotate-keystore", help={**LIFE_HELP, "diff": FLAG_HELP["diff"],
+                                    "force": "renew the key even when it is not due (one to replace now)"})
+def rotate_keystore_task(c, dry_run=False, json=False, force=False, verbose=False, diff=False):
     """renew node keys that expire within 30 days (--force: now): Secure Vault values re-encrypted, every trust
     store updated; then rolling-restart --needed"""
     from .commands.rollout import next_after_patch
@@ -342,7 +405,7 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False):
         if session.mode is Mode.PATCH:
             rep.footer += next_after_patch(inv, inv.esb_nodes, session)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose, diff))
 
 
 UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..config import Host, Inventory
 from ..engine.ops import Done, Op, last_line
-from ..engine.plan import FileChange, Item, Plan
+from ..engine.plan import FileChange, Item, Plan, line_items
 from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
 from .base import Step
 from ..engine.context import StepContext, StepError
@@ -151,8 +151,7 @@ class ConfigureLb(Step):
             path = posixpath.join(lb.conf_dir, name)
             old = r.read(path)
             if old != wanted[name]:
-                plan.items.append(Item(path, "content", f"{len(wanted[name])} bytes from hosts.toml",
-                                       None if old is None else f"{len(old)} bytes (differs)"))
+                plan.items += line_items(path, old, wanted[name], "hosts.toml")  # the nginx lines that differ
                 plan.files.append(FileChange(path, old, wanted[name], mode=0o644 if old is None else None))
         if plan.files:
             restore = tuple((fc.path, fc.old) for fc in plan.files)  # what goes back if nginx -t refuses
