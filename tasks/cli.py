@@ -408,11 +408,17 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False, verbose=Fals
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose, diff))
 
 
-UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
-                  node_task("worker", "setup-worker", "workers"),
-                  setup_cluster_task, verify_task, diagram_task, rollback_task,
-                  start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
-                  rotate_passwords_task, rotate_keystore_task]
+CLUSTER_TASKS = [node_task("manager", "setup-manager", "manager"), node_task("worker", "setup-worker", "workers"),
+                 setup_cluster_task, verify_task, diagram_task, rollback_task]
+LIFECYCLE_TASKS = [start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
+                   rotate_passwords_task, rotate_keystore_task]
+UMBRELLA_TASKS = CLUSTER_TASKS + LIFECYCLE_TASKS
+
+#: how --list groups the tasks (tasks/program.py), each group in the order an operator meets them
+TASK_GROUPS = [("Guide steps (fab [-H TARGETS] STEP [--verify | --dry-run] [--json], guide order)",
+                [s.name for s in STEPS]),
+               ("Cluster commands", [t.name for t in CLUSTER_TASKS]),
+               ("Server lifecycle (ESB nodes)", [t.name for t in LIFECYCLE_TASKS])]
 
 
 def build_collection() -> Collection:
