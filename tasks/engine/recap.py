@@ -59,12 +59,14 @@ def recap_counts(results: list[StepResult], order: list[str], unreachable: Itera
     return out
 
 
-def recap_lines(counts: dict[str, dict[str, int]]) -> list[str]:
-    """One aligned line per host: `esb-mgr  ok=3 changed=2 failed=0 unreachable=0 skipped=0`."""
+def recap_lines(counts: dict[str, dict[str, int]], label=str) -> list[str]:
+    """One aligned line per host: `esb-mgr  ok=3 changed=2 failed=0 unreachable=0 skipped=0`; `label`
+    words a counter in the run's mode (a dry-run's `would_change`: nothing changed)."""
     if not counts:
         return []
     width = max(len(h) for h in counts)
-    return [f"{h.ljust(width)}  " + " ".join(f"{k}={v}" for k, v in c.items()) for h, c in counts.items()]
+    word = lambda k: label(k).replace(" ", "_")
+    return [f"{h.ljust(width)}  " + " ".join(f"{word(k)}={v}" for k, v in c.items()) for h, c in counts.items()]
 
 
 def summary_line(results: list[StepResult], label, prefix: str = "") -> str:

@@ -169,7 +169,7 @@ class Reporter:
             if self.table:
                 self.out.write(status_table(self.results, *self.table) + "\n\n")
                 self.out.write(details(self.results, self.table[0], self.verbose, self.order or self.table[1]))
-            recap = recap_lines(self.recap())
+            recap = recap_lines(self.recap(), self.label)
             if recap:
                 self.out.write(f"{self.prefix}recap:\n" + "".join(f"  {line}\n" for line in recap))
             self.out.write(summary_line(self.results, self.label, self.prefix) + "\n")

@@ -114,3 +114,10 @@ def test_held_rows_print_in_hosts_toml_order_whatever_order_they_finish_in():
     rep.emit(StepResult("esb-w1", "status", "ok"))
     rep.release()
     assert out.getvalue().splitlines() == ["[esb-mgr] status: ok", "[esb-w1] status: ok", "[esb-w2] status: ok"]
+
+
+def test_a_dry_run_recap_never_says_changed_nor_a_rollback_recap():
+    assert "  esb-w1  ok=0 would_change=1 failed=0 unreachable=0 skipped=0" in report(
+        "dry-run", rows(("esb-w1", "map-hosts", "changed"))).splitlines()
+    assert "  esb-w1  ok=0 rolled_back=1 failed=0 unreachable=0 skipped=0" in report(
+        "rollback", rows(("esb-w1", "map-hosts", "changed"))).splitlines()
