@@ -13,8 +13,6 @@ command line ends with one summary and one exit code.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +22,7 @@ from invoke import Collection, Exit, task
 from .config import ConfigError, Inventory, load_inventory
 from .engine.mode import Mode
 from .commands.diagram import check_output, diagram
-from .engine.report import Reporter
+from .engine.report import Reporter, View
 from .commands.rollback import rollback
 from .commands.rollout import NODE_STEPS, setup_cluster, setup_node
 from .engine.runner import Session, run_step
@@ -95,7 +93,7 @@ class CommandLine:
         cls.current = cls(upcoming, hosts)
         return cls.current
 
-    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, view: "View") -> None:
+    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, view: View) -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1)."""
         reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
         try:
@@ -104,7 +102,7 @@ class CommandLine:
                 self.session = Session(inv, load_secrets(inv.base_dir), mode, command=command_line(),
                                        upcoming=self.upcoming)
             self.session.switch(mode)
-            with view.on(reporter, self.session.inv):
+            with view.on(reporter, list(self.session.inv.hosts)):
                 body(self.session.inv, self.session, reporter)
         except ConfigError as e:
             reporter.error(str(e))
@@ -147,30 +145,6 @@ def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
 Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is not used: the reporter has the rows
 
 
-@dataclass(frozen=True)
-class View:
-    """How much a task's report shows: --verbose (every item), --diff (what a patch applied), brief
-    (an umbrella's patch: a changed row is its one line; what needs attention, the recap and the
-    summary follow)."""
-
-    verbose: bool = False
-    diff: bool = False
-    brief: bool = False
-
-    @contextmanager
-    def on(self, reporter: Reporter, inv: Inventory):
-        """The reporter shows this task's rows this way (hosts in hosts.toml order); a flag given to one
-        task of the command line stays on for the rest of it, brief only for this task."""
-        reporter.order = list(inv.hosts)
-        reporter.verbose = reporter.verbose or self.verbose
-        reporter.show_diff = reporter.show_diff or self.diff
-        was, reporter.brief = reporter.brief, self.brief
-        try:
-            yield
-        finally:
-            reporter.brief = was
-
-
 def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, view: View = View()) -> None:
     """Run body as a task of the command line's run (see CommandLine); called outside a command line
     (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
@@ -185,7 +159,7 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True,
     try:
         inv = load_inventory()
         session = Session(inv, load_secrets(inv.base_dir), mode)
-        with view.on(reporter, inv):
+        with view.on(reporter, list(inv.hosts)):
             body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
@@ -302,20 +276,10 @@ def run_lifecycle(dry_run: bool, as_json: bool, act, verbose: bool = False, orde
     def body(inv, session, rep):
         hosts = esb_targets(inv)
         if ordered:
-            in_order(rep, hosts, lambda: act(inv, hosts, session, rep))
+            rep.rows_in_order([h.name for h in hosts], lambda: act(inv, hosts, session, rep))
         else:
             act(inv, hosts, session, rep)
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose))
-
-
-def in_order(reporter: Reporter, hosts: list, work: Callable[[], object]) -> None:
-    """Run work (a row per host, hosts in parallel) with its rows printed in hosts.toml order, each as
-    soon as the hosts before it have theirs, whatever order they finish in."""
-    reporter.hosts([h.name for h in hosts], one_row=True)
-    try:
-        work()
-    finally:
-        reporter.release()
 
 
 def esb_targets(inv: Inventory) -> list:
@@ -355,7 +319,7 @@ def status_task(c, json=False, verbose=False):
 
     def body(inv, session, rep):
         hosts = esb_targets(inv)
-        in_order(rep, hosts, lambda: status(inv, hosts, session, rep))
+        rep.rows_in_order([h.name for h in hosts], lambda: status(inv, hosts, session, rep))
     run_task(Mode.VERIFY, json, body, view=View(verbose))
 
 

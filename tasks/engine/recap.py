@@ -86,8 +86,10 @@ def sized_items(items: list[Item], verbose: bool = False, limit: int = MAX_ITEMS
     (`repository/conf/axis2/axis2.xml: 12 items`) and how to see them."""
     if verbose or len(items) <= limit:
         return [i.line() for i in items]
-    per_file: dict[str, int] = {}
+    per_file: dict[str, list[Item]] = {}
     for i in items:
-        per_file[i.as_dict()["file"]] = per_file.get(i.as_dict()["file"], 0) + 1
-    lines = [f"{f}: {n} item{'s' if n != 1 else ''}" for f, n in per_file.items()]
+        per_file.setdefault(i.as_dict()["file"], []).append(i)
+    if len(per_file) == len(items):  # one item a file: a count would say less in as many lines
+        return [i.line() for i in items]
+    lines = [mine[0].line() if len(mine) == 1 else f"{f}: {len(mine)} items" for f, mine in per_file.items()]
     return lines + ["(--verbose lists every item)"]

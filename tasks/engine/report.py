@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable
 from .mode import Mode
 from .results import STATUSES, Status, StepResult
 from ..secrets import redact
 from .recap import hosts_of, in_order, recap_counts, recap_lines, sized_items, summary_line
 from .table import details, status_table
 
-__all__ = ["STATUSES", "Status", "StepResult", "exit_code", "Reporter"]
+__all__ = ["STATUSES", "Status", "StepResult", "exit_code", "Reporter", "View"]
 
 
 
@@ -98,6 +101,15 @@ class Reporter:
             head = self._queue.pop(0)
             self.out.write("".join(self._held.pop(head, [])))
         self.out.flush()
+
+    def rows_in_order(self, names: list[str], work: Callable[[], object]) -> None:
+        """Run work (a row per host, hosts in parallel) with its rows printed in hosts.toml order, each
+        as soon as the hosts before it have theirs, whatever order they finish in."""
+        self.hosts(names, one_row=True)
+        try:
+            work()
+        finally:
+            self.release()
 
     def release(self) -> None:
         """Print whatever is still held (the parallel work ended)."""
@@ -195,3 +207,27 @@ class Reporter:
     def host_names(self) -> list[str]:
         """The hosts reported, in hosts.toml order."""
         return hosts_of(self.results, self.order)
+
+
+@dataclass(frozen=True)
+class View:
+    """How much a task's report shows: --verbose (every item), --diff (what a patch applied), brief
+    (an umbrella's patch: a changed row is its one line; what needs attention, the recap and the
+    summary follow)."""
+
+    verbose: bool = False
+    diff: bool = False
+    brief: bool = False
+
+    @contextmanager
+    def on(self, reporter: "Reporter", order: list[str]):
+        """The reporter shows this task's rows this way (hosts in hosts.toml order); a flag given to one
+        task of the command line stays on for the rest of it, brief only for this task."""
+        reporter.order = list(order)
+        reporter.verbose = reporter.verbose or self.verbose
+        reporter.show_diff = reporter.show_diff or self.diff
+        was, reporter.brief = reporter.brief, self.brief
+        try:
+            yield
+        finally:
+            reporter.brief = was

@@ -52,7 +52,10 @@ def test_summary_counts_hosts_and_steps_the_largest_count_first():
 def test_a_step_with_more_than_five_items_shows_a_count_per_file_unless_verbose():
     axis2 = "repository/conf/axis2/axis2.xml"
     items = [Item(axis2, f"p{i}", "a", "b") for i in range(12)] + [Item("carbon.xml", "HostName", "h", None)]
-    assert sized_items(items) == [f"{axis2}: 12 items", "carbon.xml: 1 item", "(--verbose lists every item)"]
+    assert sized_items(items) == [f"{axis2}: 12 items", "carbon.xml: HostName: wanted 'h', actual (absent)",
+                                  "(--verbose lists every item)"]  # a file's only item is itself
+    seven = [Item(f"/etc/nginx/f{i}.conf", "line 3", "a", None) for i in range(7)]
+    assert sized_items(seven) == [i.line() for i in seven]  # one item a file: no count saves a line
     assert sized_items(items, verbose=True) == [i.line() for i in items]
     assert sized_items(items[:5]) == [i.line() for i in items[:5]]  # a few: each one
 
