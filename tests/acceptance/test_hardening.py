@@ -6,6 +6,7 @@ with KEYSTORE_PASSWORD and decrypts every value of cipher-text.properties back t
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -321,6 +322,13 @@ def test_a_targeted_run_reports_its_writes_on_other_nodes_under_them_and_its_rol
         assert f"[{n}] create-keystore (from esb-w2): changed (1 item)" in r.stdout, r.stdout
         assert (lab.hosts[n].home / TRUSTSTORE).read_bytes() != stores[n]
     no_secret(r)
+    # a keystore is binary: a diff never prints its bytes, only sizes and digests (issue 31)
+    r = lab.fab("-H", "esb-w2", "rollback", "--dry-run")
+    assert r.returncode == 0 and "\0" not in r.stdout, r.stdout
+    now = (lab.hosts["esb-mgr"].home / TRUSTSTORE).read_bytes()
+    digest = lambda b: hashlib.sha256(b).hexdigest()[:12]
+    assert (f"binary, {len(now):,} -> {len(stores['esb-mgr']):,} bytes, sha256 {digest(now)}.. -> "
+            f"{digest(stores['esb-mgr'])}..") in r.stdout, r.stdout
     r = lab.fab("-H", "esb-w2", "rollback")
     assert r.returncode == 0, r.stdout + r.stderr
     for n in ESB:
