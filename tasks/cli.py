@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from fabric.executor import Executor
-from invoke import Collection, Exit, task
+from invoke import Collection, Exit, Task as InvokeTask, task
 
 from .config import ConfigError, Inventory, load_inventory
 from .engine.mode import Mode
@@ -198,6 +198,16 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, view
     run_task(mode_of(verify, dry_run, as_json), as_json, body, view=view)
 
 
+class Task(InvokeTask):
+    """An Invoke task whose short flags are first letters only: --verbose and --diff of a step get no
+    `-e`/`-i` (Fabric's own -e/-i before the task name mean something else)."""
+
+    def arg_opts(self, name, default, taken_names):
+        opts = super().arg_opts(name, default, taken_names)
+        opts["names"] = tuple(n for n in opts["names"] if len(n) > 1 or n == name.replace("_", "-")[0])
+        return opts
+
+
 def step_task(step: Step):
     """An Invoke task for one step, with --verify, --dry-run, --json, --verbose and --diff."""
 
@@ -206,7 +216,7 @@ def step_task(step: Step):
 
     body.__doc__ = step.help
     body.__name__ = step.name.replace("-", "_")
-    return task(name=step.name, help=FLAG_HELP)(body)
+    return task(name=step.name, help=FLAG_HELP, klass=Task)(body)
 
 
 def node_task(role: str, name: str, group: str):
@@ -220,10 +230,11 @@ def node_task(role: str, name: str, group: str):
     mine = [n for n in NODE_STEPS if role in by_name(n).roles]
     body.__doc__ = f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})"
     body.__name__ = name.replace("-", "_")
-    return task(name=name, help=FLAG_HELP)(body)
+    return task(name=name, help=FLAG_HELP, klass=Task)(body)
 
 
-@task(name="setup-cluster", help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
+@task(name="setup-cluster", klass=Task,
+      help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
 def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False, verbose=False, diff=False):
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
     run_task(mode_of(verify, dry_run, json), json,

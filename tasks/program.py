@@ -161,9 +161,19 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
+def own_version() -> str:
+    """This package's version (pip install .), and the Fabric it runs on."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        mine = version("wso2-esb-cluster")
+    except PackageNotFoundError:
+        mine = "(checkout)"
+    return f"{mine} (Fabric {fabric.__version__})"
+
+
 def make_program() -> EsbProgram:
     """The `esb` console command: this collection, our executor, Fabric's config."""
-    return EsbProgram(name="esb", binary="esb", namespace=build_collection(), version=fabric.__version__,
+    return EsbProgram(name="esb", binary="esb", namespace=build_collection(), version=own_version(),
                       executor_class=TargetsExecutor, config_class=Config)
 
 

@@ -91,3 +91,10 @@ def test_runs_from_any_folder_with_esb_hosts_or_the_folders_hosts_toml(tmp_path)
     assert r.returncode == 1 and "hosts.toml" in r.stderr and "collection named 'fabfile'" not in r.stderr, r.stderr
     r = esb(tmp_path, "verify", env={"ESB_HOSTS": str(tmp_path / "elsewhere.toml")})
     assert r.returncode == 1 and "elsewhere.toml: file not found" in r.stderr, r.stderr
+
+
+def test_a_steps_short_flags_are_first_letters_only_and_the_version_is_this_tools(tmp_path):
+    r = esb(tmp_path, "--help", "patch-axis2")
+    assert "  --verbose " in r.stdout and "  --diff " in r.stdout and "-e, --verbose" not in r.stdout, r.stdout
+    assert "-d, --dry-run" in r.stdout and "-v, --verify" in r.stdout and "-j, --json" in r.stdout
+    assert esb(tmp_path, "--version").stdout.startswith("esb ") and "(Fabric 3." in esb(tmp_path, "--version").stdout
