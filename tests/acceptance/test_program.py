@@ -4,7 +4,6 @@ host; the `esb` program runs the real tasks from a folder without the fabfile, w
 folder's own hosts.toml and .env; `fab --list` in the checkout is the grouped list."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -47,7 +46,7 @@ def test_esb_runs_the_tasks_from_any_folder_with_esb_hosts_or_its_own_hosts_toml
     assert "esb-w1  ok=0 changed=1 failed=0 unreachable=0 skipped=0" in r.stdout
     shutil.copy(lab.hosts_toml, away / "hosts.toml")  # no ESB_HOSTS: ./hosts.toml and ./.env
     shutil.copy(lab.dir / ".env", away / ".env")
-    env = {k: v for k, v in os.environ.items()}
+    env = lab.fab_env()  # the caller's environment, scrubbed of secrets (.env's win only where it has none)
     env.pop("ESB_HOSTS", None)
     code = "import sys; from tasks.program import program; program.run(['esb', *sys.argv[1:]])"
     r = subprocess.run([sys.executable, "-c", code, "-H", "esb-w1", "patch-axis2", "--verify"], cwd=away,
