@@ -136,7 +136,7 @@ class Reporter:
         if r.message:
             head += f": {r.message}"
         lines = [redact(head)]
-        shows_diff = bool(r.diff) and (self.mode is not Mode.PATCH or self.show_diff)
+        shows_diff = bool(r.diff) and (self.mode is Mode.DRY_RUN or self.show_diff)  # what was applied: --diff
         folded = self.brief and r.status == Status.CHANGED and not self.verbose  # drift needs attention: shown
         if r.status in (Status.DRIFT, Status.CHANGED) and not shows_diff and not folded:
             lines += [f"    {line}" for line in sized_items(r.items, self.verbose)]
@@ -169,8 +169,8 @@ class Reporter:
             hosts: dict = {}
             for r in in_order(self.results, self.order):  # hosts.toml order, whatever order they finished in
                 row = r.as_dict()
-                if self.mode is Mode.PATCH and not self.show_diff:
-                    row.pop("diff", None)  # what patch applied, as a diff: asked for with --diff
+                if self.mode is not Mode.DRY_RUN and not self.show_diff:
+                    row.pop("diff", None)  # what a patch (or rollback) applied, as a diff: asked for with --diff
                 hosts.setdefault(r.host, {})[r.step] = row
             doc = {"mode": self.mode.value, "hosts": hosts, "summary": self.counts(), "exit": code,
                    "recap": self.recap(), **self.extra}

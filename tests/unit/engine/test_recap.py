@@ -124,3 +124,11 @@ def test_a_dry_run_recap_never_says_changed_nor_a_rollback_recap():
         "dry-run", rows(("esb-w1", "map-hosts", "changed"))).splitlines()
     assert "  esb-w1  ok=0 rolled_back=1 failed=0 unreachable=0 skipped=0" in report(
         "rollback", rows(("esb-w1", "map-hosts", "changed"))).splitlines()
+
+
+def test_what_a_rollback_applied_is_not_printed_as_a_diff_either():
+    diff = "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+    r = StepResult("esb-mgr", "rollback", "changed", [Item("/etc/hosts", "restored", "run 1", None)], diff=diff)
+    text = report("rollback", [r])
+    assert "@@" not in text and "/etc/hosts: restored" in text
+    assert "@@" in report("dry-run", [r])
