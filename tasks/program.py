@@ -184,6 +184,9 @@ def adopt() -> None:
     running = getattr(fabric.main, "program", None)
     if type(running) is Fab:
         running.__class__ = EsbProgram
+        words = list(running.argv or [])
+        if "-d" in core_words(words):  # Fabric's debug output is on already: stop it here, not after the parse
+            raise Exit(f"error: {debug_refusal(words, 'fab')}; nothing was run", code=1)
 
 
 program = make_program()

@@ -27,6 +27,7 @@ def test_fab_in_the_checkout_refuses_a_flag_trap_and_changes_nothing(lab: Lab, t
     r = lab.fab(*args)
     assert r.returncode == 1 and said in r.stderr and "nothing was run" in r.stderr, r.stdout + r.stderr
     assert "changed" not in r.stdout and lab.snapshot() == before
+    assert len(r.stderr.splitlines()) < 10, r.stderr  # -d: refused as the fabfile loads, not after pages of debug
 
 
 def esb(lab: Lab, cwd, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
