@@ -182,7 +182,7 @@ def adopt() -> None:
     fab loads it; a program other than Fabric's own is left alone)."""
     import fabric.main
     running = getattr(fabric.main, "program", None)
-    if type(running) is Fab:
+    if running is not None and type(running) is Fab:
         running.__class__ = EsbProgram
         words = list(running.argv or [])
         if "-d" in core_words(words):  # Fabric's debug output is on already: stop it here, not after the parse
