@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Callable
 
 from fabric.executor import Executor
-from invoke import Collection, Exit, task
+from invoke import Collection, Exit, Task as InvokeTask, task
 
 from .config import ConfigError, Inventory, load_inventory
 from .engine.mode import Mode
 from .commands.diagram import check_output, diagram
-from .engine.report import Reporter, Status
+from .engine.report import Reporter, Status, View
 from .commands.rollback import rollback
 from .commands.rollout import NODE_STEPS, next_after_patch, setup_cluster, setup_node
 from .engine.runner import Session, run_step
@@ -38,7 +38,11 @@ FLAG_HELP = {
     "json": "one JSON document on stdout",
     "break-lock": "break a host's lock whose run cannot be proved alive (another machine's, a malformed owner "
                   "file): only when that run is dead; a live run's lock on this machine is never broken",
+    "verbose": "every item on its own line (default: a count per file past 5 items)",
+    "diff": "a patch prints the unified diff of what it applied (binary files: sizes and digests)",
 }
+#: the flags every task has, whatever it does
+COMMON_HELP = {k: FLAG_HELP[k] for k in ("json", "verbose")}
 
 
 class TargetsExecutor(Executor):
@@ -91,7 +95,8 @@ class CommandLine:
         cls.current = cls(upcoming, hosts)
         return cls.current
 
-    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, break_lock: bool = False) -> None:
+    def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, view: View,
+            break_lock: bool = False) -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1).
         break_lock (the task's --break-lock) holds for the rest of the command line."""
         reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
@@ -103,7 +108,8 @@ class CommandLine:
             self.session.switch(mode)
             if break_lock:
                 self.session.break_locks()
-            body(self.session.inv, self.session, reporter)
+            with view.on(reporter, list(self.session.inv.hosts)):
+                body(self.session.inv, self.session, reporter)
         except ConfigError as e:
             reporter.error(str(e))
             self.error = True
@@ -117,7 +123,12 @@ class CommandLine:
         if self.session is not None:
             self.session.close()
         codes = [1] if self.error else []
+        several = len(self.reporters) > 1
         for reporter in self.reporters.values():
+            if self.session is not None:
+                reporter.unreachable = set(self.session.unreachable)
+            if several:  # one summary per mode, each labelled
+                reporter.prefix = f"{reporter.mode.value}: "
             if reporter.results or reporter.extra or not self.error:
                 codes.append(reporter.finish())
         return 1 if 1 in codes else max(codes, default=0)
@@ -140,7 +151,8 @@ def mode_of(verify: bool, dry_run: bool, as_json: bool = False) -> Mode:
 Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is not used: the reporter has the rows
 
 
-def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, break_lock: bool = False) -> None:
+def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, view: View = View(),
+             break_lock: bool = False) -> None:
     """Run body as a task of the command line's run (see CommandLine); called outside a command line
     (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
     exit 0/2/1.
@@ -148,7 +160,7 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True,
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs; break_lock:
     the operator's --break-lock (Session.break_locks)."""
     if CommandLine.current is not None:
-        CommandLine.current.run(Mode(mode), as_json, body, progress, break_lock)
+        CommandLine.current.run(Mode(mode), as_json, body, progress, view, break_lock)
         return
     reporter = Reporter(mode, as_json, progress=progress)
     session = None
@@ -157,13 +169,15 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True,
         session = Session(inv, load_secrets(inv.base_dir), mode)
         if break_lock:
             session.break_locks()
-        body(inv, session, reporter)
+        with view.on(reporter, list(inv.hosts)):
+            body(inv, session, reporter)
     except ConfigError as e:
         reporter.error(str(e))
         raise Exit(code=1) from None
     finally:
         if session is not None:
             session.close()
+            reporter.unreachable = set(session.unreachable)
     code = reporter.finish()
     if code:
         raise Exit(code=code)
@@ -182,7 +196,8 @@ def targets(inv: Inventory, default: list) -> list:
     return hosts
 
 
-def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, break_lock: bool = False) -> None:
+def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, view: View = View(),
+                    break_lock: bool = False) -> None:
     """Body of every step task: resolve targets (default: the step's), run the step on them."""
     def body(inv, session, reporter):
         try:
@@ -194,86 +209,106 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, brea
         if session.mode is Mode.PATCH and changed:  # running servers read the new files only at a restart
             reporter.footer += next_after_patch(inv, [h for h in hosts if h.name in changed and h.is_esb], session)
 
-    run_task(mode_of(verify, dry_run, as_json), as_json, body, break_lock=break_lock)
+    run_task(mode_of(verify, dry_run, as_json), as_json, body, view=view, break_lock=break_lock)
+
+
+class Task(InvokeTask):
+    """An Invoke task whose short flags are first letters only: --verbose and --diff of a step get no
+    `-e`/`-i` (Fabric's own -e/-i before the task name mean something else)."""
+
+    def arg_opts(self, name, default, taken_names):
+        opts = super().arg_opts(name, default, taken_names)
+        opts["names"] = tuple(n for n in opts["names"] if len(n) > 1 or n == name.replace("_", "-")[0])
+        return opts
 
 
 def step_task(step: Step):
-    """An Invoke task for one step, with --verify, --dry-run and --json."""
+    """An Invoke task for one step, with --verify, --dry-run, --json, --verbose and --diff."""
 
-    def body(c, verify=False, dry_run=False, json=False, break_lock=False):
-        run_single_step(step, verify, dry_run, json, break_lock)
+    def body(c, verify=False, dry_run=False, json=False, verbose=False, diff=False, break_lock=False):
+        run_single_step(step, verify, dry_run, json, View(verbose, diff), break_lock)
 
     body.__doc__ = step.help
     body.__name__ = step.name.replace("-", "_")
-    return task(name=step.name, help=FLAG_HELP)(body)
+    return task(name=step.name, help=FLAG_HELP, klass=Task)(body)
 
 
 def node_task(role: str, name: str, group: str):
     """setup-manager / setup-worker: the node steps in guide order on the targets."""
 
-    def body(c, verify=False, dry_run=False, json=False, break_lock=False):
+    def body(c, verify=False, dry_run=False, json=False, verbose=False, diff=False, break_lock=False):
         run_task(mode_of(verify, dry_run, json), json,
                  lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep),
-                 break_lock=break_lock)
+                 view=View(verbose, diff, brief=True), break_lock=break_lock)
 
     mine = [n for n in NODE_STEPS if role in by_name(n).roles]
     body.__doc__ = f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})"
     body.__name__ = name.replace("-", "_")
-    return task(name=name, help=FLAG_HELP)(body)
+    return task(name=name, help=FLAG_HELP, klass=Task)(body)
 
 
-@task(name="setup-cluster", help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
-def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False, break_lock=False):
+@task(name="setup-cluster", klass=Task,
+      help={**FLAG_HELP, "resume": "continue a stopped run from the step where it stopped"})
+def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False, verbose=False, diff=False,
+                       break_lock=False):
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
     run_task(mode_of(verify, dry_run, json), json,
-             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep), break_lock=break_lock)
+             lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep),
+             view=View(verbose, diff, brief=True), break_lock=break_lock)
 
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
                            "json": FLAG_HELP["json"],
                            "live": "also check from every ESB node: database logins, driver, svn, java, members, lb",
-                           "verbose": "every warning on its own line (default: one line per node and step)"})
+                           "verbose": "every drift item and warning on its own line (default: one line per "
+                                      "node and step for warnings, a count per file past 5 items)"})
 def verify_task(c, steps="", json=False, live=False, verbose=False):
     """every step on every host (or -H), read-only, plus cluster consistency: one table; exit 0/2/1"""
     def body(inv, session, reporter):
-        reporter.verbose = verbose
         chosen, with_cluster = select_steps(steps, live)
         verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
-    run_task(Mode.VERIFY, json, body, progress=False)
+    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose))
 
 
 @task(name="diagram", help={"output": "the picture to write, .svg or .png (default: cluster.svg beside hosts.toml)",
-                            "json": FLAG_HELP["json"]})
-def diagram_task(c, output="", json=False):
+                            **COMMON_HELP})
+def diagram_task(c, output="", json=False, verbose=False):
     """the cluster as its files configure it, drawn (Graphviz), drift in red; read-only; exit as verify"""
     def body(inv, session, reporter):
         out = Path(output) if output else inv.base_dir / "cluster.svg"
         check_output(out)
         diagram(inv, targets(inv, list(inv.hosts.values())), session, reporter, out)
 
-    run_task(Mode.VERIFY, json, body, progress=False)
+    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose))
 
 
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
-                             "json": FLAG_HELP["json"],
+                             **COMMON_HELP,
                              "all": "every file back to its state before the project first touched it (shipped)",
                              "break-lock": FLAG_HELP["break-lock"]})
-def rollback_task(c, dry_run=False, json=False, all=False, break_lock=False):
+def rollback_task(c, dry_run=False, json=False, all=False, verbose=False, break_lock=False):
     """restore the files the last patch run changed on the targets (default: all), from its backups"""
     run_task(Mode.DRY_RUN if dry_run else Mode.ROLLBACK, json,
              lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep,
-                                                everything=all), break_lock=break_lock)
+                                                everything=all), view=View(verbose), break_lock=break_lock)
 
 
-LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", "json": FLAG_HELP["json"],
+LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", **COMMON_HELP,
              "break-lock": FLAG_HELP["break-lock"]}
 
 
-def run_lifecycle(dry_run: bool, as_json: bool, act, break_lock: bool = False) -> None:
-    """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run."""
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json,
-             lambda inv, session, rep: act(inv, esb_targets(inv), session, rep), break_lock=break_lock)
+def run_lifecycle(dry_run: bool, as_json: bool, act, verbose: bool = False, ordered: bool = False,
+                  break_lock: bool = False) -> None:
+    """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run.
+    `ordered`: the nodes work in parallel, a row each; their rows print in hosts.toml order."""
+    def body(inv, session, rep):
+        hosts = esb_targets(inv)
+        if ordered:
+            rep.rows_in_order([h.name for h in hosts], lambda: act(inv, hosts, session, rep))
+        else:
+            act(inv, hosts, session, rep)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose), break_lock=break_lock)
 
 
 def esb_targets(inv: Inventory) -> list:
@@ -285,48 +320,54 @@ def esb_targets(inv: Inventory) -> list:
 
 
 @task(name="start", help={**LIFE_HELP, "force": "start a node even where verify shows drift in its node steps"})
-def start_task(c, dry_run=False, json=False, force=False, break_lock=False):
+def start_task(c, dry_run=False, json=False, force=False, verbose=False, break_lock=False):
     """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up;
     a node whose files verify shows drifted is refused (fix: setup-worker/-manager), unless --force"""
     from .commands.lifecycle.commands import start
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: start(inv, hosts, session, rep, force), break_lock)
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: start(inv, hosts, session, rep, force), verbose,
+                  ordered=True, break_lock=break_lock)
 
 
 @task(name="stop", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout; stop even "
                                                 "the last serving worker behind the balancer (the service is down)"})
-def stop_task(c, dry_run=False, json=False, force=False, break_lock=False):
+def stop_task(c, dry_run=False, json=False, force=False, verbose=False, break_lock=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
     from .commands.lifecycle.commands import stop
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), break_lock)
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), verbose,
+                  ordered=True, break_lock=break_lock)
 
 
 @task(name="restart", help={**LIFE_HELP, "force": "KILL a server still running after [run].stop_timeout; restart "
                                                    "even the last serving worker (requests fail meanwhile)"})
-def restart_task(c, dry_run=False, json=False, force=False, break_lock=False):
+def restart_task(c, dry_run=False, json=False, force=False, verbose=False, break_lock=False):
     """stop, then start, node by node; each worker out of the balancer meanwhile (never the last serving one)"""
     from .commands.lifecycle.commands import restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force),
-                  break_lock)
+    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force), verbose,
+                  break_lock=break_lock)
 
 
-@task(name="status", help={"json": FLAG_HELP["json"]})
-def status_task(c, json=False):
+@task(name="status", help=COMMON_HELP)
+def status_task(c, json=False, verbose=False):
     """running or stopped, pid and since when, ports, members seen, restart needed; read-only (exit as verify)"""
     from .commands.lifecycle.commands import status
-    run_task(Mode.VERIFY, json, lambda inv, session, rep: status(inv, esb_targets(inv), session, rep))
+
+    def body(inv, session, rep):
+        hosts = esb_targets(inv)
+        rep.rows_in_order([h.name for h in hosts], lambda: status(inv, hosts, session, rep))
+    run_task(Mode.VERIFY, json, body, view=View(verbose))
 
 
 @task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
-def rolling_restart_task(c, dry_run=False, json=False, needed=False, break_lock=False):
+def rolling_restart_task(c, dry_run=False, json=False, needed=False, verbose=False, break_lock=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
     from .commands.lifecycle.roll import rolling_restart
     run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed),
-                  break_lock)
+                  verbose, break_lock=break_lock)
 
 
 @task(name="drain", help={**LIFE_HELP, "undo": "put the workers back into the balancer",
                           "force": "drain even the last serving worker (the service is down)"})
-def drain_task(c, dry_run=False, json=False, undo=False, force=False, break_lock=False):
+def drain_task(c, dry_run=False, json=False, undo=False, force=False, verbose=False, break_lock=False):
     """take workers out of the balancer (down in every upstream, nginx -t, reload) and wait [run].drain_seconds"""
     from .commands.lifecycle.commands import drain
 
@@ -335,20 +376,22 @@ def drain_task(c, dry_run=False, json=False, undo=False, force=False, break_lock
             raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
         drain(inv, esb_targets(inv), session, rep, undo, force)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock)
 
 
 @task(name="rotate-passwords", help=LIFE_HELP)
-def rotate_passwords_task(c, dry_run=False, json=False, break_lock=False):
+def rotate_passwords_task(c, dry_run=False, json=False, verbose=False, break_lock=False):
     """bring a new WSO2_DB_PASSWORD / SVN_PASSWORD (.env) to the running cluster: the database accepts both, node
     files, svn, rolling-restart --needed, then the old database password retired; no request lost"""
     from .commands.lifecycle.rotation import rotate_passwords
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
-             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()), break_lock=break_lock)
+             lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()), view=View(verbose),
+             break_lock=break_lock)
 
 
-@task(name="rotate-keystore", help={**LIFE_HELP, "force": "renew the key even when it is not due (one to replace now)"})
-def rotate_keystore_task(c, dry_run=False, json=False, force=False, break_lock=False):
+@task(name="rotate-keystore", help={**LIFE_HELP, "diff": FLAG_HELP["diff"],
+                                    "force": "renew the key even when it is not due (one to replace now)"})
+def rotate_keystore_task(c, dry_run=False, json=False, force=False, verbose=False, diff=False, break_lock=False):
     """renew node keys that expire within 30 days (--force: now): Secure Vault values re-encrypted, every trust
     store updated; then rolling-restart --needed"""
     from .commands.rollout import next_after_patch
@@ -362,7 +405,7 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False, break_lock=F
         if session.mode is Mode.PATCH:
             rep.footer += next_after_patch(inv, inv.esb_nodes, session)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose, diff), break_lock=break_lock)
 
 
 def wait_seconds(inv: Inventory, wait: str | None) -> float:
@@ -386,12 +429,12 @@ def flag_not_file(task: str, value: str) -> None:
 
 
 DEPLOY_HELP = {"dry-run": "check the archive and the manager, say what would be written; change nothing",
-               "json": FLAG_HELP["json"], "break-lock": FLAG_HELP["break-lock"],
+               **COMMON_HELP, "break-lock": FLAG_HELP["break-lock"],
                "wait": "seconds to wait for DepSync to carry it to every running node (default [run].sync_timeout)"}
 
 
 @task(name="deploy", positional=["file"], help={**DEPLOY_HELP, "file": "the Carbon application archive (.car)"})
-def deploy_task(c, file, wait=None, dry_run=False, json=False, break_lock=False):
+def deploy_task(c, file, wait=None, dry_run=False, json=False, verbose=False, break_lock=False):
     """put a Carbon application (.car) on the manager (atomic, backed up), prove DepSync brought it to every node"""
     from .commands.deploy import deploy
 
@@ -400,12 +443,12 @@ def deploy_task(c, file, wait=None, dry_run=False, json=False, break_lock=False)
         seconds = wait_seconds(inv, wait)
         deploy(inv, targets(inv, inv.by_role("manager")), session, rep, file, seconds)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock)
 
 
 @task(name="undeploy", positional=["name"],
       help={**DEPLOY_HELP, "name": "the archive's file name in carbonapps, or <name>_<version>"})
-def undeploy_task(c, name, wait=None, dry_run=False, json=False, break_lock=False):
+def undeploy_task(c, name, wait=None, dry_run=False, json=False, verbose=False, break_lock=False):
     """remove a Carbon application from the manager (backed up), prove DepSync took it off every node"""
     from .commands.deploy import undeploy
 
@@ -414,14 +457,20 @@ def undeploy_task(c, name, wait=None, dry_run=False, json=False, break_lock=Fals
         seconds = wait_seconds(inv, wait)
         undeploy(inv, targets(inv, inv.by_role("manager")), session, rep, name, seconds)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock)
 
 
-UMBRELLA_TASKS = [node_task("manager", "setup-manager", "manager"),
-                  node_task("worker", "setup-worker", "workers"),
-                  setup_cluster_task, verify_task, diagram_task, rollback_task,
-                  start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
-                  rotate_passwords_task, rotate_keystore_task, deploy_task, undeploy_task]
+CLUSTER_TASKS = [node_task("manager", "setup-manager", "manager"), node_task("worker", "setup-worker", "workers"),
+                 setup_cluster_task, verify_task, diagram_task, rollback_task, deploy_task, undeploy_task]
+LIFECYCLE_TASKS = [start_task, stop_task, restart_task, status_task, rolling_restart_task, drain_task,
+                   rotate_passwords_task, rotate_keystore_task]
+UMBRELLA_TASKS = CLUSTER_TASKS + LIFECYCLE_TASKS
+
+#: how --list groups the tasks (tasks/program.py), each group in the order an operator meets them
+TASK_GROUPS = [("Guide steps (fab [-H TARGETS] STEP [--verify | --dry-run] [--json], guide order)",
+                [s.name for s in STEPS]),
+               ("Cluster commands", [t.name for t in CLUSTER_TASKS]),
+               ("Server lifecycle (ESB nodes)", [t.name for t in LIFECYCLE_TASKS])]
 
 
 def build_collection() -> Collection:

@@ -6,6 +6,7 @@ dry-run shows its diff, patch applies it.  `changed == bool(plan)`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 from ..secrets import MASK, WHOLE_WORD_BELOW, byte_forms, redact, whole_words_bytes
@@ -56,8 +57,11 @@ class FileChange:
 
     def diff(self) -> str:
         """Unified diff of the real bytes, secrets masked in every form the file may hold them (its
-        own encoding, character references, escapes) before the lines are decoded for display."""
+        own encoding, character references, escapes) before the lines are decoded for display; a
+        binary file (a keystore) is never printed: one line of sizes and digests instead."""
         old, new = self.old or b"", self.new
+        if is_binary(old) or is_binary(new):
+            return binary_summary(self.path, self.old, self.new)
         a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
         lines = difflib.diff_bytes(difflib.unified_diff, a, b, fromfile=f"a{self.path}".encode(errors="replace"),
                                    tofile=f"b{self.path}".encode(errors="replace"))
@@ -81,6 +85,55 @@ class FileChange:
             text = line.decode(enc, errors="replace")
             out.append(text if text.endswith("\n") else text + "\n\\ No newline at end of file\n")
         return redact("".join(out))
+
+
+def is_binary(data: bytes) -> bool:
+    """A file no diff may print: a NUL byte, or bytes that are neither UTF-8 nor mostly printable
+    Latin-1 text (a keystore, a jar, a DER certificate)."""
+    if b"\0" in data:
+        return True
+    try:
+        data.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        pass
+    controls = sum(1 for b in data if b < 32 and b not in (9, 10, 12, 13) or 0x7F <= b < 0xA0)
+    return controls * 20 > len(data)  # more than 5% control bytes: not a Latin-1 text
+
+
+def binary_summary(path: str, old: bytes | None, new: bytes | None) -> str:
+    """The one line a diff shows for a binary file: `binary, 2,114 -> 2,958 bytes, sha256 <old12>.. -> <new12>..`
+    (a side that does not exist is `absent`)."""
+    def size(b: bytes | None) -> str:
+        return "absent" if b is None else f"{len(b):,}"
+
+    def digest(b: bytes | None) -> str:
+        return "absent" if b is None else hashlib.sha256(b).hexdigest()[:12] + ".."
+    return (f"--- a{path}\n+++ b{path}\nbinary, {size(old)} -> {size(new)} bytes, "
+            f"sha256 {digest(old)} -> {digest(new)}\n")
+
+
+def line_items(path: str, old: bytes | None, new: bytes, source: str) -> list["Item"]:
+    """The items of a file whose whole content is wanted (`source` says where it comes from): one per
+    changed run of lines (`lines 3-4`: wanted the new lines, actual the old), so that verify and patch
+    name the lines, not only the sizes; a created file is one item, a binary file one item of sizes."""
+    if old is None:
+        return [Item(path, "content", f"{len(new.splitlines())} lines from {source}", None)]
+    if is_binary(old) or is_binary(new):
+        return [Item(path, "content", f"{len(new):,} bytes from {source}", f"{len(old):,} bytes (differs)")]
+    a = old.decode("utf-8", errors="replace").splitlines()
+    b = new.decode("utf-8", errors="replace").splitlines()
+    items = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        where = f"line {i1 + 1}" if i2 - i1 <= 1 else f"lines {i1 + 1}-{i2}"
+        items.append(Item(path, where, "\n".join(x.strip() for x in b[j1:j2]) or None,
+                          "\n".join(x.strip() for x in a[i1:i2]) or None))
+    if not items:  # the same lines, other bytes (line ends, a final newline)
+        items.append(Item(path, "content", f"{len(new):,} bytes from {source}",
+                          f"{len(old):,} bytes (line ends differ)"))
+    return items
 
 
 def _display_encoding(*blobs: bytes) -> str:
@@ -151,7 +204,8 @@ class Plan:
         self.peers.update(other.peers)
         self.warnings += other.warnings
 
-    def diff(self) -> str:
+    def diff(self, ran: bool = False) -> str:
+        """Every file's diff, then the records (`# would run:`; `ran`: what patch did, `# ran:`)."""
         parts = [f.diff() for f in self.files]
-        parts += [f"# would run: {redact(a.describe())}\n" for a in self.actions]
+        parts += [f"# {'ran' if ran else 'would run'}: {redact(a.describe())}\n" for a in self.actions]
         return "".join(parts)

@@ -46,6 +46,7 @@ class Session:
         self.command = command  # the command line this run is (recorded in every manifest it writes)
         self.upcoming = list(upcoming or [])  # every step the command line names: read ahead together
         self.failed: dict[str, str] = {}  # host -> the step that failed there: its later tasks are skipped
+        self.unreachable: set[str] = set()  # hosts that could not be reached (or refused our credentials)
         self._remotes: dict[str, RemoteHost] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -101,6 +102,8 @@ class Session:
             with self._lock:
                 self._errors[host.name] = str(e)
                 self._remotes.pop(host.name, None)
+                if isinstance(e, Unreachable):
+                    self.unreachable.add(host.name)
             r.close()
             raise
         return r
@@ -187,8 +190,9 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     if mode is Mode.DRY_RUN:
         return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=plan.diff(), notes=plan.notes,
                           also=peer_results(step, host, plan), warnings=warned)
+    applied = plan.diff(ran=True)  # what patch writes, as a diff (shown with --diff), before the plan is applied
     step.apply(ctx, plan)
-    return StepResult(host.name, step.name, Status.CHANGED, plan.items, notes=plan.notes,
+    return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=applied, notes=plan.notes,
                       also=peer_results(step, host, plan), warnings=warned)
 
 

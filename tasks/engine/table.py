@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..secrets import redact
+from .recap import sized_items
 from .results import Status, StepResult
 
 NOT_RUN = "-"
@@ -32,15 +33,20 @@ def status_table(results: Iterable[StepResult], steps: list[str], hosts: list[st
     return "\n".join(lines)
 
 
-def details(results: Iterable[StepResult], steps: list[str] | None = None, verbose: bool = False) -> str:
-    """The drift items and the warnings of every result, by host, then step in the table's order (a
-    stable order, whatever order the hosts finished in). Without `verbose`, the warnings of one step
-    on one node fold into one line (secure-vault alone has a dozen on a node with hardening off)."""
+def details(results: Iterable[StepResult], steps: list[str] | None = None, verbose: bool = False,
+            hosts: list[str] | None = None) -> str:
+    """The drift items and the warnings of every result, by host (in `hosts` order: hosts.toml's;
+    else by name), then step in the table's order (a stable order, whatever order the hosts finished
+    in). Without `verbose`, the warnings of one step on one node fold into one line (secure-vault
+    alone has a dozen on a node with hardening off), and a step's drift past a few items into a count
+    per file."""
     order = {s: i for i, s in enumerate(steps or [])}
+    place = {h: i for i, h in enumerate(hosts or [])}
     drift, warn, passed = [], [], []
-    for r in sorted(results, key=lambda r: (r.host, order.get(r.step, len(order)), r.step)):
+    for r in sorted(results, key=lambda r: (place.get(r.host, len(place)), r.host, order.get(r.step, len(order)),
+                                            r.step)):
         if r.status == Status.DRIFT:
-            drift += [f"  [{r.host}] {r.step}: {i.line()}" for i in r.items]
+            drift += [f"  [{r.host}] {r.step}: {line}" for line in sized_items(r.items, verbose)]
         if verbose or len(r.warnings) <= 1:
             warn += [f"  [{r.host}] {r.step}: {i.line()}" for i in r.warnings]
         else:

@@ -21,7 +21,10 @@ from ..formats.xmldoc import XmlDoc, element_markup
 from .base import XmlEdits
 from ..engine.context import StepError
 
-SNIPPETS = Path(__file__).resolve().parents[2] / "snippets"
+#: the guide's XML blocks: snippets/ of the checkout, or tasks/snippets where the package is installed
+SNIPPETS = next((d for d in (Path(__file__).resolve().parents[2] / "snippets",
+                             Path(__file__).resolve().parents[1] / "snippets") if d.is_dir()),
+                Path(__file__).resolve().parents[2] / "snippets")
 STEP = "    "  # the snippets' own indentation step
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..config import Host, Inventory
 from ..engine.ops import Done, Op, last_line
-from ..engine.plan import FileChange, Item, Plan
+from ..engine.plan import FileChange, Item, Plan, line_items
 from ..formats.upstreams import marked_down, set_down
 from ..remote import node_state_dir
 from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
@@ -185,8 +185,7 @@ class ConfigureLb(Step):
             for w in out:
                 down.setdefault(w, []).append(name)
             if old != want:
-                plan.items.append(Item(path, "content", f"{len(want)} bytes from hosts.toml",
-                                       None if old is None else f"{len(old)} bytes (differs)"))
+                plan.items += line_items(path, old, want, "hosts.toml")  # the nginx lines that differ
                 plan.files.append(FileChange(path, old, want, mode=0o644 if old is None else None))
         for worker, files in sorted(down.items()):
             plan.warnings.append(drained_item(ctx, worker, sorted(set(files))))

@@ -142,7 +142,7 @@ def test_identity_script_is_loaded_into_user_db_when_shipped(lab, db):
     shutil.copyfile(IDENTITY, target)
     r = lab.fab("create-dbs")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "skipped" not in r.stdout
+    assert ": skipped" not in r.stdout  # no script left out (the recap's skipped=0 counts steps)
     identity_tables = set(created_tables(split_statements(IDENTITY.read_text())))
     assert db.tables("WSO2_USER_DB") == SCRIPT_TABLES | identity_tables
     assert db.tables("REGISTRY_DB") == SCRIPT_TABLES

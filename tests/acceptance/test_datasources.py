@@ -23,7 +23,7 @@ def datasources(lab, host: str) -> dict[str, tuple]:
 
 def test_patch_reaches_guide_state_with_owned_lines_only(lab):
     use_database(lab)
-    r = run_db(lab, STEP)
+    r = run_db(lab, STEP, "--verbose")  # every item: each masked (a default run counts them per file)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count(": changed (11 items)") == 3 and "[db1]" not in r.stdout  # 10 values and the mode
     for host, local in (("esb-mgr", "REGISTRY_LOCAL1"), ("esb-w1", "REGISTRY_LOCAL2"), ("esb-w2", "REGISTRY_LOCAL2")):

@@ -58,7 +58,8 @@ def test_a_swapped_jar_is_drift_and_patch_puts_it_back(lab, tmp_path):
     r = lab.fab("install-svnkit", "--verify")
     assert r.returncode == 2
     assert f"[esb-w2] install-svnkit: drift (1 item)\n    {DROPINS}/{SVNKIT}: sha256: wanted '" in r.stdout
-    assert r.stdout.count("drift") == 2  # esb-w2's line and the summary
+    assert r.stdout.count(": drift") == 1 and r.stdout.count(" 1 drift") == 1  # esb-w2's line and the summary
+    assert "esb-w2   ok=0 drift=1" in r.stdout and "esb-w1   ok=1 drift=0" in r.stdout  # the recap
     assert lab.snapshot() == before
     j = json.loads(lab.fab("install-svnkit", "--verify", "--json").stdout)
     assert j["hosts"]["esb-w2"]["install-svnkit"]["status"] == "drift"

@@ -138,8 +138,13 @@ def test_a_worker_added_to_hosts_toml_appears_after_one_patch(lbl):
         assert dry.returncode == 0 and f"+    server {w3}:8280;" in dry.stdout and f"+    server {w3}:8243;" in dry.stdout
         assert [ln for ln in dry.stdout.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))] == [
             f"+    server {w3}:8280;", f"+    server {w3}:8243;"]  # a minimal diff of the balancer's own files
-        r = lab.fab("configure-lb")
+        r = lab.fab("configure-lb", "--diff")
         assert r.returncode == 0 and "[lb1] configure-lb: changed (2 items)" in r.stdout, r.stdout + r.stderr
+        # what was applied, as the nginx lines: the diff (--diff) and the items naming the line
+        assert f"+    server {w3}:8280;" in r.stdout and f"+    server {w3}:8243;" in r.stdout, r.stdout
+        assert "bytes from hosts.toml" not in r.stdout and "# ran: " in r.stdout, r.stdout
+        items = lab.fab("configure-lb", "--verify").stdout  # nothing left; the lines are named before a patch
+        assert "configure-lb: ok" in items, items
         lab.nginx.wait_workers_change(workers)
         assert conf_files(lab)["mgt.esb.https.conf"] == old["mgt.esb.https.conf"]
         assert "esb-w3" in {node_of(lab) for _ in range(9)}

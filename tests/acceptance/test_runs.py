@@ -43,7 +43,8 @@ def test_a_command_line_of_three_tasks_is_one_run_and_one_rollback_step(lab, tmp
     order = [line.split("] ")[1].split(":")[0] for line in r.stdout.splitlines()
              if line.startswith("[esb-w1] ")]
     assert order == list(STEPS), r.stdout  # the tasks run and report in the order given
-    assert r.stdout.count(" hosts: ") == 1, r.stdout  # one summary for the command line
+    assert r.stdout.count(" steps: ") == 1, r.stdout  # one summary for the command line
+    assert "\n3 hosts, 9 steps: 9 changed\n" in r.stdout and r.stdout.count("=3 ") == 3, r.stdout  # and one recap
     runs = [json.loads(line) for line in stats.read_text().splitlines()]
     assert len(runs) == 1 and all(h["connections"] == 1 for h in runs[0]["hosts"].values()), runs
     for n in ESB:  # one run id, one backup folder per host, numbered by the node

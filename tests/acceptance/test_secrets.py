@@ -207,5 +207,5 @@ def test_words_the_product_ships_are_not_masked_as_secrets(lab, tmp_path):
     r = lab.fab("verify")  # db1 and svn fail here (no database, no svn parent): the node rows are what counts
     assert "Traceback" not in r.stdout + r.stderr
     assert "[esb-w1] set-admin-password: " in r.stdout and "set-admin-****" not in r.stdout, r.stdout
-    r = lab.fab("-H", "esb-w1", "configure-datasources", "--verify")
+    r = lab.fab("-H", "esb-w1", "configure-datasources", "--verify", "--verbose")  # every item (11)
     assert "username: wanted 'regadmin', actual 'wso2carbon'" in r.stdout, r.stdout

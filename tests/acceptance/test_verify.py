@@ -55,7 +55,10 @@ def test_table_after_setup_with_loopback_warnings_only(planted):
     assert "warnings (they do not change the exit status):" in r.stdout
     assert ("[esb-w1] cluster: repository/conf/axis2/axis2.xml: clustering/parameter[@name='localMemberHost']: "
             "wanted 'an IP other machines can reach (not loopback)', actual '127.0.0.3'") in r.stdout
-    assert lines[-1] == "3 hosts: 10 ok"
+    assert lines[-5:] == ["recap:", "  esb-mgr  ok=4 drift=0 failed=0 unreachable=0 skipped=0",
+                          "  esb-w1   ok=3 drift=0 failed=0 unreachable=0 skipped=0",
+                          "  esb-w2   ok=3 drift=0 failed=0 unreachable=0 skipped=0",
+                          "3 hosts, 10 steps: 10 ok"]
     assert lab.snapshot() == before  # read-only: bytes and mtimes
 
     code, doc = fab_json(lab, "verify", "--steps", STEPS)

@@ -8,7 +8,7 @@ from pathlib import Path
 TASKS = Path(__file__).resolve().parents[2] / "tasks"
 
 #: top first; a module may import its own layer and any layer after it
-LAYERS = ["cli", "commands", "probes", "steps", "engine", "remote", "formats", "inputs"]
+LAYERS = ["program", "cli", "commands", "probes", "steps", "engine", "remote", "formats", "inputs"]
 INPUTS = {"config", "schema", "secrets", "rules"}
 
 

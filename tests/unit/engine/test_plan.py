@@ -94,3 +94,27 @@ def test_an_unexpected_unicode_error_names_no_character_or_position_of_a_secret(
     except UnicodeEncodeError as e:
         msg = safe_error(e)
     assert "€" not in msg and "\\u20ac" not in msg and "position" not in msg and "latin-1" in msg
+
+
+def test_a_binary_file_is_never_printed_in_a_diff_only_its_sizes_and_digests():
+    import hashlib
+    old, new = b"\xfe\xed\xfe\xed\0\0\0\x02" + bytes(2106), b"\xfe\xed\xfe\xed\0\0\0\x02" + bytes(range(256)) * 11 + b"xx"
+    d = FileChange("/opt/wso2/client-truststore.jks", old, new).diff()
+    h = lambda b: hashlib.sha256(b).hexdigest()[:12]
+    assert d == ("--- a/opt/wso2/client-truststore.jks\n+++ b/opt/wso2/client-truststore.jks\n"
+                 f"binary, 2,114 -> 2,826 bytes, sha256 {h(old)}.. -> {h(new)}..\n")
+    assert "absent -> 3 bytes" in FileChange("/k.jks", None, b"\0\1\2").diff()
+    latin1_text = "<a>résumé</a>\n".encode("latin-1")  # not UTF-8, still text: a diff
+    assert "@@" in FileChange("/x.xml", latin1_text, latin1_text + b"<b/>\n").diff()
+    assert "binary" in FileChange("/x.bin", bytes(range(1, 32)) * 20, b"\x81\x82" * 40).diff()  # undecodable
+
+
+def test_line_items_name_the_lines_that_differ():
+    from tasks.engine.plan import line_items
+    old = b"upstream esb {\n    server 10.0.0.1:8280;\n}\n"
+    new = b"upstream esb {\n    server 10.0.0.1:8280;\n    server 10.0.0.2:8280;\n}\n"
+    assert [i.line() for i in line_items("/etc/nginx/esb.conf", old, new, "hosts.toml")] == [
+        "/etc/nginx/esb.conf: line 3: wanted 'server 10.0.0.2:8280;', actual (absent)"]
+    created = line_items("/n", None, new, "hosts.toml")[0]
+    assert created.line() == "/n: content: wanted '4 lines from hosts.toml', actual (absent)"
+    assert line_items("/n", old, old.replace(b"\n", b"\r\n"), "x")[0].actual == "43 bytes (line ends differ)"

@@ -53,7 +53,8 @@ def test_text_summary_names_failed_hosts_with_the_reason_and_footer():
     rep.emit(StepResult("esb-w2", "map-hosts", "failed", message="unreachable: refused"))
     rep.footer.append("resume with: fab setup-cluster --resume")
     assert rep.finish() == 1
-    assert out.getvalue().splitlines() == ["1 host: 1 failed", "failed on: esb-w2",
+    assert out.getvalue().splitlines() == ["recap:", "  esb-w2  ok=0 changed=0 failed=1 unreachable=0 skipped=0",
+                                           "1 host, 1 step: 1 failed", "failed on: esb-w2",
                                            "    esb-w2: map-hosts: unreachable: refused",
                                            "resume with: fab setup-cluster --resume"]
 
