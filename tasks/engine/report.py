@@ -172,7 +172,9 @@ class Reporter:
                 if self.mode is not Mode.DRY_RUN and not self.show_diff:
                     row.pop("diff", None)  # what a patch (or rollback) applied, as a diff: asked for with --diff
                 hosts.setdefault(r.host, {})[r.step] = row
-            doc = {"mode": self.mode.value, "hosts": hosts, "summary": self.counts(), "exit": code,
+            # a command that is no mode of a step (status) names itself: "mode": "status", not "verify"
+            doc = {"mode": self.extra.get("command", self.mode.value),
+                   "hosts": hosts, "summary": self.counts(), "exit": code,
                    "recap": self.recap(), **self.extra}
             if self.table:
                 doc["steps"] = self.table[0]

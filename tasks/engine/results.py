@@ -36,6 +36,7 @@ class StepResult:
     warnings: list[Item] = field(default_factory=list)  # reported, but never change the exit code
     passed: list[str] = field(default_factory=list)  # checks that held (live): shown, so one can tell they ran
     also: list["StepResult"] = field(default_factory=list)  # the step's writes on other hosts, each under its host
+    fields: dict = field(default_factory=dict)  # what the row says as data (status: state, pid, since, ports, ...)
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)  # a status that is none of the five is a bug, caught where it is made
@@ -52,4 +53,6 @@ class StepResult:
             d["warnings"] = [i.as_dict() for i in self.warnings]
         if self.passed:
             d["passed"] = [redact(p) for p in self.passed]
+        if self.fields:
+            d["fields"] = self.fields
         return d

@@ -245,10 +245,11 @@ def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | Non
                f"at revision {wc.revision}, {int(late)} s after revision {wc.revision + 1} was committed")
 
 
-def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepContext]) -> dict[str, str]:
-    """What `status` says of DepSync: per node `DepSync revision N (repository M)` (the node's working
-    copy, the repository's youngest, read through the manager's login); nodes without a copy, or a
-    cluster whose manager has no DepSync, are left out. Never raises: status must not fail for it."""
+def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepContext]
+              ) -> dict[str, tuple[int, str]]:
+    """What `status` says of DepSync: per node (its working copy's revision, the repository's youngest
+    or "unknown"), read through the manager's login; nodes without a copy, or a cluster whose manager has
+    no DepSync, are left out. Never raises: status must not fail for it."""
     mgr = next(iter(inv.by_role("manager")), None)
     head = "unknown"
     if mgr is not None:
@@ -262,11 +263,16 @@ def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepC
         except (StepError, RemoteError, SvnError):
             return {}
 
-    def one(h: Host) -> tuple[str, str | None]:
+    def one(h: Host) -> tuple[str, tuple[int, str] | None]:
         try:
             wc = NodeSync(h, context(h).remote).working_copy()
         except (WcError, RemoteError, StepError):
             return h.name, None
-        return h.name, None if wc is None else f"DepSync revision {wc.revision} (repository {head})"
+        return h.name, None if wc is None or wc.revision is None else (wc.revision, head)
     with ThreadPoolExecutor(max_workers=max(1, min(inv.run.parallel, len(hosts)))) as pool:
-        return {n: note for n, note in pool.map(one, hosts) if note}
+        return {n: rev for n, rev in pool.map(one, hosts) if rev}
+
+
+def describe_revision(rev: tuple[int, str]) -> str:
+    """`DepSync revision N (repository M)`, as status prints it."""
+    return f"DepSync revision {rev[0]} (repository {rev[1]})"

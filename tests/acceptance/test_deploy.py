@@ -202,6 +202,7 @@ def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep)
     for n in ESB:
         assert f"(repository {head})" in doc[n]["status"]["message"], doc[n]["status"]
     assert f"DepSync revision {head} " in doc["esb-w1"]["status"]["message"]
+    assert doc["esb-w1"]["status"]["fields"]["depsync"] == {"revision": int(head), "repository": head}
     assert f"DepSync revision {head} " not in doc["esb-w2"]["status"]["message"]
     # verify --live: a worker behind the repository for longer than one DepSync period is drift
     carbon = lab.hosts["esb-w2"].conf("carbon.xml")

@@ -115,10 +115,16 @@ def test_start_then_status_shows_every_node_running_and_seeing_every_other(life)
             break
         time.sleep(0.5)
     assert code == 0, json.dumps(doc, indent=1)
+    assert doc["mode"] == "status"  # the command, not the mode it reads in (issue 31)
     for n in ESB:
         row = doc["hosts"][n]["status"]
         others = sorted(set(ESB) - {n})
         assert row["status"] == "ok" and f"sees {', '.join(others)}" in row["message"], row
+        f = row["fields"]  # the same as data, no sentence to parse
+        assert f["state"] == "running" and f["pid"] == pid(lab, n) and f["since"].endswith("Z"), f
+        assert f["members_seen"] == others and f["members_missing"] == [] and f["restart_needed"] == [], f
+        assert f["ports"] and all(f["ports"].values()), f
+        assert f.get("balancer") == ("in" if n != "esb-mgr" else None), f
     r = lab.fab("verify", "--live", "--steps", "live", "--json")  # live reads membership from the log
     rows = json.loads(r.stdout)["hosts"]
     for n in ESB:

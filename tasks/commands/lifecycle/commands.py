@@ -30,7 +30,7 @@ from ...engine.context import StepError
 from ...formats import carbonlog as logs
 from ...probes.restart import UNKNOWN, health_items, stale_files
 from ...probes.startrecord import read_record
-from ...probes.depsync import revisions
+from ...probes.depsync import describe_revision, revisions
 from .server import NodeServer, ServerState
 from .balancer import Balancer, node_states
 from .startcheck import drift_refusal
@@ -270,15 +270,17 @@ def expected_members(inv: Inventory, host: Host, running: set[str]) -> dict[tupl
 
 def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running: set[str]) -> StepResult:
     """One node's status row: running or stopped, pid and since when, ports, members seen against
-    the inventory (drift), restart needed (a warning)."""
+    the inventory (drift), restart needed (a warning); the same as data in `fields`."""
     srv.refuse_foreign(st)
     record = read_record(srv.remote, h)
     health = health_items(srv.remote, h, inv, st, record)
     if not st.running:
+        stopped: dict[str, object] = {"state": "should run" if health else "stopped", "pid": None, "since": None,
+                                      "stopped_by_fab": bool(record is not None and record.stopped)}
         if health:
-            return StepResult(h.name, "status", Status.DRIFT, health,
+            return StepResult(h.name, "status", Status.DRIFT, health, fields=stopped,
                               message="; ".join(f"{i.what}: {i.actual}; fix: {i.fix}" for i in health))
-        return StepResult(h.name, "status", Status.OK, message="stopped"
+        return StepResult(h.name, "status", Status.OK, fields=stopped, message="stopped"
                           + (" by fab stop" if record is not None and record.stopped else "")
                           + (f" ({st.notes[0]})" if st.notes else ""))
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(st.since))
@@ -308,13 +310,22 @@ def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running
     names = sorted(want[k] for k in want if k in seen)
     message = (f"running, pid {st.pid} since {since}; ports {', '.join(str(p) for p in ports)}; sees "
                f"{', '.join(names) or 'no other member'}")
-    return StepResult(h.name, "status", Status.DRIFT if items else Status.OK, items, message=message, warnings=warnings)
+    fields: dict[str, object] = {"state": "running", "pid": st.pid,
+              "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.since)),
+              "ports": {str(p): up for p, up in ports.items()},
+              "members_seen": names, "members_missing": sorted(n for k, n in want.items() if k not in seen),
+              "members_unknown": strangers,
+              "restart_needed": "unknown" if changed == [UNKNOWN] else changed}
+    return StepResult(h.name, "status", Status.DRIFT if items else Status.OK, items, message=message,
+                      warnings=warnings, fields=fields)
 
 
 def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter) -> None:
-    """Read-only: every node's server against the inventory (exit 2 on drift)."""
+    """Read-only: every node's server against the inventory (exit 2 on drift); in JSON each row's
+    `fields` carry the same as data, with the balancer's view of each worker and its DepSync revision."""
     states = {}
     errors = {}
+    reporter.extra["command"] = "status"
 
     def gather(h: Host):
         try:
@@ -325,19 +336,35 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     in_parallel(inv.esb_nodes, gather, inv.run.parallel)  # membership needs every node's state
     running = {n for n, (_, st) in states.items() if st.running}
     synced = revisions(inv, [h for h in hosts if h.name in states], session.context)  # issue 32
+    lb = balancer_view(inv, session)
 
     def one(h: Host) -> StepResult:
         if h.name in errors:
-            r = StepResult(h.name, "status", Status.FAILED, message=errors[h.name])
+            r = StepResult(h.name, "status", Status.FAILED, message=errors[h.name], fields={"state": "unreachable"})
         else:
             try:
                 r = status_of(inv, h, *states[h.name], running)
-                r.message += f"; {synced[h.name]}" if h.name in synced else ""
+                if h.name in synced:
+                    r.message += f"; {describe_revision(synced[h.name])}"
+                    r.fields["depsync"] = {"revision": synced[h.name][0], "repository": synced[h.name][1]}
+                if h.role == "worker" and lb is not None:
+                    r.fields["balancer"] = ("drained" if h.name in lb[1] else "down" if h.name in lb[0] else "in")
             except (RemoteError, StepError) as e:
                 r = StepResult(h.name, "status", Status.FAILED, message=redact(str(e)))
         reporter.emit(r)
         return r
     in_parallel(hosts, one, inv.run.parallel)
+
+
+def balancer_view(inv: Inventory, session: Session) -> tuple[set[str], set[str]] | None:
+    """(the workers an lb host marks down, those `fab drain` took out), or None without a reachable lb."""
+    balancer = Balancer(inv, session)
+    if not balancer.lbs:
+        return None
+    try:
+        return balancer.down(), balancer.drained()
+    except (RemoteError, StepError):
+        return None
 
 
 # ---------------------------------------------------------------- drain
