@@ -79,7 +79,8 @@ def clearer_errors(program: "EsbProgram"):
     try:
         yield
     except ParseError as e:
-        hint = task_flag_hint(str(e), program.binary_label(), first_task(list(program.argv or [])))
+        argv = list(program.argv or [])
+        hint = task_flag_hint(str(e), program.binary_label(), first_task(argv), core_words(argv))
         if hint:
             raise Exit(f"error: {hint}", code=1) from None
         raise
@@ -96,10 +97,13 @@ def core_words(argv: list[str]) -> list[str]:
     return words
 
 
-def task_flag_hint(error: str, prog: str, task: str | None = None) -> str | None:
+def task_flag_hint(error: str, prog: str, task: str | None = None, before: list[str] | None = None) -> str | None:
     """A clearer word for Invoke's `No idea what '--dry-run' is!` when the flag is a task's, given
-    before the task name."""
+    before the task name (`before`: the words before the first task name, where given; a flag after
+    it that this task lacks keeps Invoke's own message)."""
     m = re.match(r"No idea what '([^']+)' is!", error)
+    if m and before is not None and m.group(1) not in before:
+        return None
     if m and m.group(1).split("=")[0] in TASK_FLAGS:
         flag = m.group(1)
         return (f"{flag} is a task's flag: write it after the task name ({prog} {task or 'TASK'} {flag}); "

@@ -81,9 +81,15 @@ def replace(src: str, target: str, mode: int, owner: str | None = None, tolerate
     the real one). `sha256`: the copy must have these bytes (checked in the private folder, where
     nothing can change it before it is installed), else nothing is installed (exit 4)."""
     folder, name = posixpath.split(target)
+    if real_dir is None and not folder.startswith("/"):
+        raise ValueError(f"{target}: a relative folder needs its real path (real_dir) to be checked")
     real = real_dir or folder
     w = work_name(name)
-    steps = ["umask 077", enter(folder, real), work(real, w), f"dd if={q(src)} of=new iflag=nofollow status=none"]
+    # a relative source (the default state_dir is relative to the login's home) is taken from the folder
+    # the command starts in, before it enters the target's
+    source = q(src) if src.startswith("/") else f'"$ESB_FROM"/{q(src)}'
+    steps = ["umask 077", 'ESB_FROM="$(pwd -P)"', enter(folder, real), work(real, w),
+             f"dd if={source} of=new iflag=nofollow status=none"]
     if sha256 is not None:
         steps.append(f"{{ printf '%s  new\\n' {q(sha256)} | sha256sum -c --status || "
                      f"{{ echo {q(f'{src}: not the bytes the run saved; refused')} >&2; exit 4; }}; }}")

@@ -248,7 +248,7 @@ def test_a_short_sudo_password_is_masked_as_a_word_not_inside_host_names(sudo_la
     subprocess.run(["chpasswd"], input=f"{OP}:esb\n", text=True, check=True)
     try:
         lab.write_env(SUDO_PASSWORD="esb")
-        r = lab.fab("patch-axis2")
+        r = lab.fab("patch-axis2", "--verbose")  # every item: the WSDLEPRPrefix (https://esb.wso2.com:443) shown
         out = r.stdout + r.stderr
         assert r.returncode == 0, out
         for n in NODES:

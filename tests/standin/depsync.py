@@ -108,15 +108,24 @@ class Synchronizer:
             self.svn("mkdir", "--parents", "-m", "Directory creation by deployment synchronizer", self.conf["url"])
 
     def run(self, period: float) -> None:
+        """Every `period` seconds a cycle. A failing cycle is logged when its error differs from the last
+        one logged (Carbon logs it every cycle; the stand-in once until it changes or a cycle succeeds, so
+        that a lab without an SVN server does not grow the log of a running node while a test compares
+        snapshots)."""
+        last = None
         while True:
             try:
                 if not hasattr(self, "_remote_ok"):
                     self.ensure_remote()
                     self._remote_ok = True
                 self.once()
+                last = None
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                 kind = "commit" if self.conf["commit"] else "update"
-                self.log("ERROR", DEPSYNC, f"Deployment synchronization {kind} for tenant -1234 failed: {e}")
+                line = f"Deployment synchronization {kind} for tenant -1234 failed: {e}"
+                if line != last:
+                    self.log("ERROR", DEPSYNC, line)
+                    last = line
             time.sleep(period)
 
 

@@ -308,7 +308,7 @@ def note_skipped(skipped: list, reporter: Reporter) -> None:
     if skipped:
         reporter.extra.setdefault("skipped_runs", []).extend(s.as_dict() for s in skipped)
         reporter.note("a run is acted on only when this control machine (or one holding the same run key, "
-                      "see README \"Runs\") signed it")
+                      "docs/rollback.md) signed it")
 
 
 def keep_own_key(remote: RemoteHost, host: Host, paths: list[str]) -> "KeepKeystore | None":
@@ -348,7 +348,8 @@ class KeepKeystore(Op):
         folder = posixpath.dirname(self.kept)
         ctx.remote.mkdir_p(folder, 0o700)
         st = ctx.remote.stat(folder)  # the copy is the state folder owner's (the login's), whoever copies it
-        script = replace(self.path, self.kept, 0o600, f"{st.uid}:{st.gid}" if st else None, sha256=self.sha256)
+        script = replace(self.path, self.kept, 0o600, f"{st.uid}:{st.gid}" if st else None, sha256=self.sha256,
+                         real_dir=ctx.remote.realpath(folder))
         code, _, err = ctx.remote.run(f"sh -c {shlex.quote(script)}", sudo=True, check=False)
         if code != 0:
             raise StepError(f"keeping the node's own keystore failed ({redact(last_line(err))}); nothing put back")

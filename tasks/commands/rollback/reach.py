@@ -95,15 +95,17 @@ class Reach:
     def backup(self, folder: str, name: str) -> str:
         """The backup copy `name` in `folder` of the node's state (backups/<run>/files,
         originals/files): a plain file there, no link anywhere on the way (a linked backup would
-        copy out, or show in a diff, a file the node chose)."""
+        copy out, or show in a diff, a file the node chose); its absolute real path."""
         path = f"{self.remote.state_dir}/{folder}/{name}"
         st = self.remote.lstat(path)
         if st is None:
             raise self._refuse(f"the backup {name} is missing")
-        if not st.is_file or self.remote.realpath(path) != f"{self.state}/{folder}/{name}":
+        real = f"{self.state}/{folder}/{name}"
+        if not st.is_file or self.remote.realpath(path) != real:
             raise self._refuse(f"the backup {name} is not a plain file of the run's backups (a link or a "
                                f"special file)")
-        return path
+        return real  # absolute: a command run on the host may work from another folder (the default
+        # state_dir is relative to the login's home)
 
     def owner(self, rec: dict) -> tuple[int, int] | None:
         """The owner the run recorded (else the target keeps its own)."""

@@ -29,7 +29,7 @@ def test_restore_on_host_is_one_quoted_command_through_a_fresh_private_folder():
     argv = shlex.split(cmd)
     assert argv[:2] == ["sh", "-c"] and len(argv) == 3
     script = argv[2]
-    assert script.startswith("umask 077 && { cd -P -- /etc/ssl && [ \"$(pwd -P)\" = /etc/ssl ]; }")
+    assert script.startswith("umask 077 && ESB_FROM=\"$(pwd -P)\" && { cd -P -- /etc/ssl && [ \"$(pwd -P)\" = /etc/ssl ]; }")
     assert "mkdir -m 700 -- '.a b.key.esb-tmp-" in script  # a random name, made exclusively
     assert "dd if='/s/backups/R/files/0001-a b.key' of=new iflag=nofollow" in script
     assert "chmod 600 -- new" in script and script.endswith("mv -fT -- new '../a b.key'")

@@ -83,3 +83,20 @@ def test_a_copy_that_is_not_the_recorded_bytes_is_not_installed(tmp_path):
     r = sh(replace(str(src), str(d / "a.key"), 0o600, sha256=good))
     assert r.returncode == 4 and "not the bytes the run saved" in r.stderr
     assert (d / "a.key").read_bytes() == b"old\n" and sorted(os.listdir(d)) == ["a.key"]
+
+
+def test_a_relative_source_is_taken_from_where_the_command_starts(tmp_path):
+    """The default state_dir is relative to the login's home: a backup named relatively is read from there, not
+    from the target's folder the script enters."""
+    d, src, _ = setup(tmp_path)
+    (d / "a.xml").write_bytes(b"old\n")
+    r = subprocess.run(["sh", "-c", replace("backup", str(d / "a.xml"), 0o644)], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (d / "a.xml").read_bytes() == b"new bytes\n"
+
+
+def test_a_relative_target_folder_needs_its_real_path():
+    import pytest
+    with pytest.raises(ValueError, match="needs its real path"):
+        replace("/b", ".esb-cluster/nodes/w1/keystore-kept.jks", 0o600)
