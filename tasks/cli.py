@@ -433,31 +433,30 @@ DEPLOY_HELP = {"dry-run": "check the archive and the manager, say what would be 
                "wait": "seconds to wait for DepSync to carry it to every running node (default [run].sync_timeout)"}
 
 
+def run_deploy(task: str, what: str, wait: str | None, dry_run: bool, as_json: bool, verbose: bool,
+               break_lock: bool) -> None:
+    """deploy / undeploy on the manager (commands/deploy.py), then the proof within --wait."""
+    from .commands import deploy as commands
+
+    def body(inv, session, rep):
+        flag_not_file(task, what)
+        seconds = wait_seconds(inv, wait)
+        getattr(commands, task)(inv, targets(inv, inv.by_role("manager")), session, rep, what, seconds)
+
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose), break_lock=break_lock)
+
+
 @task(name="deploy", positional=["file"], help={**DEPLOY_HELP, "file": "the Carbon application archive (.car)"})
 def deploy_task(c, file, wait=None, dry_run=False, json=False, verbose=False, break_lock=False):
     """put a Carbon application (.car) on the manager (atomic, backed up), prove DepSync brought it to every node"""
-    from .commands.deploy import deploy
-
-    def body(inv, session, rep):
-        flag_not_file("deploy", file)
-        seconds = wait_seconds(inv, wait)
-        deploy(inv, targets(inv, inv.by_role("manager")), session, rep, file, seconds)
-
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock)
+    run_deploy("deploy", file, wait, dry_run, json, verbose, break_lock)
 
 
 @task(name="undeploy", positional=["name"],
       help={**DEPLOY_HELP, "name": "the archive's file name in carbonapps, or <name>_<version>"})
 def undeploy_task(c, name, wait=None, dry_run=False, json=False, verbose=False, break_lock=False):
     """remove a Carbon application from the manager (backed up), prove DepSync took it off every node"""
-    from .commands.deploy import undeploy
-
-    def body(inv, session, rep):
-        flag_not_file("undeploy", name)
-        seconds = wait_seconds(inv, wait)
-        undeploy(inv, targets(inv, inv.by_role("manager")), session, rep, name, seconds)
-
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock)
+    run_deploy("undeploy", name, wait, dry_run, json, verbose, break_lock)
 
 
 CLUSTER_TASKS = [node_task("manager", "setup-manager", "manager"), node_task("worker", "setup-worker", "workers"),

@@ -10,12 +10,8 @@ from typing import TypeGuard
 
 from ...config import Host, Inventory, managed_roots
 from ...remote import RemoteHost
+from ...remote.confine import within
 from ...engine.context import StepError
-
-
-def within(path: str, root: str) -> bool:
-    """path is root or inside it."""
-    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def check_entry(rec, host: Host, inv: Inventory, run_id: str) -> None:
