@@ -35,7 +35,7 @@ def car(name="App", version="1.0.0", extra=b"") -> bytes:
 
 @pytest.fixture(scope="module")
 def dep_session():
-    lab = Lab.create(n_workers=2, first_octet=180)  # 160 (the brief's) is taken by tests/acceptance/test_lifecycle_faults.py of wt-d1
+    lab = Lab.create(n_workers=2, first_octet=180)
     lab.svnserve = start_svnserve(lab)
     lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.2)
     yield lab

@@ -27,7 +27,7 @@ HOST = "esb.wso2.com"
 
 @pytest.fixture(scope="module")
 def life_session():
-    lab = Lab.create(n_workers=2, extra_roles=("lb",), first_octet=60)
+    lab = Lab.create(n_workers=2, extra_roles=("lb",), first_octet=40)
     lb = lab.hosts["lb1"]
     lab.http_port = free_port_on(lb.address)
     lab.https_port = free_port_on(lb.address)
