@@ -9,30 +9,18 @@ session.  A value the file does not hold is None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..config import Host
 from ..secrets import register
 from ..rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
 from ..engine.context import StepContext
 from ..formats import axis2xml, carbonxml, datasourcesxml, registryxml
+from ..formats.datasourcesxml import Datasource
 from ..formats.xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home
 FACT_FILES = (AXIS2, CARBON, REGISTRY, MASTER)
-
-
-@dataclass(frozen=True)
-class Datasource:
-    """One datasource of master-datasources.xml."""
-
-    name: str | None
-    jndi: str | None
-    url: str | None
-    username: str | None
-    driver: str | None = None
-    password: str | None = field(default=None, repr=False)  # a secret: registered for masking when read
-    password_alias: str | None = None  # the Secure Vault alias the password is read from (Carbon resolves it)
 
 
 @dataclass
@@ -104,25 +92,30 @@ def parse_registry(facts: NodeFacts, doc: XmlDoc) -> None:
 def parse_datasources(facts: NodeFacts, doc: XmlDoc) -> None:
     """Every datasource's name, JNDI name, URL and user."""
     for d in datasourcesxml.read(doc):
-        facts.datasources.append(Datasource(d.name, d.jndi, d.url, d.username, d.driver,
-                                            *_secret(d.password, d.password_alias)))
+        password, alias = _secret(d.password, d.password_alias)
+        facts.datasources.append(replace(d, password=password, password_alias=alias))
 
 
 PARSERS = {AXIS2: parse_axis2, CARBON: parse_carbon, REGISTRY: parse_registry, MASTER: parse_datasources}
 
 
-def parse_facts(host: Host, files: dict[str, bytes]) -> NodeFacts:
-    """NodeFacts from the files' bytes (keys: FACT_FILES); XmlError when one does not parse."""
+def facts_of(host: Host, docs: dict[str, XmlDoc]) -> NodeFacts:
+    """NodeFacts from the files' documents (keys: FACT_FILES)."""
     facts = NodeFacts(host.name, host.role)
     for rel, parse in PARSERS.items():
-        if rel in files:
-            parse(facts, XmlDoc(files[rel], rel))
+        if rel in docs:
+            parse(facts, docs[rel])
     return facts
 
 
+def parse_facts(host: Host, files: dict[str, bytes]) -> NodeFacts:
+    """NodeFacts from the files' bytes (keys: FACT_FILES); XmlError when one does not parse."""
+    return facts_of(host, {rel: XmlDoc(data, rel) for rel, data in files.items() if rel in PARSERS})
+
+
 def read_facts(ctx: StepContext) -> NodeFacts:
-    """Read the node's four files over the run's SFTP session and parse them."""
-    return parse_facts(ctx.host, {rel: ctx.read_required(ctx.home(rel)) for rel in FACT_FILES})
+    """The node's four files, from the run's one read and parse of each (StepContext.xml)."""
+    return facts_of(ctx.host, {rel: ctx.xml(rel) for rel in FACT_FILES})
 
 
 @dataclass
