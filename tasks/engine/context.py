@@ -68,7 +68,12 @@ class StepContext:
         from the run's read cache: each file is read once and parsed once per run, whoever asks. The
         document is shared: read it, never change it."""
         path = self.path(rel_or_path)
-        return self.remote.cache.document(path, self.read_required(path, limit, kind), parse, rel_or_path)
+        return self.parsed(path, self.read_required(path, limit, kind), parse, rel_or_path)
+
+    def parsed(self, path: str, data: bytes, parse: Callable[[bytes, str], T], label: str | None = None) -> T:
+        """The run's one parse of these bytes of the host's file at path (read by the caller: an optional
+        file, or one read past the cache); shared, never to be changed."""
+        return self.remote.cache.document(path, data, parse, label)
 
     def xml(self, rel_or_path: str) -> XmlDoc:
         """A required XML file as a fresh XmlDoc on the run's one parse of it: edits recorded on it are

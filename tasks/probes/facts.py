@@ -8,14 +8,13 @@ session.  A value the file does not hold is None.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from ..config import Host
 from ..secrets import register
 from ..rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
 from ..engine.context import StepContext
-from ..formats import axis2xml, carbonxml, datasourcesxml, registryxml
+from ..formats import axis2xml, carbonxml, datasourcesxml, nginxconf, registryxml
 from ..formats.datasourcesxml import Datasource
 from ..formats.xmldoc import XmlDoc
 
@@ -127,53 +126,33 @@ class LbFacts:
     routes: list[tuple[str, str]] = field(default_factory=list)  # (vhost, "member_host:port")
 
 
-_SERVER_LINE = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.M)
-_BLOCK_START = re.compile(r"(?<![\w.$-])(server|upstream)\b\s*([^\s{;]*)\s*\{")
-
-
-def nginx_blocks(text: str) -> list[tuple[str, str, str]]:
-    """(kind, name, body) of every `server { }` and `upstream NAME { }` block at any depth (inside
-    `http { }`, indented or not), braces matched; comments must be gone already."""
-    out = []
-    for m in _BLOCK_START.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            out.append((m.group(1), m.group(2), text[m.end():i - 1]))
-    return out
-
-
-def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
-    """LbFacts from nginx files (configure-lb's or hand-written ones of the same shape); pure."""
+def lb_facts_of(host: str, confs: dict[str, nginxconf.Conf]) -> LbFacts:
+    """LbFacts from the parsed nginx files (configure-lb's or hand-written ones of the same shape); pure."""
     facts = LbFacts(host)
-    for name in sorted(files):
-        text = files[name].decode("utf-8", errors="replace")
-        text = re.sub(r"#[^\n]*", "", text)
-        blocks = nginx_blocks(text)
-        upstreams = {name: _SERVER_LINE.findall(body) for kind, name, body in blocks if kind == "upstream"}
-        for block in (body for kind, name, body in blocks if kind == "server" and not name):
-            names = re.search(r"server_name\s+([^;]+);", block)
-            listen = re.search(r"listen\s+([^;\s]+)(\s+ssl)?[^;]*;", block)
-            passes = re.findall(r"proxy_pass\s+(https?)://([^;/\s]+)", block)
-            if not (names and listen):
-                continue
-            port = listen.group(1).rsplit(":", 1)[-1]
-            for scheme, up in passes:
-                vhost = f"{scheme}://{names.group(1).split()[0]}:{port}"
+    for name in sorted(confs):
+        conf = confs[name]
+        upstreams = {up: [m.address for m in members] for up, members in conf.upstreams}
+        for server in conf.servers:
+            for scheme, up in server.passes:
+                vhost = f"{scheme}://{server.name}:{server.port}"
                 facts.vhosts.append(vhost)
-                for server in upstreams.get(up, [up]):
-                    facts.routes.append((vhost, server))
+                for member in upstreams.get(up, [up]):
+                    facts.routes.append((vhost, member))
     facts.vhosts = sorted(set(facts.vhosts))
     return facts
 
 
+def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
+    """LbFacts from nginx files' bytes (nginxconf.parse); pure."""
+    return lb_facts_of(host, {name: nginxconf.parse(data, name) for name, data in files.items()})
+
+
 def read_lb_facts(ctx: StepContext, conf_dir: str, names: tuple[str, ...]) -> LbFacts:
-    """Read the balancer's files (those that exist) over the run's SFTP session and parse them."""
-    files = {}
+    """The balancer's files (those that exist), from the run's one read and parse of each."""
+    confs = {}
     for n in names:
-        data = ctx.remote.read(f"{conf_dir}/{n}")
+        path = f"{conf_dir}/{n}"
+        data = ctx.remote.read(path)
         if data is not None:
-            files[n] = data
-    return parse_lb(ctx.host.name, files)
+            confs[n] = ctx.parsed(path, data, nginxconf.parse, n)
+    return lb_facts_of(ctx.host.name, confs)
