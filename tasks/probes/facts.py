@@ -1,10 +1,10 @@
 """Facts of one ESB node, as actually configured: what the cluster consistency checks compare.
 
-`parse_facts` is pure: it takes the bytes of the node's axis2.xml, carbon.xml,
-registry.xml and master-datasources.xml (parsed with the project's safe XmlDoc, read
-by the one reader of each layout in tasks/formats/, which the planners use too)
-and returns a NodeFacts; `read_facts` fetches those files over the run's SFTP
-session.  A value the file does not hold is None.
+`facts_of` is pure: it takes the documents of the node's axis2.xml, carbon.xml,
+registry.xml and master-datasources.xml (read by the one reader of each layout in
+tasks/formats/, which the planners use too) and returns a NodeFacts (`parse_facts`: the
+same from bytes); `read_facts` takes the run's one parse of each file (StepContext.xml).
+A value the file does not hold is None.
 """
 from __future__ import annotations
 

@@ -104,6 +104,22 @@ def test_a_planner_that_edits_works_on_its_own_copy(counted):
     assert counted[CARBON] == 3  # the file's one parse; and each plan's proof that its edit converges (new bytes)
 
 
+@pytest.mark.parametrize("name", ["esb-mgr", "esb-w1"])
+def test_no_step_changes_the_shared_parse(name):
+    """Every XML step plans (and renders) its edits of the shipped files on one run's documents: each
+    file's shared tree is still the file's, byte for byte, for the next consumer."""
+    ctx = context(name, mode=Mode.PATCH)
+    changed = set()
+    for step in STEPS:
+        if isinstance(step, XmlStep) and step.applies_to(ctx.host, ctx.inv) is None:
+            changed |= {fc.path for fc in XmlStep.plan(step, ctx).files}
+    assert len(changed) == len(FILES)  # every file had edits to make
+    for rel in FILES:
+        doc = ctx.xml(rel)
+        assert not doc.changed and doc.render() == shipped(rel)
+        assert etree.tostring(doc.tree) == etree.tostring(xmldoc.parse(shipped(rel), rel).tree)
+
+
 def test_a_document_handed_out_edited_is_refused():
     ctx = context()
     doc = ctx.xml(CARBON)
