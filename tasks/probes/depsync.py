@@ -23,7 +23,6 @@ from ..config import Host, Inventory
 from ..engine.context import StepContext, StepError
 from ..formats import capp, carbonxml
 from ..formats.wcdb import WC_DB, WC_LIMIT, WcError, WorkingCopy, read_wc
-from ..formats.xmldoc import XmlDoc
 from ..remote import RemoteError
 from ..remote.protocol import NodeIO
 from ..rules import CARBON, CARBON_LOG
@@ -51,8 +50,7 @@ class RepoAccess:
 def manager_depsync(ctx: StepContext) -> carbonxml.DepSync:
     """The manager's <DeploymentSynchronizer>; a StepError (nothing written) unless DepSync is
     enabled there with AutoCommit (the node whose commits carry an application to the workers)."""
-    data = ctx.read_required(ctx.home(CARBON))
-    ds = carbonxml.read_depsync(XmlDoc(data, CARBON))
+    ds = carbonxml.read_depsync(ctx.xml(CARBON))
     if ds is None or (ds.enabled or "").strip().lower() != "true":
         raise StepError(f"DepSync is not enabled on {ctx.host.name} ({CARBON} DeploymentSynchronizer/Enabled is "
                         f"{ds.enabled if ds else 'absent'}): nothing would carry the application to the workers; "
@@ -212,7 +210,7 @@ def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | Non
     longer than one DepSync period (AutoSyncPeriod, else 60 s) counted from the commit of the first
     revision it lacks; read with the node's own SvnUrl and login. None when the repository cannot be
     logged into (the live svn check says why)."""
-    ds = carbonxml.read_depsync(XmlDoc(ctx.read_required(ctx.home(CARBON)), CARBON))
+    ds = carbonxml.read_depsync(ctx.xml(CARBON))
     if ds is None:
         return None
     period = carbonxml.sync_period(ds)

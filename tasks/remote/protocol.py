@@ -11,6 +11,7 @@ import paramiko
 
 from ..config import Host
 from .common import CONFIG_LIMIT, JAR_LIMIT, FileStat
+from .readcache import ReadCache
 
 
 class NodeIO(Protocol):
@@ -18,6 +19,9 @@ class NodeIO(Protocol):
 
     @property
     def host(self) -> Host: ...
+
+    @property
+    def cache(self) -> ReadCache: ...  # what the run read of the machine's files, and their parsed documents
 
     def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file",
              cache: bool = True) -> bytes | None: ...

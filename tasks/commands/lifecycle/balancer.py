@@ -18,7 +18,8 @@ import time
 from ...config import Host, Inventory
 from ...engine.context import StepError
 from ...engine.runner import Session, in_parallel
-from ...formats.upstreams import marked_down, set_down
+from ...formats import nginxconf
+from ...formats.nginxconf import set_down
 from ...probes.server import ServerProbe, ServerState
 from ...remote import RemoteError
 from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
@@ -53,8 +54,7 @@ class Balancer:
     @staticmethod
     def servers(h: Host) -> set[str]:
         """The worker's `server` addresses in the upstreams (PassThrough HTTP and HTTPS after its offset)."""
-        addr = f"[{h.member_host}]" if ":" in h.member_host else h.member_host
-        return {f"{addr}:{p + h.port_offset}" for p in (PT_HTTP_PORT, PT_HTTPS_PORT)}
+        return {nginxconf.server_address(h.member_host, p + h.port_offset) for p in (PT_HTTP_PORT, PT_HTTPS_PORT)}
 
     def reach(self) -> dict[str, str]:
         """The lb hosts that cannot be reached (name -> why): nothing may be taken out of a balancer
@@ -73,9 +73,10 @@ class Balancer:
         for lb in self.lbs:
             r = self.session.remote(lb)
             for name in LB_FILES:
-                data = r.read(posixpath.join(self.inv.lb.conf_dir, name), cache=False)
-                if data is not None:
-                    marked |= marked_down(data)
+                path = posixpath.join(self.inv.lb.conf_dir, name)
+                data = r.read(path, cache=False)  # read afresh: another command may have marked it
+                if data is not None:  # parsed once per run while its bytes stay the same
+                    marked |= r.cache.document(path, data, nginxconf.parse, name).marked_down
         return {w.name for w in self.inv.by_role("worker") if self.servers(w) & marked}
 
     def drained(self) -> set[str]:

@@ -70,7 +70,7 @@ def test_nginx_message_keeps_its_own_complaint():
 
 
 def test_a_worker_marked_down_on_the_host_stays_down_and_is_named_not_drift():
-    from tasks.formats.upstreams import set_down
+    from tasks.formats.nginxconf import set_down
     from tasks.steps.loadbalancer import keep_down, worker_servers
     inv = inv_with()
     servers = worker_servers(inv)
