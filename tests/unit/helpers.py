@@ -74,3 +74,34 @@ def run_planner(rel: str, planner, host: str, inv: Inventory | None = None,
 def changed_lines(fc: FileChange) -> list[str]:
     """The +/- lines of a FileChange's diff, without headers."""
     return [ln for ln in fc.diff().splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+
+
+#: every secret a step may ask for (none of them the shipped value)
+STEP_SECRETS = {"SVN_PASSWORD": "Svn-pässword1", "WSO2_DB_PASSWORD": "Db-pässword22", "ADMIN_PASSWORD": "Admin-pass33",
+                "KEYSTORE_PASSWORD": "Keystore-pass44"}
+
+
+def plan_on(step, node, inv: Inventory | None = None, secrets: dict | None = None, mode=None, others=None,
+            memo: dict | None = None):
+    """(the plan, the context) of a step on a MemoryNode (tests/memnode.py), as a run of `mode` (patch) makes it."""
+    from tasks.engine.mode import Mode
+    from tests.memnode import node_context
+    ctx = node_context(node, inv or inventory(), Secrets(dict(STEP_SECRETS if secrets is None else secrets)),
+                       mode or Mode.PATCH, others, memo)
+    return step.plan(ctx), ctx
+
+
+def patch_on(step, node, inv: Inventory | None = None, secrets: dict | None = None, others=None,
+             memo: dict | None = None):
+    """Plan a step on a MemoryNode and apply the plan as patch does (step.apply); the plan."""
+    plan, ctx = plan_on(step, node, inv, secrets, None, others, memo)
+    if plan.refusals:
+        raise AssertionError(f"patch would refuse: {plan.refusals}")
+    if plan:
+        step.apply(ctx, plan)
+    return plan
+
+
+def whats(plan) -> list[tuple[str, str]]:
+    """(file, what) of each item of a plan, in order."""
+    return [(i.file, i.what) for i in plan.items]
