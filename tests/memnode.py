@@ -55,6 +55,7 @@ class MemoryNode:
     """One node's files, folders, links and command answers, in memory (NodeIO)."""
 
     host: Host
+    home: str = ""  # the login's home, where a relative path leads (SFTP's); default /home/<user> (/root for root)
     files: dict[str, MemFile] = field(default_factory=dict)
     dirs: dict[str, MemDir] = field(default_factory=lambda: {"/": MemDir()})
     links: dict[str, str] = field(default_factory=dict)  # path -> target (as the link holds it)
@@ -69,10 +70,17 @@ class MemoryNode:
     sql: list[tuple[str, bytes, str | None]] = field(default_factory=list)
     peers: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.home = self.home or ("/root" if self.host.user == "root" else f"/home/{self.host.user}")
+
+    def _abs(self, path: str) -> str:
+        """An absolute, normalized path: a relative one is taken from the login's home, as SFTP does."""
+        return _norm(path if path.startswith("/") else posixpath.join(self.home, path))
+
     # ------------------------------------------------------------ building the node
     def add_dir(self, path: str, mode: int = 0o755, uid: int = 1000, gid: int = 1000) -> None:
         """A folder and its parents."""
-        path = _norm(path)
+        path = self._abs(path)
         parent = posixpath.dirname(path)
         if parent != path and parent not in self.dirs:
             self.add_dir(parent, 0o755, uid, gid)
@@ -80,14 +88,14 @@ class MemoryNode:
 
     def add_file(self, path: str, data: bytes, mode: int = 0o644, uid: int = 1000, gid: int = 1000) -> None:
         """A regular file (its folders made as needed)."""
-        path = _norm(path)
+        path = self._abs(path)
         self.add_dir(posixpath.dirname(path))
         self.links.pop(path, None)
         self.files[path] = MemFile(data, mode, uid, gid)
 
     def add_link(self, path: str, target: str) -> None:
         """A symbolic link at path to target (absolute, or relative to its folder)."""
-        path = _norm(path)
+        path = self._abs(path)
         self.add_dir(posixpath.dirname(path))
         self.files.pop(path, None)
         self.links[path] = target
@@ -112,7 +120,7 @@ class MemoryNode:
     # ------------------------------------------------------------ paths
     def _resolve(self, path: str, final: bool = True) -> str:
         """The real path: every link on the way followed (the last one too when `final`)."""
-        parts = [p for p in _norm(path).split("/") if p]
+        parts = [p for p in self._abs(path).split("/") if p]
         out = "/"
         hops = 0
         i = 0
@@ -231,7 +239,7 @@ class MemoryNode:
         self.written.append(path)
 
     def place(self, path: str, data: bytes, mode: int = 0o600, like: FileStat | None = None) -> None:
-        path = _norm(path)
+        path = self._abs(path)
         if posixpath.dirname(path) not in self.dirs:
             raise RemoteError(f"{path}: cannot write: no such file or directory")
         self.links.pop(path, None)  # whatever was there is replaced, never followed
@@ -239,7 +247,7 @@ class MemoryNode:
         self.written.append(path)
 
     def remove(self, path: str, backup: bool = True) -> None:
-        path = _norm(path)
+        path = self._abs(path)
         if path in self.links:
             del self.links[path]
         elif path in self.files:

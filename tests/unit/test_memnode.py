@@ -89,6 +89,13 @@ def test_a_link_is_followed_by_reads_and_stays_a_link_when_written():
     assert "/etc/hosts" not in node.links and node.data("/srv/real/hosts") == b"new\n"
 
 
+def test_a_relative_path_is_taken_from_the_logins_home_as_sftp_does():
+    node = MemoryNode(W1)
+    node.add_file(".esb-cluster/nodes/esb-w1/start.json", b"{}")
+    assert node.read("/home/wso2/.esb-cluster/nodes/esb-w1/start.json") == b"{}"
+    assert node.listdir(".esb-cluster/nodes") == ["esb-w1"]
+
+
 def test_a_write_needs_its_folder_and_a_new_file_gets_its_mode():
     node = MemoryNode(W1)
     with pytest.raises(RemoteError, match="no such file"):
