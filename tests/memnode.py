@@ -321,4 +321,19 @@ def node_context(node: MemoryNode, inv: Inventory, secrets: Secrets | None = Non
     return StepContext(node.host, inv, secrets or Secrets({}), node, checks, remote_for, {} if memo is None else memo)
 
 
-__all__ = ["MemoryNode", "MemFile", "MemDir", "node_context", "product_node"]
+@dataclass
+class MemoryRun:
+    """The run's hosts as code across hosts sees them (tasks/engine/context.Nodes): hosts.toml, the secrets and
+    each host's MemoryNode; a host without one is unreachable (RemoteError), as Session.remote says."""
+
+    inv: Inventory
+    nodes: dict[str, MemoryNode]
+    secrets: Secrets = field(default_factory=lambda: Secrets({}))
+
+    def remote(self, host: Host) -> NodeIO:
+        if host.name not in self.nodes:
+            raise RemoteError(f"{host.name}: unreachable (no MemoryNode for it in this test)")
+        return self.nodes[host.name]
+
+
+__all__ = ["MemoryNode", "MemoryRun", "MemFile", "MemDir", "node_context", "product_node"]

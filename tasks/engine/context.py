@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Protocol
 
 from ..config import Host, Inventory
 from .mode import Checks
@@ -52,6 +52,20 @@ class StepContext:
                 raise StepError(f"product home {home} does not exist on {self.host.name}")
             raise StepError(f"{path} is missing on {self.host.name}")
         return data
+
+
+class Nodes(Protocol):
+    """What code that looks at several hosts of a run needs of it: hosts.toml, the secrets and each host's
+    connection (NodeIO). The Session is one (its `remote` connects a host on first use, and raises
+    RemoteError for one that cannot be reached); a unit test builds one over MemoryNodes (tests/memnode.py)."""
+
+    @property
+    def inv(self) -> Inventory: ...
+
+    @property
+    def secrets(self) -> Secrets: ...
+
+    def remote(self, host: Host) -> NodeIO: ...
 
 
 def engine_io(ctx: StepContext) -> RemoteHost:
