@@ -18,7 +18,7 @@ from ..engine.context import Nodes, StepError
 from ..engine.plan import Item
 from ..engine.runner import in_parallel
 from ..remote import RemoteError
-from ..remote.protocol import NodeIO
+from ..remote.protocol import NodeReads
 from ..rules import CARBON_LOG, PASSWORD_TMP, PID_FILE
 from ..steps import STEPS
 from .server import ServerProbe, ServerState
@@ -40,7 +40,7 @@ def managed_files(host: Host, inv: Inventory) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def stale_files(remote: NodeIO, host: Host, inv: Inventory, st: ServerState,
+def stale_files(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
                 record: StartRecord | None) -> list[str]:
     """For a running server: the managed files (relative to the product home) whose bytes differ
     from the ones it started with; [UNKNOWN] when there is no record for its pid. [] when it does
@@ -100,7 +100,7 @@ def not_running(st: ServerState, record: StartRecord | None) -> str | None:
     return None
 
 
-def health_items(remote: NodeIO, host: Host, inv: Inventory, st: ServerState,
+def health_items(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
                  record: StartRecord | None, file: str = "server") -> list[Item]:
     """Drift items of a node's server as a desired state, each with its fix: it should run and does
     not; a password-tmp left behind (the keystore password in a file: named, never read) where no

@@ -1,7 +1,7 @@
 """What a step may do on a host: the narrow faces of RemoteHost that StepContext hands to steps,
 probes and records. `NodeReads` is what a step's read/plan phase needs (reads, stats, listings, a
-real path, a read-only probe command); `NodeIO` adds what apply does (atomic writes with backup,
-removals, the run's journal of a database undo or a peer, a channel). RemoteHost is the engine's
+real path, a read-only probe command, a channel from the node); `NodeIO` adds what apply does (atomic
+writes with backup, removals, the run's journal of a database undo or a peer). RemoteHost is the engine's
 whole object (connection, lock, journal, prune, rollback) and implements both; the unit tests'
 MemoryNode (tests/memnode.py) implements both in memory. A step that needs more than NodeIO is a
 sign that the engine's work leaked into it, and mypy says so."""
@@ -17,7 +17,8 @@ from .common import CONFIG_LIMIT, JAR_LIMIT, FileStat
 
 class NodeReads(Protocol):
     """The operations a step's plan (and a probe) uses to learn a node's state: nothing here
-    changes a file (`run` is for read-only probe commands: `test -w`, `openssl pkey -pubout`)."""
+    changes a file (`run` is for read-only probe commands: `test -w`, `openssl pkey -pubout`; a channel
+    is a live check's connection from the node: HTTP, svn, the database)."""
 
     @property
     def host(self) -> Host: ...
@@ -47,6 +48,8 @@ class NodeReads(Protocol):
     def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True,
             extra_time: float = 0.0): ...
 
+    def open_channel(self, dest: str, port: int, timeout: float | None = None) -> paramiko.Channel: ...
+
 
 class NodeIO(NodeReads, Protocol):
     """Everything a step uses on its host's connection: its reads, and what apply does
@@ -70,5 +73,3 @@ class NodeIO(NodeReads, Protocol):
     def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None: ...
 
     def note_peer(self, name: str) -> None: ...
-
-    def open_channel(self, dest: str, port: int, timeout: float | None = None) -> paramiko.Channel: ...
