@@ -207,7 +207,7 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, view
         results = run_step(step, hosts, session, reporter)
         changed = {r.host for r in results if r.status == Status.CHANGED}
         if session.mode is Mode.PATCH and changed:  # running servers read the new files only at a restart
-            reporter.footer += next_after_patch(inv, [h for h in hosts if h.name in changed and h.is_esb], session)
+            reporter.footer += next_after_patch(session, [h for h in hosts if h.name in changed and h.is_esb])
 
     run_task(mode_of(verify, dry_run, as_json), as_json, body, view=view, break_lock=break_lock)
 
@@ -403,7 +403,7 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False, verbose=Fals
         hosts = esb_targets(inv)
         run_step(step, hosts, session, rep)
         if session.mode is Mode.PATCH:
-            rep.footer += next_after_patch(inv, inv.esb_nodes, session)
+            rep.footer += next_after_patch(session, inv.esb_nodes)
 
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose, diff), break_lock=break_lock)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field, replace
-from typing import Callable, TypeVar
+from typing import Callable, Protocol, TypeVar
 
 from ..config import Host, Inventory
 from ..formats import xmldoc
@@ -79,6 +79,20 @@ class StepContext:
         """A required XML file as a fresh XmlDoc on the run's one parse of it: edits recorded on it are
         its own (splices), the shared tree is never changed."""
         return XmlDoc.over(self.document(rel_or_path, xmldoc.parse))
+
+
+class Nodes(Protocol):
+    """What code that looks at several hosts of a run needs of it: hosts.toml, the secrets and each host's
+    connection (NodeIO). The Session is one (its `remote` connects a host on first use, and raises
+    RemoteError for one that cannot be reached); a unit test builds one over MemoryNodes (tests/memnode.py)."""
+
+    @property
+    def inv(self) -> Inventory: ...
+
+    @property
+    def secrets(self) -> Secrets: ...
+
+    def remote(self, host: Host) -> NodeIO: ...
 
 
 def engine_io(ctx: StepContext) -> RemoteHost:

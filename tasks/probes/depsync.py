@@ -24,7 +24,7 @@ from ..engine.context import StepContext, StepError
 from ..formats import capp, carbonxml
 from ..formats.wcdb import WC_DB, WC_LIMIT, WcError, WorkingCopy, read_wc
 from ..remote import RemoteError
-from ..remote.protocol import NodeIO
+from ..remote.protocol import NodeReads
 from ..rules import CARBON, CARBON_LOG
 from ..secrets import register
 from ..steps.vault import resolved_values
@@ -79,7 +79,7 @@ def repo_access(ctx: StepContext, ds: carbonxml.DepSync) -> RepoAccess:
 class Repository:
     """The repository DepSync commits to, read over one svn session from the manager."""
 
-    def __init__(self, remote: NodeIO, access: RepoAccess, timeout: float):
+    def __init__(self, remote: NodeReads, access: RepoAccess, timeout: float):
         self.remote, self.access, self.timeout = remote, access, timeout
         self.session: SvnSession | None = None
 
@@ -112,7 +112,7 @@ class Repository:
 class NodeSync:
     """One node's DepSync as its files show it: the working copy's revisions, a file's bytes, the log."""
 
-    def __init__(self, host: Host, remote: NodeIO):
+    def __init__(self, host: Host, remote: NodeReads):
         self.host, self.remote = host, remote
         self._log_at: int | None = None
         self.log = ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..remote import RemoteError
-from ..remote.protocol import NodeIO
+from ..remote.protocol import NodeReads
 from .http import http_exchange, http_status
 
 
@@ -97,7 +97,7 @@ class _SvnReader:
             self.buf += chunk
 
 
-def svn_login(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_login(remote: NodeReads, url: str, user: str, password: str, timeout: float) -> str | None:
     """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
     session = SvnSession(remote, url, user, password, timeout)
     try:
@@ -127,7 +127,7 @@ class SvnSession:
     relative to the session URL. svnserve asks for authentication before every command's answer
     (an empty request once logged in): it is read and passed over."""
 
-    def __init__(self, remote: NodeIO, url: str, user: str, password: str, timeout: float):
+    def __init__(self, remote: NodeReads, url: str, user: str, password: str, timeout: float):
         self.remote, self.url, self.user, self.password, self.timeout = remote, url, user, password, timeout
         self.chan = None
         self._reader: _SvnReader | None = None
@@ -286,7 +286,7 @@ def _svn_error(item) -> str:
 _HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(/[^?#]*)?")
 
 
-def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_over_http(remote: NodeReads, url: str, user: str, password: str, timeout: float) -> str | None:
     """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with
     the node's credentials (Basic, as DepSync sends them); None when a Subversion repository
     answers and takes the login, else why (401: login refused; 404: no repository there; no DAV svn
@@ -317,7 +317,7 @@ def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: f
     return None
 
 
-def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_reachable(remote: NodeReads, url: str, user: str, password: str, timeout: float) -> str | None:
     """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme
     as DepSync speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh://
     is refused: Carbon's DepSync does not support it. None when it works, else why."""

@@ -14,7 +14,8 @@ it in this list); steps never touch paramiko, they call `read`, `write`, `stat`,
   writes and removals that back a file up first;
 - lock.py: the node's lock and the machine's; runlocks.py: the run's own locks (the deadlock rule);
 - host.py: RemoteHost, one host's connection for the whole run: a thin facade that builds the parts;
-- protocol.py: NodeIO, what a step may do on a host; common.py: limits, errors, stats, counters.
+- protocol.py: NodeReads and NodeIO, what a step may do on a host (its plan, its apply);
+- common.py: limits, errors, stats, counters.
 
 Counters record connections, commands, SFTP operations and bytes for the benchmark.
 """

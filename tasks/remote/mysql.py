@@ -18,7 +18,7 @@ from pymysql.constants import ER
 
 from ..schema import IDENT_RE
 from . import RemoteError
-from .protocol import NodeIO
+from .protocol import NodeReads
 from ..secrets import redact
 from ..formats.sqlscript import Statement
 
@@ -80,7 +80,7 @@ class Route:
 
     dests: tuple[str, ...]
     port: int
-    via: NodeIO | None = None
+    via: NodeReads | None = None  # only its channel is used
     timeout: int = 10
     op_timeout: float = 30  # the most one reply of the server may take ([run].op_timeout)
     used: str | None = field(default=None, init=False)  # the dest that answered

@@ -26,7 +26,7 @@ from ...engine.report import Reporter, Status, StepResult
 from ...engine.plan import Item
 from ...engine.runner import Session, in_parallel
 from ...secrets import SecretMissing, redact, safe_error
-from ...engine.context import StepError
+from ...engine.context import Nodes, StepError
 from ...formats import carbonlog as logs
 from ...probes.restart import UNKNOWN, health_items, stale_files
 from ...probes.startrecord import read_record
@@ -88,7 +88,7 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     not drained is put back in the balancer (a start is what brings a stopped worker back). A node whose
     node steps show drift is refused (startcheck.py), unless `force`."""
     dry = session.mode is Mode.DRY_RUN
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     wanted: dict[str, set[str]] = {}
 
     def drained() -> set[str]:
@@ -131,10 +131,10 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     run_rows("start", workers, one, session, reporter)
 
 
-def last_worker(inv: Inventory, hosts: list[Host], session: Session, balancer: Balancer) -> tuple[list[str], list[str]]:
+def last_worker(hosts: list[Host], balancer: Balancer) -> tuple[list[str], list[str]]:
     """(the serving workers among hosts, the serving workers left once they are out): a worker serves when it
-    runs and no lb marks it down."""
-    states, _ = node_states(inv, inv.by_role("worker"), session)
+    runs and no lb marks it down (read through the balancer's connections)."""
+    states, _ = node_states(balancer.nodes, balancer.inv.by_role("worker"))
     serving = balancer.serving(states)
     names = {h.name for h in hosts}
     return [n for n in serving if n in names], [n for n in serving if n not in names]
@@ -179,11 +179,11 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
     manager. A stop that would leave the balancer with no serving worker is refused unless --force, or
     unless every node of hosts.toml stops (the cluster's own shutdown: said in a note)."""
     dry = session.mode is Mode.DRY_RUN
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     managers, workers = managers_then_workers(hosts)
     reachable, refused = balancer_gate(balancer, workers, "stop", reporter, force)
     if reachable and balancer.lbs and workers:
-        mine, left = last_worker(inv, workers, session, balancer)
+        mine, left = last_worker(workers, balancer)
         everything = {h.name for h in hosts} == {h.name for h in inv.esb_nodes}
         if mine and not left:
             if force or everything:
@@ -228,7 +228,7 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
     """Stop, then start, node by node; a worker behind a balancer is taken out first (down, nginx -t, reload,
     [run].drain_seconds) and put back once up. Refused for the last serving worker unless --force."""
     dry = session.mode is Mode.DRY_RUN
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     managers, workers = managers_then_workers(hosts)
     reachable, refused = balancer_gate(balancer, workers, "restart", reporter, force)
     drained = balancer.drained() if balancer.lbs and workers and reachable else set()
@@ -241,7 +241,7 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
         behind = h.role == "worker" and bool(balancer.lbs) and reachable
         forced = ""
         if behind and st.running and h.name not in drained:
-            mine, left = last_worker(inv, [h], session, balancer)
+            mine, left = last_worker([h], balancer)
             if mine and not left:
                 if not force:
                     raise StepError(f"refused: {h.name} is the last serving worker: restarting it leaves the "
@@ -336,7 +336,7 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     in_parallel(inv.esb_nodes, gather, inv.run.parallel)  # membership needs every node's state
     running = {n for n, (_, st) in states.items() if st.running}
     synced = revisions(inv, [h for h in hosts if h.name in states], session.context)  # issue 32
-    lb = balancer_view(inv, session)
+    lb = balancer_view(session)
 
     def one(h: Host) -> StepResult:
         if h.name in errors:
@@ -356,9 +356,9 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     in_parallel(hosts, one, inv.run.parallel)
 
 
-def balancer_view(inv: Inventory, session: Session) -> tuple[set[str], set[str]] | None:
+def balancer_view(nodes: Nodes) -> tuple[set[str], set[str]] | None:
     """(the workers an lb host marks down, those `fab drain` took out), or None without a reachable lb."""
-    balancer = Balancer(inv, session)
+    balancer = Balancer(nodes)
     if not balancer.lbs:
         return None
     try:
@@ -375,14 +375,14 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     a drain marker on each lb host: start and the reconciling commands leave a drained worker out), then
     [run].drain_seconds for requests in flight; `undo` removes the marker and puts them back. The first step
     of a decommission. Draining the last serving worker is refused unless --force."""
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     dry = session.mode is Mode.DRY_RUN
     if not balancer.lbs:
         raise StepError("no lb host in hosts.toml: there is no balancer to take a node out of")
     reachable, gated = balancer_gate(balancer, [h for h in hosts if h.role == "worker"], "drain", reporter, False)
     refused = next(iter(gated.values()), "")
     if not undo and reachable:
-        mine, left = last_worker(inv, [h for h in hosts if h.role == "worker"], session, balancer)
+        mine, left = last_worker([h for h in hosts if h.role == "worker"], balancer)
         if mine and not left:
             if not force:
                 refused = (f"refused: {', '.join(mine)} would leave the balancer with no serving worker; start "

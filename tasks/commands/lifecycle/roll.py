@@ -80,7 +80,7 @@ def wait_members(session: Session, srv, inv: Inventory, running: set[str], deadl
         if time.monotonic() - looked > 2:
             looked = time.monotonic()
             peers = [inv.hosts[want[m]] for m in missing]
-            states, _ = node_states(inv, peers, session)
+            states, _ = node_states(session, peers)
             for m in list(missing):
                 if want[m] in states and not states[want[m]].running:
                     gone.add(want.pop(m))
@@ -103,7 +103,7 @@ def select(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     readable = [h for h in hosts if h.name not in errors]
     if not needed:
         return readable
-    stale = restart_needed(inv, readable, session)
+    stale = restart_needed(session, readable)
     return [h for h in readable if h.name in stale or should_run(session, h, states[h.name])]
 
 
@@ -150,8 +150,8 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
     stops at the first that does not come back. True when every node it took came back."""
     dry = session.mode is Mode.DRY_RUN
     rec = Recovery(session.command)
-    balancer = Balancer(inv, session)
-    states, errors = node_states(inv, inv.esb_nodes, session)
+    balancer = Balancer(session)
+    states, errors = node_states(session, inv.esb_nodes)
     lb_errors = balancer.reach()
     for lb, why in lb_errors.items():
         reporter.emit(StepResult(lb, TASK, Status.FAILED, message=f"the balancer is unreachable: {why}; no node "
@@ -229,7 +229,7 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
         out_of: list[str] = []
         try:
             if behind and was_running and h.name not in drained:
-                now, _ = node_states(inv, [w for w in inv.by_role("worker") if w.name != h.name], session)
+                now, _ = node_states(session, [w for w in inv.by_role("worker") if w.name != h.name])
                 if not balancer.serving(now, but=h.name):
                     raise Refused("not taken out: no other worker serves now (a dead worker does not): taking it "
                                   "out would leave the balancer with no backend; nothing was stopped")
@@ -251,7 +251,7 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                                      + ("; stays out: drained (fab drain)" if h.name in drained else "")))
         except (StepError, RemoteError, SecretMissing) as e:
             stopped_at = h.name
-            after, _ = node_states(inv, [h], session)
+            after, _ = node_states(session, [h])
             alive = h.name in after and after[h.name].running
             where = ""
             if isinstance(e, Refused):
@@ -280,7 +280,7 @@ def aftermath(inv: Inventory, session: Session, reporter: Reporter, balancer: Ba
               failed: str | None, rec: Recovery) -> None:
     """The truth after the roll: every running worker that is not drained back in the balancer; each node that
     ran (or was started) and does not run now is a failed row, with its fix."""
-    states, errors = node_states(inv, inv.esb_nodes, session)
+    states, errors = node_states(session, inv.esb_nodes)
     try:
         back = balancer.reconcile(states)
         if back:

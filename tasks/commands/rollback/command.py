@@ -219,7 +219,7 @@ class MarkRolledBack(Op):
         ctx.remote.write(self.path, mark, mode=0o600, backup=False)
 
 
-def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) -> list[Host]:
+def peers_of(run: str, holders: list[Host], session: Session) -> list[Host]:
     """The other hosts the run wrote on the holders' behalf (a new certificate in their trust
     stores), as the holders' manifests name them, that hold the run and have not rolled it back: the
     rollback of a run undoes every write it made, wherever it made it."""
@@ -235,10 +235,10 @@ def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) ->
             continue  # only a run this machine signed names the hosts it wrote on
         listed = manifest.get("peers") if isinstance(manifest, dict) else None
         if isinstance(listed, list):
-            names |= {n for n in listed if isinstance(n, str) and n in inv.hosts}
+            names |= {n for n in listed if isinstance(n, str) and n in session.inv.hosts}
     out = []
     for name in sorted(names):
-        peer = inv.hosts[name]
+        peer = session.inv.hosts[name]
         try:
             remote = session.remote(peer)
             folder = remote.run_dir(run)
@@ -288,7 +288,7 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     reporter.extra["run"] = {k: manifest.get(k) for k in ("command", "machine", "time", "seq")
                              if isinstance(manifest.get(k), (str, int))}
     holders = [h for h in hosts if h.name in stacks and run_order(stacks[h.name][0][0])[1] == run]
-    holders += [p for p in peers_of(run, holders, inv, session) if p not in holders]
+    holders += [p for p in peers_of(run, holders, session) if p not in holders]
     reporter.note(f"rolling back {describe_run(run, manifest)} on {', '.join(h.name for h in holders)}")
     for h in holders:  # said before anything runs: the accounts this undo puts back, and what that means
         mine = [(f, m) for f, m in stacks.get(h.name, []) if run_order(f)[1] == run]

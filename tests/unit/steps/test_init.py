@@ -1,0 +1,21 @@
+"""tasks/steps/__init__.py: every step of STEPS has plan tests on a node in memory (tests/memnode.py) in the test
+module mirroring its own, so a new step cannot arrive without one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.steps import STEPS
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: s.name)
+def test_every_step_has_plan_tests_on_a_memory_node_in_its_mirror_module(step):
+    module = type(step).__module__.rsplit(".", 1)[1]
+    path = HERE / f"test_{module}.py"
+    assert path.exists(), f"{step.name}: no {path.name}"
+    text = path.read_text()
+    assert f"{type(step).__name__}()" in text and ("plan_on(" in text or "node_context(" in text), \
+        f"{step.name}: {path.name} does not plan {type(step).__name__} on a MemoryNode"
