@@ -25,7 +25,7 @@ from lxml import etree
 from ..formats.xmldoc import safe_parser
 from ..remote.protocol import NodeIO
 from .httpwire import HttpConnection, HttpError, Response
-from .svnwire import SvnError, SvnFile, SvnSession
+from .svnwire import SvnError, SvnFile, SvnSession, svn_login
 
 DAV = "DAV:"
 SVN_PROPS = "http://subversion.tigris.org/xmlns/svn/"
@@ -226,3 +226,23 @@ def svn_session(remote: NodeIO, url: str, user: str, password: str, timeout: flo
     if (url or "").split("://", 1)[0].lower() in ("http", "https"):
         return DavSession(remote, url, user, password, timeout, trust)
     return SvnSession(remote, url, user, password, timeout)
+
+
+def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float,
+                  trust: tuple[bytes, ...] = ()) -> str | None:
+    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme
+    as DepSync speaks it: svn:// (svnserve: greeting, CRAM-MD5), http(s):// (mod_dav_svn: OPTIONS with
+    Basic, what SVNKit does first; an https certificate verified against `trust` and this machine's
+    CAs). svn+ssh:// is refused: Carbon's DepSync does not support it. None when it works, else why."""
+    scheme = (url or "").split("://", 1)[0].lower()
+    if scheme == "svn":
+        return svn_login(remote, url, user, password, timeout)
+    if scheme in ("http", "https"):
+        session = DavSession(remote, url, user, password, timeout, trust)
+        try:
+            return session.open()
+        finally:
+            session.close()
+    if scheme == "svn+ssh":
+        return "svn+ssh:// is not supported by Carbon's deployment synchronizer; use svn:// or http(s)://"
+    return f"{url!r}: only svn:// and http(s):// repositories are checked live"

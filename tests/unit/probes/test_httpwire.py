@@ -125,7 +125,8 @@ def test_one_connection_carries_bodies_by_length_chunked_and_to_the_close():
         r = conn.request("GET", "/b", {}, sink=seen.append)
         assert r.status == 200 and b"".join(seen) == b"abc" and r.body == b""
         assert conn.request("GET", "/c", {}).body == b"the rest"
-        assert node.opened == 1 and srv.requests[0].startswith(b"GET /a HTTP/1.1\r\n") and b"\r\nX: 1" in srv.requests[0]
+        first = srv.requests[0]
+        assert node.opened == 1 and first.startswith(b"GET /a HTTP/1.1\r\n") and b"\r\nX: 1" in first
         assert conn.chan is None  # closed after a body that ran to the close
     finally:
         srv.close()

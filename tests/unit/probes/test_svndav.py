@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tasks.probes.svndav import DavSession, parse_multistatus, propfind_body, svn_date, svn_session
+from tasks.probes.svndav import DavSession, parse_multistatus, propfind_body, svn_date, svn_reachable, svn_session
 from tasks.probes.svnwire import SvnError, SvnSession
 from tasks.remote import RemoteError
 
@@ -119,3 +119,14 @@ def test_a_refused_login_and_a_url_that_is_no_repository_say_why_without_the_pas
     assert why is not None and "not as a Subversion repository" in why
     why = DavSession(Direct(), apache.url.replace(f":{apache.port}/", ":1/"), "repouser", PW, 5).open()
     assert why is not None and "no connection" in why and PW not in why
+
+
+def test_the_live_check_speaks_the_url_scheme(apache):
+    """verify --live's svn check: http(s):// through the same session (an https certificate verified), svn+ssh://
+    refused with the reason, anything else named."""
+    assert svn_reachable(Direct(), apache.url, "repouser", PW, 5) is None
+    assert svn_reachable(Direct(), apache.url, "repouser", "x" + PW, 5) == "login as 'repouser' refused (HTTP 401)"
+    why = svn_reachable(Direct(), apache.url.replace("http://", "https://"), "repouser", PW, 5)
+    assert why is not None and "TLS" in why  # Apache speaks plain HTTP there: no certificate, no login sent
+    assert "not supported by Carbon's deployment synchronizer" in svn_reachable(Direct(), "svn+ssh://h/r", "u", "p", 5)
+    assert "only svn:// and http(s)://" in svn_reachable(Direct(), "file:///var/svn/r", "u", "p", 5)
