@@ -102,6 +102,9 @@ class DavSession:
         repository and takes the login, else why."""
         m = _URL.match(self.url or "")
         if not m:
+            if "@" in (self.url or "").split("://", 1)[-1].split("/", 1)[0]:
+                return "SvnUrl carries a user (and perhaps a password) before its host: not read; SvnUser and " \
+                       "SvnPassword give the login"  # the URL itself is not echoed
             return f"{self.url!r} is not an http(s):// URL"
         scheme, name = m.group(1), m.group(2)
         port = int(m.group(3) or (443 if scheme == "https" else 80))

@@ -134,6 +134,9 @@ class SvnSession:
         """Connect and log in; None when the repository answers and takes the login, else why."""
         m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", self.url or "")
         if not m:
+            if "@" in (self.url or "").split("://", 1)[-1].split("/", 1)[0]:
+                return "SvnUrl carries a user (and perhaps a password) before its host: not read; SvnUser and " \
+                       "SvnPassword give the login"  # the URL itself is not echoed
             return f"{self.url!r} is not an svn:// URL (only svn:// is read)"
         host, port = m.group(1), int(m.group(2) or 3690)
         try:

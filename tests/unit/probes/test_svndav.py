@@ -130,3 +130,7 @@ def test_the_live_check_speaks_the_url_scheme(apache):
     assert why is not None and "TLS" in why  # Apache speaks plain HTTP there: no certificate, no login sent
     assert "not supported by Carbon's deployment synchronizer" in svn_reachable(Direct(), "svn+ssh://h/r", "u", "p", 5)
     assert "only svn:// and http(s)://" in svn_reachable(Direct(), "file:///var/svn/r", "u", "p", 5)
+    why = svn_reachable(Direct(), "http://repouser:Secret-9@h/svn/r", "u", "p", 5)
+    assert why is not None and "Secret-9" not in why and "carries a user" in why
+    why = svn_reachable(Direct(), "svn://repouser:Secret-9@h/r", "u", "p", 5)
+    assert why is not None and "Secret-9" not in why and "carries a user" in why
