@@ -333,16 +333,23 @@ def find_deployed(ctx: StepContext, name: str) -> tuple[str, str] | None:
         st = ctx.remote.lstat(path)
         if st is None or not st.is_file:
             continue
-        app_id = None
-        try:
-            with zipfile.ZipFile(zipdir.RangedReader(functools.partial(ctx.remote.read_range, path))) as z:
-                with z.open("artifacts.xml") as f:
-                    app_id = capp.parse_artifacts(f.read(capp.ARTIFACTS_LIMIT + 1)).app_id
-        except (KeyError, zipfile.BadZipFile, OSError, ValueError, RemoteError):
-            pass
-        if name == n or name == app_id:
-            return n, app_id or n[:-4]
+        if name == n:
+            return n, _app_id(ctx, path) or n[:-4]
+        if name == _app_id(ctx, path):
+            return n, name
     return None
+
+
+def _app_id(ctx: StepContext, path: str) -> str | None:
+    """<name>_<version> of an archive on the node, from its artifacts.xml (its zip directory and that member
+    read, never the archive whole); None when it has none. A RemoteError (the connection) is raised: an
+    archive that could not be read is not taken for another one."""
+    try:
+        with zipfile.ZipFile(zipdir.RangedReader(functools.partial(ctx.remote.read_range, path))) as z:
+            with z.open("artifacts.xml") as f:
+                return capp.parse_artifacts(f.read(capp.ARTIFACTS_LIMIT + 1)).app_id
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return None
 
 
 def undeploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, name: str,

@@ -42,8 +42,8 @@ from .server import ServerProbe
 from .restart import health_items
 from .startrecord import read_record
 from .http import http_through
-from .svnwire import svn_reachable
-from .depsync import worker_lag
+from .svndav import svn_reachable
+from .depsync import node_trust, worker_lag
 from ..formats import carbonlog as logs
 from ..remote.mysql import DbError, Route, query
 from ..engine.plan import Item
@@ -226,7 +226,9 @@ class Live:
         except StepError as e:
             self.drift("svn", f"SvnPassword of {self.f.svn_user}", "a password Carbon can resolve", str(e))
             return
-        why = svn_reachable(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
+        url = self.f.svn_url or ""
+        why = svn_reachable(self.ctx.remote, url, self.f.svn_user or "", password, self.timeout,
+                            node_trust(self.ctx, url))
         if why:
             self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
         else:

@@ -150,7 +150,8 @@ class Rollback(Step):
                                                  sudo=True, check=False)[0] == 0
             if same and cur_mode == mode:
                 return
-            plan.items.append(Item(path, f"content ({state}; private, not shown)",
+            how = "private, not shown" if is_private(path, mode) else "copied back on the host"  # a large archive
+            plan.items.append(Item(path, f"content ({state}; {how})",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
             # a link stays a link: the file it leads to (checked above) is restored
             plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec), digest(rec)))
