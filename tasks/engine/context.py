@@ -9,12 +9,12 @@ from typing import Callable
 
 from ..config import Host, Inventory
 from .mode import Checks
-from ..remote import CONFIG_LIMIT, RemoteHost
+from ..remote import CONFIG_LIMIT, HostFault, RemoteHost
 from ..remote.protocol import NodeIO
 from ..secrets import Secrets
 
 
-class StepError(Exception):
+class StepError(HostFault):
     """A step cannot proceed on a host; the message says why (no secrets)."""
 
 

@@ -24,7 +24,7 @@ from ..engine.context import StepContext, StepError
 from ..formats import capp, carbonxml
 from ..formats.wcdb import WC_DB, WC_LIMIT, WcError, WorkingCopy, read_wc
 from ..formats.xmldoc import XmlDoc
-from ..remote import RemoteError
+from ..remote import HostFault
 from ..remote.protocol import NodeIO
 from ..rules import CARBON, CARBON_LOG
 from ..secrets import register
@@ -260,13 +260,13 @@ def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepC
                 head = str(repo.file("")[0])
             finally:
                 repo.close()
-        except (StepError, RemoteError, SvnError):
+        except (HostFault, SvnError):
             return {}
 
     def one(h: Host) -> tuple[str, tuple[int, str] | None]:
         try:
             wc = NodeSync(h, context(h).remote).working_copy()
-        except (WcError, RemoteError, StepError):
+        except (HostFault, WcError):
             return h.name, None
         return h.name, None if wc is None or wc.revision is None else (wc.revision, head)
     with ThreadPoolExecutor(max_workers=max(1, min(inv.run.parallel, len(hosts)))) as pool:

@@ -14,10 +14,9 @@ from __future__ import annotations
 import posixpath
 
 from ..config import Host, Inventory
-from ..engine.context import StepError
 from ..engine.plan import Item
 from ..engine.runner import Session, in_parallel
-from ..remote import RemoteError
+from ..remote import HostFault
 from ..remote.protocol import NodeIO
 from ..rules import CARBON_LOG, PASSWORD_TMP, PID_FILE
 from ..steps import STEPS
@@ -71,7 +70,7 @@ def restart_needed(inv: Inventory, hosts: list[Host], session: Session) -> dict[
             changed = stale_files(remote, h, inv, st, read_record(remote, h) if st.running else None)
             if changed:
                 out[h.name] = changed
-        except (RemoteError, StepError):
+        except HostFault:
             pass  # the host's own rows say what is wrong there
     in_parallel(hosts, one, inv.run.parallel)
     return {h.name: out[h.name] for h in hosts if h.name in out}

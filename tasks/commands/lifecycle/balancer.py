@@ -20,7 +20,7 @@ from ...engine.context import StepError
 from ...engine.runner import Session, in_parallel
 from ...formats.upstreams import marked_down, set_down
 from ...probes.server import ServerProbe, ServerState
-from ...remote import RemoteError
+from ...remote import HostFault, RemoteError
 from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
 from ...secrets import redact
 from ...steps.loadbalancer import FILES as LB_FILES, drain_marker, nginx_command, nginx_message
@@ -34,7 +34,7 @@ def node_states(inv: Inventory, hosts: list[Host], session: Session) -> tuple[di
     def one(h: Host) -> None:
         try:
             states[h.name] = ServerProbe(h, inv, session.remote(h), session.secrets).state()
-        except (RemoteError, StepError) as e:
+        except HostFault as e:
             errors[h.name] = redact(str(e))
     in_parallel(hosts, one, inv.run.parallel)
     return states, errors
