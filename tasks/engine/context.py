@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..config import Host, Inventory
 from .mode import Checks
-from ..remote import CONFIG_LIMIT, HostFault, RemoteHost
+from ..remote import CONFIG_LIMIT, HostFault
 from ..remote.protocol import NodeIO
 from ..secrets import Secrets
+
+if TYPE_CHECKING:
+    from ..remote import RemoteHost
 
 
 class StepError(HostFault):
@@ -57,6 +60,7 @@ class StepContext:
 def engine_io(ctx: StepContext) -> RemoteHost:
     """The whole RemoteHost behind a context, for the engine's own parts that run as steps (rollback
     reads the run journal and the manifests): a step proper has only NodeIO."""
+    from ..remote import RemoteHost
     assert isinstance(ctx.remote, RemoteHost), type(ctx.remote)
     return ctx.remote
 
