@@ -111,3 +111,47 @@ if __name__ == "__main__":  # rewrite the record (a help text changed on purpose
     import os
     os.environ["COLUMNS"] = "100"
     FACE.write_text(face())
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: what `fab --list` and `fab --help` never load: the commands' bodies, the probes, the run's engine, the
+#: connection's parts and the drivers a run reaches only when it reads or connects
+NOT_AT_START = ("tasks.probes", "tasks.commands.deploy", "tasks.commands.diagram", "tasks.commands.verify",
+                "tasks.commands.rollout", "tasks.commands.rollback", "tasks.commands.lifecycle",
+                "tasks.commands.nextsteps", "tasks.engine.runner", "tasks.engine.report", "tasks.remote.host",
+                "tasks.remote.transport", "pymysql", "dotenv", "tomllib")
+
+
+def test_list_loads_the_declarations_and_no_body():
+    import subprocess
+    code = "import sys, fabfile; print('\\n'.join(sorted(sys.modules)))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    loaded = r.stdout.split()
+    assert "tasks.commands.line.lifecycle" in loaded and "tasks.steps" in loaded
+    early = [m for m in loaded if m.startswith(NOT_AT_START)]
+    assert not early, early
+
+
+def test_every_import_a_body_makes_when_it_runs_resolves():
+    """A declaration's body imports its command when it runs: each such import names a module and names
+    that exist (a typo would show only when an operator runs the command)."""
+    import ast
+    import importlib
+    import importlib.util
+    checked = 0
+    for path in sorted(Path(line.__path__[0]).glob("*.py")):
+        package = f"tasks.commands.line.{path.stem}" if path.stem != "__init__" else "tasks.commands.line"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.ImportFrom):
+                        base = importlib.util.resolve_name("." * inner.level + (inner.module or ""),
+                                                           package.rsplit(".", 1)[0]) if inner.level else inner.module
+                        module = importlib.import_module(base)
+                        for alias in inner.names:
+                            assert hasattr(module, alias.name) or importlib.import_module(f"{base}.{alias.name}"), \
+                                (path.name, base, alias.name)
+                            checked += 1
+    assert checked >= 25
