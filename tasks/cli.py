@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable
 from fabric.executor import Executor
 from invoke import Collection, Exit, Task as InvokeTask
 
-from .commands.command import GROUPS, Args, Command, Run
+from .commands.command import GROUPS, Args, Command, Run, load
 from .commands.line import commands
 from .engine.mode import Mode
 from .steps import Step, by_name
@@ -184,6 +184,7 @@ def cli_hosts() -> str | None:
 def run_command(command: Command, args: Args) -> None:
     """One command with its flag values: its mode, then its body on the run (see run_task)."""
     from .engine.report import View
+    load(command)
     mode = command.mode(args)
     hosts = cli_hosts()
 

@@ -109,6 +109,13 @@ class Run:
         return hosts
 
 
+def load(command: "Command") -> None:
+    """Import the modules the command's body runs with (Command.loads)."""
+    import importlib
+    for name in command.loads:
+        importlib.import_module(f"{__package__}.{name}")
+
+
 def patch_verify_or_dry_run(args: Args) -> Mode:
     """patch, verify or dry-run from --verify and --dry-run (both at once is an error, reported as JSON
     under --json)."""
@@ -138,7 +145,9 @@ class Command:
     name, help (--list and --help show it whole), flags (in this order: Invoke gives each its short flag
     in turn), mode (from the flag values), targets (the default when -H does not say; None: the body reads
     -H itself), body(run) (what it does; its imports inside it), group (the --list group, GROUPS) and
-    order (its place there). progress: rows as each host finishes; brief: an umbrella's patch report;
+    order (its place there). loads: the modules of tasks/commands the body runs with, imported as the task
+    starts (before hosts.toml is read and the run's clock starts: a run's seconds count its work, not the
+    import of its command). progress: rows as each host finishes; brief: an umbrella's patch report;
     first_letter_flags: short flags only from a flag's first letter (a step's --verbose and --diff get no
     -e/-i: Fabric's own before the task name)."""
 
@@ -150,6 +159,7 @@ class Command:
     group: str
     order: float = 0
     targets: Targets | None = None
+    loads: tuple[str, ...] = ()
     progress: bool = True
     brief: bool = False
     first_letter_flags: bool = False

@@ -134,24 +134,40 @@ def test_list_loads_the_declarations_and_no_body():
     assert not early, early
 
 
-def test_every_import_a_body_makes_when_it_runs_resolves():
-    """A declaration's body imports its command when it runs: each such import names a module and names
-    that exist (a typo would show only when an operator runs the command)."""
+def body_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """The imports made inside the functions of a declaration module: (module, names), resolved."""
     import ast
-    import importlib
     import importlib.util
+    package = "tasks.commands.line"
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom):
+                    base = importlib.util.resolve_name("." * inner.level + (inner.module or ""), package) \
+                        if inner.level else inner.module
+                    found.append((base, [a.name for a in inner.names]))
+    return found
+
+
+def test_every_import_a_body_makes_when_it_runs_resolves_and_loads_as_the_task_starts():
+    """A declaration's body imports its command when it runs: each such import names a module and names
+    that exist (a typo would show only when an operator runs the command), and each command module it
+    reaches is in the declarations' `loads` (imported before the run's clock starts)."""
+    import importlib
     checked = 0
     for path in sorted(Path(line.__path__[0]).glob("*.py")):
-        package = f"tasks.commands.line.{path.stem}" if path.stem != "__init__" else "tasks.commands.line"
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.ImportFrom):
-                        base = importlib.util.resolve_name("." * inner.level + (inner.module or ""),
-                                                           package.rsplit(".", 1)[0]) if inner.level else inner.module
-                        module = importlib.import_module(base)
-                        for alias in inner.names:
-                            assert hasattr(module, alias.name) or importlib.import_module(f"{base}.{alias.name}"), \
-                                (path.name, base, alias.name)
-                            checked += 1
+        module = importlib.import_module(f"tasks.commands.line.{path.stem}") if path.stem != "__init__" else line
+        loads = {f"tasks.commands.{n}" for c in getattr(module, "COMMANDS", []) for n in c.loads}
+        for base, names in body_imports(path):
+            target = importlib.import_module(base)
+            for name in names:
+                full = f"{base}.{name}"
+                is_module = not hasattr(target, name) or isinstance(getattr(target, name), type(importlib))
+                assert hasattr(target, name) or importlib.import_module(full), (path.name, base, name)
+                command_module = full if is_module else base
+                if command_module.startswith("tasks.commands.") and not command_module.startswith(
+                        "tasks.commands.line"):
+                    assert command_module in loads, (path.name, command_module, sorted(loads))
+                checked += 1
     assert checked >= 25

@@ -56,9 +56,9 @@ COMMANDS = [
     Command("deploy", "put a Carbon application (.car) on the manager (atomic, backed up), prove DepSync brought "
                       "it to every node",
             deploy_flags("file", "the Carbon application archive (.car)"),
-            dry_run_or(Mode.PATCH), run_deploy, group="cluster", order=70, targets=MANAGER),
+            dry_run_or(Mode.PATCH), run_deploy, group="cluster", order=70, targets=MANAGER, loads=("deploy",)),
     Command("undeploy", "remove a Carbon application from the manager (backed up), prove DepSync took it off every "
                         "node",
             deploy_flags("name", "the archive's file name in carbonapps, or <name>_<version>"),
-            dry_run_or(Mode.PATCH), run_deploy, group="cluster", order=80, targets=MANAGER),
+            dry_run_or(Mode.PATCH), run_deploy, group="cluster", order=80, targets=MANAGER, loads=("deploy",)),
 ]

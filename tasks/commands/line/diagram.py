@@ -19,4 +19,4 @@ COMMANDS = [Command(
     "diagram", "the cluster as its files configure it, drawn (Graphviz), drift in red; read-only; exit as verify",
     (flag("output", "", help="the picture to write, .svg or .png (default: cluster.svg beside hosts.toml)"),
      flag("json"), flag("verbose")),
-    always(Mode.VERIFY), diagram, group="cluster", order=50, targets=ALL, progress=False)]
+    always(Mode.VERIFY), diagram, group="cluster", order=50, targets=ALL, loads=("diagram",), progress=False)]

@@ -16,4 +16,4 @@ COMMANDS = [Command(
     (flag("dry_run", help="show what would be restored (diff); change nothing"), flag("json"),
      flag("all", help="every file back to its state before the project first touched it (shipped)"),
      flag("verbose"), flag("break_lock")),
-    dry_run_or(Mode.ROLLBACK), rollback, group="cluster", order=60, targets=ALL)]
+    dry_run_or(Mode.ROLLBACK), rollback, group="cluster", order=60, targets=ALL, loads=("rollback",))]

@@ -30,11 +30,13 @@ COMMANDS = [
             "bring a new WSO2_DB_PASSWORD / SVN_PASSWORD (.env) to the running cluster: the database accepts both, "
             "node\n    files, svn, rolling-restart --needed, then the old database password retired; no request lost",
             (DRY_RUN, flag("json"), flag("verbose"), flag("break_lock")),
-            dry_run_or(Mode.PATCH), rotate_passwords, group="lifecycle", order=70),
+            dry_run_or(Mode.PATCH), rotate_passwords, group="lifecycle", order=70,
+            loads=("lifecycle.rotation",)),
     Command("rotate-keystore",
             "renew node keys that expire within 30 days (--force: now): Secure Vault values re-encrypted, every "
             "trust\n    store updated; then rolling-restart --needed",
             (DRY_RUN, flag("json"), flag("force", help="renew the key even when it is not due (one to replace now)"),
              flag("verbose"), flag("diff"), flag("break_lock")),
-            dry_run_or(Mode.PATCH), rotate_keystore, group="lifecycle", order=80, targets=ESB),
+            dry_run_or(Mode.PATCH), rotate_keystore, group="lifecycle", order=80, targets=ESB,
+            loads=("rollout",)),
 ]

@@ -20,7 +20,7 @@ def node_command(node_role: str, group: str, order: int) -> Command:
     return Command(f"setup-{node_role}",
                    f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})",
                    STEP_FLAGS, patch_verify_or_dry_run, setup_node, group="cluster", order=order,
-                   targets=role(node_role), brief=True, first_letter_flags=True)
+                   targets=role(node_role), loads=("rollout",), brief=True, first_letter_flags=True)
 
 
 def setup_cluster(run: Run) -> None:
@@ -37,5 +37,6 @@ COMMANDS = [
             (flag("verify"), flag("dry_run"), flag("json"),
              flag("resume", help="continue a stopped run from the step where it stopped"),
              flag("verbose"), flag("diff"), flag("break_lock")),
-            patch_verify_or_dry_run, setup_cluster, group="cluster", order=30, brief=True, first_letter_flags=True),
+            patch_verify_or_dry_run, setup_cluster, group="cluster", order=30, loads=("rollout",), brief=True,
+            first_letter_flags=True),
 ]

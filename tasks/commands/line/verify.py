@@ -19,4 +19,4 @@ COMMANDS = [Command(
      flag("live", help="also check from every ESB node: database logins, driver, svn, java, members, lb"),
      flag("verbose", help="every drift item and warning on its own line (default: one line per node and step for "
                           "warnings, a count per file past 5 items)")),
-    always(Mode.VERIFY), verify, group="cluster", order=40, targets=ALL, progress=False)]
+    always(Mode.VERIFY), verify, group="cluster", order=40, targets=ALL, loads=("verify",), progress=False)]
