@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,6 +335,7 @@ def load_inventory(path: str | os.PathLike | None = None) -> Inventory:
         raise ConfigError(f"{p}: file not found (set ESB_HOSTS or create ./hosts.toml)") from None
     except OSError as e:
         raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
+    import tomllib  # here: `fab --list` reads no hosts.toml
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:

@@ -15,8 +15,6 @@ import urllib.parse
 from pathlib import Path
 from typing import Iterable
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
 
 from .config import ConfigError
 
@@ -97,6 +95,8 @@ def read_env_file(env_file: Path) -> dict[str, str | None]:
         raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except OSError as e:
         raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
+    from dotenv import dotenv_values  # here: a command that reads no .env never loads it
+    from dotenv.parser import parse_stream
     bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
     if bad:
         raise ConfigError(f"{env_file}: line {bad[0]} is not NAME=value (an unclosed quote, or text after the "

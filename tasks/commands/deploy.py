@@ -35,7 +35,7 @@ from ..formats.wcdb import WcError, WorkingCopy
 from ..probes.depsync import APPS_REL, DEPLOYMENT, NodeSync, Repository, manager_depsync, repo_access, wait_tick
 from ..probes.server import ServerProbe
 from ..probes.svnwire import SvnError
-from ..remote import RemoteError
+from ..remote import HostFault
 from ..secrets import SecretMissing, redact
 
 CAR_MODE = 0o644
@@ -134,7 +134,7 @@ def survey(session: Session) -> dict[str, NodeSync | tuple[Status, str]]:
             sync = NodeSync(h, remote)
             sync.follow_log()  # its recent lines, and the zone they are written in
             return h.name, sync
-        except (RemoteError, StepError) as e:
+        except HostFault as e:
             return h.name, (Status.FAILED, str(e))
     return dict(in_parallel(inv.esb_nodes, one, inv.run.parallel))
 
@@ -256,7 +256,7 @@ class Proof:
                 return None, None
             try:
                 return name, self.gather(hosts[name], pending[name])
-            except (RemoteError, StepError) as e:
+            except HostFault as e:
                 return name, f"cannot be read now: {e}"
         try:
             while pending:
@@ -309,7 +309,7 @@ def deploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
             remote.write(ctx.home(rel), archive.data, mode=CAR_MODE)
             backed = ", the old one backed up" if digest else ""
             done = (Status.CHANGED, f"{rel} written ({len(archive.data)} bytes{backed})")
-    except (StepError, RemoteError, SecretMissing) as e:
+    except (HostFault, SecretMissing) as e:
         reporter.emit(StepResult(mgr.name, "deploy", Status.FAILED, message=redact(f"refused: {e}; nothing written")))
         return
     finally:
@@ -379,7 +379,7 @@ def undeploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
             file, app_id = found
             remote.remove(ctx.home(f"{capp.CARBONAPPS}/{file}"))
             done = (Status.CHANGED, f"{capp.CARBONAPPS}/{file} removed (backed up)")
-    except (StepError, RemoteError, SecretMissing) as e:
+    except (HostFault, SecretMissing) as e:
         reporter.emit(StepResult(mgr.name, "undeploy", Status.FAILED, message=redact(f"refused: {e}; nothing removed")))
         return
     if session.mode is Mode.DRY_RUN:

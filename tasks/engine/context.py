@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field, replace
-from typing import Callable, Protocol, TypeVar
+from typing import TYPE_CHECKING, Callable, Protocol, TypeVar
 
 from ..config import Host, Inventory
 from ..formats import xmldoc
 from ..formats.xmldoc import XmlDoc
 from .mode import Checks
-from ..remote import CONFIG_LIMIT, RemoteHost
+from ..remote import CONFIG_LIMIT, HostFault
 from ..remote.protocol import NodeIO
 from ..secrets import Secrets
 
+if TYPE_CHECKING:
+    from ..remote import RemoteHost
 
 T = TypeVar("T")
 
 
-class StepError(Exception):
+class StepError(HostFault):
     """A step cannot proceed on a host; the message says why (no secrets)."""
 
 
@@ -98,6 +100,7 @@ class Nodes(Protocol):
 def engine_io(ctx: StepContext) -> RemoteHost:
     """The whole RemoteHost behind a context, for the engine's own parts that run as steps (rollback
     reads the run journal and the manifests): a step proper has only NodeIO."""
+    from ..remote import RemoteHost
     assert isinstance(ctx.remote, RemoteHost), type(ctx.remote)
     return ctx.remote
 

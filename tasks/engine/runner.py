@@ -16,7 +16,7 @@ from ..config import ConfigError, Host, Inventory, confined_areas
 from .plan import Plan
 from .mode import Mode
 from ..remote.readcache import ReadCache
-from ..remote import runkey
+from ..remote import HostFault, runkey
 from ..remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, Status, StepResult
@@ -167,7 +167,7 @@ def run_on_host(step: Step, host: Host, session: Session, advise: bool = False,
         with session.shared(host, remote) if step.shared and not reads_only else nullcontext(), \
                 session.serial(step) if step.serial and not reads_only else nullcontext():
             return _plan_and_apply(step, host, session, remote, advise, mode or session.mode)
-    except (StepError, RemoteError, XmlError, SecretMissing) as e:
+    except (HostFault, XmlError, SecretMissing) as e:
         return StepResult(host.name, step.name, Status.FAILED, message=redact(str(e)))
     except Exception as e:  # a bug must still not hide the other hosts' results
         return StepResult(host.name, step.name, Status.FAILED, message=safe_error(e))

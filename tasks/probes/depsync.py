@@ -25,7 +25,7 @@ from ..config import Host, Inventory
 from ..engine.context import StepContext, StepError
 from ..formats import capp, carbonxml, jks
 from ..formats.wcdb import WC_DB, WC_LIMIT, WcError, WorkingCopy, read_wc
-from ..remote import SMALL_LIMIT, RemoteError
+from ..remote import SMALL_LIMIT, HostFault, RemoteError
 from ..remote.protocol import NodeReads
 from ..rules import CARBON, CARBON_LOG, TRUSTSTORE
 from ..secrets import register
@@ -279,13 +279,13 @@ def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepC
                 head = str(repo.file("")[0])
             finally:
                 repo.close()
-        except (StepError, RemoteError, SvnError):
+        except (HostFault, SvnError):
             return {}
 
     def one(h: Host) -> tuple[str, tuple[int, str] | None]:
         try:
             wc = NodeSync(h, context(h).remote).working_copy()
-        except (WcError, RemoteError, StepError):
+        except (HostFault, WcError):
             return h.name, None
         return h.name, None if wc is None or wc.revision is None else (wc.revision, head)
     with ThreadPoolExecutor(max_workers=max(1, min(inv.run.parallel, len(hosts)))) as pool:

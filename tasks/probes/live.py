@@ -47,7 +47,7 @@ from .depsync import node_trust, worker_lag
 from ..formats import carbonlog as logs
 from ..remote.mysql import DbError, Route, query
 from ..engine.plan import Item
-from ..remote import RemoteError
+from ..remote import HostFault, RemoteError
 from ..engine.report import Status, StepResult
 from ..secrets import redact
 from ..engine.context import StepContext, StepError
@@ -135,7 +135,7 @@ class Live:
         def one(check: str) -> None:
             try:
                 getattr(self, f"check_{check}")()
-            except (RemoteError, StepError, DbError) as e:
+            except (HostFault, DbError) as e:
                 self.drift(check, "the check itself", "could run", str(e))
 
         with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
@@ -339,7 +339,7 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
         f = facts or read_facts(ctx)
         live = Live(ctx, f)
         live.run()
-    except (RemoteError, StepError) as e:
+    except HostFault as e:
         return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)))
     n = len(live.passed)
     return StepResult(ctx.host.name, LIVE, Status.DRIFT if live.items else Status.OK, live.items,

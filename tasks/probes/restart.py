@@ -14,10 +14,10 @@ from __future__ import annotations
 import posixpath
 
 from ..config import Host, Inventory
-from ..engine.context import Nodes, StepError
+from ..engine.context import Nodes
 from ..engine.plan import Item
 from ..engine.runner import in_parallel
-from ..remote import RemoteError
+from ..remote import HostFault
 from ..remote.protocol import NodeReads
 from ..rules import CARBON_LOG, PASSWORD_TMP, PID_FILE
 from ..steps import STEPS
@@ -73,7 +73,7 @@ def restart_needed(nodes: Nodes, hosts: list[Host]) -> dict[str, list[str]]:
             changed = stale_files(remote, h, inv, st, read_record(remote, h) if st.running else None)
             if changed:
                 out[h.name] = changed
-        except (RemoteError, StepError):
+        except HostFault:
             pass  # the host's own rows say what is wrong there
     in_parallel(hosts, one, inv.run.parallel)
     return {h.name: out[h.name] for h in hosts if h.name in out}

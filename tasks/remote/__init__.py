@@ -21,11 +21,28 @@ Counters record connections, commands, SFTP operations and bytes for the benchma
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .common import (CONFIG_LIMIT, DEFAULT_OP_TIMEOUT, JAR_LIMIT, SCRIPT_LIMIT, SMALL_LIMIT, TMP_MARK, UPLOAD_RATE,
-                     Counters, FileStat, RemoteError, SudoRefused, Unreachable, WriteRecord, node_state_dir)
-from .host import RemoteHost
-from .runlocks import RunLocks
+                     Counters, FileStat, HostFault, RemoteError, SudoRefused, Unreachable, WriteRecord, node_state_dir)
+
+if TYPE_CHECKING:
+    from .host import RemoteHost
+    from .runlocks import RunLocks
+
+#: the facade's parts, imported when first asked for: a module that needs the layer's limits and errors only
+#: (a step's declaration, `fab --list`) does not load the connection's parts
+_LAZY = {"RemoteHost": ".host", "RunLocks": ".runlocks"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RemoteHost", "RemoteError", "SudoRefused", "Unreachable", "FileStat", "Counters", "WriteRecord",
            "RunLocks", "node_state_dir", "CONFIG_LIMIT", "SCRIPT_LIMIT", "SMALL_LIMIT", "JAR_LIMIT", "TMP_MARK",
-           "UPLOAD_RATE", "DEFAULT_OP_TIMEOUT"]
+           "UPLOAD_RATE", "DEFAULT_OP_TIMEOUT", "HostFault"]

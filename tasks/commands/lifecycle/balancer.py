@@ -21,7 +21,7 @@ from ...engine.runner import in_parallel
 from ...formats import nginxconf
 from ...formats.nginxconf import set_down
 from ...probes.server import ServerProbe, ServerState
-from ...remote import RemoteError
+from ...remote import HostFault, RemoteError
 from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
 from ...secrets import redact
 from ...steps.loadbalancer import FILES as LB_FILES, drain_marker, nginx_command, nginx_message
@@ -36,7 +36,7 @@ def node_states(nodes: Nodes, hosts: list[Host]) -> tuple[dict[str, ServerState]
     def one(h: Host) -> None:
         try:
             states[h.name] = ServerProbe(h, inv, nodes.remote(h), nodes.secrets).state()
-        except (RemoteError, StepError) as e:
+        except HostFault as e:
             errors[h.name] = redact(str(e))
     in_parallel(hosts, one, inv.run.parallel)
     return states, errors

@@ -21,7 +21,7 @@ from typing import Callable
 
 from ...config import Host, Inventory
 from ...engine.mode import Mode
-from ...remote import RemoteError
+from ...remote import HostFault
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.plan import Item
 from ...engine.runner import Session, in_parallel
@@ -49,7 +49,7 @@ def run_rows(task: str, hosts: list[Host], fn: Callable[[Host], Outcome], sessio
         try:
             status, message = fn(h)
             r = StepResult(h.name, task, Status(status), message=message)
-        except (StepError, RemoteError, SecretMissing) as e:
+        except (HostFault, SecretMissing) as e:
             r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)))
         except Exception as e:  # a bug must not hide the other hosts' rows
             r = StepResult(h.name, task, Status.FAILED, message=safe_error(e))
@@ -105,7 +105,7 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
                 return "ok", f"running (pid {st.pid})"
             try:
                 back = put_back(balancer, h, drained())
-            except (StepError, RemoteError) as e:
+            except HostFault as e:
                 raise StepError(f"running (pid {st.pid}); but the balancer could not be read or marked (is it "
                                 f"in?): {e}; fab -H {h.name} start puts it back once it is reachable") from None
             return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
@@ -122,7 +122,7 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
         message = srv.start() + (f"; {st.notes[0]}" if st.notes else "")
         try:
             return "changed", message + put_back(balancer, h, drained())
-        except (StepError, RemoteError) as e:
+        except HostFault as e:
             raise StepError(f"{message}; but the balancer could not be read or marked (is it in?): {e}; "
                             f"fab -H {h.name} start puts it back once it is reachable") from None
 
@@ -147,7 +147,7 @@ def take_out(inv: Inventory, workers: list[Host], balancer: Balancer) -> dict[st
     for h in workers:
         try:
             marked |= bool(balancer.mark(h, down=True))
-        except (StepError, RemoteError) as e:
+        except HostFault as e:
             refused[h.name] = f"not stopped: it could not be taken out of the balancer: {redact(str(e))}"
     if marked:
         time.sleep(inv.run.drain_seconds)
@@ -331,7 +331,7 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
         try:
             srv = server(session, h)
             states[h.name] = (srv, srv.state())
-        except (RemoteError, StepError) as e:
+        except HostFault as e:
             errors[h.name] = redact(str(e))
     in_parallel(inv.esb_nodes, gather, inv.run.parallel)  # membership needs every node's state
     running = {n for n, (_, st) in states.items() if st.running}
@@ -349,7 +349,7 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
                     r.fields["depsync"] = {"revision": synced[h.name][0], "repository": synced[h.name][1]}
                 if h.role == "worker" and lb is not None:
                     r.fields["balancer"] = ("drained" if h.name in lb[1] else "down" if h.name in lb[0] else "in")
-            except (RemoteError, StepError) as e:
+            except HostFault as e:
                 r = StepResult(h.name, "status", Status.FAILED, message=redact(str(e)))
         reporter.emit(r)
         return r
@@ -363,7 +363,7 @@ def balancer_view(nodes: Nodes) -> tuple[set[str], set[str]] | None:
         return None
     try:
         return balancer.down(), balancer.drained()
-    except (RemoteError, StepError):
+    except HostFault:
         return None
 
 

@@ -27,7 +27,7 @@ from ...formats import carbonlog as logs
 from ...probes.restart import not_running, restart_needed
 from ...probes.server import ServerState
 from ...probes.startrecord import read_record
-from ...remote import RemoteError
+from ...remote import HostFault
 from ...secrets import SecretMissing, redact
 from .balancer import Balancer, node_states
 from .commands import expected_members, managers_then_workers, restart_one, server
@@ -62,7 +62,7 @@ def should_run(session: Session, h: Host, st: ServerState) -> bool:
     """The node is not running, and fab started it and did not stop it (health's desired state)."""
     try:
         return not_running(st, read_record(session.remote(h), h)) is not None
-    except (RemoteError, StepError):
+    except HostFault:
         return False
 
 
@@ -124,7 +124,7 @@ def prechecks(inv: Inventory, order: list[Host], session: Session, balancer: Bal
             srv = server(session, h)
             srv.refuse_foreign(st)
             found = srv.start_problems(ports=not st.running)
-        except (StepError, RemoteError, SecretMissing) as e:
+        except (HostFault, SecretMissing) as e:
             found = [redact(str(e))]
         if found:
             problems[h.name] = found
@@ -249,7 +249,7 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                 back = f"; back in {', '.join(out_of)}"
             reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=message + back
                                      + ("; stays out: drained (fab drain)" if h.name in drained else "")))
-        except (StepError, RemoteError, SecretMissing) as e:
+        except (HostFault, SecretMissing) as e:
             stopped_at = h.name
             after, _ = node_states(session, [h])
             alive = h.name in after and after[h.name].running
@@ -285,7 +285,7 @@ def aftermath(inv: Inventory, session: Session, reporter: Reporter, balancer: Ba
         back = balancer.reconcile(states)
         if back:
             reporter.note(f"back in the balancer (they run): {', '.join(back)}")
-    except (StepError, RemoteError) as e:
+    except HostFault as e:
         reporter.note(f"the balancer could not be reconciled: {redact(str(e))}")
     for h in inv.esb_nodes:
         if h.name in took and h.name != failed and h.name in states and not states[h.name].running:
