@@ -96,10 +96,11 @@ class CommandLine:
         return cls.current
 
     def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, view: View,
-            break_lock: bool = False) -> None:
+            break_lock: bool = False, task: tuple[str, bool] = ("", False)) -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1).
         break_lock (the task's --break-lock) holds for the rest of the command line."""
         reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
+        reporter.ran(*task)
         try:
             if self.session is None:
                 inv = load_inventory()
@@ -152,17 +153,19 @@ Body = Callable[[Inventory, Session, Reporter], object]  # what it returns is no
 
 
 def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, view: View = View(),
-             break_lock: bool = False) -> None:
+             break_lock: bool = False, task: tuple[str, bool] = ("", False)) -> None:
     """Run body as a task of the command line's run (see CommandLine); called outside a command line
     (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
     exit 0/2/1.
 
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs; break_lock:
-    the operator's --break-lock (Session.break_locks)."""
+    the operator's --break-lock (Session.break_locks); task: (its name, whether it is a command of its own
+    that names the JSON document's mode: Reporter.ran)."""
     if CommandLine.current is not None:
-        CommandLine.current.run(Mode(mode), as_json, body, progress, view, break_lock)
+        CommandLine.current.run(Mode(mode), as_json, body, progress, view, break_lock, task)
         return
     reporter = Reporter(mode, as_json, progress=progress)
+    reporter.ran(*task)
     session = None
     try:
         inv = load_inventory()
@@ -209,7 +212,8 @@ def run_single_step(step: Step, verify: bool, dry_run: bool, as_json: bool, view
         if session.mode is Mode.PATCH and changed:  # running servers read the new files only at a restart
             reporter.footer += next_after_patch(inv, [h for h in hosts if h.name in changed and h.is_esb], session)
 
-    run_task(mode_of(verify, dry_run, as_json), as_json, body, view=view, break_lock=break_lock)
+    run_task(mode_of(verify, dry_run, as_json), as_json, body, view=view, break_lock=break_lock,
+             task=(step.name, False))
 
 
 class Task(InvokeTask):
@@ -239,7 +243,7 @@ def node_task(role: str, name: str, group: str):
     def body(c, verify=False, dry_run=False, json=False, verbose=False, diff=False, break_lock=False):
         run_task(mode_of(verify, dry_run, json), json,
                  lambda inv, session, rep: setup_node(role, name, targets(inv, inv.by_role(role)), session, rep),
-                 view=View(verbose, diff, brief=True), break_lock=break_lock)
+                 view=View(verbose, diff, brief=True), break_lock=break_lock, task=(name, False))
 
     mine = [n for n in NODE_STEPS if role in by_name(n).roles]
     body.__doc__ = f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})"
@@ -254,7 +258,7 @@ def setup_cluster_task(c, verify=False, dry_run=False, json=False, resume=False,
     """the whole guide: certificates, databases, SVN repository, the manager, then the workers in parallel"""
     run_task(mode_of(verify, dry_run, json), json,
              lambda inv, session, rep: setup_cluster(inv, cli_hosts(), resume, session, rep),
-             view=View(verbose, diff, brief=True), break_lock=break_lock)
+             view=View(verbose, diff, brief=True), break_lock=break_lock, task=("setup-cluster", False))
 
 
 @task(name="verify", help={"steps": "comma-separated steps to check (and/or 'cluster'); default: all",
@@ -268,7 +272,7 @@ def verify_task(c, steps="", json=False, live=False, verbose=False):
         chosen, with_cluster = select_steps(steps, live)
         verify(inv, targets(inv, list(inv.hosts.values())), chosen, with_cluster, session, reporter, live=live)
 
-    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose))
+    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose), task=("verify", True))
 
 
 @task(name="diagram", help={"output": "the picture to write, .svg or .png (default: cluster.svg beside hosts.toml)",
@@ -280,7 +284,7 @@ def diagram_task(c, output="", json=False, verbose=False):
         check_output(out)
         diagram(inv, targets(inv, list(inv.hosts.values())), session, reporter, out)
 
-    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose))
+    run_task(Mode.VERIFY, json, body, progress=False, view=View(verbose), task=("diagram", True))
 
 
 @task(name="rollback", help={"dry-run": "show what would be restored (diff); change nothing",
@@ -291,14 +295,15 @@ def rollback_task(c, dry_run=False, json=False, all=False, verbose=False, break_
     """restore the files the last patch run changed on the targets (default: all), from its backups"""
     run_task(Mode.DRY_RUN if dry_run else Mode.ROLLBACK, json,
              lambda inv, session, rep: rollback(inv, targets(inv, list(inv.hosts.values())), session, rep,
-                                                everything=all), view=View(verbose), break_lock=break_lock)
+                                                everything=all), view=View(verbose), break_lock=break_lock,
+             task=("rollback", True))
 
 
 LIFE_HELP = {"dry-run": "say what would be done, in order; change nothing", **COMMON_HELP,
              "break-lock": FLAG_HELP["break-lock"]}
 
 
-def run_lifecycle(dry_run: bool, as_json: bool, act, verbose: bool = False, ordered: bool = False,
+def run_lifecycle(name: str, dry_run: bool, as_json: bool, act, verbose: bool = False, ordered: bool = False,
                   break_lock: bool = False) -> None:
     """A lifecycle task on the ESB targets: act(inv, hosts, session, reporter), patch or dry-run.
     `ordered`: the nodes work in parallel, a row each; their rows print in hosts.toml order."""
@@ -308,7 +313,8 @@ def run_lifecycle(dry_run: bool, as_json: bool, act, verbose: bool = False, orde
             rep.rows_in_order([h.name for h in hosts], lambda: act(inv, hosts, session, rep))
         else:
             act(inv, hosts, session, rep)
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose), break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose), break_lock=break_lock,
+             task=(name, True))
 
 
 def esb_targets(inv: Inventory) -> list:
@@ -324,7 +330,8 @@ def start_task(c, dry_run=False, json=False, force=False, verbose=False, break_l
     """start the stopped nodes with bin/wso2server.sh (manager first, then workers); wait until each is up;
     a node whose files verify shows drifted is refused (fix: setup-worker/-manager), unless --force"""
     from .commands.lifecycle.commands import start
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: start(inv, hosts, session, rep, force), verbose,
+    run_lifecycle("start", dry_run, json,
+                  lambda inv, hosts, session, rep: start(inv, hosts, session, rep, force), verbose,
                   ordered=True, break_lock=break_lock)
 
 
@@ -333,7 +340,8 @@ def start_task(c, dry_run=False, json=False, force=False, verbose=False, break_l
 def stop_task(c, dry_run=False, json=False, force=False, verbose=False, break_lock=False):
     """stop the running nodes (workers first) by TERM through bin/wso2server.sh --stop"""
     from .commands.lifecycle.commands import stop
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), verbose,
+    run_lifecycle("stop", dry_run, json,
+                  lambda inv, hosts, session, rep: stop(inv, hosts, session, rep, force), verbose,
                   ordered=True, break_lock=break_lock)
 
 
@@ -342,7 +350,8 @@ def stop_task(c, dry_run=False, json=False, force=False, verbose=False, break_lo
 def restart_task(c, dry_run=False, json=False, force=False, verbose=False, break_lock=False):
     """stop, then start, node by node; each worker out of the balancer meanwhile (never the last serving one)"""
     from .commands.lifecycle.commands import restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force), verbose,
+    run_lifecycle("restart", dry_run, json,
+                  lambda inv, hosts, session, rep: restart(inv, hosts, session, rep, force), verbose,
                   break_lock=break_lock)
 
 
@@ -354,14 +363,15 @@ def status_task(c, json=False, verbose=False):
     def body(inv, session, rep):
         hosts = esb_targets(inv)
         rep.rows_in_order([h.name for h in hosts], lambda: status(inv, hosts, session, rep))
-    run_task(Mode.VERIFY, json, body, view=View(verbose))
+    run_task(Mode.VERIFY, json, body, view=View(verbose), task=("status", True))
 
 
 @task(name="rolling-restart", help={**LIFE_HELP, "needed": "only the nodes whose files changed after they started"})
 def rolling_restart_task(c, dry_run=False, json=False, needed=False, verbose=False, break_lock=False):
     """one node at a time, each worker out of the balancer while it restarts; the manager alone; no request lost"""
     from .commands.lifecycle.roll import rolling_restart
-    run_lifecycle(dry_run, json, lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed),
+    run_lifecycle("rolling-restart", dry_run, json,
+                  lambda inv, hosts, session, rep: rolling_restart(inv, hosts, session, rep, needed),
                   verbose, break_lock=break_lock)
 
 
@@ -376,7 +386,8 @@ def drain_task(c, dry_run=False, json=False, undo=False, force=False, verbose=Fa
             raise ConfigError("drain takes the workers to drain with -H (e.g. fab -H esb-w3 drain)")
         drain(inv, esb_targets(inv), session, rep, undo, force)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose), break_lock=break_lock,
+             task=("drain", True))
 
 
 @task(name="rotate-passwords", help=LIFE_HELP)
@@ -386,7 +397,7 @@ def rotate_passwords_task(c, dry_run=False, json=False, verbose=False, break_loc
     from .commands.lifecycle.rotation import rotate_passwords
     run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json,
              lambda inv, session, rep: rotate_passwords(inv, session, rep, cli_hosts()), view=View(verbose),
-             break_lock=break_lock)
+             break_lock=break_lock, task=("rotate-passwords", True))
 
 
 @task(name="rotate-keystore", help={**LIFE_HELP, "diff": FLAG_HELP["diff"],
@@ -405,7 +416,8 @@ def rotate_keystore_task(c, dry_run=False, json=False, force=False, verbose=Fals
         if session.mode is Mode.PATCH:
             rep.footer += next_after_patch(inv, inv.esb_nodes, session)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose, diff), break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, json, body, view=View(verbose, diff), break_lock=break_lock,
+             task=("rotate-keystore", True))
 
 
 def wait_seconds(inv: Inventory, wait: str | None) -> float:
@@ -443,7 +455,8 @@ def run_deploy(task: str, what: str, wait: str | None, dry_run: bool, as_json: b
         seconds = wait_seconds(inv, wait)
         getattr(commands, task)(inv, targets(inv, inv.by_role("manager")), session, rep, what, seconds)
 
-    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose), break_lock=break_lock)
+    run_task(Mode.DRY_RUN if dry_run else Mode.PATCH, as_json, body, view=View(verbose), break_lock=break_lock,
+             task=(task, True))
 
 
 @task(name="deploy", positional=["file"], help={**DEPLOY_HELP, "file": "the Carbon application archive (.car)"})

@@ -325,7 +325,6 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     `fields` carry the same as data, with the balancer's view of each worker and its DepSync revision."""
     states = {}
     errors = {}
-    reporter.extra["command"] = "status"
 
     def gather(h: Host):
         try:
