@@ -24,7 +24,7 @@ from ...engine.mode import Mode
 from ...remote import RemoteError
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.plan import Item
-from ...engine.runner import Session, in_parallel
+from ...engine.runner import Session, error_code, in_parallel
 from ...secrets import SecretMissing, redact, safe_error
 from ...engine.context import StepError
 from ...formats import carbonlog as logs
@@ -52,9 +52,9 @@ def run_rows(task: str, hosts: list[Host], fn: Callable[[Host], Outcome], sessio
             status, message, *fields = fn(h)
             r = StepResult(h.name, task, Status(status), message=message, fields=fields[0] if fields else {})
         except (StepError, RemoteError, SecretMissing) as e:
-            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)))
+            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)), fields={"error": error_code(e)})
         except Exception as e:  # a bug must not hide the other hosts' rows
-            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e))
+            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e), fields={"error": "bug"})
         reporter.emit(r)
         return r
     if parallel:
@@ -178,7 +178,8 @@ def balancer_gate(balancer: Balancer, workers: list[Host], task: str, reporter: 
     if not errors:
         return True, {}
     for lb, why in errors.items():
-        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}"))
+        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}",
+                                 fields={"error": "balancer-unreachable"}))
     if force:
         reporter.note(f"--force: the workers {task} without being taken out of the balancer first")
         return False, {}
