@@ -86,7 +86,7 @@ class CommandLine:
         return cls.current
 
     def run(self, mode: Mode, as_json: bool, body: Body, progress: bool, view: View,
-            break_lock: bool = False) -> None:
+            break_lock: bool = False, task: tuple[str, bool] = ("", False)) -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1).
         break_lock (the task's --break-lock) holds for the rest of the command line."""
         from .config import ConfigError, load_inventory
@@ -94,6 +94,7 @@ class CommandLine:
         from .engine.runner import Session
         from .secrets import load_secrets
         reporter = self.reporters.setdefault((mode, as_json, progress), Reporter(mode, as_json, progress=progress))
+        reporter.ran(*task)
         try:
             if self.session is None:
                 inv = load_inventory()
@@ -138,22 +139,24 @@ Body = Callable[["Inventory", "Session", "Reporter"], object]  # what it returns
 
 
 def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True, view: "View | None" = None,
-             break_lock: bool = False) -> None:
+             break_lock: bool = False, task: tuple[str, bool] = ("", False)) -> None:
     """Run body as a task of the command line's run (see CommandLine); called outside a command line
     (a test calling a task), on a run of its own: load hosts.toml and secrets, one Session, report,
     exit 0/2/1.
 
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs; break_lock:
-    the operator's --break-lock (Session.break_locks)."""
+    the operator's --break-lock (Session.break_locks); task: (its name, whether it is a command of its own
+    that names the JSON document's mode: Reporter.ran)."""
     from .config import ConfigError, load_inventory
     from .engine.report import Reporter, View
     from .engine.runner import Session
     from .secrets import load_secrets
     view = view or View()
     if CommandLine.current is not None:
-        CommandLine.current.run(Mode(mode), as_json, body, progress, view, break_lock)
+        CommandLine.current.run(Mode(mode), as_json, body, progress, view, break_lock, task)
         return
     reporter = Reporter(mode, as_json, progress=progress)
+    reporter.ran(*task)
     session = None
     try:
         inv = load_inventory()
@@ -192,7 +195,8 @@ def run_command(command: Command, args: Args) -> None:
         command.body(Run(command, inv, session, reporter, args, hosts))
 
     view = View(args.get("verbose", False), args.get("diff", False), command.brief)
-    run_task(mode, args.json, body, progress=command.progress, view=view, break_lock=args.get("break_lock", False))
+    run_task(mode, args.json, body, progress=command.progress, view=view, break_lock=args.get("break_lock", False),
+             task=(command.name, command.names_mode))
 
 
 class Task(InvokeTask):

@@ -213,6 +213,18 @@ def redact(text: str) -> str:
     return words.sub(MASK, text) if words is not None else text
 
 
+def redact_data(value: object) -> object:
+    """A JSON value (dicts, lists, strings, numbers) with every string in it, keys included, redacted:
+    what a row's `fields` carry never shows a secret either."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [redact_data(v) for v in (sorted(value, key=str) if isinstance(value, set) else value)]
+    return value
+
+
 def safe_error(e: BaseException) -> str:
     """An unexpected exception in words that cannot carry a secret: a UnicodeError quotes the
     character and the position it failed at (perhaps a secret's), so only its kind, codec and reason

@@ -149,7 +149,8 @@ class Command:
     starts (before hosts.toml is read and the run's clock starts: a run's seconds count its work, not the
     import of its command). progress: rows as each host finishes; brief: an umbrella's patch report;
     first_letter_flags: short flags only from a flag's first letter (a step's --verbose and --diff get no
-    -e/-i: Fabric's own before the task name)."""
+    -e/-i: Fabric's own before the task name). names_mode: the JSON document's mode names the command (status,
+    start, deploy...); a step or a setup-* reports the mode its steps ran in (patch, verify, dry-run)."""
 
     name: str
     help: str
@@ -163,3 +164,4 @@ class Command:
     progress: bool = True
     brief: bool = False
     first_letter_flags: bool = False
+    names_mode: bool = True

@@ -340,10 +340,23 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
         live = Live(ctx, f)
         live.run()
     except HostFault as e:
-        return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)))
+        return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)), fields={"error": "unreadable"})
     n = len(live.passed)
     return StepResult(ctx.host.name, LIVE, Status.DRIFT if live.items else Status.OK, live.items,
-                      warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
+                      warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed,
+                      fields=live_fields(live.items, live.warnings, live.passed))
+
+
+def live_fields(items: list[Item], warnings: list[Item], passed: list[str]) -> dict:
+    """The live row as data: each check's outcome (`drift` when an item names it, else `warning`, else `ok`
+    when it held, else `not-run`: nothing for it to check on this node) and how many checks held; the items
+    themselves (check, what, wanted, actual) are the row's `items` and `warnings`."""
+    drifted = {i.file.removeprefix("live ") for i in items}
+    warned = {i.file.removeprefix("live ") for i in warnings}
+    held = {p.split(":", 1)[0] for p in passed}
+    checks = {c: "drift" if c in drifted else "warning" if c in warned else "ok" if c in held else "not-run"
+              for c in CHECKS}
+    return {"checks": checks, "passed": len(passed), "drift": [c for c in checks if c in drifted]}
 
 
 __all__ = ["LIVE", "Live", "live_result"]

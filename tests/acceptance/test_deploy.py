@@ -128,6 +128,15 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     for w in ("esb-w1", "esb-w2"):
         assert got[w]["status"] == "ok" and "same bytes, deployed App_1.0.0 at" in got[w]["message"], got[w]
         assert (lab.hosts[w].home / APPS / "App_1.0.0.car").read_bytes() == f.read_bytes()
+    # the same as data (issue 31): written on the manager, deployed everywhere, each worker's revision
+    assert json.loads(r.stdout)["mode"] == "deploy"
+    m = got["esb-mgr"]["fields"]
+    assert m["written"] is True and m["action"] == "write" and m["deployed"] is True and m["app"] == "App_1.0.0", m
+    head = m["repository_revision"]
+    for w in ("esb-w1", "esb-w2"):
+        fw = got[w]["fields"]
+        assert fw["deployed"] is True and fw["lag"] == [] and fw["repository_revision"] == head, fw
+        assert isinstance(fw["revision"], int) and fw["revision"] >= fw["proved_revision"], fw
     # the repository holds it under the super tenant's folder, as carbon-commons builds the URL
     out = lab.svnserve.svn("info", user="repouser", password=SVN_PW,
                            url=lab.svnserve.url + "-1234/carbonapps/App_1.0.0.car")
@@ -160,6 +169,7 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     got = rows(r)
     assert r.returncode == 0, json.dumps(got, indent=1) + logs(lab)
     assert got["esb-mgr"]["status"] == "changed" and all("gone" in got[n]["message"] for n in ESB), got
+    assert all(got[n]["fields"]["undeployed"] is True for n in ESB) and got["esb-mgr"]["fields"]["action"] == "remove"
     assert not any((lab.hosts[n].home / APPS / "App_1.0.0.car").exists() for n in ESB)
     assert "Undeploying Carbon Application : App_1.0.0" in (lab.hosts["esb-w1"].home /
                                                              "repository/logs/wso2carbon.log").read_text()
@@ -253,6 +263,9 @@ def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep)
     msg = got["esb-w2"]["message"]
     assert got["esb-w2"]["status"] == "failed" and msg.startswith("lags: ") and "its copy at revision" in msg \
         and "the repository's revision" in msg and "last error:" in msg, msg
+    lag = got["esb-w2"]["fields"]  # the lag as codes, beside the words
+    assert lag["deployed"] is False and "copy-behind" in lag["lag"] and "last_error" in lag, lag
+    assert got["esb-w1"]["fields"]["deployed"] is True and got["esb-w1"]["fields"]["lag"] == []
     text = lab.fab("deploy", str(f), "--wait", "2")
     assert text.returncode == 1 and "[esb-w2]" in text.stdout and "lags" in text.stdout, text.stdout
     # status gives each node's DepSync revision and the repository's

@@ -24,7 +24,7 @@ from ...engine.mode import Mode
 from ...remote import HostFault
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.plan import Item
-from ...engine.runner import Session, in_parallel
+from ...engine.runner import Session, error_code, in_parallel
 from ...secrets import SecretMissing, redact, safe_error
 from ...engine.context import Nodes, StepError
 from ...formats import carbonlog as logs
@@ -34,8 +34,9 @@ from ...probes.depsync import describe_revision, revisions
 from .server import NodeServer, ServerState
 from .balancer import Balancer, node_states
 from .startcheck import drift_refusal
+from .rowfields import balancer_place, node_fields, stop_action
 
-Outcome = tuple[Status | str, str]  # (status, message)
+Outcome = tuple[Status | str, str] | tuple[Status | str, str, dict]  # (status, message[, fields])
 
 
 def server(session: Session, host: Host) -> NodeServer:
@@ -44,15 +45,16 @@ def server(session: Session, host: Host) -> NodeServer:
 
 def run_rows(task: str, hosts: list[Host], fn: Callable[[Host], Outcome], session: Session, reporter: Reporter,
              parallel: bool = True) -> list[StepResult]:
-    """fn on each host (a row each, reported as it ends); a failure is that host's row, never the others'."""
+    """fn on each host (a row each, reported as it ends, with the fields fn gives); a failure is that host's
+    row, never the others'."""
     def one(h: Host) -> StepResult:
         try:
-            status, message = fn(h)
-            r = StepResult(h.name, task, Status(status), message=message)
+            status, message, *fields = fn(h)
+            r = StepResult(h.name, task, Status(status), message=message, fields=fields[0] if fields else {})
         except (HostFault, SecretMissing) as e:
-            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)))
+            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)), fields={"error": error_code(e)})
         except Exception as e:  # a bug must not hide the other hosts' rows
-            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e))
+            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e), fields={"error": "bug"})
         reporter.emit(r)
         return r
     if parallel:
@@ -97,18 +99,28 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
                 wanted["drained"] = balancer.drained() if balancer.lbs else set()
             return wanted["drained"]
 
+    def place(h: Host) -> str | None:
+        """The worker's place in the balancer at the end of its row (`unknown`: the balancer cannot be read)."""
+        try:
+            return balancer_place(h.role == "worker", bool(balancer.lbs),
+                                  h.role == "worker" and bool(balancer.lbs) and h.name in drained())
+        except HostFault:
+            return "unknown"
+
     def one(h: Host) -> Outcome:
         srv = server(session, h)
         st = checked_state(srv)
         if st.running:
             if dry:
-                return "ok", f"running (pid {st.pid})"
+                return "ok", f"running (pid {st.pid})", node_fields("none", True, True, st.pid, st.pid)
             try:
                 back = put_back(balancer, h, drained())
             except HostFault as e:
                 raise StepError(f"running (pid {st.pid}); but the balancer could not be read or marked (is it "
                                 f"in?): {e}; fab -H {h.name} start puts it back once it is reachable") from None
-            return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
+            moved = back.startswith("; back")
+            return (("changed" if moved else "ok"), f"running (pid {st.pid})" + back,
+                    node_fields("none", True, True, st.pid, st.pid, place(h), back_in_balancer=moved))
         refusal = None if force else drift_refusal(session, h)
         if refusal:
             raise StepError(("would not start: " if dry else "not started: ") + refusal)
@@ -118,10 +130,12 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
                 raise StepError("would not start: " + "; ".join(problems))
             return "changed", (f"would start it: JAVA_HOME={h.java_home} {srv.path('bin/wso2server.sh')} --start"
                                + ("; KEYSTORE_PASSWORD through password-tmp" if inv.security.vault else "")
-                               + ("; then back in the balancer" if h.role == "worker" and balancer.lbs else ""))
+                               + ("; then back in the balancer" if h.role == "worker" and balancer.lbs else "")), \
+                node_fields("start", False, True, st.pid, None, place(h))
         message = srv.start() + (f"; {st.notes[0]}" if st.notes else "")
         try:
-            return "changed", message + put_back(balancer, h, drained())
+            back = put_back(balancer, h, drained())
+            return "changed", message + back, node_fields("start", False, True, st.pid, srv.pid_in_file(), place(h))
         except HostFault as e:
             raise StepError(f"{message}; but the balancer could not be read or marked (is it in?): {e}; "
                             f"fab -H {h.name} start puts it back once it is reachable") from None
@@ -164,7 +178,8 @@ def balancer_gate(balancer: Balancer, workers: list[Host], task: str, reporter: 
     if not errors:
         return True, {}
     for lb, why in errors.items():
-        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}"))
+        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}",
+                                 fields={"error": "balancer-unreachable"}))
     if force:
         reporter.note(f"--force: the workers {task} without being taken out of the balancer first")
         return False, {}
@@ -200,6 +215,9 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
         if not dry:
             refused.update(take_out(inv, [h for h in workers if h.name not in refused], balancer))
 
+    def out_place(h: Host) -> str | None:  # a stopped worker is out of the balancer (marked down first)
+        return balancer_place(h.role == "worker", bool(balancer.lbs) and reachable, False, out=True)
+
     def one(h: Host) -> Outcome:
         if h.name in refused:
             raise StepError(refused[h.name])
@@ -208,10 +226,14 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
             st = checked_state(srv)
             out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, then "
                    if h.role == "worker" and balancer.lbs and reachable else "would ")
-            return ("changed", f"{out}stop pid {st.pid} (TERM through bin/wso2server.sh --stop)") if st.running \
-                else ("ok", "not running")
+            return ("changed", f"{out}stop pid {st.pid} (TERM through bin/wso2server.sh --stop)",
+                    node_fields("stop", True, False, st.pid, None, out_place(h))) if st.running \
+                else ("ok", "not running", node_fields("none", False, False, None, None, out_place(h)))
+        st = checked_state(srv)
         message = srv.stop(force)
-        return ("changed" if message.startswith(("stopped", "killed")) else "ok"), message
+        action = stop_action(message)
+        return ("changed" if action != "none" else "ok"), message, \
+            node_fields(action, st.running, False, st.pid, None, out_place(h))
 
     run_rows("stop", workers, one, session, reporter)
     run_rows("stop", managers, one, session, reporter, parallel=False)
@@ -248,15 +270,19 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
                                     f"balancer with no backend meanwhile; start another worker first, or --force "
                                     f"(restarts it anyway: requests fail until it is back)")
                 forced = "--force: the last serving worker; the balancer had no backend meanwhile; "
+        place = balancer_place(h.role == "worker", behind, h.name in drained)
+        action = "restart" if st.running else "start"
         if dry:
             out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, " if behind else "would ")
             return "changed", out + (f"stop pid {st.pid}, then start it" if st.running else "start it") + \
-                (", put it back" if behind else "")
+                (", put it back" if behind else ""), node_fields(action, st.running, True, st.pid, None, place)
         if behind:
             if balancer.mark(h, down=True) and st.running:
                 time.sleep(inv.run.drain_seconds)
         message = restart_one(srv, force) if st.running else srv.start()
-        return "changed", forced + message + (put_back(balancer, h, drained) if behind else "")
+        back = put_back(balancer, h, drained) if behind else ""
+        return "changed", forced + message + back, node_fields(action, st.running, True, st.pid, srv.pid_in_file(),
+                                                               place, forced=bool(forced))
 
     run_rows("restart", workers + managers, one, session, reporter, parallel=False)
 
@@ -325,7 +351,6 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     `fields` carry the same as data, with the balancer's view of each worker and its DepSync revision."""
     states = {}
     errors = {}
-    reporter.extra["command"] = "status"
 
     def gather(h: Host):
         try:
@@ -392,20 +417,24 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
 
     def one(h: Host) -> Outcome:
         if h.role != "worker":
-            return "skipped", "not a worker: the balancer's worker upstreams do not list it"
+            return ("skipped", "not a worker: the balancer's worker upstreams do not list it",
+                    {"skipped": "not-a-worker"})
         if refused and (not undo or not reachable):
             raise StepError(refused)
+        action = "undrain" if undo else "drain"
+        lbs = [lb.name for lb in balancer.lbs]
         if dry:
-            lbs = ", ".join(lb.name for lb in balancer.lbs)
-            return "changed", f"would mark it {'back' if undo else 'down'} in {lbs}"
+            return "changed", f"would mark it {'back' if undo else 'down'} in {', '.join(lbs)}", \
+                {"action": action, "balancer": "in" if undo else "drained", "lbs": lbs}
         if not undo:
             balancer.set_drained(h, True)
         done = balancer.mark(h, down=not undo)
         if undo:
             balancer.set_drained(h, False)
+        fields = {"action": action if done else "none", "balancer": "in" if undo else "drained", "lbs": done}
         if not done:
-            return "ok", f"already {'in' if undo else 'out of'} the balancer"
-        return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}"
+            return "ok", f"already {'in' if undo else 'out of'} the balancer", fields
+        return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}", fields
 
     rows = run_rows("drain", hosts, one, session, reporter, parallel=False)
     if not undo and not dry and any(r.status == Status.CHANGED for r in rows):

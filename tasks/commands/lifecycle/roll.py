@@ -31,6 +31,7 @@ from ...remote import HostFault
 from ...secrets import SecretMissing, redact
 from .balancer import Balancer, node_states
 from .commands import expected_members, managers_then_workers, restart_one, server
+from .rowfields import balancer_place, node_fields
 
 TASK = "rolling-restart"
 
@@ -97,7 +98,8 @@ def select(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     for h in hosts:
         if h.name in errors:
             why = "cannot tell whether it needs a restart" if needed else "not restarted"
-            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=f"unreachable: {errors[h.name]}; {why}"))
+            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=f"unreachable: {errors[h.name]}; {why}",
+                                     fields={"error": "unreachable", "action": "none"}))
             rec.fixes.append(f"{h.name}: make it reachable over SSH (the message above says why it is not)")
             rec.rerun = True
     readable = [h for h in hosts if h.name not in errors]
@@ -155,7 +157,8 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
     lb_errors = balancer.reach()
     for lb, why in lb_errors.items():
         reporter.emit(StepResult(lb, TASK, Status.FAILED, message=f"the balancer is unreachable: {why}; no node "
-                                                                   f"was taken out or restarted"))
+                                                                   f"was taken out or restarted",
+                                 fields={"error": "balancer-unreachable", "action": "none"}))
         rec.fixes.append(f"{lb}: make the balancer reachable over SSH")
         rec.rerun = True
     try:
@@ -174,18 +177,23 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
         if lb_errors:
             for h in order:
                 reporter.emit(StepResult(h.name, TASK, Status.SKIPPED, message="not restarted: the balancer is "
-                                                                               "unreachable"))
+                                                                               "unreachable",
+                                         fields={"skipped": "balancer-unreachable", "action": "none"}))
             return False
         problems = prechecks(inv, order, session, balancer, states, balancer.drained() if balancer.lbs else set())
         if problems:
             for h in order:
                 if h.name in problems:
                     reporter.emit(StepResult(h.name, TASK, Status.FAILED, message="not restarted: "
-                                             + "; ".join(problems[h.name]) + "; nothing was stopped"))
+                                             + "; ".join(problems[h.name]) + "; nothing was stopped",
+                                             fields={"error": "precheck", "action": "none",
+                                                     "problems": problems[h.name]}))
                     rec.fixes += [f"{h.name}: {p}" for p in problems[h.name]]
                 else:
                     reporter.emit(StepResult(h.name, TASK, Status.SKIPPED, message="not restarted: the checks "
-                                             f"before the roll failed on {', '.join(problems)}; nothing was stopped"))
+                                             f"before the roll failed on {', '.join(problems)}; nothing was stopped",
+                                             fields={"skipped": "precheck-failed", "action": "none",
+                                                     "failed_on": list(problems)}))
             rec.rerun = True
             return False
         if dry:
@@ -208,7 +216,9 @@ def plan_rows(inv: Inventory, order: list[Host], balancer: Balancer, states: dic
                 + (f", wait {inv.run.drain_seconds} s, " if running else ", ") if behind else "would ") + \
             ("restart it" if running else "start it") + ", wait until it is up and sees the other running members" + \
             (", put it back" if behind else "")
-        reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=plan))
+        reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=plan, fields=node_fields(
+            "restart" if running else "start", running, True, states[h.name].pid, None,
+            balancer_place(h.role == "worker", bool(lbs), False), lbs=behind)))
 
 
 def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter, balancer: Balancer,
@@ -221,7 +231,8 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
     for h in order:
         if stopped_at:
             reporter.emit(StepResult(h.name, TASK, Status.SKIPPED,
-                                     message=f"not run: the rolling restart stopped at {stopped_at}"))
+                                     message=f"not run: the rolling restart stopped at {stopped_at}",
+                                     fields={"skipped": "stopped-at", "stopped_at": stopped_at, "action": "none"}))
             continue
         srv = server(session, h)
         was_running = h.name in running
@@ -248,7 +259,11 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                 balancer.mark(h, down=False)
                 back = f"; back in {', '.join(out_of)}"
             reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=message + back
-                                     + ("; stays out: drained (fab drain)" if h.name in drained else "")))
+                                     + ("; stays out: drained (fab drain)" if h.name in drained else ""),
+                                     fields=node_fields("restart" if was_running else "start", was_running, True,
+                                                        states[h.name].pid, srv.pid_in_file(),
+                                                        balancer_place(behind, behind, h.name in drained),
+                                                        members_lost=sorted(gone))))
         except (HostFault, SecretMissing) as e:
             stopped_at = h.name
             after, _ = node_states(session, [h])
@@ -266,7 +281,12 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                 if not alive:
                     rec.fixes.append(f"{h.name}: see why it did not come back (the message above)")
                     rec.starts.append(h.name)
-            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=redact(text + where)))
+            left_out = bool(out_of) and not alive
+            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=redact(text + where), fields=node_fields(
+                "none" if isinstance(e, Refused) else "restart" if was_running else "start", was_running, alive,
+                states[h.name].pid, after[h.name].pid if alive else None,
+                balancer_place(behind, behind, h.name in drained, out=left_out),
+                error="no-other-worker-serves" if isinstance(e, Refused) else "did-not-come-back")))
             rec.rerun = True
     aftermath(inv, session, reporter, balancer, took, stopped_at, rec)
     return stopped_at is None
@@ -290,7 +310,8 @@ def aftermath(inv: Inventory, session: Session, reporter: Reporter, balancer: Ba
     for h in inv.esb_nodes:
         if h.name in took and h.name != failed and h.name in states and not states[h.name].running:
             reporter.emit(StepResult(h.name, f"{TASK} (after)", Status.FAILED,
-                                     message="not running at the end of the rolling restart: it died during it"))
+                                     message="not running at the end of the rolling restart: it died during it",
+                                     fields={"error": "died", "state_after": "stopped"}))
             rec.fixes.append(f"{h.name}: see why it died (its repository/logs/wso2carbon.log)")
             rec.starts.append(h.name)
             rec.rerun = True

@@ -20,7 +20,8 @@ def node_command(node_role: str, group: str, order: int) -> Command:
     return Command(f"setup-{node_role}",
                    f"the node steps in guide order ({mine[0]} ... {mine[-1]}) on the {group} (default: -H {group})",
                    STEP_FLAGS, patch_verify_or_dry_run, setup_node, group="cluster", order=order,
-                   targets=role(node_role), loads=("rollout",), brief=True, first_letter_flags=True)
+                   targets=role(node_role), loads=("rollout",), brief=True, first_letter_flags=True,
+                   names_mode=False)
 
 
 def setup_cluster(run: Run) -> None:
@@ -38,5 +39,5 @@ COMMANDS = [
              flag("resume", help="continue a stopped run from the step where it stopped"),
              flag("verbose"), flag("diff"), flag("break_lock")),
             patch_verify_or_dry_run, setup_cluster, group="cluster", order=30, loads=("rollout",), brief=True,
-            first_letter_flags=True),
+            first_letter_flags=True, names_mode=False),
 ]

@@ -30,7 +30,8 @@ def step_command(step: Step, order: int) -> Command:
     """The task of one step: --verify, --dry-run, --json, --verbose, --diff, --break-lock."""
     return Command(step.name, step.help, STEP_FLAGS, patch_verify_or_dry_run,
                    lambda run: run_single_step(step, run), group="steps", order=order,
-                   targets=Targets(step.default_targets), loads=("rollout",), first_letter_flags=True)
+                   targets=Targets(step.default_targets), loads=("rollout",), first_letter_flags=True,
+                   names_mode=False)
 
 
 COMMANDS = [step_command(s, i) for i, s in enumerate(STEPS)]

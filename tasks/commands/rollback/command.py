@@ -84,9 +84,10 @@ class Rollback(Step):
         remote, run = engine_io(ctx), self.run_id
         folder = remote.run_dir(run)
         manifest = remote.read_manifest(folder) if folder else None
-        plan = Plan()
+        plan = Plan(fields={"run": run, "restored": [], "removed": [], "database": []})
         if folder is None or manifest is None:
             plan.notes.append(f"no backups of run {run} here")
+            plan.fields["reason"] = "no-backups-here"
             return plan
         files = manifest.get("files") if isinstance(manifest, dict) else None
         if not isinstance(files, list):
@@ -109,6 +110,7 @@ class Rollback(Step):
             plan.items.append(Item(f"database ({entry['step']})", f"what run {run} changed there",
                                    "as before the run", "as the run left it"))
             plan.actions.append(RestoreSql(path, entry["step"], entry.get("via"), entry.get("db"), digest(entry)))
+            plan.fields["database"].append(entry["step"])
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
         plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
@@ -136,6 +138,7 @@ class Rollback(Step):
                 return
             reach.entry(path)
             plan.items.append(Item(path, f"file (created by run {run})", None, f"{st.size} bytes"))
+            plan.fields.setdefault("removed", []).append(path)
             plan.actions.append(Remove(path, backup=False))
             return
         target = reach.target(path, rec)
@@ -153,6 +156,7 @@ class Rollback(Step):
             how = "private, not shown" if is_private(path, mode) else "copied back on the host"  # a large archive
             plan.items.append(Item(path, f"content ({state}; {how})",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
+            plan.fields.setdefault("restored", []).append(path)
             # a link stays a link: the file it leads to (checked above) is restored
             plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec), digest(rec)))
             return
@@ -167,6 +171,7 @@ class Rollback(Step):
             return
         plan.items.append(Item(path, f"content ({state})", _size(old, mode),
                                None if current is None else _size(current, cur_mode)))
+        plan.fields.setdefault("restored", []).append(path)
         plan.files.append(FileChange(path, current, old, mode=mode, in_place_fallback=True,
                                      secret_lines=tuple(secret_values(path, current) + secret_values(path, old))))
 
@@ -269,7 +274,8 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     found = dict(zip([h.name for h in hosts], in_parallel(hosts, stack, inv.run.parallel), strict=False))
     for name, (_, fault) in found.items():
         if fault:
-            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=fault))
+            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=fault,
+                                     fields={"error": "unreadable", "run": None}))
     note_skipped([s for (_, skipped), _ in found.values() for s in skipped], reporter)
     stacks = {name: stack for name, ((stack, _), _) in found.items() if stack}
     if not stacks:
@@ -282,7 +288,8 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
         for name in stacks:
             reporter.emit(StepResult(name, Rollback.name, Status.FAILED,
                                      message=f"each host's newest run lies under another run elsewhere ({e}): "
-                                             f"the runs were interleaved; roll back one host at a time with -H"))
+                                             f"the runs were interleaved; roll back one host at a time with -H",
+                                     fields={"error": "interleaved", "run": None}))
         return
     manifest = next(m for stack in stacks.values() for f, m in stack if run_order(f)[1] == run)
     reporter.extra["run_id"] = run
@@ -298,7 +305,9 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
             reporter.note(f"{h.name}: {undo_notice(run, back)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:
-            reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here"))
+            reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here",
+                                     fields={"run": run, "restored": [], "removed": [], "database": [],
+                                             "reason": "not-in-run"}))
     run_step(Rollback(run), holders, session, reporter)
 
 
@@ -368,9 +377,10 @@ class RollbackAll(Step):
 
     def plan(self, ctx: StepContext) -> Plan:
         remote, host = engine_io(ctx), ctx.host
-        plan = Plan()
+        plan = Plan(fields={"run": None, "all": True, "restored": [], "removed": [], "runs_consumed": []})
         firsts, skipped = first_backups(remote, host, ctx.inv)
         plan.notes += [s.line() for s in skipped]
+        plan.fields["skipped"] = [s.as_dict() for s in skipped]
         runs = open_runs(remote, host)
         if not firsts and not runs:
             plan.notes.append("no backups here: the project never changed a file on this host")
@@ -390,6 +400,7 @@ class RollbackAll(Step):
         for folder, manifest in runs:  # every open run is consumed: a later rollback never undoes one again
             run = run_order(folder)[1]
             plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
+            plan.fields["runs_consumed"].append(run)
             if manifest.get("sql"):
                 plan.items.append(Item(f"database (run {run})", "what the run changed there", "left as it is",
                                        "consumed: a later rollback does not undo it"))
