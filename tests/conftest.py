@@ -65,20 +65,33 @@ UNIT_SECONDS: dict[str, float] = {
 }
 
 
-def uses_login_home(item) -> bool:
-    """A test whose nodes keep their state in the login home (default state) or which makes a system account."""
-    callspec = getattr(item, "callspec", None)
-    return item.path.name in LOGIN_HOME_FILES or (callspec is not None and callspec.params.get("lab") is True)
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist: its file (so its module lab is made once, on one
+    worker), or "login-home" for every test whose nodes keep their state in the login home (the default state
+    dir: parametrized `default-state`; SharedLab; the sudo login), which one worker runs one at a time."""
+    path = nodeid.split("::", 1)[0]
+    if path.rsplit("/", 1)[-1] in LOGIN_HOME_FILES or "[default-state" in nodeid:
+        return "login-home"
+    return path
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`-n N --dist loadgroup`, what ./run-tests runs): a test file is one unit of work, so its
-    module lab is made once, and every test that uses the login home goes to one group; the longest units first."""
-    groups: dict[str, list] = {}
-    for item in items:
-        group = "login-home" if uses_login_home(item) else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
-        groups.setdefault(group, []).append(item)
-    if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
-        weight = {g: sum(UNIT_SECONDS.get(i.path.name, 1.0) for i in members) for g, members in groups.items()}
-        items[:] = [i for g in sorted(groups, key=lambda g: -weight[g]) for i in groups[g]]
+    """Under pytest-xdist: the units in the order of their expected length, longest first (every worker collects
+    the same order; the scheduler below hands out units in it)."""
+    if getattr(config.option, "numprocesses", None) or getattr(config, "workerinput", None):
+        units: dict[str, list] = {}
+        for item in items:
+            units.setdefault(unit_of(item.nodeid), []).append(item)
+        weight = {u: sum(UNIT_SECONDS.get(i.path.name, 1.0) for i in members) for u, members in units.items()}
+        items[:] = [i for u in sorted(units, key=lambda u: -weight[u]) for i in units[u]]
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """./run-tests (`-n 3`): whole units to each worker (unit_of), in collection order (--no-loadscope-reorder)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return ByUnit(config, log)
