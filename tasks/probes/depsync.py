@@ -28,7 +28,7 @@ from ..remote import RemoteError
 from ..remote.protocol import NodeIO
 from ..rules import CARBON, CARBON_LOG
 from ..secrets import register
-from ..steps.vault import resolved_values
+from .vaultvalues import resolved_values
 from .svnwire import SvnError, SvnFile, SvnSession
 
 #: the working copy DepSync keeps of the super tenant's artifacts, relative to the product home

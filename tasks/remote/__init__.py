@@ -21,10 +21,10 @@ Counters record connections, commands, SFTP operations and bytes for the benchma
 from __future__ import annotations
 
 from .common import (CONFIG_LIMIT, DEFAULT_OP_TIMEOUT, JAR_LIMIT, SCRIPT_LIMIT, SMALL_LIMIT, TMP_MARK, UPLOAD_RATE,
-                     Counters, FileStat, RemoteError, SudoRefused, Unreachable, WriteRecord, node_state_dir)
+                     Counters, FileStat, RemoteError, SudoRefused, Unreachable, WriteRecord)
 from .host import RemoteHost
 from .runlocks import RunLocks
 
 __all__ = ["RemoteHost", "RemoteError", "SudoRefused", "Unreachable", "FileStat", "Counters", "WriteRecord",
-           "RunLocks", "node_state_dir", "CONFIG_LIMIT", "SCRIPT_LIMIT", "SMALL_LIMIT", "JAR_LIMIT", "TMP_MARK",
+           "RunLocks", "CONFIG_LIMIT", "SCRIPT_LIMIT", "SMALL_LIMIT", "JAR_LIMIT", "TMP_MARK",
            "UPLOAD_RATE", "DEFAULT_OP_TIMEOUT"]

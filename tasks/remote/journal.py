@@ -15,8 +15,8 @@ import time
 
 from .runkey import sign, signed
 from .sftpext import SFTPError, put_many
-from .common import (TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private,
-                     node_state_dir)
+from ..rules import node_state_dir
+from .common import TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private
 from .files import Files
 from .sftpio import SftpIO, beside
 from .transport import Transport

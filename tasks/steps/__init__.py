@@ -1,4 +1,5 @@
-"""The guide's steps, in guide order (CONTRACT §2). Each module holds one step and its pure planners."""
+"""The guide's steps, in guide order (CONTRACT §2). Each module holds one step and its pure planners; this
+module is the step registry, all the commands import of the steps: STEPS, by_name and RETIRE_OLD."""
 from __future__ import annotations
 
 from .adminpass import SetAdminPassword
@@ -6,7 +7,7 @@ from .axis2 import PatchAxis2
 from .carbon import EnableDepsync, SetHostnames
 from .catalina import SetProxyPorts
 from .certs import CreateCerts
-from .databases import CreateDbs
+from .databases import CreateDbs, RetireOldPassword
 from .base import Step
 from .datasources import ConfigureDatasources
 from .hostsfile import MapHosts
@@ -40,7 +41,12 @@ STEPS: list[Step] = [
 ]
 
 
+#: create-dbs as rotate-passwords ends it: it also retires the older password (not in STEPS: setup never runs it)
+RETIRE_OLD: Step = RetireOldPassword()
+
+
 def by_name(name: str) -> Step:
+    """The step of STEPS with this name; KeyError when there is none."""
     for s in STEPS:
         if s.name == name:
             return s

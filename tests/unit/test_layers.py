@@ -8,7 +8,7 @@ from pathlib import Path
 TASKS = Path(__file__).resolve().parents[2] / "tasks"
 
 #: top first; a module may import its own layer and any layer after it
-LAYERS = ["program", "cli", "commands", "probes", "steps", "engine", "remote", "formats", "inputs"]
+LAYERS = ["program", "cli", "commands", "probes", "steps", "engine", "remote", "inputs", "formats"]
 INPUTS = {"config", "schema", "secrets", "rules"}
 
 
@@ -94,7 +94,7 @@ def test_no_import_circle():
 
 
 def test_no_command_imports_another_command():
-    """Commands do not stack on each other: what two of them share lives a layer down (steps/work.py,
+    """Commands do not stack on each other: what two of them share lives a layer down (engine/step.py,
     probes/cluster.py, probes/restart.py). A command package's own modules, and nextsteps (the advice verify
     prints, no command of its own), are the exceptions."""
     wrong = []

@@ -23,7 +23,8 @@ from ...probes.server import ServerProbe, ServerState
 from ...remote import RemoteError
 from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
 from ...secrets import redact
-from ...steps.loadbalancer import FILES as LB_FILES, drain_marker, nginx_command, nginx_message
+from ...engine.ops import nginx_message
+from ...rules import NGINX_FILES as LB_FILES, drain_marker, nginx_command
 
 def node_states(inv: Inventory, hosts: list[Host], session: Session) -> tuple[dict[str, ServerState], dict[str, str]]:
     """Every host's server state (in parallel), and the hosts that could not be read (name -> why):

@@ -10,7 +10,8 @@ from tasks.secrets import Secrets
 from tasks.steps.axis2 import plan_axis2, wanted_members
 from tasks.steps.carbon import plan_depsync
 from tasks.steps.datasources import plan_master_datasources, plan_registry_dbconfig
-from tasks.steps.registry import cache_id, plan_registry_mount
+from tasks.rules import cache_id
+from tasks.steps.registry import plan_registry_mount
 from tests.unit.helpers import inventory, run_planner, shipped
 
 SECRETS = Secrets({"WSO2_DB_PASSWORD": "pw-ds-ñandú-42", "SVN_PASSWORD": "pw-svn-ключ-42"})
