@@ -5,7 +5,7 @@ import pytest
 
 from tasks import rules
 from tasks.formats.sqlcheck import digest
-from tasks.rules import shipped_as
+from tasks.rules import jar_family, shipped_as
 from tests.lab import SAMPLE_FIXTURE, SHARED_FIXTURE
 from tests.unit.helpers import inventory
 
@@ -87,3 +87,16 @@ def test_not_shipped_and_altered_scripts_have_no_origin():
     for changed in (b"\xef\xbb\xbf" + main.read_bytes(), main.read_bytes().replace(b"\n", b"\r\n"),
                     main.read_bytes() + b"\nCREATE USER x;\n"):
         assert shipped_as(digest(changed), "dbscripts/mysql.sql") is None
+
+
+@pytest.mark.parametrize("name,family", [
+    ("mysql-connector-java-5.1.49.jar", "mysql-connector-java"),
+    ("mysql-connector-java-5.1.30-bin.jar", "mysql-connector-java"),
+    ("svnkit-all-1.8.7.wso2v1.jar", "svnkit-all"),
+    ("trilead-ssh2-1.0.0-build215.jar", "trilead-ssh2"),
+    ("Trilead-SSH2-build213.jar", "trilead-ssh2"),
+    ("foo-v2.jar", "foo"),
+    ("plain.jar", "plain"),
+])
+def test_jar_family_is_the_artifact_name_without_version(name, family):
+    assert jar_family(name) == family
