@@ -4,6 +4,9 @@ Planners (what patch writes) and consistency checks (what verify compares across
 here, so that a rule is written once: AutoCommit true and readOnly false on the manager only, the
 subDomain `mgt` for the manager and `worker` for the others, each node's WKA members the other
 role's nodes, the local registry database per role, the management hostname on the manager only.
+The steps, the probes and the commands share the rest from here too: the JDBC URL and the registry's
+cacheId, the database host, the jars' folders, nginx's files and command, a node's state folder (the
+kept keystore, the drain marker), the shipped key and the shipped dbscripts.
 """
 from __future__ import annotations
 
