@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -327,15 +326,29 @@ def confined_areas(host: Host, inv: Inventory) -> list[tuple[str, tuple[str, ...
 
 # ---------------------------------------------------------------- the file
 
+def missing_hint(path: str | os.PathLike | None, named: str | None) -> str:
+    """What a missing hosts.toml tells the operator beyond its name: the file ESB_HOSTS names, or the folder
+    where ./hosts.toml was looked for (a command run outside the cluster's folder)."""
+    if path:
+        return ""
+    if named:
+        return "; ESB_HOSTS names it: correct ESB_HOSTS, or unset it to use ./hosts.toml"
+    return (f": no hosts.toml in {Path.cwd()}; run the command in the folder that holds the cluster's hosts.toml (and "
+            f".env), or set ESB_HOSTS=/path/to/hosts.toml")
+
+
 def load_inventory(path: str | os.PathLike | None = None) -> Inventory:
     """Read and validate hosts.toml (or $ESB_HOSTS); raise ConfigError on any fault."""
-    p = Path(path or os.environ.get("ESB_HOSTS") or "hosts.toml")
+    named = os.environ.get("ESB_HOSTS")
+    p = Path(path or named or "hosts.toml")
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{p}: file not found (set ESB_HOSTS or create ./hosts.toml)") from None
+        raise ConfigError(f"{p}: file not found (set ESB_HOSTS or create ./hosts.toml){missing_hint(path, named)}") \
+            from None
     except OSError as e:
         raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
+    import tomllib  # here: `fab --list` reads no hosts.toml
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:

@@ -38,6 +38,15 @@ IGNORED = {
     "prompt-for-sudo-password": ("--prompt-for-sudo-password", "set SUDO_PASSWORD in .env or the environment"),
 }
 
+#: the end of `esb --help`: where the files come from, and `fab` against `esb` (Fabric's `fab` outside the
+#: checkout stops at `Can't find any collection named 'fabfile'!` before any of this tool's code runs)
+WHERE_HELP = """Files:
+  hosts.toml   ./hosts.toml, or the file ESB_HOSTS names; the secrets in .env beside it, or the environment
+  fab / esb    {prog} runs these tasks from any folder; `fab` runs them only in the checkout (or a folder
+               below it): elsewhere Fabric's own fab says "Can't find any collection named 'fabfile'!".
+               Use esb (pip install /path/to/checkout), cd to the checkout, or fab -r /path/to/checkout
+"""
+
 #: the flags of this tool's tasks (long, and the short ones fab's own options do not take)
 TASK_FLAGS = {"--dry-run", "--verify", "--json", "--diff", "--verbose", "--resume", "--steps", "--live", "--all",
               "--force", "--needed", "--undo", "--output", "-v", "-j"}
@@ -130,6 +139,12 @@ class EsbProgram(Fab):
         why = refusal(self.args, list(self.argv or []), self.binary_label())
         if why:
             raise Exit(f"error: {why}; nothing was run", code=1)
+
+    def print_help(self) -> None:
+        """Fabric's help and the grouped task list, then where the command finds its files and how `fab`
+        and `esb` differ (Fabric's own `fab` outside the checkout cannot say it: docs/command-line.md)."""
+        super().print_help()
+        print(WHERE_HELP.format(prog=self.binary_label()))
 
     def binary_label(self) -> str:
         return "esb" if isinstance(self.name, str) and self.name == "esb" else "fab"

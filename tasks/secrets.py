@@ -15,8 +15,6 @@ import urllib.parse
 from pathlib import Path
 from typing import Iterable
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
 
 from .config import ConfigError
 
@@ -97,6 +95,8 @@ def read_env_file(env_file: Path) -> dict[str, str | None]:
         raise ConfigError(f"{env_file}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except OSError as e:
         raise ConfigError(f"{env_file}: cannot read: {e.strerror or e}") from None
+    from dotenv import dotenv_values  # here: a command that reads no .env never loads it
+    from dotenv.parser import parse_stream
     bad = [b.original.line for b in parse_stream(io.StringIO(text)) if b.error]
     if bad:
         raise ConfigError(f"{env_file}: line {bad[0]} is not NAME=value (an unclosed quote, or text after the "
@@ -211,6 +211,18 @@ def redact(text: str) -> str:
         if v in text:
             text = text.replace(v, MASK)
     return words.sub(MASK, text) if words is not None else text
+
+
+def redact_data(value: object) -> object:
+    """A JSON value (dicts, lists, strings, numbers) with every string in it, keys included, redacted:
+    what a row's `fields` carry never shows a secret either."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [redact_data(v) for v in (sorted(value, key=str) if isinstance(value, set) else value)]
+    return value
 
 
 def safe_error(e: BaseException) -> str:

@@ -128,6 +128,7 @@ class Lab:
     env: dict[str, str] = field(default_factory=dict)
     svn_port: int = 3690  # [svn] url port; tests/svnlab.py sets it to its svnserve's
     default_state: bool = False  # no state_dir key: every node's state in .esb-cluster of the login (root) home
+    used_login_home: bool = False  # the last reset was for a default_state test (the next reset cleans up after it)
     fixture: Path | None = None  # the product files of every ESB host (default: product_fixture())
 
     @property
@@ -194,8 +195,12 @@ class Lab:
             self.reset_host(h)
         shutil.rmtree(self.dir / "state", ignore_errors=True)
         shutil.rmtree(self.dir / ".esb-state", ignore_errors=True)
-        for name in self.hosts:  # the lab's own nodes' default state, if a test used it
-            shutil.rmtree(self.home_state / "nodes" / name, ignore_errors=True)
+        if self.default_state or self.used_login_home:
+            # the lab's own nodes' default state (before a test that uses it, after one that did): a lab whose
+            # tests never use it leaves the login home alone (another xdist worker's default-state test uses it)
+            for name in self.hosts:
+                shutil.rmtree(self.home_state / "nodes" / name, ignore_errors=True)
+        self.used_login_home = self.default_state
         self.write_toml()
 
     def start(self, h: LabHost) -> None:
@@ -299,9 +304,14 @@ class Lab:
         return {**inherited, "ESB_HOSTS": str(self.hosts_toml), **self.env, **(env or {})}
 
     def fab(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run the real `fab` command line against this lab, as a user would."""
-        return subprocess.run([fab_bin(), *args], cwd=REPO, env=self.fab_env(env), capture_output=True,
-                              text=True, timeout=timeout)
+        """Run the real `fab` command line against this lab, as a user would: Fabric's program in a process of
+        its own, forked from one that imported it once (tests/fabzygote.py); ESB_TEST_EXEC=1: a new `fab`
+        process each time."""
+        if os.environ.get("ESB_TEST_EXEC") == "1":
+            return subprocess.run([fab_bin(), *args], cwd=REPO, env=self.fab_env(env), capture_output=True,
+                                  text=True, timeout=timeout)
+        from tests.fabzygote import zygote
+        return zygote().run([fab_bin(), *args], self.fab_env(env), REPO, timeout)
 
     @property
     def home_state(self) -> Path:
@@ -366,7 +376,7 @@ class SharedLab(Lab):
                extra_roles: tuple[str, ...] = ("db",), fixture: Path | None = None) -> "SharedLab":
         lab = cls.with_keys("esbshared-", base, fixture)
         d = lab.dir
-        addr = f"127.0.0.{first_octet}"
+        addr = f"{LAB_NET}.{first_octet}"
         port = free_port(addr)
         (d / "machine").mkdir()
         specs = [("esb-mgr", "manager")] + [(f"esb-w{i + 1}", "worker") for i in range(n_workers)]

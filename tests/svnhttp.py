@@ -3,7 +3,7 @@
 Apache (Debian's apache2 and libapache2-mod-svn) runs in the foreground with its own small configuration on a
 loopback address and a free port, serving one repository made by `svnadmin create` at /svn/depsyncrepo with
 Basic authentication from an htpasswd file ({SHA} entries written here). It drops to `nobody`, so its folder
-is world-readable (a lab's own folders are not)."""
+is world-readable (a lab's own folders are not) and the repository's db and locks world-writable (commits)."""
 from __future__ import annotations
 
 import base64
@@ -36,6 +36,8 @@ class SvnHttp:
         self.address, self.port = address, free_port(address)
         subprocess.run(["svnadmin", "create", str(self.dir / "repo")], check=True, capture_output=True)
         subprocess.run(["chmod", "-R", "a+rX", str(self.dir)], check=True)
+        subprocess.run(["chmod", "-R", "a+w", str(self.dir / "repo" / "db"), str(self.dir / "repo" / "locks")],
+                       check=True)  # Apache (nobody) commits: DepSync's manager writes through it
         conf = "\n".join(f"LoadModule {m}_module {MODULES}/mod_{m}.so" for m in LOADED) + f"""
 Listen {address}:{self.port}
 ServerName localhost

@@ -35,7 +35,7 @@ from ..formats.wcdb import WcError, WorkingCopy
 from ..probes.depsync import APPS_REL, DEPLOYMENT, NodeSync, Repository, manager_depsync, repo_access, wait_tick
 from ..probes.server import ServerProbe
 from ..probes.svnwire import SvnError
-from ..remote import RemoteError
+from ..remote import HostFault
 from ..secrets import SecretMissing, redact
 
 CAR_MODE = 0o644
@@ -116,6 +116,7 @@ class Proved:
 
     holds: bool = False
     line: str = "not read yet"
+    fields: dict = field(default_factory=dict)  # the same as data: revisions, lag codes (Proof.judge)
 
 
 NOT_RUNNING = "not running: DepSync and the deployer run inside Carbon; not proved"
@@ -134,7 +135,7 @@ def survey(session: Session) -> dict[str, NodeSync | tuple[Status, str]]:
             sync = NodeSync(h, remote)
             sync.follow_log()  # its recent lines, and the zone they are written in
             return h.name, sync
-        except (RemoteError, StepError) as e:
+        except HostFault as e:
             return h.name, (Status.FAILED, str(e))
     return dict(in_parallel(inv.esb_nodes, one, inv.run.parallel))
 
@@ -163,13 +164,18 @@ class Proof:
         self.rev: int | None = None  # R: where the repository holds what is wanted
         self.repo_line = ""
 
-    def row(self, h: Host, status: Status, line: str) -> StepResult:
+    def row(self, h: Host, status: Status, line: str, fields: dict | None = None) -> StepResult:
         done = self.prefix.get(h.name)
+        data = {"app": self.app_id, "file": self.rel, "proved": False, "revision": None,
+                "repository_revision": self.head, "lag": [], "lag_reasons": [], **(fields or {})}
+        data["deployed" if self.sha is not None else "undeployed"] = data["proved"]
         if done:  # what the run did there shows, whatever the proof says (a stopped manager was still written)
             status = done[0] if status is Status.OK or (status is Status.SKIPPED and done[0] is Status.CHANGED) \
                 else status
             line = f"{done[1]}; {line}"
-        r = StepResult(h.name, self.task, status, message=redact(line))
+            data["written"] = done[0] is Status.CHANGED
+            data["action"] = ("write" if self.sha else "remove") if done[0] is Status.CHANGED else "none"
+        r = StepResult(h.name, self.task, status, message=redact(line), fields=data)
         self.reporter.emit(r)
         return r
 
@@ -204,40 +210,48 @@ class Proof:
     def judge(self, h: Host, sync: NodeSync, seen: Seen) -> Proved:
         """Whether what the node showed proves it (against the repository's revision R)."""
         if seen.wc_error:
-            return Proved(False, f"its working copy cannot be read now ({seen.wc_error})")
+            return Proved(False, f"its working copy cannot be read now ({seen.wc_error})",
+                          {"lag": ["working-copy-unreadable"], "lag_reasons": [seen.wc_error]})
         wc, event = seen.wc, seen.event
         node = wc.file(self.rel) if wc else None
         mine = node.revision if node else (wc.revision if wc else None)
-        lag = []
+        lag: dict[str, str] = {}  # code -> what the row says
         if self.rev is None:
-            lag.append(f"the repository {self.repo_line}")
+            lag["repository"] = f"the repository {self.repo_line}"
         if h.role == "worker":
             if wc is None:
-                lag.append("no working copy of the repository yet")
+                lag["no-working-copy"] = "no working copy of the repository yet"
             elif self.sha is not None and (node is None or self.rev is None or (node.revision or 0) < self.rev):
-                lag.append(f"its copy at revision {mine if mine is not None else 'none'}")
+                lag["copy-behind"] = f"its copy at revision {mine if mine is not None else 'none'}"
             elif self.sha is None and (node is not None or self.rev is None or (wc.revision or 0) < self.rev):
-                lag.append(f"its copy at revision {wc.revision}" + (" still holds it" if node else ""))
+                lag["copy-behind"] = f"its copy at revision {wc.revision}" + (" still holds it" if node else "")
         if self.sha is not None:
             if seen.digest != self.sha:
-                lag.append("other bytes on disk" if seen.digest else "the file is not on disk")
+                lag["other-bytes" if seen.digest else "not-on-disk"] = \
+                    "other bytes on disk" if seen.digest else "the file is not on disk"
             elif event is None or event[0] != capp.DEPLOYED or event[1] is None or event[1] < (seen.mtime or 0):
-                lag.append(f"no `Successfully Deployed Carbon Application : {self.app_id}` logged after the file "
-                           f"arrived" + (f" (last: {event[0]})" if event else ""))
+                lag["not-logged"] = (f"no `Successfully Deployed Carbon Application : {self.app_id}` logged after "
+                                     f"the file arrived" + (f" (last: {event[0]})" if event else ""))
         else:
             if seen.digest is not None:
-                lag.append("the file is still on disk")
+                lag["still-on-disk"] = "the file is still on disk"
             elif event is not None and event[0] == capp.DEPLOYED:
-                lag.append(f"no `Undeploying Carbon Application : {self.app_id}` logged")
+                lag["not-logged"] = f"no `Undeploying Carbon Application : {self.app_id}` logged"
+        data: dict[str, object] = {"revision": mine if h.role == "worker" else None, "repository_revision": self.head,
+                                   "proved_revision": self.rev, "lag": list(lag), "lag_reasons": list(lag.values())}
         if lag:
-            return Proved(False, f"lags: {'; '.join(lag)}; the repository's revision {self.rev or self.head}; "
-                                 f"last error: {sync.last_error()}")
+            last = sync.last_error()
+            data["last_error"] = last
+            return Proved(False, f"lags: {'; '.join(lag.values())}; the repository's revision "
+                                 f"{self.rev or self.head}; last error: {last}", data)
         rev = f"revision {mine if mine is not None else self.rev}" if h.role == "worker" else \
             f"repository revision {self.rev}"
         when = time.strftime("%H:%M:%S", time.gmtime(event[1])) if event and event[1] else ""
         what = (f"deployed {self.app_id} at {when} UTC" if self.sha is not None else
                 f"undeployed {self.app_id}" + (f" at {when} UTC" if event else " (never deployed here)"))
-        return Proved(True, f"{rev} (repository {self.head}), {'same bytes, ' if self.sha else 'gone, '}{what}")
+        data["proved"] = True
+        data["logged_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event[1])) if event and event[1] else None
+        return Proved(True, f"{rev} (repository {self.head}), {'same bytes, ' if self.sha else 'gone, '}{what}", data)
 
     def run(self, nodes: dict[str, NodeSync | tuple[Status, str]], deadline: float) -> None:
         hosts = {h.name: h for h in self.session.inv.esb_nodes}
@@ -246,7 +260,8 @@ class Proof:
             if isinstance(got, NodeSync):
                 pending[name] = got
             else:
-                self.row(hosts[name], *got)
+                self.row(hosts[name], *got, {"skipped": "not-running"} if got[0] is Status.SKIPPED else
+                         {"error": "unreachable", "lag": ["unreachable"]})
         last: dict[str, Proved] = {}
         start, polls = time.monotonic(), 0
 
@@ -256,7 +271,7 @@ class Proof:
                 return None, None
             try:
                 return name, self.gather(hosts[name], pending[name])
-            except (RemoteError, StepError) as e:
+            except HostFault as e:
                 return name, f"cannot be read now: {e}"
         try:
             while pending:
@@ -264,10 +279,10 @@ class Proof:
                 for name in list(pending):
                     shown = seen.get(name)
                     p = self.judge(hosts[name], pending[name], shown) if isinstance(shown, Seen) else \
-                        Proved(False, str(shown))
+                        Proved(False, str(shown), {"lag": ["unreadable"], "lag_reasons": [str(shown)]})
                     last[name] = p
                     if p.holds:
-                        self.row(hosts[name], Status.OK, p.line)
+                        self.row(hosts[name], Status.OK, p.line, p.fields)
                         del pending[name]
                 polls += 1
                 if not pending or time.monotonic() + 1 > deadline:
@@ -276,10 +291,17 @@ class Proof:
         finally:
             self.repo.close()
         for name in pending:
-            self.row(hosts[name], Status.FAILED, last[name].line if name in last else "not read")
+            self.row(hosts[name], Status.FAILED, last[name].line if name in last else "not read",
+                     last[name].fields if name in last else {"lag": ["not-read"]})
 
 
 # ---------------------------------------------------------------- the commands
+
+def written(app: str, rel: str | None, action: str, sha256: str | None = None, **more: object) -> dict:
+    """The manager's row of a deploy that proves nothing (a dry-run, a refusal): the application, its file
+    under the deployment folder, the action (write, remove, none) and the archive's sha256."""
+    return {"app": app, "file": rel, "action": action, "sha256": sha256, **more}
+
 
 def deploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, file: str,
            wait: float) -> None:
@@ -301,7 +323,7 @@ def deploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
             reporter.emit(StepResult(mgr.name, "deploy", Status.CHANGED, message=(
                 f"would write {rel} ({len(archive.data)} bytes, sha256 {archive.sha256}, {archive.app.app_id}) "
                 f"{'over other bytes, backed up' if digest else 'as a new file'}, then prove it on every running "
-                f"node within {wait:g} s")))
+                f"node within {wait:g} s"), fields=written(archive.app.app_id, rel, "write", archive.sha256)))
             return
         else:
             if remote.stat(ctx.home(capp.CARBONAPPS)) is None:
@@ -309,14 +331,16 @@ def deploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
             remote.write(ctx.home(rel), archive.data, mode=CAR_MODE)
             backed = ", the old one backed up" if digest else ""
             done = (Status.CHANGED, f"{rel} written ({len(archive.data)} bytes{backed})")
-    except (StepError, RemoteError, SecretMissing) as e:
-        reporter.emit(StepResult(mgr.name, "deploy", Status.FAILED, message=redact(f"refused: {e}; nothing written")))
+    except (HostFault, SecretMissing) as e:
+        reporter.emit(StepResult(mgr.name, "deploy", Status.FAILED, message=redact(f"refused: {e}; nothing written"),
+                                 fields=written(archive.app.app_id, rel, "none", archive.sha256, error="refused")))
         return
     finally:
         pool.shutdown(wait=True)
     if session.mode is Mode.DRY_RUN or nodes is None:
         reporter.emit(StepResult(mgr.name, "deploy", Status.OK, message=f"{done[1]}; would prove it on every "
-                                                                       f"running node"))
+                                                                       f"running node",
+                                 fields=written(archive.app.app_id, rel, "none", archive.sha256)))
         return
     Proof(session, reporter, Repository(remote, access, inv.run.op_timeout), "deploy",
           f"{APPS_REL}/{archive.name}", archive.app.app_id, archive.sha256, {mgr.name: done}) \
@@ -333,16 +357,23 @@ def find_deployed(ctx: StepContext, name: str) -> tuple[str, str] | None:
         st = ctx.remote.lstat(path)
         if st is None or not st.is_file:
             continue
-        app_id = None
-        try:
-            with zipfile.ZipFile(zipdir.RangedReader(functools.partial(ctx.remote.read_range, path))) as z:
-                with z.open("artifacts.xml") as f:
-                    app_id = capp.parse_artifacts(f.read(capp.ARTIFACTS_LIMIT + 1)).app_id
-        except (KeyError, zipfile.BadZipFile, OSError, ValueError, RemoteError):
-            pass
-        if name == n or name == app_id:
-            return n, app_id or n[:-4]
+        if name == n:
+            return n, _app_id(ctx, path) or n[:-4]
+        if name == _app_id(ctx, path):
+            return n, name
     return None
+
+
+def _app_id(ctx: StepContext, path: str) -> str | None:
+    """<name>_<version> of an archive on the node, from its artifacts.xml (its zip directory and that member
+    read, never the archive whole); None when it has none. A RemoteError (the connection) is raised: an
+    archive that could not be read is not taken for another one."""
+    try:
+        with zipfile.ZipFile(zipdir.RangedReader(functools.partial(ctx.remote.read_range, path))) as z:
+            with z.open("artifacts.xml") as f:
+                return capp.parse_artifacts(f.read(capp.ARTIFACTS_LIMIT + 1)).app_id
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return None
 
 
 def undeploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter, name: str,
@@ -366,17 +397,20 @@ def undeploy(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
         elif session.mode is Mode.DRY_RUN:
             reporter.emit(StepResult(mgr.name, "undeploy", Status.CHANGED, message=(
                 f"would remove {capp.CARBONAPPS}/{found[0]} ({found[1]}), backed up, then prove it gone on every "
-                f"running node within {wait:g} s")))
+                f"running node within {wait:g} s"),
+                fields=written(found[1], f"{capp.CARBONAPPS}/{found[0]}", "remove")))
             return
         else:
             file, app_id = found
             remote.remove(ctx.home(f"{capp.CARBONAPPS}/{file}"))
             done = (Status.CHANGED, f"{capp.CARBONAPPS}/{file} removed (backed up)")
-    except (StepError, RemoteError, SecretMissing) as e:
-        reporter.emit(StepResult(mgr.name, "undeploy", Status.FAILED, message=redact(f"refused: {e}; nothing removed")))
+    except (HostFault, SecretMissing) as e:
+        reporter.emit(StepResult(mgr.name, "undeploy", Status.FAILED, message=redact(f"refused: {e}; nothing removed"),
+                                 fields=written(name, None, "none", error="refused")))
         return
     if session.mode is Mode.DRY_RUN:
-        reporter.emit(StepResult(mgr.name, "undeploy", Status.OK, message=done[1]))
+        reporter.emit(StepResult(mgr.name, "undeploy", Status.OK, message=done[1],
+                                 fields=written(app_id, f"{capp.CARBONAPPS}/{file}", "none")))
         return
     Proof(session, reporter, Repository(remote, access, inv.run.op_timeout), "undeploy",
           f"{APPS_REL}/{file}", app_id, None, {mgr.name: done}).run(survey(session), time.monotonic() + wait)

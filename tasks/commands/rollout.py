@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from ..config import ConfigError, Host, Inventory
+from ..engine.context import Nodes
 from ..engine.mode import Mode
 from ..engine.report import Reporter, Status, StepResult
 from ..engine.runner import Session, preflight, run_hosts
@@ -68,7 +69,7 @@ def setup_node(role: str, task: str, hosts: list[Host], session: Session, report
     preflight(work, session)
     results = run_hosts(work, session, reporter)
     if session.mode is Mode.PATCH:
-        reporter.footer += next_after_patch(session.inv, hosts, session)
+        reporter.footer += next_after_patch(session, hosts)
     return results
 
 
@@ -158,12 +159,12 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
     if patch:
         save_state(path, {"task": TASK, "status": "completed", "run_id": session.run_id, "time": _now(),
                           "targets": spec, "inventory_sha256": inventory_digest(inv)})
-        reporter.footer += next_after_patch(inv, [h for p in phases for h, _ in p.work(inv, None)], session)
+        reporter.footer += next_after_patch(session, [h for p in phases for h, _ in p.work(inv, None)])
 
 
-def next_after_patch(inv: Inventory, hosts: list[Host], session: Session) -> list[str]:
-    """What to run next when running servers still read the files this run changed."""
-    return restart_hint(restart_needed(inv, list(dict.fromkeys(hosts)), session, STEPS))
+def next_after_patch(nodes: Nodes, hosts: list[Host]) -> list[str]:
+    """What to run next when running servers still read the files this run changed (`nodes`: the run's)."""
+    return restart_hint(restart_needed(nodes, list(dict.fromkeys(hosts)), STEPS))
 
 
 def stop_record(inv: Inventory, spec: str | None, session: Session, phase: Phase,

@@ -40,7 +40,7 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     """Run the checks (and, live, the checks from every node) and hand the reporter its table (steps x hosts)."""
     facts, errors, _ = gather(inv, hosts, steps, with_cluster, session, reporter.emit, live=live)
     if with_cluster:
-        needed = restart_needed(inv, [h for h in hosts if h.name in facts], session, STEPS)
+        needed = restart_needed(session, [h for h in hosts if h.name in facts], STEPS)
         for r in cluster_results(inv, facts, errors):
             r.items = [with_fix(r.host, i) for i in r.items]
             if needed.get(r.host) == [UNKNOWN]:

@@ -190,6 +190,8 @@ class Plan:
     #: what verify and patch show as warnings whatever the outcome (not
     #: drift: nothing for patch to do now)
     warnings: list[Item] = field(default_factory=list)
+    #: what the row says as data beside the runner's own (rollback: the run and what it restores)
+    fields: dict = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.items or self.files or self.actions)
@@ -203,6 +205,7 @@ class Plan:
         self.refusals += other.refusals
         self.peers.update(other.peers)
         self.warnings += other.warnings
+        self.fields.update(other.fields)
 
     def diff(self, ran: bool = False) -> str:
         """Every file's diff, then the records (`# would run:`; `ran`: what patch did, `# ran:`)."""

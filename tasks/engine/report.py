@@ -59,6 +59,25 @@ class Reporter:
         self._queue: list[str] = []  # hosts whose progress lines print in this order (each host's together)
         self._held: dict[str, list[str]] = {}
         self._done: set[str] = set()
+        self.tasks: list[str] = []  # the tasks of the command line this document reports, in order
+        self.commands: list[str] = []  # those that are no mode of a step (start, deploy): the document's mode
+
+    def ran(self, task: str, names_mode: bool) -> None:
+        """The task `task` reports here; `names_mode`: it is a command of its own (status, start,
+        rollback, deploy), not a step run in a mode, and the JSON document's mode names it."""
+        if task:
+            self.tasks.append(task)
+            if names_mode:
+                self.commands.append(task)
+
+    def doc_mode(self) -> str:
+        """The JSON document's `mode`: the command where the document reports one command of its own
+        (`status`, `start`, `rollback`, `deploy`), else the mode the steps ran in (patch, verify,
+        dry-run; `rollback` for a rollback)."""
+        named = set(self.commands)
+        if len(named) == 1 and len(set(self.tasks)) == 1:
+            return self.commands[0]
+        return self.mode.value
 
     def emit(self, r: StepResult) -> None:
         """Record a result and, in text mode, print it: at once, or (hosts working in
@@ -171,10 +190,13 @@ class Reporter:
                 row = r.as_dict()
                 if self.mode is not Mode.DRY_RUN and not self.show_diff:
                     row.pop("diff", None)  # what a patch (or rollback) applied, as a diff: asked for with --diff
+                if r.status == Status.FAILED and r.host in self.unreachable:
+                    row["fields"]["unreachable"] = True
                 hosts.setdefault(r.host, {})[r.step] = row
             # a command that is no mode of a step (status) names itself: "mode": "status", not "verify"
-            doc = {"mode": self.extra.get("command", self.mode.value),
-                   "hosts": hosts, "summary": self.counts(), "exit": code,
+            mode = self.doc_mode()
+            doc = {"mode": mode, "command": " ".join(self.tasks), "tasks": list(self.tasks),
+                   "dry_run": self.mode is Mode.DRY_RUN, "hosts": hosts, "summary": self.counts(), "exit": code,
                    "recap": self.recap(), **self.extra}
             if self.table:
                 doc["steps"] = self.table[0]

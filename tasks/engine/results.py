@@ -1,12 +1,18 @@
 """What a step (or a check, or a lifecycle task) did on a host: its Status and its StepResult row,
-as every reporter and the JSON document show them."""
+as every reporter and the JSON document show them.
+
+Every row of the JSON document carries `fields`: what it says as data, beside its human `message`
+(issue 31): the host, the step (or task), the status and the files its items name, for every row;
+then what the row's producer adds (a step's changed files and commands, a lifecycle task's action,
+states and pid, a rollback's run and restored files, a deploy's revisions and lag). Every string
+in them is redacted like the message."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .plan import Item
-from ..secrets import redact
+from ..secrets import redact, redact_data
 
 
 class Status(StrEnum):
@@ -53,6 +59,20 @@ class StepResult:
             d["warnings"] = [i.as_dict() for i in self.warnings]
         if self.passed:
             d["passed"] = [redact(p) for p in self.passed]
-        if self.fields:
-            d["fields"] = self.fields
+        d["fields"] = row_fields(self)
         return d
+
+
+def item_files(items: list[Item]) -> list[str]:
+    """The files (or resources) the items name, each once, in the items' order."""
+    return list(dict.fromkeys(i.file for i in items))
+
+
+def row_fields(r: StepResult) -> dict:
+    """A row's `fields`: host, step, status, the files its items (and warnings) name, then what its
+    producer set in `r.fields` (which wins over the common keys); every string redacted."""
+    common: dict[str, object] = {"host": r.host, "step": r.step, "status": r.status.value,
+                                 "files": item_files(r.items)}
+    if r.warnings:
+        common["warning_files"] = item_files(r.warnings)
+    return redact_data({**common, **r.fields})  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from ..config import ConfigError, Host, Inventory, confined_areas
 from .plan import Plan
 from .mode import Mode
 from ..remote.readcache import ReadCache
-from ..remote import runkey
+from ..remote import HostFault, runkey
 from ..remote import RemoteError, RemoteHost, RunLocks, Unreachable
 from . import stats
 from .report import Reporter, Status, StepResult
@@ -160,17 +160,46 @@ def run_on_host(step: Step, host: Host, session: Session, advise: bool = False,
     the run's own mode (a task that checks the node steps before it acts: `start`)."""
     skip = step.applies_to(host, session.inv)
     if skip:
-        return StepResult(host.name, step.name, Status.SKIPPED, message=skip)
+        return StepResult(host.name, step.name, Status.SKIPPED, message=skip,
+                          fields={"skipped": "not-applicable", "reason": skip})
     reads_only = mode is not None and not mode.writes
     try:
         remote = session.remote(host)
         with session.shared(host, remote) if step.shared and not reads_only else nullcontext(), \
                 session.serial(step) if step.serial and not reads_only else nullcontext():
             return _plan_and_apply(step, host, session, remote, advise, mode or session.mode)
-    except (StepError, RemoteError, XmlError, SecretMissing) as e:
-        return StepResult(host.name, step.name, Status.FAILED, message=redact(str(e)))
+    except (HostFault, XmlError, SecretMissing) as e:
+        return StepResult(host.name, step.name, Status.FAILED, message=redact(str(e)),
+                          fields={"error": error_code(e)})
     except Exception as e:  # a bug must still not hide the other hosts' results
-        return StepResult(host.name, step.name, Status.FAILED, message=safe_error(e))
+        return StepResult(host.name, step.name, Status.FAILED, message=safe_error(e), fields={"error": "bug"})
+
+
+def error_code(e: Exception) -> str:
+    """A failed row's cause as a code: unreachable (no connection, or credentials refused), remote (a
+    command or a file operation failed on the node), secret (a secret missing or refused), refused (the
+    step would not act: its message says why)."""
+    if isinstance(e, Unreachable):
+        return "unreachable"
+    if isinstance(e, SecretMissing):
+        return "secret"
+    if isinstance(e, RemoteError):
+        return "remote"
+    if isinstance(e, XmlError):
+        return "malformed"
+    return "refused"
+
+
+def plan_fields(plan: Plan, mode: Mode) -> dict:
+    """A plan's row as data: the files patch writes (dry-run: would write) and the commands it runs
+    (or would run), where the mode renders them (not verify: its items say what differs); what would
+    make patch refuse; and the step's own fields (Plan.fields)."""
+    out: dict[str, object] = {}
+    if mode is not Mode.VERIFY:
+        out = {"changed_files": [f.path for f in plan.files], "commands": [redact(a.describe()) for a in plan.actions]}
+    if plan.refusals:
+        out["would_refuse"] = [redact(r) for r in plan.refusals]
+    return {**out, **plan.fields}
 
 
 def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost, advise: bool,
@@ -178,22 +207,25 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     ctx = session.context(host, remote, mode)
     plan: Plan = step.plan(ctx)
     if advise:
-        return StepResult(host.name, step.name, Status.OK, warnings=plan.advisories, notes=plan.notes)
+        return StepResult(host.name, step.name, Status.OK, warnings=plan.advisories, notes=plan.notes,
+                          fields={"advisory": True})
     if plan.refusals and mode is not Mode.VERIFY:
         raise StepError("; ".join(plan.refusals) + " (nothing was changed)")
     plan.notes += [f"patch would refuse: {r}" for r in plan.refusals]
     warned = plan.warnings
+    fields = plan_fields(plan, mode)
     if not plan:
-        return StepResult(host.name, step.name, Status.OK, notes=plan.notes, warnings=warned)
+        return StepResult(host.name, step.name, Status.OK, notes=plan.notes, warnings=warned, fields=fields)
     if mode is Mode.VERIFY:
-        return StepResult(host.name, step.name, Status.DRIFT, plan.items, notes=plan.notes, warnings=warned)
+        return StepResult(host.name, step.name, Status.DRIFT, plan.items, notes=plan.notes, warnings=warned,
+                          fields=fields)
     if mode is Mode.DRY_RUN:
         return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=plan.diff(), notes=plan.notes,
-                          also=peer_results(step, host, plan), warnings=warned)
+                          also=peer_results(step, host, plan), warnings=warned, fields=fields)
     applied = plan.diff(ran=True)  # what patch writes, as a diff (shown with --diff), before the plan is applied
     step.apply(ctx, plan)
     return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=applied, notes=plan.notes,
-                      also=peer_results(step, host, plan), warnings=warned)
+                      also=peer_results(step, host, plan), warnings=warned, fields=fields)
 
 
 def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:
@@ -201,7 +233,7 @@ def peer_results(step: Step, host: Host, plan: Plan) -> list[StepResult]:
     is reported under that host, and the run's rollback there undoes it."""
     return [StepResult(name, f"{step.name} (from {host.name})", Status.CHANGED, items,
                        notes=[f"written by {step.name} on {host.name}; backed up on {name}, undone by this "
-                              f"run's rollback"])
+                              f"run's rollback"], fields={"written_by": step.name, "from": host.name})
             for name, items in sorted(plan.peers.items())]
 
 
@@ -239,7 +271,8 @@ def run_sequence(steps: Sequence[Step], host: Host, session: Session, reporter: 
             if r.status == Status.FAILED:
                 failed = session.failed[host.name] = step.name
         else:
-            r = StepResult(host.name, step.name, Status.SKIPPED, message=f"not run: {failed} failed on this host")
+            r = StepResult(host.name, step.name, Status.SKIPPED, message=f"not run: {failed} failed on this host",
+                           fields={"skipped": "earlier-step-failed", "failed_step": failed})
         reporter.emit(r)
         results.append(r)
         for extra in r.also:

@@ -1,6 +1,8 @@
-"""carbon.xml as Carbon 4.4 reads it (a default namespace; XmlDoc's paths take local names): the
-active <DeploymentSynchronizer> and its children, defined once for the cluster facts
-(probes/facts.py) and enable-depsync's planner (steps/carbon.py)."""
+"""carbon.xml as Carbon 4.4 reads it (a default namespace; XmlDoc's paths take local names), defined
+once for the cluster facts (probes/facts.py), the DepSync probes, and the planners of enable-depsync,
+set-hostnames (steps/carbon.py), create-keystore and secure-vault: HostName, MgtHostName,
+Ports/Offset, the Security key and trust stores (their passwords are the ones rules.KEYSTORE_PASSWORDS
+protects; a unit test holds the two to one path) and the active <DeploymentSynchronizer>."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,6 +11,45 @@ from .securevault import vault_alias
 from .xmldoc import XmlDoc
 
 DEPSYNC = "DeploymentSynchronizer"
+VERSION = "Version"
+HOSTNAME = "HostName"
+MGT_HOSTNAME = "MgtHostName"
+PORTS = "Ports"
+OFFSET = "Offset"
+KEYSTORE = "Security/KeyStore"
+TRUSTSTORE = "Security/TrustStore"
+#: the store passwords, each under KEYSTORE or TRUSTSTORE (CONTRACT §8: create-keystore sets them)
+KEYSTORE_PASSWORD, KEY_PASSWORD = f"{KEYSTORE}/Password", f"{KEYSTORE}/KeyPassword"
+TRUSTSTORE_PASSWORD = f"{TRUSTSTORE}/Password"
+#: the password DepSync logs into SVN with (enable-depsync writes it, secure-vault protects it)
+SVN_PASSWORD = f"{DEPSYNC}/SvnPassword"
+
+
+def ports(doc: XmlDoc):
+    """The <Ports> element, or None."""
+    return doc.find(PORTS)
+
+
+@dataclass(frozen=True)
+class Store:
+    """A <KeyStore> or <TrustStore> of <Security>: what Carbon opens (the password as written: a
+    password, or Secure Vault's placeholder when `password_alias` is set)."""
+
+    location: str | None = None
+    type: str | None = None
+    password: str | None = field(default=None, repr=False)
+    password_alias: str | None = None
+    key_alias: str | None = None  # KeyAlias (the key store's only)
+
+
+def read_store(doc: XmlDoc, path: str) -> Store | None:
+    """The store at KEYSTORE or TRUSTSTORE, or None when the file has none."""
+    el = doc.find(path)
+    if el is None:
+        return None
+    pw = child(doc, el, "Password")
+    return Store(doc.find_text("Location", el), doc.find_text("Type", el), doc.find_text("Password", el),
+                 None if pw is None else vault_alias(pw), doc.find_text("KeyAlias", el))
 
 
 def depsyncs(doc: XmlDoc) -> list:
@@ -26,7 +67,7 @@ def child(doc: XmlDoc, ds, tag: str):
     return doc.find(tag, ds)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DepSync:
     """What the active <DeploymentSynchronizer> holds. `svn_password` is the text as
     written: a password, or Secure Vault's placeholder when `svn_password_alias` is set (the
@@ -52,6 +93,24 @@ def read_depsync(doc: XmlDoc) -> DepSync | None:
                    doc.find_text("SvnUser", ds), doc.find_text("SvnPassword", ds),
                    None if pw is None else vault_alias(pw), doc.find_text("SvnUrlAppendTenantId", ds),
                    doc.find_text("AutoSyncPeriod", ds))
+
+
+@dataclass(frozen=True)
+class Carbon:
+    """Everything the project reads of carbon.xml (None: the file does not say)."""
+
+    hostname: str | None = None
+    mgt_hostname: str | None = None
+    offset: str | None = None  # Ports/Offset
+    keystore: Store | None = None
+    truststore: Store | None = None
+    depsync: DepSync | None = None
+
+
+def read(doc: XmlDoc) -> Carbon:
+    """carbon.xml's values, from active elements only (a commented-out MgtHostName is not read)."""
+    return Carbon(doc.find_text(HOSTNAME), doc.find_text(MGT_HOSTNAME), doc.find_text(f"{PORTS}/{OFFSET}"),
+                  read_store(doc, KEYSTORE), read_store(doc, TRUSTSTORE), read_depsync(doc))
 
 
 #: carbon-commons' DeploymentSynchronizerConstants.DEFAULT_AUTO_SYNC_PERIOD (seconds)

@@ -9,8 +9,6 @@ so an edit can never produce a file that does not parse.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -89,7 +87,7 @@ def _nodes(root):
     yield from root.itersiblings()
 
 
-def _index(p: "_Parsed", path: str) -> None:
+def _index(p: "Parsed", path: str) -> None:
     """Map every node of the tree onto its span in the source text (p.spans)."""
     tokens = []
     stack: list[tuple[object, Span]] = []
@@ -132,10 +130,13 @@ def _index(p: "_Parsed", path: str) -> None:
 
 
 @dataclass(frozen=True)
-class _Parsed:
-    """What parsing one file's bytes gives; read-only, shared by every XmlDoc of those bytes (edits
-    are splices recorded per XmlDoc: the tree is never changed)."""
+class Parsed:
+    """What parsing one file's bytes gives: read-only, shared by every XmlDoc of those bytes (edits
+    are splices recorded per XmlDoc: the tree is never changed). The run's read cache keeps one per
+    file (tasks/engine/context.py: StepContext.xml), so a file is parsed once per run."""
 
+    path: str
+    data: bytes
     tree: etree._ElementTree
     root: etree._Element
     encoding: str
@@ -146,62 +147,52 @@ class _Parsed:
     spans: dict
 
 
-_PARSED: "OrderedDict[tuple[str, bytes], _Parsed]" = OrderedDict()
-_PARSED_LOCK = threading.Lock()
-_PARSED_MAX = 64
-
-
-def _parsed(data: bytes, path: str) -> _Parsed:
-    """The parse of these bytes, from a small LRU (a failed parse is never kept)."""
-    key = (path, data)
-    with _PARSED_LOCK:
-        p = _PARSED.get(key)
-        if p is not None:
-            _PARSED.move_to_end(key)
-            return p
-    p = XmlDoc._parse(data, path)
-    with _PARSED_LOCK:
-        _PARSED[key] = p
-        while len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
+def parse(data: bytes, path: str = "<xml>") -> Parsed:
+    """Parse, refuse DTDs and entities, decode, and map every node onto its source span: the one
+    parse of the XML layer (XmlError when the bytes cannot be used)."""
+    refused = XmlError(f"{path}: carries a DOCTYPE/ENTITY declaration; refused "
+                       f"(entities are never expanded or fetched)")
+    if doctype_in_prolog(data):
+        raise refused  # before lxml sees it: no DTD is even parsed
+    try:
+        tree = etree.fromstring(data, safe_parser()).getroottree()
+    except etree.XMLSyntaxError as e:
+        raise XmlError(f"{path}: not well-formed XML: {e.msg} (line {e.lineno})") from None
+    di = tree.docinfo
+    if di.internalDTD is not None or di.system_url or di.public_id or b"<!ENTITY" in data:
+        raise refused
+    encoding = (di.encoding or "UTF-8")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    codec = "utf-8-sig" if bom else encoding
+    try:
+        text = data.decode(codec)
+    except (LookupError, UnicodeDecodeError) as e:
+        raise XmlError(f"{path}: cannot decode as {encoding}: {e}") from None
+    root = tree.getroot()
+    p = Parsed(path, data, tree, root, encoding, bom, text, "\r\n" if "\r\n" in text else "\n",
+               root.nsmap.get(None), {})
+    _index(p, path)
     return p
 
 
 class XmlDoc:
-    """A parsed XML file that records edits as splices and renders the new bytes."""
+    """A parsed XML file that records edits as splices and renders the new bytes.
 
-    def __init__(self, data: bytes, path: str = "<xml>"):
-        p = _parsed(data, path)  # the same bytes parsed once per run: several steps read one file
+    Several XmlDocs may stand on one Parsed (the run's cached parse of a file): each records its own
+    edits, none changes the shared tree, so one consumer's edits are never seen by another."""
+
+    def __init__(self, data: bytes, path: str = "<xml>", parsed: Parsed | None = None):
+        p = parse(data, path) if parsed is None else parsed
+        self.parsed = p
         self.path, self.data = path, data
         self.tree, self.root, self.encoding, self.bom = p.tree, p.root, p.encoding, p.bom
         self.text, self.newline, self.ns, self._spans = p.text, p.newline, p.ns, p.spans
         self._edits: list[tuple[int, int, str]] = []
 
-    @staticmethod
-    def _parse(data: bytes, path: str) -> "_Parsed":
-        """Parse, refuse DTDs and entities, decode, and map every node onto its source span."""
-        refused = XmlError(f"{path}: carries a DOCTYPE/ENTITY declaration; refused "
-                           f"(entities are never expanded or fetched)")
-        if doctype_in_prolog(data):
-            raise refused  # before lxml sees it: no DTD is even parsed
-        try:
-            tree = etree.fromstring(data, safe_parser()).getroottree()
-        except etree.XMLSyntaxError as e:
-            raise XmlError(f"{path}: not well-formed XML: {e.msg} (line {e.lineno})") from None
-        di = tree.docinfo
-        if di.internalDTD is not None or di.system_url or di.public_id or b"<!ENTITY" in data:
-            raise refused
-        encoding = (di.encoding or "UTF-8")
-        bom = data.startswith(b"\xef\xbb\xbf")
-        codec = "utf-8-sig" if bom else encoding
-        try:
-            text = data.decode(codec)
-        except (LookupError, UnicodeDecodeError) as e:
-            raise XmlError(f"{path}: cannot decode as {encoding}: {e}") from None
-        root = tree.getroot()
-        p = _Parsed(tree, root, encoding, bom, text, "\r\n" if "\r\n" in text else "\n", root.nsmap.get(None), {})
-        _index(p, path)
-        return p
+    @classmethod
+    def over(cls, parsed: Parsed) -> "XmlDoc":
+        """A fresh document (no edits) on an existing parse: what the run's cache hands out."""
+        return cls(parsed.data, parsed.path, parsed)
 
     # ------------------------------------------------------------ mapping
     def span(self, node) -> Span:

@@ -6,7 +6,8 @@ whose entries are the same (name, CRC-32, sizes) hold the same contents.  `Range
 zipfile a file over `read_range(offset, length) -> (bytes, size)` (SFTP reads of a remote file):
 it reads the last 8 KiB first and keeps what it read as one span up to the end, so a jar of
 megabytes costs one read (a long comment or directory: one more), and zipfile does the parsing
-(ZIP64, comments, prepended data).
+(ZIP64, comments, prepended data). A member's bytes far before the directory are read alone, as
+asked (an application archive's artifacts.xml), never the whole archive between.
 """
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from typing import Callable
 
 #: what is read first from a jar's end: the end record and, for most jars, the whole directory
 SHORT = 8192
+
+#: a read further than this before the span is read alone, never joined to it (a member's bytes at
+#: the start of an archive of hundreds of MiB)
+FAR = 1 << 20
 
 #: each entry of a zip as compared: name, CRC-32, compressed and uncompressed size
 Entries = tuple[tuple[str, int, int, int], ...]
@@ -51,6 +56,14 @@ class RangedReader(io.RawIOBase):
         end = min(self.size, self._pos + len(view))
         if self._pos >= end:
             return 0
+        if self._lo - self._pos > FAR:  # a member far before the directory (an archive's first entry): only
+            want = end - self._pos  # what is asked is read, the megabytes between are not
+            more, _ = self._read_range(self._pos, want)
+            if len(more) != want:
+                raise OSError("the file changed while it was read")
+            view[:want] = more
+            self._pos += want
+            return want
         if self._pos < self._lo:  # before the span: fetch what is missing, in one read
             more, _ = self._read_range(self._pos, self._lo - self._pos)
             if len(more) != self._lo - self._pos:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import posixpath
 
 from ..config import Host, Inventory
-from ..engine.context import StepError
 from ..engine.report import Status, StepResult
 from ..engine.runner import Session, in_parallel, prefetch, run_on_host
 from ..formats.xmldoc import XmlError
-from ..remote import RemoteError
+from ..remote import HostFault
 from ..rules import NGINX_FILES as LB_FILES, PID_FILE
 from ..secrets import redact
 from ..engine.step import Step, host_work
@@ -60,7 +59,7 @@ def gather(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
             if with_lb and host.role == "lb":
                 ctx = session.context(host)
                 lbs[host.name] = read_lb_facts(ctx, inv.lb.conf_dir, LB_FILES)
-        except (RemoteError, StepError, XmlError) as e:
+        except (HostFault, XmlError) as e:
             errors[host.name] = redact(str(e))
             if live and host.is_esb:
                 emit(StepResult(host.name, LIVE, Status.FAILED,

@@ -2,9 +2,11 @@
 `undeploy` prove, and what `status` can report.
 
 - the repository: the URL carbon-commons' SVN synchronizer works on (the manager's SvnUrl, plus
-  `/-1234` when SvnUrlAppendTenantId is true), read with the project's own svn:// client
-  (svnwire.SvnSession) over a channel of the manager's SSH connection, logged in with the manager's
-  SvnUser and SvnPassword (a Secure Vault value resolved with the node's key, never shown);
+  `/-1234` when SvnUrlAppendTenantId is true), read with the project's own Subversion client (svn://:
+  svnwire.SvnSession; http(s)://, mod_dav_svn: svndav.DavSession, an https server's certificate
+  verified against the node's client-truststore.jks and this machine's CAs) over a channel of the
+  manager's SSH connection, logged in with the manager's SvnUser and SvnPassword (a Secure Vault
+  value resolved with the node's key, never shown);
 - a node's working copy: `repository/deployment/server/.svn/wc.db`, downloaded over SFTP (size
   capped) and read with sqlite3 (formats/wcdb.py); a file's bytes by their sha256 over SFTP;
 - a node's log: followed from where the last read ended (Carbon's deploy lines, DepSync's errors).
@@ -21,13 +23,13 @@ from typing import Callable
 
 from ..config import Host, Inventory
 from ..engine.context import StepContext, StepError
-from ..formats import capp, carbonxml
+from ..formats import capp, carbonxml, jks
 from ..formats.wcdb import WC_DB, WC_LIMIT, WcError, WorkingCopy, read_wc
-from ..formats.xmldoc import XmlDoc
-from ..remote import RemoteError
-from ..remote.protocol import NodeIO
-from ..rules import CARBON, CARBON_LOG
+from ..remote import SMALL_LIMIT, HostFault, RemoteError
+from ..remote.protocol import NodeReads
+from ..rules import CARBON, CARBON_LOG, TRUSTSTORE
 from ..secrets import register
+from .svndav import DavSession, svn_session
 from .vaultvalues import resolved_values
 from .svnwire import SvnError, SvnFile, SvnSession
 
@@ -46,13 +48,13 @@ class RepoAccess:
     url: str
     user: str
     password: str
+    trust: tuple[bytes, ...] = ()  # for an https:// SvnUrl: the certificates the node trusts (DER)
 
 
 def manager_depsync(ctx: StepContext) -> carbonxml.DepSync:
     """The manager's <DeploymentSynchronizer>; a StepError (nothing written) unless DepSync is
     enabled there with AutoCommit (the node whose commits carry an application to the workers)."""
-    data = ctx.read_required(ctx.home(CARBON))
-    ds = carbonxml.read_depsync(XmlDoc(data, CARBON))
+    ds = carbonxml.read_depsync(ctx.xml(CARBON))
     if ds is None or (ds.enabled or "").strip().lower() != "true":
         raise StepError(f"DepSync is not enabled on {ctx.host.name} ({CARBON} DeploymentSynchronizer/Enabled is "
                         f"{ds.enabled if ds else 'absent'}): nothing would carry the application to the workers; "
@@ -60,9 +62,24 @@ def manager_depsync(ctx: StepContext) -> carbonxml.DepSync:
     if (ds.auto_commit or "").strip().lower() != "true":
         raise StepError(f"DepSync on {ctx.host.name} does not commit (AutoCommit is {ds.auto_commit}): the workers "
                         f"would never get the application; run fab enable-depsync first")
-    if (ds.svn_url or "").split("://", 1)[0].lower() != "svn":
-        raise StepError(f"SvnUrl {ds.svn_url!r}: deploy reads svn:// repositories (http(s):// not yet)")
+    if (ds.svn_url or "").split("://", 1)[0].lower() not in ("svn", "http", "https"):
+        raise StepError(f"SvnUrl {ds.svn_url!r} on {ctx.host.name}: the repository is read over svn:// or "
+                        f"http(s):// (what Carbon's DepSync speaks); nothing written")
     return ds
+
+
+def node_trust(ctx: StepContext, url: str) -> tuple[bytes, ...]:
+    """For an https:// URL, the certificates the node's Carbon trusts (the trusted entries of its
+    client-truststore.jks, read over SFTP, size-capped): an https repository's certificate is
+    verified against them and this machine's CAs, as the node's DepSync verifies it. Nothing for
+    another scheme, or a store that is absent or no JKS (this machine's CAs alone then)."""
+    if not (url or "").lower().startswith("https://"):
+        return ()
+    try:
+        data = ctx.remote.read(ctx.home(TRUSTSTORE), SMALL_LIMIT, "a trust store")
+        return tuple(jks.parse(data).certs.values()) if data else ()
+    except (RemoteError, jks.JksError):
+        return ()
 
 
 def repo_access(ctx: StepContext, ds: carbonxml.DepSync) -> RepoAccess:
@@ -75,19 +92,21 @@ def repo_access(ctx: StepContext, ds: carbonxml.DepSync) -> RepoAccess:
         password = values[ds.svn_password_alias]
     if password:
         register(password)
-    return RepoAccess(carbonxml.tenant_url(ds.svn_url or "", ds.append_tenant_id), ds.svn_user or "", password)
+    url = carbonxml.tenant_url(ds.svn_url or "", ds.append_tenant_id)
+    return RepoAccess(url, ds.svn_user or "", password, node_trust(ctx, url))
 
 
 class Repository:
-    """The repository DepSync commits to, read over one svn session from the manager."""
+    """The repository DepSync commits to, read over one session (svn:// or http(s)://) from the manager."""
 
-    def __init__(self, remote: NodeIO, access: RepoAccess, timeout: float):
+    def __init__(self, remote: NodeReads, access: RepoAccess, timeout: float):
         self.remote, self.access, self.timeout = remote, access, timeout
-        self.session: SvnSession | None = None
+        self.session: SvnSession | DavSession | None = None
 
-    def _open(self) -> SvnSession:
+    def _open(self) -> SvnSession | DavSession:
         if self.session is None:
-            s = SvnSession(self.remote, self.access.url, self.access.user, self.access.password, self.timeout)
+            a = self.access
+            s = svn_session(self.remote, a.url, a.user, a.password, self.timeout, a.trust)
             why = s.open()
             if why:
                 s.close()
@@ -114,7 +133,7 @@ class Repository:
 class NodeSync:
     """One node's DepSync as its files show it: the working copy's revisions, a file's bytes, the log."""
 
-    def __init__(self, host: Host, remote: NodeIO):
+    def __init__(self, host: Host, remote: NodeReads):
         self.host, self.remote = host, remote
         self._log_at: int | None = None
         self.log = ""
@@ -212,7 +231,7 @@ def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | Non
     longer than one DepSync period (AutoSyncPeriod, else 60 s) counted from the commit of the first
     revision it lacks; read with the node's own SvnUrl and login. None when the repository cannot be
     logged into (the live svn check says why)."""
-    ds = carbonxml.read_depsync(XmlDoc(ctx.read_required(ctx.home(CARBON)), CARBON))
+    ds = carbonxml.read_depsync(ctx.xml(CARBON))
     if ds is None:
         return None
     period = carbonxml.sync_period(ds)
@@ -225,7 +244,7 @@ def worker_lag(ctx: StepContext, password: str, timeout: float, now: float | Non
         return Lag(False, what, "a working copy of the repository",
                    "none (DepSync checks out when the server runs)", no_copy=True)
     url = carbonxml.tenant_url(ds.svn_url or "", ds.append_tenant_id)
-    session = SvnSession(ctx.remote, url, ds.svn_user or "", password, timeout)
+    session = svn_session(ctx.remote, url, ds.svn_user or "", password, timeout, node_trust(ctx, url))
     try:
         if session.open():
             return None
@@ -260,13 +279,13 @@ def revisions(inv: Inventory, hosts: list[Host], context: Callable[[Host], StepC
                 head = str(repo.file("")[0])
             finally:
                 repo.close()
-        except (StepError, RemoteError, SvnError):
+        except (HostFault, SvnError):
             return {}
 
     def one(h: Host) -> tuple[str, tuple[int, str] | None]:
         try:
             wc = NodeSync(h, context(h).remote).working_copy()
-        except (WcError, RemoteError, StepError):
+        except (HostFault, WcError):
             return h.name, None
         return h.name, None if wc is None or wc.revision is None else (wc.revision, head)
     with ThreadPoolExecutor(max_workers=max(1, min(inv.run.parallel, len(hosts)))) as pool:

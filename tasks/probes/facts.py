@@ -1,38 +1,25 @@
 """Facts of one ESB node, as actually configured: what the cluster consistency checks compare.
 
-`parse_facts` is pure: it takes the bytes of the node's axis2.xml, carbon.xml,
-registry.xml and master-datasources.xml (parsed with the project's safe XmlDoc, read
-by the one reader of each layout in tasks/formats/, which the planners use too)
-and returns a NodeFacts; `read_facts` fetches those files over the run's SFTP
-session.  A value the file does not hold is None.
+`facts_of` is pure: it takes the documents of the node's axis2.xml, carbon.xml,
+registry.xml and master-datasources.xml (read by the one reader of each layout in
+tasks/formats/, which the planners use too) and returns a NodeFacts (`parse_facts`: the
+same from bytes); `read_facts` takes the run's one parse of each file (StepContext.xml).
+A value the file does not hold is None.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..config import Host
 from ..secrets import register
 from ..rules import AXIS2, CARBON, MASTER, REGISTRY, SHIPPED_PASSWORDS
 from ..engine.context import StepContext
-from ..formats import axis2xml, carbonxml, datasourcesxml, registryxml
+from ..formats import axis2xml, carbonxml, datasourcesxml, nginxconf, registryxml
+from ..formats.datasourcesxml import Datasource
 from ..formats.xmldoc import XmlDoc
 
 #: the files the facts come from, relative to the product home
 FACT_FILES = (AXIS2, CARBON, REGISTRY, MASTER)
-
-
-@dataclass(frozen=True)
-class Datasource:
-    """One datasource of master-datasources.xml."""
-
-    name: str | None
-    jndi: str | None
-    url: str | None
-    username: str | None
-    driver: str | None = None
-    password: str | None = field(default=None, repr=False)  # a secret: registered for masking when read
-    password_alias: str | None = None  # the Secure Vault alias the password is read from (Carbon resolves it)
 
 
 @dataclass
@@ -104,25 +91,30 @@ def parse_registry(facts: NodeFacts, doc: XmlDoc) -> None:
 def parse_datasources(facts: NodeFacts, doc: XmlDoc) -> None:
     """Every datasource's name, JNDI name, URL and user."""
     for d in datasourcesxml.read(doc):
-        facts.datasources.append(Datasource(d.name, d.jndi, d.url, d.username, d.driver,
-                                            *_secret(d.password, d.password_alias)))
+        password, alias = _secret(d.password, d.password_alias)
+        facts.datasources.append(replace(d, password=password, password_alias=alias))
 
 
 PARSERS = {AXIS2: parse_axis2, CARBON: parse_carbon, REGISTRY: parse_registry, MASTER: parse_datasources}
 
 
-def parse_facts(host: Host, files: dict[str, bytes]) -> NodeFacts:
-    """NodeFacts from the files' bytes (keys: FACT_FILES); XmlError when one does not parse."""
+def facts_of(host: Host, docs: dict[str, XmlDoc]) -> NodeFacts:
+    """NodeFacts from the files' documents (keys: FACT_FILES)."""
     facts = NodeFacts(host.name, host.role)
     for rel, parse in PARSERS.items():
-        if rel in files:
-            parse(facts, XmlDoc(files[rel], rel))
+        if rel in docs:
+            parse(facts, docs[rel])
     return facts
 
 
+def parse_facts(host: Host, files: dict[str, bytes]) -> NodeFacts:
+    """NodeFacts from the files' bytes (keys: FACT_FILES); XmlError when one does not parse."""
+    return facts_of(host, {rel: XmlDoc(data, rel) for rel, data in files.items() if rel in PARSERS})
+
+
 def read_facts(ctx: StepContext) -> NodeFacts:
-    """Read the node's four files over the run's SFTP session and parse them."""
-    return parse_facts(ctx.host, {rel: ctx.read_required(ctx.home(rel)) for rel in FACT_FILES})
+    """The node's four files, from the run's one read and parse of each (StepContext.xml)."""
+    return facts_of(ctx.host, {rel: ctx.xml(rel) for rel in FACT_FILES})
 
 
 @dataclass
@@ -134,53 +126,33 @@ class LbFacts:
     routes: list[tuple[str, str]] = field(default_factory=list)  # (vhost, "member_host:port")
 
 
-_SERVER_LINE = re.compile(r"^\s*server\s+([^\s;]+)[^;]*;", re.M)
-_BLOCK_START = re.compile(r"(?<![\w.$-])(server|upstream)\b\s*([^\s{;]*)\s*\{")
-
-
-def nginx_blocks(text: str) -> list[tuple[str, str, str]]:
-    """(kind, name, body) of every `server { }` and `upstream NAME { }` block at any depth (inside
-    `http { }`, indented or not), braces matched; comments must be gone already."""
-    out = []
-    for m in _BLOCK_START.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            out.append((m.group(1), m.group(2), text[m.end():i - 1]))
-    return out
-
-
-def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
-    """LbFacts from nginx files (configure-lb's or hand-written ones of the same shape); pure."""
+def lb_facts_of(host: str, confs: dict[str, nginxconf.Conf]) -> LbFacts:
+    """LbFacts from the parsed nginx files (configure-lb's or hand-written ones of the same shape); pure."""
     facts = LbFacts(host)
-    for name in sorted(files):
-        text = files[name].decode("utf-8", errors="replace")
-        text = re.sub(r"#[^\n]*", "", text)
-        blocks = nginx_blocks(text)
-        upstreams = {name: _SERVER_LINE.findall(body) for kind, name, body in blocks if kind == "upstream"}
-        for block in (body for kind, name, body in blocks if kind == "server" and not name):
-            names = re.search(r"server_name\s+([^;]+);", block)
-            listen = re.search(r"listen\s+([^;\s]+)(\s+ssl)?[^;]*;", block)
-            passes = re.findall(r"proxy_pass\s+(https?)://([^;/\s]+)", block)
-            if not (names and listen):
-                continue
-            port = listen.group(1).rsplit(":", 1)[-1]
-            for scheme, up in passes:
-                vhost = f"{scheme}://{names.group(1).split()[0]}:{port}"
+    for name in sorted(confs):
+        conf = confs[name]
+        upstreams = {up: [m.address for m in members] for up, members in conf.upstreams}
+        for server in conf.servers:
+            for scheme, up in server.passes:
+                vhost = f"{scheme}://{server.name}:{server.port}"
                 facts.vhosts.append(vhost)
-                for server in upstreams.get(up, [up]):
-                    facts.routes.append((vhost, server))
+                for member in upstreams.get(up, [up]):
+                    facts.routes.append((vhost, member))
     facts.vhosts = sorted(set(facts.vhosts))
     return facts
 
 
+def parse_lb(host: str, files: dict[str, bytes]) -> LbFacts:
+    """LbFacts from nginx files' bytes (nginxconf.parse); pure."""
+    return lb_facts_of(host, {name: nginxconf.parse(data, name) for name, data in files.items()})
+
+
 def read_lb_facts(ctx: StepContext, conf_dir: str, names: tuple[str, ...]) -> LbFacts:
-    """Read the balancer's files (those that exist) over the run's SFTP session and parse them."""
-    files = {}
+    """The balancer's files (those that exist), from the run's one read and parse of each."""
+    confs = {}
     for n in names:
-        data = ctx.remote.read(f"{conf_dir}/{n}")
+        path = f"{conf_dir}/{n}"
+        data = ctx.remote.read(path)
         if data is not None:
-            files[n] = data
-    return parse_lb(ctx.host.name, files)
+            confs[n] = ctx.parsed(path, data, nginxconf.parse, n)
+    return lb_facts_of(ctx.host.name, confs)

@@ -8,7 +8,7 @@ import ssl
 import time
 
 from ..remote import RemoteError
-from ..remote.protocol import NodeIO
+from ..remote.protocol import NodeReads
 
 
 def http_status(head: bytes) -> int | None:
@@ -16,7 +16,7 @@ def http_status(head: bytes) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def http_exchange(remote: NodeIO, address: str, port: int, host: str, tls: bool, timeout: float,
+def http_exchange(remote: NodeReads, address: str, port: int, host: str, tls: bool, timeout: float,
                   request: bytes) -> tuple[bytes | None, str]:
     """One HTTP request from the node over its SSH connection: (the response head, why-not).
     TLS runs over the channel with SNI = host; the certificate is not verified here
@@ -73,7 +73,7 @@ def http_exchange(remote: NodeIO, address: str, port: int, host: str, tls: bool,
         chan.close()
 
 
-def http_through(remote: NodeIO, address: str, port: int, host: str, tls: bool,
+def http_through(remote: NodeReads, address: str, port: int, host: str, tls: bool,
                  timeout: float) -> tuple[int | None, str]:
     """A GET through the balancer from the node: (status, why-not)."""
     request = (f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"

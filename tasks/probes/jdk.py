@@ -8,7 +8,7 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
-from ..remote.protocol import NodeIO
+from ..remote.protocol import NodeReads
 from ..rules import java_ok, java_version
 
 #: what Carbon 4.4's start script accepts
@@ -29,7 +29,7 @@ class JavaVerdict:
         return self.problem is None
 
 
-def judge_java(remote: NodeIO, java_home: str | None) -> JavaVerdict:
+def judge_java(remote: NodeReads, java_home: str | None) -> JavaVerdict:
     """`java -version` as the start script runs it: JAVA_HOME set, its bin/java (one command; a read of
     nothing else)."""
     q = shlex.quote

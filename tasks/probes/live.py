@@ -42,12 +42,12 @@ from .server import ServerProbe
 from .restart import health_items
 from .startrecord import read_record
 from .http import http_through
-from .svnwire import svn_reachable
-from .depsync import worker_lag
+from .svndav import svn_reachable
+from .depsync import node_trust, worker_lag
 from ..formats import carbonlog as logs
 from ..remote.mysql import DbError, Route, query
 from ..engine.plan import Item
-from ..remote import RemoteError
+from ..remote import HostFault, RemoteError
 from ..engine.report import Status, StepResult
 from ..secrets import redact
 from ..engine.context import StepContext, StepError
@@ -135,7 +135,7 @@ class Live:
         def one(check: str) -> None:
             try:
                 getattr(self, f"check_{check}")()
-            except (RemoteError, StepError, DbError) as e:
+            except (HostFault, DbError) as e:
                 self.drift(check, "the check itself", "could run", str(e))
 
         with ThreadPoolExecutor(max_workers=len(CHECKS)) as pool:
@@ -226,7 +226,9 @@ class Live:
         except StepError as e:
             self.drift("svn", f"SvnPassword of {self.f.svn_user}", "a password Carbon can resolve", str(e))
             return
-        why = svn_reachable(self.ctx.remote, self.f.svn_url or "", self.f.svn_user or "", password, self.timeout)
+        url = self.f.svn_url or ""
+        why = svn_reachable(self.ctx.remote, url, self.f.svn_user or "", password, self.timeout,
+                            node_trust(self.ctx, url))
         if why:
             self.drift("svn", f"SvnUrl {self.f.svn_url} as {self.f.svn_user}", "the repository, login accepted", why)
         else:
@@ -337,11 +339,24 @@ def live_result(ctx: StepContext, facts: NodeFacts | None = None) -> StepResult:
         f = facts or read_facts(ctx)
         live = Live(ctx, f)
         live.run()
-    except (RemoteError, StepError) as e:
-        return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)))
+    except HostFault as e:
+        return StepResult(ctx.host.name, LIVE, Status.FAILED, message=redact(str(e)), fields={"error": "unreadable"})
     n = len(live.passed)
     return StepResult(ctx.host.name, LIVE, Status.DRIFT if live.items else Status.OK, live.items,
-                      warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed)
+                      warnings=live.warnings, message=f"{n} check{'s' if n != 1 else ''} passed", passed=live.passed,
+                      fields=live_fields(live.items, live.warnings, live.passed))
+
+
+def live_fields(items: list[Item], warnings: list[Item], passed: list[str]) -> dict:
+    """The live row as data: each check's outcome (`drift` when an item names it, else `warning`, else `ok`
+    when it held, else `not-run`: nothing for it to check on this node) and how many checks held; the items
+    themselves (check, what, wanted, actual) are the row's `items` and `warnings`."""
+    drifted = {i.file.removeprefix("live ") for i in items}
+    warned = {i.file.removeprefix("live ") for i in warnings}
+    held = {p.split(":", 1)[0] for p in passed}
+    checks = {c: "drift" if c in drifted else "warning" if c in warned else "ok" if c in held else "not-run"
+              for c in CHECKS}
+    return {"checks": checks, "passed": len(passed), "drift": [c for c in checks if c in drifted]}
 
 
 __all__ = ["LIVE", "Live", "live_result"]

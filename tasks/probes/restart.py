@@ -15,11 +15,11 @@ import posixpath
 from typing import Sequence
 
 from ..config import Host, Inventory
-from ..engine.context import StepError
+from ..engine.context import Nodes
 from ..engine.plan import Item
-from ..engine.runner import Session, in_parallel
-from ..remote import RemoteError
-from ..remote.protocol import NodeIO
+from ..engine.runner import in_parallel
+from ..remote import HostFault
+from ..remote.protocol import NodeReads
 from ..rules import CARBON_LOG, PASSWORD_TMP, PID_FILE
 from ..engine.step import Step
 from .server import ServerProbe, ServerState
@@ -42,7 +42,7 @@ def managed_files(host: Host, inv: Inventory, steps: Sequence[Step]) -> list[str
     return list(dict.fromkeys(out))
 
 
-def stale_files(remote: NodeIO, host: Host, inv: Inventory, st: ServerState,
+def stale_files(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
                 record: StartRecord | None, steps: Sequence[Step]) -> list[str]:
     """For a running server: the managed files (relative to the product home) whose bytes differ
     from the ones it started with; [UNKNOWN] when there is no record for its pid. [] when it does
@@ -56,25 +56,26 @@ def stale_files(remote: NodeIO, host: Host, inv: Inventory, st: ServerState,
             for p in changed_files(record, digests(remote, managed_files(host, inv, steps)))]
 
 
-def restart_needed(inv: Inventory, hosts: list[Host], session: Session,
-                   steps: Sequence[Step]) -> dict[str, list[str]]:
+def restart_needed(nodes: Nodes, hosts: list[Host], steps: Sequence[Step]) -> dict[str, list[str]]:
     """host -> the managed files its running server did not start with ([UNKNOWN]: no record), for
-    every running ESB node of hosts. Cheap where nothing runs: a read of the pid file (read ahead by
-    verify), a command and the files' reads only where one exists."""
+    every running ESB node of hosts (`nodes`: the run's connections, hosts.toml and secrets). Cheap
+    where nothing runs: a read of the pid file (read ahead by verify), a command and the files' reads
+    only where one exists."""
     out: dict[str, list[str]] = {}
+    inv = nodes.inv
 
     def one(h: Host) -> None:
         if not h.is_esb:
             return
         try:
-            remote = session.remote(h)
+            remote = nodes.remote(h)
             if remote.read(posixpath.join(h.product_home, PID_FILE), 4096, "a pid file") is None:
                 return
-            st = ServerProbe(h, inv, remote, session.secrets).state()
+            st = ServerProbe(h, inv, remote, nodes.secrets).state()
             changed = stale_files(remote, h, inv, st, read_record(remote, h) if st.running else None, steps)
             if changed:
                 out[h.name] = changed
-        except (RemoteError, StepError):
+        except HostFault:
             pass  # the host's own rows say what is wrong there
     in_parallel(hosts, one, inv.run.parallel)
     return {h.name: out[h.name] for h in hosts if h.name in out}
@@ -101,7 +102,7 @@ def not_running(st: ServerState, record: StartRecord | None) -> str | None:
     return None
 
 
-def health_items(remote: NodeIO, host: Host, inv: Inventory, st: ServerState,
+def health_items(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
                  record: StartRecord | None, file: str = "server") -> list[Item]:
     """Drift items of a node's server as a desired state, each with its fix: it should run and does
     not; a password-tmp left behind (the keystore password in a file: named, never read) where no

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..config import Host
 from ..remote import CONFIG_LIMIT, RemoteError
 from ..rules import node_state_dir
-from ..remote.protocol import NodeIO
+from ..remote.protocol import NodeReads
 
 #: the record's name in the node's state folder
 RECORD = "server-start.json"
@@ -72,7 +72,7 @@ def parse_record(data: bytes | None) -> StartRecord | None:
     return StartRecord(pid, out, stopped, when)
 
 
-def read_record(remote: NodeIO, host: Host) -> StartRecord | None:
+def read_record(remote: NodeReads, host: Host) -> StartRecord | None:
     """The node's start record, or None: absent, malformed, too big, not a plain file (never read past
     RECORD_LIMIT; a FIFO planted there is refused before it is opened)."""
     try:
@@ -81,7 +81,7 @@ def read_record(remote: NodeIO, host: Host) -> StartRecord | None:
         return None
 
 
-def digests(remote: NodeIO, paths: list[str]) -> dict[str, str | None]:
+def digests(remote: NodeReads, paths: list[str]) -> dict[str, str | None]:
     """sha256 of each file (None: absent), the configuration files read in one pipelined batch
     (a few round trips for all of them), a larger one (a jar) streamed by the remote layer's sha256."""
     remote.prefetch(paths)

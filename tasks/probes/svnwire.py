@@ -1,9 +1,8 @@
 """Subversion from a node's own network position, as DepSync's SVNKit speaks it: the svn:// protocol
-(greeting, the repository, a CRAM-MD5 login) over a channel of the run's SSH connection, and OPTIONS
-over http(s):// to a mod_dav_svn repository. The item parser and the CRAM-MD5 answer are pure."""
+(greeting, the repository, a CRAM-MD5 login) over a channel of the run's SSH connection (http(s)://,
+mod_dav_svn: svndav.py). The item parser and the CRAM-MD5 answer are pure."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -12,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ..remote import RemoteError
-from ..remote.protocol import NodeIO
-from .http import http_exchange, http_status
+from ..remote.protocol import NodeReads
 
 
 class SvnProtocolError(Exception):
@@ -97,7 +95,7 @@ class _SvnReader:
             self.buf += chunk
 
 
-def svn_login(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
+def svn_login(remote: NodeReads, url: str, user: str, password: str, timeout: float) -> str | None:
     """Speak svn:// from the node: greeting, the repository path, CRAM-MD5 login. None when it works, else why."""
     session = SvnSession(remote, url, user, password, timeout)
     try:
@@ -127,7 +125,7 @@ class SvnSession:
     relative to the session URL. svnserve asks for authentication before every command's answer
     (an empty request once logged in): it is read and passed over."""
 
-    def __init__(self, remote: NodeIO, url: str, user: str, password: str, timeout: float):
+    def __init__(self, remote: NodeReads, url: str, user: str, password: str, timeout: float):
         self.remote, self.url, self.user, self.password, self.timeout = remote, url, user, password, timeout
         self.chan = None
         self._reader: _SvnReader | None = None
@@ -136,6 +134,9 @@ class SvnSession:
         """Connect and log in; None when the repository answers and takes the login, else why."""
         m = re.match(r"^svn://([^/:]+)(?::(\d+))?(/.*)?$", self.url or "")
         if not m:
+            if "@" in (self.url or "").split("://", 1)[-1].split("/", 1)[0]:
+                return "SvnUrl carries a user (and perhaps a password) before its host: not read; SvnUser and " \
+                       "SvnPassword give the login"  # the URL itself is not echoed
             return f"{self.url!r} is not an svn:// URL (only svn:// is read)"
         host, port = m.group(1), int(m.group(2) or 3690)
         try:
@@ -281,51 +282,3 @@ def _svn_error(item) -> str:
         return err[1].decode("utf-8", "replace") if isinstance(err[1], bytes) else str(err[1])
     except (IndexError, TypeError, AttributeError):
         return str(item)
-
-
-_HTTP_URL = re.compile(r"^(https?)://([^/:\[\]]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?(/[^?#]*)?")
-
-
-def svn_over_http(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """What SVNKit does first over http(s)://, from the node: OPTIONS on the repository URL with
-    the node's credentials (Basic, as DepSync sends them); None when a Subversion repository
-    answers and takes the login, else why (401: login refused; 404: no repository there; no DAV svn
-    header: not a Subversion server)."""
-    m = _HTTP_URL.match(url or "")
-    if not m:
-        return f"{url!r} is not an http(s):// URL"
-    scheme, host, port = m.group(1), m.group(2).strip("[]"), int(m.group(3) or (443 if m.group(1) == "https" else 80))
-    path = m.group(4) or "/"
-    auth = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode()
-    name = m.group(2) + (f":{m.group(3)}" if m.group(3) else "")
-    request = (f"OPTIONS {path} HTTP/1.1\r\nHost: {name}\r\nAuthorization: Basic {auth}\r\nContent-Length: 0\r\n"
-               f"Connection: close\r\nUser-Agent: SVN/1.8 wso2-esb-cluster-live\r\n\r\n").encode()
-    head, why = http_exchange(remote, host, port, host, scheme == "https", timeout, request)
-    if head is None:
-        return f"no connection to {host}:{port} from the node ({why})"
-    status = http_status(head)
-    if status == 401:
-        return f"login as {user!r} refused (HTTP 401)"
-    if status == 403:
-        return f"{user!r} may not read the repository (HTTP 403)"
-    if status == 404:
-        return f"no repository at {path} (HTTP 404)"
-    if status != 200:
-        return f"HTTP {status} to OPTIONS {path}" if status else "no HTTP answer"
-    if b"subversion.tigris.org/xmlns/dav/svn" not in head and b"\r\nSVN-" not in head:
-        return "the server answers, but not as a Subversion repository (no DAV svn headers)"
-    return None
-
-
-def svn_reachable(remote: NodeIO, url: str, user: str, password: str, timeout: float) -> str | None:
-    """The repository behind SvnUrl answers from the node and takes its login, by the URL's scheme
-    as DepSync speaks it: svn:// (svnserve), http(s):// (WebDAV, Apache's mod_dav_svn). svn+ssh://
-    is refused: Carbon's DepSync does not support it. None when it works, else why."""
-    scheme = (url or "").split("://", 1)[0].lower()
-    if scheme == "svn":
-        return svn_login(remote, url, user, password, timeout)
-    if scheme in ("http", "https"):
-        return svn_over_http(remote, url, user, password, timeout)
-    if scheme == "svn+ssh":
-        return "svn+ssh:// is not supported by Carbon's deployment synchronizer; use svn:// or http(s)://"
-    return f"{url!r}: only svn:// and http(s):// repositories are checked live"

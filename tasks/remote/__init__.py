@@ -14,17 +14,35 @@ it in this list); steps never touch paramiko, they call `read`, `write`, `stat`,
   writes and removals that back a file up first;
 - lock.py: the node's lock and the machine's; runlocks.py: the run's own locks (the deadlock rule);
 - host.py: RemoteHost, one host's connection for the whole run: a thin facade that builds the parts;
-- protocol.py: NodeIO, what a step may do on a host; common.py: limits, errors, stats, counters.
+- protocol.py: NodeReads and NodeIO, what a step may do on a host (its plan, its apply);
+- common.py: limits, errors, stats, counters.
 
 Counters record connections, commands, SFTP operations and bytes for the benchmark.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .common import (CONFIG_LIMIT, DEFAULT_OP_TIMEOUT, JAR_LIMIT, SCRIPT_LIMIT, SMALL_LIMIT, TMP_MARK, UPLOAD_RATE,
-                     Counters, FileStat, RemoteError, SudoRefused, Unreachable, WriteRecord)
-from .host import RemoteHost
-from .runlocks import RunLocks
+                     Counters, FileStat, HostFault, RemoteError, SudoRefused, Unreachable, WriteRecord)
+
+if TYPE_CHECKING:
+    from .host import RemoteHost
+    from .runlocks import RunLocks
+
+#: the facade's parts, imported when first asked for: a module that needs the layer's limits and errors only
+#: (a step's declaration, `fab --list`) does not load the connection's parts
+_LAZY = {"RemoteHost": ".host", "RunLocks": ".runlocks"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RemoteHost", "RemoteError", "SudoRefused", "Unreachable", "FileStat", "Counters", "WriteRecord",
            "RunLocks", "CONFIG_LIMIT", "SCRIPT_LIMIT", "SMALL_LIMIT", "JAR_LIMIT", "TMP_MARK",
-           "UPLOAD_RATE", "DEFAULT_OP_TIMEOUT"]
+           "UPLOAD_RATE", "DEFAULT_OP_TIMEOUT", "HostFault"]

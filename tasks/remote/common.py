@@ -33,7 +33,13 @@ JAR_LIMIT = 1 << 30
 _IO_ERRORS = (OSError, paramiko.SSHException, EOFError)
 
 
-class RemoteError(Exception):
+class HostFault(Exception):
+    """What fails one host's work and not the run: the host could not be reached or an operation on it failed
+    (RemoteError), or what it holds stops a step there (StepError, tasks/engine/context.py). A handler
+    that reports a host's failure and goes on with the others catches this one base."""
+
+
+class RemoteError(HostFault):
     """A remote operation failed; the message names host, path and cause (never a secret)."""
 
 

@@ -366,6 +366,13 @@ class Files:
                               f"({self.io.readlink(path)}); refused, fix or remove the link")
         return real, st
 
+    def mkdir_p(self, path: str, mode: int = 0o755) -> None:
+        """A folder and its parents, where the confinement covers path only if its real location (every link on
+        the way followed) lies in the roots: a folder a node linked elsewhere gains no new folder there."""
+        if self.confine is not None:
+            self.confine.folder(posixpath.join(path, "."))
+        self.io.mkdir_p(path, mode)
+
     def realpath(self, path: str) -> str:
         """What path really reaches on the node: every symbolic link on the way followed (the final
         one too), by the node's own resolver; for a path that does not exist, its nearest existing

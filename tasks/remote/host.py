@@ -53,7 +53,7 @@ class RemoteHost:
             f.read, f.read_range, f.prefetch, f.listdir, f.sha256
         self.stat, self.lstat, self.known_stat, self.realpath, self.resolve_link = \
             f.stat, f.lstat, f.known_stat, f.realpath, f.resolve_link
-        self.chmod, self.mkdir_p, self.place = f.chmod, self.sftpio.mkdir_p, f.place
+        self.chmod, self.mkdir_p, self.place = f.chmod, f.mkdir_p, f.place
         # journal: the writes that keep a backup, and the run's backups
         self.write, self.remove, self.backup_on_host, self.forget_backup = \
             j.write, j.remove, j.backup_on_host, j.forget_backup

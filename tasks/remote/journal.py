@@ -13,17 +13,23 @@ import shlex
 import stat as statmod
 import time
 
+from ..secrets import redact
 from .runkey import sign, signed
 from .sftpext import SFTPError, put_many
 from ..rules import node_state_dir
-from .common import TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private
+from .common import CONFIG_LIMIT, TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private
 from .files import Files
+from .replace import replace
 from .sftpio import SftpIO, beside
 from .transport import Transport
 
 
 #: the largest file written the fast way (a configuration file; a jar goes the plain, streamed way)
 FAST_WRITE = 1 << 20
+
+
+#: bytes per second a copy on the host is granted on top of op_timeout (a backup of a large archive)
+HOST_COPY_RATE = 4 << 20
 
 
 #: a run's folder under backups/: the node's own sequence number, then the run id (CONTRACT §11:
@@ -72,13 +78,17 @@ class Journal:
             if st is not None and st.is_dir:
                 raise RemoteError(f"{path}: is a directory, expected a file")
             original = None
-            if st is not None:
-                original = known.data if known is not None and known.data is not None else files.read(target)
             fresh = backup and path not in self._backed_up
+            large = fresh and st is not None and st.is_file and st.size > CONFIG_LIMIT and \
+                (known is None or known.data is None)
+            if st is not None and not large:
+                original = known.data if known is not None and known.data is not None else files.read(target)
             if fresh and original is not None and st is not None and len(data) <= FAST_WRITE and \
                     self._fast_write(path, target, data, mode, st, original):
                 return
-            if backup:
+            if large and st is not None:
+                self._backup_copy(path, target, st)
+            elif backup:
                 self._backup(path, original, st, real=target)
             try:
                 files.replace(target, data, mode, st, in_place_fallback)
@@ -140,7 +150,9 @@ class Journal:
             if st is None:
                 return
             fresh = backup and path not in self._backed_up
-            if backup:
+            if fresh and st.is_file and st.size > CONFIG_LIMIT:
+                self._backup_copy(path, files.target(path)[0], st)
+            elif backup:
                 self._backup(path, files.read(path), st)
             try:
                 files.unlink(path)
@@ -189,6 +201,24 @@ class Journal:
             self._put_state(f"{self.backup_dir}/files/{name}", original, fresh=True)
         self._record(path, name, st, real=real,
                      sha256=hashlib.sha256(original).hexdigest() if original is not None else None)
+
+    def _backup_copy(self, path: str, source: str, st: FileStat) -> None:
+        """The backup of a file too large to read whole (over CONFIG_LIMIT: an application archive up
+        to 256 MiB): copied on the host by the shell replace (tasks/remote/replace.py: from `source`,
+        the file itself, never through a link at its last name, into a fresh private folder, 0600,
+        renamed into place), its sha256 taken there; recorded as made on the host, so that rollback
+        copies it back on the host too. Its bytes never cross the connection nor sit in memory."""
+        name = f"{len(self._backed_up):04d}-{posixpath.basename(path)}"
+        folder = f"{self.backup_dir}/files"
+        self.io.mkdir_p(folder, 0o700)
+        real = self.files.realpath(folder)
+        script = replace(source, f"{real}/{name}", 0o600, real_dir=real, show_sha256=True)
+        code, out, err = self.t.run(f"sh -c {shlex.quote(script)}", check=False, extra_time=st.size / HOST_COPY_RATE)
+        digest = next((line.split()[0] for line in out.splitlines() if line.endswith("  new")), None)
+        if code != 0 or digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            said = (err.strip().splitlines() or [f"exit {code}"])[-1]
+            raise RemoteError(f"{path}: cannot be backed up on the host ({redact(said)}); not changed")
+        self._record(path, name, st, on_host=True, real=source, sha256=digest)
 
     def backup_on_host(self, paths: list[str], sudo: bool = False) -> None:
         """Back up files with one `cp -p` command on the host (private keys never cross SFTP); once per run.

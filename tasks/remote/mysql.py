@@ -11,17 +11,25 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
-
-import pymysql
-import pymysql.cursors
-from pymysql.constants import ER
+from typing import TYPE_CHECKING
 
 from ..config import Host, Inventory
 from ..schema import IDENT_RE
 from .common import RemoteError
-from .protocol import NodeIO
+from .protocol import NodeReads
 from ..secrets import redact
 from ..formats.sqlscript import Statement
+
+if TYPE_CHECKING:
+    import pymysql
+
+
+def driver():
+    """PyMySQL, imported when the run first opens a connection or reads a result: a command that never
+    reaches a database never loads it (`fab --list`, the lifecycle)."""
+    import pymysql
+    import pymysql.cursors
+    return pymysql
 
 #: session sql_mode for loading the product scripts: no strict mode, no NO_ZERO_DATE, so
 #: `TIMESTAMP ... DEFAULT 0` is accepted on MariaDB 10.x, MySQL 5.7 and 8.0
@@ -81,7 +89,7 @@ class Route:
 
     dests: tuple[str, ...]
     port: int
-    via: NodeIO | None = None
+    via: NodeReads | None = None  # only its channel is used
     timeout: int = 10
     op_timeout: float = 30  # the most one reply of the server may take ([run].op_timeout)
     used: str | None = field(default=None, init=False)  # the dest that answered
@@ -121,10 +129,12 @@ class Route:
         # an error quoting it) through an SSH channel the link is encrypted already: no TLS
         # on top (PyMySQL would build a TLS context for every connection); a direct
         # connection keeps PyMySQL's preferred TLS
+        pymysql = driver()
         conn = pymysql.connect(host=dest, port=self.port, user=user, password=password.encode("utf-8"),
                                autocommit=True, charset="utf8mb4", connect_timeout=self.timeout, bind_address=bind,
                                read_timeout=self.op_timeout, write_timeout=self.op_timeout, defer_connect=True,
                                ssl_disabled=sock is not None)
+        from pymysql.constants import ER
         try:
             conn.connect(sock)
         except pymysql.err.OperationalError as e:
@@ -140,7 +150,7 @@ class Route:
         return conn
 
 
-def route_for(inv: Inventory, host: Host, via: NodeIO) -> Route:
+def route_for(inv: Inventory, host: Host, via: NodeReads) -> Route:
     """[database].host:port, directly or (tunnel = true) through this host's SSH connection (`via`): the
     database route of create-dbs, set-admin-password and rollback."""
     d = inv.database
@@ -199,6 +209,7 @@ def passwords_off(conn, route: Route, user: str, hosts: list[str], password: str
 
 def query(conn: pymysql.Connection, sql: str, args=None, dicts: bool = False) -> list:
     """Rows of a read (tuples, or dicts by column name); DbError with the server's message on failure."""
+    pymysql = driver()
     try:
         with conn.cursor(pymysql.cursors.DictCursor if dicts else None) as cur:
             cur.execute(sql, args)
@@ -209,6 +220,7 @@ def query(conn: pymysql.Connection, sql: str, args=None, dicts: bool = False) ->
 
 def execute(conn: pymysql.Connection, sql: str, args=None, what: str | None = None) -> None:
     """Run one change; DbError naming `what` (or the statement's verb) on failure."""
+    pymysql = driver()
     try:
         with conn.cursor() as cur:
             cur.execute(sql, args)
@@ -218,6 +230,7 @@ def execute(conn: pymysql.Connection, sql: str, args=None, what: str | None = No
 
 def run_script(conn: pymysql.Connection, db: str, statements: list[Statement], label: str) -> None:
     """Run a product script's statements into db, with the tolerant LOAD_SQL_MODE for this session."""
+    pymysql = driver()
     conn.select_db(db)
     execute(conn, "SET SESSION sql_mode = %s", (LOAD_SQL_MODE,))
     for s in statements:

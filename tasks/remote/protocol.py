@@ -1,8 +1,10 @@
-"""What a step may do on a host: the narrow face of RemoteHost that StepContext hands to steps,
-probes and records (reads, stats, atomic writes with backup, commands, a channel, the run's
-journal of a database undo or a peer). RemoteHost is the engine's whole object (connection, lock,
-journal, prune, rollback); a step that needs more than this protocol is a sign that the engine's
-work leaked into it, and mypy says so."""
+"""What a step may do on a host: the narrow faces of RemoteHost that StepContext hands to steps,
+probes and records. `NodeReads` is what a step's read/plan phase needs (reads, stats, listings, a
+real path, a read-only probe command, a channel from the node); `NodeIO` adds what apply does (atomic
+writes with backup, removals, the run's journal of a database undo or a peer). RemoteHost is the engine's
+whole object (connection, lock, journal, prune, rollback) and implements both; the unit tests'
+MemoryNode (tests/memnode.py) implements both in memory. A step that needs more than NodeIO is a
+sign that the engine's work leaked into it, and mypy says so."""
 from __future__ import annotations
 
 from typing import Protocol
@@ -11,13 +13,19 @@ import paramiko
 
 from ..config import Host
 from .common import CONFIG_LIMIT, JAR_LIMIT, FileStat
+from .readcache import ReadCache
 
 
-class NodeIO(Protocol):
-    """The operations a step uses on its host's connection (RemoteHost implements them)."""
+class NodeReads(Protocol):
+    """The operations a step's plan (and a probe) uses to learn a node's state: nothing here
+    changes a file (`run` is for read-only probe commands: `test -w`, `openssl pkey -pubout`; a channel
+    is a live check's connection from the node: HTTP, svn, the database)."""
 
     @property
     def host(self) -> Host: ...
+
+    @property
+    def cache(self) -> ReadCache: ...  # what the run read of the machine's files, and their parsed documents
 
     def read(self, path: str, limit: int = CONFIG_LIMIT, kind: str = "a configuration file",
              cache: bool = True) -> bytes | None: ...
@@ -36,12 +44,25 @@ class NodeIO(Protocol):
 
     def realpath(self, path: str) -> str: ...
 
+    def prefetch(self, paths: list[str]) -> None: ...
+
+    @property
+    def can_sudo(self) -> bool: ...
+
+    def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True,
+            extra_time: float = 0.0): ...
+
+    def open_channel(self, dest: str, port: int, timeout: float | None = None) -> paramiko.Channel: ...
+
+
+class NodeIO(NodeReads, Protocol):
+    """Everything a step uses on its host's connection: its reads, and what apply does
+    (RemoteHost implements them)."""
+
     def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False,
               backup: bool = True) -> None: ...
 
     def place(self, path: str, data: bytes, mode: int = 0o600, like: FileStat | None = None) -> None: ...
-
-    def prefetch(self, paths: list[str]) -> None: ...
 
     def remove(self, path: str, backup: bool = True) -> None: ...
 
@@ -56,11 +77,3 @@ class NodeIO(Protocol):
     def keep_sql(self, step: str, data: bytes, via: str | None = None, db: str | None = None) -> None: ...
 
     def note_peer(self, name: str) -> None: ...
-
-    @property
-    def can_sudo(self) -> bool: ...
-
-    def run(self, command: str, stdin: bytes | None = None, sudo: bool = False, check: bool = True,
-            extra_time: float = 0.0): ...
-
-    def open_channel(self, dest: str, port: int, timeout: float | None = None) -> paramiko.Channel: ...

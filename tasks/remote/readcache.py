@@ -6,15 +6,24 @@ A ReadCache belongs to a machine (CONTRACT §5: the entries that share one login
 node sees its machine mate's write of the shared hosts file). Entries are dropped by every write,
 chmod and removal through the run's connections, and all of them by any remote command (a command
 may change any file). A read that overlapped a change is not kept (the generation counter).
+
+Beside the reads it keeps the files' parsed documents (`document`): a file several steps, the facts
+and the live checks read is parsed once per run. A document is handed out only for the very bytes it
+was parsed from (a file read again after a remote command gets it back when unchanged), and is
+dropped when the run writes the file.
+A document is handed to every consumer as is: a parse function's result is read-only (an XML parse
+is shared by XmlDocs that record their own edits: tasks/formats/xmldoc.py).
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 if TYPE_CHECKING:
     from .common import FileStat
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,8 @@ class ReadCache:
         self._entries: dict[str, Entry] = {}
         self._gen = 0
         self._lock = threading.Lock()
+        self._docs: dict[tuple[str, Callable, str], tuple[bytes, Any]] = {}  # (path, parse, label) -> (bytes, doc)
+        self._parsing = threading.Lock()  # one parse at a time: two readers of one file wait for one parse
         self.hits = 0
 
     def get(self, path: str) -> Entry | None:
@@ -54,18 +65,36 @@ class ReadCache:
             if gen == self._gen:
                 self._entries[path] = Entry(data, stat, plain)
 
+    def document(self, path: str, data: bytes, parse: Callable[[bytes, str], T], label: str | None = None) -> T:
+        """`parse(data, label)` of the file at path, parsed once per run: kept until the file changes
+        (these bytes, read again from the cache or not, get the same document; other bytes a new one).
+        A parse that fails raises and is not kept. The document is shared: no consumer may change it."""
+        key = (path, parse, label or path)
+        with self._parsing:
+            with self._lock:
+                hit = self._docs.get(key)
+            if hit is not None and (hit[0] is data or hit[0] == data):
+                return hit[1]
+            doc = parse(data, label or path)
+            with self._lock:
+                self._docs[key] = (data, doc)
+            return doc
+
     def forget(self, *paths: str) -> None:
         """These files change (write, chmod, removal)."""
         with self._lock:
             self._gen += 1
             for p in paths:
                 self._entries.pop(p, None)
+            gone = set(paths)
+            for key in [k for k in self._docs if k[0] in gone]:
+                del self._docs[key]
 
     def clear(self) -> None:
         """Anything may have changed (a remote command ran)."""
         with self._lock:
             self._gen += 1
-            self._entries.clear()
+            self._entries.clear()  # the documents stay: each is handed out only for the bytes it was parsed from
 
 
 __all__ = ["ReadCache", "Entry"]

@@ -74,12 +74,14 @@ def install(new: str, target: str, mode: int, owner: str | None = None, tolerate
 
 
 def replace(src: str, target: str, mode: int, owner: str | None = None, tolerate_owner: bool = False,
-            real_dir: str | None = None, sha256: str | None = None) -> str:
+            real_dir: str | None = None, sha256: str | None = None, show_sha256: bool = False) -> str:
     """Shell: copy the file src (never through a link at its last name: `dd iflag=nofollow`) into a
     private work folder beside target, then install it over target. `real_dir`: the target
     folder's real path as the plan checked it (default: the folder as given, which must then be
     the real one). `sha256`: the copy must have these bytes (checked in the private folder, where
-    nothing can change it before it is installed), else nothing is installed (exit 4)."""
+    nothing can change it before it is installed), else nothing is installed (exit 4). `show_sha256`:
+    print the copy's sha256 (`<hex>  new`, sha256sum's line) before it is installed: a backup made on
+    the host records what it holds without its bytes crossing the connection."""
     folder, name = posixpath.split(target)
     if real_dir is None and not folder.startswith("/"):
         raise ValueError(f"{target}: a relative folder needs its real path (real_dir) to be checked")
@@ -93,6 +95,8 @@ def replace(src: str, target: str, mode: int, owner: str | None = None, tolerate
     if sha256 is not None:
         steps.append(f"{{ printf '%s  new\\n' {q(sha256)} | sha256sum -c --status || "
                      f"{{ echo {q(f'{src}: not the bytes the run saved; refused')} >&2; exit 4; }}; }}")
+    if show_sha256:
+        steps.append("sha256sum -- new")
     return " && ".join(steps + [install("new", name, mode, owner, tolerate_owner)])
 
 

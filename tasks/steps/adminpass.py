@@ -18,6 +18,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
+from ..formats import usermgtxml
 from ..remote.mysql import DbError, execute, query
 from ..engine.ops import Op
 from ..engine.plan import Item, Plan
@@ -63,12 +64,6 @@ def _admin_planner(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) ->
         set_password(e, ADMIN_PASSWORD, value)
 
 
-def admin_user(doc_bytes: bytes) -> str:
-    """AdminUser/UserName of user-mgt.xml (default admin)."""
-    m = re.search(rb"<AdminUser>\s*<UserName>([^<]*)</UserName>", doc_bytes)
-    return m.group(1).decode("utf-8", "replace").strip() if m else "admin"
-
-
 class SetAdminPassword(XmlStep):
     name = "set-admin-password"
     phase = "nodes"
@@ -96,7 +91,7 @@ class SetAdminPassword(XmlStep):
         d = ctx.inv.database
         node = ctx.inv.hosts.get(d.host) if d.host else None
         dbctx = ctx.other(node) if node else ctx
-        user = admin_user(ctx.remote.read(ctx.home(USER_MGT)) or b"")
+        user = usermgtxml.read(ctx.xml(USER_MGT)).admin  # the active AdminUser (a commented-out one is no user)
         try:
             conn = route_for(dbctx.inv, dbctx.host, dbctx.remote).connect(d.admin_user, password)
         except DbError as e:
@@ -158,4 +153,4 @@ class SetUserPassword(Op):
             conn.close()
 
 
-__all__ = ["SetAdminPassword", "carbon_hash", "check_password", "admin_user"]
+__all__ = ["SetAdminPassword", "carbon_hash", "check_password"]

@@ -9,10 +9,7 @@ from ..formats.xmldoc import element_markup
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
 
-LISTENERS = {
-    "http": "org.apache.synapse.transport.passthru.PassThroughHttpListener",
-    "https": "org.apache.synapse.transport.passthru.PassThroughHttpSSLListener",
-}
+LISTENERS = axis2xml.LISTENERS
 
 
 def wanted_members(host: Host, inv: Inventory) -> list[tuple[str, str]]:
@@ -49,9 +46,10 @@ def plan_axis2(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> Non
             tr = axis2xml.listener(doc, cls)
             if tr is None:
                 raise StepError(f"{e.label}: no transportReceiver {cls}")
+            prefix = axis2xml.WSDL_EPR_PREFIX
             e.child_text(tr, "parameter", wsdl_epr_prefix(inv, scheme),
-                         f"transportReceiver[@name='{tr.get('name')}']/parameter[@name='WSDLEPRPrefix']",
-                         attrs={"name": "WSDLEPRPrefix", "locked": "false"}, match={"name": "WSDLEPRPrefix"},
+                         f"transportReceiver[@name='{tr.get('name')}']/parameter[@name='{prefix}']",
+                         attrs={"name": prefix, "locked": "false"}, match={"name": prefix},
                          after=tr.find("parameter[@name='non-blocking']"))
 
 

@@ -105,8 +105,9 @@ class XmlStep(Step):
         writes = ctx.checks.renders  # verify reports the items: no new bytes are rendered, none proved
         for rel, planner in self.planners(ctx.host):
             path = ctx.home(rel)
-            old = ctx.read_required(path)
-            edits = plan_xml(old, rel, planner, ctx.host, ctx.inv, ctx.secrets, prove=writes)
+            doc = ctx.xml(rel)  # the run's one parse of the file; this plan's edits are its own
+            old = doc.data
+            edits = plan_doc(doc, rel, planner, ctx.host, ctx.inv, ctx.secrets, prove=writes)
             plan.items += edits.items
             plan.advisories += edits.advisories
             mode = None
@@ -141,7 +142,15 @@ def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Invento
              secrets: Secrets, prove: bool = True) -> XmlEdits:
     """Run a planner over bytes; when it edits (and the edit is to be written: prove), prove the
     result needs no further edit."""
-    edits = XmlEdits(XmlDoc(data, label), label)
+    return plan_doc(XmlDoc(data, label), label, planner, host, inv, secrets, prove)
+
+
+def plan_doc(doc: XmlDoc, label: str, planner: Planner, host: Host, inv: Inventory,
+             secrets: Secrets, prove: bool = True) -> XmlEdits:
+    """plan_xml on a document (a fresh one: the run's cache hands out one per plan)."""
+    if doc.changed:
+        raise StepError(f"{label}: internal error, a planner was handed a document another one edited")
+    edits = XmlEdits(doc, label)
     planner(edits, host, inv, secrets)
     if edits.items and prove:
         again = XmlEdits(XmlDoc(edits.doc.render(), label), label)
@@ -151,5 +160,5 @@ def plan_xml(data: bytes, label: str, planner: Planner, host: Host, inv: Invento
     return edits
 
 
-__all__ = ["Step", "StepContext", "StepError", "XmlStep", "XmlEdits", "plan_xml",
+__all__ = ["Step", "StepContext", "StepError", "XmlStep", "XmlEdits", "plan_xml", "plan_doc",
            "RemoteError", "XmlError"]

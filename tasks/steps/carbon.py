@@ -50,15 +50,16 @@ def plan_hostnames(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) ->
     """HostName on every ESB node, MgtHostName on the manager (uncommented in place), Ports/Offset."""
     doc = e.doc
     root = doc.root
-    version = doc.find("Version")
-    e.child_text(root, "HostName", inv.cluster.hostname, "HostName", after=version)
+    version = doc.find(carbonxml.VERSION)
+    host_name, mgt = carbonxml.HOSTNAME, carbonxml.MGT_HOSTNAME
+    e.child_text(root, host_name, inv.cluster.hostname, host_name, after=version)
     if has_mgt_hostname(host):
-        anchor = _first(doc.find("HostName"), doc.commented(root, "HostName"), version)
-        e.child_text(root, "MgtHostName", inv.cluster.mgt_hostname, "MgtHostName", after=anchor)
-    ports = doc.find("Ports")
+        anchor = _first(doc.find(host_name), doc.commented(root, host_name), version)
+        e.child_text(root, mgt, inv.cluster.mgt_hostname, mgt, after=anchor)
+    ports = carbonxml.ports(doc)
     if ports is None:
-        raise StepError(f"{e.label}: no <Ports> element")
-    e.child_text(ports, "Offset", str(host.port_offset), "Ports/Offset")
+        raise StepError(f"{e.label}: no <{carbonxml.PORTS}> element")
+    e.child_text(ports, carbonxml.OFFSET, str(host.port_offset), f"{carbonxml.PORTS}/{carbonxml.OFFSET}")
 
 
 class EnableDepsync(XmlStep):

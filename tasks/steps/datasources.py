@@ -25,7 +25,7 @@ from typing import Callable
 from ..config import Host, Inventory
 from ..rules import MASTER, REGISTRY, USER_MGT, jdbc_url, local_registry_db
 from ..secrets import Secrets
-from ..formats import datasourcesxml as dsx, registryxml
+from ..formats import datasourcesxml as dsx, registryxml, usermgtxml
 from ..formats.xmldoc import XmlDoc
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
@@ -109,11 +109,12 @@ def _just(el) -> Callable[[], list]:
 
 def plan_user_mgt(e: XmlEdits, host: Host, inv: Inventory, secrets: Secrets) -> None:
     """user-mgt.xml: the realm's dataSource property names the user database's JNDI name."""
-    cfg = e.doc.find("Realm/Configuration")
+    cfg = usermgtxml.configuration(e.doc)
     if cfg is None:
         raise StepError(f"{e.label}: no <Realm>/<Configuration> element")
-    e.child_text(cfg, "Property", UM_JNDI, "Realm/Configuration/Property[@name='dataSource']",
-                 attrs={"name": "dataSource"})
+    name = usermgtxml.DATA_SOURCE
+    e.child_text(cfg, "Property", UM_JNDI, f"{usermgtxml.CONFIGURATION}/Property[@name='{name}']",
+                 attrs={"name": name})
 
 
 def registry_anchor(doc: XmlDoc):

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from ..config import Host, Inventory
 from ..engine.ops import Done, NginxReload, Op, nginx_message
 from ..engine.plan import FileChange, Item, Plan, line_items
-from ..formats.upstreams import marked_down, set_down
+from ..formats import nginxconf
+from ..formats.nginxconf import set_down
 from ..rules import MGT_HTTPS_PORT, NGINX_FILES as FILES, PT_HTTP_PORT, PT_HTTPS_PORT, drain_marker, nginx_command
 from .base import Step
 from ..engine.context import StepContext, StepError
@@ -58,8 +59,7 @@ def _upstream(name: str, servers: list[str], ip_hash: bool = False) -> str:
 
 
 def _member(h: Host, port: int) -> str:
-    addr = f"[{h.member_host}]" if ":" in h.member_host else h.member_host
-    return f"{addr}:{port + h.port_offset}"
+    return nginxconf.server_address(h.member_host, port + h.port_offset)
 
 
 def _tls(inv: Inventory, name: str) -> str:
@@ -109,10 +109,14 @@ def worker_servers(inv: Inventory) -> dict[str, str]:
     return {s: w.name for w in inv.by_role("worker") for s in (_member(w, HTTP_PORT), _member(w, HTTPS_PORT))}
 
 
-def keep_down(wanted: bytes, old: bytes | None, servers: dict[str, str]) -> tuple[bytes, list[str]]:
+def keep_down(wanted: bytes, old: bytes | None, servers: dict[str, str],
+              conf: nginxconf.Conf | None = None) -> tuple[bytes, list[str]]:
     """(the rendered file with the `down` marks the file on the host holds for workers kept, those workers):
-    a worker out of the balancer (drained, or a restart under way) is no drift, and a patch keeps it out."""
-    marks = marked_down(old) & set(servers) if old is not None else set()
+    a worker out of the balancer (drained, or a restart under way) is no drift, and a patch keeps it out.
+    `conf`: old's parse, when the caller has it (the run's one parse of the file)."""
+    if old is not None and conf is None:
+        conf = nginxconf.parse(old)
+    marks = conf.marked_down & set(servers) if old is not None and conf is not None else set()
     return set_down(wanted, marks, True), sorted({servers[m] for m in marks})
 
 
@@ -162,7 +166,8 @@ class ConfigureLb(Step):
         for name in FILES:
             path = posixpath.join(lb.conf_dir, name)
             old = r.read(path)
-            want, out = keep_down(wanted[name], old, servers)  # a worker out of the balancer stays out: not drift
+            conf = None if old is None else ctx.parsed(path, old, nginxconf.parse, name)
+            want, out = keep_down(wanted[name], old, servers, conf)  # a worker out of the balancer stays out: not drift
             for w in out:
                 down.setdefault(w, []).append(name)
             if old != want:

@@ -11,7 +11,7 @@ from ..config import Host
 from ..formats import jks
 from ..engine.ops import Done, Op
 from ..engine.plan import Item
-from ..remote import RemoteError, SMALL_LIMIT
+from ..remote import HostFault, SMALL_LIMIT
 from ..rules import KEYSTORE, TRUSTSTORE
 from .base import SECRET_MODE_MASK
 from ..engine.context import StepContext, StepError
@@ -57,7 +57,7 @@ def node_cert(ctx: StepContext, host: Host) -> bytes | None:
         other = ctx.other(host)
         cert = own_cert(other.remote.read(other.home(KEYSTORE), SMALL_LIMIT, "a keystore"), password, KEYSTORE) \
             if password else None
-    except (RemoteError, StepError):
+    except HostFault:
         cert = None  # that node's own row says what is wrong with it
     remember(ctx, host, cert)
     return cert
@@ -98,7 +98,7 @@ def peers_to_tell(ctx: StepContext, password: str) -> list[str]:
         try:
             if _peer_store(ctx.other(h), password) is not None:
                 out.append(h.name)
-        except (RemoteError, StepError, jks.JksError):
+        except (HostFault, jks.JksError):
             pass  # that node's own row says what is wrong with it
     return out
 
@@ -122,7 +122,7 @@ def push(ctx: StepContext, password: str, cert: bytes) -> dict[str, list[Item]]:
             other.remote.write(other.home(TRUSTSTORE), jks.with_trusted(data, {ctx.host.name: cert}, password))
             written[h.name] = [Item(TRUSTSTORE, f"certificate of {ctx.host.name}", "its new key, trusted",
                                     "its old key or none")]
-        except (RemoteError, StepError, jks.JksError) as e:
+        except (HostFault, jks.JksError) as e:
             failed.append(f"{h.name} ({e})")
     if failed:
         raise StepError(f"the new certificate of {ctx.host.name} is not yet in the trust store of "

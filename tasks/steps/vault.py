@@ -90,15 +90,10 @@ def cipher_state(text: str, key, cert, values: dict[str, str]) -> tuple[dict[str
 def present_entries(ctx: StepContext) -> list:
     """The passwords of vault_entries the node's files hold (a datasource configure-datasources has
     not written yet is left out, and said in a note by the caller)."""
-    from ..formats.xmldoc import XmlDoc
     out = []
-    docs: dict[str, XmlDoc] = {}
     for p in vault_entries(ctx.inv, ctx.host):
-        if p.optional:
-            if p.file not in docs:
-                docs[p.file] = XmlDoc(ctx.read_required(ctx.home(p.file)), p.file)  # read once: the run's cache
-            if not docs[p.file].findall(p.path):
-                continue
+        if p.optional and not ctx.xml(p.file).findall(p.path):  # the run's one read and parse of the file
+            continue
         out.append(p)
     return out
 

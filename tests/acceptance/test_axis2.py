@@ -66,6 +66,23 @@ def test_verify_reports_hand_edit_with_exit_2(lab):
     assert j["hosts"]["esb-w1"]["patch-axis2"]["status"] == "drift"
     assert j["hosts"]["esb-mgr"]["patch-axis2"]["status"] == "ok"
     assert j["exit"] == 2
+    # fields, not sentences (issue 31): the row as data, each item's file, what, wanted, actual
+    assert j["mode"] == "verify" and j["tasks"] == ["patch-axis2"] and j["dry_run"] is False
+    row = j["hosts"]["esb-w1"]["patch-axis2"]
+    assert row["fields"] == {"host": "esb-w1", "step": "patch-axis2", "status": "drift",
+                             "files": ["repository/conf/axis2/axis2.xml"]}, row["fields"]
+    assert {"file": "repository/conf/axis2/axis2.xml", "what": "clustering/parameter[@name='domain']",
+            "wanted": "wso2.esb.domain", "actual": "wrong.domain"} in row["items"]
+    j = json.loads(lab.fab("-H", "esb-w1", "patch-axis2", "--dry-run", "--json").stdout)
+    f = j["hosts"]["esb-w1"]["patch-axis2"]["fields"]
+    assert j["mode"] == "dry-run" and j["dry_run"] is True and f["status"] == "changed", j
+    assert f["changed_files"] == [str(lab.hosts["esb-w1"].conf(AXIS2))] and f["commands"] == [], f
+    assert lab.snapshot() == before
+    j = json.loads(lab.fab("-H", "esb-w1", "patch-axis2", "--json").stdout)
+    f = j["hosts"]["esb-w1"]["patch-axis2"]["fields"]
+    assert j["mode"] == "patch" and f["status"] == "changed" and f["changed_files"] == [str(lab.hosts["esb-w1"].conf(AXIS2))]
+    j = json.loads(lab.fab("-H", "esb-w1", "patch-axis2", "--json").stdout)  # again: nothing to write
+    assert j["hosts"]["esb-w1"]["patch-axis2"]["fields"]["changed_files"] == []
 
 
 def test_dry_run_prints_diff_and_writes_nothing(lab):

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -35,7 +36,7 @@ def car(name="App", version="1.0.0", extra=b"") -> bytes:
 
 @pytest.fixture(scope="module")
 def dep_session():
-    lab = Lab.create(n_workers=2, first_octet=180)  # 160 (the brief's) is taken by tests/acceptance/test_lifecycle_faults.py of wt-d1
+    lab = Lab.create(n_workers=2, first_octet=180)
     lab.svnserve = start_svnserve(lab)
     lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.2)
     yield lab
@@ -127,6 +128,15 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     for w in ("esb-w1", "esb-w2"):
         assert got[w]["status"] == "ok" and "same bytes, deployed App_1.0.0 at" in got[w]["message"], got[w]
         assert (lab.hosts[w].home / APPS / "App_1.0.0.car").read_bytes() == f.read_bytes()
+    # the same as data (issue 31): written on the manager, deployed everywhere, each worker's revision
+    assert json.loads(r.stdout)["mode"] == "deploy"
+    m = got["esb-mgr"]["fields"]
+    assert m["written"] is True and m["action"] == "write" and m["deployed"] is True and m["app"] == "App_1.0.0", m
+    head = m["repository_revision"]
+    for w in ("esb-w1", "esb-w2"):
+        fw = got[w]["fields"]
+        assert fw["deployed"] is True and fw["lag"] == [] and fw["repository_revision"] == head, fw
+        assert isinstance(fw["revision"], int) and fw["revision"] >= fw["proved_revision"], fw
     # the repository holds it under the super tenant's folder, as carbon-commons builds the URL
     out = lab.svnserve.svn("info", user="repouser", password=SVN_PW,
                            url=lab.svnserve.url + "-1234/carbonapps/App_1.0.0.car")
@@ -159,6 +169,7 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     got = rows(r)
     assert r.returncode == 0, json.dumps(got, indent=1) + logs(lab)
     assert got["esb-mgr"]["status"] == "changed" and all("gone" in got[n]["message"] for n in ESB), got
+    assert all(got[n]["fields"]["undeployed"] is True for n in ESB) and got["esb-mgr"]["fields"]["action"] == "remove"
     assert not any((lab.hosts[n].home / APPS / "App_1.0.0.car").exists() for n in ESB)
     assert "Undeploying Carbon Application : App_1.0.0" in (lab.hosts["esb-w1"].home /
                                                              "repository/logs/wso2carbon.log").read_text()
@@ -177,6 +188,65 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
     assert not any((lab.hosts[n].home / APPS / "App_1.0.0.car").exists() for n in ESB)
 
 
+def settled(lab, timeout: float = 30) -> None:
+    """The manager's DepSync has updated after its last commit (its copy's root at the repository's youngest
+    revision). Its cycle commits, then updates: a file removed between the two (20 MiB take seconds to commit)
+    is restored by that update, as carbon-commons' would restore it; the proof then rightly says the undeploy
+    did not hold. A test that undeploys waits for the cycle to end first."""
+    from tasks.formats.wcdb import read_wc
+    db = lab.hosts["esb-mgr"].home / "repository/deployment/server/.svn/wc.db"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        head = subprocess.run(["svnlook", "youngest", str(lab.svnserve.repo)], capture_output=True, text=True)
+        try:
+            if read_wc(db.read_bytes()).revision == int(head.stdout.strip()):
+                return
+        except (OSError, ValueError):  # not there yet, or caught mid-write (WcError)
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the manager's DepSync did not update to the repository's youngest revision\n" + logs(lab))
+
+
+def test_an_archive_over_16_mib_is_replaced_removed_and_rolled_back(dep):
+    """A ~20 MiB archive (over the 16 MiB a read takes): deployed, replaced by new bytes (its backup copied on the
+    manager, streamed, with its sha256), undeployed (backed up the same way), and each change rolled back (copied
+    back on the host), DepSync carrying every state to the workers."""
+    lab = dep
+    v1, v2 = car("Big", "1.0.0", os.urandom(20 << 20)), car("Big", "1.0.0", os.urandom(20 << 20))
+    f = write(lab.tmp, "Big_1.0.0.car", v1)
+    mgr = lab.hosts["esb-mgr"].home / APPS / "Big_1.0.0.car"
+
+    def deploy(expect: str) -> dict:
+        r = lab.fab("deploy", str(f), "--json")
+        got = rows(r)
+        assert r.returncode == 0 and got["esb-mgr"]["status"] == expect, json.dumps(got, indent=1) + logs(lab)
+        assert all(got[w]["status"] == "ok" and "same bytes" in got[w]["message"] for w in ("esb-w1", "esb-w2"))
+        for w in ("esb-w1", "esb-w2"):
+            assert (lab.hosts[w].home / APPS / "Big_1.0.0.car").read_bytes() == f.read_bytes()
+        return got
+    deploy("changed")
+    f.write_bytes(v2)
+    got = deploy("changed")  # over the 20 MiB one: backed up on the host
+    assert "the old one backed up" in got["esb-mgr"]["message"], got
+    r = lab.fab("rollback", "--dry-run")
+    assert r.returncode == 0 and "Big_1.0.0.car on the host from its backup" in r.stdout, r.stdout + r.stderr
+    r = lab.fab("rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert mgr.read_bytes() == v1
+    f.write_bytes(v1)
+    got = deploy("ok")  # the old bytes are back: nothing written, and DepSync carried them to every worker
+    assert "nothing written" in got["esb-mgr"]["message"], got
+    settled(lab)
+    r = lab.fab("undeploy", "Big_1.0.0", "--json")
+    got = rows(r)
+    assert r.returncode == 0 and got["esb-mgr"]["status"] == "changed", json.dumps(got, indent=1) + logs(lab)
+    assert not any((lab.hosts[n].home / APPS / "Big_1.0.0.car").exists() for n in ESB)
+    r = lab.fab("rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert mgr.read_bytes() == v1 and mgr.stat().st_mode & 0o777 == 0o644
+    deploy("ok")
+
+
 def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep):
     lab = dep
     deadline = time.monotonic() + 20  # both workers have their working copy before one freezes
@@ -193,6 +263,9 @@ def test_a_frozen_worker_is_named_with_its_revision_while_the_other_gets_it(dep)
     msg = got["esb-w2"]["message"]
     assert got["esb-w2"]["status"] == "failed" and msg.startswith("lags: ") and "its copy at revision" in msg \
         and "the repository's revision" in msg and "last error:" in msg, msg
+    lag = got["esb-w2"]["fields"]  # the lag as codes, beside the words
+    assert lag["deployed"] is False and "copy-behind" in lag["lag"] and "last_error" in lag, lag
+    assert got["esb-w1"]["fields"]["deployed"] is True and got["esb-w1"]["fields"]["lag"] == []
     text = lab.fab("deploy", str(f), "--wait", "2")
     assert text.returncode == 1 and "[esb-w2]" in text.stdout and "lags" in text.stdout, text.stdout
     # status gives each node's DepSync revision and the repository's
@@ -338,3 +411,59 @@ def test_with_secure_vault_the_svn_password_is_resolved_and_never_shown(dep_sess
         assert r.returncode == 0 and "DepSync revision" in r.stdout and SVN_PW not in r.stdout + r.stderr
     finally:
         kill_servers(lab)
+
+
+@pytest.mark.skipif(not __import__("tests.svnhttp").svnhttp.available(), reason="needs apache2 and libapache2-mod-svn")
+def test_an_http_svn_url_is_read_through_mod_dav_svn_and_proved_on_every_worker(dep_session, tmp_path):
+    """The guide's own SvnUrl is http://: the stand-ins' DepSync commits and updates through a real Apache with
+    mod_dav_svn; deploy reads the repository with the project's own WebDAV client from the manager (OPTIONS,
+    PROPFIND, GET of !svn/rvr), proves every worker, and status and verify --live read it the same way."""
+    from tests.svnhttp import SvnHttp
+    lab = dep_session
+    prepare(lab)
+    server = SvnHttp()
+    try:
+        server.users({"repouser": SVN_PW})
+        text = toml(lab)
+        old = next(line for line in text.splitlines() if line.startswith('url = "svn://'))
+        lab.write_toml(text.replace(old, f'url = "{server.url}"'))
+        r = lab.fab("-H", "manager,workers", "enable-depsync")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert server.url in lab.hosts["esb-w1"].conf("carbon.xml").read_text(encoding="latin-1")
+        assert lab.fab("start", "--force").returncode == 0
+        f = write(tmp_path, "Web_1.0.car", car("Web", "1.0"))
+        r = lab.fab("deploy", str(f), "--json")
+        got = rows(r)
+        assert r.returncode == 0, json.dumps(got, indent=1) + logs(lab) + server.error_log()
+        assert got["esb-mgr"]["status"] == "changed", got
+        for w in ("esb-w1", "esb-w2"):
+            assert got[w]["status"] == "ok" and "same bytes, deployed Web_1.0 at" in got[w]["message"], got[w]
+            assert (lab.hosts[w].home / APPS / "Web_1.0.car").read_bytes() == f.read_bytes()
+        head = got["esb-w1"]["message"].split("(repository ")[1].split(")")[0]
+        out = subprocess.run(["svn", "info", "--non-interactive", "--no-auth-cache", "--username", "repouser",
+                              "--password-from-stdin", server.url + "-1234/carbonapps/Web_1.0.car"],
+                             input=SVN_PW + "\n", capture_output=True, text=True)
+        assert out.returncode == 0 and "Node Kind: file" in out.stdout, out.stderr  # through Apache, under -1234
+        assert SVN_PW not in r.stdout + r.stderr
+        r = lab.fab("status", "--json")
+        doc = json.loads(r.stdout)["hosts"]
+        for w in ("esb-w1", "esb-w2"):
+            assert doc[w]["status"]["fields"]["depsync"] == {"revision": int(head), "repository": head}, doc[w]
+        r = lab.fab("verify", "--live", "--steps", "live", "--json")
+        live = json.loads(r.stdout)["hosts"]
+        for w in ("esb-w1", "esb-w2"):
+            assert any(p.startswith("depsync: DepSync working copy") and "youngest" in p
+                       for p in live[w]["live"].get("passed", [])), live[w]["live"]
+        assert SVN_PW not in r.stdout + r.stderr
+        r = lab.fab("undeploy", "Web_1.0", "--json")
+        got = rows(r)
+        assert r.returncode == 0 and all("gone" in got[n]["message"] for n in ESB), json.dumps(got, indent=1)
+        assert not any((lab.hosts[n].home / APPS / "Web_1.0.car").exists() for n in ESB)
+        server.users({"repouser": "another-password-9"})  # the repository refuses the login: named, nothing shown
+        r = lab.fab("deploy", str(f), "--wait", "3", "--json")
+        got = rows(r)
+        assert r.returncode == 1 and "login as 'repouser' refused (HTTP 401)" in got["esb-mgr"]["message"], got
+        assert SVN_PW not in r.stdout + r.stderr
+    finally:
+        kill_servers(lab)
+        server.close()

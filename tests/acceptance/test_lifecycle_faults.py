@@ -195,7 +195,11 @@ def test_a_plain_stop_drains_first_and_the_last_serving_worker_is_refused(life):
 def test_a_drained_worker_is_a_warning_in_verify_and_stays_out_until_drain_undo(life):
     lab = life
     started(lab)
-    assert lab.fab("-H", "esb-w1", "drain").returncode == 0
+    r = lab.fab("-H", "esb-w1", "drain", "--json")
+    doc = json.loads(r.stdout)  # the drain as data (issue 31)
+    assert r.returncode == 0 and doc["mode"] == "drain", r.stdout
+    f = doc["hosts"]["esb-w1"]["drain"]["fields"]
+    assert (f["action"], f["balancer"], f["lbs"]) == ("drain", "drained", ["lb1"]), f
     r = lab.fab("verify", "--steps", "configure-lb", "--json")
     row = json.loads(r.stdout)["hosts"]["lb1"]["configure-lb"]
     assert r.returncode == 0 and row["status"] == "ok", row  # not "differs"
@@ -207,6 +211,12 @@ def test_a_drained_worker_is_a_warning_in_verify_and_stays_out_until_drain_undo(
     r = lab.fab("rolling-restart")  # esb-w2 is the only worker serving: it is not taken out
     assert r.returncode == 1 and "[esb-w2] rolling-restart: failed: not restarted: no other worker serves (esb-w1 " \
         "runs but is marked down)" in r.stdout, r.stdout + r.stderr
+    r = lab.fab("rolling-restart", "--json")  # the same refusal as data: a code, the node's problems, nothing done
+    rows = json.loads(r.stdout)["hosts"]
+    f = rows["esb-w2"]["rolling-restart"]["fields"]
+    assert r.returncode == 1 and f["error"] == "precheck" and f["action"] == "none", f
+    assert any("no other worker serves" in p for p in f["problems"]), f
+    assert {rows[n]["rolling-restart"]["fields"].get("skipped") for n in ("esb-mgr", "esb-w1")} == {"precheck-failed"}
     assert pid(lab, "esb-w2") == before and lab.hosts["esb-w1"].address.encode() in downs(lab)
     assert lab.fab("-H", "esb-w1", "drain", "--undo").returncode == 0 and downs(lab) == b""
 

@@ -79,6 +79,9 @@ def test_a_cluster_in_the_guide_state_passes_every_live_check_and_nothing_change
         assert row["status"] == "ok", row
         # the WKA members do not answer: the servers are not running (a warning, not drift)
         assert row["warnings"] and all("refused" in w["actual"] for w in row["warnings"]), row
+        f = row["fields"]  # each check's outcome as data (issue 31)
+        assert f["drift"] == [] and f["checks"]["members"] == "warning" and f["passed"] == len(row["passed"]), f
+        assert f["checks"]["db"] == f["checks"]["java"] == f["checks"]["driver"] == "ok", f
     assert lab.snapshot() == before and lab.svnserve.snapshot() == svn_before
     writes = {k: v - counters.get(k, 0) for k, v in lab.mariadb.com_counters().items()
               if v != counters.get(k, 0) and k not in READ_COUNTERS and not k.startswith("Com_show")}
@@ -98,6 +101,8 @@ def test_a_wrong_password_in_one_nodes_datasources(live):
     assert code == 2
     assert_only(doc, "esb-w1", "db", "datasource REGISTRY_DB", "Access denied")
     assert "Wrong-pw-4711" not in json.dumps(doc)  # a password read from a file is masked like any secret
+    f = doc["hosts"]["esb-w1"]["live"]["fields"]
+    assert f["drift"] == ["db"] and f["checks"]["db"] == "drift" and f["status"] == "drift", f
 
 
 def test_the_alias_mapped_to_a_wrong_address_in_one_hosts_file(live):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -99,3 +100,21 @@ def test_a_link_in_the_state_dir_is_never_followed(lab: Lab, tmp_path):
     r = lab.fab("-H", "esb-w1", "rollback")
     assert r.returncode == 1 and "through a symbolic link" in r.stdout, r.stdout
     assert state_of(victim) == was and "TOPSECRET" not in r.stdout + r.stderr
+
+
+def test_a_folder_a_step_makes_is_not_made_through_a_planted_link(lab: Lab, tmp_path):
+    """The folder a step creates (the JDBC driver's components/lib) under a folder the node linked to root's files:
+    refused naming the link, nothing made there (mkdir -p follows links; the project's does not lead out)."""
+    node_config(lab, tmp_path, "")
+    lab.write_env(WSO2_DB_PASSWORD="Db-Pw-0123456789", SVN_PASSWORD="Svn-Pw-0123456789")
+    outside = tmp_path / "root-only"
+    outside.mkdir(mode=0o700)
+    components = lab.hosts["esb-w1"].home / "repository" / "components"
+    shutil.rmtree(components)
+    os.symlink(outside, components)
+    before = lab.snapshot()
+    r = lab.fab("-H", "esb-w1", "install-jdbc-driver")
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "Traceback" not in out, out
+    assert "through a symbolic link, outside what the project manages" in out, out
+    assert list(outside.iterdir()) == [] and lab.snapshot() == before

@@ -55,6 +55,22 @@ def test_esb_runs_the_tasks_from_any_folder_with_esb_hosts_or_its_own_hosts_toml
     assert r.returncode == 0 and "[esb-w1] patch-axis2: ok" in r.stdout, r.stdout + r.stderr
 
 
+def test_fab_outside_the_checkout_is_fabrics_own_message_and_fab_r_reaches_the_checkout(lab: Lab, tmp_path):
+    """`fab` is Fabric's binary: from a folder without the fabfile it stops before any of this tool's code runs
+    (its message is Fabric's, exit 1); `fab -r CHECKOUT`, which esb --help and docs/command-line.md name, runs
+    the real tasks from there with ESB_HOSTS."""
+    from tests.lab import fab_bin
+    node_config(lab, tmp_path)
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    r = subprocess.run([fab_bin(), "-H", "esb-w1", "patch-axis2", "--verify"], cwd=away, env=lab.fab_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Can't find any collection named 'fabfile'!" in r.stdout + r.stderr, r
+    r = subprocess.run([fab_bin(), "-r", str(REPO), "-H", "esb-w1", "patch-axis2", "--verify"], cwd=away,
+                       env=lab.fab_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "[esb-w1] patch-axis2: drift" in r.stdout, r.stdout + r.stderr
+
+
 def test_fab_list_in_the_checkout_is_grouped_and_whole(lab: Lab):
     r = lab.fab("--list")
     assert r.returncode == 0, r.stderr

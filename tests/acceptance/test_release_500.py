@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not FIXTURE.is_dir(), reason="../shared/fixtures
 
 @pytest.fixture(scope="module")
 def lab500():
-    lab = Lab.create(n_workers=1, first_octet=60, fixture=FIXTURE)
+    lab = Lab.create(n_workers=1, first_octet=50, fixture=FIXTURE)
     try:
         use_database(lab)  # no db host in this lab: the alias maps to a plain IP
         lab.write_env(WSO2_DB_PASSWORD=DB_PW, SVN_PASSWORD=SVN_PW)

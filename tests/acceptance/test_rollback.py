@@ -47,10 +47,20 @@ def test_rollback_after_setup_cluster_restores_every_file_byte_for_byte(cluster)
     assert "# would run: remove " in r.stdout and "PRIVATE KEY" not in r.stdout
     assert lab.snapshot() == after_setup
 
+    code, doc = fab_json(lab, "rollback", "--dry-run")  # the same as data (issue 31), nothing changed
+    assert code == 0 and doc["mode"] == "rollback" and doc["dry_run"] is True, doc
+    planned = {h: doc["hosts"][h]["rollback"]["fields"] for h in ESB}
+    assert lab.snapshot() == after_setup
     code, doc = fab_json(lab, "rollback")
     assert code == 0, doc
-    assert doc["mode"] == "rollback" and doc["run_id"]
+    assert doc["mode"] == "rollback" and doc["run_id"] and doc["dry_run"] is False
     assert {statuses(doc)[(h, "rollback")] for h in ESB} == {"changed"}
+    for h in ESB:  # each host's row: the run, the files restored and removed, as lists, not a sentence
+        f = doc["hosts"][h]["rollback"]["fields"]
+        assert f["run"] == doc["run_id"] and f["status"] == "changed", f
+        assert str(lab.hosts[h].conf("axis2/axis2.xml")) in f["restored"], f
+        assert f["restored"] == planned[h]["restored"] and f["removed"] == planned[h]["removed"], (f, planned[h])
+        assert all(p in f["files"] for p in f["restored"] + f["removed"]), f
     assert files_and_modes(lab) == before  # every changed file back, byte for byte, with its mode; new ones gone
     assert not list(certs_dir(lab).iterdir())
     for h in ESB:

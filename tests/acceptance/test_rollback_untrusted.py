@@ -177,6 +177,8 @@ def test_a_run_this_machine_did_not_sign_is_listed_and_skipped(lab, tmp_path, at
         assert lab.snapshot() == before
     doc = json.loads(lab.fab("-H", "esb-w1", "rollback", "--dry-run", "--json").stdout)
     assert doc["skipped_runs"][0]["host"] == "esb-w1" and doc["skipped_runs"][0]["why"]
+    code = {"copied": "other-host", "not-json": "not-json"}.get(attack, "unsigned")  # why, as a code (issue 31)
+    assert doc["skipped_runs"][0]["code"] == code and doc["skipped_runs"][0]["run"], doc["skipped_runs"]
     if attack == "setuid":  # the whole cluster: the manager's own run is undone, the worker's planted one is not
         r = lab.fab("rollback")
         assert r.returncode == 0 and "[esb-mgr] rollback: rolled back" in r.stdout, r.stdout

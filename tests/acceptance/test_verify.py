@@ -2,13 +2,17 @@
 and each cluster consistency fault planted by hand after a setup (one test each)."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cluster import fab_json, node_config, statuses
+from tasks.rules import AXIS2, CARBON, CATALINA, MASTER, REGISTRY, USER_MGT
+from tests.acceptance.cluster import ESB, fab_json, node_config, statuses
 from tests.acceptance.util import edit
-from tests.lab import Lab
+from tests.lab import REPO, Lab
 
 STEPS = "map-hosts,patch-axis2,set-proxyports,cluster"
 
@@ -173,3 +177,49 @@ def test_verify_finds_a_planted_consistency_fault(planted, fault):
         assert r.returncode == 0 and ": changed" in r.stdout, (fix, r.stdout + r.stderr)
     code, doc = fab_json(lab, "verify", "--steps", "cluster")
     assert code == 0, doc
+
+
+# ---------------------------------------------------------------- one parse per file per host
+
+#: `esb ARGS` in this interpreter, every parse counted: by the host's file (through the run's cache of
+#: each machine) and by label (every parse of the XML layer and of nginx files, cached or not)
+COUNTING = """
+import atexit, collections, json, sys
+from tasks.formats import nginxconf, xmldoc
+from tasks.remote.readcache import ReadCache
+labels, paths, stable = collections.Counter(), collections.Counter(), {}
+for module in (xmldoc, nginxconf):
+    def counting(data, path="<xml>", real=module.parse):
+        labels[path] += 1
+        return real(data, path)
+    module.parse = counting
+document = ReadCache.document
+def by_path(self, path, data, parse, label=None):
+    if (parse, path) not in stable:
+        def one(d, lbl, parse=parse, path=path):
+            paths[path] += 1
+            return parse(d, lbl)
+        stable[(parse, path)] = one
+    return document(self, path, data, stable[(parse, path)], label)
+ReadCache.document = by_path
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(json.dumps({"labels": labels, "paths": paths})))
+from tasks.program import program
+program.run(["esb", *sys.argv[2:]])
+"""
+
+
+def test_one_verify_parses_each_file_once_per_host(planted, tmp_path):
+    """Every step, the cluster facts and the live-less checks of a whole verify read carbon.xml (five
+    consumers), axis2.xml (four), ...: each node's file is parsed once, and no parse goes past the cache."""
+    out = tmp_path / "parses.json"
+    r = subprocess.run([sys.executable, "-c", COUNTING, str(out), "verify"], cwd=REPO, env=planted.fab_env(),
+                       capture_output=True, text=True, timeout=300)
+    assert out.exists(), r.stdout + r.stderr
+    got = json.loads(out.read_text())
+    labels = {k: n for k, n in got["labels"].items() if not k.startswith("snippets/")}  # the project's own templates
+    assert set(labels) == {AXIS2, CARBON, CATALINA, MASTER, REGISTRY, USER_MGT}, labels
+    assert set(got["paths"].values()) == {1}, got["paths"]  # each host's file parsed once ...
+    for label, n in labels.items():  # ... and never but through the run's cache
+        assert n == sum(1 for p in got["paths"] if p.endswith("/" + label)), (label, got)
+    assert labels[CARBON] == labels[AXIS2] == len(ESB)

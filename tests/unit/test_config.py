@@ -421,3 +421,18 @@ def test_a_host_key_in_defaults_is_checked_for_each_host():
         inventory(d, FILE)
     d["defaults"]["java_home"] = "/usr/lib/jvm/java-8/"
     assert {h.java_home for h in inventory(d).hosts.values()} == {"/usr/lib/jvm/java-8"}
+
+
+def test_a_missing_hosts_toml_names_the_folder_looked_in_or_the_variable_that_named_it(tmp_path, monkeypatch):
+    """Run from a folder without hosts.toml (esb anywhere, fab -r): the error says where it looked and what to do."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ESB_HOSTS", raising=False)
+    with pytest.raises(ConfigError) as e:
+        load_inventory()
+    assert str(e.value) == (f"hosts.toml: file not found (set ESB_HOSTS or create ./hosts.toml): no hosts.toml in "
+                            f"{tmp_path}; run the command in the folder that holds the cluster's hosts.toml (and "
+                            f".env), or set ESB_HOSTS=/path/to/hosts.toml")
+    monkeypatch.setenv("ESB_HOSTS", str(tmp_path / "gone.toml"))
+    with pytest.raises(ConfigError, match=r"gone\.toml: file not found \(set ESB_HOSTS or create \./hosts\.toml\); "
+                                          r"ESB_HOSTS names it: correct ESB_HOSTS, or unset it"):
+        load_inventory()

@@ -98,3 +98,20 @@ def test_a_steps_short_flags_are_first_letters_only_and_the_version_is_this_tool
     assert "  --verbose " in r.stdout and "  --diff " in r.stdout and "-e, --verbose" not in r.stdout, r.stdout
     assert "-d, --dry-run" in r.stdout and "-v, --verify" in r.stdout and "-j, --json" in r.stdout
     assert esb(tmp_path, "--version").stdout.startswith("esb ") and "(Fabric 3." in esb(tmp_path, "--version").stdout
+
+
+def test_help_ends_with_where_the_files_come_from_and_what_fab_outside_the_checkout_means(tmp_path):
+    """Fabric's own fab outside the checkout stops before this tool's code runs; esb's help says what to do."""
+    r = esb(tmp_path, "--help")
+    assert r.returncode == 0, r.stderr
+    tail = " ".join(r.stdout.split("Files:")[-1].split())
+    assert "./hosts.toml, or the file ESB_HOSTS names" in tail and ".env beside it" in tail, tail
+    assert "Can't find any collection named 'fabfile'!" in tail and "fab -r /path/to/checkout" in tail, tail
+    assert "esb runs these tasks from any folder" in tail and "pip install" in tail, tail
+
+
+def test_without_hosts_toml_or_esb_hosts_it_names_the_folder_and_the_fix(tmp_path):
+    r = esb(tmp_path, "status", env={"ESB_HOSTS": ""})
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"no hosts.toml in {tmp_path}; run the command in the folder that holds the cluster's hosts.toml" \
+        in r.stderr and "set ESB_HOSTS=/path/to/hosts.toml" in r.stderr, r.stderr

@@ -15,27 +15,29 @@ import posixpath
 import threading
 import time
 
-from ...config import Host, Inventory
-from ...engine.context import StepError
-from ...engine.runner import Session, in_parallel
-from ...formats.upstreams import marked_down, set_down
+from ...config import Host
+from ...engine.context import Nodes, StepError
+from ...engine.runner import in_parallel
+from ...formats import nginxconf
+from ...formats.nginxconf import set_down
 from ...probes.server import ServerProbe, ServerState
-from ...remote import RemoteError
-from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
+from ...remote import HostFault, RemoteError
+from ...rules import NGINX_FILES as LB_FILES, PT_HTTP_PORT, PT_HTTPS_PORT, drain_marker, nginx_command
 from ...secrets import redact
 from ...engine.ops import nginx_message
-from ...rules import NGINX_FILES as LB_FILES, drain_marker, nginx_command
 
-def node_states(inv: Inventory, hosts: list[Host], session: Session) -> tuple[dict[str, ServerState], dict[str, str]]:
-    """Every host's server state (in parallel), and the hosts that could not be read (name -> why):
-    an unreachable host is an answer, never an exception."""
+
+def node_states(nodes: Nodes, hosts: list[Host]) -> tuple[dict[str, ServerState], dict[str, str]]:
+    """Every host's server state (in parallel; `nodes`: the run's connections), and the hosts that could
+    not be read (name -> why): an unreachable host is an answer, never an exception."""
+    inv = nodes.inv
     states: dict[str, ServerState] = {}
     errors: dict[str, str] = {}
 
     def one(h: Host) -> None:
         try:
-            states[h.name] = ServerProbe(h, inv, session.remote(h), session.secrets).state()
-        except (RemoteError, StepError) as e:
+            states[h.name] = ServerProbe(h, inv, nodes.remote(h), nodes.secrets).state()
+        except HostFault as e:
             errors[h.name] = redact(str(e))
     in_parallel(hosts, one, inv.run.parallel)
     return states, errors
@@ -46,16 +48,15 @@ class Balancer:
     files as they were when it refuses); the drain markers; the serving workers. Never backed up: a
     `down` mark is reconciled from the truth, not undone from a backup."""
 
-    def __init__(self, inv: Inventory, session: Session):
-        self.inv, self.session = inv, session
-        self.lbs = inv.by_role("lb")
+    def __init__(self, nodes: Nodes):
+        self.inv, self.nodes = nodes.inv, nodes
+        self.lbs = self.inv.by_role("lb")
         self.lock = threading.RLock()  # workers started in parallel mark the same files: one at a time
 
     @staticmethod
     def servers(h: Host) -> set[str]:
         """The worker's `server` addresses in the upstreams (PassThrough HTTP and HTTPS after its offset)."""
-        addr = f"[{h.member_host}]" if ":" in h.member_host else h.member_host
-        return {f"{addr}:{p + h.port_offset}" for p in (PT_HTTP_PORT, PT_HTTPS_PORT)}
+        return {nginxconf.server_address(h.member_host, p + h.port_offset) for p in (PT_HTTP_PORT, PT_HTTPS_PORT)}
 
     def reach(self) -> dict[str, str]:
         """The lb hosts that cannot be reached (name -> why): nothing may be taken out of a balancer
@@ -63,7 +64,7 @@ class Balancer:
         errors = {}
         for lb in self.lbs:
             try:
-                self.session.remote(lb)
+                self.nodes.remote(lb)
             except RemoteError as e:
                 errors[lb.name] = redact(str(e))
         return errors
@@ -72,18 +73,19 @@ class Balancer:
         """The workers some lb host's upstream marks down now."""
         marked: set[str] = set()
         for lb in self.lbs:
-            r = self.session.remote(lb)
+            r = self.nodes.remote(lb)
             for name in LB_FILES:
-                data = r.read(posixpath.join(self.inv.lb.conf_dir, name), cache=False)
-                if data is not None:
-                    marked |= marked_down(data)
+                path = posixpath.join(self.inv.lb.conf_dir, name)
+                data = r.read(path, cache=False)  # read afresh: another command may have marked it
+                if data is not None:  # parsed once per run while its bytes stay the same
+                    marked |= r.cache.document(path, data, nginxconf.parse, name).marked_down
         return {w.name for w in self.inv.by_role("worker") if self.servers(w) & marked}
 
     def drained(self) -> set[str]:
         """The workers `fab drain` took out on purpose (a marker on some lb host)."""
         out = set()
         for lb in self.lbs:
-            r = self.session.remote(lb)
+            r = self.nodes.remote(lb)
             for w in self.inv.by_role("worker"):
                 st = r.lstat(drain_marker(lb, w.name))
                 if st is not None:
@@ -93,7 +95,7 @@ class Balancer:
     def set_drained(self, worker: Host, on: bool) -> None:
         """Record (or remove) the drain marker of the worker on every lb host."""
         for lb in self.lbs:
-            r = self.session.remote(lb)
+            r = self.nodes.remote(lb)
             path = drain_marker(lb, worker.name)
             if on:
                 r.mkdir_p(posixpath.dirname(path), 0o700)
@@ -117,7 +119,7 @@ class Balancer:
     def _mark(self, worker: Host, down: bool) -> list[str]:
         done = []
         for lb in self.lbs:
-            r = self.session.remote(lb)
+            r = self.nodes.remote(lb)
             olds = {}
             for name in LB_FILES:
                 path = posixpath.join(self.inv.lb.conf_dir, name)

@@ -21,12 +21,12 @@ from typing import Callable
 
 from ...config import Host, Inventory
 from ...engine.mode import Mode
-from ...remote import RemoteError
+from ...remote import HostFault
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.plan import Item
-from ...engine.runner import Session, in_parallel
+from ...engine.runner import Session, error_code, in_parallel
 from ...secrets import SecretMissing, redact, safe_error
-from ...engine.context import StepError
+from ...engine.context import Nodes, StepError
 from ...formats import carbonlog as logs
 from ...probes.restart import UNKNOWN, health_items, stale_files
 from ...steps import STEPS
@@ -35,8 +35,9 @@ from ...probes.depsync import describe_revision, revisions
 from .server import NodeServer, ServerState
 from .balancer import Balancer, node_states
 from .startcheck import drift_refusal
+from .rowfields import balancer_place, node_fields, stop_action
 
-Outcome = tuple[Status | str, str]  # (status, message)
+Outcome = tuple[Status | str, str] | tuple[Status | str, str, dict]  # (status, message[, fields])
 
 
 def server(session: Session, host: Host) -> NodeServer:
@@ -45,15 +46,16 @@ def server(session: Session, host: Host) -> NodeServer:
 
 def run_rows(task: str, hosts: list[Host], fn: Callable[[Host], Outcome], session: Session, reporter: Reporter,
              parallel: bool = True) -> list[StepResult]:
-    """fn on each host (a row each, reported as it ends); a failure is that host's row, never the others'."""
+    """fn on each host (a row each, reported as it ends, with the fields fn gives); a failure is that host's
+    row, never the others'."""
     def one(h: Host) -> StepResult:
         try:
-            status, message = fn(h)
-            r = StepResult(h.name, task, Status(status), message=message)
-        except (StepError, RemoteError, SecretMissing) as e:
-            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)))
+            status, message, *fields = fn(h)
+            r = StepResult(h.name, task, Status(status), message=message, fields=fields[0] if fields else {})
+        except (HostFault, SecretMissing) as e:
+            r = StepResult(h.name, task, Status.FAILED, message=redact(str(e)), fields={"error": error_code(e)})
         except Exception as e:  # a bug must not hide the other hosts' rows
-            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e))
+            r = StepResult(h.name, task, Status.FAILED, message=safe_error(e), fields={"error": "bug"})
         reporter.emit(r)
         return r
     if parallel:
@@ -89,7 +91,7 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     not drained is put back in the balancer (a start is what brings a stopped worker back). A node whose
     node steps show drift is refused (startcheck.py), unless `force`."""
     dry = session.mode is Mode.DRY_RUN
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     wanted: dict[str, set[str]] = {}
 
     def drained() -> set[str]:
@@ -98,18 +100,28 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
                 wanted["drained"] = balancer.drained() if balancer.lbs else set()
             return wanted["drained"]
 
+    def place(h: Host) -> str | None:
+        """The worker's place in the balancer at the end of its row (`unknown`: the balancer cannot be read)."""
+        try:
+            return balancer_place(h.role == "worker", bool(balancer.lbs),
+                                  h.role == "worker" and bool(balancer.lbs) and h.name in drained())
+        except HostFault:
+            return "unknown"
+
     def one(h: Host) -> Outcome:
         srv = server(session, h)
         st = checked_state(srv)
         if st.running:
             if dry:
-                return "ok", f"running (pid {st.pid})"
+                return "ok", f"running (pid {st.pid})", node_fields("none", True, True, st.pid, st.pid)
             try:
                 back = put_back(balancer, h, drained())
-            except (StepError, RemoteError) as e:
+            except HostFault as e:
                 raise StepError(f"running (pid {st.pid}); but the balancer could not be read or marked (is it "
                                 f"in?): {e}; fab -H {h.name} start puts it back once it is reachable") from None
-            return ("changed" if back.startswith("; back") else "ok"), f"running (pid {st.pid})" + back
+            moved = back.startswith("; back")
+            return (("changed" if moved else "ok"), f"running (pid {st.pid})" + back,
+                    node_fields("none", True, True, st.pid, st.pid, place(h), back_in_balancer=moved))
         refusal = None if force else drift_refusal(session, h)
         if refusal:
             raise StepError(("would not start: " if dry else "not started: ") + refusal)
@@ -119,11 +131,13 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
                 raise StepError("would not start: " + "; ".join(problems))
             return "changed", (f"would start it: JAVA_HOME={h.java_home} {srv.path('bin/wso2server.sh')} --start"
                                + ("; KEYSTORE_PASSWORD through password-tmp" if inv.security.vault else "")
-                               + ("; then back in the balancer" if h.role == "worker" and balancer.lbs else ""))
+                               + ("; then back in the balancer" if h.role == "worker" and balancer.lbs else "")), \
+                node_fields("start", False, True, st.pid, None, place(h))
         message = srv.start() + (f"; {st.notes[0]}" if st.notes else "")
         try:
-            return "changed", message + put_back(balancer, h, drained())
-        except (StepError, RemoteError) as e:
+            back = put_back(balancer, h, drained())
+            return "changed", message + back, node_fields("start", False, True, st.pid, srv.pid_in_file(), place(h))
+        except HostFault as e:
             raise StepError(f"{message}; but the balancer could not be read or marked (is it in?): {e}; "
                             f"fab -H {h.name} start puts it back once it is reachable") from None
 
@@ -132,10 +146,10 @@ def start(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     run_rows("start", workers, one, session, reporter)
 
 
-def last_worker(inv: Inventory, hosts: list[Host], session: Session, balancer: Balancer) -> tuple[list[str], list[str]]:
+def last_worker(hosts: list[Host], balancer: Balancer) -> tuple[list[str], list[str]]:
     """(the serving workers among hosts, the serving workers left once they are out): a worker serves when it
-    runs and no lb marks it down."""
-    states, _ = node_states(inv, inv.by_role("worker"), session)
+    runs and no lb marks it down (read through the balancer's connections)."""
+    states, _ = node_states(balancer.nodes, balancer.inv.by_role("worker"))
     serving = balancer.serving(states)
     names = {h.name for h in hosts}
     return [n for n in serving if n in names], [n for n in serving if n not in names]
@@ -148,7 +162,7 @@ def take_out(inv: Inventory, workers: list[Host], balancer: Balancer) -> dict[st
     for h in workers:
         try:
             marked |= bool(balancer.mark(h, down=True))
-        except (StepError, RemoteError) as e:
+        except HostFault as e:
             refused[h.name] = f"not stopped: it could not be taken out of the balancer: {redact(str(e))}"
     if marked:
         time.sleep(inv.run.drain_seconds)
@@ -165,7 +179,8 @@ def balancer_gate(balancer: Balancer, workers: list[Host], task: str, reporter: 
     if not errors:
         return True, {}
     for lb, why in errors.items():
-        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}"))
+        reporter.emit(StepResult(lb, task, Status.FAILED, message=f"the balancer is unreachable: {why}",
+                                 fields={"error": "balancer-unreachable"}))
     if force:
         reporter.note(f"--force: the workers {task} without being taken out of the balancer first")
         return False, {}
@@ -180,11 +195,11 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
     manager. A stop that would leave the balancer with no serving worker is refused unless --force, or
     unless every node of hosts.toml stops (the cluster's own shutdown: said in a note)."""
     dry = session.mode is Mode.DRY_RUN
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     managers, workers = managers_then_workers(hosts)
     reachable, refused = balancer_gate(balancer, workers, "stop", reporter, force)
     if reachable and balancer.lbs and workers:
-        mine, left = last_worker(inv, workers, session, balancer)
+        mine, left = last_worker(workers, balancer)
         everything = {h.name for h in hosts} == {h.name for h in inv.esb_nodes}
         if mine and not left:
             if force or everything:
@@ -201,6 +216,9 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
         if not dry:
             refused.update(take_out(inv, [h for h in workers if h.name not in refused], balancer))
 
+    def out_place(h: Host) -> str | None:  # a stopped worker is out of the balancer (marked down first)
+        return balancer_place(h.role == "worker", bool(balancer.lbs) and reachable, False, out=True)
+
     def one(h: Host) -> Outcome:
         if h.name in refused:
             raise StepError(refused[h.name])
@@ -209,10 +227,14 @@ def stop(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporter
             st = checked_state(srv)
             out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, then "
                    if h.role == "worker" and balancer.lbs and reachable else "would ")
-            return ("changed", f"{out}stop pid {st.pid} (TERM through bin/wso2server.sh --stop)") if st.running \
-                else ("ok", "not running")
+            return ("changed", f"{out}stop pid {st.pid} (TERM through bin/wso2server.sh --stop)",
+                    node_fields("stop", True, False, st.pid, None, out_place(h))) if st.running \
+                else ("ok", "not running", node_fields("none", False, False, None, None, out_place(h)))
+        st = checked_state(srv)
         message = srv.stop(force)
-        return ("changed" if message.startswith(("stopped", "killed")) else "ok"), message
+        action = stop_action(message)
+        return ("changed" if action != "none" else "ok"), message, \
+            node_fields(action, st.running, False, st.pid, None, out_place(h))
 
     run_rows("stop", workers, one, session, reporter)
     run_rows("stop", managers, one, session, reporter, parallel=False)
@@ -229,7 +251,7 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
     """Stop, then start, node by node; a worker behind a balancer is taken out first (down, nginx -t, reload,
     [run].drain_seconds) and put back once up. Refused for the last serving worker unless --force."""
     dry = session.mode is Mode.DRY_RUN
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     managers, workers = managers_then_workers(hosts)
     reachable, refused = balancer_gate(balancer, workers, "restart", reporter, force)
     drained = balancer.drained() if balancer.lbs and workers and reachable else set()
@@ -242,22 +264,26 @@ def restart(inv: Inventory, hosts: list[Host], session: Session, reporter: Repor
         behind = h.role == "worker" and bool(balancer.lbs) and reachable
         forced = ""
         if behind and st.running and h.name not in drained:
-            mine, left = last_worker(inv, [h], session, balancer)
+            mine, left = last_worker([h], balancer)
             if mine and not left:
                 if not force:
                     raise StepError(f"refused: {h.name} is the last serving worker: restarting it leaves the "
                                     f"balancer with no backend meanwhile; start another worker first, or --force "
                                     f"(restarts it anyway: requests fail until it is back)")
                 forced = "--force: the last serving worker; the balancer had no backend meanwhile; "
+        place = balancer_place(h.role == "worker", behind, h.name in drained)
+        action = "restart" if st.running else "start"
         if dry:
             out = (f"would take it out of the balancer, wait {inv.run.drain_seconds} s, " if behind else "would ")
             return "changed", out + (f"stop pid {st.pid}, then start it" if st.running else "start it") + \
-                (", put it back" if behind else "")
+                (", put it back" if behind else ""), node_fields(action, st.running, True, st.pid, None, place)
         if behind:
             if balancer.mark(h, down=True) and st.running:
                 time.sleep(inv.run.drain_seconds)
         message = restart_one(srv, force) if st.running else srv.start()
-        return "changed", forced + message + (put_back(balancer, h, drained) if behind else "")
+        back = put_back(balancer, h, drained) if behind else ""
+        return "changed", forced + message + back, node_fields(action, st.running, True, st.pid, srv.pid_in_file(),
+                                                               place, forced=bool(forced))
 
     run_rows("restart", workers + managers, one, session, reporter, parallel=False)
 
@@ -326,18 +352,17 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     `fields` carry the same as data, with the balancer's view of each worker and its DepSync revision."""
     states = {}
     errors = {}
-    reporter.extra["command"] = "status"
 
     def gather(h: Host):
         try:
             srv = server(session, h)
             states[h.name] = (srv, srv.state())
-        except (RemoteError, StepError) as e:
+        except HostFault as e:
             errors[h.name] = redact(str(e))
     in_parallel(inv.esb_nodes, gather, inv.run.parallel)  # membership needs every node's state
     running = {n for n, (_, st) in states.items() if st.running}
     synced = revisions(inv, [h for h in hosts if h.name in states], session.context)  # issue 32
-    lb = balancer_view(inv, session)
+    lb = balancer_view(session)
 
     def one(h: Host) -> StepResult:
         if h.name in errors:
@@ -350,21 +375,21 @@ def status(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
                     r.fields["depsync"] = {"revision": synced[h.name][0], "repository": synced[h.name][1]}
                 if h.role == "worker" and lb is not None:
                     r.fields["balancer"] = ("drained" if h.name in lb[1] else "down" if h.name in lb[0] else "in")
-            except (RemoteError, StepError) as e:
+            except HostFault as e:
                 r = StepResult(h.name, "status", Status.FAILED, message=redact(str(e)))
         reporter.emit(r)
         return r
     in_parallel(hosts, one, inv.run.parallel)
 
 
-def balancer_view(inv: Inventory, session: Session) -> tuple[set[str], set[str]] | None:
+def balancer_view(nodes: Nodes) -> tuple[set[str], set[str]] | None:
     """(the workers an lb host marks down, those `fab drain` took out), or None without a reachable lb."""
-    balancer = Balancer(inv, session)
+    balancer = Balancer(nodes)
     if not balancer.lbs:
         return None
     try:
         return balancer.down(), balancer.drained()
-    except (RemoteError, StepError):
+    except HostFault:
         return None
 
 
@@ -376,14 +401,14 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
     a drain marker on each lb host: start and the reconciling commands leave a drained worker out), then
     [run].drain_seconds for requests in flight; `undo` removes the marker and puts them back. The first step
     of a decommission. Draining the last serving worker is refused unless --force."""
-    balancer = Balancer(inv, session)
+    balancer = Balancer(session)
     dry = session.mode is Mode.DRY_RUN
     if not balancer.lbs:
         raise StepError("no lb host in hosts.toml: there is no balancer to take a node out of")
     reachable, gated = balancer_gate(balancer, [h for h in hosts if h.role == "worker"], "drain", reporter, False)
     refused = next(iter(gated.values()), "")
     if not undo and reachable:
-        mine, left = last_worker(inv, [h for h in hosts if h.role == "worker"], session, balancer)
+        mine, left = last_worker([h for h in hosts if h.role == "worker"], balancer)
         if mine and not left:
             if not force:
                 refused = (f"refused: {', '.join(mine)} would leave the balancer with no serving worker; start "
@@ -393,20 +418,24 @@ def drain(inv: Inventory, hosts: list[Host], session: Session, reporter: Reporte
 
     def one(h: Host) -> Outcome:
         if h.role != "worker":
-            return "skipped", "not a worker: the balancer's worker upstreams do not list it"
+            return ("skipped", "not a worker: the balancer's worker upstreams do not list it",
+                    {"skipped": "not-a-worker"})
         if refused and (not undo or not reachable):
             raise StepError(refused)
+        action = "undrain" if undo else "drain"
+        lbs = [lb.name for lb in balancer.lbs]
         if dry:
-            lbs = ", ".join(lb.name for lb in balancer.lbs)
-            return "changed", f"would mark it {'back' if undo else 'down'} in {lbs}"
+            return "changed", f"would mark it {'back' if undo else 'down'} in {', '.join(lbs)}", \
+                {"action": action, "balancer": "in" if undo else "drained", "lbs": lbs}
         if not undo:
             balancer.set_drained(h, True)
         done = balancer.mark(h, down=not undo)
         if undo:
             balancer.set_drained(h, False)
+        fields = {"action": action if done else "none", "balancer": "in" if undo else "drained", "lbs": done}
         if not done:
-            return "ok", f"already {'in' if undo else 'out of'} the balancer"
-        return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}"
+            return "ok", f"already {'in' if undo else 'out of'} the balancer", fields
+        return "changed", f"{'back in' if undo else 'out of'} {', '.join(done)}", fields
 
     rows = run_rows("drain", hosts, one, session, reporter, parallel=False)
     if not undo and not dry and any(r.status == Status.CHANGED for r in rows):

@@ -28,10 +28,11 @@ from ...probes.restart import not_running, restart_needed
 from ...steps import STEPS
 from ...probes.server import ServerState
 from ...probes.startrecord import read_record
-from ...remote import RemoteError
+from ...remote import HostFault
 from ...secrets import SecretMissing, redact
 from .balancer import Balancer, node_states
 from .commands import expected_members, managers_then_workers, restart_one, server
+from .rowfields import balancer_place, node_fields
 
 TASK = "rolling-restart"
 
@@ -63,7 +64,7 @@ def should_run(session: Session, h: Host, st: ServerState) -> bool:
     """The node is not running, and fab started it and did not stop it (health's desired state)."""
     try:
         return not_running(st, read_record(session.remote(h), h)) is not None
-    except (RemoteError, StepError):
+    except HostFault:
         return False
 
 
@@ -81,7 +82,7 @@ def wait_members(session: Session, srv, inv: Inventory, running: set[str], deadl
         if time.monotonic() - looked > 2:
             looked = time.monotonic()
             peers = [inv.hosts[want[m]] for m in missing]
-            states, _ = node_states(inv, peers, session)
+            states, _ = node_states(session, peers)
             for m in list(missing):
                 if want[m] in states and not states[want[m]].running:
                     gone.add(want.pop(m))
@@ -98,13 +99,14 @@ def select(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     for h in hosts:
         if h.name in errors:
             why = "cannot tell whether it needs a restart" if needed else "not restarted"
-            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=f"unreachable: {errors[h.name]}; {why}"))
+            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=f"unreachable: {errors[h.name]}; {why}",
+                                     fields={"error": "unreachable", "action": "none"}))
             rec.fixes.append(f"{h.name}: make it reachable over SSH (the message above says why it is not)")
             rec.rerun = True
     readable = [h for h in hosts if h.name not in errors]
     if not needed:
         return readable
-    stale = restart_needed(inv, readable, session, STEPS)
+    stale = restart_needed(session, readable, STEPS)
     return [h for h in readable if h.name in stale or should_run(session, h, states[h.name])]
 
 
@@ -125,7 +127,7 @@ def prechecks(inv: Inventory, order: list[Host], session: Session, balancer: Bal
             srv = server(session, h)
             srv.refuse_foreign(st)
             found = srv.start_problems(ports=not st.running)
-        except (StepError, RemoteError, SecretMissing) as e:
+        except (HostFault, SecretMissing) as e:
             found = [redact(str(e))]
         if found:
             problems[h.name] = found
@@ -151,12 +153,13 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
     stops at the first that does not come back. True when every node it took came back."""
     dry = session.mode is Mode.DRY_RUN
     rec = Recovery(session.command)
-    balancer = Balancer(inv, session)
-    states, errors = node_states(inv, inv.esb_nodes, session)
+    balancer = Balancer(session)
+    states, errors = node_states(session, inv.esb_nodes)
     lb_errors = balancer.reach()
     for lb, why in lb_errors.items():
         reporter.emit(StepResult(lb, TASK, Status.FAILED, message=f"the balancer is unreachable: {why}; no node "
-                                                                   f"was taken out or restarted"))
+                                                                   f"was taken out or restarted",
+                                 fields={"error": "balancer-unreachable", "action": "none"}))
         rec.fixes.append(f"{lb}: make the balancer reachable over SSH")
         rec.rerun = True
     try:
@@ -175,18 +178,23 @@ def rolling_restart(inv: Inventory, hosts: list[Host], session: Session, reporte
         if lb_errors:
             for h in order:
                 reporter.emit(StepResult(h.name, TASK, Status.SKIPPED, message="not restarted: the balancer is "
-                                                                               "unreachable"))
+                                                                               "unreachable",
+                                         fields={"skipped": "balancer-unreachable", "action": "none"}))
             return False
         problems = prechecks(inv, order, session, balancer, states, balancer.drained() if balancer.lbs else set())
         if problems:
             for h in order:
                 if h.name in problems:
                     reporter.emit(StepResult(h.name, TASK, Status.FAILED, message="not restarted: "
-                                             + "; ".join(problems[h.name]) + "; nothing was stopped"))
+                                             + "; ".join(problems[h.name]) + "; nothing was stopped",
+                                             fields={"error": "precheck", "action": "none",
+                                                     "problems": problems[h.name]}))
                     rec.fixes += [f"{h.name}: {p}" for p in problems[h.name]]
                 else:
                     reporter.emit(StepResult(h.name, TASK, Status.SKIPPED, message="not restarted: the checks "
-                                             f"before the roll failed on {', '.join(problems)}; nothing was stopped"))
+                                             f"before the roll failed on {', '.join(problems)}; nothing was stopped",
+                                             fields={"skipped": "precheck-failed", "action": "none",
+                                                     "failed_on": list(problems)}))
             rec.rerun = True
             return False
         if dry:
@@ -209,7 +217,9 @@ def plan_rows(inv: Inventory, order: list[Host], balancer: Balancer, states: dic
                 + (f", wait {inv.run.drain_seconds} s, " if running else ", ") if behind else "would ") + \
             ("restart it" if running else "start it") + ", wait until it is up and sees the other running members" + \
             (", put it back" if behind else "")
-        reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=plan))
+        reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=plan, fields=node_fields(
+            "restart" if running else "start", running, True, states[h.name].pid, None,
+            balancer_place(h.role == "worker", bool(lbs), False), lbs=behind)))
 
 
 def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter, balancer: Balancer,
@@ -222,7 +232,8 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
     for h in order:
         if stopped_at:
             reporter.emit(StepResult(h.name, TASK, Status.SKIPPED,
-                                     message=f"not run: the rolling restart stopped at {stopped_at}"))
+                                     message=f"not run: the rolling restart stopped at {stopped_at}",
+                                     fields={"skipped": "stopped-at", "stopped_at": stopped_at, "action": "none"}))
             continue
         srv = server(session, h)
         was_running = h.name in running
@@ -230,7 +241,7 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
         out_of: list[str] = []
         try:
             if behind and was_running and h.name not in drained:
-                now, _ = node_states(inv, [w for w in inv.by_role("worker") if w.name != h.name], session)
+                now, _ = node_states(session, [w for w in inv.by_role("worker") if w.name != h.name])
                 if not balancer.serving(now, but=h.name):
                     raise Refused("not taken out: no other worker serves now (a dead worker does not): taking it "
                                   "out would leave the balancer with no backend; nothing was stopped")
@@ -249,10 +260,14 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                 balancer.mark(h, down=False)
                 back = f"; back in {', '.join(out_of)}"
             reporter.emit(StepResult(h.name, TASK, Status.CHANGED, message=message + back
-                                     + ("; stays out: drained (fab drain)" if h.name in drained else "")))
-        except (StepError, RemoteError, SecretMissing) as e:
+                                     + ("; stays out: drained (fab drain)" if h.name in drained else ""),
+                                     fields=node_fields("restart" if was_running else "start", was_running, True,
+                                                        states[h.name].pid, srv.pid_in_file(),
+                                                        balancer_place(behind, behind, h.name in drained),
+                                                        members_lost=sorted(gone))))
+        except (HostFault, SecretMissing) as e:
             stopped_at = h.name
-            after, _ = node_states(inv, [h], session)
+            after, _ = node_states(session, [h])
             alive = h.name in after and after[h.name].running
             where = ""
             if isinstance(e, Refused):
@@ -267,7 +282,12 @@ def roll(inv: Inventory, order: list[Host], session: Session, reporter: Reporter
                 if not alive:
                     rec.fixes.append(f"{h.name}: see why it did not come back (the message above)")
                     rec.starts.append(h.name)
-            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=redact(text + where)))
+            left_out = bool(out_of) and not alive
+            reporter.emit(StepResult(h.name, TASK, Status.FAILED, message=redact(text + where), fields=node_fields(
+                "none" if isinstance(e, Refused) else "restart" if was_running else "start", was_running, alive,
+                states[h.name].pid, after[h.name].pid if alive else None,
+                balancer_place(behind, behind, h.name in drained, out=left_out),
+                error="no-other-worker-serves" if isinstance(e, Refused) else "did-not-come-back")))
             rec.rerun = True
     aftermath(inv, session, reporter, balancer, took, stopped_at, rec)
     return stopped_at is None
@@ -281,17 +301,18 @@ def aftermath(inv: Inventory, session: Session, reporter: Reporter, balancer: Ba
               failed: str | None, rec: Recovery) -> None:
     """The truth after the roll: every running worker that is not drained back in the balancer; each node that
     ran (or was started) and does not run now is a failed row, with its fix."""
-    states, errors = node_states(inv, inv.esb_nodes, session)
+    states, errors = node_states(session, inv.esb_nodes)
     try:
         back = balancer.reconcile(states)
         if back:
             reporter.note(f"back in the balancer (they run): {', '.join(back)}")
-    except (StepError, RemoteError) as e:
+    except HostFault as e:
         reporter.note(f"the balancer could not be reconciled: {redact(str(e))}")
     for h in inv.esb_nodes:
         if h.name in took and h.name != failed and h.name in states and not states[h.name].running:
             reporter.emit(StepResult(h.name, f"{TASK} (after)", Status.FAILED,
-                                     message="not running at the end of the rolling restart: it died during it"))
+                                     message="not running at the end of the rolling restart: it died during it",
+                                     fields={"error": "died", "state_after": "stopped"}))
             rec.fixes.append(f"{h.name}: see why it died (its repository/logs/wso2carbon.log)")
             rec.starts.append(h.name)
             rec.rerun = True

@@ -72,7 +72,7 @@ def rotate_passwords(inv: Inventory, session: Session, reporter: Reporter, spec:
     if not rolling_restart(inv, nodes, session, reporter, needed=True):
         return stop(reporter, "restarts")
     reporter.note("== database: the old password retired")
-    still = restart_needed(inv, nodes, session, STEPS)
+    still = restart_needed(session, nodes, STEPS)
     if still:
         for h in dbs:
             reporter.emit(StepResult(h.name, "create-dbs", Status.FAILED,

@@ -85,9 +85,10 @@ class Rollback(Step):
         remote, run = engine_io(ctx), self.run_id
         folder = remote.run_dir(run)
         manifest = remote.read_manifest(folder) if folder else None
-        plan = Plan()
+        plan = Plan(fields={"run": run, "restored": [], "removed": [], "database": []})
         if folder is None or manifest is None:
             plan.notes.append(f"no backups of run {run} here")
+            plan.fields["reason"] = "no-backups-here"
             return plan
         files = manifest.get("files") if isinstance(manifest, dict) else None
         if not isinstance(files, list):
@@ -110,6 +111,7 @@ class Rollback(Step):
             plan.items.append(Item(f"database ({entry['step']})", f"what run {run} changed there",
                                    "as before the run", "as the run left it"))
             plan.actions.append(RestoreSql(path, entry["step"], entry.get("via"), entry.get("db"), digest(entry)))
+            plan.fields["database"].append(entry["step"])
         if ctx.host.role == "lb" and any(within(rec["path"], ctx.inv.lb.conf_dir) for rec in files) and plan:
             plan.actions.append(NginxReload(nginx_command(ctx.inv, "-s", "reload")))
         plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
@@ -137,6 +139,7 @@ class Rollback(Step):
                 return
             reach.entry(path)
             plan.items.append(Item(path, f"file (created by run {run})", None, f"{st.size} bytes"))
+            plan.fields.setdefault("removed", []).append(path)
             plan.actions.append(Remove(path, backup=False))
             return
         target = reach.target(path, rec)
@@ -151,8 +154,10 @@ class Rollback(Step):
                                                  sudo=True, check=False)[0] == 0
             if same and cur_mode == mode:
                 return
-            plan.items.append(Item(path, f"content ({state}; private, not shown)",
+            how = "private, not shown" if is_private(path, mode) else "copied back on the host"  # a large archive
+            plan.items.append(Item(path, f"content ({state}; {how})",
                                    f"mode {mode:o}", None if st is None else f"mode {cur_mode:o}"))
+            plan.fields.setdefault("restored", []).append(path)
             # a link stays a link: the file it leads to (checked above) is restored
             plan.actions.append(RestoreOnHost(path, backup, target, mode, reach.owner(rec), digest(rec)))
             return
@@ -167,6 +172,7 @@ class Rollback(Step):
             return
         plan.items.append(Item(path, f"content ({state})", _size(old, mode),
                                None if current is None else _size(current, cur_mode)))
+        plan.fields.setdefault("restored", []).append(path)
         plan.files.append(FileChange(path, current, old, mode=mode, in_place_fallback=True,
                                      secret_lines=tuple(secret_values(path, current) + secret_values(path, old))))
 
@@ -220,7 +226,7 @@ class MarkRolledBack(Op):
         ctx.remote.write(self.path, mark, mode=0o600, backup=False)
 
 
-def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) -> list[Host]:
+def peers_of(run: str, holders: list[Host], session: Session) -> list[Host]:
     """The other hosts the run wrote on the holders' behalf (a new certificate in their trust
     stores), as the holders' manifests name them, that hold the run and have not rolled it back: the
     rollback of a run undoes every write it made, wherever it made it."""
@@ -236,10 +242,10 @@ def peers_of(run: str, holders: list[Host], inv: Inventory, session: Session) ->
             continue  # only a run this machine signed names the hosts it wrote on
         listed = manifest.get("peers") if isinstance(manifest, dict) else None
         if isinstance(listed, list):
-            names |= {n for n in listed if isinstance(n, str) and n in inv.hosts}
+            names |= {n for n in listed if isinstance(n, str) and n in session.inv.hosts}
     out = []
     for name in sorted(names):
-        peer = inv.hosts[name]
+        peer = session.inv.hosts[name]
         try:
             remote = session.remote(peer)
             folder = remote.run_dir(run)
@@ -269,7 +275,8 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
     found = dict(zip([h.name for h in hosts], in_parallel(hosts, stack, inv.run.parallel), strict=False))
     for name, (_, fault) in found.items():
         if fault:
-            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=fault))
+            reporter.emit(StepResult(name, Rollback.name, Status.FAILED, message=fault,
+                                     fields={"error": "unreadable", "run": None}))
     note_skipped([s for (_, skipped), _ in found.values() for s in skipped], reporter)
     stacks = {name: stack for name, ((stack, _), _) in found.items() if stack}
     if not stacks:
@@ -282,14 +289,15 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
         for name in stacks:
             reporter.emit(StepResult(name, Rollback.name, Status.FAILED,
                                      message=f"each host's newest run lies under another run elsewhere ({e}): "
-                                             f"the runs were interleaved; roll back one host at a time with -H"))
+                                             f"the runs were interleaved; roll back one host at a time with -H",
+                                     fields={"error": "interleaved", "run": None}))
         return
     manifest = next(m for stack in stacks.values() for f, m in stack if run_order(f)[1] == run)
     reporter.extra["run_id"] = run
     reporter.extra["run"] = {k: manifest.get(k) for k in ("command", "machine", "time", "seq")
                              if isinstance(manifest.get(k), (str, int))}
     holders = [h for h in hosts if h.name in stacks and run_order(stacks[h.name][0][0])[1] == run]
-    holders += [p for p in peers_of(run, holders, inv, session) if p not in holders]
+    holders += [p for p in peers_of(run, holders, session) if p not in holders]
     reporter.note(f"rolling back {describe_run(run, manifest)} on {', '.join(h.name for h in holders)}")
     for h in holders:  # said before anything runs: the accounts this undo puts back, and what that means
         mine = [(f, m) for f, m in stacks.get(h.name, []) if run_order(f)[1] == run]
@@ -298,7 +306,9 @@ def rollback(inv: Inventory, hosts: list[Host], session: Session, reporter: Repo
             reporter.note(f"{h.name}: {undo_notice(run, back)}")
     for h in hosts:
         if h not in holders and not found[h.name][1]:
-            reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here"))
+            reporter.emit(StepResult(h.name, Rollback.name, Status.OK, message=f"nothing from run {run} here",
+                                     fields={"run": run, "restored": [], "removed": [], "database": [],
+                                             "reason": "not-in-run"}))
     run_step(Rollback(run), holders, session, reporter)
 
 
@@ -366,9 +376,10 @@ class RollbackAll(Step):
 
     def plan(self, ctx: StepContext) -> Plan:
         remote, host = engine_io(ctx), ctx.host
-        plan = Plan()
+        plan = Plan(fields={"run": None, "all": True, "restored": [], "removed": [], "runs_consumed": []})
         firsts, skipped = first_backups(remote, host, ctx.inv)
         plan.notes += [s.line() for s in skipped]
+        plan.fields["skipped"] = [s.as_dict() for s in skipped]
         runs = open_runs(remote, host)
         if not firsts and not runs:
             plan.notes.append("no backups here: the project never changed a file on this host")
@@ -388,6 +399,7 @@ class RollbackAll(Step):
         for folder, manifest in runs:  # every open run is consumed: a later rollback never undoes one again
             run = run_order(folder)[1]
             plan.actions.append(MarkRolledBack(run, f"{remote.backups_root}/{folder}/{MARK}", remote.run_id))
+            plan.fields["runs_consumed"].append(run)
             if manifest.get("sql"):
                 plan.items.append(Item(f"database (run {run})", "what the run changed there", "left as it is",
                                        "consumed: a later rollback does not undo it"))

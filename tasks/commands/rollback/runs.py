@@ -27,21 +27,29 @@ def run_marked(remote: RemoteHost, folder: str) -> bool:
 
 
 def distrust(manifest: object, host: Host, folder: str) -> str | None:
+    """Why rollback must not act on the run in this backups folder, in words (None: it may); see
+    distrust_code."""
+    found = distrust_code(manifest, host, folder)
+    return found[1] if found else None
+
+
+def distrust_code(manifest: object, host: Host, folder: str) -> tuple[str, str] | None:
     """Why rollback must not act on the run in this backups folder (None: it may). Only a manifest
     this control machine signed (or a machine holding the same run key), for this node and this
     folder, is acted on: an unsigned one (planted by the node, or another machine's), or a signed
     one copied from another node or another folder, is listed and skipped, never restored, never
     its SQL, never its peers."""
     if not isinstance(manifest, dict):
-        return "its manifest is not a JSON object"
+        return "not-json-object", "its manifest is not a JSON object"
     if not signed(manifest):
-        return ("its manifest is not signed by this control machine's run key (planted on the node, or "
-                "written by a machine with another key)")
+        return "unsigned", ("its manifest is not signed by this control machine's run key (planted on the node, "
+                            "or written by a machine with another key)")
     seq, run = run_order(folder)
     if manifest.get("host") != host.name:
-        return f"its signed manifest is {manifest.get('host')!r}'s, not {host.name}'s (copied here)"
+        return "other-host", f"its signed manifest is {manifest.get('host')!r}'s, not {host.name}'s (copied here)"
     if manifest.get("run_id") != run or ("seq" in manifest and manifest.get("seq") != seq):
-        return f"its signed manifest is run {manifest.get('run_id')!r}'s, not this folder's (moved or copied)"
+        return "other-folder", (f"its signed manifest is run {manifest.get('run_id')!r}'s, not this folder's "
+                                f"(moved or copied)")
     return None
 
 
@@ -52,13 +60,18 @@ class Skipped:
     host: str
     what: str  # the run as describe_run names it, or the kept first backups
     why: str
+    #: why, as a code: not-json, not-json-object, unreadable, unsigned, other-host, other-folder,
+    #: originals-unsigned, first-backup-unsigned
+    code: str = ""
+    run: str | None = None  # the run's id, where the skipped thing is a run
 
     def line(self) -> str:
         """The line rollback prints for it."""
         return f"{self.host}: {self.what} skipped, never restored: {self.why}"
 
     def as_dict(self) -> dict:
-        return {"host": self.host, "what": self.what, "why": self.why}
+        """The JSON form: host, what, why (text), code and run (data)."""
+        return {"host": self.host, "what": self.what, "why": redact(self.why), "code": self.code, "run": self.run}
 
 
 def run_stack(remote: RemoteHost, host: Host) -> tuple[list[tuple[str, dict]], list[Skipped]]:
@@ -74,14 +87,16 @@ def run_stack(remote: RemoteHost, host: Host) -> tuple[list[tuple[str, dict]], l
             manifest = remote.read_manifest(folder)
         except (ValueError, RemoteError) as e:
             bad = "its manifest is not JSON" if isinstance(e, ValueError) else redact(str(e))
-            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], None), bad))
+            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], None), bad,
+                                   "not-json" if isinstance(e, ValueError) else "unreadable", run_order(folder)[1]))
             continue
         if manifest is None:
             continue
-        why = distrust(manifest, host, folder)
+        why = distrust_code(manifest, host, folder)
         if why:
             m = manifest if isinstance(manifest, dict) else None
-            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], m), why))
+            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], m), why[1], why[0],
+                                   run_order(folder)[1]))
         elif manifest.get("files") or manifest.get("sql"):
             stack.append((folder, manifest))
     return stack, skipped
@@ -155,27 +170,30 @@ def first_backups(remote: RemoteHost, host: Host, inv: Inventory
     index = read_originals(remote, host)
     if index is not None and not signed(index):
         skipped.append(Skipped(host.name, "the kept first backups (originals/index.json)",
-                               "not signed by this control machine's run key"))
+                               "not signed by this control machine's run key", "originals-unsigned"))
     elif index is not None:
         for rec in index.get("files", []):
             check_entry(rec, host, inv, "kept first backups")
             run = rec.get("run") if isinstance(rec.get("run"), str) else "?"
             if rec.get("trusted") is not True:  # kept from a run this machine did not sign
                 skipped.append(Skipped(host.name, f"the first backup of {rec['path']} (kept from run {run})",
-                                       "its run was not signed by this control machine's run key"))
+                                       "its run was not signed by this control machine's run key",
+                                       "first-backup-unsigned", run))
                 continue
             out.setdefault(rec["path"], (rec, f"{ORIGINALS}/files", run))
     for folder in remote.backup_runs():
         try:
             manifest = remote.read_manifest(folder)
         except ValueError:
-            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], None), "its manifest is not JSON"))
+            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], None), "its manifest is not JSON",
+                                   "not-json", run_order(folder)[1]))
             continue
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
             continue
-        why = distrust(manifest, host, folder)
+        why = distrust_code(manifest, host, folder)
         if why:
-            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], manifest), why))
+            skipped.append(Skipped(host.name, describe_run(run_order(folder)[1], manifest), why[1], why[0],
+                                   run_order(folder)[1]))
             continue
         plain_manifest(remote, host, folder)
         run = run_order(folder)[1]

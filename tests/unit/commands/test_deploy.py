@@ -100,6 +100,18 @@ def test_a_worker_holds_at_r_or_later_with_the_bytes_and_the_line_after_the_file
         assert not got.holds and why in got.line, (why, got.line)
         if why != "cannot be read now":
             assert "the repository's revision 6" in got.line and "E170013" in got.line
+    # the same as data: the node's revision, the repository's, the lag as codes with the words beside them
+    ok_fields = proof().judge(w, FakeSync(), ok).fields
+    assert ok_fields["proved"] is True and ok_fields["revision"] == 6 and ok_fields["repository_revision"] == 7
+    assert ok_fields["proved_revision"] == 6 and ok_fields["lag"] == [] and ok_fields["logged_at"].endswith("Z")
+    codes = {why: proof().judge(w, FakeSync(), seen).fields["lag"] for why, seen in cases.items()}
+    assert codes == {"its copy at revision 5": ["copy-behind"], "its copy at revision 4": ["copy-behind", "not-on-disk"],
+                     "other bytes on disk": ["other-bytes"], "logged after the file arrived": ["not-logged"],
+                     "no working copy": ["no-working-copy", "not-on-disk"],
+                     "cannot be read now": ["working-copy-unreadable"]}
+    behind = proof().judge(w, FakeSync(), cases["its copy at revision 5"]).fields
+    assert behind["revision"] == 5 and behind["lag_reasons"] == ["its copy at revision 5"]
+    assert "E170013" in behind["last_error"]
 
 
 def test_a_repository_without_the_bytes_makes_every_node_lag():
@@ -135,6 +147,8 @@ def test_a_row_carries_what_the_run_did_on_the_manager():
     p.row(inv.hosts["esb-mgr"], Status.FAILED, "lags")
     p.row(inv.hosts["esb-mgr"], Status.SKIPPED, "not running")  # a stopped manager was still written
     p.row(inv.hosts["esb-w1"], Status.SKIPPED, "not running")
+    assert [(r.fields["written"], r.fields["action"]) for r in rows if r.host == "esb-mgr"] == [(True, "write")] * 3
+    assert "written" not in rows[1].fields and rows[1].fields["app"] == "A_1" and rows[1].fields["deployed"] is False
     assert [(r.status, r.message) for r in rows] == [(Status.CHANGED, "written; proved"), (Status.OK, "proved"),
                                                      (Status.FAILED, "written; lags"),
                                                      (Status.CHANGED, "written; not running"),

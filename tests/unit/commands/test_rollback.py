@@ -91,10 +91,25 @@ def test_only_a_manifest_this_machine_signed_for_this_node_and_folder_is_trusted
     assert "not this folder's" in distrust(good, host, "000007-R2")  # copied into another run's folder
     assert "not this folder's" in distrust(good, host, "000009-R1")  # renumbered to jump the stack
     assert "not a JSON object" in distrust([good], host, "000007-R1")
+    # the same as a code (JSON's skipped_runs[].code), the text beside it
+    from tasks.commands.rollback.runs import distrust_code
+    assert distrust_code(good, host, "000007-R1") is None
+    assert [distrust_code(m, host, f)[0] for m, f in [(body, "000007-R1"), ([good], "000007-R1"),
+                                                      (runkey.sign({**body, "host": "esb-mgr"}), "000007-R1"),
+                                                      (good, "000009-R1")]] == \
+        ["unsigned", "not-json-object", "other-host", "other-folder"]
     monkeypatch.setenv("ESB_RUN_KEY_FILE", str(tmp_path / "other.key"))
     runkey._key.cache_clear()
     assert "not signed" in distrust(good, host, "000007-R1")  # another machine's key
     runkey._key.cache_clear()
+
+
+def test_a_skipped_run_in_json_has_its_code_and_run_beside_the_words():
+    from tasks.commands.rollback.runs import Skipped
+    s = Skipped("esb-w1", "run R1 (fab map-hosts)", "its manifest is not signed", "unsigned", "R1")
+    assert s.as_dict() == {"host": "esb-w1", "what": "run R1 (fab map-hosts)", "why": "its manifest is not signed",
+                           "code": "unsigned", "run": "R1"}
+    assert s.line() == "esb-w1: run R1 (fab map-hosts) skipped, never restored: its manifest is not signed"
 
 
 def test_a_run_is_named_by_its_command_line_machine_and_time():

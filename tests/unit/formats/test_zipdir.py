@@ -77,3 +77,17 @@ def test_zip_directory_from_the_end_of_a_jar():
     assert zipdir.names(data[-200:]) == ["META-INF/MANIFEST.MF", "com/mysql/jdbc/Driver.class"]  # only the tail
     assert zipdir.names(data[-40:]) is None  # the directory is cut: not trusted
     assert zipdir.names(b"not a zip") is None
+
+
+def test_a_member_at_the_start_of_a_large_archive_is_read_alone_not_the_megabytes_before_the_directory():
+    """An application archive's artifacts.xml comes first, its payload after: opening the member reads the
+    directory and the member's own bytes, never the whole archive (undeploy by name over a 256 MiB .car)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("artifacts.xml", b"<artifacts/>")
+        z.writestr("App_1.0/big.bin", b"\0" * (8 << 20))
+    data, asked = buf.getvalue(), []
+    with zipfile.ZipFile(zipdir.RangedReader(ranged(data, asked))) as z:
+        assert z.read("artifacts.xml") == b"<artifacts/>"
+        assert z.read("App_1.0/big.bin") == b"\0" * (8 << 20)  # a member read whole is still read right
+    assert max(asked[:4]) < 1 << 16 and sum(asked) < (8 << 20) + (1 << 17), asked[:6]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from tasks.probes.facts import nginx_blocks, parse_lb
+from tasks.formats.nginxconf import blocks as nginx_blocks
+from tasks.probes.facts import parse_lb
 from tasks.steps.loadbalancer import render
 from tests.unit.helpers import inventory, base_data
 

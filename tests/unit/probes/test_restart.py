@@ -12,10 +12,13 @@ from tasks.probes.startrecord import StartRecord
 from tasks.remote import FileStat
 from tasks.steps import STEPS
 from tests.unit.helpers import inventory
+from tasks.probes.startrecord import record_path
+from tests.memnode import MemoryNode, MemoryRun
 
 #: the probe with the registry the commands hand it (a probe imports no step)
 managed_files = partial(restart.managed_files, steps=STEPS)
 stale_files = partial(restart.stale_files, steps=STEPS)
+restart_needed = partial(restart.restart_needed, steps=STEPS)
 
 INV = inventory()
 W1 = INV.hosts["esb-w1"]
@@ -105,3 +108,33 @@ def test_health_items_name_the_fix_and_a_leftover_password_tmp_never_its_content
 def test_the_servers_own_files_are_not_managed_files():
     assert not [p for p in FILES if p.endswith(("wso2carbon.pid", "wso2carbon.log", "password-tmp"))]
     assert f"{W1.product_home}/bin/wso2server.sh" in FILES
+
+
+# ---------------------------------------------------------------- across hosts, on nodes in memory (tests/memnode.py)
+
+def carbon_running(node: MemoryNode, pid: int = 100) -> None:
+    """The node's server runs as `pid` (what ServerProbe.state's one command prints)."""
+    home = node.host.product_home
+    node.add_file(f"{home}/wso2carbon.pid", f"{pid}\n".encode())
+    node.on(r"^sh -c .*date \+%s", (0, f"1000\npid {pid}\nmtime 990\nstate S\netimes 10\n"
+                                       f"cmd java -Dcarbon.home={home} org.wso2.carbon.bootstrap.Bootstrap\n", ""))
+
+
+def test_restart_needed_reads_each_running_node_through_the_runs_connections():
+    w1, w2, mgr = MemoryNode(W1), MemoryNode(INV.hosts["esb-w2"]), MemoryNode(INV.hosts["esb-mgr"])
+    for node in (w1, w2):
+        for p in managed_files(node.host, INV):
+            node.add_file(p, b"as started " + p.encode())
+        carbon_running(node)
+        node.add_file(record_path(node.host), StartRecord(100, {p: hashlib.sha256(node.data(p)).hexdigest()
+                                                                for p in managed_files(node.host, INV)}).to_bytes())
+    carbon = next(p for p in managed_files(W1, INV) if p.endswith("repository/conf/carbon.xml"))
+    w2.add_file(carbon, b"changed since")
+    run = MemoryRun(INV, {"esb-w1": w1, "esb-w2": w2, "esb-mgr": mgr})
+    hosts = [INV.hosts[n] for n in ("esb-mgr", "esb-w1", "esb-w2", "db1")]
+    assert restart_needed(run, hosts) == {"esb-w2": ["repository/conf/carbon.xml"]}
+    assert mgr.commands == []  # no pid file: nothing runs there, no command asked
+    w1.remove(record_path(W1))
+    assert restart_needed(run, hosts) == {"esb-w1": [UNKNOWN], "esb-w2": ["repository/conf/carbon.xml"]}
+    del run.nodes["esb-w2"]  # an unreachable host is left to its own rows
+    assert restart_needed(run, hosts) == {"esb-w1": [UNKNOWN]}

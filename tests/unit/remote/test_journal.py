@@ -56,3 +56,32 @@ def test_each_run_is_numbered_by_the_node_whatever_its_id_says(lab, remote):
     assert sorted(os.listdir(lab.state_dir("esb-w1") / "backups")) == [folders[1]]
     index = json.loads((lab.state_dir("esb-w1") / "originals" / "index.json").read_text())
     assert [(f["path"], f["run"]) for f in index["files"]] == [(target, "20990101T000000.000000-1")]
+
+
+def test_a_file_too_large_to_read_is_backed_up_on_the_host_streamed_with_its_sha256(lab, remote):
+    """A file over the read cap (16 MiB: an application archive) replaced or removed: its backup is copied on the
+    host (never read over SFTP: the byte counter proves it), 0600, recorded as made there with its sha256 (rollback
+    copies it back on the host)."""
+    r = remote()
+    r.lock()
+    home = lab.hosts["esb-w1"].home
+    big, gone = home / "Big_1.0.car", home / "Gone_1.0.car"
+    body = os.urandom(1 << 20) * 17  # 17 MiB
+    for p in (big, gone):
+        p.write_bytes(body)
+        os.chmod(p, 0o644)
+    read_before = r.counters.bytes_read
+    r.write(str(big), b"new version")
+    r.remove(str(gone))
+    assert r.counters.bytes_read - read_before < 1 << 20  # neither was read over SFTP
+    assert big.read_bytes() == b"new version" and not gone.exists()
+    files = {os.path.basename(e["path"]): e for e in manifest(lab, r)["files"]}
+    digest = hashlib.sha256(body).hexdigest()
+    folder = lab.state_dir("esb-w1") / "backups" / os.path.basename(r.backup_dir) / "files"
+    for name in ("Big_1.0.car", "Gone_1.0.car"):
+        rec = files[name]
+        assert rec["private"] and rec["mode"] == 0o644 and rec["sha256"] == digest and rec["existed"], rec
+        copy = folder / rec["backup"]
+        assert copy.stat().st_mode & 0o777 == 0o600 and hashlib.sha256(copy.read_bytes()).hexdigest() == digest
+    assert sorted(os.listdir(folder)) == sorted(files[n]["backup"] for n in ("Big_1.0.car", "Gone_1.0.car"))
+    r.unlock()

@@ -7,6 +7,8 @@ from lxml import etree
 from tasks.steps.axis2 import AXIS2, PatchAxis2, plan_axis2, wanted_members
 from tasks.engine.context import StepError
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped
+from tests.memnode import product_node
+from tests.unit.helpers import patch_on, plan_on, whats
 
 
 def clustering(data: bytes) -> dict:
@@ -114,3 +116,25 @@ def test_a_file_without_the_owned_elements_is_refused(tag, message):
 
 def test_default_targets_are_the_esb_nodes():
     assert [h.name for h in PatchAxis2().default_targets(inventory())] == ["esb-mgr", "esb-w1", "esb-w2"]
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+CL = "clustering/parameter[@name='{}']"
+SUB = "clustering/parameter[@name='properties']/property[@name='subDomain']/@value"
+
+
+@pytest.mark.parametrize("host,items", [
+    ("esb-mgr", ["clustering/@enable", CL.format("domain"), CL.format("localMemberHost"), "clustering/members", SUB]),
+    ("esb-w1", ["clustering/@enable", CL.format("domain"), CL.format("localMemberHost"), CL.format("localMemberPort"),
+                "clustering/members", SUB, "transportReceiver[@name='http']/parameter[@name='WSDLEPRPrefix']",
+                "transportReceiver[@name='https']/parameter[@name='WSDLEPRPrefix']"]),
+])
+def test_patch_axis2_plans_the_shipped_axis2_xml_and_converges(host, items):
+    inv = inventory()
+    node = product_node(inv.hosts[host])
+    plan, _ = plan_on(PatchAxis2(), node, inv)
+    assert whats(plan) == [(AXIS2, w) for w in items]
+    patch_on(PatchAxis2(), node, inv)
+    assert clustering(node.data(plan.files[0].path))["members"] == wanted_members(inv.hosts[host], inv)
+    assert not plan_on(PatchAxis2(), node, inv)[0]

@@ -12,6 +12,9 @@ from tasks.engine.context import StepError
 from tasks.steps.carbon import CARBON, plan_depsync, plan_hostnames
 from tasks.formats.xmldoc import XmlDoc
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped
+from tasks.steps.carbon import EnableDepsync, SetHostnames
+from tests.memnode import product_node
+from tests.unit.helpers import patch_on, plan_on, whats
 
 PW = "S3cret&<pw>"
 SECRETS = Secrets({"SVN_PASSWORD": PW})
@@ -206,3 +209,29 @@ def test_mgt_hostname_added_after_an_uncommented_hostname():
     assert changed_lines(fc) == ["-    <!--HostName>www.wso2.org</HostName-->",
                                  "+    <HostName>esb.wso2.com</HostName>",
                                  "+    <MgtHostName>mgt.esb.wso2.com</MgtHostName>"]
+
+
+# ---------------------------------------------------------------- the steps on a node in memory (tests/memnode.py)
+
+@pytest.mark.parametrize("host,first", [("esb-mgr", ["Enabled", "AutoCommit"]), ("esb-w1", ["Enabled"])])
+def test_enable_depsync_plans_the_shipped_carbon_xml_and_a_patched_one_is_left_alone(host, first):
+    inv = inventory()
+    node = product_node(inv.hosts[host])
+    plan, _ = plan_on(EnableDepsync(), node, inv)
+    tags = [f"DeploymentSynchronizer/{t}" for t in (*first, "SvnUrl", "SvnUser", "SvnPassword")]
+    assert whats(plan) == [(CARBON, t) for t in tags] + [(CARBON, "mode (holds a secret: no access for others)")]
+    assert [f.path for f in plan.files] == [f"{inv.hosts[host].product_home}/{CARBON}"] and plan.files[0].mode == 0o640
+    patch_on(EnableDepsync(), node, inv)
+    assert node.stat(plan.files[0].path).mode & 0o7777 == 0o640
+    again, _ = plan_on(EnableDepsync(), node, inv)
+    assert not again and again.items == [] and again.files == []
+
+
+@pytest.mark.parametrize("host,items", [("esb-mgr", ["HostName", "MgtHostName"]), ("esb-w1", ["HostName"])])
+def test_set_hostnames_plans_the_shipped_carbon_xml_and_converges(host, items):
+    inv = inventory()
+    node = product_node(inv.hosts[host])
+    plan, _ = plan_on(SetHostnames(), node, inv)
+    assert whats(plan) == [(CARBON, w) for w in items]
+    assert patch_on(SetHostnames(), node, inv) and node.written == [plan.files[0].path]
+    assert not plan_on(SetHostnames(), node, inv)[0]

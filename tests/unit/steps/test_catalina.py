@@ -7,6 +7,8 @@ from lxml import etree
 from tasks.engine.context import StepError
 from tasks.steps.catalina import CATALINA, SetProxyPorts, plan_catalina
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped
+from tests.memnode import product_node
+from tests.unit.helpers import patch_on, plan_on, whats
 
 
 def proxy_ports(data: bytes) -> dict[str, str | None]:
@@ -56,3 +58,16 @@ def test_missing_connector_is_refused():
 
 def test_default_targets_are_the_manager():
     assert [h.name for h in SetProxyPorts().default_targets(inventory())] == ["esb-mgr"]
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+def test_set_proxyports_plans_the_shipped_catalina_server_xml_and_converges():
+    inv = inventory()
+    node = product_node(inv.hosts["esb-mgr"])
+    plan, _ = plan_on(SetProxyPorts(), node, inv)
+    assert whats(plan) == [(CATALINA, "Connector[@port='9763']/@proxyPort"),
+                           (CATALINA, "Connector[@port='9443']/@proxyPort")]
+    patch_on(SetProxyPorts(), node, inv)
+    assert proxy_ports(node.data(plan.files[0].path)) == {"9763": "80", "9443": "443"}
+    assert not plan_on(SetProxyPorts(), node, inv)[0]

@@ -1,6 +1,7 @@
 """create-certs: the pure pair check, openssl output parsing, the renewal script, targets, key_bits refusal."""
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -12,9 +13,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
 from tasks.config import ConfigError
+from tasks.engine.context import StepError
 from tasks.steps.certs import (CreateCerts, PairState, cert_hostnames, check_pair, chmod_command,
                                needs_renewal, parse_pubkeys, pubkey_command, renew_script)
 from tests.unit.helpers import base_data, inventory
+from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat, load_pem_private_key
+
+from tests.memnode import MemoryNode
+from tests.unit.helpers import patch_on, plan_on, whats
 
 H = "esb.wso2.com"
 D = "/etc/ssl/wso2"
@@ -179,3 +185,77 @@ def test_tightening_a_key_that_became_a_link_is_refused(tmp_path):
     r = subprocess.run(guarded(chmod_command([str(key)]), [str(key)]), shell=True, capture_output=True, text=True)
     assert r.returncode == 3 and "a symbolic link; refused" in r.stderr
     assert victim.stat().st_mode & 0o777 == 0o644
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+# openssl's part is played by `cryptography` in the node's command answers: the renewal script makes
+# each pair it names (ESB_CN=...), the public-key command prints each key's public half. What the real
+# openssl does with the script is test_renewal_script_and_pubkey_command_run_with_real_openssl's.
+
+MGT = "mgt.esb.wso2.com"
+
+
+def openssl_node(host, key) -> MemoryNode:
+    node = MemoryNode(host)
+    node.add_dir("/etc", uid=0, gid=0)
+    node.on(r"^test -w /etc$", (0, "", ""))
+    now = datetime.now(timezone.utc)
+
+    def renew(command, stdin, sudo):
+        for cn in re.findall(r"ESB_CN=(\S+) openssl req", command):
+            node.add_dir(D)
+            node.add_file(f"{D}/{cn}.key", key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()), 0o600)
+            node.add_file(f"{D}/{cn}.crt", cert_pem(key, cn, (cn,), start=now - timedelta(minutes=1)), 0o644)
+        return 0, "", ""
+
+    def pubkeys(command, stdin, sudo):
+        out = ""
+        for k in re.findall(r"(/\S+?\.key)", command.split("; do")[0]):
+            out += f"=== {k}\n" + pub_pem(load_pem_private_key(node.data(k), None)).decode()
+        return 0, out, ""
+    node.on(r"ESB_CN=", renew)
+    node.on(r"openssl pkey", pubkeys)
+    return node
+
+
+def test_create_certs_plans_both_pairs_on_a_new_host_and_a_made_pair_converges(key):
+    inv = inventory()
+    node = openssl_node(inv.hosts["esb-mgr"], key)
+    plan, _ = plan_on(CreateCerts(), node, inv)
+    assert whats(plan) == [(D, "directory")] + [
+        (f"{D}/{n}.{ext}", what) for n in (H, MGT) for ext, what in (("key", "private key"), ("crt", "certificate"))]
+    assert [a.describe().startswith("set -e; umask 022; mkdir -p -- /etc/ssl/wso2") for a in plan.actions] == [True]
+    patch_on(CreateCerts(), node, inv)
+    assert node.commands[-1][1] is True and "ESB_CN=mgt.esb.wso2.com" in node.commands[-1][0]
+    again, _ = plan_on(CreateCerts(), node, inv)
+    assert not again, [i.line() for i in again.items]
+    assert node.commands[-1][1] is True and "openssl pkey" in node.commands[-1][0]  # the key read as root, on the host
+
+
+def test_create_certs_tightens_a_loose_key_alone_and_renews_a_pair_that_does_not_match(key):
+    inv = inventory()
+    node = openssl_node(inv.hosts["esb-mgr"], key)
+    patch_on(CreateCerts(), node, inv)
+    node.chmod(f"{D}/{H}.key", 0o644)
+    plan, _ = plan_on(CreateCerts(), node, inv)
+    assert [i.line() for i in plan.items] == [f"{D}/{H}.key: mode: wanted '0600', actual '0644'"]
+    assert [a.describe() for a in plan.actions] == [f"chmod 600 {D}/{H}.key"]
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    node.add_file(f"{D}/{MGT}.crt", cert_pem(other, MGT, (MGT,), start=datetime.now(timezone.utc)))
+    plan, _ = plan_on(CreateCerts(), node, inv)
+    assert whats(plan)[-1] == (f"{D}/{MGT}.key", "matches certificate")
+    assert "ESB_CN=mgt.esb.wso2.com" in plan.actions[0].describe() and "ESB_CN=esb.wso2.com " not in \
+        plan.actions[0].describe()
+
+
+def test_create_certs_refuses_a_certs_dir_it_cannot_make(key):
+    inv = inventory()
+    node = openssl_node(inv.hosts["esb-mgr"], key)
+    node.answers.clear()
+    node.on(r"^test -w /etc$", (1, "", ""))
+    with pytest.raises(StepError, match=r"\[certs\].dir /etc/ssl/wso2 cannot be created on esb-mgr: /etc is not "
+                                        r"writable by wso2 \(set sudo = true"):
+        plan_on(CreateCerts(), node, inv)
+    node.add_file(D, b"a file")
+    with pytest.raises(StepError, match="is not a directory"):
+        plan_on(CreateCerts(), node, inv)

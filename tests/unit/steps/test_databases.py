@@ -12,6 +12,12 @@ from tasks.steps.dbplan import (Account, Script, State, Wanted, _version_tuple, 
                                 retire_sql)
 from tests.lab import product_fixture
 from tests.unit.helpers import base_data, inventory
+import pytest
+
+from tasks.engine.context import StepError
+from tasks.steps.databases import inside_home
+from tasks.steps.databases import wanted as wanted_of
+from tests.memnode import MemoryNode, node_context, product_node
 
 MAIN = Script.parse("dbscripts/mysql.sql", (product_fixture() / "dbscripts/mysql.sql").read_bytes())
 IDENTITY = Script.parse("dbscripts/identity/mysql.sql", (
@@ -215,3 +221,69 @@ def test_the_sql_that_keeps_and_retires_an_old_password():
     assert retire_sql("mariadb") == "ALTER USER %s@%s IDENTIFIED BY %s"
     assert [_version_tuple(v) for v in ("10.11.19-mariadb-0+deb12u1", "8.0.36", "5.7", "x")] == [
         (10, 11, 19), (8, 0, 36), (5, 7, 0), (0,)]
+
+
+# ---------------------------------------------------------------- the step on nodes in memory (tests/memnode.py)
+# What create-dbs reads of the nodes (the manager's dbscripts, checked inside its product home) and how it reaches
+# the server are planned here on MemoryNodes; what it reads of the server (read_state: information_schema,
+# mysql.user, SHOW GRANTS), the logins that check the password and the SQL it runs need MariaDB: the acceptance
+# tests (tests/acceptance/test_databases.py) cover them against a real server.
+
+def db_context(data: dict | None = None, mgr: MemoryNode | None = None):
+    inv = inventory(data)
+    mgr = mgr or product_node(inv.hosts.get("esb-mgr") or inv.hosts["esb-w1"])
+    db = MemoryNode(inv.hosts["db1"])
+    secrets = Secrets({"MYSQL_ADMIN_PASSWORD": "Admin-db-pass1", "WSO2_DB_PASSWORD": "Db-pass-22"})
+    return node_context(db, inv, secrets, others={"esb-mgr": mgr}), mgr
+
+
+def test_the_wanted_state_reads_the_managers_shipped_dbscript_and_plans_a_fresh_server():
+    ctx, mgr = db_context()
+    w, notes = wanted_of(ctx)
+    assert notes == ["dbscripts/identity/mysql.sql: skipped (not shipped in esb-mgr:/opt/wso2esb-4.9.0)"]
+    assert w.user == "regadmin" and w.grant_hosts == ("192.168.1.12", "192.168.1.13", "192.168.1.14")
+    assert {db: [(s.label, s.where, s.shipped) for s in scripts] for db, scripts in w.loads.items()} == {
+        db: [("dbscripts/mysql.sql", "esb-mgr:/opt/wso2esb-4.9.0/dbscripts/mysql.sql", MAIN.shipped)] for db in DBS}
+    assert MAIN.shipped and [s.tables for s in w.loads["REGISTRY_DB"]] == [MAIN.tables]  # the manager's bytes
+    fresh = plan_databases(w, State())
+    assert fresh.errors == [] and len(fresh.ops) > 0
+    done = State({db: w.charset for db in DBS}, {db: ALL_TABLES for db in DBS},
+                 {h: Account(True, frozenset(DBS), "ok") for h in w.grant_hosts})
+    assert plan_databases(w, done).items == [] and plan_databases(w, done).ops == []
+
+
+def test_a_dbscript_that_leads_out_of_the_product_home_is_refused_unread():
+    ctx, mgr = db_context()
+    home = mgr.host.product_home
+    mgr.add_file("/etc/shadow", b"root:x:...")
+    mgr.add_link(f"{home}/dbscripts/mysql.sql", "/etc/shadow")
+    with pytest.raises(StepError, match=r"esb-mgr:/opt/wso2esb-4.9.0/dbscripts/mysql.sql leads to /etc/shadow through "
+                                        r"a symbolic link, outside the product home; refused, not read"):
+        wanted_of(ctx)
+    assert mgr.reads == []
+    m = ctx.other(mgr.host)
+    mgr.add_link(home, "/srv/wso2esb")  # a product home that is itself a link: its scripts are inside it
+    mgr.add_file("/srv/wso2esb/dbscripts/mysql.sql", b"CREATE TABLE T (A INT);")
+    assert inside_home(m, "dbscripts/mysql.sql") == f"{home}/dbscripts/mysql.sql"
+
+
+def test_without_a_manager_or_its_dbscript_create_dbs_says_what_is_missing():
+    data = base_data()
+    ctx, mgr = db_context(data)
+    mgr.remove(f"{mgr.host.product_home}/dbscripts/mysql.sql")
+    with pytest.raises(StepError, match="dbscripts/mysql.sql is missing on esb-mgr"):
+        wanted_of(ctx)
+    del data["hosts"]["esb-mgr"]
+    data["svn"]["host"] = "esb-w1"
+    with pytest.raises(StepError, match='no host with role = "manager"'):
+        wanted_of(db_context(data)[0])
+
+
+def test_a_tunnelled_route_goes_through_the_db_hosts_connection_and_an_unreachable_server_is_a_clear_error():
+    data = base_data()
+    data["database"]["tunnel"] = True
+    ctx, _ = db_context(data)
+    route = route_for(ctx)
+    assert route.via is ctx.remote and route.dests == ("127.0.0.1", "192.168.1.20")
+    with pytest.raises(StepError, match=r"database unreachable at 127.0.0.1/192.168.1.20:3306 through SSH to db1"):
+        CreateDbs().plan(ctx)

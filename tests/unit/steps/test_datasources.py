@@ -9,6 +9,9 @@ from tasks.engine.context import StepError
 from tasks.steps.datasources import (MASTER, REGISTRY, USER_MGT, jdbc_url, plan_master_datasources,
                                      plan_registry_dbconfig, plan_user_mgt)
 from tests.unit.helpers import base_data, changed_lines, inventory, run_planner, shipped
+from tasks.steps.datasources import ConfigureDatasources
+from tests.memnode import product_node
+from tests.unit.helpers import patch_on, plan_on, whats
 
 PW = "S3cret&<pw>"
 SECRETS = Secrets({"WSO2_DB_PASSWORD": PW})
@@ -187,3 +190,26 @@ def test_registry_sharedregistry_wrong_datasource_edited_in_place():
     bad = good.replace(b"<dataSource>jdbc/WSO2RegistryDB</dataSource>", b"<dataSource>jdbc/Other</dataSource>")
     edits, fc = run_planner(REGISTRY, plan_registry_dbconfig, "esb-mgr", data=bad)
     assert [i.what for i in edits.items] == ["dbConfig[@name='sharedregistry']/dataSource"] and fc.new == good
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+@pytest.mark.parametrize("host,local", [("esb-mgr", "REGISTRY_LOCAL1"), ("esb-w1", "REGISTRY_LOCAL2")])
+def test_configure_datasources_plans_the_three_shipped_files_and_converges(host, local):
+    inv = inventory()
+    node = product_node(inv.hosts[host])
+    plan, _ = plan_on(ConfigureDatasources(), node, inv)
+    ds = f"datasource[name='{local}']"
+    conf = f"{ds}/definition/configuration"
+    assert whats(plan) == [(MASTER, w) for w in (
+        f"{ds}/name", f"{ds}/description", f"{conf}/url", f"{conf}/username", f"{conf}/password",
+        f"{conf}/driverClassName", "datasource[name='REGISTRY_DB']", "datasource[name='WSO2_USER_DB']",
+        "mode (holds a secret: no access for others)")] + [
+        (USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+        (REGISTRY, "dbConfig[@name='sharedregistry']")]
+    home = inv.hosts[host].product_home
+    assert [f.path for f in plan.files] == [f"{home}/{r}" for r in (MASTER, USER_MGT, REGISTRY)]
+    assert "Db-pässword22" not in "".join(f.diff() for f in plan.files)
+    patch_on(ConfigureDatasources(), node, inv)
+    assert node.stat(f"{home}/{MASTER}").mode & 0o7777 == 0o640
+    assert not plan_on(ConfigureDatasources(), node, inv)[0]

@@ -6,6 +6,9 @@ import pytest
 from tasks.engine.context import StepError
 from tasks.steps.hostsfile import plan_hosts, wanted_entries
 from tests.unit.helpers import base_data, inventory
+from tasks.steps.hostsfile import MapHosts
+from tests.memnode import MemoryNode
+from tests.unit.helpers import patch_on, plan_on, whats
 
 ALIAS = "carbondb.mysql-wso2.com"
 DB = "192.168.1.20"
@@ -115,3 +118,31 @@ def test_database_host_reached_by_a_dns_name_needs_a_member_host():
         wanted_entries(inventory(data))
     data["hosts"]["db1"]["member_host"] = "10.3.0.20"
     assert wanted_entries(inventory(data)) == {ALIAS: "10.3.0.20"}
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+def test_map_hosts_plans_the_alias_line_writes_through_a_linked_hosts_file_and_converges():
+    inv = inventory()
+    node = MemoryNode(inv.hosts["esb-w1"])
+    node.add_file("/etc/hosts.real", BASE.encode(), 0o644, uid=0, gid=0)
+    node.add_link("/etc/hosts", "hosts.real")
+    plan, _ = plan_on(MapHosts(), node, inv)
+    assert whats(plan) == [("/etc/hosts", ALIAS)] and plan.items[0].wanted == DB
+    assert plan.files[0].in_place_fallback  # a bind-mounted /etc/hosts refuses the rename
+    patch_on(MapHosts(), node, inv)
+    assert node.links["/etc/hosts"] == "hosts.real"
+    assert node.data("/etc/hosts.real") == (BASE + f"{DB}\t{ALIAS}\n").encode()
+    assert node.stat("/etc/hosts.real").uid == 0
+    assert not plan_on(MapHosts(), node, inv)[0]
+
+
+def test_map_hosts_refuses_a_missing_or_non_utf8_hosts_file_and_changes_nothing():
+    inv = inventory()
+    node = MemoryNode(inv.hosts["esb-w1"])
+    with pytest.raises(StepError, match="hosts file /etc/hosts does not exist on esb-w1"):
+        plan_on(MapHosts(), node, inv)
+    node.add_file("/etc/hosts", b"127.0.0.1 localhost\n10.0.0.1 caf\xe9\n")
+    with pytest.raises(StepError, match=r"not UTF-8 text \(line 2"):
+        plan_on(MapHosts(), node, inv)
+    assert node.written == [] and node.data("/etc/hosts") == b"127.0.0.1 localhost\n10.0.0.1 caf\xe9\n"

@@ -9,6 +9,9 @@ import pytest
 from tasks.engine.context import StepError
 from tasks.steps.jars import LocalJar, load_local_jar, plan_jar
 from tests.unit.helpers import base_data, inventory
+from tasks.steps.jars import DROPINS, InstallJdbcDriver, InstallSvnkit
+from tests.memnode import MemoryNode, product_node
+from tests.unit.helpers import patch_on, plan_on, whats
 
 LIB = "repository/components/lib"
 
@@ -81,3 +84,61 @@ def test_a_local_jar_far_too_big_is_refused_unread(tmp_path):
     inv = parse_inventory(data, tmp_path / "hosts.toml")
     with pytest.raises(StepError, match=r"is 268435457 bytes, more than a jar may hold .* refused, not read"):
         load_local_jar(inv, "mysql_connector_jar")
+
+
+# ---------------------------------------------------------------- the steps on a node in memory (tests/memnode.py)
+
+def jar_inventory(tmp_path):
+    """hosts.toml naming three local jars (tmp_path/artifacts)."""
+    data = base_data()
+    names = {"mysql_connector_jar": "mysql-connector-java-5.1.49.jar", "svnkit_jar": "svnkit-all-1.8.7.wso2v1.jar",
+             "trilead_jar": "trilead-ssh2-1.0.0-build215.jar"}
+    (tmp_path / "artifacts").mkdir()
+    for key, name in names.items():
+        make_jar(tmp_path / "artifacts" / name, key)
+    data["artifacts"] = {k: f"artifacts/{n}" for k, n in names.items()}
+    return inventory(data, path=str(tmp_path / "hosts.toml"))
+
+
+def test_install_jdbc_driver_uploads_the_jar_removes_a_stale_version_and_converges(tmp_path):
+    inv = jar_inventory(tmp_path)
+    node = product_node(inv.hosts["esb-w1"])
+    lib = f"{inv.hosts['esb-w1'].product_home}/{LIB}"
+    node.add_file(f"{lib}/mysql-connector-java-5.1.30-bin.jar", b"old jar")
+    node.add_file(f"{lib}/other-1.0.jar", b"unrelated")
+    plan, _ = plan_on(InstallJdbcDriver(), node, inv)
+    assert whats(plan) == [(f"{LIB}/mysql-connector-java-5.1.49.jar", "sha256"),
+                           (f"{LIB}/mysql-connector-java-5.1.30-bin.jar",
+                            "other version of mysql-connector-java (stale)")]
+    assert [a.describe().split(" ")[0] for a in plan.actions] == ["upload", "remove"]
+    patch_on(InstallJdbcDriver(), node, inv)
+    assert node.listdir(lib) == ["mysql-connector-java-5.1.49.jar", "other-1.0.jar"]
+    assert node.data(f"{lib}/mysql-connector-java-5.1.49.jar") == (tmp_path / "artifacts/mysql-connector-java-5.1.49.jar"
+                                                                   ).read_bytes()
+    assert node.stat(f"{lib}/mysql-connector-java-5.1.49.jar").mode & 0o7777 == 0o644
+    assert node.backups == [f"{lib}/mysql-connector-java-5.1.30-bin.jar"]
+    node.reads.clear()
+    again, _ = plan_on(InstallJdbcDriver(), node, inv)
+    assert not again and node.reads == []  # the jar in place is judged by its size and zip directory, never read whole
+
+
+def test_install_svnkit_makes_the_missing_folders_and_converges(tmp_path):
+    inv = jar_inventory(tmp_path)
+    node = product_node(inv.hosts["esb-mgr"])
+    plan, _ = plan_on(InstallSvnkit(), node, inv)
+    assert whats(plan) == [(DROPINS, "directory"), (f"{DROPINS}/svnkit-all-1.8.7.wso2v1.jar", "sha256"),
+                           (LIB, "directory"), (f"{LIB}/trilead-ssh2-1.0.0-build215.jar", "sha256")]
+    patch_on(InstallSvnkit(), node, inv)
+    assert not plan_on(InstallSvnkit(), node, inv)[0]
+    # a jar of the same size with other content is told apart by its zip directory
+    home = inv.hosts["esb-mgr"].product_home
+    path = f"{home}/{DROPINS}/svnkit-all-1.8.7.wso2v1.jar"
+    node.add_file(path, bytes(len(node.data(path))))
+    assert plan_on(InstallSvnkit(), node, inv)[0].items[0].actual == "other bytes (the same size, another zip directory)"
+
+
+def test_the_jar_steps_refuse_a_node_without_its_product_home(tmp_path):
+    inv = jar_inventory(tmp_path)
+    node = MemoryNode(inv.hosts["esb-w1"])
+    with pytest.raises(StepError, match="product home /opt/wso2esb-4.9.0 does not exist on esb-w1"):
+        plan_on(InstallJdbcDriver(), node, inv)

@@ -8,6 +8,10 @@ import pytest
 from tasks.engine.context import StepError
 from tasks.steps.profile import profile_edit
 from tests.lab import REPO, product_fixture
+from tasks.rules import START_SCRIPT
+from tasks.steps.profile import SetWorkerProfile
+from tests.memnode import product_node
+from tests.unit.helpers import inventory, patch_on, plan_on, whats
 
 SCRIPTS = [product_fixture() / "bin" / "wso2server.sh",
            REPO.parent / "shared" / "fixtures" / "wso2esb-5.0.0" / "bin" / "wso2server.sh",
@@ -32,3 +36,26 @@ def test_crlf_and_a_script_without_the_line_or_with_two():
     for bad in (b"#!/bin/sh\njava Main\n", b"-DworkerNode=false\n-DworkerNode=true\n"):
         with pytest.raises(StepError, match="expected one '-DworkerNode=...' line"):
             profile_edit(bad, True)
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+def test_set_worker_profile_plans_a_worker_only_and_converges_keeping_the_scripts_mode():
+    inv = inventory()
+    mgr = product_node(inv.hosts["esb-mgr"])
+    assert not plan_on(SetWorkerProfile(), mgr, inv)[0]  # the shipped script starts a manager already
+    node = product_node(inv.hosts["esb-w1"])
+    plan, _ = plan_on(SetWorkerProfile(), node, inv)
+    assert whats(plan) == [(START_SCRIPT, "-DworkerNode")] and plan.items[0].wanted == "true"
+    patch_on(SetWorkerProfile(), node, inv)
+    path = plan.files[0].path
+    assert b"-DworkerNode=true" in node.data(path) and node.stat(path).mode & 0o7777 == 0o755
+    assert not plan_on(SetWorkerProfile(), node, inv)[0]
+
+
+def test_set_worker_profile_without_the_script_names_the_missing_file():
+    inv = inventory()
+    node = product_node(inv.hosts["esb-w1"])
+    node.remove(f"{inv.hosts['esb-w1'].product_home}/{START_SCRIPT}")
+    with pytest.raises(StepError, match=f"{START_SCRIPT} is missing on esb-w1"):
+        plan_on(SetWorkerProfile(), node, inv)

@@ -9,6 +9,10 @@ from tasks.steps.datasources import REGISTRY, plan_registry_dbconfig
 from tasks.rules import cache_id
 from tasks.steps.registry import plan_registry_mount
 from tests.unit.helpers import base_data, inventory, run_planner, shipped
+from tasks.steps.datasources import ConfigureDatasources
+from tasks.steps.registry import MountRegistry
+from tests.memnode import product_node
+from tests.unit.helpers import patch_on, plan_on, whats
 
 CACHE_ID = "regadmin@jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"
 ANCHOR = b'    <dbConfig name="wso2registry">\r\n        <dataSource>jdbc/WSO2CarbonDB</dataSource>\r\n    </dbConfig>\r\n'
@@ -107,3 +111,20 @@ def test_duplicate_mount_is_refused():
     doubled = good.replace(m, m + m)
     with pytest.raises(StepError, match=r"mount\[@path='/_system/config'\] appears 2 times \(lines \d+, \d+\)"):
         mount("esb-mgr", data=doubled)
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+@pytest.mark.parametrize("host,ro", [("esb-mgr", "false"), ("esb-w1", "true")])
+def test_mount_registry_plans_the_shipped_registry_xml_converges_and_agrees_with_configure_datasources(host, ro):
+    inv = inventory()
+    node = product_node(inv.hosts[host])
+    plan, _ = plan_on(MountRegistry(), node, inv)
+    assert whats(plan) == [(REGISTRY, w) for w in (
+        "dbConfig[@name='sharedregistry']", "remoteInstance[id='instanceid']", "mount[@path='/_system/config']",
+        "mount[@path='/_system/governance']")]
+    assert plan.items[1].wanted == f"instanceid (readOnly {ro})"
+    patch_on(MountRegistry(), node, inv)
+    assert not plan_on(MountRegistry(), node, inv)[0]
+    # the block both steps own is there once: configure-datasources finds nothing to add in registry.xml
+    assert REGISTRY not in {i.file for i in plan_on(ConfigureDatasources(), node, inv)[0].items}

@@ -10,6 +10,9 @@ from tasks.engine.context import StepError
 from tasks.steps.svnrepo import (SERVE_KEYS, CreateSvnRepo, check_password, ini_values, round_trip_items,
                                  set_ini_keys)
 from tests.unit.helpers import base_data, inventory
+from tasks.engine.mode import Mode
+from tests.memnode import MemoryNode
+from tests.unit.helpers import patch_on, plan_on, whats
 
 PW = "Rep0-s3cret"
 
@@ -109,3 +112,73 @@ def test_default_targets_svn_group_else_svn_host():
     inv = inventory(data)
     assert [h.name for h in step.default_targets(inv)] == ["svn1"]
     assert step.applies_to(inv.hosts["svn1"], inv) is None
+
+
+# ---------------------------------------------------------------- the step on a node in memory (tests/memnode.py)
+
+REPO = "/var/svn/depsyncrepo"
+
+
+def svn_node(tmp_path, parent_writable: bool = True) -> MemoryNode:
+    """The svn host: /var/svn, `test -w` as told, and `svnadmin create` answered by the real svnadmin (the
+    files it makes are loaded into the node)."""
+    inv = inventory()
+    node = MemoryNode(inv.hosts["esb-mgr"])
+    node.add_dir("/var/svn")
+    node.on(r"^test -w ", (0 if parent_writable else 1, "", ""))
+
+    def svnadmin(command, stdin, sudo):
+        made = tmp_path / "made"
+        subprocess.run(["svnadmin", "create", str(made)], check=True)
+        node.load_tree(made, REPO)
+        return 0, "", ""
+    node.on(r"svnadmin create", svnadmin)
+    return node
+
+
+def test_create_svn_repo_plans_a_new_repository_and_a_made_one_converges(tmp_path):
+    inv = inventory()
+    node = svn_node(tmp_path)
+    secrets = {"SVN_PASSWORD": PW}
+    plan, _ = plan_on(CreateSvnRepo(), node, inv, secrets)
+    conf, pw = f"{REPO}/conf/svnserve.conf", f"{REPO}/conf/passwd"
+    assert whats(plan) == [(REPO, "repository")] + [(conf, f"[general] {k}") for k, _ in SERVE_KEYS] + [
+        (pw, "[users] repouser")]
+    assert [a.describe() for a in plan.actions][0] == f"svnadmin create {REPO}"
+    assert PW not in "".join(a.describe() for a in plan.actions)
+    patch_on(CreateSvnRepo(), node, inv, secrets)
+    assert node.commands[-1] == (f"svnadmin create {REPO}", False)
+    assert b"repouser = " + PW.encode() in node.data(pw) and node.stat(pw).mode & 0o7777 == 0o600
+    assert b"\nanon-access = none" in node.data(conf)
+    assert not plan_on(CreateSvnRepo(), node, inv, secrets)[0]
+    # verify also asks the server: the user gets in and an anonymous reader does not
+    node.on(r"svn info", (0, "user 0 \nanon 1 svn: E170001: Authentication required\n", ""))
+    assert not plan_on(CreateSvnRepo(), node, inv, secrets, Mode.VERIFY)[0]
+    assert node.commands[-1][0].startswith("sh -c ") and PW not in node.commands[-1][0]
+
+
+def test_create_svn_repo_fixes_a_loose_passwd_mode_alone_and_reports_an_open_server(tmp_path):
+    inv = inventory()
+    node = svn_node(tmp_path)
+    secrets = {"SVN_PASSWORD": PW}
+    patch_on(CreateSvnRepo(), node, inv, secrets)
+    node.chmod(f"{REPO}/conf/passwd", 0o644)
+    plan, _ = plan_on(CreateSvnRepo(), node, inv, secrets)
+    assert [i.line() for i in plan.items] == [f"{REPO}/conf/passwd: mode: wanted '0600', actual '0644'"]
+    assert plan.files == [] and [a.describe() for a in plan.actions] == [f"chmod 600 {REPO}/conf/passwd"]
+    node.on(r"svn info", (0, "user 0 \nanon 0 \n", ""))
+    assert [i.what for i in plan_on(CreateSvnRepo(), node, inv, secrets, Mode.VERIFY)[0].items] == [
+        "mode", "anonymous svn info"]
+
+
+def test_create_svn_repo_goes_through_sudo_where_the_parent_is_not_writable_and_refuses_without_it(tmp_path):
+    inv = inventory()
+    node = svn_node(tmp_path, parent_writable=False)
+    with pytest.raises(StepError, match="/var/svn is not writable by wso2 on esb-mgr"):
+        plan_on(CreateSvnRepo(), node, inv, {"SVN_PASSWORD": PW})
+    node.sudo_ok = True
+    plan, _ = plan_on(CreateSvnRepo(), node, inv, {"SVN_PASSWORD": PW})
+    assert plan.actions[0].sudo and "chown -R --reference=/var/svn" in plan.actions[0].describe()
+    node.add_dir(REPO)  # a folder that is no repository is never touched
+    with pytest.raises(StepError, match="is not a Subversion repository"):
+        plan_on(CreateSvnRepo(), node, inv, {"SVN_PASSWORD": PW})

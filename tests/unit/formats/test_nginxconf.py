@@ -1,7 +1,7 @@
-"""tasks.formats.upstreams.py: a worker out of nginx's upstreams and back, every other byte kept."""
+"""tasks.formats.nginxconf.py: a worker out of nginx's upstreams and back, every other byte kept."""
 from __future__ import annotations
 
-from tasks.formats.upstreams import marked_down, set_down
+from tasks.formats.nginxconf import marked_down, set_down
 from tasks.steps.loadbalancer import render
 from tests.unit.helpers import base_data, inventory
 
