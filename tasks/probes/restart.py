@@ -58,9 +58,9 @@ def stale_files(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
 
 def restart_needed(nodes: Nodes, hosts: list[Host], steps: Sequence[Step]) -> dict[str, list[str]]:
     """host -> the managed files its running server did not start with ([UNKNOWN]: no record), for
-    every running ESB node of hosts (`nodes`: the run's connections, hosts.toml and secrets). Cheap
-    where nothing runs: a read of the pid file (read ahead by verify), a command and the files' reads
-    only where one exists."""
+    every running ESB node of hosts (`nodes`: the run's connections, hosts.toml and secrets; `steps`: the
+    step registry the command hands in, see managed_files). Cheap where nothing runs: a read of the pid
+    file (read ahead by verify), a command and the files' reads only where one exists."""
     out: dict[str, list[str]] = {}
     inv = nodes.inv
 
