@@ -4,12 +4,22 @@ Planners (what patch writes) and consistency checks (what verify compares across
 here, so that a rule is written once: AutoCommit true and readOnly false on the manager only, the
 subDomain `mgt` for the manager and `worker` for the others, each node's WKA members the other
 role's nodes, the local registry database per role, the management hostname on the manager only.
+The steps, the probes and the commands share the rest from here too: the JDBC URL and the registry's
+cacheId, the database host, the jars' folders, nginx's files and command, a node's state folder (the
+kept keystore, the drain marker), the shipped key and the shipped dbscripts.
 """
 from __future__ import annotations
 
+import posixpath
 import re
+import shlex
+from typing import TYPE_CHECKING
 
 from .config import Host, Inventory
+from .formats.jdbcurl import mysql_url
+
+if TYPE_CHECKING:
+    from .formats import jks
 
 #: the product files the steps edit, relative to the product home
 AXIS2 = "repository/conf/axis2/axis2.xml"
@@ -58,6 +68,71 @@ def has_mgt_hostname(host: Host) -> bool:
     return is_manager(host)
 
 
+# ---------------------------------------------------------------- the database (create-dbs, the datasources)
+
+def jdbc_url(inv: Inventory, database: str) -> str:
+    """jdbc:mysql://<alias>:<port>/<database>?<jdbc_params> (no '?' when there are no parameters)."""
+    d = inv.database
+    return mysql_url(d.alias, d.port, database, d.jdbc_params)
+
+
+def cache_id(inv: Inventory) -> str:
+    """The shared registry's cacheId: <database user>@<REGISTRY_DB JDBC URL>, the same on every node."""
+    return f"{inv.database.user}@{jdbc_url(inv, inv.database.registry_db)}"
+
+
+def db_hosts(inv: Inventory) -> list[Host]:
+    """The `db` group, else the host that [database].host names."""
+    return inv.by_role("db") or [h for h in inv.hosts.values() if h.name == inv.database.host]
+
+
+# ---------------------------------------------------------------- the jars (install-jdbc-driver, install-svnkit)
+
+LIB = "repository/components/lib"
+DROPINS = "repository/components/dropins"
+_VERSION_RE = re.compile(r"^(.+?)-(v?\d|build\d)", re.I)
+
+
+def jar_family(filename: str) -> str:
+    """The artifact name of a jar file name, without version: 'mysql-connector-java-5.1.49-bin.jar'
+    -> 'mysql-connector-java'; 'trilead-ssh2-1.0.0-build215.jar' -> 'trilead-ssh2'."""
+    stem = filename[:-4] if filename.lower().endswith(".jar") else filename
+    m = _VERSION_RE.match(stem)
+    return (m.group(1) if m else stem).lower()
+
+
+# ---------------------------------------------------------------- the load balancer (configure-lb, drain)
+
+#: the files configure-lb writes into [lb].conf_dir
+NGINX_FILES = ("esb.http.conf", "esb.https.conf", "mgt.esb.https.conf")
+
+
+def nginx_command(inv: Inventory, *args: str) -> str:
+    """`nginx -c <nginx_conf> ARGS` (paths validated in config, quoted here)."""
+    return " ".join([shlex.quote(inv.lb.nginx), "-c", shlex.quote(inv.lb.nginx_conf), *args])
+
+
+# ---------------------------------------------------------------- a node's own state on its machine
+
+#: the node's own keystore as rollback --all found it, in the node's state folder (kept_path)
+KEPT_KEYSTORE = "keystore-kept.jks"
+
+
+def node_state_dir(host: Host) -> str:
+    """The node's own state folder on its machine (CONTRACT §5: several nodes may share one login)."""
+    return f"{host.state_dir}/nodes/{host.name}"
+
+
+def kept_path(host: Host) -> str:
+    """Where rollback --all keeps the node's own keystore it replaces with the shipped one."""
+    return posixpath.join(node_state_dir(host), KEPT_KEYSTORE)
+
+
+def drain_marker(lb: Host, worker: str) -> str:
+    """Where `fab drain` records, on an lb host, that a worker is out of the balancer on purpose."""
+    return posixpath.join(node_state_dir(lb), "drained", worker)
+
+
 # ---------------------------------------------------------------- hardening (CONTRACT §8)
 
 KEYSTORE = "repository/resources/security/wso2carbon.jks"
@@ -84,6 +159,20 @@ SHIPPED_PASSWORDS = frozenset({"wso2carbon", "admin", "password"})
 #: download ships (CN=localhost, 1024 bits)
 SHIPPED_KEY_FINGERPRINTS = frozenset({"1d729fb8c468ead820a2a0be4adb8fbabed9ab1ba126c9d21466c5706e8e4d30"})
 
+
+def is_shipped(ks: jks.Keystore) -> bool:
+    """The keystore still holds a download's key: the shipped certificate, or CN=localhost
+    opening with the shipped password."""
+    from cryptography.x509.oid import NameOID  # here: a command that opens no keystore loads no cryptography
+    from .formats.jks import fingerprint
+    entry = ks.keys.get(KEY_ALIAS)
+    if entry is None:
+        return False
+    if fingerprint(entry.chain[0]) in SHIPPED_KEY_FINGERPRINTS:
+        return True
+    cn = [a.value for a in entry.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return cn == ["localhost"] and ks.opens_with(SHIPPED_STORE_PASSWORD)
+
 #: the product's dbscripts known by their SHA-256 (of the file's bytes as shipped): path in the
 #: product home and where it comes from. create-dbs runs one of these as the database admin
 #: as it is; any other script only if every statement is schema (formats/sqlcheck.py).
@@ -97,6 +186,13 @@ SHIPPED_DBSCRIPTS: dict[str, tuple[str, str]] = {
     "c4ffabf1e639089a5bd8d5cf6cc15370d7154323323a9e69fdb2d1c8f1634d5a":
         ("dbscripts/mysql.sql", "sample 4.9.0 (this project's reduced copy)"),
 }
+
+
+def shipped_as(sha256: str, rel: str) -> str | None:
+    """Where a script comes from ("shipped 4.9.0") when its digest is a known script's for this
+    path in the product home, else None."""
+    known = SHIPPED_DBSCRIPTS.get(sha256)
+    return known[1] if known and known[0] == rel else None
 
 
 def keystore_cn(inv: Inventory, host: Host) -> str:

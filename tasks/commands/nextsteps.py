@@ -16,7 +16,7 @@ from typing import Iterable
 from ..engine.plan import Item
 from ..engine.results import Status
 from ..rules import AXIS2, CARBON, MASTER, REGISTRY, USER_MGT
-from ..steps.base import PHASES
+from ..engine.step import PHASES
 
 
 def fixing_step(item: Item) -> str | None:

@@ -19,8 +19,7 @@ from ..engine.report import Reporter, Status, StepResult
 from ..engine.runner import Session, preflight, run_hosts
 from ..engine.runstate import inventory_digest, load_state, save_state, state_path
 from ..steps import STEPS
-from ..steps.base import PHASES, Step
-from ..steps.work import NODE_STEPS as WORK_NODE_STEPS, find_steps, host_work
+from ..engine.step import PHASES, Step, find_steps, host_work
 from ..engine.targets import resolve
 from ..probes.restart import restart_hint, restart_needed
 
@@ -32,7 +31,7 @@ def steps_of(phase: str) -> tuple[str, ...]:
 
 #: the node steps in the guide's order (each runs where its default targets
 #: say: set-proxyports on the manager)
-NODE_STEPS = WORK_NODE_STEPS
+NODE_STEPS = steps_of("nodes")
 
 #: setup-cluster: (phase, steps, role the phase is limited to); derived from each step's declared
 #: phase, the "nodes" phase run twice: the manager first, then the workers in parallel
@@ -64,7 +63,7 @@ def check_roles(hosts: list[Host], role: str, task: str) -> None:
 def setup_node(role: str, task: str, hosts: list[Host], session: Session, reporter: Reporter) -> list[StepResult]:
     """The node steps in guide order on each target (all targets in parallel)."""
     check_roles(hosts, role, task)
-    steps, missing = find_steps(NODE_STEPS)
+    steps, missing = find_steps(STEPS, NODE_STEPS)
     report_missing(missing, reporter)
     work = host_work(hosts, steps, session.inv)
     preflight(work, session)
@@ -95,7 +94,7 @@ def cluster_phases(inv: Inventory, targets: list[Host]) -> list[Phase]:
     """setup-cluster's phases limited to the targets."""
     phases = []
     for name, names, role in CLUSTER_PHASES:
-        steps, missing = find_steps(names)
+        steps, missing = find_steps(STEPS, names)
         hosts = [h for h in targets if role is None or h.role == role]
         phases.append(Phase(name, steps, missing, hosts))
     return phases
@@ -165,7 +164,7 @@ def setup_cluster(inv: Inventory, spec: str | None, resume: bool, session: Sessi
 
 def next_after_patch(nodes: Nodes, hosts: list[Host]) -> list[str]:
     """What to run next when running servers still read the files this run changed (`nodes`: the run's)."""
-    return restart_hint(restart_needed(nodes, list(dict.fromkeys(hosts))))
+    return restart_hint(restart_needed(nodes, list(dict.fromkeys(hosts)), STEPS))
 
 
 def stop_record(inv: Inventory, spec: str | None, session: Session, phase: Phase,

@@ -16,7 +16,7 @@ from ..engine.plan import Item
 from ..engine.report import Reporter
 from ..engine.runner import Session
 from ..steps import STEPS
-from ..steps.base import Step
+from ..engine.step import Step
 
 
 def select_steps(spec: str | None, live: bool = False) -> tuple[list[Step], bool]:
@@ -40,7 +40,7 @@ def verify(inv: Inventory, hosts: list[Host], steps: list[Step], with_cluster: b
     """Run the checks (and, live, the checks from every node) and hand the reporter its table (steps x hosts)."""
     facts, errors, _ = gather(inv, hosts, steps, with_cluster, session, reporter.emit, live=live)
     if with_cluster:
-        needed = restart_needed(session, [h for h in hosts if h.name in facts])
+        needed = restart_needed(session, [h for h in hosts if h.name in facts], STEPS)
         for r in cluster_results(inv, facts, errors):
             r.items = [with_fix(r.host, i) for i in r.items]
             if needed.get(r.host) == [UNKNOWN]:

@@ -5,7 +5,7 @@ A record is a frozen dataclass: its fields are all it knows, `describe()` (what 
 what is shown and what runs cannot drift apart. No record holds a closure, and none sees the plan it
 belongs to: what it has to say afterwards (a note, the writes it made on other hosts) it returns as
 `Done`, and the applier puts that on the plan. The generic records (a folder, an upload, a removal,
-a chmod, a command) live here; a step's own records live in its module.
+a chmod, a command, nginx's reload) live here; a step's own records live in its module.
 
 `apply_plan` is the only code that applies a plan: the records marked `early` (a new key that
 the files then name), then the file changes (atomic, backed up unless the run restores
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from .context import StepContext, StepError
 from .plan import Done, Op, Plan
 
-__all__ = ["Done", "Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "Upload", "Remove", "Chmod", "Command"]
+__all__ = ["Done", "Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "Upload", "Remove", "Chmod", "Command",
+           "NginxReload", "nginx_message"]
 
 
 def apply_plan(ctx: StepContext, plan: Plan, backup: bool = True) -> None:
@@ -131,4 +132,33 @@ class Command(Op):
         run_or_fail(ctx, " ".join(shlex.quote(a) for a in self.argv), self.failure, sudo=self.sudo)
 
 
-__all__ = ["Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "Upload", "Remove", "Chmod", "Command"]
+__all__ = ["Op", "apply_plan", "last_line", "run_or_fail", "MakeDir", "Upload", "Remove", "Chmod", "Command",
+           "NginxReload", "nginx_message"]
+
+
+# ---------------------------------------------------------------- nginx (configure-lb, rollback, drain)
+
+def nginx_message(text: str) -> str:
+    """nginx's own complaint: its [emerg] line(s), without the 'configuration file test failed' trailer."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    emerg = [ln for ln in lines if "[emerg]" in ln or "[alert]" in ln or "[crit]" in ln]
+    return "; ".join(emerg) if emerg else last_line(text)
+
+
+@dataclass(frozen=True)
+class NginxReload(Op):
+    """Reload nginx when it runs (its pid file names a live master); a stopped nginx is only noted."""
+
+    command: str
+
+    def describe(self) -> str:
+        return f"{self.command}  (when nginx runs)"
+
+    def perform(self, ctx: StepContext) -> Done | None:
+        code, out, err = ctx.remote.run(self.command, sudo=True, check=False)
+        if code != 0:
+            msg = nginx_message(err or out)
+            if "nginx.pid" in msg or ".pid" in msg or "invalid PID" in msg or "No such process" in msg:
+                return Done(notes=[f"nginx is not running on {ctx.host.name}; the files take effect when it starts"])
+            raise StepError(f"nginx -s reload failed on {ctx.host.name}: {msg}")
+        return None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_private_key
 
@@ -71,6 +72,11 @@ class Keystore:
     def all_certs(self) -> list[bytes]:
         """Every certificate the store holds (trusted entries and each key's chain), DER."""
         return list(self.certs.values()) + [c for k in self.keys.values() for c in k.chain]
+
+
+def fingerprint(der: bytes) -> str:
+    """SHA-256 of a certificate (DER), hex."""
+    return x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
 
 
 def password_bytes(password: str) -> bytes:

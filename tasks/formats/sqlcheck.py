@@ -2,7 +2,7 @@
 
 create-dbs runs dbscripts/mysql.sql (and dbscripts/identity/mysql.sql) from the manager's product
 home with the admin's rights, and a node's files are untrusted input. A script known by its
-SHA-256 (`rules.SHIPPED_DBSCRIPTS`, for the path it ships at) runs as it is; any other only when
+SHA-256 (`rules.SHIPPED_DBSCRIPTS` and `rules.shipped_as`, for the path it ships at) runs as it is; any other only when
 every statement is schema for the one database it loads into:
 
 - CREATE TABLE [IF NOT EXISTS] name (...) with plain table options (ENGINE InnoDB, MyISAM, Aria,
@@ -29,7 +29,6 @@ import re
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-from ..rules import SHIPPED_DBSCRIPTS
 from .sqlscript import Statement, _quoted_end
 
 TOKEN_RE = re.compile(r"(?P<ws>[ \t\r\n\f\v]+)"
@@ -108,13 +107,6 @@ class Refusal:
 def digest(data: bytes) -> str:
     """SHA-256 of a script's bytes, hex."""
     return hashlib.sha256(data).hexdigest()
-
-
-def shipped_as(sha256: str, rel: str) -> str | None:
-    """Where a script comes from ("shipped 4.9.0") when its digest is a known script's for this
-    path in the product home, else None."""
-    known = SHIPPED_DBSCRIPTS.get(sha256)
-    return known[1] if known and known[0] == rel else None
 
 
 def check_script(statements: list[Statement] | tuple[Statement, ...], directives: list[int],

@@ -10,11 +10,9 @@ from ..engine.report import Status, StepResult
 from ..engine.runner import Session, in_parallel, prefetch, run_on_host
 from ..formats.xmldoc import XmlError
 from ..remote import HostFault
-from ..rules import PID_FILE
+from ..rules import NGINX_FILES as LB_FILES, PID_FILE
 from ..secrets import redact
-from ..steps.base import Step
-from ..steps.loadbalancer import FILES as LB_FILES
-from ..steps.work import host_work
+from ..engine.step import Step, host_work
 from .consistency import run_checks
 from .facts import FACT_FILES, LbFacts, NodeFacts, read_facts, read_lb_facts
 from .live import LIVE, live_result

@@ -17,8 +17,7 @@ from .. import rules
 from ..config import Inventory
 from .facts import NodeFacts
 from ..engine.plan import Item
-from ..rules import AXIS2, CARBON, REGISTRY
-from ..steps.registry import cache_id
+from ..rules import AXIS2, CARBON, REGISTRY, cache_id
 
 Facts = dict[str, NodeFacts]
 CLUSTERING = "clustering/parameter"

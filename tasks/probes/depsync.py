@@ -29,8 +29,8 @@ from ..remote import SMALL_LIMIT, HostFault, RemoteError
 from ..remote.protocol import NodeReads
 from ..rules import CARBON, CARBON_LOG, TRUSTSTORE
 from ..secrets import register
-from ..steps.vault import resolved_values
 from .svndav import DavSession, svn_session
+from .vaultvalues import resolved_values
 from .svnwire import SvnError, SvnFile, SvnSession
 
 #: the working copy DepSync keeps of the super tenant's artifacts, relative to the product home

@@ -53,8 +53,8 @@ from ..secrets import redact
 from ..engine.context import StepContext, StepError
 from ..rules import CIPHER_TEXT
 from .jdk import WANTED, judge_java
-from ..steps.jars import DROPINS, LIB, jar_family
-from ..steps.vault import resolved_values
+from ..rules import DROPINS, LIB, jar_family
+from .vaultvalues import resolved_values
 
 LIVE = "live"
 CHECKS = ("db", "driver", "svn", "depsync", "java", "members", "lb", "server")

@@ -12,6 +12,7 @@ started and did not stop that does not run, a stale pid file, a leftover passwor
 from __future__ import annotations
 
 import posixpath
+from typing import Sequence
 
 from ..config import Host, Inventory
 from ..engine.context import Nodes
@@ -20,7 +21,7 @@ from ..engine.runner import in_parallel
 from ..remote import HostFault
 from ..remote.protocol import NodeReads
 from ..rules import CARBON_LOG, PASSWORD_TMP, PID_FILE
-from ..steps import STEPS
+from ..engine.step import Step
 from .server import ServerProbe, ServerState
 from .startrecord import StartRecord, changed_files, digests, read_record
 
@@ -28,20 +29,21 @@ from .startrecord import StartRecord, changed_files, digests, read_record
 UNKNOWN = "unknown (started outside fab; no record of its files)"
 
 
-def managed_files(host: Host, inv: Inventory) -> list[str]:
+def managed_files(host: Host, inv: Inventory, steps: Sequence[Step]) -> list[str]:
     """What the project manages for the node (what its node steps read and write): a change to one
     of them after the server started takes effect only at a restart. The server's own files, which a
-    step reads only to learn whether it runs (the pid file, the log, password-tmp), are not."""
+    step reads only to learn whether it runs (the pid file, the log, password-tmp), are not. `steps`: the
+    step registry (tasks/steps STEPS, which the commands hand in: a probe imports no step)."""
     own = {posixpath.join(host.product_home, rel) for rel in (PID_FILE, CARBON_LOG, PASSWORD_TMP)}
     out: list[str] = []
-    for s in STEPS:
+    for s in steps:
         if s.phase == "nodes" and host.role in s.roles and not s.applies_to(host, inv):
             out += [p for p in s.reads(host, inv) if p not in own]
     return list(dict.fromkeys(out))
 
 
 def stale_files(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
-                record: StartRecord | None) -> list[str]:
+                record: StartRecord | None, steps: Sequence[Step]) -> list[str]:
     """For a running server: the managed files (relative to the product home) whose bytes differ
     from the ones it started with; [UNKNOWN] when there is no record for its pid. [] when it does
     not run."""
@@ -51,14 +53,14 @@ def stale_files(remote: NodeReads, host: Host, inv: Inventory, st: ServerState,
         return [UNKNOWN]
     home = host.product_home.rstrip("/") + "/"
     return [p[len(home):] if p.startswith(home) else p
-            for p in changed_files(record, digests(remote, managed_files(host, inv)))]
+            for p in changed_files(record, digests(remote, managed_files(host, inv, steps)))]
 
 
-def restart_needed(nodes: Nodes, hosts: list[Host]) -> dict[str, list[str]]:
+def restart_needed(nodes: Nodes, hosts: list[Host], steps: Sequence[Step]) -> dict[str, list[str]]:
     """host -> the managed files its running server did not start with ([UNKNOWN]: no record), for
-    every running ESB node of hosts (`nodes`: the run's connections, hosts.toml and secrets). Cheap
-    where nothing runs: a read of the pid file (read ahead by verify), a command and the files' reads
-    only where one exists."""
+    every running ESB node of hosts (`nodes`: the run's connections, hosts.toml and secrets; `steps`: the
+    step registry the command hands in, see managed_files). Cheap where nothing runs: a read of the pid
+    file (read ahead by verify), a command and the files' reads only where one exists."""
     out: dict[str, list[str]] = {}
     inv = nodes.inv
 
@@ -70,7 +72,7 @@ def restart_needed(nodes: Nodes, hosts: list[Host]) -> dict[str, list[str]]:
             if remote.read(posixpath.join(h.product_home, PID_FILE), 4096, "a pid file") is None:
                 return
             st = ServerProbe(h, inv, remote, nodes.secrets).state()
-            changed = stale_files(remote, h, inv, st, read_record(remote, h) if st.running else None)
+            changed = stale_files(remote, h, inv, st, read_record(remote, h) if st.running else None, steps)
             if changed:
                 out[h.name] = changed
         except HostFault:

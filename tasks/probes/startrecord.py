@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..config import Host
-from ..remote import CONFIG_LIMIT, RemoteError, node_state_dir
+from ..remote import CONFIG_LIMIT, RemoteError
+from ..rules import node_state_dir
 from ..remote.protocol import NodeReads
 
 #: the record's name in the node's state folder

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .common import (CONFIG_LIMIT, DEFAULT_OP_TIMEOUT, JAR_LIMIT, SCRIPT_LIMIT, SMALL_LIMIT, TMP_MARK, UPLOAD_RATE,
-                     Counters, FileStat, HostFault, RemoteError, SudoRefused, Unreachable, WriteRecord, node_state_dir)
+                     Counters, FileStat, HostFault, RemoteError, SudoRefused, Unreachable, WriteRecord)
 
 if TYPE_CHECKING:
     from .host import RemoteHost
@@ -44,5 +44,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RemoteHost", "RemoteError", "SudoRefused", "Unreachable", "FileStat", "Counters", "WriteRecord",
-           "RunLocks", "node_state_dir", "CONFIG_LIMIT", "SCRIPT_LIMIT", "SMALL_LIMIT", "JAR_LIMIT", "TMP_MARK",
+           "RunLocks", "CONFIG_LIMIT", "SCRIPT_LIMIT", "SMALL_LIMIT", "JAR_LIMIT", "TMP_MARK",
            "UPLOAD_RATE", "DEFAULT_OP_TIMEOUT", "HostFault"]

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import paramiko
 
-from ..config import Host
-
 
 TMP_MARK = ".esb-tmp-"
 
@@ -51,11 +49,6 @@ class SudoRefused(RemoteError):
 
 class Unreachable(RemoteError):
     """The host could not be reached or refused our credentials."""
-
-
-def node_state_dir(host: Host) -> str:
-    """The node's own state folder on its machine (CONTRACT §5: several nodes may share one login)."""
-    return f"{host.state_dir}/nodes/{host.name}"
 
 
 @dataclass

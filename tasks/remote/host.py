@@ -11,7 +11,8 @@ from dataclasses import InitVar, dataclass, field
 
 from ..config import Host
 from .readcache import ReadCache
-from .common import DEFAULT_OP_TIMEOUT, Counters, WriteRecord, node_state_dir
+from ..rules import node_state_dir
+from .common import DEFAULT_OP_TIMEOUT, Counters, WriteRecord
 from .files import Files
 from .journal import Journal
 from .lock import Lock

@@ -16,8 +16,8 @@ import time
 from ..secrets import redact
 from .runkey import sign, signed
 from .sftpext import SFTPError, put_many
-from .common import (CONFIG_LIMIT, TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private,
-                     node_state_dir)
+from ..rules import node_state_dir
+from .common import CONFIG_LIMIT, TMP_MARK, UPLOAD_RATE, _IO_ERRORS, FileStat, RemoteError, WriteRecord, is_private
 from .files import Files
 from .replace import replace
 from .sftpio import SftpIO, beside

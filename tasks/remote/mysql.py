@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..config import Host, Inventory
 from ..schema import IDENT_RE
-from . import RemoteError
+from .common import RemoteError
 from .protocol import NodeReads
 from ..secrets import redact
 from ..formats.sqlscript import Statement
@@ -147,6 +148,63 @@ class Route:
         except OSError as e:
             raise DbUnreachable(str(e)) from None
         return conn
+
+
+def route_for(inv: Inventory, host: Host, via: NodeReads) -> Route:
+    """[database].host:port, directly or (tunnel = true) through this host's SSH connection (`via`): the
+    database route of create-dbs, set-admin-password and rollback."""
+    d = inv.database
+    node = inv.hosts.get(d.host or host.name)
+    address = node.address if node else d.host
+    if not d.tunnel:
+        return Route((address,), d.port, timeout=host.connect_timeout, op_timeout=inv.run.op_timeout)
+    here = address == host.address
+    dests = tuple(dict.fromkeys(("127.0.0.1", address) if here else (address,)))
+    return Route(dests, d.port, via=via, timeout=host.connect_timeout, op_timeout=inv.run.op_timeout)
+
+
+def account_label(user: str, host: str) -> str:
+    """'user'@'host', as the server names an account."""
+    return f"'{user}'@'{host}'"
+
+
+def account_password(route: Route, user: str, host: str, row: dict, password: str) -> tuple[str | None, list[str]]:
+    """Whether the existing account user@host (its mysql.user `row`) takes `password`: "ok", "login
+    refused" or "stored hash differs" (None: not checked), by a real login where a connection can
+    come from its host (a loopback source on this machine, or '%'), else by the stored
+    mysql_native_password hash; and notes for what could not be checked."""
+    notes: list[str] = []
+    bind = host if route.local and is_loopback(host) else None
+    if bind or host == "%":
+        try:
+            route.connect(user, password, bind_address=bind).close()
+            return "ok", notes
+        except AccessDenied:
+            return "login refused", notes
+        except DbError as e:
+            notes.append(f"login as {account_label(user, host)} not tried: {e}")
+    stored = row.get("authentication_string") or row.get("Password") or ""
+    if row.get("plugin") in ("mysql_native_password", "", None) and stored.startswith("*"):
+        return ("ok" if stored == native_password_hash(password) else "stored hash differs"), notes
+    notes.append(f"password of {account_label(user, host)} not checked (plugin {row.get('plugin')}; "
+                 f"no connection can come from {host} here)")
+    return None, notes
+
+
+def passwords_off(conn, route: Route, user: str, hosts: list[str], password: str) -> tuple[list[str], list[str]]:
+    """Of the accounts user@host that exist, those whose password is not `password` (WSO2_DB_PASSWORD:
+    the one .env and the nodes' files agree on), checked as create-dbs checks them; and notes for the
+    accounts that could not be checked. A read of the server only."""
+    rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (user,),
+                                                  dicts=True)}
+    off: list[str] = []
+    notes: list[str] = []
+    for h in dict.fromkeys(rows[h.lower()]["Host"] for h in hosts if h.lower() in rows):
+        verdict, more = account_password(route, user, h, rows[h.lower()], password)
+        notes += more
+        if verdict in ("login refused", "stored hash differs"):
+            off.append(account_label(user, h))
+    return off, notes
 
 
 def query(conn: pymysql.Connection, sql: str, args=None, dicts: bool = False) -> list:

@@ -83,7 +83,7 @@ class SetAdminPassword(XmlStep):
         return plan
 
     def _user_store(self, ctx: StepContext, plan: Plan) -> None:
-        from .databases import route_for  # the database steps' route (tunnel through the db host)
+        from ..remote.mysql import route_for  # the database steps' route (tunnel through the db host)
         password = ctx.secrets.get("MYSQL_ADMIN_PASSWORD")
         if not password:
             plan.notes.append("user store not checked: MYSQL_ADMIN_PASSWORD is not set")
@@ -93,7 +93,7 @@ class SetAdminPassword(XmlStep):
         dbctx = ctx.other(node) if node else ctx
         user = usermgtxml.read(ctx.xml(USER_MGT)).admin  # the active AdminUser (a commented-out one is no user)
         try:
-            conn = route_for(dbctx).connect(d.admin_user, password)
+            conn = route_for(dbctx.inv, dbctx.host, dbctx.remote).connect(d.admin_user, password)
         except DbError as e:
             plan.notes.append(f"user store not checked: {e}")
             return
@@ -133,13 +133,14 @@ class SetUserPassword(Op):
 
     def perform(self, ctx: StepContext) -> None:
         from ..remote.dbundo import dump, user_row_undo
-        from .databases import route_for
+        from ..remote.mysql import route_for
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
         d, user = dbctx.inv.database, self.user
         value = dbctx.secrets.require(SECRET)
         check_password(value)
         salt = new_salt()
-        conn = route_for(dbctx).connect(d.admin_user, dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
+        conn = route_for(dbctx.inv, dbctx.host, dbctx.remote).connect(d.admin_user,
+                                                                      dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
         try:
             undo = user_row_undo(conn, self.user_db, user)
             if undo:  # the row as it is, kept with the run's backups: rollback puts it back

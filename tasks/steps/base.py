@@ -1,4 +1,4 @@
-"""The Step contract and the XML-file step pattern (a step's context
+"""The XML-file step pattern (the Step contract: tasks/engine/step.py; a step's context
 and error: tasks/engine/context.py).
 
 A step's `plan(ctx)` reads remote state and returns a Plan without changing
@@ -12,73 +12,13 @@ import posixpath
 from typing import Callable
 
 from ..config import Host, Inventory
-from ..engine.ops import apply_plan
 from ..engine.plan import FileChange, Item, Plan
 from ..engine.context import StepContext, StepError
+from ..engine.step import Step
 from ..remote import RemoteError
 from ..secrets import Secrets
 from ..formats.securevault import VAULT_PLACEHOLDER, vault_alias
 from ..formats.xmldoc import XmlDoc, XmlError, element_markup, escape
-
-
-#: the phases of setup-cluster a step may declare, in the order they run
-#: ("nodes": the manager, then the workers)
-PHASES = ("certificates", "databases", "svn", "nodes", "lb")
-
-
-class Step:
-    """One guide step: name, one-line help, its setup-cluster phase,
-    default targets, plan and apply.
-
-    A step declares once what the rollouts, verify and the preflight derive from it:
-    `phase` (one of PHASES), `default_targets`, the `secrets` patch needs and
-    (`preflight`) the local files it needs."""
-
-    name = ""
-    help = ""
-    phase = ""  # one of PHASES; a step without one is refused by the tests (it would never run in setup-*)
-    esb_only = True  # hosts that are not manager/worker are skipped
-    secrets: tuple[str, ...] = ()  # secrets patch and dry-run need (checked before any host is touched)
-    roles: tuple[str, ...] = ("manager", "worker")  # the roles of the default targets
-    shared = False  # writes a file several nodes of one machine share (the hosts file, certs.dir)
-    serial = False  # in patch mode the targets take turns (the step writes other nodes' files too)
-    switch: str | None = None  # the [security] key that puts the step into setup-*; None: always there
-
-    def enabled(self, inv: Inventory) -> bool:
-        """True when setup-* runs this step (its [security] switch, if it has one, is
-        on); verify runs every step, and reports a disabled one's advisories as
-        warnings (ok*), never as drift."""
-        return self.switch is None or bool(getattr(inv.security, self.switch))
-
-    def preflight(self, inv: Inventory, secrets: Secrets) -> None:
-        """Check what the step needs on this machine (secrets, local files); StepError or SecretMissing."""
-        for name in self.secrets:
-            secrets.require(name)
-
-    def default_targets(self, inv: Inventory) -> list[Host]:
-        """The hosts whose role is one of `roles`, in file order."""
-        return [h for h in inv.hosts.values() if h.role in self.roles]
-
-    def applies_to(self, host: Host, inv: Inventory) -> str | None:
-        """None when the step runs on this host, else the reason it is skipped."""
-        if self.esb_only and not host.is_esb:
-            return f"not an ESB node (role {host.role})"
-        return None
-
-    def reads(self, host: Host, inv: Inventory) -> list[str]:
-        """The remote files (absolute paths) the step's plan reads on this host, read
-        ahead of it in one pipelined batch (RemoteHost.prefetch); a file left out is
-        simply read when the plan asks for it."""
-        return []
-
-    def plan(self, ctx: StepContext) -> Plan:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def apply(self, ctx: StepContext, plan: Plan) -> None:
-        """Apply the plan (tasks/engine/ops.apply_plan: early records, every file change atomic
-        and backed up, the other records); a step overrides this only to wrap it (its checks
-        before, its cleanup after)."""
-        apply_plan(ctx, plan)
 
 
 class XmlEdits:

@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..config import Host, Inventory
-from ..remote.mysql import (AccessDenied, DbError, Route, all_privilege_dbs, is_loopback,
-                     native_password_hash, query, stage_name)
+from ..remote.mysql import (AccessDenied, DbError, Route, account_password, all_privilege_dbs, query, route_for,
+                            stage_name)
 from ..remote import dbundo
+from ..rules import db_hosts
 from ..engine import ops
 from ..engine.plan import Plan
 from ..remote import SCRIPT_LIMIT, RemoteError
@@ -33,8 +34,7 @@ from ..formats.sqlscript import ScriptError
 from .base import Step
 from ..engine.context import StepContext, StepError
 
-from .dbplan import (IDENTITY_SCRIPT, MAIN_SCRIPT, Account, Op, Script, State, Wanted, _version_tuple, account_label,
-                     plan_databases)
+from .dbplan import IDENTITY_SCRIPT, MAIN_SCRIPT, Account, Op, Script, State, Wanted, _version_tuple, plan_databases
 
 
 # ---------------------------------------------------------------- reading the server
@@ -92,40 +92,21 @@ def older_passwords(conn, user: str) -> tuple[str, set[str]]:
 
 
 def check_passwords(s: State, rows: dict[str, dict], route: Route, w: Wanted, password: str) -> list[str]:
-    """Set each existing account's password result: a real login where a connection can come from
-    its host (a loopback source on this machine, or '%'), else the stored mysql_native_password
-    hash. Returns notes for the accounts that could not be checked."""
+    """Set each existing account's password result (remote/mysql.account_password: a real login where
+    a connection can come from its host, else the stored hash). Returns notes for the accounts that
+    could not be checked."""
     notes = []
     for host, a in s.accounts.items():
         if not a.exists:
             continue
-        bind = host if route.local and is_loopback(host) else None
-        if bind or host == "%":
-            try:
-                route.connect(w.user, password, bind_address=bind).close()
-                a.password = "ok"
-                continue
-            except AccessDenied:
-                a.password = "login refused"
-                continue
-            except DbError as e:
-                notes.append(f"login as {account_label(w.user, host)} not tried: {e}")
-        row = rows[host.lower()]
-        stored = row.get("authentication_string") or row.get("Password") or ""
-        if row.get("plugin") in ("mysql_native_password", "", None) and stored.startswith("*"):
-            a.password = "ok" if stored == native_password_hash(password) else "stored hash differs"
-        else:
-            notes.append(f"password of {account_label(w.user, host)} not checked (plugin {row.get('plugin')}; "
-                         f"no connection can come from {host} here)")
+        verdict, more = account_password(route, w.user, host, rows[host.lower()], password)
+        if verdict is not None:
+            a.password = verdict
+        notes += more
     return notes
 
 
 # ---------------------------------------------------------------- the step
-
-def db_hosts(inv: Inventory) -> list[Host]:
-    """The `db` group, else the host that [database].host names."""
-    return inv.by_role("db") or [h for h in inv.hosts.values() if h.name == inv.database.host]
-
 
 def grant_hosts(inv: Inventory) -> tuple[str, ...]:
     """[database].grant_hosts, else every ESB node's member_host (once each)."""
@@ -133,18 +114,6 @@ def grant_hosts(inv: Inventory) -> tuple[str, ...]:
     if not hosts:
         raise StepError("no grant hosts: set [database].grant_hosts or add manager/worker hosts")
     return hosts
-
-
-def route_for(ctx: StepContext) -> Route:
-    """[database].host:port, directly or (tunnel = true) through this host's SSH connection."""
-    d = ctx.inv.database
-    node = ctx.inv.hosts.get(d.host or ctx.host.name)
-    address = node.address if node else d.host
-    if not d.tunnel:
-        return Route((address,), d.port, timeout=ctx.host.connect_timeout, op_timeout=ctx.inv.run.op_timeout)
-    here = address == ctx.host.address
-    dests = tuple(dict.fromkeys(("127.0.0.1", address) if here else (address,)))
-    return Route(dests, d.port, via=ctx.remote, timeout=ctx.host.connect_timeout, op_timeout=ctx.inv.run.op_timeout)
 
 
 def wanted(ctx: StepContext) -> tuple[Wanted, list[str]]:
@@ -276,7 +245,7 @@ class CreateDbs(Step):
             w = replace(w, retire=True)
         admin_pw = ctx.secrets.require("MYSQL_ADMIN_PASSWORD")
         app_pw = ctx.secrets.require("WSO2_DB_PASSWORD")
-        route = route_for(ctx)
+        route = route_for(ctx.inv, ctx.host, ctx.remote)
         link = AdminLink(route, ctx.inv.database.admin_user, admin_pw)
         try:
             state, rows = read_state(link.open(), w)
@@ -328,20 +297,3 @@ class Sql(ops.Op):
         if self.change.account:
             self.undo.keep(ctx)  # the accounts as they are, kept before the first change of one
         self.change.run(self.link.open(), self.w, lambda: ctx.secrets.require("WSO2_DB_PASSWORD"))
-
-
-
-
-def passwords_off(conn, route: Route, user: str, hosts: list[str], password: str) -> tuple[list[str], list[str]]:
-    """Of the accounts user@host that exist, those whose password is not `password` (WSO2_DB_PASSWORD:
-    the one .env and the nodes' files agree on), checked as create-dbs checks them; and notes for the
-    accounts that could not be checked. A read of the server only."""
-    rows = {r["Host"].lower(): r for r in query(conn, "SELECT * FROM mysql.user WHERE User = %s", (user,),
-                                                  dicts=True)}
-    s = State()
-    for h in hosts:
-        if h.lower() in rows:
-            s.accounts[rows[h.lower()]["Host"]] = Account(True)
-    notes = check_passwords(s, rows, route, Wanted("", user, tuple(s.accounts), {}), password)
-    return [account_label(user, h) for h, a in s.accounts.items() if a.password in ("login refused",
-                                                                                   "stored hash differs")], notes

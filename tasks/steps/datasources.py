@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..config import Host, Inventory
-from ..rules import MASTER, REGISTRY, USER_MGT, local_registry_db
+from ..rules import MASTER, REGISTRY, USER_MGT, jdbc_url, local_registry_db
 from ..secrets import Secrets
 from ..formats import datasourcesxml as dsx, registryxml, usermgtxml
-from ..formats.jdbcurl import mysql_url
 from ..formats.xmldoc import XmlDoc
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
@@ -47,12 +46,6 @@ class DatasourceSpec:
     name: str
     jndi: str
     description: str
-
-
-def jdbc_url(inv: Inventory, database: str) -> str:
-    """jdbc:mysql://<alias>:<port>/<database>?<jdbc_params> (no '?' when there are no parameters)."""
-    d = inv.database
-    return mysql_url(d.alias, d.port, database, d.jdbc_params)
 
 
 def wanted_datasources(host: Host, inv: Inventory) -> list[DatasourceSpec]:

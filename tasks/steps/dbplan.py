@@ -12,9 +12,10 @@ from typing import Callable, ClassVar
 
 from ..engine.context import StepError
 from ..engine.plan import Item
-from ..formats.sqlcheck import check_script, digest, shipped_as
+from ..formats.sqlcheck import check_script, digest
+from ..rules import shipped_as
 from ..formats.sqlscript import ScriptError, Statement, created_tables, split_statements
-from ..remote.mysql import execute, load_staged, query, quote_ident, stage_name
+from ..remote.mysql import account_label, execute, load_staged, query, quote_ident, stage_name
 
 MAIN_SCRIPT = "dbscripts/mysql.sql"
 IDENTITY_SCRIPT = "dbscripts/identity/mysql.sql"
@@ -257,11 +258,6 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     warnings: list[Item] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def account_label(user: str, host: str) -> str:
-    """'user'@'host', as the server names an account."""
-    return f"'{user}'@'{host}'"
 
 
 def plan_databases(w: Wanted, s: State) -> Outcome:

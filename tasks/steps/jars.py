@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,25 +22,13 @@ from ..formats import zipdir
 from ..engine.ops import MakeDir, Remove, Upload
 from ..engine.plan import Item, Plan
 from ..remote import RemoteError
+from ..rules import DROPINS, LIB, jar_family
 from .base import Step
 from ..engine.context import StepContext, StepError
 
-LIB = "repository/components/lib"
-DROPINS = "repository/components/dropins"
 JAR_MODE = 0o644
 #: the largest local jar read and uploaded (the real ones are 0.2-5 MiB)
 LOCAL_JAR_LIMIT = 256 << 20
-
-_VERSION_RE = re.compile(r"^(.+?)-(v?\d|build\d)", re.I)
-
-
-def jar_family(filename: str) -> str:
-    """The artifact name of a jar file name, without version: 'mysql-connector-java-5.1.49-bin.jar'
-    -> 'mysql-connector-java'; 'trilead-ssh2-1.0.0-build215.jar' -> 'trilead-ssh2'."""
-    stem = filename[:-4] if filename.lower().endswith(".jar") else filename
-    m = _VERSION_RE.match(stem)
-    return (m.group(1) if m else stem).lower()
-
 
 @dataclass(frozen=True)
 class LocalJar:

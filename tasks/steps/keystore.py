@@ -45,22 +45,18 @@ from ..config import Host, Inventory
 from ..engine.ops import Op, last_line
 from ..engine.plan import Item, Plan
 from ..remote import SMALL_LIMIT
-from ..remote import node_state_dir
 from ..remote.replace import enter, install, work, work_name
 from ..remote.replace import replace as replace_file
+from ..rules import kept_path
 from ..rules import (CARBON_LOG, CIPHER_TEXT, KEY_ALIAS, KEYSTORE, KEYSTORE_PASSWORDS, SHIPPED_STORE_PASSWORD,
                      TRUSTSTORE, keystore_cn)
 from ..secrets import Secrets, register
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep
 from ..engine.context import StepContext, StepError
-from .keystorecheck import (SECRET, check_keystore, check_password, check_truststore, keystore_password, own_cert,
-                            parse_store)
+from ..engine.keystore import SECRET, check_password, keystore_password, parse_store
+from .keystorecheck import check_keystore, check_truststore, own_cert
 from .truststore import TrustNodes, node_cert, peers_to_tell, remember
 from .protect import set_password
-
-
-#: the node's own keystore as rollback --all found it, in the node's state folder (kept_path)
-KEPT_KEYSTORE = "keystore-kept.jks"
 
 
 def keytool(host: Host) -> str:
@@ -218,11 +214,6 @@ class NewKey(Op):
             raise StepError(f"keytool on {host.name} could not make the key: {last}")
         new = ctx.remote.read(path, SMALL_LIMIT, "a keystore")
         remember(ctx, host, own_cert(new, password, KEYSTORE))
-
-
-def kept_path(host: Host) -> str:
-    """Where rollback --all keeps the node's own keystore it replaces with the shipped one."""
-    return posixpath.join(node_state_dir(host), KEPT_KEYSTORE)
 
 
 def kept_key(ctx: StepContext, password: str, cn: str) -> tuple[bytes, bytes] | None:

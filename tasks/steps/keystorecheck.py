@@ -1,7 +1,7 @@
-"""create-keystore's verdicts, pure: whether KEYSTORE_PASSWORD is strong enough, whether a keystore
-is the shipped one or the node's own and fit for its names, what a trust store lacks, and a
-keystore's own certificate. The step (keystore.py), the trust stores across nodes (truststore.py)
-and secure-vault (vault.py) read them."""
+"""create-keystore's verdicts, pure: whether a keystore is the node's own and fit for its names, what a
+trust store lacks, and a keystore's own certificate (KEYSTORE_PASSWORD's rule and the parse:
+tasks/engine/keystore.py; the shipped key: tasks/rules.py). The step (keystore.py), the trust
+stores across nodes (truststore.py) and secure-vault (vault.py) read them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,51 +9,13 @@ from datetime import datetime
 from ipaddress import ip_address
 from typing import Mapping
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from ..formats import jks
 from ..engine.plan import Item
-from ..rules import KEY_ALIAS, SHIPPED_KEY_FINGERPRINTS, SHIPPED_STORE_PASSWORD
-from ..secrets import Secrets
-from ..engine.context import StepError
+from ..formats.jks import fingerprint
+from ..engine.keystore import SECRET, parse_store
+from ..rules import KEY_ALIAS, SHIPPED_STORE_PASSWORD, is_shipped
 from .certs import check_cert, subject_alt_names
-
-SECRET = "KEYSTORE_PASSWORD"
-MIN_PASSWORD = 8
-
-
-def check_password(value: str) -> None:
-    """A KEYSTORE_PASSWORD Carbon may rely on: 8 characters at least, not the shipped one (never printed)."""
-    if len(value) < MIN_PASSWORD:
-        raise StepError(f"{SECRET} is too weak: it has fewer than {MIN_PASSWORD} characters")
-    if value == SHIPPED_STORE_PASSWORD:
-        raise StepError(f"{SECRET} is too weak: it is the shipped password every download has")
-
-
-def keystore_password(secrets: Secrets) -> str | None:
-    """KEYSTORE_PASSWORD when set (checked), else None (verify then reports only what needs no password)."""
-    value = secrets.get(SECRET)
-    if value:
-        check_password(value)
-    return value
-
-
-def fingerprint(der: bytes) -> str:
-    return x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
-
-
-def is_shipped(ks: jks.Keystore) -> bool:
-    """The keystore still holds a download's key: the shipped certificate, or CN=localhost
-    opening with the shipped password."""
-    entry = ks.keys.get(KEY_ALIAS)
-    if entry is None:
-        return False
-    if fingerprint(entry.chain[0]) in SHIPPED_KEY_FINGERPRINTS:
-        return True
-    cn = [a.value for a in entry.cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
-    return cn == ["localhost"] and ks.opens_with(SHIPPED_STORE_PASSWORD)
-
 
 @dataclass
 class KeystoreState:
@@ -73,14 +35,6 @@ def split_expiring(items: list[Item]) -> tuple[list[Item], list[Item]]:
     time), an expired one is drift."""
     soon = [i for i in items if i.what == "notAfter" and "(expired)" not in (i.actual or "")]
     return [i for i in items if i not in soon], soon
-
-
-def parse_store(data: bytes, label: str) -> jks.Keystore:
-    """A keystore's entries; a clear StepError for one that is not JKS or is damaged."""
-    try:
-        return jks.parse(data)
-    except jks.JksError as e:
-        raise StepError(f"{label}: {e}; create-keystore handles JKS keystores only (nothing was changed)") from None
 
 
 def check_keystore(data: bytes | None, label: str, password: str | None, cn: str, ip: str, key_bits: int,

@@ -23,19 +23,17 @@ import shlex
 from dataclasses import dataclass
 
 from ..config import Host, Inventory
-from ..engine.ops import Done, Op, last_line
+from ..engine.ops import Done, NginxReload, Op, nginx_message
 from ..engine.plan import FileChange, Item, Plan, line_items
 from ..formats import nginxconf
 from ..formats.nginxconf import set_down
-from ..remote import node_state_dir
-from ..rules import MGT_HTTPS_PORT, PT_HTTP_PORT, PT_HTTPS_PORT
+from ..rules import MGT_HTTPS_PORT, NGINX_FILES as FILES, PT_HTTP_PORT, PT_HTTPS_PORT, drain_marker, nginx_command
 from .base import Step
 from ..engine.context import StepContext, StepError
 
 #: Carbon's ports before the offset (tasks/rules.py): PassThrough HTTP
 #: and HTTPS, the management console
 HTTP_PORT, HTTPS_PORT, MGT_PORT = PT_HTTP_PORT, PT_HTTPS_PORT, MGT_HTTPS_PORT
-FILES = ("esb.http.conf", "esb.https.conf", "mgt.esb.https.conf")
 HEADER = "# Written by wso2-esb-cluster (configure-lb) from hosts.toml; edits here are drift.\n"
 PROXY = """\
         proxy_set_header Host $http_host;
@@ -122,11 +120,6 @@ def keep_down(wanted: bytes, old: bytes | None, servers: dict[str, str],
     return set_down(wanted, marks, True), sorted({servers[m] for m in marks})
 
 
-def drain_marker(lb: Host, worker: str) -> str:
-    """Where `fab drain` records, on an lb host, that a worker is out of the balancer on purpose."""
-    return posixpath.join(node_state_dir(lb), "drained", worker)
-
-
 def drained_item(ctx: StepContext, worker: str, files: list[str]) -> Item:
     """A worker the upstreams mark down, as verify's warning: drained on purpose (fab drain left its marker),
     or left out by a restart (under way, or killed: `start` puts a running worker back)."""
@@ -135,18 +128,6 @@ def drained_item(ctx: StepContext, worker: str, files: list[str]) -> Item:
                     fix=f"fab -H {worker} drain --undo")
     return Item("balancer", worker, "in the balancer", f"drained: down in {', '.join(files)}, not by fab drain "
                 f"(a restart under way, or one that was stopped)", fix=f"fab -H {worker} start")
-
-
-def nginx_command(inv: Inventory, *args: str) -> str:
-    """`nginx -c <nginx_conf> ARGS` (paths validated in config, quoted here)."""
-    return " ".join([shlex.quote(inv.lb.nginx), "-c", shlex.quote(inv.lb.nginx_conf), *args])
-
-
-def nginx_message(text: str) -> str:
-    """nginx's own complaint: its [emerg] line(s), without the 'configuration file test failed' trailer."""
-    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
-    emerg = [ln for ln in lines if "[emerg]" in ln or "[alert]" in ln or "[crit]" in ln]
-    return "; ".join(emerg) if emerg else last_line(text)
 
 
 class ConfigureLb(Step):
@@ -242,20 +223,3 @@ class NginxTest(Op):
                         f"{nginx_message(err or out)}")
 
 
-@dataclass(frozen=True)
-class NginxReload(Op):
-    """Reload nginx when it runs (its pid file names a live master); a stopped nginx is only noted."""
-
-    command: str
-
-    def describe(self) -> str:
-        return f"{self.command}  (when nginx runs)"
-
-    def perform(self, ctx: StepContext) -> Done | None:
-        code, out, err = ctx.remote.run(self.command, sudo=True, check=False)
-        if code != 0:
-            msg = nginx_message(err or out)
-            if "nginx.pid" in msg or ".pid" in msg or "invalid PID" in msg or "No such process" in msg:
-                return Done(notes=[f"nginx is not running on {ctx.host.name}; the files take effect when it starts"])
-            raise StepError(f"nginx -s reload failed on {ctx.host.name}: {msg}")
-        return None

@@ -20,15 +20,10 @@ from ..secrets import Secrets
 from ..formats import registryxml
 from .base import XmlEdits, XmlStep
 from .blocks import Block, Snippet, ensure_blocks, indent_unit
-from .datasources import REGISTRY, SHARED_DBCONFIG, jdbc_url, registry_anchor, sharedregistry_block
+from .datasources import REGISTRY, SHARED_DBCONFIG, registry_anchor, sharedregistry_block
 
 INSTANCE_ID = "instanceid"
 MOUNTS = ("/_system/config", "/_system/governance")
-
-
-def cache_id(inv: Inventory) -> str:
-    """<database user>@<REGISTRY_DB JDBC URL>, the same on every node."""
-    return f"{inv.database.user}@{jdbc_url(inv, inv.database.registry_db)}"
 
 
 def read_only(host: Host) -> str:
@@ -42,7 +37,7 @@ def plan_registry_mount(e: XmlEdits, host: Host, inv: Inventory, secrets: Secret
     anchor = registry_anchor(doc)
     unit = indent_unit(doc, anchor)
     remote = {"id": INSTANCE_ID, "dbconfig": SHARED_DBCONFIG, "read_only": read_only(host),
-              "cache_id": cache_id(inv)}
+              "cache_id": rules.cache_id(inv)}
     blocks = [
         sharedregistry_block(doc, unit),
         Block(f"remoteInstance[id='{INSTANCE_ID}']", Snippet("remote-instance.xml", remote, unit),

@@ -15,7 +15,8 @@ from ..remote import HostFault, SMALL_LIMIT
 from ..rules import KEYSTORE, TRUSTSTORE
 from .base import SECRET_MODE_MASK
 from ..engine.context import StepContext, StepError
-from .keystorecheck import SECRET, check_truststore, own_cert
+from ..engine.keystore import SECRET
+from .keystorecheck import check_truststore, own_cert
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,9 @@ from ..rules import (AXIS2, CARBON, CATALINA, CIPHER_TEXT, CIPHER_TOOL, KEY_ALIA
                      SECRET_CONF, USER_MGT, vault_entries)
 from ..secrets import Secrets
 from .base import SECRET_MODE_MASK, XmlEdits, XmlStep, secret_file_mode
-from ..engine.context import StepContext, StepError
-from .keystorecheck import SECRET, is_shipped, keystore_password, parse_store
+from ..engine.context import StepContext
+from ..engine.keystore import SECRET, keystore_password, parse_store
+from ..rules import is_shipped
 from .protect import declare_svns, make_reference, plain_text
 
 #: each file's root element, for cipher-tool.properties' XPaths
@@ -188,33 +189,3 @@ class SecureVault(XmlStep):
 __all__ = ["SecureVault", "cipher_state", "SECRET_CONF_VALUES", "ROOTS", "SECRET_MODE_MASK"]
 
 
-def resolved_values(ctx: StepContext, aliases: list[str]) -> dict[str, str]:
-    """alias -> the value Carbon resolves it to at its start: cipher-text.properties decrypted with
-    the node's key (keystore.identity of secret-conf.properties: the node's keystore, opened with
-    KEYSTORE_PASSWORD, which is what Carbon is given at its start). Live checks log in with these,
-    never with the placeholder. A StepError says why nothing can be resolved; an alias whose value
-    does not decrypt is left out."""
-    password = keystore_password(ctx.secrets)
-    if password is None:
-        raise StepError(f"{SECRET} is not set: the Secure Vault values Carbon reads cannot be resolved here")
-    data = ctx.remote.read(ctx.home(KEYSTORE), SMALL_LIMIT, "a keystore")
-    if data is None:
-        raise StepError(f"{KEYSTORE} is missing: Carbon could not resolve its Secure Vault values")
-    entry = parse_store(data, KEYSTORE).keys.get(KEY_ALIAS)
-    if entry is None:
-        raise StepError(f"{KEYSTORE} holds no key {KEY_ALIAS}: Carbon could not resolve its Secure Vault values")
-    try:
-        key = jks.private_key(entry, password)
-    except jks.JksError as e:
-        raise StepError(f"{KEYSTORE}: {e}") from None
-    text = (ctx.remote.read(ctx.home(CIPHER_TEXT)) or b"").decode("utf-8", "replace")
-    out = {}
-    for alias in aliases:
-        raw = props.value(text, alias)
-        try:
-            plain = None if raw is None else jks.decrypt(key, base64.b64decode(raw, validate=True))
-        except (binascii.Error, ValueError):
-            plain = None
-        if plain is not None:
-            out[alias] = plain
-    return out

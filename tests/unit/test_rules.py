@@ -1,10 +1,16 @@
 """The product's role rules (tasks/rules.py), the one place planners and consistency checks take them from."""
 from __future__ import annotations
 
+import pytest
+
 from tasks import rules
+from tasks.formats.sqlcheck import digest
+from tasks.rules import jar_family, shipped_as
+from tests.lab import SAMPLE_FIXTURE, SHARED_FIXTURE
 from tests.unit.helpers import inventory
 
 INV = inventory()
+FIXTURES = [p for p in (SHARED_FIXTURE.parent, SAMPLE_FIXTURE.parent) if p.is_dir()]
 
 
 def test_role_values():
@@ -52,3 +58,45 @@ def test_the_dbscript_digests_are_the_fixtures_own():
     assert {k: v for k, v in rules.SHIPPED_DBSCRIPTS.items() if k in present} == present
     if SHARED_FIXTURE.is_dir():
         assert rules.SHIPPED_DBSCRIPTS == present  # no digest the fixtures do not account for
+
+
+SHIPPED = {  # path in the product home -> what the digest table must say of each fixture
+    SHARED_FIXTURE / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", "shipped 4.9.0"),
+    SHARED_FIXTURE.parent / "wso2esb-5.0.0/dbscripts/mysql.sql": ("dbscripts/mysql.sql", "shipped 5.0.0"),
+    SHARED_FIXTURE.parent / "wso2esb-5.0.0/dbscripts/identity/mysql.sql":
+        ("dbscripts/identity/mysql.sql", "shipped 5.0.0"),
+    SAMPLE_FIXTURE / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", "sample 4.9.0 (this project's reduced copy)"),
+}
+
+
+@pytest.mark.parametrize("path", list(SHIPPED), ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_the_digest_table_recomputed_from_the_fixtures(path):
+    if not path.is_file():
+        pytest.skip("../shared absent")
+    rel, origin = SHIPPED[path]
+    assert shipped_as(digest(path.read_bytes()), rel) == origin
+    other = "dbscripts/identity/mysql.sql" if rel == "dbscripts/mysql.sql" else "dbscripts/mysql.sql"
+    assert shipped_as(digest(path.read_bytes()), other) is None  # known only where it ships
+
+
+def test_not_shipped_and_altered_scripts_have_no_origin():
+    extras = [p / "wso2esb-4.9.0.extras/not-shipped/dbscripts/identity/mysql.sql" for p in FIXTURES]
+    for p in extras:
+        assert shipped_as(digest(p.read_bytes()), "dbscripts/identity/mysql.sql") is None
+    main = SAMPLE_FIXTURE / "dbscripts/mysql.sql"
+    for changed in (b"\xef\xbb\xbf" + main.read_bytes(), main.read_bytes().replace(b"\n", b"\r\n"),
+                    main.read_bytes() + b"\nCREATE USER x;\n"):
+        assert shipped_as(digest(changed), "dbscripts/mysql.sql") is None
+
+
+@pytest.mark.parametrize("name,family", [
+    ("mysql-connector-java-5.1.49.jar", "mysql-connector-java"),
+    ("mysql-connector-java-5.1.30-bin.jar", "mysql-connector-java"),
+    ("svnkit-all-1.8.7.wso2v1.jar", "svnkit-all"),
+    ("trilead-ssh2-1.0.0-build215.jar", "trilead-ssh2"),
+    ("Trilead-SSH2-build213.jar", "trilead-ssh2"),
+    ("foo-v2.jar", "foo"),
+    ("plain.jar", "plain"),
+])
+def test_jar_family_is_the_artifact_name_without_version(name, family):
+    assert jar_family(name) == family

@@ -22,9 +22,10 @@ from ...formats import nginxconf
 from ...formats.nginxconf import set_down
 from ...probes.server import ServerProbe, ServerState
 from ...remote import HostFault, RemoteError
-from ...rules import PT_HTTP_PORT, PT_HTTPS_PORT
+from ...rules import NGINX_FILES as LB_FILES, PT_HTTP_PORT, PT_HTTPS_PORT, drain_marker, nginx_command
 from ...secrets import redact
-from ...steps.loadbalancer import FILES as LB_FILES, drain_marker, nginx_command, nginx_message
+from ...engine.ops import nginx_message
+
 
 def node_states(nodes: Nodes, hosts: list[Host]) -> tuple[dict[str, ServerState], dict[str, str]]:
     """Every host's server state (in parallel; `nodes`: the run's connections), and the hosts that could

@@ -29,6 +29,7 @@ from ...secrets import SecretMissing, redact, safe_error
 from ...engine.context import Nodes, StepError
 from ...formats import carbonlog as logs
 from ...probes.restart import UNKNOWN, health_items, stale_files
+from ...steps import STEPS
 from ...probes.startrecord import read_record
 from ...probes.depsync import describe_revision, revisions
 from .server import NodeServer, ServerState
@@ -326,7 +327,7 @@ def status_of(inv: Inventory, h: Host, srv: NodeServer, st: ServerState, running
     if strangers:
         items.append(Item("members", "members no running node of hosts.toml is",
                           "none", ", ".join(strangers)))
-    changed = stale_files(srv.remote, h, inv, st, record)
+    changed = stale_files(srv.remote, h, inv, st, record, STEPS)
     if changed == [UNKNOWN]:
         warnings.append(Item("restart needed", UNKNOWN, "a start record of its files",
                              "none for this pid; fab rolling-restart --needed restarts it"))

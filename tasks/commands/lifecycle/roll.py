@@ -25,6 +25,7 @@ from ...engine.report import Reporter, Status, StepResult
 from ...engine.runner import Session
 from ...formats import carbonlog as logs
 from ...probes.restart import not_running, restart_needed
+from ...steps import STEPS
 from ...probes.server import ServerState
 from ...probes.startrecord import read_record
 from ...remote import HostFault
@@ -105,7 +106,7 @@ def select(inv: Inventory, hosts: list[Host], session: Session, reporter: Report
     readable = [h for h in hosts if h.name not in errors]
     if not needed:
         return readable
-    stale = restart_needed(session, readable)
+    stale = restart_needed(session, readable, STEPS)
     return [h for h in readable if h.name in stale or should_run(session, h, states[h.name])]
 
 

@@ -29,10 +29,10 @@ from ...config import ConfigError, Host, Inventory
 from ...engine.mode import Mode
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.runner import preflight
-from ...steps.work import host_work
+from ...engine.step import host_work
 from ...engine.runner import Session, run_hosts
-from ...steps import STEPS, by_name
-from ...steps.databases import RetireOldPassword, db_hosts
+from ...rules import db_hosts
+from ...steps import RETIRE_OLD, STEPS, by_name
 from ...probes.restart import restart_needed
 from .roll import rolling_restart
 
@@ -72,14 +72,14 @@ def rotate_passwords(inv: Inventory, session: Session, reporter: Reporter, spec:
     if not rolling_restart(inv, nodes, session, reporter, needed=True):
         return stop(reporter, "restarts")
     reporter.note("== database: the old password retired")
-    still = restart_needed(session, nodes)
+    still = restart_needed(session, nodes, STEPS)
     if still:
         for h in dbs:
             reporter.emit(StepResult(h.name, "create-dbs", Status.FAILED,
                                      message=f"the old password stays accepted: {', '.join(still)} still run "
                                              f"with it (restart needed); run rotate-passwords again after"))
         return
-    run_hosts(host_work(dbs, [RetireOldPassword()], inv), session, reporter)
+    run_hosts(host_work(dbs, [RETIRE_OLD], inv), session, reporter)
 
 
 def failed(results: list[StepResult]) -> bool:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import shlex
 import time
 
-from ...rules import PASSWORD_TMP, PID_FILE, START_SCRIPT
+from ...rules import PASSWORD_TMP, PID_FILE, START_SCRIPT, node_state_dir
 from ...engine.context import StepError
 from ...formats import carbonlog as logs
 from ...probes.restart import managed_files
+from ...steps import STEPS
 from ...probes.server import LogFollower, ServerProbe, ServerState, last_lines
 from ...probes.startrecord import StartRecord, digests, read_record, record_path
-from ...remote import node_state_dir
 
 __all__ = ["NodeServer", "ServerState", "PID_FILE", "PASSWORD_TMP"]
 
@@ -87,7 +87,7 @@ class NodeServer(ServerProbe):
             if vault:
                 password = self.secrets.require("KEYSTORE_PASSWORD")
                 self.remote.place(tmp, password.encode("utf-8"), 0o600, like=self.remote.stat(self.home))
-            files = digests(self.remote, managed_files(self.host, self.inv))  # what the server starts with
+            files = digests(self.remote, managed_files(self.host, self.inv, STEPS))  # what the server starts with
             self._script("--start")
             message = self._wait_up(log, before)
         finally:

@@ -13,7 +13,8 @@ from ...config import Host
 from ...engine.mode import Mode
 from ...engine.report import Status
 from ...engine.runner import Session, prefetch, run_on_host
-from ...steps.work import NODE_STEPS, find_steps, host_work
+from ...engine.step import host_work
+from ...steps import STEPS
 
 #: the umbrella task that brings a node of a role back in line
 SETUP = {"manager": "setup-manager", "worker": "setup-worker"}
@@ -22,7 +23,7 @@ SETUP = {"manager": "setup-manager", "worker": "setup-worker"}
 def node_drift(session: Session, host: Host) -> list[str]:
     """The node steps whose verify on this node is not ok: `name` for drift, `name (why)` for a check that
     failed (a node the project cannot verify is not started on trust either)."""
-    steps, _ = find_steps(NODE_STEPS)
+    steps = [s for s in STEPS if s.phase == "nodes"]  # the node steps, in guide order
     out = []
     for h, mine in host_work([host], steps, session.inv):
         prefetch(mine, h, session)

@@ -1,5 +1,6 @@
 """rotate-passwords (a new database / SVN password to the running cluster, commands/lifecycle/rotation.py)
-and rotate-keystore (node keys renewed: the step steps/keystore.py RotateKeystore, then what to restart)."""
+and rotate-keystore (node keys renewed: the registry's rotate_keystore_step, steps/keystore.py RotateKeystore,
+then what to restart)."""
 from __future__ import annotations
 
 from ...engine.mode import Mode
@@ -15,10 +16,9 @@ def rotate_passwords(run: Run) -> None:
 def rotate_keystore(run: Run) -> None:
     """RotateKeystore on the ESB targets (--force: keys not due too); after a patch, what to restart."""
     from ...engine.runner import run_step
-    from ...steps.keystore import RotateKeystore
+    from ...steps import rotate_keystore_step
     from ..rollout import next_after_patch
-    step = RotateKeystore()
-    step.force = run.args.force
+    step = rotate_keystore_step(force=run.args.force)
     hosts = run.targets()
     run_step(step, hosts, run.session, run.reporter)
     if run.session.mode is Mode.PATCH:

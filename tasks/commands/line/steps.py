@@ -2,7 +2,8 @@
 targets (or -H), and after a patch that changed a running node, what to run next."""
 from __future__ import annotations
 
-from ...steps import STEPS, Step
+from ...engine.step import Step
+from ...steps import STEPS
 from ..command import Command, Run, Targets, flag, patch_verify_or_dry_run
 
 #: every step task's flags, in this order

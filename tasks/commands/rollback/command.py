@@ -30,9 +30,10 @@ from ...remote.replace import replace
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.runner import Session, in_parallel, run_step
 from ...secrets import redact
-from ...steps.base import Step
+from ...engine.step import Step
 from ...engine.context import StepContext, StepError, engine_io
-from ...steps.loadbalancer import NginxReload, nginx_command
+from ...engine.ops import NginxReload
+from ...rules import nginx_command
 from .reach import Reach, check_entry, within
 from .sqlundo import AccountsAgainstEnv, RestoreSql, account_changes, digest, sql_entries, undo_notice
 from .runs import (MARK, Interleaved, choose_run, describe_run, distrust, first_backups, open_runs,
@@ -324,9 +325,7 @@ def note_skipped(skipped: list, reporter: Reporter) -> None:
 def keep_own_key(remote: RemoteHost, host: Host, paths: list[str]) -> "KeepKeystore | None":
     """Where rollback --all puts the shipped keystore back over the node's own key: the op that keeps
     that key first (its server may have encrypted data with it), else None."""
-    from ...rules import KEYSTORE
-    from ...steps.keystore import kept_path
-    from ...steps.keystorecheck import is_shipped
+    from ...rules import KEYSTORE, is_shipped, kept_path
     from ...formats import jks
     path = posixpath.join(host.product_home, KEYSTORE)
     if not host.is_esb or path not in paths:

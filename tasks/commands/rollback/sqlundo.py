@@ -56,8 +56,7 @@ class RestoreSql(Op):
 
     def perform(self, ctx: StepContext) -> None:
         from ...remote.dbundo import statements
-        from ...remote.mysql import DbError, execute
-        from ...steps.databases import route_for
+        from ...remote.mysql import DbError, execute, route_for
         data = ctx.remote.read(self.path, SCRIPT_LIMIT, "a database undo", cache=False)
         if data is None:
             raise StepError(f"{self.path} is gone; the database is not restored")
@@ -68,8 +67,8 @@ class RestoreSql(Op):
                             f"database is not restored")
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
         try:
-            conn = route_for(dbctx).connect(ctx.inv.database.admin_user,
-                                            dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
+            conn = route_for(dbctx.inv, dbctx.host, dbctx.remote).connect(
+                ctx.inv.database.admin_user, dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
             try:
                 for sql in statements(data):
                     execute(conn, sql, what=f"restoring what {self.step} changed")
@@ -133,8 +132,7 @@ class AccountsAgainstEnv(Op):
         return "check the accounts put back against .env's WSO2_DB_PASSWORD"
 
     def perform(self, ctx: StepContext) -> None:
-        from ...remote.mysql import DbError
-        from ...steps.databases import passwords_off, route_for
+        from ...remote.mysql import DbError, passwords_off, route_for
         d = ctx.inv.database
         hosts = [a.split("@", 1)[1][1:-1] for a in self.accounts if a not in self.dropped]
         if not hosts:
@@ -142,7 +140,7 @@ class AccountsAgainstEnv(Op):
         dbctx = ctx.other(ctx.inv.hosts[self.via]) if self.via else ctx
         password = dbctx.secrets.get("WSO2_DB_PASSWORD")
         try:
-            route = route_for(dbctx)
+            route = route_for(dbctx.inv, dbctx.host, dbctx.remote)
             conn = route.connect(d.admin_user, dbctx.secrets.require("MYSQL_ADMIN_PASSWORD"))
             try:
                 off, _ = passwords_off(conn, route, d.user, hosts, password or "") if password else \

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.steps import by_name, work
+from tasks.engine.step import find_steps, host_work
+from tasks.steps import STEPS, by_name
 
 from tasks.commands import rollout
 from tasks.config import ConfigError
@@ -19,13 +20,13 @@ def names(work):
 
 
 def test_node_steps_exist_in_guide_order():
-    steps, missing = work.find_steps(rollout.NODE_STEPS)
+    steps, missing = find_steps(STEPS, rollout.NODE_STEPS)
     assert missing == [] and [s.name for s in steps] == list(rollout.NODE_STEPS)
 
 
 def test_every_step_declares_a_phase_and_setup_cluster_runs_it():
     from tasks.steps import STEPS
-    from tasks.steps.base import PHASES
+    from tasks.engine.step import PHASES
     for step in STEPS:
         assert step.phase in PHASES, f"{step.name} belongs to no phase of setup-cluster: it would never run there"
     in_cluster = {n for _, names, _ in rollout.CLUSTER_PHASES for n in names}
@@ -51,9 +52,9 @@ def test_preflight_names_every_missing_secret_and_local_file_before_any_host(tmp
     d["artifacts"] = {"mysql_connector_jar": str(tmp_path / "nowhere.jar")}
     inv = inventory(d)
     session = Session(inv, Secrets({"WSO2_DB_PASSWORD": "x" * 8}), "patch")
-    steps, _ = work.find_steps(rollout.NODE_STEPS)
+    steps, _ = find_steps(STEPS, rollout.NODE_STEPS)
     with pytest.raises(ConfigError) as e:
-        preflight(work.host_work(inv.esb_nodes, steps, inv), session)
+        preflight(host_work(inv.esb_nodes, steps, inv), session)
     msg = str(e.value)
     assert msg.startswith("not started, no host touched: ")
     assert "install-jdbc-driver: [artifacts] mysql_connector_jar: " in msg and "nowhere.jar does not exist" in msg
@@ -64,7 +65,7 @@ def test_preflight_names_every_missing_secret_and_local_file_before_any_host(tmp
 
 
 def test_a_step_missing_from_the_build_is_named_not_dropped_silently():
-    steps, missing = work.find_steps(["patch-axis2", "no-such-step"])
+    steps, missing = find_steps(STEPS, ["patch-axis2", "no-such-step"])
     assert [s.name for s in steps] == ["patch-axis2"] and missing == ["no-such-step"]
     rep = Reporter("patch", as_json=True)
     rollout.report_missing(missing, rep)
@@ -73,8 +74,8 @@ def test_a_step_missing_from_the_build_is_named_not_dropped_silently():
 
 
 def test_set_proxyports_only_in_the_manager_sequence():
-    steps, _ = work.find_steps(rollout.NODE_STEPS)
-    per_host = names(work.host_work(INV.esb_nodes, steps, INV))
+    steps, _ = find_steps(STEPS, rollout.NODE_STEPS)
+    per_host = names(host_work(INV.esb_nodes, steps, INV))
     running = [s for s in steps if s.enabled(INV)]  # the [security] steps only when switched on
     assert per_host["esb-mgr"] == [s.name for s in running]
     assert per_host["esb-w1"] == per_host["esb-w2"] == [s.name for s in running if "worker" in s.roles]

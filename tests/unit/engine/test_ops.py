@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import tasks
 from tasks.config import load_inventory
-from tasks.engine.ops import Chmod, Command, MakeDir, Op, Remove, Upload, apply_plan
+from tasks.engine.ops import Chmod, Command, MakeDir, Op, Remove, Upload, apply_plan, nginx_message
 from tasks.engine.plan import FileChange, Plan
 from tasks.secrets import Secrets
 from tasks.engine.context import StepContext, StepError
@@ -117,3 +117,9 @@ def test_a_failing_command_names_the_failure_and_its_last_line(lab, remote):
         assert str(e).startswith("listing failed: ") and "No such file" in str(e)
     else:
         raise AssertionError("a failing command must fail the step")
+
+
+def test_nginx_message_keeps_its_own_complaint():
+    err = ('nginx: [emerg] cannot load certificate "/x/mgt.crt": PEM_read_bio_X509_AUX() failed\n'
+           "nginx: configuration file /x/nginx.conf test failed\n")
+    assert nginx_message(err) == 'nginx: [emerg] cannot load certificate "/x/mgt.crt": PEM_read_bio_X509_AUX() failed'

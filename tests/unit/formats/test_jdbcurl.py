@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tasks.formats.jdbcurl import mysql_target, mysql_url
-from tasks.steps.datasources import jdbc_url
+from tasks.rules import jdbc_url
 from tests.unit.helpers import inventory
 
 

@@ -15,7 +15,8 @@ from tasks.steps.carbon import plan_depsync, plan_hostnames
 from tasks.steps.keystore import _keystore_planner
 from tasks.steps.vault import _vault_planner
 from tasks.steps.datasources import plan_master_datasources, plan_registry_dbconfig
-from tasks.steps.registry import cache_id, plan_registry_mount
+from tasks.rules import cache_id
+from tasks.steps.registry import plan_registry_mount
 from tests.unit.helpers import inventory, run_planner, shipped
 
 SECRETS = Secrets({"WSO2_DB_PASSWORD": "pw-ds-ñandú-42", "SVN_PASSWORD": "pw-svn-ключ-42"})

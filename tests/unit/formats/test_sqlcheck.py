@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.formats.sqlcheck import check_script, check_statement, digest, first_words, shipped_as
+from tasks.formats.sqlcheck import check_script, check_statement, first_words
 from tasks.formats.sqlscript import created_tables, split_statements
 from tests.lab import SAMPLE_FIXTURE, SHARED_FIXTURE
 
@@ -133,35 +133,6 @@ def test_first_words_never_show_a_string():
 
 def test_a_bom_in_the_middle_is_no_whitespace():
     assert refused(TABLE + "\ufeffGRANT ALL ON *.* TO x;\n")[2] == "not schema for the database"
-
-
-SHIPPED = {  # path in the product home -> what the digest table must say of each fixture
-    SHARED_FIXTURE / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", "shipped 4.9.0"),
-    SHARED_FIXTURE.parent / "wso2esb-5.0.0/dbscripts/mysql.sql": ("dbscripts/mysql.sql", "shipped 5.0.0"),
-    SHARED_FIXTURE.parent / "wso2esb-5.0.0/dbscripts/identity/mysql.sql":
-        ("dbscripts/identity/mysql.sql", "shipped 5.0.0"),
-    SAMPLE_FIXTURE / "dbscripts/mysql.sql": ("dbscripts/mysql.sql", "sample 4.9.0 (this project's reduced copy)"),
-}
-
-
-@pytest.mark.parametrize("path", list(SHIPPED), ids=lambda p: str(p.relative_to(p.parents[2])))
-def test_the_digest_table_recomputed_from_the_fixtures(path):
-    if not path.is_file():
-        pytest.skip("../shared absent")
-    rel, origin = SHIPPED[path]
-    assert shipped_as(digest(path.read_bytes()), rel) == origin
-    other = "dbscripts/identity/mysql.sql" if rel == "dbscripts/mysql.sql" else "dbscripts/mysql.sql"
-    assert shipped_as(digest(path.read_bytes()), other) is None  # known only where it ships
-
-
-def test_not_shipped_and_altered_scripts_have_no_origin():
-    extras = [p / "wso2esb-4.9.0.extras/not-shipped/dbscripts/identity/mysql.sql" for p in FIXTURES]
-    for p in extras:
-        assert shipped_as(digest(p.read_bytes()), "dbscripts/identity/mysql.sql") is None
-    main = SAMPLE_FIXTURE / "dbscripts/mysql.sql"
-    for changed in (b"\xef\xbb\xbf" + main.read_bytes(), main.read_bytes().replace(b"\n", b"\r\n"),
-                    main.read_bytes() + b"\nCREATE USER x;\n"):
-        assert shipped_as(digest(changed), "dbscripts/mysql.sql") is None
 
 
 @pytest.mark.parametrize("statement", ["CREATE\u00a0TABLE t (a INT)", "INSERT\u00e9 INTO REG_LOG VALUES (1)",

@@ -16,7 +16,8 @@ from tasks.steps.axis2 import AXIS2, plan_axis2
 from tasks.steps.base import plan_xml
 from tasks.steps.carbon import CARBON, plan_depsync
 from tasks.steps.datasources import MASTER, REGISTRY, plan_master_datasources
-from tasks.steps.registry import cache_id, plan_registry_mount
+from tasks.rules import cache_id
+from tasks.steps.registry import plan_registry_mount
 from tests.unit.helpers import base_data, inventory, shipped
 
 SECRETS = Secrets({"WSO2_DB_PASSWORD": "db-pw-123", "SVN_PASSWORD": "svn-pw-123"})

@@ -3,15 +3,22 @@ there is no record for the running pid, and a node's server as a desired state (
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
-from tasks.probes.restart import UNKNOWN, health_items, managed_files, not_running, restart_hint, stale_files
+from tasks.probes import restart
+from tasks.probes.restart import UNKNOWN, health_items, not_running, restart_hint
 from tasks.probes.server import ServerState
 from tasks.probes.startrecord import StartRecord
 from tasks.remote import FileStat
+from tasks.steps import STEPS
 from tests.unit.helpers import inventory
-from tasks.probes.restart import restart_needed
 from tasks.probes.startrecord import record_path
 from tests.memnode import MemoryNode, MemoryRun
+
+#: the probe with the registry the commands hand it (a probe imports no step)
+managed_files = partial(restart.managed_files, steps=STEPS)
+stale_files = partial(restart.stale_files, steps=STEPS)
+restart_needed = partial(restart.restart_needed, steps=STEPS)
 
 INV = inventory()
 W1 = INV.hosts["esb-w1"]

@@ -1,5 +1,5 @@
 """The pure helpers of tasks/remote/mysql.py: identifier quoting, the native password hash, SHOW GRANTS parsing,
-and which routes allow a chosen loopback source address."""
+which routes allow a chosen loopback source address, and the accounts whose password differs."""
 from __future__ import annotations
 
 import pytest
@@ -44,3 +44,22 @@ def test_route_is_local_only_when_the_server_answers_on_this_machines_loopback()
     assert not Route(("127.0.0.1", "192.168.1.20"), 3306, via=_Via("192.168.1.20")).local  # db host's loopback
     r = Route(("127.0.0.1", "192.168.1.20"), 3306, via=_Via("192.168.1.20"))
     assert r.label == "127.0.0.1/192.168.1.20:3306 through SSH to db1"
+
+
+def test_passwords_off_names_the_existing_accounts_whose_password_differs(monkeypatch):
+    """rollback's check of the accounts it put back (remote/mysql.passwords_off): by the stored hash where no login
+    can come from the account's host; an account that does not exist is not named; one not checkable is a note."""
+    from tasks.remote import mysql
+    rows = [{"Host": "192.168.1.12", "plugin": "mysql_native_password",
+             "authentication_string": native_password_hash("pw")},
+            {"Host": "192.168.1.13", "plugin": "", "authentication_string": "",
+             "Password": native_password_hash("old")},
+            {"Host": "10.0.0.9", "plugin": "caching_sha2_password", "authentication_string": "$A$005$xyz"}]
+    asked = []
+    monkeypatch.setattr(mysql, "query", lambda conn, sql, args=None, dicts=False: asked.append(args) or rows)
+    off, notes = mysql.passwords_off("conn", Route(("192.168.1.20",), 3306), "regadmin",
+                                     ["192.168.1.12", "192.168.1.13", "10.0.0.9", "192.168.1.99"], "pw")
+    assert asked == [("regadmin",)]  # one read of mysql.user, the user as a parameter
+    assert off == ["'regadmin'@'192.168.1.13'"]
+    assert notes == ["password of 'regadmin'@'10.0.0.9' not checked (plugin caching_sha2_password; "
+                     "no connection can come from 10.0.0.9 here)"]

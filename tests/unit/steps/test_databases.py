@@ -2,10 +2,12 @@
 the password check without a login route; targets, grant hosts and the route from hosts.toml."""
 from __future__ import annotations
 
+from tasks.remote import mysql
 from tasks.remote.mysql import Route, native_password_hash
+from tasks.rules import db_hosts
 from tasks.secrets import Secrets
 from tasks.engine.context import StepContext
-from tasks.steps.databases import CreateDbs, check_passwords, db_hosts, grant_hosts, route_for
+from tasks.steps.databases import CreateDbs, check_passwords, grant_hosts
 from tasks.steps.dbplan import (Account, Script, State, Wanted, _version_tuple, alter_password_sql, plan_databases,
                                 retire_sql)
 from tests.lab import product_fixture
@@ -135,6 +137,11 @@ def test_password_checked_by_stored_hash_when_no_login_route():
     assert s.accounts["10.0.0.9"].password is None
     assert notes == ["password of 'regadmin'@'10.0.0.9' not checked (plugin caching_sha2_password; "
                      "no connection can come from 10.0.0.9 here)"]
+
+
+def route_for(ctx: StepContext) -> Route:
+    """The database route from a step's context, as create-dbs takes it (remote/mysql.py)."""
+    return mysql.route_for(ctx.inv, ctx.host, ctx.remote)
 
 
 def test_targets_grant_hosts_and_route_from_hosts_toml():

@@ -19,3 +19,14 @@ def test_every_step_has_plan_tests_on_a_memory_node_in_its_mirror_module(step):
     text = path.read_text()
     assert f"{type(step).__name__}()" in text and ("plan_on(" in text or "node_context(" in text), \
         f"{step.name}: {path.name} does not plan {type(step).__name__} on a MemoryNode"
+
+
+def test_rotate_keystore_step_is_a_new_rotating_create_keystore_per_call():
+    """rotate-keystore's step, as the command line takes it from the registry: `force` is the call's own, and a
+    second call (another run in the same process) does not inherit it."""
+    from tasks.steps import rotate_keystore_step
+    from tasks.steps.keystore import CreateKeystore, RotateKeystore
+    forced, plain = rotate_keystore_step(force=True), rotate_keystore_step()
+    assert isinstance(forced, RotateKeystore) and isinstance(forced, CreateKeystore) and forced.rotate
+    assert forced.name == "rotate-keystore" and forced not in STEPS
+    assert forced.force is True and plain.force is False and forced is not plain

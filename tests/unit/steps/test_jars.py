@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from tasks.engine.context import StepError
-from tasks.steps.jars import LocalJar, jar_family, load_local_jar, plan_jar
+from tasks.steps.jars import LocalJar, load_local_jar, plan_jar
 from tests.unit.helpers import base_data, inventory
 from tasks.steps.jars import DROPINS, InstallJdbcDriver, InstallSvnkit
 from tests.memnode import MemoryNode, product_node
@@ -26,19 +26,6 @@ def make_jar(path, content: str = "x"):
 def local(name: str, data: bytes = b"jar-bytes") -> LocalJar:
     from pathlib import Path
     return LocalJar("mysql_connector_jar", Path("/art") / name, data, hashlib.sha256(data).hexdigest())
-
-
-@pytest.mark.parametrize("name,family", [
-    ("mysql-connector-java-5.1.49.jar", "mysql-connector-java"),
-    ("mysql-connector-java-5.1.30-bin.jar", "mysql-connector-java"),
-    ("svnkit-all-1.8.7.wso2v1.jar", "svnkit-all"),
-    ("trilead-ssh2-1.0.0-build215.jar", "trilead-ssh2"),
-    ("Trilead-SSH2-build213.jar", "trilead-ssh2"),
-    ("foo-v2.jar", "foo"),
-    ("plain.jar", "plain"),
-])
-def test_jar_family_is_the_artifact_name_without_version(name, family):
-    assert jar_family(name) == family
 
 
 def test_plan_jar_decisions():

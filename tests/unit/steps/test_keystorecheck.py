@@ -1,4 +1,5 @@
-"""create-keystore's pure verdicts (steps/keystorecheck.py): a keystore, a trust store, the password rules."""
+"""create-keystore's pure verdicts (steps/keystorecheck.py): a keystore, a trust store (the password rule:
+tests/unit/engine/test_keystore.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -8,7 +9,8 @@ import pytest
 from tasks.formats import jks
 from tasks.rules import KEYSTORE, TRUSTSTORE
 from tasks.engine.context import StepError
-from tasks.steps.keystorecheck import check_keystore, check_password, check_truststore, is_shipped
+from tasks.rules import is_shipped
+from tasks.steps.keystorecheck import check_keystore, check_truststore
 from tests.unit.helpers import shipped
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -50,13 +52,6 @@ def test_the_trust_store_must_trust_every_node_and_open_with_the_password():
     assert "opens neither" in refuse
     items, add, refuse = check_truststore(None, TRUSTSTORE, "Strong€Pass1", {})
     assert "is missing" in refuse
-
-
-@pytest.mark.parametrize("weak", ["", "short7!", "wso2carbon"])
-def test_weak_keystore_passwords_are_refused_without_saying_them(weak):
-    with pytest.raises(StepError) as e:
-        check_password(weak)
-    assert "too weak" in str(e.value) and (not weak or weak not in str(e.value))
 
 
 @pytest.mark.skipif(not __import__("shutil").which("keytool"), reason="needs keytool")

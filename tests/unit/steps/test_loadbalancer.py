@@ -5,7 +5,7 @@ import pytest
 
 from tasks.config import ConfigError
 from tasks.engine.context import StepError
-from tasks.steps.loadbalancer import nginx_message, render
+from tasks.steps.loadbalancer import render
 from tests.unit.helpers import base_data, inventory
 from tasks.formats.nginxconf import set_down
 from tasks.steps.loadbalancer import FILES, ConfigureLb, drain_marker
@@ -65,12 +65,6 @@ def test_bad_lb_values_are_refused(key, value, msg):
     with pytest.raises(ConfigError) as e:
         inventory(d)
     assert f"[lb].{key}" in str(e.value) and msg in str(e.value), e.value
-
-
-def test_nginx_message_keeps_its_own_complaint():
-    err = ('nginx: [emerg] cannot load certificate "/x/mgt.crt": PEM_read_bio_X509_AUX() failed\n'
-           "nginx: configuration file /x/nginx.conf test failed\n")
-    assert nginx_message(err) == 'nginx: [emerg] cannot load certificate "/x/mgt.crt": PEM_read_bio_X509_AUX() failed'
 
 
 def test_a_worker_marked_down_on_the_host_stays_down_and_is_named_not_drift():

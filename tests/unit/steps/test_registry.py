@@ -6,7 +6,8 @@ from lxml import etree
 
 from tasks.engine.context import StepError
 from tasks.steps.datasources import REGISTRY, plan_registry_dbconfig
-from tasks.steps.registry import cache_id, plan_registry_mount
+from tasks.rules import cache_id
+from tasks.steps.registry import plan_registry_mount
 from tests.unit.helpers import base_data, inventory, run_planner, shipped
 from tasks.steps.datasources import ConfigureDatasources
 from tasks.steps.registry import MountRegistry

@@ -21,7 +21,8 @@ from tasks.engine.mode import Mode
 from tasks.rules import AXIS2, CIPHER_TEXT, CIPHER_TOOL, MASTER, SECRET_CONF, TRUSTSTORE
 from tasks.steps.datasources import ConfigureDatasources
 from tasks.steps.keystore import CreateKeystore
-from tasks.steps.vault import SecureVault, resolved_values
+from tasks.probes.vaultvalues import resolved_values
+from tasks.steps.vault import SecureVault
 from tests.memnode import product_node
 from tests.unit.helpers import STEP_SECRETS, answer_keytool, base_data, patch_on, plan_on, whats
 
