@@ -55,13 +55,14 @@ def shipped():
 #: test files whose labs use the login (root) home's .esb-cluster or a system account: one xdist worker runs them
 #: all, one at a time (another worker's lab never touches the login home: Lab.reset cleans it only after its own use)
 LOGIN_HOME_FILES = ("test_one_machine.py", "test_sudo.py")
-#: seconds a test of the file takes (measured: --durations), to start the longest units first
+#: about the seconds a test of the file takes (./run-tests --durations=0, 2026-12-07), to start the longest units first
 UNIT_SECONDS: dict[str, float] = {
-    "test_day2.py": 200, "test_secrets.py": 165, "test_rotation.py": 115, "test_deploy.py": 75, "test_diagram.py": 60,
-    "test_lifecycle_faults.py": 55, "test_stalled_host.py": 50, "test_hardening.py": 48, "test_release_500.py": 35,
-    "test_secret_files.py": 35, "test_keystore_rotation.py": 34, "test_live.py": 30, "test_lifecycle.py": 30,
-    "test_lifecycle_health.py": 30, "test_svnrepo.py": 21, "test_databases.py": 19, "test_certs.py": 19,
-    "test_jars.py": 17, "test_faults.py": 16, "test_rollout.py": 15, "test_sudo.py": 15, "test_loadbalancer.py": 15,
+    "test_rotation.py": 57, "test_day2.py": 30, "test_keystore_rotation.py": 30, "test_lifecycle_faults.py": 29,
+    "test_secrets.py": 25, "test_deploy.py": 21, "test_stalled_host.py": 20, "test_lint.py": 20,
+    "test_lifecycle.py": 15, "test_hardening.py": 12, "test_lifecycle_health.py": 11, "test_diagram.py": 10,
+    "test_release_500.py": 10, "test_secret_files.py": 10, "test_live.py": 6, "test_databases.py": 5,
+    "test_svnrepo.py": 5, "test_certs.py": 5, "test_jars.py": 5, "test_faults.py": 5, "test_rollout.py": 5,
+    "test_sudo.py": 5, "test_loadbalancer.py": 5, "test_one_machine.py": 5,
 }
 
 
