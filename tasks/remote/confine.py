@@ -34,11 +34,22 @@ class Confine:
         return next((roots for area, roots in self.areas if within(path, area) and path != area), None)
 
     def allowed(self, real: str, roots: tuple[str, ...]) -> bool:
-        """A real path lies in one of roots (each as named or as it resolves)."""
+        """A real path lies in one of roots (each as named or, only when none holds as named, as it resolves:
+        a round trip only for a root the operator linked elsewhere)."""
+        if any(within(real, r) for r in roots):
+            return True
         for r in roots:
             if r not in self._real_roots:
                 self._real_roots[r] = self.realpath(r)
-        return any(within(real, r) or within(real, self._real_roots[r]) for r in roots)
+        return any(within(real, self._real_roots[r]) for r in roots)
+
+    def unresolved_roots(self, paths: list[str]) -> list[str]:
+        """The roots of the areas covering paths not yet resolved this run (to resolve with a batch)."""
+        return list(dict.fromkeys(r for p in paths for r in (self.covers(p) or ()) if r not in self._real_roots))
+
+    def known_root(self, root: str, real: str) -> None:
+        """A root's real path resolved elsewhere (a batch)."""
+        self._real_roots.setdefault(root, real)
 
     @staticmethod
     def _refuse(path: str, via: str, real: str, roots: tuple[str, ...]) -> RemoteError:

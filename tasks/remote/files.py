@@ -140,11 +140,17 @@ class Files:
         if c is None:
             return paths
         folders = list(dict.fromkeys(posixpath.dirname(p) for p in paths if c.covers(p) is not None))
+        roots = c.unresolved_roots(paths) if folders else []
         if folders:
             try:
                 self.t.counters.sftp_ops += 1
-                for folder, real in realpath_many(self.t.sftp, folders).items():
-                    c.known(folder, real)
+                found = realpath_many(self.t.sftp, folders + [r for r in roots if r not in folders])
+                for folder in folders:
+                    if folder in found:
+                        c.known(folder, found[folder])
+                for root in roots:  # the roots too, in the same round trip: none is resolved alone later
+                    if root in found:
+                        c.known_root(root, found[root])
             except (*_IO_ERRORS, SFTPError):
                 pass
         out = []

@@ -64,3 +64,20 @@ def test_the_state_dir_leads_nowhere_else():
                                           r"through it$"):
         c.folder(".esb-cluster/nodes/w1/backups/R/rolled-back.json")
     c.folder(".esb-cluster/nodes/w1/backups/S/manifest.json")
+
+
+def test_a_root_is_resolved_only_when_no_root_holds_as_named():
+    """A folder inside the home as named costs no round trip for the roots; one the operator linked elsewhere
+    is judged by where each root really is (each resolved once), and a batch's roots are taken as known."""
+    c, asked = confine({})
+    c.folder(f"{HOME}/repository/conf/carbon.xml")
+    assert asked == [f"{HOME}/repository/conf"]  # the folder itself, no root
+    c, asked = confine({f"{HOME}/repository/conf": "/data/conf", "/srv/shared": "/data"})
+    c.folder(f"{HOME}/repository/conf/carbon.xml")  # /data/conf: inside /srv/shared as it resolves
+    assert set(asked) == {f"{HOME}/repository/conf", *ROOTS}
+    c, asked = confine({f"{HOME}/repository/conf": "/data/conf"})
+    assert c.unresolved_roots([f"{HOME}/repository/conf/carbon.xml"]) == list(ROOTS)
+    for r in ROOTS:
+        c.known_root(r, "/data" if r == "/srv/shared" else r)
+    c.folder(f"{HOME}/repository/conf/carbon.xml")
+    assert asked == [f"{HOME}/repository/conf"] and c.unresolved_roots([f"{HOME}/x"]) == []
