@@ -8,7 +8,8 @@ small stand-ins (the real ones cannot be downloaded here), and so is the JDK the
 JDK 7/8 here): `fab start` runs each node's real bin/wso2server.sh, whose `java` is a stand-in that runs
 a stand-in Carbon (tests/standin/): it writes its pid file, listens on the node's ports, answers with its
 node's address, forms membership over TCP and logs Carbon's own lines.  The demo runs setup-cluster
---dry-run, setup-cluster, verify, diagram, start, verify --live, status, a rolling restart under a client
+--dry-run, setup-cluster, verify, diagram, start, verify --live, status, a deploy of a Carbon application
+(proved on every node through DepSync), a rolling restart under a client
 loop through nginx (it prints how many requests were answered and how many failed), then stops the
 servers.  Secrets are random and live only in the demo's .env.  Everything is removed at the end unless
 --keep is given.
@@ -21,7 +22,7 @@ import secrets
 import subprocess
 import sys
 
-from tests.lab import REPO, Lab, fab_bin, make_jar
+from tests.lab import REPO, Lab, car, fab_bin, make_jar
 from tests.lblab import Nginx, free_port_on, request
 from tests.standin.clients import Clients
 from tests.standin.jdk import make_jdk
@@ -94,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         started = fab(lab, "start")
         live = fab(lab, "verify", "--live", "--steps", "live")
         state = fab(lab, "status")
+        app = lab.dir / "DemoApp_1.0.0.car"  # a Carbon application, put on the manager and proved on every node
+        app.write_bytes(car("DemoApp", "1.0.0"))
+        deployed = fab(lab, "deploy", str(app))
         pictures = [fab(lab, "diagram", "--output", str(REPO / f"demo-cluster.{ext}")) for ext in ("svg", "png")]
         print(f"\nthrough the load balancer during a rolling restart of every node (4 clients POSTing to "
               f"http://esb.wso2.com:{http_port}/):", flush=True)
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {clients.ok} requests answered by a node, {clients.failed} failed")
         print(f"\nsetup-cluster --dry-run exit {dry}, setup-cluster exit {setup}, verify exit {check} (0 = the whole "
               f"cluster matches the guide), start exit {started}, verify --live exit {live}, status exit {state}, "
-              f"rolling-restart exit {rolled}; "
+              f"deploy exit {deployed}, rolling-restart exit {rolled}; "
               f"the picture: demo-cluster.svg and demo-cluster.png (diagram exit {max(pictures)})")
         print(f"\nthrough the load balancer (nginx on {lb.address}; the stand-in Carbons answer with their node):")
         for name, port, tls in (("esb.wso2.com", http_port, False), ("esb.wso2.com", https_port, True),
@@ -113,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nthe demo keeps running; try: ESB_HOSTS={lab.hosts_toml} fab status")
             input("press Enter to stop it ")
         stopped = fab(lab, "stop")
-        return stopped or dry or setup or check or started or live or state or rolled or clients.failed or max(pictures)
+        return (stopped or dry or setup or check or started or live or state or deployed or rolled or clients.failed
+                or max(pictures))
     finally:
         if nginx:
             nginx.stop()

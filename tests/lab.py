@@ -74,6 +74,17 @@ def make_jar(path: Path, content: str, classes: tuple[str, ...] = ()) -> Path:
     return path
 
 
+def car(name: str = "App", version: str = "1.0.0", extra: bytes = b"") -> bytes:
+    """A small Carbon application archive (.car): artifacts.xml naming name_version, and one artifact."""
+    import io
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("artifacts.xml", f'<artifacts><artifact name="{name}" version="{version}" '
+                                    f'type="carbon/application"><dependency artifact="x"/></artifact></artifacts>')
+        z.writestr(f"{name}_{version}/x.xml", b"<proxy/>" + extra)
+    return buf.getvalue()
+
+
 def process_children() -> dict[int, list[int]]:
     """ppid -> pids of every process on the machine (from /proc)."""
     children: dict[int, list[int]] = {}

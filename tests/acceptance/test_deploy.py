@@ -16,22 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab import Lab
+from tests.lab import Lab, car
 from tests.standin.jdk import kill_servers, make_jdk
 from tests.svnlab import start_svnserve
 
 SVN_PW = "Dep&Sync<pw>7"
 ESB = ("esb-mgr", "esb-w1", "esb-w2")
 APPS = "repository/deployment/server/carbonapps"
-
-
-def car(name="App", version="1.0.0", extra=b"") -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("artifacts.xml", f'<artifacts><artifact name="{name}" version="{version}" '
-                                    f'type="carbon/application"><dependency artifact="x"/></artifact></artifacts>')
-        z.writestr(f"{name}_{version}/x.xml", b"<proxy/>" + extra)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
