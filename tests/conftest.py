@@ -87,6 +87,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [i for u in sorted(units, key=lambda u: -weight[u]) for i in units[u]]
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """./run-tests (`-n 3`): whole units to each worker (unit_of), in collection order (--no-loadscope-reorder)."""
     from xdist.scheduler import LoadScopeScheduling
