@@ -25,7 +25,7 @@ from lxml import etree
 from ..formats.xmldoc import safe_parser
 from ..remote.protocol import NodeReads
 from .httpwire import HttpConnection, HttpError, Response
-from .svnwire import SvnError, SvnFile, SvnSession, svn_login
+from .svnwire import SvnError, SvnFile, SvnSession, file_at, svn_login
 
 DAV = "DAV:"
 SVN_PROPS = "http://subversion.tigris.org/xmlns/svn/"
@@ -200,13 +200,11 @@ class DavSession:
         return None
 
     def get_file(self, path: str, rev: int | None = None, limit: int = 1 << 30) -> SvnFile | None:
-        """The file at rev (HEAD when None), its contents hashed as they stream (refused past limit);
-        None when path is no file there."""
-        if rev is None:
-            rev = self.latest_rev()
-        stat = self.created_rev(path, rev)
-        if stat is None or stat[0] != "file":
+        """As SvnSession.get_file, over one GET of `!svn/rvr/<rev>/<path>` hashed as it streams."""
+        found = file_at(self, path, rev)
+        if found is None:
             return None
+        rev, stat = found
         h, size = hashlib.sha256(), 0
 
         def sink(chunk: bytes) -> None:

@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Protocol
 
 from ..remote import RemoteError
 from ..remote.protocol import NodeReads
@@ -116,6 +117,23 @@ class SvnFile:
     created_rev: int  # the revision in which it last changed
     size: int
     sha256: str
+
+
+class Revisions(Protocol):
+    """What both sessions (svn://, http(s)://) answer about the repository's revisions."""
+
+    def latest_rev(self) -> int: ...
+
+    def created_rev(self, path: str, rev: int | None = None) -> tuple[str, int] | None: ...
+
+
+def file_at(session: Revisions, path: str, rev: int | None) -> tuple[int, tuple[str, int]] | None:
+    """The revision asked (HEAD when None) and path's (kind, last changed revision) there, when path is a
+    file at that revision; else None (a session's get_file reads nothing then)."""
+    if rev is None:
+        rev = session.latest_rev()
+    stat = session.created_rev(path, rev)
+    return (rev, stat) if stat is not None and stat[0] == "file" else None
 
 
 class SvnSession:
@@ -242,11 +260,10 @@ class SvnSession:
     def get_file(self, path: str, rev: int | None = None, limit: int = 1 << 30) -> SvnFile | None:
         """The file at rev (HEAD when None), its contents hashed as they stream (refused past limit);
         None when path is no file there."""
-        if rev is None:
-            rev = self.latest_rev()
-        stat = self.created_rev(path, rev)
-        if stat is None or stat[0] != "file":
+        found = file_at(self, path, rev)
+        if found is None:
             return None
+        rev, stat = found
         values = self._command("get-file", svn_string(path) + b" " + self._rev(rev) + b"false true ",
                                extra_time=limit / (1 << 20))
         got = values[1] if len(values) > 1 and isinstance(values[1], int) else rev
