@@ -104,6 +104,7 @@ class CommandLine:
             if break_lock:
                 self.session.break_locks()
             with view.on(reporter, list(self.session.inv.hosts)):
+                self.session.keep_diffs = reporter.show_diff  # a patch's diff is shown (text or JSON) only with --diff
                 body(self.session.inv, self.session, reporter)
         except ConfigError as e:
             reporter.error(str(e))

@@ -56,6 +56,7 @@ class Session:
         self._turns: dict[str, threading.Lock] = {}  # per serial step: its targets' turns (patch mode)
         self._caches: dict[tuple, ReadCache] = {}  # per machine: what the run read of its files (machine mates share)
         self.memo: dict = {}  # what a step read once for every host of the run (e.g. each node's certificate)
+        self.keep_diffs = True  # a patch keeps the diff of what it applied (False: the task does not show it, --diff)
         self._started = time.monotonic()
         self._check_run_key()
 
@@ -139,14 +140,15 @@ class Session:
         return dict(self._remotes)
 
     def close(self) -> None:
-        """Prune old backups where this run wrote, release locks, close connections."""
-        for r in self._remotes.values():
+        """Prune old backups where this run wrote, release locks, close connections (the hosts in parallel)."""
+        def one(r: RemoteHost) -> None:
             try:
                 if r.written or r.sql:
                     r.prune_backups(self.inv.run.keep_backups)
             except RemoteError:
                 pass
             r.close()
+        in_parallel(list(self._remotes.values()), one, self.inv.run.parallel)
         stats.dump(self.run_id, self.mode, self._started,
                    {n: r.counters.as_dict() for n, r in self._remotes.items()})
 
@@ -222,7 +224,8 @@ def _plan_and_apply(step: Step, host: Host, session: Session, remote: RemoteHost
     if mode is Mode.DRY_RUN:
         return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=plan.diff(), notes=plan.notes,
                           also=peer_results(step, host, plan), warnings=warned, fields=fields)
-    applied = plan.diff(ran=True)  # what patch writes, as a diff (shown with --diff), before the plan is applied
+    # what patch writes, as a diff (shown with --diff), taken before the plan is applied; none where nothing shows it
+    applied = plan.diff(ran=True) if session.keep_diffs else ""
     step.apply(ctx, plan)
     return StepResult(host.name, step.name, Status.CHANGED, plan.items, diff=applied, notes=plan.notes,
                       also=peer_results(step, host, plan), warnings=warned, fields=fields)

@@ -26,13 +26,15 @@ def safe_parser() -> etree.XMLParser:
                            remove_comments=False, remove_pis=False, strip_cdata=False)
 
 
+#: a markup token; the kind is the match's lastgroup (the outer group of its alternative). The `<` before the
+#: alternatives lets the scan skip text at C speed (a third less than one `<` per alternative)
 _TOKEN = re.compile(
-    r"""(?P<comment><!--.*?-->)
-      |(?P<cdata><!\[CDATA\[.*?\]\]>)
-      |(?P<pi><\?.*?\?>)
-      |(?P<doctype><!DOCTYPE(?:[^\[>]|\[.*?\])*>)
-      |(?P<end></(?P<ename>[^\s>]+)\s*>)
-      |(?P<start><(?P<sname>[^\s/>!?]+)(?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(?P<empty>/?)>)
+    r"""<(?:(?P<comment>!--.*?-->)
+      |(?P<cdata>!\[CDATA\[.*?\]\]>)
+      |(?P<pi>\?.*?\?>)
+      |(?P<doctype>!DOCTYPE(?:[^\[>]|\[.*?\])*>)
+      |(?P<end>/(?P<ename>[^\s>]+)\s*>)
+      |(?P<start>(?P<sname>[^\s/>!?]+)(?P<attrs>(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(?P<empty>/?)>))
     """, re.S | re.X)
 _ATTR = re.compile(r"""(?P<ws>\s+)(?P<name>[^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
@@ -89,41 +91,41 @@ def _nodes(root):
 
 def _index(p: "Parsed", path: str) -> None:
     """Map every node of the tree onto its span in the source text (p.spans)."""
-    tokens = []
-    stack: list[tuple[object, Span]] = []
-    for m in _TOKEN.finditer(p.text):
-        kind = None
-        for k in ("comment", "cdata", "pi", "doctype", "end", "start"):
-            if m.group(k) is not None:
-                kind = k
-                break
+    tokens: list[tuple[str, str | None, Span]] = []
+    stack: list[tuple[str, Span]] = []
+    text = p.text
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
         if kind == "start":
-            span = Span(m.start(), m.end(), start_tag_end=m.end())
+            start, end = m.span()
+            name = m.group("sname")
+            span = Span(start, end, start_tag_end=end)
             if not m.group("empty"):
-                span.inner_start = m.end()
-                stack.append((m.group("sname"), span))
-            tokens.append(("element", m.group("sname"), span))
+                span.inner_start = end
+                stack.append((name, span))
+            tokens.append(("element", name, span))
         elif kind == "end":
             name, span = stack.pop()
             if name != m.group("ename"):
                 raise XmlError(f"{path}: cannot map tags ({name} closed by {m.group('ename')})")
-            span.inner_end = m.start()
-            span.end = m.end()
+            span.inner_end, span.end = m.span()
         elif kind == "comment":
-            tokens.append(("comment", None, Span(m.start(), m.end())))
+            tokens.append(("comment", None, Span(*m.span())))
         elif kind == "pi":
-            if not m.group("pi").startswith("<?xml ") or m.start() > 3:
-                tokens.append(("pi", None, Span(m.start(), m.end())))
+            if not text.startswith("<?xml ", m.start()) or m.start() > 3:
+                tokens.append(("pi", None, Span(*m.span())))
     nodes = list(_nodes(p.root))
     if len(nodes) != len(tokens):
         raise XmlError(f"{path}: cannot map {len(nodes)} nodes onto {len(tokens)} tags")
+    comment, pi = etree.Comment, etree.ProcessingInstruction  # the tag of a comment node, of a PI node
     for node, (kind, name, span) in zip(nodes, tokens, strict=False):
-        if isinstance(node, etree._Comment):
+        tag = node.tag
+        if tag is comment:
             ok = kind == "comment"
-        elif isinstance(node, etree._ProcessingInstruction):
+        elif tag is pi:
             ok = kind == "pi"
         else:
-            ok = kind == "element" and _local(node.tag) == name.split(":")[-1]
+            ok = kind == "element" and isinstance(tag, str) and _local(tag) == name.rpartition(":")[2]  # type: ignore[union-attr]
         if not ok:
             raise XmlError(f"{path}: cannot map node at line {node.sourceline}")
         p.spans[node] = span

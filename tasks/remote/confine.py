@@ -47,6 +47,13 @@ class Confine:
         """The roots of the areas covering paths not yet resolved this run (to resolve with a batch)."""
         return list(dict.fromkeys(r for p in paths for r in (self.covers(p) or ()) if r not in self._real_roots))
 
+    def plainly_within(self, path: str) -> bool:
+        """path is not covered, or its folder's real path (resolved already) lies in one of its roots as named: no
+        root needs resolving for it."""
+        roots = self.covers(path)
+        real = self._folders.get(posixpath.dirname(path)) if roots is not None else None
+        return roots is None or (real is not None and any(within(real, r) for r in roots))
+
     def known_root(self, root: str, real: str) -> None:
         """A root's real path resolved elsewhere (a batch)."""
         self._real_roots.setdefault(root, real)

@@ -33,17 +33,19 @@ class Files:
         in its roots (tasks/remote/confine.py)."""
         self.confine = Confine(areas, self.realpath)
 
-    def _check_reach(self, path: str, st: FileStat | None = None, known: bool = False) -> None:
+    def _check_reach(self, path: str, st: FileStat | None = None, known: bool = False) -> tuple[bool, FileStat | None]:
         """Refuse a file of the product home that really lies elsewhere (its folder, or the file, a
-        link leading out of the allowed roots). `st`/`known`: its lstat, already taken."""
+        link leading out of the allowed roots). `st`/`known`: its lstat, already taken. (whether an
+        lstat was taken, its result): a read needs no second stat of a plain file, none of a missing one."""
         c = self.confine
         if c is None or c.covers(path) is None:
-            return
+            return known, st
         c.folder(path)
         if not known:
             st = self.lstat(path)
         if st is not None and st.is_link:
             c.link(path)
+        return True, st
 
     # ------------------------------------------------------------ reads
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
@@ -79,6 +81,13 @@ class Files:
         self._seen[path] = file_stat(a)
         return a
 
+    def _sized(self, path: str, st: FileStat, limit: int, kind: str) -> int:
+        """A plain file's size from its lstat, within the cap (remembered for `known_stat`)."""
+        if st.size > limit:
+            raise self._too_big(path, st.size, limit, kind)
+        self._seen[path] = st
+        return st.size
+
     def known_stat(self, path: str) -> FileStat | None:
         """The stat the last read of path in this run took (no second round trip), else a fresh one."""
         hit = self.cache.get(path)
@@ -104,8 +113,10 @@ class Files:
                 raise self._too_big(path, len(hit.data), limit, kind)
             return hit.data
         gen = self.cache.generation()
-        self._check_reach(path)
-        data = self._read(path, limit, kind)
+        took, st = self._check_reach(path)
+        # the lstat just taken answers for a missing file, and stands for the stat of a plain one
+        plain = st if st is not None and st.is_file else None
+        data = None if took and st is None else self._read(path, limit, kind, plain)
         if cache:
             self.cache.put(path, data, self._seen.get(path) if data is not None else None, gen)
         return data
@@ -140,17 +151,20 @@ class Files:
         if c is None:
             return paths
         folders = list(dict.fromkeys(posixpath.dirname(p) for p in paths if c.covers(p) is not None))
-        roots = c.unresolved_roots(paths) if folders else []
         if folders:
             try:
                 self.t.counters.sftp_ops += 1
-                found = realpath_many(self.t.sftp, folders + [r for r in roots if r not in folders])
+                found = realpath_many(self.t.sftp, folders)
                 for folder in folders:
                     if folder in found:
                         c.known(folder, found[folder])
-                for root in roots:  # the roots too, in the same round trip: none is resolved alone later
-                    if root in found:
-                        c.known_root(root, found[root])
+                # a root needs resolving only where a folder's real path lies in none of its roots as named (a link
+                # the operator made): those roots in one more round trip, none alone later
+                roots = c.unresolved_roots([p for p in paths if not c.plainly_within(p)])
+                if roots:
+                    self.t.counters.sftp_ops += 1
+                    for root, real in realpath_many(self.t.sftp, roots).items():
+                        c.known_root(root, real)
             except (*_IO_ERRORS, SFTPError):
                 pass
         out = []
@@ -162,14 +176,18 @@ class Files:
                 pass
         return out
 
-    def _read(self, path: str, limit: int, kind: str) -> bytes | None:
+    def _read(self, path: str, limit: int, kind: str, plain: FileStat | None = None) -> bytes | None:
+        """Read a file within its cap; `plain`: its lstat, a regular file (no stat again)."""
         t = self.t
         with t.io, t.deadline(f"reading {path}"):
             t.counters.sftp_ops += 1
             try:
-                a = self._regular(path, limit, kind)  # it also sizes the prefetch
+                if plain is None:
+                    size = self._regular(path, limit, kind).st_size or 0
+                else:
+                    size = self._sized(path, plain, limit, kind)
                 with t.sftp.open(path, "rb") as f:
-                    f.prefetch(a.st_size or 0)
+                    f.prefetch(size)  # sized by the stat
                     data = f.read(limit + 1)  # a file that grew since the stat stops here too
                 if len(data) > limit:
                     raise self._too_big(path, len(data), limit, kind, "at least ")

@@ -59,6 +59,7 @@ class Journal:
         self.sql: list[dict] = []  # database undo files of this run (keep_sql)
         self._backed_up: dict[str, str | None] = {}
         self._run_dir: str | None = None  # this run's backup folder on the node (numbered at its first backup)
+        self._runs: list[str] | None = None  # the node's backup runs, this one included, as listed at the numbering
 
     # ------------------------------------------------------------ writes that keep a backup
     def write(self, path: str, data: bytes, mode: int | None = None, in_place_fallback: bool = False,
@@ -179,9 +180,15 @@ class Journal:
         numbered at the run's first backup on the node (the node lock is held: no other
         run numbers at the same time)."""
         if self._run_dir is None:
-            listed = [n for n in (self.files.listdir(self.backups_root) or []) if not n.startswith(".")]
+            found = self.files.listdir(self.backups_root)
+            listed = [n for n in (found or []) if not n.startswith(".")]
             seq = 1 + max((run_order(n)[0] for n in listed), default=0)
             self._run_dir = f"{seq:06d}-{self.run_id}"
+            self._runs = sorted(listed + [self._run_dir], key=run_order)
+            run = f"{self.backups_root}/{self._run_dir}"  # a fresh name: its folders are made without a stat
+            if found is not None:
+                self.io.found(self.backups_root)
+            self.io.absent(*([self.backups_root] if found is None else []), run, f"{run}/files", f"{run}/sql")
         return f"{self.backups_root}/{self._run_dir}"
 
     def run_dir(self, run_id: str) -> str | None:
@@ -323,6 +330,7 @@ class Journal:
             if self.written or self.sql:
                 self._write_manifest()
             else:
+                self._runs = None  # this run's folder goes: prune lists the node's runs again
                 self.io.forget_made(self.backups_root)
                 self.io.rmtree(self.backup_dir)
                 self.t.counters.sftp_ops += 1
@@ -352,7 +360,9 @@ class Journal:
     def prune_backups(self, keep: int) -> None:
         """Keep the newest `keep` backup runs by the node's sequence (a run numbered later is never
         dropped for one numbered earlier, whatever the clocks said)."""
-        runs = self.backup_runs()
+        # the listing taken when this run numbered its folder answers while the node lock is held (no other
+        # run adds one); a run that kept no backup here lists them
+        runs = self._runs if self._runs is not None else self.backup_runs()
         old_runs = runs[:-keep] if keep else runs
         if old_runs:
             self.keep_first_backups(old_runs)

@@ -31,6 +31,7 @@ class SftpIO:
         self.umask = 0o022  # what the SFTP server's umask takes from a new file's mode (learnt by `settle`)
         self._new_owner: dict[str, tuple[int, int]] = {}  # folder -> (uid, gid) a new file gets there
         self._made: set[str] = set()  # directories mkdir_p made or found this run
+        self._absent: set[str] = set()  # directories known not to exist (a listing said so): mkdir_p makes them unasked
 
     def stat(self, path: str, follow: bool = True) -> FileStat | None:
         """Stat a remote path (following links, unless follow=False); None when it does not exist."""
@@ -128,25 +129,40 @@ class SftpIO:
                 return
             parts = []
             p = path
-            while p and p not in ("/", ".") and self.stat(p) is None:
+            # up to the first folder that exists: one made or found this run needs no stat, one known absent no stat
+            while p and p not in ("/", ".") and p not in self._made and (p in self._absent or self.stat(p) is None):
                 parts.append(p)
                 p = posixpath.dirname(p)
             for d in reversed(parts):
                 t.counters.sftp_ops += 1
+                self._absent.discard(d)
                 try:
                     t.sftp.mkdir(d, mode)
                 except _IO_ERRORS as e:
                     if self.stat(d) is None:
                         raise RemoteError(f"{d}: cannot create directory: {t.cause(e, d)}") from None
+                self._made.add(d)
             self._made.add(path)
+
+    def found(self, path: str) -> None:
+        """A folder that exists (a listing of it answered): mkdir_p stops there."""
+        self._made.add(path)
+        self._absent.discard(path)
+
+    def absent(self, *paths: str) -> None:
+        """These folders do not exist (a listing of their parent said so, or a fresh name under one): mkdir_p
+        creates them without a stat first (a folder that appeared meanwhile is still found, by the mkdir's error)."""
+        self._absent.update(p for p in paths if p not in self._made)
 
     def forget_made(self, under: str) -> None:
         """Folders under `under` may be gone (a removed backup run): mkdir_p checks them again."""
         self._made = {d for d in self._made if not d.startswith(under)}
+        self._absent = {d for d in self._absent if not d.startswith(under)}
 
     def rmtree(self, path: str) -> None:
         """Remove a folder of ours and everything in it (entries and their modes in one listing per folder)."""
         t = self.t
+        self.forget_made(path)
         t.counters.sftp_ops += 1
         try:
             entries = t.sftp.listdir_attr(path)

@@ -81,3 +81,15 @@ def test_a_root_is_resolved_only_when_no_root_holds_as_named():
         c.known_root(r, "/data" if r == "/srv/shared" else r)
     c.folder(f"{HOME}/repository/conf/carbon.xml")
     assert asked == [f"{HOME}/repository/conf"] and c.unresolved_roots([f"{HOME}/x"]) == []
+
+
+def test_a_path_is_plainly_within_when_its_resolved_folder_lies_in_a_root_as_named():
+    """What the read-ahead asks before it resolves roots: none for a folder inside the home as named, for a path the
+    rule does not cover; a folder not resolved yet, or one leading elsewhere, needs them."""
+    c, asked = confine({})
+    assert c.plainly_within("/elsewhere/file") and not c.plainly_within(f"{HOME}/repository/conf/carbon.xml")
+    c.known(f"{HOME}/repository/conf", f"{HOME}/repository/conf")
+    c.known(f"{HOME}/repository/deployment", "/data/deployment")
+    assert c.plainly_within(f"{HOME}/repository/conf/carbon.xml")
+    assert not c.plainly_within(f"{HOME}/repository/deployment/x.car")
+    assert asked == []

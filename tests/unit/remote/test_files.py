@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
+from tasks.remote.common import RemoteError
 from tasks.remote.readcache import ReadCache
 
 
@@ -106,3 +109,41 @@ def test_a_new_file_is_not_written_through_a_folder_that_leads_out_of_the_produc
         assert (home / "repository/conf/new.xml").read_bytes() == b"<x/>"
     finally:
         (home / "repository" / "deployment").unlink()
+
+
+def recorded(monkeypatch, sftp, *names: str) -> list[tuple[str, str]]:
+    """The SFTP session's `names` requests, recorded as (request, path) as they are made."""
+    asked: list[tuple[str, str]] = []
+    for name in names:
+        def call(path, *a, _orig=getattr(sftp, name), _name=name):
+            asked.append((_name, path))
+            return _orig(path, *a)
+        monkeypatch.setattr(sftp, name, call)
+    return asked
+
+
+def test_a_confined_read_takes_one_lstat_for_a_missing_file_and_no_second_stat_for_a_plain_one(lab, remote,
+                                                                                             monkeypatch):
+    """The lstat the confinement takes answers for a missing file and stands for the stat of a regular one; a link is
+    still followed by a stat (and checked), a FIFO still refused before any open."""
+    home = lab.hosts["esb-w1"].home
+    conf = home / "repository" / "conf"
+    r = remote(areas=[(str(home), (str(home),))])
+    r.connect()
+    asked = recorded(monkeypatch, r.transport.sftp, "stat", "lstat")
+    assert r.read(str(conf / "missing.xml")) is None
+    assert asked == [("lstat", str(conf / "missing.xml"))]
+    asked.clear()
+    assert r.read(str(conf / "carbon.xml")) == (conf / "carbon.xml").read_bytes()
+    assert asked == [("lstat", str(conf / "carbon.xml"))]
+    assert r.known_stat(str(conf / "carbon.xml")).size == (conf / "carbon.xml").stat().st_size
+    os.symlink(conf / "registry.xml", conf / "linked.xml")
+    asked.clear()
+    assert r.read(str(conf / "linked.xml")) == (conf / "registry.xml").read_bytes()
+    assert ("stat", str(conf / "linked.xml")) in asked
+    os.mkfifo(conf / "pipe.xml")
+    with pytest.raises(RemoteError, match="not a regular file"):
+        r.read(str(conf / "pipe.xml"))
+    (conf / "big.xml").write_bytes(b"<a/>" * 100)
+    with pytest.raises(RemoteError, match="more than a configuration file may hold"):
+        r.read(str(conf / "big.xml"), limit=10)

@@ -85,3 +85,38 @@ def test_a_file_too_large_to_read_is_backed_up_on_the_host_streamed_with_its_sha
         assert copy.stat().st_mode & 0o777 == 0o600 and hashlib.sha256(copy.read_bytes()).hexdigest() == digest
     assert sorted(os.listdir(folder)) == sorted(files[n]["backup"] for n in ("Big_1.0.car", "Gone_1.0.car"))
     r.unlock()
+
+
+def test_a_runs_first_backup_makes_its_folders_unasked_and_prune_uses_the_numbering_listing(lab, remote, monkeypatch):
+    """The listing that numbers a run's folder says which folders are missing: they are made without a stat, and
+    prune at the end takes the runs from that listing (the node lock is held: no other run adds one). A run whose
+    only backup was withdrawn lists the runs again."""
+    home = lab.hosts["esb-w1"].home
+    target = f"{home}/repository/conf/carbon.xml"
+    backups = lab.state_dir("esb-w1") / "backups"
+    folders = []
+    for _ in range(2):
+        r = remote()
+        r.lock()
+        r.write(target, r.read(target) + b"\n")
+        folders.append(os.path.basename(r.backup_dir))
+        r.close()
+    r = remote()
+    r.lock()
+    sftp = r.transport.sftp
+    asked: list[tuple[str, str]] = []
+    for name in ("stat", "listdir"):  # (paramiko's listdir asks listdir_attr)
+        def call(path, *a, _orig=getattr(sftp, name), _name=name):
+            asked.append((_name, path))
+            return _orig(path, *a)
+        monkeypatch.setattr(sftp, name, call)
+    r.write(target, r.read(target) + b"\n")
+    mine = os.path.basename(r.backup_dir)
+    assert not [p for kind, p in asked if kind == "stat" and p.startswith(str(backups))], asked
+    assert [p for kind, p in asked if kind == "listdir"] == [str(backups)]  # the numbering's listing
+    r.prune_backups(2)
+    assert [p for kind, p in asked if kind == "listdir"] == [str(backups)]  # no second listing
+    assert sorted(os.listdir(backups)) == [folders[1], mine]
+    assert mine.startswith("000003-") and (backups / mine / "files").is_dir()
+    r.close()
+
