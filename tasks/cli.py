@@ -89,7 +89,8 @@ class CommandLine:
             break_lock: bool = False, task: tuple[str, bool] = ("", False)) -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1).
         break_lock (the task's --break-lock) holds for the rest of the command line."""
-        from .config import ConfigError, load_inventory
+        from .config import ConfigError
+        from .hoststoml import load_inventory
         from .engine.report import Reporter
         from .engine.runner import Session
         from .secrets import load_secrets
@@ -147,7 +148,8 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True,
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs; break_lock:
     the operator's --break-lock (Session.break_locks); task: (its name, whether it is a command of its own
     that names the JSON document's mode: Reporter.ran)."""
-    from .config import ConfigError, load_inventory
+    from .config import ConfigError
+    from .hoststoml import load_inventory
     from .engine.report import Reporter, View
     from .engine.runner import Session
     from .secrets import load_secrets

@@ -23,7 +23,7 @@ TASKS = Path(__file__).resolve().parents[2] / "tasks"
 
 #: top first; a module may import its own layer and any layer after it
 LAYERS = ["program", "cli", "commands", "probes", "steps", "engine", "remote", "inputs", "formats"]
-INPUTS = {"config", "schema", "secrets", "rules"}
+INPUTS = {"config", "hoststoml", "schema", "secrets", "rules"}
 #: layers a layer may not import although they lie below it: probes and steps are siblings
 FORBIDDEN = {"probes": {"steps"}}
 #: the step registry, and all of it a command may take (a command imports no step module)
