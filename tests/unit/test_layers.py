@@ -37,7 +37,8 @@ REMOTE_TIERS: list[tuple[str, ...]] = [
     ("protocol", "transport"),
     ("sftpio", "mysql"),
     ("sudo", "dbundo"),
-    ("files",),
+    ("reads",),  # a node's file reads: the read cache, confinement, and sudo where SFTP may not read
+    ("files",),  # the writes, a subclass of the reads (Files(Reads))
     ("journal",),
     ("lock",),
     ("host",),
@@ -279,7 +280,7 @@ PLANTED = [
      "takes only the step registry"),
     # the remote parts' own order
     ("tasks.remote.transport", "from .files import Files\n", "remote part tasks.remote.transport (tier 2) imports "
-                                                               "tasks.remote.files (tier 5)"),
+                                                               "tasks.remote.files (tier 6)"),
     ("tasks.remote.sftpio", "from .mysql import query\n", "(tier 3) imports tasks.remote.mysql (tier 3)"),
     ("tasks.remote.protocol", "from .transport import Transport\n", "(tier 2) imports tasks.remote.transport (tier 2)"),
     ("tasks.remote.common", "from . import host\n", "remote part tasks.remote.common (tier 0)"),
