@@ -12,6 +12,8 @@ it in this list); steps never touch paramiko, they call `read`, `write`, `stat`,
   caps, the confinement of a product home's links);
 - files.py: over the reads, the target a write replaces (a link stays a link), the atomic replace,
   removal;
+- backupruns.py: the backup runs a node keeps (numbered by the node, listed, read, pruned, the first
+  backups kept in originals/);
 - journal.py: each run's backups and manifest (mode, owner, private: what rollback needs) and the
   writes and removals that back a file up first;
 - lock.py: the node's lock and the machine's; runlocks.py: the run's own locks (the deadlock rule);

@@ -39,7 +39,8 @@ REMOTE_TIERS: list[tuple[str, ...]] = [
     ("sudo", "dbundo"),
     ("reads",),  # a node's file reads: the read cache, confinement, and sudo where SFTP may not read
     ("files",),  # the writes, a subclass of the reads (Files(Reads))
-    ("journal",),
+    ("backupruns",),  # the node's backup runs: listed and pruned through files
+    ("journal",),  # this run's backups and the writes that keep them, a subclass of BackupRuns
     ("lock",),
     ("host",),
 ]

@@ -21,7 +21,7 @@ from ...engine.ops import Remove, apply_plan
 from ...engine.plan import FileChange, Item, Plan
 from ...remote import SCRIPT_LIMIT, RemoteError, RemoteHost
 from ...remote.common import is_private
-from ...remote.journal import run_order
+from ...remote.backupruns import run_order
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.runner import Session, in_parallel, run_step
 from ...secrets import redact

@@ -23,16 +23,6 @@ def test_private_files_are_keys_and_files_no_one_else_may_read():
     assert not is_private("/opt/esb/repository/conf/carbon.xml", 0o644)
 
 
-def test_runs_are_ordered_by_the_nodes_sequence_not_by_their_clock_names():
-    from tasks.remote.journal import run_order
-    names = ["000002-20250101T000000.000000-1", "000010-20240101T000000.000000-9", "20991231T235959.000000-5",
-             "000001-20991231T000000.000000-2"]
-    assert sorted(names, key=run_order) == ["20991231T235959.000000-5",  # a folder of an older release first
-                                            "000001-20991231T000000.000000-2", "000002-20250101T000000.000000-1",
-                                            "000010-20240101T000000.000000-9"]
-    assert run_order("000010-20240101T000000.000000-9") == (10, "20240101T000000.000000-9")
-
-
 def test_the_run_to_undo_is_the_top_of_every_stack_that_holds_it_and_a_clock_only_breaks_a_tie():
     from tasks.commands.rollback.runs import choose_run
     stacks = {"esb-w1": [("000007-B", {"time": 100})], "esb-w2": [("000003-B", {"time": 100})]}
