@@ -18,6 +18,7 @@ and `fab --help` load the declarations only.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import TYPE_CHECKING, Callable
 
@@ -235,6 +236,15 @@ COMMANDS = commands()
 
 #: how --list groups the tasks (tasks/program.py), each group in the order an operator meets them
 TASK_GROUPS = [(title, [c.name for c in COMMANDS if c.group == key]) for key, title in GROUPS]
+
+
+@functools.cache
+def task_flags() -> frozenset[str]:
+    """Every flag of this tool's tasks as typed (--dry-run, -d), derived from the declarations: each command's
+    flags (tasks/commands/line/; a step's from the step, STEP_FLAGS), long, and the short ones Invoke gives
+    them (make_task: the same tasks `fab` runs). Made on first use: `fab --list` makes none of it."""
+    return frozenset(("--" if len(n) > 1 else "-") + n
+                     for command in COMMANDS for arg in make_task(command).get_arguments() for n in arg.names)
 
 
 def build_collection() -> Collection:
