@@ -21,7 +21,7 @@ import paramiko
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tasks.config import load_inventory  # noqa: E402
+from tasks.hoststoml import load_inventory  # noqa: E402
 from tasks.rules import AXIS2, CARBON, CATALINA, MASTER, REGISTRY, USER_MGT  # noqa: E402
 
 FILES = (AXIS2, CARBON, CATALINA, MASTER, USER_MGT, REGISTRY)

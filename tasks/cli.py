@@ -18,6 +18,7 @@ and `fab --help` load the declarations only.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import TYPE_CHECKING, Callable
 
@@ -89,7 +90,8 @@ class CommandLine:
             break_lock: bool = False, task: tuple[str, bool] = ("", False)) -> None:
         """One task of the command line on the shared session; a ConfigError ends the command line (exit 1).
         break_lock (the task's --break-lock) holds for the rest of the command line."""
-        from .config import ConfigError, load_inventory
+        from .config import ConfigError
+        from .hoststoml import load_inventory
         from .engine.report import Reporter
         from .engine.runner import Session
         from .secrets import load_secrets
@@ -148,7 +150,8 @@ def run_task(mode: Mode | str, as_json: bool, body: Body, progress: bool = True,
     A ConfigError from body (unknown target, bad flag value) is reported before any host runs; break_lock:
     the operator's --break-lock (Session.break_locks); task: (its name, whether it is a command of its own
     that names the JSON document's mode: Reporter.ran)."""
-    from .config import ConfigError, load_inventory
+    from .config import ConfigError
+    from .hoststoml import load_inventory
     from .engine.report import Reporter, View
     from .engine.runner import Session
     from .secrets import load_secrets
@@ -234,6 +237,15 @@ COMMANDS = commands()
 
 #: how --list groups the tasks (tasks/program.py), each group in the order an operator meets them
 TASK_GROUPS = [(title, [c.name for c in COMMANDS if c.group == key]) for key, title in GROUPS]
+
+
+@functools.cache
+def task_flags() -> frozenset[str]:
+    """Every flag of this tool's tasks as typed (--dry-run, -d), derived from the declarations: each command's
+    flags (tasks/commands/line/; a step's from the step, STEP_FLAGS), long, and the short ones Invoke gives
+    them (make_task: the same tasks `fab` runs). Made on first use: `fab --list` makes none of it."""
+    return frozenset(("--" if len(n) > 1 else "-") + n
+                     for command in COMMANDS for arg in make_task(command).get_arguments() for n in arg.names)
 
 
 def build_collection() -> Collection:

@@ -18,7 +18,7 @@ from fabric.config import Config
 from fabric.main import Fab
 from invoke import Exit, ParseError
 
-from .cli import TASK_GROUPS, TargetsExecutor, build_collection
+from .cli import TASK_GROUPS, TargetsExecutor, build_collection, task_flags
 
 #: Fabric's own options that act on its Connection or on shell commands run through it: this
 #: tool's tasks reach hosts through hosts.toml and the remote layer, so they would be ignored
@@ -46,11 +46,6 @@ WHERE_HELP = """Files:
                below it): elsewhere Fabric's own fab says "Can't find any collection named 'fabfile'!".
                Use esb (pip install /path/to/checkout), cd to the checkout, or fab -r /path/to/checkout
 """
-
-#: the flags of this tool's tasks (long, and the short ones fab's own options do not take)
-TASK_FLAGS = {"--dry-run", "--verify", "--json", "--diff", "--verbose", "--resume", "--steps", "--live", "--all",
-              "--force", "--needed", "--undo", "--output", "-v", "-j"}
-
 
 def refusal(args, argv: list[str], prog: str) -> str | None:
     """Why this command line must not run (a Fabric option the tasks would ignore; `-d` before the
@@ -113,7 +108,7 @@ def task_flag_hint(error: str, prog: str, task: str | None = None, before: list[
     m = re.match(r"No idea what '([^']+)' is!", error)
     if m and before is not None and m.group(1) not in before:
         return None
-    if m and m.group(1).split("=")[0] in TASK_FLAGS:
+    if m and m.group(1).split("=")[0] in task_flags():
         flag = m.group(1)
         return (f"{flag} is a task's flag: write it after the task name ({prog} {task or 'TASK'} {flag}); "
                 f"nothing was run")

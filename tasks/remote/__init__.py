@@ -8,8 +8,12 @@ it in this list); steps never touch paramiko, they call `read`, `write`, `stat`,
 - sftpio.py: the plain SFTP file operations: stat, a file put with its mode before its first byte,
   its owner, rename, mkdir -p, rmtree;
 - sudo.py: root's way where the login user may not (over transport and sftpio);
-- files.py: reads (the run's read cache shared by a machine's nodes, a pipelined read-ahead, size
-  caps), the target a write replaces (a link stays a link), the atomic replace, removal;
+- reads.py: reads (the run's read cache shared by a machine's nodes, a pipelined read-ahead, size
+  caps, the confinement of a product home's links);
+- files.py: over the reads, the target a write replaces (a link stays a link), the atomic replace,
+  removal;
+- backupruns.py: the backup runs a node keeps (numbered by the node, listed, read, pruned, the first
+  backups kept in originals/);
 - journal.py: each run's backups and manifest (mode, owner, private: what rollback needs) and the
   writes and removals that back a file up first;
 - lock.py: the node's lock and the machine's; runlocks.py: the run's own locks (the deadlock rule);

@@ -34,7 +34,8 @@ from ..formats.sqlscript import ScriptError
 from .base import Step
 from ..engine.context import StepContext, StepError
 
-from .dbplan import IDENTITY_SCRIPT, MAIN_SCRIPT, Account, Op, Script, State, Wanted, _version_tuple, plan_databases
+from .dbplan import Account, Op, State, Wanted, _version_tuple, plan_databases
+from .dbscript import IDENTITY_SCRIPT, MAIN_SCRIPT, Script
 
 
 # ---------------------------------------------------------------- reading the server

@@ -17,7 +17,7 @@ from cryptography import x509
 from lxml import etree
 
 from tasks.formats import jks
-from tasks.config import load_inventory
+from tasks.hoststoml import load_inventory
 from tasks.rules import CIPHER_TEXT, KEYSTORE, TRUSTSTORE, vault_entries
 from tests.acceptance.cluster import DB_PW, ESB, SVN_PW, cluster, node_config, svnserve  # noqa: F401
 from tests.lab import REPO, Lab, product_fixture

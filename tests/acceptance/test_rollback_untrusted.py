@@ -29,7 +29,7 @@ def plant(lab: Lab, host: str, files: list, backups: dict | None = None, signed:
     """A run folder on the node; signed=True: as this control machine signs (the fab runs share its run key), so
     that what rollback checks on the node itself is what is tested."""
     from tasks.remote import runkey
-    from tasks.remote.journal import run_order
+    from tasks.remote.backupruns import run_order
     d = lab.state_dir(host) / "backups" / run
     (d / "files").mkdir(parents=True)
     for name, data in (backups or {}).items():

@@ -4,7 +4,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tasks.config import Inventory, parse_inventory
+from tasks.config import Inventory
+from tasks.hoststoml import parse_inventory
 from tasks.engine.plan import FileChange
 from tasks.secrets import Secrets
 from tasks.steps.base import XmlEdits, plan_xml

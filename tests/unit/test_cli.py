@@ -90,6 +90,26 @@ def test_a_new_command_is_one_module(tmp_path, monkeypatch):
     assert {a.name: (a.default, a.help) for a in task.get_arguments()}["who"] == ("world", "whom to greet")
 
 
+def test_the_task_flags_are_the_declared_flags_with_their_short_ones(tmp_path, monkeypatch):
+    """tasks/program.py's hint for a task's flag before the task name knows the flags from the declarations: a
+    flag declared on a new command is in the set, long and short, with no list of flags edited by hand."""
+    flags = cli.task_flags()
+    declared = {"--" + f.name.replace("_", "-") for c in cli.COMMANDS for f in c.flags}
+    assert declared <= flags and {"--dry-run", "--break-lock", "--wait", "-d", "-v", "-j"} <= flags
+    assert "--who" not in flags and "--hosts" not in flags  # no flag of no task, and not Fabric's own
+    (tmp_path / "hello.py").write_text(textwrap.dedent(NEW_COMMAND))
+    monkeypatch.setattr(line, "__path__", [*line.__path__, str(tmp_path)])
+    try:
+        monkeypatch.setattr(cli, "COMMANDS", commands())
+    finally:
+        sys.modules.pop("tasks.commands.line.hello", None)
+    cli.task_flags.cache_clear()
+    try:
+        assert {"--who", "-w"} <= cli.task_flags()
+    finally:
+        cli.task_flags.cache_clear()
+
+
 @pytest.mark.parametrize("source, said", [
     ('COMMANDS = [Command("verify", "again", (), always(Mode.VERIFY), print, group="cluster")]',
      "commands declared twice: verify"),

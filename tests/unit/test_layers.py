@@ -23,7 +23,7 @@ TASKS = Path(__file__).resolve().parents[2] / "tasks"
 
 #: top first; a module may import its own layer and any layer after it
 LAYERS = ["program", "cli", "commands", "probes", "steps", "engine", "remote", "inputs", "formats"]
-INPUTS = {"config", "schema", "secrets", "rules"}
+INPUTS = {"config", "hoststoml", "schema", "secrets", "rules"}
 #: layers a layer may not import although they lie below it: probes and steps are siblings
 FORBIDDEN = {"probes": {"steps"}}
 #: the step registry, and all of it a command may take (a command imports no step module)
@@ -37,8 +37,10 @@ REMOTE_TIERS: list[tuple[str, ...]] = [
     ("protocol", "transport"),
     ("sftpio", "mysql"),
     ("sudo", "dbundo"),
-    ("files",),
-    ("journal",),
+    ("reads",),  # a node's file reads: the read cache, confinement, and sudo where SFTP may not read
+    ("files",),  # the writes, a subclass of the reads (Files(Reads))
+    ("backupruns",),  # the node's backup runs: listed and pruned through files
+    ("journal",),  # this run's backups and the writes that keep them, a subclass of BackupRuns
     ("lock",),
     ("host",),
 ]
@@ -279,7 +281,7 @@ PLANTED = [
      "takes only the step registry"),
     # the remote parts' own order
     ("tasks.remote.transport", "from .files import Files\n", "remote part tasks.remote.transport (tier 2) imports "
-                                                               "tasks.remote.files (tier 5)"),
+                                                               "tasks.remote.files (tier 6)"),
     ("tasks.remote.sftpio", "from .mysql import query\n", "(tier 3) imports tasks.remote.mysql (tier 3)"),
     ("tasks.remote.protocol", "from .transport import Transport\n", "(tier 2) imports tasks.remote.transport (tier 2)"),
     ("tasks.remote.common", "from . import host\n", "remote part tasks.remote.common (tier 0)"),

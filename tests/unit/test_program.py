@@ -49,6 +49,7 @@ def test_list_groups_steps_commands_and_lifecycle_in_order_with_every_help_whole
                                    "--dry-run)"),
     (["-H", "esb-w1", "--verify", "patch-axis2"], "(esb patch-axis2 --verify)"),
     (["--json", "status"], "(esb status --json)"),
+    (["--break-lock", "patch-axis2"], "(esb patch-axis2 --break-lock)"),  # one the hand-written list lacked
     (["-e", "patch-axis2"], "-e/--echo is Fabric's own option"),
     (["-w", "patch-axis2"], "-w/--warn-only"),
     (["-p", "patch-axis2"], "-p/--pty"),

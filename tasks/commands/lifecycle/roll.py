@@ -31,7 +31,8 @@ from ...probes.startrecord import read_record
 from ...remote import HostFault
 from ...secrets import SecretMissing, redact
 from .balancer import Balancer, node_states
-from .commands import expected_members, managers_then_workers, restart_one, server
+from .commands import managers_then_workers, restart_one, server
+from .status import expected_members
 from .rowfields import balancer_place, node_fields
 
 TASK = "rolling-restart"

@@ -1,5 +1,5 @@
 """`fab deploy FILE` and `fab undeploy NAME`: a Carbon application on the manager, then the proof that
-DepSync carried it to every running node within --wait (commands/deploy.py)."""
+DepSync carried it to every running node within --wait (commands/deploy/)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ def flag_not_file(task: str, value: str) -> None:
 
 
 def run_deploy(run: Run) -> None:
-    """deploy / undeploy on the manager (commands/deploy.py), then the proof within --wait."""
+    """deploy / undeploy on the manager (commands/deploy/), then the proof within --wait."""
     from .. import deploy as commands
     task = run.command.name
     what = run.args.file if task == "deploy" else run.args.name

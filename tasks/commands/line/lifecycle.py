@@ -38,7 +38,7 @@ def restart(run: Run) -> None:
 
 
 def status(run: Run, hosts: list) -> None:
-    from ..lifecycle.commands import status
+    from ..lifecycle.status import status
     status(run.inv, hosts, run.session, run.reporter)
 
 
@@ -85,7 +85,7 @@ COMMANDS = [
     Command("status", "running or stopped, pid and since when, ports, members seen, restart needed; read-only (exit "
                       "as verify)",
             (flag("json"), flag("verbose")), always(Mode.VERIFY), in_order(status), group="lifecycle", order=40,
-            targets=ESB, loads=COMMANDS_MODULE),
+            targets=ESB, loads=("lifecycle.status",)),
     Command("rolling-restart", "one node at a time, each worker out of the balancer while it restarts; the manager "
                                "alone; no request lost",
             flags(flag("needed", help="only the nodes whose files changed after they started")),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ...config import Host, Inventory
 from ...remote import SCRIPT_LIMIT, RemoteError, RemoteHost
-from ...remote.journal import run_order
+from ...remote.backupruns import run_order
 from ...remote.runkey import signed
 from ...secrets import redact
 from ...engine.context import StepError

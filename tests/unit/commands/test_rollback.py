@@ -1,9 +1,8 @@
-"""Pure parts of rollback (tasks/commands/rollback/): what a diff must mask, what is restored on the host."""
+"""Pure parts of rollback (tasks/commands/rollback/): what a diff must mask, which files are private, the runs' order
+and trust (what is restored on the host: rollback/test_ops.py)."""
 from __future__ import annotations
 
-import shlex
-
-from tasks.commands.rollback.command import restore_on_host_command, secret_values
+from tasks.commands.rollback.command import secret_values
 from tasks.remote.common import is_private
 
 
@@ -22,29 +21,6 @@ def test_private_files_are_keys_and_files_no_one_else_may_read():
     assert is_private("/etc/ssl/wso2/esb.wso2.com.key", 0o644)
     assert is_private("/var/svn/repo/conf/passwd", 0o600)
     assert not is_private("/opt/esb/repository/conf/carbon.xml", 0o644)
-
-
-def test_restore_on_host_is_one_quoted_command_through_a_fresh_private_folder():
-    cmd = restore_on_host_command("/s/backups/R/files/0001-a b.key", "/etc/ssl/a b.key", 0o600)
-    argv = shlex.split(cmd)
-    assert argv[:2] == ["sh", "-c"] and len(argv) == 3
-    script = argv[2]
-    assert script.startswith("umask 077 && ESB_FROM=\"$(pwd -P)\" && { cd -P -- /etc/ssl && [ \"$(pwd -P)\" = /etc/ssl ]; }")
-    assert "mkdir -m 700 -- '.a b.key.esb-tmp-" in script  # a random name, made exclusively
-    assert "dd if='/s/backups/R/files/0001-a b.key' of=new iflag=nofollow" in script
-    assert "chmod 600 -- new" in script and script.endswith("mv -fT -- new '../a b.key'")
-    assert "rollback" not in script  # no fixed temporary name
-    assert restore_on_host_command("/b", "/etc/ssl/k", 0o600) != restore_on_host_command("/b", "/etc/ssl/k", 0o600)
-
-
-def test_runs_are_ordered_by_the_nodes_sequence_not_by_their_clock_names():
-    from tasks.remote.journal import run_order
-    names = ["000002-20250101T000000.000000-1", "000010-20240101T000000.000000-9", "20991231T235959.000000-5",
-             "000001-20991231T000000.000000-2"]
-    assert sorted(names, key=run_order) == ["20991231T235959.000000-5",  # a folder of an older release first
-                                            "000001-20991231T000000.000000-2", "000002-20250101T000000.000000-1",
-                                            "000010-20240101T000000.000000-9"]
-    assert run_order("000010-20240101T000000.000000-9") == (10, "20240101T000000.000000-9")
 
 
 def test_the_run_to_undo_is_the_top_of_every_stack_that_holds_it_and_a_clock_only_breaks_a_tie():

@@ -10,7 +10,7 @@ import pkgutil
 from dataclasses import dataclass
 
 import tasks
-from tasks.config import load_inventory
+from tasks.hoststoml import load_inventory
 from tasks.engine.ops import Chmod, Command, MakeDir, Op, Remove, Upload, apply_plan, nginx_message
 from tasks.engine.plan import FileChange, Plan
 from tasks.secrets import Secrets

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.config import load_inventory
+from tasks.hoststoml import load_inventory
 from tasks.remote import RemoteHost
 from tasks.engine.runner import new_run_id
 

@@ -51,7 +51,7 @@ def test_a_channel_reaches_a_port_from_the_host_and_a_closed_port_is_a_clear_err
 
 
 def test_an_unknown_host_key_is_refused_under_strict_with_the_keyscan_hint(lab, tmp_path):
-    from tasks.config import load_inventory
+    from tasks.hoststoml import load_inventory
     lab.write_toml()
     host = load_inventory(lab.hosts_toml).hosts["esb-w1"]
     empty = tmp_path / "known_hosts"

@@ -8,8 +8,8 @@ from tasks.rules import db_hosts
 from tasks.secrets import Secrets
 from tasks.engine.context import StepContext
 from tasks.steps.databases import CreateDbs, check_passwords, grant_hosts
-from tasks.steps.dbplan import (Account, Script, State, Wanted, _version_tuple, alter_password_sql, plan_databases,
-                                retire_sql)
+from tasks.steps.dbplan import Account, State, Wanted, _version_tuple, alter_password_sql, plan_databases, retire_sql
+from tasks.steps.dbscript import Script
 from tests.lab import product_fixture
 from tests.unit.helpers import base_data, inventory
 import pytest

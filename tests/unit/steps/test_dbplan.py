@@ -1,16 +1,16 @@
-"""create-dbs' scripts as the planner sees them (issue 29): a known script by its digest, any
-other checked statement by statement; a refused one is a refusal only where it would be loaded,
-and the plan lists each script it loads (where, digest, origin, statements)."""
+"""create-dbs' scripts as the planner sees them (issue 29; the scripts themselves: test_dbscript.py): a refused
+one is a refusal only where it would be loaded, and the plan lists each script it loads (where, digest, origin,
+statements); scale in never drops an account a connection is using."""
 from __future__ import annotations
 
 import pytest
 
-from tasks.steps.dbplan import IDENTITY_SCRIPT, MAIN_SCRIPT, Script, State, Wanted, plan_databases
-from tests.lab import SAMPLE_FIXTURE, SHARED_FIXTURE, product_fixture
+from tasks.steps.dbplan import State, Wanted, plan_databases
+from tasks.steps.dbscript import IDENTITY_SCRIPT, MAIN_SCRIPT, Script
+from tests.lab import product_fixture
 
 MAIN_BYTES = (product_fixture() / MAIN_SCRIPT).read_bytes()
 EXTRA_IDENTITY = product_fixture().parent / "wso2esb-4.9.0.extras/not-shipped/dbscripts/identity/mysql.sql"
-R500 = SHARED_FIXTURE.parent / "wso2esb-5.0.0"
 DBS = ("WSO2_USER_DB", "REGISTRY_DB")
 WHERE = "esb-mgr:/opt/wso2esb-4.9.0/dbscripts/mysql.sql"
 TAMPERED = MAIN_BYTES + b"\nCREATE USER 'evil'@'%' IDENTIFIED BY 'Sup3r-secret';\nGRANT ALL ON *.* TO 'evil'@'%';\n"
@@ -18,28 +18,6 @@ TAMPERED = MAIN_BYTES + b"\nCREATE USER 'evil'@'%' IDENTIFIED BY 'Sup3r-secret';
 
 def wanted(main: Script, *extra: Script) -> Wanted:
     return Wanted("latin1", "regadmin", ("127.0.0.2",), {DBS[0]: (main, *extra), DBS[1]: (main,)})
-
-
-def test_the_fixture_scripts_are_known_by_their_digest():
-    main = Script.parse(MAIN_SCRIPT, MAIN_BYTES, WHERE)
-    assert main.refusal is None and main.where == WHERE
-    assert main.origin == ("shipped 4.9.0" if product_fixture() == SHARED_FIXTURE
-                           else "sample 4.9.0 (this project's reduced copy)")
-
-
-@pytest.mark.skipif(not R500.is_dir(), reason="../shared absent")
-def test_the_500_scripts_are_known_by_their_digest():
-    main = Script.parse(MAIN_SCRIPT, (R500 / MAIN_SCRIPT).read_bytes())
-    identity = Script.parse(IDENTITY_SCRIPT, (R500 / IDENTITY_SCRIPT).read_bytes())
-    assert (main.origin, identity.origin) == ("shipped 5.0.0", "shipped 5.0.0")
-    assert main.sha256 == "60641464cccb888512613f5ce0c89251a7b0dab04bf8b7f32886d3decaa6624f"
-    assert main.refusal is None and identity.refusal is None
-
-
-def test_another_script_of_schema_only_is_accepted_and_says_so():
-    identity = Script.parse(IDENTITY_SCRIPT, EXTRA_IDENTITY.read_bytes())
-    assert identity.refusal is None and identity.shipped is None
-    assert identity.origin == f"not shipped, {len(identity.statements)} statements, all schema"
 
 
 def test_a_tampered_script_is_refused_naming_path_line_and_first_words_never_the_secret():
@@ -52,27 +30,6 @@ def test_a_tampered_script_is_refused_naming_path_line_and_first_words_never_the
     out = plan_databases(wanted(sc), State())
     assert out.errors == [sc.refusal]  # once, though two databases would load it
     assert [o.kind for o in out.ops if o.kind == "load"] == []
-
-
-@pytest.mark.parametrize("change", [
-    lambda b: b"\xef\xbb\xbf" + b + b"\nDROP DATABASE mysql;\n",  # a BOM does not hide the parser
-    lambda b: (b + b"\nDROP DATABASE mysql;\n").replace(b"\n", b"\r\n"),  # nor do CRLF line ends
-    lambda b: b + b"\ncreate table x (a int); -- a comment\ndrop database mysql;\n",
-    lambda b: b + b"\ncreate table x (a int) /*!50000 , b int) ; drop database mysql */;\n",
-    lambda b: b + b"\nINSERT INTO `mysql`.`user` VALUES ('x');\n",
-    lambda b: b + b"\nINSERT INTO UM_OTHER VALUES ('x');\n",
-])
-def test_each_way_of_hiding_a_statement_is_refused(change):
-    sc = Script.parse(MAIN_SCRIPT, change(MAIN_BYTES), WHERE)
-    assert sc.refusal is not None and sc.shipped is None
-
-
-def test_a_bom_or_crlf_alone_keeps_a_script_of_schema_runnable():
-    for data in (b"\xef\xbb\xbf" + MAIN_BYTES, MAIN_BYTES.replace(b"\n", b"\r\n")):
-        sc = Script.parse(MAIN_SCRIPT, data, WHERE)
-        assert sc.refusal is None and sc.shipped is None  # not the shipped bytes: checked, and schema
-        assert sc.statements[0].text.startswith("CREATE TABLE")  # no BOM sent to the server
-        assert sc.tables == Script.parse(MAIN_SCRIPT, MAIN_BYTES).tables
 
 
 def test_a_refused_script_is_no_refusal_where_nothing_loads_it():
@@ -99,11 +56,6 @@ def test_the_plan_lists_each_loaded_script_and_an_unknown_ones_statements():
     assert len(listed) == ni and not any(x.startswith(MAIN_SCRIPT + " line") for x in out.notes)
     first = identity.statements[0]
     assert listed[0] == f"{IDENTITY_SCRIPT} line {first.line}: {first.head(90)}"
-
-
-def test_the_sample_digest_is_the_samples_own():
-    sample = Script.parse(MAIN_SCRIPT, (SAMPLE_FIXTURE / MAIN_SCRIPT).read_bytes())
-    assert sample.origin == "sample 4.9.0 (this project's reduced copy)"
 
 
 @pytest.mark.parametrize("pattern,client,hit", [

@@ -73,7 +73,7 @@ def test_local_jar_errors_name_the_key_and_path(tmp_path):
 
 def test_a_local_jar_far_too_big_is_refused_unread(tmp_path):
     import tomllib
-    from tasks.config import parse_inventory
+    from tasks.hoststoml import parse_inventory
     from tasks.steps.jars import LOCAL_JAR_LIMIT, load_local_jar
     from tests.unit.helpers import BASE_TOML
     big = tmp_path / "mysql-connector-java-5.1.49.jar"

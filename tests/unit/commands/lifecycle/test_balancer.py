@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tasks.commands.lifecycle.balancer import Balancer, node_states
-from tasks.commands.lifecycle.commands import balancer_view, last_worker
+from tasks.commands.lifecycle.commands import last_worker
+from tasks.commands.lifecycle.status import balancer_view
 from tasks.engine.context import StepError
 from tasks.formats.nginxconf import marked_down
 from tasks.steps.loadbalancer import FILES, ConfigureLb, drain_marker
