@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.run import OUT, build_lab, make_jars, summarize, timed_fab  # noqa: E402
+from bench.run import OUT, build_lab, compile_project, make_jars, summarize, timed_fab  # noqa: E402
 from tests.mariadb import MariaDB  # noqa: E402
 
 STEPS = ("patch-axis2", "enable-depsync", "set-hostnames")
@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="+", default=[24, 48, 96])
     ap.add_argument("--repeat", type=int, default=1, help="fresh labs per N; the best ratio of each mode is kept")
     a = ap.parse_args()
+    compile_project()
     import tempfile
     OUT.mkdir(parents=True, exist_ok=True)
     db = MariaDB.start()

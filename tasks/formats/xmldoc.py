@@ -89,11 +89,11 @@ def _nodes(root):
     yield from root.itersiblings()
 
 
-def _index(p: "Parsed", path: str) -> None:
-    """Map every node of the tree onto its span in the source text (p.spans)."""
+def _index(text: str, root, path: str) -> dict:
+    """Every node of the tree (under `root`'s document) mapped onto its span in the source text."""
     tokens: list[tuple[str, str | None, Span]] = []
     stack: list[tuple[str, Span]] = []
-    text = p.text
+    spans: dict = {}
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
         if kind == "start":
@@ -114,7 +114,7 @@ def _index(p: "Parsed", path: str) -> None:
         elif kind == "pi":
             if not text.startswith("<?xml ", m.start()) or m.start() > 3:
                 tokens.append(("pi", None, Span(*m.span())))
-    nodes = list(_nodes(p.root))
+    nodes = list(_nodes(root))
     if len(nodes) != len(tokens):
         raise XmlError(f"{path}: cannot map {len(nodes)} nodes onto {len(tokens)} tags")
     comment, pi = etree.Comment, etree.ProcessingInstruction  # the tag of a comment node, of a PI node
@@ -128,7 +128,8 @@ def _index(p: "Parsed", path: str) -> None:
             ok = kind == "element" and isinstance(tag, str) and _local(tag) == name.rpartition(":")[2]  # type: ignore[union-attr]
         if not ok:
             raise XmlError(f"{path}: cannot map node at line {node.sourceline}")
-        p.spans[node] = span
+        spans[node] = span
+    return spans
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,19 @@ class Parsed:
     text: str
     newline: str
     ns: str | None
-    spans: dict
+    spans: dict  # node -> Span, mapped at the first span asked (a read-only run of a file may never ask one)
+
+    def span(self, node) -> Span:
+        """Where a node sits in the source text; the whole document is mapped at the first call (XmlError when
+        it cannot be). Safe across threads: the map is built apart and added at once."""
+        if not self.spans:
+            self.spans.update(_index(self.text, self.root, self.path))
+        return self.spans[node]
 
 
 def parse(data: bytes, path: str = "<xml>") -> Parsed:
-    """Parse, refuse DTDs and entities, decode, and map every node onto its source span: the one
-    parse of the XML layer (XmlError when the bytes cannot be used)."""
+    """Parse, refuse DTDs and entities, decode: the one parse of the XML layer (XmlError when the bytes
+    cannot be used). The nodes are mapped onto their source spans when an edit first asks (Parsed.span)."""
     refused = XmlError(f"{path}: carries a DOCTYPE/ENTITY declaration; refused "
                        f"(entities are never expanded or fetched)")
     if doctype_in_prolog(data):
@@ -173,7 +181,6 @@ def parse(data: bytes, path: str = "<xml>") -> Parsed:
     root = tree.getroot()
     p = Parsed(path, data, tree, root, encoding, bom, text, "\r\n" if "\r\n" in text else "\n",
                root.nsmap.get(None), {})
-    _index(p, path)
     return p
 
 
@@ -188,7 +195,7 @@ class XmlDoc:
         self.parsed = p
         self.path, self.data = path, data
         self.tree, self.root, self.encoding, self.bom = p.tree, p.root, p.encoding, p.bom
-        self.text, self.newline, self.ns, self._spans = p.text, p.newline, p.ns, p.spans
+        self.text, self.newline, self.ns = p.text, p.newline, p.ns
         self._edits: list[tuple[int, int, str]] = []
 
     @classmethod
@@ -199,7 +206,7 @@ class XmlDoc:
     # ------------------------------------------------------------ mapping
     def span(self, node) -> Span:
         """Source span of a node of this document."""
-        return self._spans[node]
+        return self.parsed.span(node)
 
     def source_text(self, el) -> str:
         """An element's content exactly as the file writes it (entities, CDATA and all); '' when empty."""
