@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from tests.acceptance.util import diff_lines
-from tests.lab import product_fixture
+from tests.lab import LAB_NET as NET, product_fixture
 
 AXIS2 = "axis2/axis2.xml"
 
@@ -19,20 +19,20 @@ def test_patch_sets_guide_values_with_minimal_diff(lab):
         '-        <parameter name="domain">wso2.carbon.domain</parameter>',
         '+        <parameter name="domain">wso2.esb.domain</parameter>',
         '-        <parameter name="localMemberHost">127.0.0.1</parameter>',
-        '+        <parameter name="localMemberHost">127.0.0.2</parameter>',
+        f'+        <parameter name="localMemberHost">{NET}.2</parameter>',
         '+            <property name="subDomain" value="mgt"/>',
         '-                <hostName>127.0.0.1</hostName>', '-                <port>4000</port>',
-        '+                <hostName>127.0.0.3</hostName>', '+                <port>4200</port>',
+        f'+                <hostName>{NET}.3</hostName>', '+                <port>4200</port>',
         '+            </member>', '+            <member>',
-        '+                <hostName>127.0.0.4</hostName>', '+                <port>4300</port>',
+        f'+                <hostName>{NET}.4</hostName>', '+                <port>4300</port>',
     ]
     w2 = diff_lines(shipped, lab.hosts["esb-w2"].conf(AXIS2))
-    assert '+        <parameter name="localMemberHost">127.0.0.4</parameter>' in w2
+    assert f'+        <parameter name="localMemberHost">{NET}.4</parameter>' in w2
     assert '+        <parameter name="localMemberPort">4300</parameter>' in w2
     assert '+            <property name="subDomain" value="worker"/>' in w2
     assert '+        <parameter name="WSDLEPRPrefix" locked="false">http://esb.wso2.com:80</parameter>' in w2
     assert '+        <parameter name="WSDLEPRPrefix" locked="false">https://esb.wso2.com:443</parameter>' in w2
-    assert '+                <hostName>127.0.0.2</hostName>' in w2 and '+                <port>4100</port>' in w2
+    assert f'+                <hostName>{NET}.2</hostName>' in w2 and '+                <port>4100</port>' in w2
     assert len(w2) == 17
     # the declaration and its encoding survive
     assert lab.hosts["esb-w1"].conf(AXIS2).read_bytes().startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>\n')

@@ -16,12 +16,12 @@ import pymysql
 import pytest
 
 from tasks.formats.sqlscript import created_tables, split_statements
-from tests.lab import REPO, fab_bin, product_fixture
+from tests.lab import LAB_NET as NET, REPO, fab_bin, product_fixture
 from tests.mariadb import APP_USER, DATABASES, READ_COUNTERS
 
 ADMIN_PW = None  # the server's root password (set per test from the fixture)
 APP_PW = "app'Pw\"q\\%;7731"  # quote, double quote, backslash, percent: a parameter, never spliced
-GRANT_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")  # the ESB nodes' member_host
+GRANT_HOSTS = (f"{NET}.2", f"{NET}.3", f"{NET}.4")  # the ESB nodes' member_host
 SCRIPT_TABLES = set(created_tables(split_statements(
     (product_fixture() / "dbscripts/mysql.sql").read_text())))
 IDENTITY = product_fixture().parent / "wso2esb-4.9.0.extras/not-shipped/dbscripts/identity/mysql.sql"
@@ -89,18 +89,18 @@ def test_patch_through_tunnel_builds_guide_state_then_changes_nothing(lab, db):
 
 def test_verify_lists_drift_and_patch_repairs_password_and_grants(lab, db):
     assert lab.fab("create-dbs").returncode == 0
-    db.sql("ALTER USER %s@'127.0.0.3' IDENTIFIED BY 'hand-changed-pw'", (APP_USER,))
-    db.sql("REVOKE ALL PRIVILEGES ON `REGISTRY_DB`.* FROM %s@'127.0.0.4'", (APP_USER,))
-    db.sql("DROP USER %s@'127.0.0.2'", (APP_USER,))
+    db.sql(f"ALTER USER %s@'{NET}.3' IDENTIFIED BY 'hand-changed-pw'", (APP_USER,))
+    db.sql(f"REVOKE ALL PRIVILEGES ON `REGISTRY_DB`.* FROM %s@'{NET}.4'", (APP_USER,))
+    db.sql(f"DROP USER %s@'{NET}.2'", (APP_USER,))
     before = db.com_counters()
     v = lab.fab("create-dbs", "--verify")
     assert v.returncode == 2, v.stdout + v.stderr
     assert writes(before, db.com_counters()) == {}
-    assert "user 'regadmin'@'127.0.0.3': password: wanted 'WSO2_DB_PASSWORD', actual 'login refused'" in v.stdout
-    assert ("user 'regadmin'@'127.0.0.4': grants: wanted 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_DB.*, "
+    assert f"user 'regadmin'@'{NET}.3': password: wanted 'WSO2_DB_PASSWORD', actual 'login refused'" in v.stdout
+    assert (f"user 'regadmin'@'{NET}.4': grants: wanted 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_DB.*, "
             "REGISTRY_LOCAL1.*, REGISTRY_LOCAL2.*', actual 'ALL PRIVILEGES ON WSO2_USER_DB.*, REGISTRY_LOCAL1.*, "
             "REGISTRY_LOCAL2.*'") in v.stdout
-    assert "user 'regadmin'@'127.0.0.2': account: wanted 'present', actual (absent)" in v.stdout
+    assert f"user 'regadmin'@'{NET}.2': account: wanted 'present', actual (absent)" in v.stdout
     secrets_absent(db, v.stdout, v.stderr)
 
     r = lab.fab("create-dbs")
@@ -116,8 +116,8 @@ def test_dry_run_shows_sql_without_secrets_and_changes_nothing(lab, db):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "# would run: CREATE DATABASE `REGISTRY_LOCAL1` CHARACTER SET latin1" in r.stdout
     assert "# would run: load dbscripts/mysql.sql into WSO2_USER_DB (" in r.stdout
-    assert "# would run: CREATE USER IF NOT EXISTS 'regadmin'@'127.0.0.3' IDENTIFIED BY '********'" in r.stdout
-    assert "# would run: GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO 'regadmin'@'127.0.0.2'" in r.stdout
+    assert f"# would run: CREATE USER IF NOT EXISTS 'regadmin'@'{NET}.3' IDENTIFIED BY '********'" in r.stdout
+    assert f"# would run: GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO 'regadmin'@'{NET}.2'" in r.stdout
     secrets_absent(db, r.stdout, r.stderr)
     assert db.databases() == {}
     assert writes(before, db.com_counters()) == {}
@@ -176,7 +176,7 @@ def test_database_unreachable(lab, db):
     lab.write_toml()
     before, snap = db.com_counters(), lab.snapshot()
     r = lab.fab("create-dbs")
-    assert_failed_without_change(lab, db, r, "database unreachable at 127.0.0.1/127.0.0.5:9 through SSH to db1",
+    assert_failed_without_change(lab, db, r, f"database unreachable at 127.0.0.1/{NET}.5:9 through SSH to db1",
                                  before, snap)
 
 
@@ -250,19 +250,19 @@ def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
     password logs in again, the dropped account is back with its grants (issue 23)."""
     import os
     assert lab.fab("create-dbs").returncode == 0
-    db.sql("CREATE USER %s@'127.0.0.9' IDENTIFIED BY 'old-node-pw-1'", (APP_USER,))
-    db.sql("GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO %s@'127.0.0.9'", (APP_USER,))
+    db.sql(f"CREATE USER %s@'{NET}.9' IDENTIFIED BY 'old-node-pw-1'", (APP_USER,))
+    db.sql(f"GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO %s@'{NET}.9'", (APP_USER,))
     grants_before = {h: sorted(r[0] for r in db.sql(f"SHOW GRANTS FOR '{APP_USER}'@'{h}'"))
-                     for h in GRANT_HOSTS + ("127.0.0.9",)}
+                     for h in GRANT_HOSTS + (f"{NET}.9",)}
     new_pw = "new-App-pw-7731"
     lab.write_env(MYSQL_ADMIN_PASSWORD=db.root_password, WSO2_DB_PASSWORD=new_pw)
     r = lab.fab("create-dbs")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert f"user '{APP_USER}'@'127.0.0.9': account: wanted (absent)" in r.stdout, r.stdout
-    assert not db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
+    assert f"user '{APP_USER}'@'{NET}.9': account: wanted (absent)" in r.stdout, r.stdout
+    assert not db.sql(f"SELECT Host FROM mysql.user WHERE User=%s AND Host='{NET}.9'", (APP_USER,))
     undo = sorted(lab.state_dir("db1").glob("backups/*/sql/*-create-dbs.sql"))  # a run each: both changed accounts
     assert len(undo) == 2 and os.stat(undo[-1]).st_mode & 0o777 == 0o600, undo
-    accounts = ", ".join(f"'{APP_USER}'@'{h}'" for h in GRANT_HOSTS + ("127.0.0.9",))
+    accounts = ", ".join(f"'{APP_USER}'@'{h}'" for h in GRANT_HOSTS + (f"{NET}.9",))
     notice = f"this rollback puts the database accounts {accounts} back as they were before run "
     r = lab.fab("-H", "db1", "rollback", "--dry-run")  # said before it runs
     assert r.returncode == 0 and notice in r.stdout and "are refused by the database until .env" in r.stdout, \
@@ -273,12 +273,12 @@ def test_a_database_change_keeps_its_undo_and_rollback_restores_it(lab, db):
     assert r.returncode == 1, r.stdout + r.stderr
     assert r.stdout.index(notice) < r.stdout.index("[db1] rollback: failed"), r.stdout
     assert f"rolled back, but the database accounts {accounts} now have the password of before the run" \
-        in r.stdout, r.stdout  # 127.0.0.9's too: its own old password, not .env's
+        in r.stdout, r.stdout  # the .9 account's too: its own old password, not .env's
     assert "fix: put WSO2_DB_PASSWORD back to the old value in .env, then fab rolling-restart" in r.stdout
     assert "or fab create-dbs to re-apply .env" in r.stdout
     assert "PASSWORD" not in r.stdout.replace("WSO2_DB_PASSWORD", "") + r.stderr and new_pw not in r.stdout + r.stderr
     grants_after = {h: sorted(r[0] for r in db.sql(f"SHOW GRANTS FOR '{APP_USER}'@'{h}'"))
-                    for h in GRANT_HOSTS + ("127.0.0.9",)}
+                    for h in GRANT_HOSTS + (f"{NET}.9",)}
     assert grants_after == grants_before
     login(db, GRANT_HOSTS[0], APP_PW).close()  # the password of before the run logs in again
     r = lab.fab("-H", "db1", "rollback")  # the run is done and marked: the next rollback goes one run further back
@@ -315,21 +315,21 @@ def test_scale_in_never_drops_the_account_a_running_server_uses(lab, db):
     """A node left hosts.toml but its server still runs (a connection from its address): create-dbs names the
     connection and drops nothing; once the connection is gone, the account goes (issue 31)."""
     assert lab.fab("create-dbs").returncode == 0
-    db.sql(f"CREATE USER %s@'127.0.0.9' IDENTIFIED BY %s", (APP_USER, APP_PW))
-    db.sql("GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO %s@'127.0.0.9'", (APP_USER,))
-    conn = login(db, "127.0.0.9")
+    db.sql(f"CREATE USER %s@'{NET}.9' IDENTIFIED BY %s", (APP_USER, APP_PW))
+    db.sql(f"GRANT ALL PRIVILEGES ON `REGISTRY_DB`.* TO %s@'{NET}.9'", (APP_USER,))
+    conn = login(db, f"{NET}.9")
     try:
         for args in (("create-dbs", "--dry-run"), ("create-dbs",)):
             r = lab.fab(*args)
             assert r.returncode == 1, r.stdout + r.stderr
-            assert f"user '{APP_USER}'@'127.0.0.9' is in use (connection " in r.stdout, r.stdout
-            assert "from 127.0.0.9:" in r.stdout and "not dropped" in r.stdout
-        assert db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
+            assert f"user '{APP_USER}'@'{NET}.9' is in use (connection " in r.stdout, r.stdout
+            assert f"from {NET}.9:" in r.stdout and "not dropped" in r.stdout
+        assert db.sql(f"SELECT Host FROM mysql.user WHERE User=%s AND Host='{NET}.9'", (APP_USER,))
     finally:
         conn.close()
     r = lab.fab("create-dbs")
-    assert r.returncode == 0 and f"user '{APP_USER}'@'127.0.0.9': account: wanted (absent)" in r.stdout, r.stdout
-    assert not db.sql("SELECT Host FROM mysql.user WHERE User=%s AND Host='127.0.0.9'", (APP_USER,))
+    assert r.returncode == 0 and f"user '{APP_USER}'@'{NET}.9': account: wanted (absent)" in r.stdout, r.stdout
+    assert not db.sql(f"SELECT Host FROM mysql.user WHERE User=%s AND Host='{NET}.9'", (APP_USER,))
 
 
 def test_a_database_undo_changed_on_the_node_is_never_run_as_the_admin(lab, db):

@@ -12,7 +12,7 @@ import pytest
 from tasks.rules import AXIS2, CARBON, CATALINA, MASTER, REGISTRY, USER_MGT
 from tests.acceptance.cluster import ESB, fab_json, node_config, statuses
 from tests.acceptance.util import edit
-from tests.lab import REPO, Lab
+from tests.lab import LAB_NET as NET, REPO, Lab
 
 STEPS = "map-hosts,patch-axis2,set-proxyports,cluster"
 
@@ -58,7 +58,7 @@ def test_table_after_setup_with_loopback_warnings_only(planted):
     ]
     assert "warnings (they do not change the exit status):" in r.stdout
     assert ("[esb-w1] cluster: repository/conf/axis2/axis2.xml: clustering/parameter[@name='localMemberHost']: "
-            "wanted 'an IP other machines can reach (not loopback)', actual '127.0.0.3'") in r.stdout
+            f"wanted 'an IP other machines can reach (not loopback)', actual '{NET}.3'") in r.stdout
     assert lines[-5:] == ["recap:", "  esb-mgr  ok=4 drift=0 failed=0 unreachable=0 skipped=0",
                           "  esb-w1   ok=3 drift=0 failed=0 unreachable=0 skipped=0",
                           "  esb-w2   ok=3 drift=0 failed=0 unreachable=0 skipped=0",
@@ -69,7 +69,7 @@ def test_table_after_setup_with_loopback_warnings_only(planted):
     assert code == 0 and doc["exit"] == 0 and doc["mode"] == "verify"
     assert doc["steps"] == STEPS.split(",")
     assert set(doc["hosts"]) == {"esb-mgr", "esb-w1", "esb-w2"}  # db1: nothing of these runs there
-    assert doc["hosts"]["esb-w2"]["cluster"]["warnings"][0]["actual"] == "127.0.0.4"
+    assert doc["hosts"]["esb-w2"]["cluster"]["warnings"][0]["actual"] == f"{NET}.4"
     assert "set-proxyports" not in doc["hosts"]["esb-w1"]
 
 
@@ -120,16 +120,16 @@ FAULTS = {
     "domain": ("esb-w1", "axis2/axis2.xml", [("<parameter name=\"domain\">wso2.esb.domain<",
                                              "<parameter name=\"domain\">wso2.other.domain<")],
                {"esb-w1": "clustering/parameter[@name='domain'] (the same on every node"}),
-    "wka-members": ("esb-mgr", "axis2/axis2.xml", [("<hostName>127.0.0.4</hostName>", "<hostName>127.0.0.9</hostName>")],
+    "wka-members": ("esb-mgr", "axis2/axis2.xml", [(f"<hostName>{NET}.4</hostName>", f"<hostName>{NET}.9</hostName>")],
                     {"esb-mgr": "clustering/members (the other role's nodes, hosts.toml)"}),
     "wka-real-port": ("esb-w1", "axis2/axis2.xml", [("<parameter name=\"localMemberPort\">4200<",
                                                     "<parameter name=\"localMemberPort\">4201<")],
                       {"esb-w1": "localMemberHost:localMemberPort (hosts.toml"}),
     "member-port-unique": ("esb-w2", "axis2/axis2.xml",
-                           [("<parameter name=\"localMemberHost\">127.0.0.4<", "<parameter name=\"localMemberHost\">127.0.0.3<"),
+                           [(f"<parameter name=\"localMemberHost\">{NET}.4<", f"<parameter name=\"localMemberHost\">{NET}.3<"),
                             ("<parameter name=\"localMemberPort\">4300<", "<parameter name=\"localMemberPort\">4200<")],
                            {"esb-w2": "(unique per address)"}),
-    "member-host-not-ip": ("esb-w1", "axis2/axis2.xml", [("<parameter name=\"localMemberHost\">127.0.0.3<",
+    "member-host-not-ip": ("esb-w1", "axis2/axis2.xml", [(f"<parameter name=\"localMemberHost\">{NET}.3<",
                                                          "<parameter name=\"localMemberHost\">localhost<")],
                            {"esb-w1": "clustering/parameter[@name='localMemberHost']"}),
     "two-managers": ("esb-w2", "axis2/axis2.xml", [('<property name="subDomain" value="worker"/>',
@@ -148,7 +148,7 @@ FAULTS = {
     "dbconfig-jndi": ("esb-mgr", "registry.xml", [("<dataSource>jdbc/WSO2RegistryDB</dataSource>",
                                                   "<dataSource>jdbc/NoSuchDB</dataSource>")],
                       {"esb-mgr": "dbConfig[@name='sharedregistry']/dataSource (a JNDI name of master-datasources.xml)"}),
-    "svnurl": ("esb-w2", "carbon.xml", [("<SvnUrl>svn://127.0.0.2:", "<SvnUrl>svn://127.0.0.9:")],
+    "svnurl": ("esb-w2", "carbon.xml", [(f"<SvnUrl>svn://{NET}.2:", f"<SvnUrl>svn://{NET}.9:")],
                {"esb-w2": "DeploymentSynchronizer/SvnUrl (the same on every node"}),
 }
 
