@@ -25,6 +25,7 @@ from ...remote.backupruns import run_order
 from ...engine.report import Reporter, Status, StepResult
 from ...engine.runner import Session, in_parallel, run_step
 from ...secrets import redact
+from ...formats.xmlsecrets import password_values
 from ...engine.step import Step
 from ...engine.context import StepContext, StepError, engine_io
 from ...engine.ops import NginxReload
@@ -40,16 +41,20 @@ _INI_VALUE = re.compile(rb"^\s*[^#;\[\s][^=\n]*=[ \t]*(\S[^\n]*?)\s*$", re.M)
 _PEM_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----(.*?)-----END", re.S)
 
 
-def secret_values(path: str, data: bytes | None) -> list[bytes]:
-    """Values a rollback diff must not show: <...Password> / <password> texts, and passwd file entries."""
+def secret_values(path: str, data: bytes | None) -> list[bytes | str]:
+    """Values a rollback diff must not show: an XML file's passwords (formats/xmlsecrets.py: elements, properties and
+    attributes named so, decoded; the raw text of a <...Password> element too, and of one in a file the XML layer
+    refuses), passwd file entries, private key bodies."""
     if not data:
         return []
-    found = [m.group(2) for m in _XML_SECRET.finditer(data)]
+    found: list[bytes | str] = [m.group(2) for m in _XML_SECRET.finditer(data)]
+    if path.endswith(".xml"):
+        found += password_values(data, path) or []
     if posixpath.basename(path) == "passwd":
         found += [m.group(1) for m in _INI_VALUE.finditer(data)]
     for m in _PEM_KEY.finditer(data):
         found += m.group(1).split()
-    return [v.strip() for v in found if v.strip()]  # the bytes as the file holds them
+    return list(dict.fromkeys(v.strip() for v in found if v.strip()))  # as the file holds them, and decoded
 
 
 def _size(data: bytes, mode: int | None) -> str:

@@ -8,7 +8,7 @@ from tasks.remote.common import is_private
 
 def test_secret_values_of_xml_passwd_and_private_keys():
     xml = b"<x><SvnPassword>s3cr&amp;t</SvnPassword><password>db-pw</password><SvnUser>u</SvnUser></x>"
-    assert secret_values("conf/carbon.xml", xml) == [b"s3cr&amp;t", b"db-pw"]
+    assert secret_values("conf/carbon.xml", xml) == [b"s3cr&amp;t", b"db-pw", "s3cr&t", "db-pw"]  # raw, decoded
     passwd = b"[users]\n# harry = harryssecret\nrepouser = the pw\n"
     assert secret_values("/var/svn/repo/conf/passwd", passwd) == [b"the pw"]
     assert secret_values("other.ini", passwd) == []
@@ -93,3 +93,20 @@ def test_a_run_is_named_by_its_command_line_machine_and_time():
     text = describe_run("R1", {"command": "fab -H workers patch-axis2", "machine": "ops-laptop", "time": 0})
     assert text == "run R1 (fab -H workers patch-axis2, from ops-laptop, at 1970-01-01 00:00:00 UTC)"
     assert describe_run("R2", {"files": []}) == "run R2"
+
+
+def test_an_xml_files_passwords_are_found_by_the_xml_layer_in_every_way_carbon_writes_them():
+    """What the regex alone missed: a CDATA password, a property named password, a password attribute; each value is
+    masked in every form the file may write it (decoded here, the diff encodes it)."""
+    xml = (b'<x><Password><![CDATA[cd&ta-pw]]></Password><Property name="password">prop-pw</Property>'
+           b'<parameter name="ConnectionPassword">&#x70;aram-pw</parameter><ds password="attr-pw" user="u"/>'
+           b'<Property name="UserName">admin</Property><!-- <Password>in-a-comment</Password> --></x>')
+    found = secret_values("conf/user-mgt.xml", xml)
+    assert {"cd&ta-pw", "prop-pw", "param-pw", "attr-pw"} <= set(found) and "admin" not in found and "u" not in found
+    from tasks.engine.plan import FileChange
+    new = xml.replace(b"prop-pw", b"new").replace(b"attr-pw", b"new").replace(b"cd&ta-pw", b"new").replace(
+        b"&#x70;aram-pw", b"new")
+    diff = FileChange("/opt/esb/repository/conf/user-mgt.xml", xml, new, secret_lines=tuple(found)).diff()
+    for value in ("cd&ta-pw", "prop-pw", "aram-pw", "attr-pw"):
+        assert value not in diff, diff
+    assert secret_values("conf/broken.xml", b"<Password>raw-pw</Password><x") == [b"raw-pw"]  # not XML: the regex
