@@ -230,6 +230,11 @@ def test_an_archive_over_16_mib_is_replaced_removed_and_rolled_back(dep):
     settled(lab)
     r = lab.fab("undeploy", "Big_1.0.0", "--json")
     got = rows(r)
+    if got["esb-mgr"]["fields"].get("lag") == ["repository", "still-on-disk"]:
+        # a DepSync cycle that had listed the folder before the removal updated it back (docs/deploy.md: run undeploy
+        # again); settled() cannot see a cycle under way whose commit had nothing to send
+        r = lab.fab("undeploy", "Big_1.0.0", "--json")
+        got = rows(r)
     assert r.returncode == 0 and got["esb-mgr"]["status"] == "changed", json.dumps(got, indent=1) + logs(lab)
     assert not any((lab.hosts[n].home / APPS / "Big_1.0.0.car").exists() for n in ESB)
     r = lab.fab("rollback")
