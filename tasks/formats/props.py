@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import re
 
-import javaproperties
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import javaproperties
 
 #: a value Java's Properties.load reads back as written: printable
 #: ASCII, no backslash, no leading blank
 _PLAIN = re.compile(r"(?:[!-\[\]-~][ -\[\]-~]*)?")
 
 
-def _pairs(text: str) -> list[javaproperties.KeyValue]:
+def _jp():
+    """javaproperties, imported at its first use (it imports xml.sax and urllib: a command that reads no properties
+    file starts without them)."""
+    import javaproperties
+    return javaproperties
+
+
+def _pairs(text: str) -> list["javaproperties.KeyValue"]:
+    javaproperties = _jp()
     return [e for e in javaproperties.parse(text) if isinstance(e, javaproperties.KeyValue)]
 
 
@@ -40,16 +51,19 @@ def items(text: str) -> list[tuple[str, str]]:
 
 def unescape(text: str) -> str:
     """A key or value as written in the file, as Java reads it."""
+    javaproperties = _jp()
     return javaproperties.unescape(text)
 
 
 def line(key: str, val: str) -> str:
     """`key=value` as written here (see the module's docstring), without its line break."""
+    javaproperties = _jp()
     return f"{javaproperties.escape(key)}={val if _PLAIN.fullmatch(val) else javaproperties.escape(val)}"
 
 
 def set_values(text: str, wanted: dict[str, str]) -> tuple[str, list[str]]:
     """The text with every key set to its value, and the keys that changed."""
+    javaproperties = _jp()
     nl = "\r\n" if "\r\n" in text else "\n"
     events = list(javaproperties.parse(text))
     changed = [k for k, v in wanted.items() if value(text, k) != v]

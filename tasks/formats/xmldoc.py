@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from lxml import etree
+
+from .xmltext import escape
 
 
 class XmlError(Exception):
@@ -392,10 +393,3 @@ class XmlDoc:
             raise XmlError(f"{self.path}: edit produced invalid XML: {e.msg}") from None
         return out
 
-
-def element_markup(tag: str, text: str | None = None, attrs: dict[str, str] | None = None) -> str:
-    """Markup for one simple element: <tag a="v">text</tag> or <tag a="v"/>."""
-    a = "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in (attrs or {}).items())
-    if text is None:
-        return f"<{tag}{a}/>"
-    return f"<{tag}{a}>{escape(text)}</{tag}>"

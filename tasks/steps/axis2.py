@@ -5,7 +5,7 @@ from ..config import Host, Inventory
 from ..rules import AXIS2, sub_domain, wka_peers
 from ..secrets import Secrets
 from ..formats import axis2xml
-from ..formats.xmldoc import element_markup
+from ..formats.xmltext import element_markup
 from .base import XmlEdits, XmlStep
 from ..engine.context import StepError
 

@@ -18,7 +18,8 @@ from ..engine.step import Step
 from ..remote import RemoteError
 from ..secrets import Secrets
 from ..formats.securevault import VAULT_PLACEHOLDER, vault_alias
-from ..formats.xmldoc import XmlDoc, XmlError, element_markup, escape
+from ..formats.xmldoc import XmlDoc, XmlError
+from ..formats.xmltext import element_markup, escape
 
 
 class XmlEdits:

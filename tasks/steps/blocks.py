@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Callable
-from xml.sax.saxutils import escape
 
-from ..formats.xmldoc import XmlDoc, element_markup
+from ..formats.xmldoc import XmlDoc
+from ..formats.xmltext import element_markup, escape
 from .base import XmlEdits
 from ..engine.context import StepError
 

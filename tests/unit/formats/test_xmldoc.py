@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tasks.formats.xmldoc import XmlDoc, XmlError, element_markup
+from tasks.formats.xmldoc import XmlDoc, XmlError
+from tasks.formats.xmltext import element_markup
 from tests.unit.helpers import shipped
 
 REGISTRY = "repository/conf/registry.xml"
