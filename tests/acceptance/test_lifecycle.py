@@ -343,8 +343,9 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
     elif case == "foreign-pid":
         other = __import__("subprocess").Popen(["sleep", "60"])
         (w1.home / "wso2carbon.pid").write_text(str(other.pid))
-    elif case == "no-start-line":
+    elif case == "no-start-line":  # a wait expected to expire: a start_timeout of its own, not the lab's 20 s
         (w1.home / "standin-no-start-line").write_text("")
+        lab.write_toml(toml(lab).replace("start_timeout = 20\n", "start_timeout = 5\n"))
     elif case == "port-held":
         held = socket.create_server((w1.address, 8280))
     elif case == "jdk-17":
@@ -365,7 +366,7 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
             held.close()
     want = {"stale-pid": None,
             "foreign-pid": "wso2carbon.pid names pid",
-            "no-start-line": "did not come up within [run].start_timeout = 20 s: waited for 'WSO2 Carbon started "
+            "no-start-line": "did not come up within [run].start_timeout = 5 s: waited for 'WSO2 Carbon started "
                              "in' in the log; stopped again",
             "port-held": f"ports 8280 on {w1.address} already held by another process".replace("ports", "port"),
             "jdk-17": "is Java 17.0.15; Carbon 4.4's start script needs 1.7 or 1.8",
@@ -377,6 +378,9 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
         return
     assert r.returncode == 1, r.stdout + r.stderr
     assert "[esb-w1] start: failed: " in r.stdout and want in r.stdout, r.stdout
+    if case == "no-start-line":  # stopped again with TERM (Carbon's shutdown hook ran), not left to a KILL
+        assert "Shutting down WSO2 Carbon" in (w1.home / "repository/logs/wso2carbon.log").read_text(), \
+            logs_of(lab, "esb-w1")
     if case == "foreign-pid":
         assert other.poll() is None and "not this node's Carbon (sleep 60" in r.stdout  # never signalled
         other.kill()
