@@ -27,7 +27,8 @@ from ...probes.startrecord import StartRecord, digests, read_record, record_path
 
 __all__ = ["NodeServer", "ServerState", "PID_FILE", "PASSWORD_TMP"]
 
-POLL = 0.4
+#: seconds between two looks at a starting or stopping server (each look: one command, the log's new bytes)
+POLL = 0.2
 
 
 class NodeServer(ServerProbe):
