@@ -34,7 +34,7 @@ def life_session():
     lab.http_port = free_port_on(lb.address)
     lab.https_port = free_port_on(lb.address)
     lab.nginx = Nginx.prepare(lab.dir / "nginx")
-    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=1.0, stop_delay=0.6)
+    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.3)
     yield lab
     kill_servers(lab)
     lab.nginx.stop()
@@ -419,7 +419,7 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
 def test_after_setup_cluster_start_brings_every_node_up_and_each_sees_every_other(cluster, tmp_path):
     """The whole guide (databases, SVN, every node step), then `start`, as the README says."""
     lab = cluster
-    jdk = make_jdk(tmp_path / "jdk8-stand-in")
+    jdk = make_jdk(tmp_path / "jdk8-stand-in", start_delay=0.5, stop_delay=0.3)
     lab.write_toml(lab.toml().replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1)
                    + "\n[run]\nstart_timeout = 30\nstop_timeout = 10\n")
     try:
@@ -483,6 +483,8 @@ def test_a_log_rotated_during_the_start_never_gets_a_healthy_server_killed(life,
     log4j's dated rename (wso2carbon.log.<date>, a new log begun), done by the test while `start` waits for the start
     line: the start line lands in a log shorter than the offset start remembered, and the server is up."""
     lab = life
+    slow = make_jdk(lab.dir / "jdk8-slow-start", start_delay=1.0)  # a second between the two lines: time to rotate
+    lab.write_toml(toml(lab).replace(f'java_home = "{lab.jdk}"', f'java_home = "{slow}"'))
     w1 = lab.hosts["esb-w1"]
     log = w1.home / "repository/logs/wso2carbon.log"
     log.parent.mkdir(parents=True, exist_ok=True)
