@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import threading
 import uuid
@@ -33,7 +34,7 @@ def life_session():
     lab.http_port = free_port_on(lb.address)
     lab.https_port = free_port_on(lb.address)
     lab.nginx = Nginx.prepare(lab.dir / "nginx")
-    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=1.0, stop_delay=0.6)
+    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.3)
     yield lab
     kill_servers(lab)
     lab.nginx.stop()
@@ -49,21 +50,48 @@ def toml(lab: Lab, extra: str = "") -> str:
             + "\n[run]\nstart_timeout = 20\nstop_timeout = 10\ndrain_seconds = 1\n" + extra)
 
 
+#: what the `life` fixture's fab runs write (host roots: product homes, hosts files, the lb's certs; the nodes'
+#: state dirs; the local run state; nginx's upstream files), copied after the first test made them
+WRITTEN = ("hosts", "state", ".esb-state", "nginx/conf.d")
+
+
+def restored(lab: Lab) -> bool:
+    """The lab as the `life` fixture's fab runs left it the first time (their files copied back, modes and times
+    kept: the same bytes every run writes, certs aside, which are the first run's); False before that first time.
+    The fab runs are no test's subject here (test_certs.py, test_loadbalancer.py and the step tests run them)."""
+    snap = lab.dir / "life-snapshot"
+    if not snap.is_dir():
+        return False
+    for rel in WRITTEN:
+        shutil.rmtree(lab.dir / rel, ignore_errors=True)
+        if (snap / rel).exists():
+            shutil.copytree(snap / rel, lab.dir / rel, symlinks=True)
+    return True
+
+
 @pytest.fixture
 def life(life_session):
+    """The module lab with no server running, its homes and nginx as create-certs, the three node steps the stand-in
+    reads and configure-lb leave them (run by the first test, copied back for the others), nginx started."""
     lab = life_session
     kill_servers(lab)
     lab.nginx.stop()
-    for f in lab.nginx.conf_dir.iterdir():
-        f.unlink()
-    lab.reset()
     lab.extra_toml, lab.env = "", {}
+    if not restored(lab):
+        for f in lab.nginx.conf_dir.iterdir():
+            f.unlink()
+        lab.reset()
+        lab.write_toml(toml(lab))
+        lab.write_env(SVN_PASSWORD="svn-pw-12345678")
+        for args in (("create-certs",), ("-H", "manager,workers", "patch-axis2", "set-hostnames",
+                                         "set-worker-profile"), ("configure-lb",)):
+            r = lab.fab(*args)
+            assert r.returncode == 0, r.stdout + r.stderr
+        for rel in WRITTEN:
+            if (lab.dir / rel).exists():
+                shutil.copytree(lab.dir / rel, lab.dir / "life-snapshot" / rel, symlinks=True)
     lab.write_toml(toml(lab))
     lab.write_env(SVN_PASSWORD="svn-pw-12345678")
-    for args in (("create-certs",), ("-H", "manager,workers", "patch-axis2", "set-hostnames", "set-worker-profile"),
-                 ("configure-lb",)):
-        r = lab.fab(*args)
-        assert r.returncode == 0, r.stdout + r.stderr
     lab.nginx.start()
     yield lab
     kill_servers(lab)
@@ -343,8 +371,9 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
     elif case == "foreign-pid":
         other = __import__("subprocess").Popen(["sleep", "60"])
         (w1.home / "wso2carbon.pid").write_text(str(other.pid))
-    elif case == "no-start-line":
+    elif case == "no-start-line":  # a wait expected to expire: a start_timeout of its own, not the lab's 20 s
         (w1.home / "standin-no-start-line").write_text("")
+        lab.write_toml(toml(lab).replace("start_timeout = 20\n", "start_timeout = 5\n"))
     elif case == "port-held":
         held = socket.create_server((w1.address, 8280))
     elif case == "jdk-17":
@@ -365,7 +394,7 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
             held.close()
     want = {"stale-pid": None,
             "foreign-pid": "wso2carbon.pid names pid",
-            "no-start-line": "did not come up within [run].start_timeout = 20 s: waited for 'WSO2 Carbon started "
+            "no-start-line": "did not come up within [run].start_timeout = 5 s: waited for 'WSO2 Carbon started "
                              "in' in the log; stopped again",
             "port-held": f"ports 8280 on {w1.address} already held by another process".replace("ports", "port"),
             "jdk-17": "is Java 17.0.15; Carbon 4.4's start script needs 1.7 or 1.8",
@@ -377,6 +406,9 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
         return
     assert r.returncode == 1, r.stdout + r.stderr
     assert "[esb-w1] start: failed: " in r.stdout and want in r.stdout, r.stdout
+    if case == "no-start-line":  # stopped again with TERM (Carbon's shutdown hook ran), not left to a KILL
+        assert "Shutting down WSO2 Carbon" in (w1.home / "repository/logs/wso2carbon.log").read_text(), \
+            logs_of(lab, "esb-w1")
     if case == "foreign-pid":
         assert other.poll() is None and "not this node's Carbon (sleep 60" in r.stdout  # never signalled
         other.kill()
@@ -387,7 +419,7 @@ def test_what_cannot_start_is_a_clear_error_naming_the_node_and_nothing_is_left_
 def test_after_setup_cluster_start_brings_every_node_up_and_each_sees_every_other(cluster, tmp_path):
     """The whole guide (databases, SVN, every node step), then `start`, as the README says."""
     lab = cluster
-    jdk = make_jdk(tmp_path / "jdk8-stand-in")
+    jdk = make_jdk(tmp_path / "jdk8-stand-in", start_delay=0.5, stop_delay=0.3)
     lab.write_toml(lab.toml().replace("connect_timeout = 5\n", f'connect_timeout = 5\njava_home = "{jdk}"\n', 1)
                    + "\n[run]\nstart_timeout = 30\nstop_timeout = 10\n")
     try:
@@ -451,6 +483,8 @@ def test_a_log_rotated_during_the_start_never_gets_a_healthy_server_killed(life,
     log4j's dated rename (wso2carbon.log.<date>, a new log begun), done by the test while `start` waits for the start
     line: the start line lands in a log shorter than the offset start remembered, and the server is up."""
     lab = life
+    slow = make_jdk(lab.dir / "jdk8-slow-start", start_delay=1.0)  # a second between the two lines: time to rotate
+    lab.write_toml(toml(lab).replace(f'java_home = "{lab.jdk}"', f'java_home = "{slow}"'))
     w1 = lab.hosts["esb-w1"]
     log = w1.home / "repository/logs/wso2carbon.log"
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ def life_session():
     lab.http_port = free_port_on(lb.address)
     lab.https_port = free_port_on(lb.address)
     lab.nginx = Nginx.prepare(lab.dir / "nginx")
-    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=1.0, stop_delay=0.6)
+    lab.jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.3)
     yield lab
     kill_servers(lab)
     lab.nginx.stop()

@@ -40,7 +40,7 @@ def running(request, mariadb, tmp_path):
     lab = Lab.create(n_workers=2, extra_roles=("db", "lb"), first_octet=100)
     svn = start_svnserve(lab)
     nginx = Nginx.prepare(lab.dir / "nginx")
-    jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=1.0, stop_delay=0.6,
+    jdk = make_jdk(lab.dir / "jdk8-stand-in", start_delay=0.5, stop_delay=0.3,
                    hosts={"carbondb.mysql-wso2.com": "127.0.0.1"})  # the nodes' /etc/hosts, as update-hosts says
     try:
         mariadb.reset()

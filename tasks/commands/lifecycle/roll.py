@@ -32,6 +32,7 @@ from ...remote import HostFault
 from ...secrets import SecretMissing, redact
 from .balancer import Balancer, node_states
 from .commands import managers_then_workers, restart_one, server
+from .server import POLL
 from .status import expected_members
 from .rowfields import balancer_place, node_fields
 
@@ -88,7 +89,7 @@ def wait_members(session: Session, srv, inv: Inventory, running: set[str], deadl
                 if want[m] in states and not states[want[m]].running:
                     gone.add(want.pop(m))
             continue
-        time.sleep(0.4)
+        time.sleep(POLL)
     raise StepError(f"up, but does not see {', '.join(want[m] for m in sorted(missing))} within "
                     f"[run].start_timeout")
 

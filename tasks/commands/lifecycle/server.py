@@ -27,7 +27,8 @@ from ...probes.startrecord import StartRecord, digests, read_record, record_path
 
 __all__ = ["NodeServer", "ServerState", "PID_FILE", "PASSWORD_TMP"]
 
-POLL = 0.4
+#: seconds between two looks at a starting or stopping server (each look: one command, the log's new bytes)
+POLL = 0.2
 
 
 class NodeServer(ServerProbe):
@@ -73,7 +74,8 @@ class NodeServer(ServerProbe):
     def start(self) -> str:
         """Start a stopped node and wait for it: pid alive, ports accepting, the start line logged
         after this start, within [run].start_timeout. A node that does not come up is stopped again
-        (nothing half-done) and the error says what it waited for."""
+        (TERM through the start script, KILL after [run].stop_timeout: nothing half-done) and the error
+        says what it waited for."""
         problems = self.start_problems()
         self._owner_prefix()  # a login that cannot act as the owner is refused before anything is written
         if problems:
@@ -151,7 +153,8 @@ class NodeServer(ServerProbe):
             waited.append("'WSO2 Carbon started in' in the log")
         if ports and not all(ports.values()):
             waited.append("ports " + ", ".join(str(p) for p, up in ports.items() if not up))
-        if st.running:
+        if st.running:  # TERM through the start script first (Carbon's shutdown hook), KILL only after stop_timeout
+            self._script("--stop", check=False)
             self._stop_pid(st, force=True)
         raise StepError(f"did not come up within [run].start_timeout = {timeout} s: waited for "
                         f"{' and '.join(waited) or 'its ports'}; stopped again" + (f" ({last_lines(text)})"
