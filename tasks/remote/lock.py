@@ -88,7 +88,7 @@ class Lock:
             try:
                 self.t.counters.sftp_ops += 2
                 self.t.sftp.mkdir(mine, 0o700)
-                self.io.put(f"{mine}/owner", json.dumps(me).encode(), 0o600)
+                self.io.put(f"{mine}/owner", json.dumps(me).encode(), 0o600, fresh=True)  # in a folder just made
                 self.t.sftp.posix_rename(mine, path)
             except _IO_ERRORS as e:
                 self._discard_dir(mine)

@@ -101,7 +101,7 @@ def sleeper():
 # ---------------------------------------------------------------- kill -9
 @pytest.fixture(scope="module")
 def big_lab():
-    """Twelve ESB hosts (manager + 11 workers) on 127.0.0.60-71, a narrow pool so a run lasts."""
+    """Twelve ESB hosts (manager + 11 workers) on .60-71 of the lab network, a narrow pool so a run lasts."""
     lab = Lab.create(n_workers=11, first_octet=60)
     set_run(lab, parallel=3)
     yield lab
@@ -194,7 +194,8 @@ def test_sshd_killed_mid_run_fails_that_host_only(lab, sleeper):
         st = statuses(out)
         assert st["esb-mgr"]["status"] == st["esb-w1"]["status"] == "changed"
         assert st["esb-w2"]["status"] == "failed"
-        assert "connection to root@127.0.0.4" in st["esb-w2"]["message"] and "lost" in st["esb-w2"]["message"]
+        w2 = lab.hosts["esb-w2"].address
+        assert f"connection to root@{w2}" in st["esb-w2"]["message"] and "lost" in st["esb-w2"]["message"]
         assert host_snapshot(lab, "esb-w2", state=False) == w2_before
     finally:
         release(lock)
@@ -212,7 +213,8 @@ def test_sshd_stopped_before_its_turn_names_the_host(lab):
     try:
         r = lab.fab("patch-axis2")
         assert r.returncode == 1
-        assert "[esb-w1] patch-axis2: failed: unreachable: cannot connect to root@127.0.0.3" in r.stdout
+        w1 = lab.hosts["esb-w1"].address
+        assert f"[esb-w1] patch-axis2: failed: unreachable: cannot connect to root@{w1}" in r.stdout
         assert r.stdout.count(": changed") == 2 and "failed on: esb-w1" in r.stdout
         assert host_snapshot(lab, "esb-w1") == w1_before
     finally:
