@@ -3,7 +3,7 @@
 Opening a Fabric Connection builds a Config (Invoke's and Fabric's YAML/JSON files, ~/.ssh/config),
 paramiko reads the private key file, and the known_hosts file is parsed again: at 96 hosts that was
 more local work than the SFTP reads themselves (issue 15, measured with a per-thread profile). Here
-the Config is built once and cloned per connection, a key file is read once per (path, mtime), and
+the Config is built once and shared (read-only), a key file is read once per (path, mtime), and
 known_hosts once per (path, mtime, size): each connection gets its own host's entries only.
 """
 from __future__ import annotations
@@ -20,13 +20,19 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _base_config() -> Config:
-    return Config()
+    c = Config()
+    # the one setting a Fabric Connection writes into its config (Invoke's DataProxy stores an attribute its class
+    # lacks as a setting): given here the value every connection of the project gives it (transport.py)
+    c.inline_ssh_env = False
+    return c
 
 
 def config() -> Config:
-    """A Fabric Config for one connection (a clone: connections never share mutable settings)."""
+    """The Fabric Config every connection of the run reads (one object: a clone per connection, a deep copy, was
+    a twelfth of a 96-host rollout's interpreter time). Shared read-only: Fabric's Connection and Invoke's runners
+    only read it, and nothing of this project sets a value in it (tests/unit/remote/test_sshshared.py)."""
     with _lock:
-        return _base_config().clone()
+        return _base_config()
 
 
 @lru_cache(maxsize=8)
