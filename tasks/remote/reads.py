@@ -65,22 +65,19 @@ class Reads:
         """Stat a remote path without following a final link; None when it does not exist."""
         return self.io.stat(path, follow=False)
 
-    def _regular(self, path: str, limit: int, kind: str):
-        """The SFTP attributes of a regular file within its size cap (a RemoteError
-        otherwise); stat before any open: opening a FIFO would block the SFTP server for good.
-        Remembered for `known_stat`."""
+    def _regular(self, path: str, limit: int, kind: str) -> int:
+        """The size of a regular file within its size cap (a RemoteError otherwise); stat before
+        any open: opening a FIFO would block the SFTP server for good. Remembered for `known_stat`."""
         a = self.t.sftp.stat(path)
         if statmod.S_ISDIR(a.st_mode or 0):
             raise RemoteError(f"{path}: is a directory, expected a file")
         if not statmod.S_ISREG(a.st_mode or 0):
             raise RemoteError(f"{path}: is not a regular file (a FIFO, socket or device); refused")
-        if (a.st_size or 0) > limit:
-            raise self._too_big(path, a.st_size, limit, kind)
-        self._seen[path] = file_stat(a)
-        return a
+        return self._sized(path, file_stat(a), limit, kind)
 
     def _sized(self, path: str, st: FileStat, limit: int, kind: str) -> int:
-        """A plain file's size from its lstat, within the cap (remembered for `known_stat`)."""
+        """A regular file's size from its stat (or a plain file's lstat), within the cap (remembered for
+        `known_stat`)."""
         if st.size > limit:
             raise self._too_big(path, st.size, limit, kind)
         self._seen[path] = st
@@ -180,10 +177,7 @@ class Reads:
         with t.io, t.deadline(f"reading {path}"):
             t.counters.sftp_ops += 1
             try:
-                if plain is None:
-                    size = self._regular(path, limit, kind).st_size or 0
-                else:
-                    size = self._sized(path, plain, limit, kind)
+                size = self._regular(path, limit, kind) if plain is None else self._sized(path, plain, limit, kind)
                 with t.sftp.open(path, "rb") as f:
                     f.prefetch(size)  # sized by the stat
                     data = f.read(limit + 1)  # a file that grew since the stat stops here too
@@ -210,7 +204,7 @@ class Reads:
         with t.io, t.deadline(f"reading part of {path}"):
             t.counters.sftp_ops += 1
             try:
-                size = self._regular(path, 1 << 62, "a file").st_size or 0  # no cap: only `length` bytes are read
+                size = self._regular(path, 1 << 62, "a file")  # no cap: only `length` bytes are read
                 start = max(0, size + offset) if offset < 0 else min(offset, size)
                 with t.sftp.open(path, "rb") as f:
                     f.seek(start)
@@ -245,10 +239,10 @@ class Reads:
         with t.io, t.deadline(f"hashing {path}"):
             t.counters.sftp_ops += 1
             try:
-                a = self._regular(path, limit, "a jar")
+                size = self._regular(path, limit, "a jar")
                 h, n = hashlib.sha256(), 0
                 with t.sftp.open(path, "rb") as f:
-                    f.prefetch(a.st_size or 0)
+                    f.prefetch(size)
                     while n <= limit:
                         with t.watchdog.doing(f"hashing {path}"):  # each MiB that arrives is progress
                             chunk = f.read(1 << 20)

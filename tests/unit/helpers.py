@@ -185,3 +185,15 @@ def answer_keytool(node) -> None:
         node.add_file(f"{node.host.product_home}/{KEYSTORE}", own_keystore(password, cn, ip), mode)
         return 0, "", ""
     node.on(r"-genkeypair", keytool)
+
+
+def recorded(monkeypatch, sftp, *names: str) -> list[tuple[str, str]]:
+    """The SFTP session's `names` requests (paramiko methods, e.g. stat, lstat, listdir), recorded as (request,
+    path) as they are made; the requests still go out."""
+    asked: list[tuple[str, str]] = []
+    for name in names:
+        def call(path, *a, _orig=getattr(sftp, name), _name=name):
+            asked.append((_name, path))
+            return _orig(path, *a)
+        monkeypatch.setattr(sftp, name, call)
+    return asked

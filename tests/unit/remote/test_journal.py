@@ -5,6 +5,8 @@ import json
 import hashlib
 import os
 
+from tests.unit.helpers import recorded
+
 
 def manifest(lab, r) -> dict:
     folder = os.path.basename(r.backup_dir)  # the node's sequence number, then the run id
@@ -103,13 +105,7 @@ def test_a_runs_first_backup_makes_its_folders_unasked_and_prune_uses_the_number
         r.close()
     r = remote()
     r.lock()
-    sftp = r.transport.sftp
-    asked: list[tuple[str, str]] = []
-    for name in ("stat", "listdir"):  # (paramiko's listdir asks listdir_attr)
-        def call(path, *a, _orig=getattr(sftp, name), _name=name):
-            asked.append((_name, path))
-            return _orig(path, *a)
-        monkeypatch.setattr(sftp, name, call)
+    asked = recorded(monkeypatch, r.transport.sftp, "stat", "listdir")  # (paramiko's listdir asks listdir_attr)
     r.write(target, r.read(target) + b"\n")
     mine = os.path.basename(r.backup_dir)
     assert not [p for kind, p in asked if kind == "stat" and p.startswith(str(backups))], asked

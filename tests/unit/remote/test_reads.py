@@ -8,6 +8,7 @@ import pytest
 
 from tasks.remote.common import RemoteError
 from tasks.remote.readcache import ReadCache
+from tests.unit.helpers import recorded
 
 
 def test_a_second_read_is_answered_from_the_cache_until_the_file_changes(lab, remote):
@@ -51,17 +52,6 @@ def test_prefetch_reads_many_files_in_a_few_round_trips_and_leaves_the_odd_ones(
         assert "is a directory" in str(e)
     else:
         raise AssertionError("a folder was read as a file")
-
-
-def recorded(monkeypatch, sftp, *names: str) -> list[tuple[str, str]]:
-    """The SFTP session's `names` requests, recorded as (request, path) as they are made."""
-    asked: list[tuple[str, str]] = []
-    for name in names:
-        def call(path, *a, _orig=getattr(sftp, name), _name=name):
-            asked.append((_name, path))
-            return _orig(path, *a)
-        monkeypatch.setattr(sftp, name, call)
-    return asked
 
 
 def test_a_confined_read_takes_one_lstat_for_a_missing_file_and_no_second_stat_for_a_plain_one(lab, remote,
