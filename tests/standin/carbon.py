@@ -56,6 +56,26 @@ LOG_PATH = HOME / "repository" / "logs" / "wso2carbon.log"
 _log_lock = threading.Lock()
 
 
+#: signals received, appended by the handlers and acted on by the main thread's wait_for_term: a handler takes no
+#: lock (one that set a threading.Event, or wrote the log, could interrupt the main thread while it held that very
+#: lock and hang the process for good: a TERM once went unanswered for 10 s that way)
+SIGNALS: list[str] = []
+
+
+def wait_for_term(seconds: float | None = None) -> bool:
+    """Until a TERM came (True) or `seconds` passed (False); a HUP under nohup is noted in the log and ignored."""
+    end = None if seconds is None else time.monotonic() + seconds
+    noted = 0
+    while "TERM" not in SIGNALS:
+        while noted < len(SIGNALS):
+            noted += 1
+            log("WARN", "stand-in", "SIGHUP received and ignored (nohup)")
+        if end is not None and time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def log(level: str, cls: str, msg: str) -> None:
     now = time.time()
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{int(now % 1 * 1000):03d}"
@@ -314,8 +334,7 @@ def main() -> None:
     if (HOME / "standin-refuse-start").exists():
         log("ERROR", "org.wso2.carbon.core.internal.CarbonCoreActivator", "stand-in told to refuse to start")
         sys.exit(1)
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *a: SIGNALS.append("TERM"))
     check_vault()
     offset = int(text_of(HOME / "repository/conf/carbon.xml", "Offset") or 0)
     host, mport, wka = clustering()
@@ -331,10 +350,10 @@ def main() -> None:
     except OSError as e:
         log("ERROR", "org.wso2.carbon.core.internal.CarbonCoreActivator", f"cannot listen: {e}")
         sys.exit(1)
-    if not stopping.wait(START_DELAY) and not (HOME / "standin-no-start-line").exists():
+    if not wait_for_term(START_DELAY) and not (HOME / "standin-no-start-line").exists():
         log("INFO", "org.wso2.carbon.core.internal.StartupFinalizerServiceComponent",
             f"WSO2 Carbon started in {int(time.time() - t0)} sec")
-    stopping.wait()
+    wait_for_term()
     log("INFO", "org.wso2.carbon.core.ServerManagement", "Shutdown hook triggered....")
     time.sleep(STOP_DELAY)  # shutting down: still serving
     log("INFO", "org.wso2.carbon.core.ServerManagement", "Shutting down WSO2 Carbon...")
@@ -348,7 +367,7 @@ def run() -> None:
     faults = open(LOG_PATH.parent / "standin-faults.log", "a")  # noqa: SIM115 (open for the process's life)
     faulthandler.enable(faults)
     if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:  # under nohup, as the start script runs it: noted
-        signal.signal(signal.SIGHUP, lambda *a: log("WARN", "stand-in", "SIGHUP received and ignored (nohup)"))
+        signal.signal(signal.SIGHUP, lambda *a: SIGNALS.append("HUP"))
     threading.excepthook = lambda a: log("ERROR", "stand-in", f"a stand-in thread crashed: {a.exc_type.__name__}: "
                                                              f"{a.exc_value}")
     try:
