@@ -149,7 +149,10 @@ def test_deploy_is_proved_on_every_node_then_again_without_a_write_then_undeploy
           + ", ".join(f"{n}: {c['connections']} connection, {c['commands']} commands, {c['sftp_ops']} SFTP"
                       for n, c in sorted(run["hosts"].items())))
     assert all(c["connections"] == 1 for c in run["hosts"].values()) and set(run["hosts"]) == set(ESB), run
-    assert run["seconds"] < 1.5, run  # under a second on an idle machine (README); other labs share this one
+    # its cost in round trips, not in seconds (a wall clock is the bench's: it moves with what else runs): one
+    # command a host (the log's new bytes), the manager's archive compared and proved, each worker's proof
+    assert all(c["commands"] <= 1 for c in run["hosts"].values()), run
+    assert run["hosts"]["esb-mgr"]["sftp_ops"] <= 30 and all(run["hosts"][w]["sftp_ops"] <= 20 for w in ESB[1:]), run
 
     r = lab.fab("-H", "esb-w2", "undeploy", "App_1.0.0")
     assert r.returncode == 1 and "a worker" in r.stdout + r.stderr
